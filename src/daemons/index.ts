@@ -1,0 +1,8 @@
+import type {DaemonKindEntry} from './runtime/contract.js'
+
+/**
+ * The built-in daemon kinds. Each is imported only when an instance of it is validated or
+ * run, so commands that merely list kinds stay fast. Plugins add more through the
+ * `tend:daemon-kinds` hook (docs/plugins.md).
+ */
+export const builtinKinds: DaemonKindEntry[] = []

@@ -1,0 +1,81 @@
+/**
+ * The daemon contract. Every daemon kind, built in or from a plugin, is a DaemonKind value;
+ * the runtime host (host.ts) validates its config, gives it a context and serves its control
+ * endpoint. See docs/plugins.md for how a plugin registers kinds.
+ */
+import type {z} from 'zod'
+import type {Logger} from '../../lib/logger.js'
+import type {MetricsRegistry} from './metrics.js'
+
+export interface DaemonContext {
+  /** The instance name: unique per state home. */
+  readonly name: string
+  readonly kind: string
+  /** The state home ($TEND_HOME). */
+  readonly home: string
+  /** $TEND_HOME/data/<name>, created before start(); the instance's own files live here. */
+  readonly dataDir: string
+  /** Where relative paths in the config are resolved from (the stack or config file's folder). */
+  readonly baseDir: string
+  readonly log: Logger
+  readonly metrics: MetricsRegistry
+  /** Aborted when the instance is asked to stop; long loops should watch it. */
+  readonly signal: AbortSignal
+  /** Values that plugins registered for an extension point (hook `tend:<point>`), e.g. 'usage-sources'. */
+  extensions<T>(point: string): Promise<T[]>
+}
+
+/** What `GET /status` returns for an instance, under `status` in `tend ps --json`. */
+export interface DaemonStatus {
+  /** Whether the instance does its job right now; `GET /healthz` answers 200 or 503 from it. */
+  healthy: boolean
+  /** One line for `tend ps`, e.g. "3 builders, 2 workers, 1 running". */
+  summary: string
+  /** Kind-specific, JSON-safe details for `tend top` panels and scripts. */
+  details?: Record<string, unknown>
+}
+
+/**
+ * A route a kind adds to its control endpoint, e.g. `'POST /sync'`. The body is parsed JSON
+ * (or undefined); the result is sent as JSON. Throw a UsageError for a 400.
+ */
+export type ControlHandler = (request: {body: unknown; query: URLSearchParams}) => Promise<unknown>
+
+export interface RunningDaemon {
+  status(): Promise<DaemonStatus> | DaemonStatus
+  /** Stop gracefully: finish or hand back work, flush, close. Must resolve. */
+  stop(): Promise<void>
+  /** Extra control routes, keyed by 'METHOD /path'. */
+  control?: Record<string, ControlHandler>
+}
+
+export interface DaemonKind<Config = unknown> {
+  /** The name used in stack files and `tend daemon run KIND`: lowercase, dash-separated. */
+  readonly kind: string
+  readonly summary: string
+  /** Validates and defaults the config; a failure is reported before anything starts. */
+  readonly config: z.ZodType<Config>
+  start(ctx: DaemonContext, config: Config): Promise<RunningDaemon>
+  /**
+   * The `tend top` detail panel for this kind, loaded only when the dashboard renders.
+   * Resolves to a React component taking PanelProps (src/tui/panel-props.ts).
+   */
+  panel?: () => Promise<unknown>
+}
+
+/**
+ * A kind as registered: the definition is imported only when an instance of the kind is
+ * validated or run, so listing kinds stays cheap.
+ */
+export interface DaemonKindEntry {
+  readonly kind: string
+  readonly summary: string
+  /** Who provides it: 'tend' for built-ins, else the plugin's package name. */
+  readonly source: string
+  load(): Promise<DaemonKind<any>>
+}
+
+/** Helper for kind authors: keeps the Config type tied to the schema. */
+export function defineDaemonKind<Config>(kind: DaemonKind<Config>): DaemonKind<Config> {
+  return kind
+}

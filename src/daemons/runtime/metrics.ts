@@ -1,0 +1,44 @@
+import {Counter, Gauge, Histogram, Registry, collectDefaultMetrics} from 'prom-client'
+
+/**
+ * An instance's Prometheus registry. Kinds create metrics through it so that plugins need no
+ * prom-client of their own; every metric is prefixed `tend_` and labelled with the instance.
+ */
+export class MetricsRegistry {
+  readonly registry = new Registry()
+
+  constructor(labels: {instance: string; kind: string}, options: {processMetrics?: boolean} = {}) {
+    this.registry.setDefaultLabels(labels)
+    if (options.processMetrics !== false) collectDefaultMetrics({register: this.registry, prefix: 'tend_'})
+  }
+
+  counter<L extends string = string>(name: string, help: string, labelNames: readonly L[] = []): Counter<L> {
+    return new Counter({name: `tend_${name}`, help, labelNames, registers: [this.registry]})
+  }
+
+  gauge<L extends string = string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[] = [],
+    collect?: (this: Gauge<L>) => void | Promise<void>,
+  ): Gauge<L> {
+    return new Gauge({name: `tend_${name}`, help, labelNames, registers: [this.registry], collect})
+  }
+
+  histogram<L extends string = string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[] = [],
+    buckets?: number[],
+  ): Histogram<L> {
+    return new Histogram({name: `tend_${name}`, help, labelNames, buckets, registers: [this.registry]})
+  }
+
+  async text(): Promise<string> {
+    return this.registry.metrics()
+  }
+
+  get contentType(): string {
+    return this.registry.contentType
+  }
+}

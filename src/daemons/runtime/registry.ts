@@ -1,0 +1,60 @@
+import type {Config} from '@oclif/core'
+import {UsageError} from '../../lib/errors.js'
+import {parseOrThrow} from '../../lib/validation.js'
+import {builtinKinds} from '../index.js'
+import type {DaemonKind, DaemonKindEntry} from './contract.js'
+import {collectExtensions} from './extensions.js'
+
+const KIND_NAME = /^[a-z][a-z0-9-]{0,62}$/
+
+/** Every daemon kind this CLI knows: the built-ins and those plugins register. */
+export class KindRegistry {
+  private readonly entries = new Map<string, DaemonKindEntry>()
+
+  constructor(entries: DaemonKindEntry[]) {
+    for (const entry of entries) {
+      if (!KIND_NAME.test(entry.kind)) throw new Error(`daemon kind name ${JSON.stringify(entry.kind)} from ${entry.source} is invalid`)
+      const existing = this.entries.get(entry.kind)
+      if (existing) {
+        process.stderr.write(`warning: daemon kind ${entry.kind} from ${entry.source} ignored: ${existing.source} already provides it\n`)
+        continue
+      }
+      this.entries.set(entry.kind, entry)
+    }
+  }
+
+  static async load(config: Config): Promise<KindRegistry> {
+    const fromPlugins = await collectExtensions<DaemonKind | DaemonKindEntry>(config, 'daemon-kinds')
+    const entries = fromPlugins.map(({plugin, value}) => toEntry(value, plugin))
+    return new KindRegistry([...builtinKinds, ...entries])
+  }
+
+  list(): DaemonKindEntry[] {
+    return [...this.entries.values()].sort((a, b) => a.kind.localeCompare(b.kind))
+  }
+
+  get(kind: string, where = 'daemon kind'): DaemonKindEntry {
+    const entry = this.entries.get(kind)
+    if (!entry) {
+      const known = this.list().map((e) => e.kind).join(', ') || 'none'
+      throw new UsageError(`${where}: unknown daemon kind ${JSON.stringify(kind)}`, {hint: `known kinds: ${known}`})
+    }
+    return entry
+  }
+
+  /** Loads the kind and validates a raw config against its schema (throws UsageError naming `where`). */
+  async validate(kind: string, rawConfig: unknown, where: string, prefix = ''): Promise<{definition: DaemonKind<unknown>; config: unknown}> {
+    const definition = await this.get(kind, where).load()
+    const config = parseOrThrow(definition.config, rawConfig ?? {}, where, prefix)
+    return {definition, config}
+  }
+}
+
+function toEntry(value: DaemonKind | DaemonKindEntry, plugin: string): DaemonKindEntry {
+  if (!value || typeof value !== 'object' || typeof value.kind !== 'string') {
+    throw new Error(`plugin ${plugin} returned an invalid daemon kind from hook tend:daemon-kinds`)
+  }
+  if ('load' in value && typeof value.load === 'function') return {...value, source: plugin}
+  const definition = value as DaemonKind
+  return {kind: definition.kind, summary: definition.summary, source: plugin, load: async () => definition}
+}

@@ -1,0 +1,68 @@
+import {execa, type ResultPromise} from 'execa'
+import {writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {controlRequest} from '../../src/daemons/runtime/control-client.js'
+import {binRun, repoRoot} from './cli.js'
+import {waitFor} from './tend-home.js'
+
+export interface ForegroundDaemon {
+  name: string
+  socket: string
+  process: ResultPromise
+  /** GET /status on its control socket. */
+  status<T = any>(): Promise<T>
+  request<T = any>(method: string, path: string, body?: unknown): Promise<{statusCode: number; body: T}>
+  /** POST /stop and wait for the exit code. */
+  stop(): Promise<number | undefined>
+  /** SIGKILL, as a crash would. */
+  kill9(): Promise<void>
+}
+
+/**
+ * Starts `tend daemon run KIND --name NAME` as a real child process with the given config
+ * and waits until its /healthz answers 200.
+ */
+export async function startForeground(options: {
+  home: string
+  kind: string
+  name: string
+  config: unknown
+  env?: Record<string, string>
+  healthyTimeoutMs?: number
+}): Promise<ForegroundDaemon> {
+  const configFile = join(options.home, `${options.name}.test-config.json`)
+  writeFileSync(configFile, JSON.stringify(options.config))
+  const child = execa(process.execPath, [binRun, 'daemon', 'run', options.kind, '--name', options.name, '--config', configFile], {
+    reject: false,
+    cwd: repoRoot,
+    env: {TEND_HOME: options.home, ...options.env},
+    stdin: 'ignore',
+    buffer: {stdout: false, stderr: true},
+  })
+  const socket = join(options.home, 'run', `${options.name}.sock`)
+  let exited = false
+  void child.then(() => (exited = true))
+  await waitFor(
+    async () => {
+      if (exited) throw new Error(`daemon ${options.name} exited: ${String((await child).stderr)}`)
+      const res = await controlRequest(socket, 'GET', '/healthz', {timeoutMs: 1000})
+      return res.statusCode === 200
+    },
+    {timeoutMs: options.healthyTimeoutMs ?? 30_000, what: `${options.name} healthy`},
+  )
+  return {
+    name: options.name,
+    socket,
+    process: child,
+    status: async () => (await controlRequest<any>(socket, 'GET', '/status')).body,
+    request: (method, path, body) => controlRequest(socket, method, path, {body, timeoutMs: 30_000}),
+    stop: async () => {
+      if (!exited) await controlRequest(socket, 'POST', '/stop').catch(() => child.kill('SIGTERM'))
+      return (await child).exitCode
+    },
+    kill9: async () => {
+      child.kill('SIGKILL')
+      await child
+    },
+  }
+}
