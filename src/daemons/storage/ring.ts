@@ -32,7 +32,7 @@ const ringSchema = z
   .object({
     format: z.literal('tend-ring/1'),
     version: z.number().int().min(0),
-    part_power: z.number().int().min(0).max(24),
+    part_power: z.number().int().min(0).max(22),
     replicas: z.number().int().min(1).max(8),
     min_part_hours: z.number().int().min(0),
     hash_prefix: z.string(),
