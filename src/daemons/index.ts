@@ -5,4 +5,17 @@ import type {DaemonKindEntry} from './runtime/contract.js'
  * run, so commands that merely list kinds stay fast. Plugins add more through the
  * `tend:daemon-kinds` hook (docs/plugins.md).
  */
-export const builtinKinds: DaemonKindEntry[] = []
+export const builtinKinds: DaemonKindEntry[] = [
+  {
+    kind: 'storage-proxy',
+    summary: 'Swift API v1 proxy: auth, accounts, containers and objects over the storage nodes',
+    source: 'tend',
+    load: async () => (await import('./storage-proxy/kind.js')).default,
+  },
+  {
+    kind: 'storage-node',
+    summary: 'Stores objects in append-only volumes, and container and account listings in SQLite',
+    source: 'tend',
+    load: async () => (await import('./storage-node/kind.js')).default,
+  },
+]

@@ -1,0 +1,222 @@
+import {type IncomingMessage, type Server, type ServerResponse, createServer} from 'node:http'
+import type {DaemonContext} from '../runtime/contract.js'
+import {BackendClient} from '../storage/backend-client.js'
+import type {ContainerReport, ObjectUpdate} from '../storage/backend.js'
+import {hashPath, partitionOf} from '../storage/hash.js'
+import type {Ring, RingDevice, RingWatcher} from '../storage/ring.js'
+import {RollingStats} from '../storage/rolling-stats.js'
+import {msToTicks} from '../storage/timestamp.js'
+import type {ContainerInfo} from './listing-db.js'
+import {handleAccount, handleContainer, handleUpdates} from './listing-api.js'
+import {type LocalDevice, LocalDevices} from './local-devices.js'
+import type {NodeContext} from './node-context.js'
+import {handleObject} from './object-api.js'
+import {reply} from './reply.js'
+import {UpdateSender} from './update-sender.js'
+
+export interface NodeOptions {
+  bind: string
+  port: number
+  devicesRoot: string
+  maxVolumeBytes: number
+  inlineMaxBytes: number
+  maxObjectBytes: number
+  nodeTimeoutMs: number
+  containerUpdateTimeoutMs: number
+}
+
+/** Internal routes under /<device>/_<name>, besides the Swift-like /<device>/<partition>/... */
+export type InternalRoute = (req: IncomingMessage, res: ServerResponse, device: LocalDevice, rest: string[], query: URLSearchParams) => Promise<void>
+
+/**
+ * A storage node: serves the object, container and account replicas of its devices over
+ * HTTP, and sends listing updates to the replicas of containers and accounts.
+ */
+export class StorageNode implements NodeContext {
+  readonly devices: LocalDevices
+  readonly client: BackendClient
+  readonly updates: UpdateSender
+  readonly log
+  readonly inlineMaxBytes: number
+  readonly maxObjectBytes: number
+  readonly internalRoutes = new Map<string, InternalRoute>()
+  private server: Server | undefined
+  private readonly requests
+  private readonly latency
+  private readonly bytes
+  private readonly inFlight = new Set<ServerResponse>()
+  readonly recent = new RollingStats()
+
+  constructor(
+    ctx: DaemonContext,
+    private readonly watcher: RingWatcher,
+    readonly options: NodeOptions,
+  ) {
+    this.log = ctx.log
+    this.inlineMaxBytes = options.inlineMaxBytes
+    this.maxObjectBytes = options.maxObjectBytes
+    this.devices = new LocalDevices(options.devicesRoot, {maxVolumeBytes: options.maxVolumeBytes, maxBatch: 512}, ctx.log)
+    this.client = new BackendClient(options.nodeTimeoutMs)
+    this.updates = new UpdateSender(this.client, (device) => this.localDevice(device), ctx.log)
+    this.requests = ctx.metrics.counter('storage_node_requests_total', 'Requests served, by method and status', ['method', 'status'])
+    this.latency = ctx.metrics.histogram('storage_node_request_seconds', 'Request latency, by method', ['method'], [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1])
+    this.bytes = ctx.metrics.counter('storage_node_bytes_total', 'Object bytes received and sent', ['direction'])
+    this.internalRoutes.set('updates', (req, res, device) => handleUpdates(req, res, device))
+  }
+
+  readonly metrics = {
+    bytesIn: (n: number) => this.bytes.inc({direction: 'in'}, n),
+    bytesOut: (n: number) => this.bytes.inc({direction: 'out'}, n),
+  }
+
+  ring(): Ring {
+    return this.watcher.ring
+  }
+
+  async start(): Promise<void> {
+    this.openDevices(this.ring())
+    this.watcher.onChange((ring) => this.openDevices(ring))
+    const server = createServer({keepAliveTimeout: 30_000, requestTimeout: 0}, (req, res) => this.handle(req, res))
+    server.headersTimeout = 60_000
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(this.options.port, this.options.bind, () => {
+        server.off('error', reject)
+        resolve()
+      })
+    })
+    this.server = server
+  }
+
+  private openDevices(ring: Ring): void {
+    const opened = this.devices.sync(ring, this.options.bind, this.options.port)
+    for (const device of opened) this.log.info('serving device', {device: device.name, objects: device.store.liveObjects})
+    if (ring.localDevices(this.options.bind, this.options.port).length === 0) {
+      this.log.warn('the ring has no device for this node', {address: `${this.options.bind}:${this.options.port}`})
+    }
+  }
+
+  /** The local device behind a ring device, if it is this node's. */
+  localDevice(device: RingDevice): LocalDevice | undefined {
+    if (device.port !== this.options.port || (device.ip !== this.options.bind && this.options.bind !== '0.0.0.0')) return undefined
+    return this.devices.get(device.device)
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const started = performance.now()
+    this.inFlight.add(res)
+    res.once('close', () => {
+      this.inFlight.delete(res)
+      const method = req.method ?? 'OTHER'
+      this.requests.inc({method, status: String(res.statusCode)})
+      const ms = performance.now() - started
+      this.latency.observe({method}, ms / 1000)
+      this.recent.record(method, ms)
+    })
+    this.route(req, res).catch((error) => {
+      this.log.error('request failed', {method: req.method, url: req.url, error: String(error)})
+      if (!res.headersSent) reply(res, 500, {}, 'Internal error')
+      else res.destroy()
+    })
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = req.url ?? '/'
+    const q = url.indexOf('?')
+    const path = q < 0 ? url : url.slice(0, q)
+    const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1))
+    if (path === '/healthcheck') return reply(res, 200, {}, 'OK')
+    let segments: string[]
+    try {
+      segments = path.slice(1).split('/').map(decodeURIComponent)
+    } catch {
+      req.resume()
+      return reply(res, 400, {}, 'Bad path encoding')
+    }
+    const device = this.devices.get(segments[0])
+    if (!device) {
+      req.resume()
+      return reply(res, 507, {}, `No device ${segments[0]} here`)
+    }
+    if (segments[1]?.startsWith('_')) {
+      const route = this.internalRoutes.get(segments[1].slice(1))
+      if (!route) return reply(res, 404)
+      return route(req, res, device, segments.slice(2), query)
+    }
+    const partition = Number(segments[1])
+    if (!Number.isInteger(partition) || partition < 0 || partition >= this.ring().partitionCount || segments.length < 3 || segments.length > 5 || !segments[2]) {
+      req.resume()
+      return reply(res, 400, {}, 'Bad path')
+    }
+    const [, , account, container, object] = segments
+    if (object !== undefined) return handleObject(this, req, res, {device, partition, account, container, object})
+    if (container !== undefined) return handleContainer(this, req, res, device, account, container, query)
+    return handleAccount(this, req, res, device, account, query)
+  }
+
+  /**
+   * Object replica i updates container replica i (as Swift's proxy pairs them); a replica
+   * on a handoff device updates every container replica, having no pair.
+   */
+  async sendObjectUpdate(target: {device: LocalDevice; partition: number; account: string; container: string}, update: ObjectUpdate): Promise<void> {
+    const ring = this.ring()
+    const containerPart = partitionOf(hashPath(ring.salt, target.account, target.container), ring.partPower)
+    await this.sendPaired(target.device, ring.primaries(target.partition), ring.primaries(containerPart), {objects: [update]})
+  }
+
+  /** Container replica i reports to account replica i; see sendObjectUpdate. */
+  async reportContainer(device: LocalDevice, info: ContainerInfo): Promise<void> {
+    const ring = this.ring()
+    const containerPart = partitionOf(hashPath(ring.salt, info.account, info.container), ring.partPower)
+    const accountPart = partitionOf(hashPath(ring.salt, info.account), ring.partPower)
+    const report: ContainerReport = {a: info.account, c: info.container, putTs: info.putTs, deleteTs: info.deleteTs, count: info.objectCount, bytes: info.bytesUsed, countTs: msToTicks(Date.now())}
+    const delivered = await this.sendPaired(device, ring.primaries(containerPart), ring.primaries(accountPart), {containers: [report]})
+    if (delivered) device.db.markReported(info)
+  }
+
+  private async sendPaired(device: LocalDevice, mine: RingDevice[], theirs: RingDevice[], update: {objects?: ObjectUpdate[]; containers?: ContainerReport[]}): Promise<boolean> {
+    const index = mine.findIndex((d) => this.localDevice(d) === device)
+    const targets = index >= 0 && theirs[index] ? [theirs[index]] : theirs
+    const results = await Promise.all(targets.map((t) => withTimeout(this.updates.send(t, update), this.options.containerUpdateTimeoutMs)))
+    return results.every(Boolean)
+  }
+
+  /** Reports containers whose counts changed to their accounts (Swift's container updater). */
+  async reportDirtyContainers(): Promise<number> {
+    let reported = 0
+    for (const device of this.devices.all()) {
+      const dirty = device.db.takeDirtyContainers(1000)
+      await Promise.all(dirty.map((info) => this.reportContainer(device, info)))
+      reported += dirty.length
+    }
+    return reported
+  }
+
+  get address(): string {
+    return `http://${this.options.bind}:${this.options.port}`
+  }
+
+  async stop(): Promise<void> {
+    if (this.server) {
+      const server = this.server
+      server.close()
+      // Let requests in flight finish (their writes are being committed), then drop idle sockets.
+      const deadline = Date.now() + 5000
+      while (this.inFlight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+      server.closeAllConnections()
+    }
+    this.updates.close()
+    this.client.close()
+    await this.devices.close()
+  }
+}
+
+function withTimeout(promise: Promise<boolean>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms)
+    void promise.then((value) => {
+      clearTimeout(timer)
+      resolve(value)
+    })
+  })
+}
