@@ -11,6 +11,8 @@ export interface NodeContext {
   inlineMaxBytes: number
   maxObjectBytes: number
   metrics: {bytesIn(n: number): void; bytesOut(n: number): void}
+  /** Counts an object operation that arrived inside a batch (HTTP requests are counted as they come). */
+  recordOp(method: string, status: number, ms: number): void
   /** Tells the container's replicas about an object change; resolves when they have it or gave up. */
   sendObjectUpdate(target: {device: LocalDevice; partition: number; account: string; container: string}, update: ObjectUpdate): Promise<void>
   /** Tells the account's replicas about a container's state. */

@@ -7,6 +7,7 @@ import type {Ring, RingDevice, RingWatcher} from '../storage/ring.js'
 import {RollingStats} from '../storage/rolling-stats.js'
 import {msToTicks} from '../storage/timestamp.js'
 import type {ContainerInfo} from './listing-db.js'
+import {handleBatch} from './batch-api.js'
 import {handleAccount, handleContainer, handleUpdates} from './listing-api.js'
 import {type LocalDevice, LocalDevices} from './local-devices.js'
 import type {NodeContext} from './node-context.js'
@@ -62,11 +63,18 @@ export class StorageNode implements NodeContext {
     this.latency = ctx.metrics.histogram('storage_node_request_seconds', 'Request latency, by method', ['method'], [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1])
     this.bytes = ctx.metrics.counter('storage_node_bytes_total', 'Object bytes received and sent', ['direction'])
     this.internalRoutes.set('updates', (req, res, device) => handleUpdates(req, res, device))
+    this.internalRoutes.set('batch', (req, res, device) => handleBatch(this, req, res, device))
   }
 
   readonly metrics = {
     bytesIn: (n: number) => this.bytes.inc({direction: 'in'}, n),
     bytesOut: (n: number) => this.bytes.inc({direction: 'out'}, n),
+  }
+
+  recordOp(method: string, status: number, ms: number): void {
+    this.requests.inc({method, status: String(status)})
+    this.latency.observe({method}, ms / 1000)
+    this.recent.record(method, ms)
   }
 
   ring(): Ring {
@@ -107,11 +115,9 @@ export class StorageNode implements NodeContext {
     this.inFlight.add(res)
     res.once('close', () => {
       this.inFlight.delete(res)
-      const method = req.method ?? 'OTHER'
-      this.requests.inc({method, status: String(res.statusCode)})
-      const ms = performance.now() - started
-      this.latency.observe({method}, ms / 1000)
-      this.recent.record(method, ms)
+      // Internal routes count as what they are (_batch, _updates), not as POSTs.
+      const internal = /^\/[^/]+\/(_[a-z]+)/.exec(req.url ?? '')?.[1]
+      this.recordOp(internal ?? req.method ?? 'OTHER', res.statusCode, performance.now() - started)
     })
     this.route(req, res).catch((error) => {
       this.log.error('request failed', {method: req.method, url: req.url, error: String(error)})

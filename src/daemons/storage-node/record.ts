@@ -19,6 +19,8 @@ export const HEADER_SIZE = 48
 export const FLAG_TOMBSTONE = 1
 /** The data lives in its own file (large objects); the record holds only the metadata. */
 export const FLAG_EXTERNAL = 2
+/** The object has an X-Delete-At: reads must check it (others need not read the record). */
+export const FLAG_EXPIRES = 4
 
 /** What a record's JSON metadata holds. Short keys: it is stored once per object version. */
 export interface RecordMeta {
@@ -32,7 +34,7 @@ export interface RecordMeta {
   size?: number
   /** User metadata and the other stored headers (x-object-meta-*, content-encoding, ...), lowercased. */
   headers?: Record<string, string>
-  /** X-Delete-At, in ticks. */
+  /** X-Delete-At, in seconds since the epoch. */
   deleteAt?: number
 }
 

@@ -1,7 +1,9 @@
 import type {OutgoingHttpHeaders} from 'node:http'
 import type {Logger} from '../../lib/logger.js'
 import {BackendClient, type BackendResponse} from '../storage/backend-client.js'
+import type {BatchOp} from '../storage/batch-codec.js'
 import type {Ring, RingDevice, RingWatcher} from '../storage/ring.js'
+import {BatchChannels, type BatchResponse} from './batch-channel.js'
 
 /**
  * The proxy's view of the nodes: the ring, kept-alive connections, and which nodes failed
@@ -15,6 +17,7 @@ export type NodeResult = {device: RingDevice; response: BackendResponse} | {devi
 
 export class Cluster {
   readonly client: BackendClient
+  readonly batches: BatchChannels
   private readonly limitedUntil = new Map<number, number>()
 
   constructor(
@@ -24,6 +27,12 @@ export class Cluster {
     private readonly log: Logger,
   ) {
     this.client = new BackendClient(nodeTimeoutMs)
+    this.batches = new BatchChannels(this.client, {maxInFlight: 4, maxOps: 256, maxBytes: 4 * 1024 * 1024})
+  }
+
+  /** A small-object operation, sent in the next batch to the device. */
+  batch(device: RingDevice, op: BatchOp): Promise<BatchResponse> {
+    return this.batches.call(device, op)
   }
 
   get ring(): Ring {

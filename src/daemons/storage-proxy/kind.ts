@@ -74,6 +74,7 @@ export default defineDaemonKind<ProxyConfig>({
             devices: ring.devices.map((d) => `${d.ip}:${d.port}/${d.device}`),
             replicas: ring.replicas,
             requests: proxy.recent.snapshot(),
+            batches: proxy.ctx.cluster.batches.stats,
             rssBytes: process.memoryUsage().rss,
           },
         }

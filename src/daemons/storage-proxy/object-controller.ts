@@ -46,64 +46,75 @@ function objectPath(device: RingDevice, partition: number, account: string, cont
   return backendPath(device.device, partition, account, container, object)
 }
 
-/** The node answer for an object (the first that has it), with its body still to read. */
-async function fetchObject(ctx: ProxyContext, account: string, container: string, object: string, method: 'GET' | 'HEAD', headers: OutgoingHttpHeaders): Promise<{response?: IncomingMessage; status: number}> {
+/** An object as a node answered for it: small bodies in memory, large ones still streaming. */
+interface FetchedObject {
+  status: number
+  headers: IncomingHttpHeaders
+  body?: Buffer
+  stream?: IncomingMessage
+}
+
+/**
+ * Asks the replicas in read order until one has the object. A replica that has not heard
+ * of a newer delete yet must not resurrect it: its answer is skipped.
+ */
+async function fetchObject(ctx: ProxyContext, account: string, container: string, object: string, method: 'GET' | 'HEAD', headers: Record<string, string>): Promise<FetchedObject> {
   const partition = ctx.cluster.ring.partition(account, container, object)
   let deletedAt = 0
   let sawNotFound = false
   for (const device of ctx.cluster.readOrder(partition)) {
-    let response: IncomingMessage
+    let answer
     try {
-      const {request, response: pending} = ctx.cluster.client.open(device, method, objectPath(device, partition, account, container, object), headers)
-      request.end()
-      response = await pending
+      answer = await ctx.cluster.batch(device, {m: method, p: partition, a: account, c: container, o: object, h: headers})
     } catch (error) {
       if (isConnectionError(error as Error)) ctx.cluster.noteError(device, error as Error)
       continue
     }
-    const status = response.statusCode ?? 500
+    const status = answer.status
     if (status === 404) {
       sawNotFound = true
-      deletedAt = Math.max(deletedAt, parseSwiftTimestamp(String(response.headers[H.backendDeleteTimestamp] ?? '')) ?? 0)
-      response.resume()
+      deletedAt = Math.max(deletedAt, parseSwiftTimestamp(String(answer.headers[H.backendDeleteTimestamp] ?? '')) ?? 0)
       continue
     }
-    if (status >= 500 || status === 507) {
-      response.resume()
-      continue
+    if (status >= 500) continue
+    const timestamp = parseSwiftTimestamp(String(answer.headers[H.timestamp] ?? '')) ?? 0
+    if (status < 300 && timestamp > 0 && timestamp < deletedAt) continue
+    if (!answer.direct || method === 'HEAD') return {status, headers: answer.headers, body: answer.body}
+    // Too large for a batch: stream it from the same replica.
+    try {
+      const {request, response} = ctx.cluster.client.open(device, method, objectPath(device, partition, account, container, object), headers)
+      request.end()
+      const stream = await response
+      if (stream.statusCode === status) return {status, headers: stream.headers, stream}
+      stream.resume()
+    } catch (error) {
+      if (isConnectionError(error as Error)) ctx.cluster.noteError(device, error as Error)
     }
-    // A replica that has not heard of a newer delete yet must not resurrect the object.
-    const timestamp = parseSwiftTimestamp(String(response.headers[H.timestamp] ?? '')) ?? 0
-    if (status < 300 && timestamp > 0 && timestamp < deletedAt) {
-      response.resume()
-      continue
-    }
-    return {response, status}
   }
-  return {status: sawNotFound ? 404 : 503}
+  return {status: sawNotFound ? 404 : 503, headers: {}}
 }
 
 async function getObject(ctx: ProxyContext, r: SwiftRequest): Promise<void> {
   const {account, container, object} = names(r)
-  const forwarded: OutgoingHttpHeaders = {}
-  for (const name of ['range', 'if-match', 'if-none-match', 'if-modified-since', 'if-unmodified-since']) if (r.req.headers[name]) forwarded[name] = r.req.headers[name]
-  const {response, status} = await fetchObject(ctx, account, container, object, r.head ? 'HEAD' : 'GET', forwarded)
-  if (!response) return sendStatus(r.res, status, {}, undefined, r.head)
-  if (status === 304 || status === 412 || status === 416) {
-    response.resume()
-    const headers = relayHeaders(response.headers)
+  const forwarded: Record<string, string> = {}
+  for (const name of ['range', 'if-match', 'if-none-match', 'if-modified-since', 'if-unmodified-since']) {
+    const value = r.req.headers[name]
+    if (typeof value === 'string') forwarded[name] = value
+  }
+  const found = await fetchObject(ctx, account, container, object, r.head ? 'HEAD' : 'GET', forwarded)
+  const headers = relayHeaders(found.headers)
+  if (found.status >= 300) {
+    found.stream?.resume()
     delete headers['content-length']
-    return sendStatus(r.res, status, headers, undefined, r.head)
+    return sendStatus(r.res, found.status, found.status === 304 || found.status === 416 ? headers : {}, undefined, r.head)
   }
-  const headers = relayHeaders(response.headers)
-  const contentType = String(response.headers['content-type'] ?? '')
+  const contentType = String(found.headers['content-type'] ?? '')
   if (contentType.startsWith('multipart/byteranges')) headers['content-type'] = contentType
-  r.res.writeHead(status, headers)
-  if (r.head) {
-    response.resume()
-    return void r.res.end()
-  }
-  await pipeResponse(ctx, response, r)
+  r.res.writeHead(found.status, headers)
+  if (r.head) return void r.res.end()
+  if (found.stream) return pipeResponse(ctx, found.stream, r)
+  ctx.stats.bytesOut(found.body?.length ?? 0)
+  r.res.end(found.body)
 }
 
 /** Streams a node's body to the client; either side going away stops the other. */
@@ -138,6 +149,12 @@ function pipeResponse(ctx: ProxyContext, from: IncomingMessage, r: SwiftRequest)
       done()
     })
   })
+}
+
+function stringHeaders(headers: OutgoingHttpHeaders): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [name, value] of Object.entries(headers)) if (value !== undefined) out[name] = Array.isArray(value) ? value.join(', ') : String(value)
+  return out
 }
 
 function names(r: SwiftRequest): {account: string; container: string; object: string} {
@@ -193,10 +210,15 @@ async function putObject(ctx: ProxyContext, r: SwiftRequest, copyFrom = r.req.he
     req.resume()
     const source = await openCopySource(ctx, r, String(copyFrom))
     if ('status' in source) return sendStatus(r.res, source.status, {}, source.detail)
-    copied = {headers: source.response.headers, path: source.path}
-    const sourceLength = Number(source.response.headers['content-length'] ?? 0)
-    body = sourceLength <= ctx.bufferMaxBytes ? {kind: 'buffer', data: await readAll(source.response, ctx.clientTimeoutMs)} : {kind: 'stream', stream: source.response, length: sourceLength}
-    Object.assign(meta.headers, copiedMetadata(source.response.headers, req.headers))
+    const {found} = source
+    copied = {headers: found.headers, path: source.path}
+    const sourceLength = Number(found.headers['content-length'] ?? 0)
+    body = found.stream
+      ? sourceLength <= ctx.bufferMaxBytes
+        ? {kind: 'buffer', data: await readAll(found.stream, ctx.clientTimeoutMs)}
+        : {kind: 'stream', stream: found.stream, length: sourceLength}
+      : {kind: 'buffer', data: found.body ?? Buffer.alloc(0)}
+    Object.assign(meta.headers, copiedMetadata(found.headers, req.headers))
   } else if (!chunked && length! <= ctx.bufferMaxBytes) {
     const received = await readClientBody(req, length!, ctx.clientTimeoutMs)
     if (received.kind !== 'ok') return sendStatus(r.res, received.kind === 'timeout' ? 408 : 499)
@@ -210,11 +232,14 @@ async function putObject(ctx: ProxyContext, r: SwiftRequest, copyFrom = r.req.he
   if (req.headers.etag && !copyFrom) headers.etag = req.headers.etag
   if (ifNoneMatch) headers['if-none-match'] = ifNoneMatch
   const partition = ctx.cluster.ring.partition(account, container, object)
-  const send = (device: RingDevice) => objectPath(device, partition, account, container, object)
   const results =
     body.kind === 'buffer'
-      ? await ctx.cluster.writeReplicas(partition, (device) => ctx.cluster.send(device, 'PUT', send(device), headers, body.data), (rs) => countStatus(rs, (s) => s === 201) >= ctx.cluster.quorum)
-      : await streamToReplicas(ctx, partition, send, headers, body)
+      ? await ctx.cluster.writeReplicas(
+          partition,
+          (device) => ctx.cluster.batch(device, {m: 'PUT', p: partition, a: account, c: container, o: object, h: stringHeaders(headers), body: body.data}),
+          (rs) => countStatus(rs, (s) => s === 201) >= ctx.cluster.quorum,
+        )
+      : await streamToReplicas(ctx, partition, (device) => objectPath(device, partition, account, container, object), headers, body)
   if (body.kind === 'buffer') ctx.stats.bytesIn(body.data.length)
   const status = putOutcome(ctx, results)
   const created = results.find((x) => 'response' in x && x.response.status === 201)
@@ -356,18 +381,17 @@ function parseObjectRef(value: string): {container: string; object: string} | un
   return {container: match[1], object: match[2]}
 }
 
-async function openCopySource(ctx: ProxyContext, r: SwiftRequest, copyFrom: string): Promise<{response: IncomingMessage; path: string} | {status: number; detail?: string}> {
+async function openCopySource(ctx: ProxyContext, r: SwiftRequest, copyFrom: string): Promise<{found: FetchedObject; path: string} | {status: number; detail?: string}> {
   const ref = parseObjectRef(copyFrom)
   if (!ref) return {status: 412, detail: 'X-Copy-From header must be of the form <container name>/<object name>'}
   const account = typeof r.req.headers['x-copy-from-account'] === 'string' ? r.req.headers['x-copy-from-account'] : r.account
   if (account !== r.account && !r.identity?.resellerAdmin) return {status: 403}
-  const {response, status} = await fetchObject(ctx, account, ref.container, ref.object, 'GET', {})
-  if (!response) return {status}
-  if (status !== 200) {
-    response.resume()
-    return {status}
+  const found = await fetchObject(ctx, account, ref.container, ref.object, 'GET', {})
+  if (found.status !== 200) {
+    found.stream?.resume()
+    return {status: found.status}
   }
-  return {response, path: `${encodeURIComponent(ref.container)}/${encodeURIComponent(ref.object)}`}
+  return {found, path: `${encodeURIComponent(ref.container)}/${encodeURIComponent(ref.object)}`}
 }
 
 /** The metadata a copy carries over: the source's, overlaid by the request's (unless fresh). */
@@ -402,7 +426,7 @@ async function deleteObject(ctx: ProxyContext, r: SwiftRequest): Promise<void> {
   if (!state.exists) return sendStatus(r.res, 404)
   const headers = {[H.timestamp]: ticksToSwift(ctx.clock.now())}
   const partition = ctx.cluster.ring.partition(account, container, object)
-  const results = await ctx.cluster.writeReplicas(partition, (device) => ctx.cluster.send(device, 'DELETE', objectPath(device, partition, account, container, object), headers))
+  const results = await ctx.cluster.writeReplicas(partition, (device) => ctx.cluster.batch(device, {m: 'DELETE', p: partition, a: account, c: container, o: object, h: headers}))
   const deleted = countStatus(results, (s) => s === 204)
   const missing = countStatus(results, (s) => s === 404)
   if (deleted + missing >= ctx.cluster.quorum) return sendStatus(r.res, deleted > 0 ? 204 : 404)
@@ -419,7 +443,7 @@ async function postObject(ctx: ProxyContext, r: SwiftRequest): Promise<void> {
   if (!state.exists) return sendStatus(r.res, 404)
   const headers = {...meta.headers, [H.timestamp]: ticksToSwift(ctx.clock.now())}
   const partition = ctx.cluster.ring.partition(account, container, object)
-  const results = await ctx.cluster.writeReplicas(partition, (device) => ctx.cluster.send(device, 'POST', objectPath(device, partition, account, container, object), headers))
+  const results = await ctx.cluster.writeReplicas(partition, (device) => ctx.cluster.batch(device, {m: 'POST', p: partition, a: account, c: container, o: object, h: stringHeaders(headers)}))
   if (countStatus(results, (s) => s === 202) >= ctx.cluster.quorum) return sendStatus(r.res, 202)
   if (countStatus(results, (s) => s === 404) >= ctx.cluster.quorum) return sendStatus(r.res, 404)
   sendStatus(r.res, 503)

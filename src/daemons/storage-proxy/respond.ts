@@ -22,8 +22,14 @@ const EXPLANATIONS: Record<number, [string, string]> = {
   507: ['Insufficient Storage', 'There was not enough space to save the resource.'],
 }
 
+// Swift's shape, tx<21 hex>-<10 hex time>: a random per-process part and a counter, which
+// is unique without asking the kernel for randomness on every request.
+const transPrefix = randomBytes(7).toString('hex').slice(0, 13)
+let transCounter = 0
+
 export function newTransId(): string {
-  return `tx${randomBytes(11).toString('hex').slice(0, 21)}-${Math.floor(Date.now() / 1000).toString(16).padStart(10, '0')}`
+  transCounter = (transCounter + 1) % 0x100000000
+  return `tx${transPrefix}${transCounter.toString(16).padStart(8, '0')}-${Math.floor(Date.now() / 1000).toString(16).padStart(10, '0')}`
 }
 
 /** An error (or empty) response; `detail` replaces the stock explanation. */
