@@ -1,4 +1,5 @@
-import {createHash} from 'node:crypto'
+import {hash} from 'node:crypto'
+import {H} from '../storage/backend.js'
 import type {IncomingMessage, ServerResponse} from 'node:http'
 import {readAll} from '../storage/backend-client.js'
 import {type BatchOp, type BatchResult, decodeBatchOps, encodeBatchResults} from '../storage/batch-codec.js'
@@ -50,7 +51,8 @@ async function runOpUntimed(ctx: NodeContext, device: LocalDevice, op: BatchOp &
   try {
     switch (op.m) {
       case 'PUT': {
-        const md5 = createHash('md5').update(op.body).digest('hex')
+        const given = headers[H.backendEtag]
+        const md5 = typeof given === 'string' && /^[0-9a-f]{32}$/.test(given) ? given : hash('md5', op.body)
         return toBatchResult(await putObject(ctx, target, headers, {kind: 'inline', data: op.body, size: op.body.length, md5}))
       }
       case 'GET':

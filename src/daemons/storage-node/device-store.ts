@@ -1,4 +1,4 @@
-import {createHash} from 'node:crypto'
+import {hash} from 'node:crypto'
 import {mkdirSync, readdirSync, rmSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 import type {Logger} from '../../lib/logger.js'
@@ -287,12 +287,14 @@ export class DeviceStore {
     return Buffer.from(this.partitionHashes.subarray(partition * 16, partition * 16 + 16)).toString('hex')
   }
 
+  private readonly hashItem = Buffer.alloc(25)
+
   private toggleHash(key: Uint8Array, entry: IndexEntry): void {
-    const item = Buffer.allocUnsafe(25)
+    const item = this.hashItem
     item.set(key, 0)
     item.writeDoubleLE(entry.timestamp, 16)
     item.writeUInt8(entry.flags & FLAG_TOMBSTONE, 24)
-    const digest = createHash('md5').update(item).digest()
+    const digest = hash('md5', item, 'buffer')
     const at = entry.partition * 16
     for (let i = 0; i < 16; i++) this.partitionHashes[at + i] ^= digest[i]
   }

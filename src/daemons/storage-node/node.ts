@@ -13,6 +13,7 @@ import {type LocalDevice, LocalDevices} from './local-devices.js'
 import type {NodeContext} from './node-context.js'
 import {handleObject} from './object-api.js'
 import {reply} from './reply.js'
+import {updateTargets} from './update-routing.js'
 import {UpdateSender} from './update-sender.js'
 
 export interface NodeOptions {
@@ -160,17 +161,14 @@ export class StorageNode implements NodeContext {
     return handleAccount(this, req, res, device, account, query)
   }
 
-  /**
-   * Object replica i updates container replica i (as Swift's proxy pairs them); a replica
-   * on a handoff device updates every container replica, having no pair.
-   */
+  /** Tells the container's replicas about an object change (see update-routing.ts for which). */
   async sendObjectUpdate(target: {device: LocalDevice; partition: number; account: string; container: string}, update: ObjectUpdate): Promise<void> {
     const ring = this.ring()
     const containerPart = partitionOf(hashPath(ring.salt, target.account, target.container), ring.partPower)
     await this.sendPaired(target.device, ring.primaries(target.partition), ring.primaries(containerPart), {objects: [update]})
   }
 
-  /** Container replica i reports to account replica i; see sendObjectUpdate. */
+  /** Tells the account's replicas about a container's state. */
   async reportContainer(device: LocalDevice, info: ContainerInfo): Promise<void> {
     const ring = this.ring()
     const containerPart = partitionOf(hashPath(ring.salt, info.account, info.container), ring.partPower)
@@ -181,8 +179,8 @@ export class StorageNode implements NodeContext {
   }
 
   private async sendPaired(device: LocalDevice, mine: RingDevice[], theirs: RingDevice[], update: {objects?: ObjectUpdate[]; containers?: ContainerReport[]}): Promise<boolean> {
-    const index = mine.findIndex((d) => this.localDevice(d) === device)
-    const targets = index >= 0 && theirs[index] ? [theirs[index]] : theirs
+    const me = mine.find((d) => this.localDevice(d) === device)?.id ?? -1
+    const targets = updateTargets(mine, theirs, me)
     const results = await Promise.all(targets.map((t) => withTimeout(this.updates.send(t, update), this.options.containerUpdateTimeoutMs)))
     return results.every(Boolean)
   }

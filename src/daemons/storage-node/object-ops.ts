@@ -1,4 +1,4 @@
-import {createHash, randomBytes} from 'node:crypto'
+import {hash, randomBytes} from 'node:crypto'
 import {linkSync, renameSync, rmSync} from 'node:fs'
 import type {IncomingHttpHeaders} from 'node:http'
 import {dirname} from 'node:path'
@@ -70,19 +70,20 @@ async function isLive(t: ObjectTarget, key: Buffer): Promise<boolean> {
 }
 
 /** What a PUT can be refused for before its body is read: bad timestamp, older than here, If-None-Match. */
-export async function putPrecheck(ctx: NodeContext, t: ObjectTarget, headers: IncomingHttpHeaders): Promise<OpResult | undefined> {
+export async function putPrecheck(ctx: NodeContext, t: ObjectTarget, headers: IncomingHttpHeaders, key = keyOf(ctx, t)): Promise<OpResult | undefined> {
   const timestamp = timestampOf(headers)
   if (timestamp === undefined) return result(400)
-  const existing = t.device.store.get(keyOf(ctx, t))
+  const existing = t.device.store.get(key)
   if (existing && existing.timestamp >= timestamp) return result(409, {[H.backendTimestamp]: ticksToSwift(existing.timestamp)})
-  if (headers['if-none-match'] === '*' && (await isLive(t, keyOf(ctx, t)))) return result(412)
+  if (headers['if-none-match'] === '*' && (await isLive(t, key))) return result(412)
   return undefined
 }
 
 /** Stores a received body as the object's new version; durable (and listed) before it answers. */
 export async function putObject(ctx: NodeContext, t: ObjectTarget, headers: IncomingHttpHeaders, body: ReceivedBody): Promise<OpResult> {
   if (body.kind === 'failed') return result(body.reason === 'too-large' ? 413 : 499)
-  const refused = await putPrecheck(ctx, t, headers)
+  const key = keyOf(ctx, t)
+  const refused = await putPrecheck(ctx, t, headers, key)
   const discard = () => body.kind === 'file' && rmSync(body.path, {force: true})
   if (refused) {
     discard()
@@ -94,7 +95,6 @@ export async function putObject(ctx: NodeContext, t: ObjectTarget, headers: Inco
     discard()
     return result(422)
   }
-  const key = keyOf(ctx, t)
   const store = t.device.store
   const contentType = headers['content-type'] ?? 'application/octet-stream'
   const deleteAt = deleteAtOf(headers)
@@ -117,7 +117,7 @@ export async function putObject(ctx: NodeContext, t: ObjectTarget, headers: Inco
 async function readVerified(ctx: NodeContext, t: ObjectTarget, key: Buffer): Promise<StoredObject | undefined> {
   const found = await t.device.store.read(key)
   if (!found || found.tombstone || !found.data) return found
-  if (createHash('md5').update(found.data).digest('hex') === found.meta.etag) return found
+  if (hash('md5', found.data) === found.meta.etag) return found
   t.device.store.quarantine(key, found.entry)
   ctx.log.warn('object failed its checksum on read, quarantined', {device: t.device.name, object: `${t.account}/${t.container}/${t.object}`})
   return undefined

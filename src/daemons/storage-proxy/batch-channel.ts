@@ -1,6 +1,6 @@
 import type {IncomingHttpHeaders} from 'node:http'
 import {type BackendClient, BackendError, type BackendResponse} from '../storage/backend-client.js'
-import {type BatchOp, decodeBatchResults, encodeBatchOps} from '../storage/batch-codec.js'
+import {type BatchOp, decodeBatchResults, encodeBatchOp} from '../storage/batch-codec.js'
 import type {RingDevice} from '../storage/ring.js'
 
 /**
@@ -16,7 +16,7 @@ export interface BatchResponse extends BackendResponse {
 }
 
 interface Waiting {
-  op: BatchOp
+  frame: Buffer
   resolve: (response: BatchResponse) => void
   reject: (error: Error) => void
 }
@@ -29,6 +29,8 @@ interface Lane {
 
 export class BatchChannels {
   private readonly lanes = new Map<number, Lane>()
+  /** Frames of operations sent to several replicas, encoded once. */
+  private readonly frames = new WeakMap<BatchOp, Buffer>()
   readonly stats = {batches: 0, ops: 0}
 
   constructor(
@@ -43,8 +45,14 @@ export class BatchChannels {
       this.lanes.set(device.id, lane)
     }
     const target = lane
+    let frame = this.frames.get(op)
+    if (!frame) {
+      frame = encodeBatchOp(op)
+      this.frames.set(op, frame)
+    }
+    const encoded = frame
     return new Promise((resolve, reject) => {
-      target.queue.push({op, resolve, reject})
+      target.queue.push({frame: encoded, resolve, reject})
       // Wait for this turn of the event loop to end, so its operations share the batch.
       if (target.queue.length === 1 && target.inFlight < this.options.maxInFlight) setImmediate(() => this.pump(target))
     })
@@ -55,7 +63,7 @@ export class BatchChannels {
       let bytes = 0
       let take = 0
       while (take < lane.queue.length && take < this.options.maxOps && (take === 0 || bytes < this.options.maxBytes)) {
-        bytes += (lane.queue[take].op.body?.length ?? 0) + 256
+        bytes += lane.queue[take].frame.length
         take++
       }
       void this.send(lane, lane.queue.splice(0, take))
@@ -67,7 +75,7 @@ export class BatchChannels {
     this.stats.batches++
     this.stats.ops += batch.length
     try {
-      const body = encodeBatchOps(batch.map((w) => w.op))
+      const body = Buffer.concat(batch.map((w) => w.frame))
       const res = await this.client.send(lane.device, 'POST', `/${encodeURIComponent(lane.device.device)}/_batch`, {'content-type': 'application/octet-stream'}, body)
       if (res.status !== 200) throw new BackendError(`batch answered ${res.status}`, `HTTP${res.status}`)
       const results = decodeBatchResults(res.body)

@@ -11,26 +11,21 @@ export function readClientBody(req: IncomingMessage, length: number, idleMs: num
     const data = Buffer.allocUnsafe(length)
     let received = 0
     let settled = false
-    let timer: NodeJS.Timeout | undefined
+    const timer = setTimeout(() => {
+      settle({kind: 'timeout'})
+      req.destroy()
+    }, idleMs)
     const settle = (result: ClientBody) => {
       if (settled) return
       settled = true
       clearTimeout(timer)
       resolve(result)
     }
-    const arm = () => {
-      clearTimeout(timer)
-      timer = setTimeout(() => {
-        settle({kind: 'timeout'})
-        req.destroy()
-      }, idleMs)
-    }
-    arm()
     req.on('data', (chunk: Buffer) => {
       if (received + chunk.length > length) return settle({kind: 'incomplete'})
       chunk.copy(data, received)
       received += chunk.length
-      arm()
+      timer.refresh()
     })
     req.once('end', () => settle(req.complete && received === length ? {kind: 'ok', data} : {kind: 'incomplete'}))
     req.once('aborted', () => settle({kind: 'incomplete'}))

@@ -25,9 +25,10 @@ export class Cluster {
     nodeTimeoutMs: number,
     private readonly errorLimitMs: number,
     private readonly log: Logger,
+    batchInFlight: number,
   ) {
     this.client = new BackendClient(nodeTimeoutMs)
-    this.batches = new BatchChannels(this.client, {maxInFlight: 4, maxOps: 256, maxBytes: 4 * 1024 * 1024})
+    this.batches = new BatchChannels(this.client, {maxInFlight: batchInFlight, maxOps: 256, maxBytes: 4 * 1024 * 1024})
   }
 
   /** A small-object operation, sent in the next batch to the device. */
@@ -44,6 +45,7 @@ export class Cluster {
   }
 
   private isLimited(device: RingDevice): boolean {
+    if (this.limitedUntil.size === 0) return false
     const until = this.limitedUntil.get(device.id)
     if (until === undefined) return false
     if (until > Date.now()) return true
@@ -77,7 +79,9 @@ export class Cluster {
     enough: (results: NodeResult[]) => boolean = () => false,
   ): Promise<NodeResult[]> {
     const primaries = this.ring.primaries(partition)
-    const spares = this.ring.handoffs(partition).filter((d) => !this.isLimited(d))
+    // Handoffs are worked out only when a primary is down: most writes never need them.
+    let spares: RingDevice[] | undefined
+    const nextSpare = () => (spares ??= this.ring.handoffs(partition).filter((d) => !this.isLimited(d))).shift()
     const results: NodeResult[] = []
     return new Promise((resolve) => {
       let settled = false
@@ -94,7 +98,7 @@ export class Cluster {
           const err = error as Error & {code?: string}
           if (isConnectionError(err)) {
             this.noteError(device, err)
-            const spare = spares.shift()
+            const spare = nextSpare()
             if (spare) return attempt(spare)
           }
           results.push({device, error: err})
@@ -102,7 +106,7 @@ export class Cluster {
         finish()
       }
       for (const primary of primaries) {
-        const stand = this.isLimited(primary) ? (spares.shift() ?? primary) : primary
+        const stand = this.isLimited(primary) ? (nextSpare() ?? primary) : primary
         void attempt(stand)
       }
       if (primaries.length === 0) finish()

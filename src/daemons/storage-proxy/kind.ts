@@ -25,6 +25,11 @@ const proxyConfig = z
     container_cache_ms: z.number().int().min(0).default(10_000),
     /** Object bodies up to this size are read whole before going out; larger ones stream. */
     buffer_max_kb: z.number().int().min(1).max(65_536).default(64),
+    /**
+     * Batches of small-object operations in flight to one device. Fewer means larger
+     * batches (less CPU per object), more means less waiting; 2 suits a few nodes.
+     */
+    batch_in_flight: z.number().int().min(1).max(64).default(2),
   })
   .strict()
 
@@ -50,6 +55,7 @@ export default defineDaemonKind<ProxyConfig>({
         clientTimeoutMs: config.client_timeout_ms,
         containerCacheMs: config.container_cache_ms,
         bufferMaxBytes: config.buffer_max_kb * 1024,
+        batchInFlight: config.batch_in_flight,
       },
       ctx.log,
       ctx.metrics,

@@ -1,7 +1,9 @@
+import {hash} from 'node:crypto'
 import type {IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders} from 'node:http'
 import type {Readable} from 'node:stream'
 import {H, backendPath, isStoredObjectHeader} from '../storage/backend.js'
 import {readAll} from '../storage/backend-client.js'
+import type {BatchOp} from '../storage/batch-codec.js'
 import {checkMetadata, checkName, constraints} from '../storage/constraints.js'
 import {guessContentType} from '../storage/http-semantics.js'
 import type {RingDevice} from '../storage/ring.js'
@@ -229,14 +231,20 @@ async function putObject(ctx: ProxyContext, r: SwiftRequest, copyFrom = r.req.he
 
   const timestamp = ctx.clock.now()
   const headers: OutgoingHttpHeaders = {...meta.headers, [H.timestamp]: ticksToSwift(timestamp)}
-  if (req.headers.etag && !copyFrom) headers.etag = req.headers.etag
+  if (body.kind === 'buffer') {
+    // Hash once here rather than on every replica; a mismatch never reaches the nodes.
+    const md5 = hash('md5', body.data)
+    if (req.headers.etag && !copyFrom && req.headers.etag.replace(/"/g, '').toLowerCase() !== md5) return sendStatus(r.res, 422)
+    headers[H.backendEtag] = md5
+  } else if (req.headers.etag && !copyFrom) headers.etag = req.headers.etag
   if (ifNoneMatch) headers['if-none-match'] = ifNoneMatch
   const partition = ctx.cluster.ring.partition(account, container, object)
+  const putOp: BatchOp = {m: 'PUT', p: partition, a: account, c: container, o: object, h: stringHeaders(headers), body: body.kind === 'buffer' ? body.data : undefined}
   const results =
     body.kind === 'buffer'
       ? await ctx.cluster.writeReplicas(
           partition,
-          (device) => ctx.cluster.batch(device, {m: 'PUT', p: partition, a: account, c: container, o: object, h: stringHeaders(headers), body: body.data}),
+          (device) => ctx.cluster.batch(device, putOp),
           (rs) => countStatus(rs, (s) => s === 201) >= ctx.cluster.quorum,
         )
       : await streamToReplicas(ctx, partition, (device) => objectPath(device, partition, account, container, object), headers, body)
@@ -257,7 +265,12 @@ async function putObject(ctx: ProxyContext, r: SwiftRequest, copyFrom = r.req.he
 }
 
 function putOutcome(ctx: ProxyContext, results: NodeResult[]): number {
-  const count = (s: number) => countStatus(results, (x) => x === s)
+  const tally = new Map<number, number>()
+  for (const r of results) {
+    const status = 'response' in r ? r.response.status : 503
+    tally.set(status, (tally.get(status) ?? 0) + 1)
+  }
+  const count = (s: number) => tally.get(s) ?? 0
   if (count(201) >= ctx.cluster.quorum) return 201
   if (count(422) > 0) return 422
   if (count(412) >= ctx.cluster.quorum) return 412
@@ -426,7 +439,8 @@ async function deleteObject(ctx: ProxyContext, r: SwiftRequest): Promise<void> {
   if (!state.exists) return sendStatus(r.res, 404)
   const headers = {[H.timestamp]: ticksToSwift(ctx.clock.now())}
   const partition = ctx.cluster.ring.partition(account, container, object)
-  const results = await ctx.cluster.writeReplicas(partition, (device) => ctx.cluster.batch(device, {m: 'DELETE', p: partition, a: account, c: container, o: object, h: headers}))
+  const op: BatchOp = {m: 'DELETE', p: partition, a: account, c: container, o: object, h: headers}
+  const results = await ctx.cluster.writeReplicas(partition, (device) => ctx.cluster.batch(device, op))
   const deleted = countStatus(results, (s) => s === 204)
   const missing = countStatus(results, (s) => s === 404)
   if (deleted + missing >= ctx.cluster.quorum) return sendStatus(r.res, deleted > 0 ? 204 : 404)
@@ -443,7 +457,8 @@ async function postObject(ctx: ProxyContext, r: SwiftRequest): Promise<void> {
   if (!state.exists) return sendStatus(r.res, 404)
   const headers = {...meta.headers, [H.timestamp]: ticksToSwift(ctx.clock.now())}
   const partition = ctx.cluster.ring.partition(account, container, object)
-  const results = await ctx.cluster.writeReplicas(partition, (device) => ctx.cluster.batch(device, {m: 'POST', p: partition, a: account, c: container, o: object, h: stringHeaders(headers)}))
+  const op: BatchOp = {m: 'POST', p: partition, a: account, c: container, o: object, h: stringHeaders(headers)}
+  const results = await ctx.cluster.writeReplicas(partition, (device) => ctx.cluster.batch(device, op))
   if (countStatus(results, (s) => s === 202) >= ctx.cluster.quorum) return sendStatus(r.res, 202)
   if (countStatus(results, (s) => s === 404) >= ctx.cluster.quorum) return sendStatus(r.res, 404)
   sendStatus(r.res, 503)

@@ -26,6 +26,7 @@ export interface ProxyOptions {
   clientTimeoutMs: number
   containerCacheMs: number
   bufferMaxBytes: number
+  batchInFlight: number
 }
 
 /**
@@ -47,7 +48,7 @@ export class SwiftProxy {
     private readonly log: Logger,
     metrics: MetricsRegistry,
   ) {
-    const cluster = new Cluster(watcher, options.nodeTimeoutMs, options.errorLimitMs, log)
+    const cluster = new Cluster(watcher, options.nodeTimeoutMs, options.errorLimitMs, log, options.batchInFlight)
     this.requests = metrics.counter('storage_proxy_requests_total', 'Client requests, by method and status', ['method', 'status'])
     this.latency = metrics.histogram('storage_proxy_request_seconds', 'Client request latency, by method', ['method'], [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5])
     this.bytes = metrics.counter('storage_proxy_bytes_total', 'Object bytes from and to clients', ['direction'])

@@ -15,6 +15,8 @@ export const H = {
   backendDeleteTimestamp: 'x-backend-delete-timestamp',
   putTimestamp: 'x-put-timestamp',
   deleteAt: 'x-delete-at',
+  /** On a batched PUT: the body's MD5, computed once by the proxy instead of by every replica. */
+  backendEtag: 'x-backend-etag',
 } as const
 
 export function backendPath(device: string, partition: number, account: string, container?: string, object?: string): string {

@@ -28,16 +28,18 @@ export interface BatchResult {
   body?: Buffer
 }
 
+function encodeFrame<T extends {body?: Buffer}>(item: T): Buffer {
+  const {body, ...head} = item
+  const json = Buffer.from(JSON.stringify({...head, n: body?.length ?? 0}))
+  const frame = Buffer.allocUnsafe(4 + json.length + (body?.length ?? 0))
+  frame.writeUInt32LE(json.length, 0)
+  json.copy(frame, 4)
+  body?.copy(frame, 4 + json.length)
+  return frame
+}
+
 function encodeFrames<T extends {body?: Buffer}>(items: T[]): Buffer {
-  const parts: Buffer[] = []
-  for (const {body, ...head} of items) {
-    const json = Buffer.from(JSON.stringify({...head, n: body?.length ?? 0}))
-    const length = Buffer.allocUnsafe(4)
-    length.writeUInt32LE(json.length, 0)
-    parts.push(length, json)
-    if (body?.length) parts.push(body)
-  }
-  return Buffer.concat(parts)
+  return Buffer.concat(items.map(encodeFrame))
 }
 
 function decodeFrames<T>(bytes: Buffer): (T & {body: Buffer})[] {
@@ -57,7 +59,8 @@ function decodeFrames<T>(bytes: Buffer): (T & {body: Buffer})[] {
   return out
 }
 
-export const encodeBatchOps = (ops: BatchOp[]): Buffer => encodeFrames(ops)
+/** One operation's frame: encoded once even when it goes to every replica. */
+export const encodeBatchOp = (op: BatchOp): Buffer => encodeFrame(op)
 export const decodeBatchOps = (bytes: Buffer): (BatchOp & {body: Buffer})[] => decodeFrames<BatchOp>(bytes)
 export const encodeBatchResults = (results: BatchResult[]): Buffer => encodeFrames(results)
 export const decodeBatchResults = (bytes: Buffer): (BatchResult & {body: Buffer})[] => decodeFrames<BatchResult>(bytes)

@@ -1,4 +1,4 @@
-import {createHash, randomBytes} from 'node:crypto'
+import {hash, randomBytes} from 'node:crypto'
 import {percentile} from './rolling-stats.js'
 import {SwiftClient, type SwiftCredentials} from './swift-client.js'
 
@@ -56,7 +56,7 @@ export async function runBench(options: BenchOptions, progress: BenchProgress = 
       if (res.status !== 201 && res.status !== 202) throw new Error(`creating container ${container} answered ${res.status}`)
     }
     const body = Buffer.alloc(options.objectSize, '0')
-    const etag = createHash('md5').update(body).digest('hex')
+    const etag = hash('md5', body)
     const names = Array.from({length: options.objects}, () => randomBytes(16).toString('hex'))
     const where = (i: number) => containers[i % containers.length]
     const stored: number[] = []
@@ -76,7 +76,7 @@ export async function runBench(options: BenchOptions, progress: BenchProgress = 
         const i = stored[Math.floor(Math.random() * stored.length)]
         const res = await client.request('GET', where(i), names[i])
         if (res.status !== 200) return `GET answered ${res.status}`
-        if (res.body.length !== body.length || createHash('md5').update(res.body).digest('hex') !== etag) return 'GET body differs from what was stored'
+        if (res.body.length !== body.length || hash('md5', res.body) !== etag) return 'GET body differs from what was stored'
         return undefined
       }),
     )

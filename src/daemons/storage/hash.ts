@@ -1,4 +1,4 @@
-import {createHash} from 'node:crypto'
+import {hash} from 'node:crypto'
 
 /**
  * Where a name lives: the MD5 of the cluster's hash prefix, the path and its suffix (as
@@ -14,7 +14,8 @@ export function hashPath(salt: HashSalt, account: string, container?: string, ob
   let path = `/${account}`
   if (container !== undefined) path += `/${container}`
   if (object !== undefined) path += `/${object}`
-  return createHash('md5').update(salt.prefix).update(path).update(salt.suffix).digest()
+  // One-shot hashing: no Hash object to create and collect on this hot path.
+  return hash('md5', `${salt.prefix}${path}${salt.suffix}`, 'buffer')
 }
 
 /** The partition of a hash: its top `partPower` bits. */
