@@ -47,6 +47,7 @@ export function createProbeKind(tend: PluginApi) {
     summary: 'Probes HTTP endpoints (TCP or unix socket) on an interval and reports their health',
     config: probeConfig,
     start: async (ctx, config) => startProber(ctx, config),
+    panel: async () => (await import('./panel.js')).ProbePanel,
   })
 }
 
