@@ -1,16 +1,7 @@
 import {Box, Text} from 'ink'
 import type {PanelProps} from 'tend/plugin-api'
+import type {TargetState} from './probe-kind.js'
 
-interface TargetState {
-  name: string
-  url: string
-  up: boolean | null
-  status: number | null
-  latencyMs: number | null
-  error: string | null
-  checks: number
-  failures: number
-}
 
 /** `tend top` detail panel: one line per target, green when up. */
 export function ProbePanel({instance, width}: PanelProps) {

@@ -29,7 +29,8 @@ const probeConfig = z
 type ProbeConfig = z.infer<typeof probeConfig>
 type Target = z.infer<typeof target>
 
-interface TargetState {
+/** What status() reports per target (and the panel shows). */
+export interface TargetState {
   name: string
   url: string
   up: boolean | null
