@@ -13,8 +13,11 @@ const LEAVE_ALT_SCREEN = '\x1b[?1049l'
 
 /** `tend top`: the live dashboard in a terminal, else one plain frame. Ink loads only here. */
 export async function topService(options: {oclif: Config; home: string; intervalMs: number; write: (text: string) => void}): Promise<void> {
-  const [{render, renderToString}, {Dashboard, Snapshot}] = await Promise.all([import('ink'), import('./dashboard.js')])
   const interactive = Boolean(process.stdout.isTTY && process.stdin.isTTY)
+  // Ink draws only the final frame when CI is set (it reads it once, at import). A person at a
+  // terminal asked for a live view, so a terminal wins over the variable.
+  if (interactive) delete process.env.CI
+  const [{render, renderToString}, {Dashboard, Snapshot}] = await Promise.all([import('ink'), import('./dashboard.js')])
   if (!interactive) {
     const data = await listInstances(options.home)
     options.write(renderToString(<Snapshot data={data} home={options.home} />, {columns: 200}))

@@ -41,7 +41,8 @@ describe('tend top', () => {
     await execa('which', ['tmux']).catch(() => {
       throw new Error('tmux is not installed (apt-get install tmux); .ci/run installs it')
     })
-    await tmux('new-session', '-d', '-s', session, '-x', '120', '-y', '32', `TEND_HOME=${home} NODE_ENV= ${process.execPath} ${binRun} top --interval 300`)
+    await tmux('new-session', '-d', '-s', session, '-x', '120', '-y', '32', // CI=true stays set under .ci/run: top must still draw live in a terminal.
+      `env -u NODE_ENV TEND_HOME=${home} ${process.execPath} ${binRun} top --interval 300`)
     const screen = () => tmux('capture-pane', '-t', session, '-p')
     await waitFor(async () => /2\/2 healthy/.test(await screen()), {timeoutMs: 20_000, what: 'dashboard drawn'})
     expect(await tmux('display', '-t', session, '-p', '#{alternate_on}')).toContain('1')
