@@ -102,16 +102,18 @@ export interface DownResult {
   stopped: string[]
   /** Whether the supervisor exited because it had nothing left to manage. */
   supervisorStopped: boolean
+  /** Instances of other stacks (or none) that still run. */
+  remaining: Array<{name: string; stack: string | null}>
 }
 
 /** Stops and removes a stack's instances, dependents first. With stack null, everything and the supervisor. */
 export async function downStack(stack: Stack | null, client: SupervisorClient): Promise<DownResult> {
-  if (!(await client.isRunning())) return {stack: stack?.name ?? null, stopped: [], supervisorStopped: false}
+  if (!(await client.isRunning())) return {stack: stack?.name ?? null, stopped: [], supervisorStopped: false, remaining: []}
   const records = await client.list()
   if (stack === null) {
     await client.shutdown()
     await client.waitGone()
-    return {stack: null, stopped: records.map((r) => r.name), supervisorStopped: true}
+    return {stack: null, stopped: records.map((r) => r.name), supervisorStopped: true, remaining: []}
   }
   const ours = records.filter((r) => r.stack === stack.name)
   const order = stack.instances.map((i) => i.name)
@@ -121,7 +123,8 @@ export async function downStack(stack: Stack | null, client: SupervisorClient): 
   for (const record of ours) await client.delete(record.name)
   const supervisorStopped = ours.length === records.length
   if (supervisorStopped) await client.waitGone()
-  return {stack: stack.name, stopped: ours.map((r) => r.name), supervisorStopped}
+  const remaining = records.filter((r) => r.stack !== stack.name).map((r) => ({name: r.name, stack: r.stack}))
+  return {stack: stack.name, stopped: ours.map((r) => r.name), supervisorStopped, remaining}
 }
 
 async function removeOrphans(stack: Stack, client: SupervisorClient): Promise<string[]> {
