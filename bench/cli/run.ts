@@ -41,7 +41,9 @@ try {
   }
 
   const target = `{url: http://localhost/healthz, socket: "\${TEND_HOME}/run/supervisor.sock", interval_ms: 1000}`
-  const instances = Array.from({length: 10}, (_, i) => `  p${i}: {kind: http-probe, restart: always, config: {targets: [${target}]}}`).join('\n')
+  const instances = Array.from({length: 10}, (_, i) => `  p${i}: {kind: http-probe, restart: always, config: {targets: [${target}]}}`).join(
+    '\n',
+  )
   const stackFile = join(home, 'ten.yaml')
   writeFileSync(stackFile, `version: 1\nname: ten\ninstances:\n${instances}\n`)
   const upTen = await timed(['up', '-f', stackFile])
@@ -69,7 +71,11 @@ try {
   await timed(['down', '-f', stackFile])
 
   const fmt = (ms: number) => `${Math.round(ms)} ms`
-  console.log(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}; ${runs} runs each, medians`)
+  console.log(
+    `load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}; ${runs} runs each, medians`,
+  )
   console.log(`tend --help:                 ${fmt(median(help))}   (reach <= 400 ms)`)
   console.log(`tend ps --json, 10 instances: ${fmt(median(ps))}   (reach <= 400 ms)`)
   console.log(`tend up, default stack:       ${fmt(median(upDefault))}   (reach <= 10 s)`)

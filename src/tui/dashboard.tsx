@@ -19,7 +19,15 @@ export interface DashboardSource {
 
 type Mode = {kind: 'list'} | {kind: 'detail'} | {kind: 'confirm'; action: 'restart' | 'stop'; name: string}
 
-const STATE_COLOR: Record<string, string> = {running: 'green', starting: 'yellow', backoff: 'yellow', stopping: 'yellow', stopped: 'gray', exited: 'red', fatal: 'red'}
+const STATE_COLOR: Record<string, string> = {
+  running: 'green',
+  starting: 'yellow',
+  backoff: 'yellow',
+  stopping: 'yellow',
+  stopped: 'gray',
+  exited: 'red',
+  fatal: 'red',
+}
 
 /** The live `tend top` view: instances, a detail panel, recent log lines, restart and stop. */
 export function Dashboard({source, intervalMs}: {source: DashboardSource; intervalMs: number}) {
@@ -110,8 +118,15 @@ export function Dashboard({source, intervalMs}: {source: DashboardSource; interv
           tend top <Text dimColor>· {source.home}</Text>
         </Text>
         <Text>
-          {data?.supervisor.running ? <Text color="green">supervisor {data.supervisor.pid}</Text> : <Text color="yellow">no supervisor</Text>}
-          <Text> · {healthy}/{instances.length} healthy · </Text>
+          {data?.supervisor.running ? (
+            <Text color="green">supervisor {data.supervisor.pid}</Text>
+          ) : (
+            <Text color="yellow">no supervisor</Text>
+          )}
+          <Text>
+            {' '}
+            · {healthy}/{instances.length} healthy ·{' '}
+          </Text>
           <Text dimColor>{updatedAt ? `updated ${updatedAt.toLocaleTimeString()}` : 'loading…'}</Text>
         </Text>
       </Box>
@@ -133,7 +148,15 @@ export function Dashboard({source, intervalMs}: {source: DashboardSource; interv
             <Text bold>
               {current.name} <Text dimColor>recent log</Text>
             </Text>
-            {logLines.length === 0 ? <Text dimColor>(empty)</Text> : logLines.map((line, i) => <Text key={i} wrap="truncate-end">{line}</Text>)}
+            {logLines.length === 0 ? (
+              <Text dimColor>(empty)</Text>
+            ) : (
+              logLines.map((line, i) => (
+                <Text key={i} wrap="truncate-end">
+                  {line}
+                </Text>
+              ))
+            )}
           </>
         )}
       </Box>
@@ -172,7 +195,8 @@ export function InstanceTable({instances, selected, width}: {instances: Instance
             {isSelected ? '› ' : '  '}
             {instanceColumns.map((c, i) => {
               const text = cell(c.value(instance), i)
-              const color = c.header === 'STATE' ? STATE_COLOR[instance.state] : c.header === 'HEALTH' ? healthColor(instance.health) : undefined
+              const color =
+                c.header === 'STATE' ? STATE_COLOR[instance.state] : c.header === 'HEALTH' ? healthColor(instance.health) : undefined
               return (
                 <Text key={c.header} color={color}>
                   {i > 0 ? '  ' : ''}
@@ -198,8 +222,8 @@ export function Snapshot({data, home}: {data: PsResult; home: string}) {
   return (
     <Box flexDirection="column">
       <Text>
-        tend top · {home} · {data.supervisor.running ? `supervisor ${data.supervisor.pid}` : 'no supervisor'} · {healthy}/{data.instances.length} healthy ·{' '}
-        {new Date().toLocaleTimeString()}
+        tend top · {home} · {data.supervisor.running ? `supervisor ${data.supervisor.pid}` : 'no supervisor'} · {healthy}/
+        {data.instances.length} healthy · {new Date().toLocaleTimeString()}
       </Text>
       <InstanceTable instances={data.instances} width={200} />
     </Box>

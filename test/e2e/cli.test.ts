@@ -15,7 +15,8 @@ describe('the CLI', () => {
   it('lists its topics and commands in --help', async () => {
     const result = await tend(['--help'], {home})
     expect(result.exitCode).toBe(0)
-    for (const word of ['daemon', 'up', 'down', 'ps', 'top', 'logs', 'plugins']) expect(String(result.stdout)).toMatch(new RegExp(`\\n\\s+${word}\\s`))
+    for (const word of ['daemon', 'up', 'down', 'ps', 'top', 'logs', 'plugins'])
+      expect(String(result.stdout)).toMatch(new RegExp(`\\n\\s+${word}\\s`))
   })
 
   it('loads the http-probe plugin by default', async () => {
@@ -34,14 +35,27 @@ describe('the CLI', () => {
   })
 
   it('rejects a bad instance config before starting anything', async () => {
-    const result = await tend(['daemon', 'run', 'http-probe', '--name', 'x', '--set', 'targets.0.url=ftp://nope', '--set', 'targets.0.interval_ms=5'], {home})
+    const result = await tend(
+      ['daemon', 'run', 'http-probe', '--name', 'x', '--set', 'targets.0.url=ftp://nope', '--set', 'targets.0.interval_ms=5'],
+      {home},
+    )
     expect(result.exitCode).toBe(2)
     expect(String(result.stderr)).toMatch(/^Error: config of x: targets\.0\.url: must be an http/)
     expect(existsSync(join(home, 'run', 'x.sock'))).toBe(false)
   })
 
   it('runs an instance in the foreground: control socket, metrics, one instance per name, clean SIGTERM', async () => {
-    const args = ['daemon', 'run', 'http-probe', '--name', 'fg', '--set', 'targets.0.url=http://127.0.0.1:9/', '--set', 'targets.0.interval_ms=200']
+    const args = [
+      'daemon',
+      'run',
+      'http-probe',
+      '--name',
+      'fg',
+      '--set',
+      'targets.0.url=http://127.0.0.1:9/',
+      '--set',
+      'targets.0.interval_ms=200',
+    ]
     const child = execa(process.execPath, [binRun, ...args], {cwd: repoRoot, env: cliEnv(home), extendEnv: false, reject: false})
     const socket = join(home, 'run', 'fg.sock')
     await waitFor(async () => (await controlRequest(socket, 'GET', '/healthz')).statusCode === 200, {what: 'fg healthy'})

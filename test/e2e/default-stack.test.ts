@@ -18,7 +18,8 @@ describe('the embedded default stack', () => {
 
     const {data} = await tendJson<{instances: Array<{name: string; state: string; health: string}>}>(['ps'], {home})
     expect(data.instances.length).toBeGreaterThan(0)
-    for (const instance of data.instances) expect([instance.name, instance.state, instance.health]).toEqual([instance.name, 'running', 'healthy'])
+    for (const instance of data.instances)
+      expect([instance.name, instance.state, instance.health]).toEqual([instance.name, 'running', 'healthy'])
     // Reported, not asserted: BENCH.md's reach is 10 s, and a loaded machine is slower.
     process.stderr.write(`default stack healthy in ${upSeconds.toFixed(1)} s (${data.instances.length} instances)\n`)
 

@@ -19,7 +19,10 @@ describe('tend top', () => {
     ;({home, cleanup} = makeTendHome())
     const file = join(home, 'tend.yaml')
     const target = `{url: http://localhost/healthz, socket: "\${TEND_HOME}/run/supervisor.sock", interval_ms: 300}`
-    writeFileSync(file, `version: 1\nname: t\ninstances:\n  alpha: {kind: http-probe, config: {targets: [${target}]}}\n  beta: {kind: http-probe, config: {targets: [${target}]}}\n`)
+    writeFileSync(
+      file,
+      `version: 1\nname: t\ninstances:\n  alpha: {kind: http-probe, config: {targets: [${target}]}}\n  beta: {kind: http-probe, config: {targets: [${target}]}}\n`,
+    )
     const up = await tend(['up', '-f', file], {home})
     expect(up.exitCode, String(up.stderr)).toBe(0)
   })
@@ -41,8 +44,17 @@ describe('tend top', () => {
     await execa('which', ['tmux']).catch(() => {
       throw new Error('tmux is not installed (apt-get install tmux); .ci/run installs it')
     })
-    await tmux('new-session', '-d', '-s', session, '-x', '120', '-y', '32', // CI=true stays set under .ci/run: top must still draw live in a terminal.
-      `env -u NODE_ENV TEND_HOME=${home} ${process.execPath} ${binRun} top --interval 300`)
+    await tmux(
+      'new-session',
+      '-d',
+      '-s',
+      session,
+      '-x',
+      '120',
+      '-y',
+      '32', // CI=true stays set under .ci/run: top must still draw live in a terminal.
+      `env -u NODE_ENV TEND_HOME=${home} ${process.execPath} ${binRun} top --interval 300`,
+    )
     const screen = () => tmux('capture-pane', '-t', session, '-p')
     await waitFor(async () => /2\/2 healthy/.test(await screen()), {timeoutMs: 20_000, what: 'dashboard drawn'})
     expect(await tmux('display', '-t', session, '-p', '#{alternate_on}')).toContain('1')
@@ -67,6 +79,8 @@ describe('tend top', () => {
     )
 
     await tmux('send-keys', '-t', session, 'q')
-    await waitFor(async () => (await tmux('display', '-t', session, '-p', '#{alternate_on}')).includes('0'), {what: 'left the alternate screen'})
+    await waitFor(async () => (await tmux('display', '-t', session, '-p', '#{alternate_on}')).includes('0'), {
+      what: 'left the alternate screen',
+    })
   })
 })

@@ -8,7 +8,10 @@ export const binRun = fileURLToPath(new URL('../../bin/run.js', import.meta.url)
  * Runs the built CLI (`bin/run.js`, needs `npm run build`) as a shell script would: never
  * rejects, so tests assert on exitCode, stdout and stderr.
  */
-export async function tend(args: string[], options: {home: string; env?: Record<string, string>; timeout?: number; input?: string} & Pick<Options, 'cwd'>): Promise<Result> {
+export async function tend(
+  args: string[],
+  options: {home: string; env?: Record<string, string>; timeout?: number; input?: string} & Pick<Options, 'cwd'>,
+): Promise<Result> {
   return execa(process.execPath, [binRun, ...args], {
     reject: false,
     cwd: options.cwd ?? repoRoot,
@@ -21,7 +24,10 @@ export async function tend(args: string[], options: {home: string; env?: Record<
 }
 
 /** Runs `tend ... --json` and parses stdout. */
-export async function tendJson<T = any>(args: string[], options: {home: string; env?: Record<string, string>; timeout?: number}): Promise<{exitCode: number; data: T; stderr: string}> {
+export async function tendJson<T = any>(
+  args: string[],
+  options: {home: string; env?: Record<string, string>; timeout?: number},
+): Promise<{exitCode: number; data: T; stderr: string}> {
   const result = await tend([...args, '--json'], options)
   let data: T
   try {
@@ -38,6 +44,7 @@ export async function tendJson<T = any>(args: string[], options: {home: string; 
  */
 export function cliEnv(home: string, extra: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {}
-  for (const [key, value] of Object.entries(process.env)) if (value !== undefined && key !== 'NODE_ENV' && !key.startsWith('VITEST')) env[key] = value
+  for (const [key, value] of Object.entries(process.env))
+    if (value !== undefined && key !== 'NODE_ENV' && !key.startsWith('VITEST')) env[key] = value
   return {...env, TEND_HOME: home, NO_COLOR: '1', ...extra}
 }

@@ -78,7 +78,10 @@ export async function upStack(stack: Stack, client: SupervisorClient, options: {
     },
   }))
   for (const skip of stack.skipped) {
-    tasks.push({title: `${skip.name}: skipped, ${skip.reason}`, task: async (_ctx, task) => task.skip(`${skip.name}: skipped, ${skip.reason}`)})
+    tasks.push({
+      title: `${skip.name}: skipped, ${skip.reason}`,
+      task: async (_ctx, task) => task.skip(`${skip.name}: skipped, ${skip.reason}`),
+    })
   }
   await taskList(tasks, {concurrent: true, silent: options.silent}).run()
 
@@ -154,9 +157,12 @@ export async function waitHealthy(client: SupervisorClient, name: string, timeou
     if (!record) throw new Error('the supervisor no longer manages it')
     if (record.state === 'running' && record.health === 'healthy') return record
     if (FAILED_STATES.has(record.state)) {
-      throw new Error(`${record.reason ?? record.state}${record.state === 'backoff' ? ' (the supervisor keeps retrying per its restart policy)' : ''}`)
+      throw new Error(
+        `${record.reason ?? record.state}${record.state === 'backoff' ? ' (the supervisor keeps retrying per its restart policy)' : ''}`,
+      )
     }
-    if (Date.now() > deadline) throw new Error(`not healthy after ${Math.round(timeoutMs / 1000)} s (state ${record.state}, health ${record.health})`)
+    if (Date.now() > deadline)
+      throw new Error(`not healthy after ${Math.round(timeoutMs / 1000)} s (state ${record.state}, health ${record.health})`)
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
 }
@@ -164,7 +170,8 @@ export async function waitHealthy(client: SupervisorClient, name: string, timeou
 /** `tend up`: load the stack file (the default one if none), validate all of it, then bring it up. */
 export async function up(options: {oclif: Config; home: string; file?: string; timeoutMs: number; silent: boolean}): Promise<UpResult> {
   const stack = await loadStackFor(options)
-  if (!options.silent) process.stderr.write(`stack ${stack.name} (${stack.file === DEFAULT_STACK_FILE ? 'embedded default' : stack.file})\n`)
+  if (!options.silent)
+    process.stderr.write(`stack ${stack.name} (${stack.file === DEFAULT_STACK_FILE ? 'embedded default' : stack.file})\n`)
   return upStack(stack, new SupervisorClient(new StatePaths(options.home)), options)
 }
 

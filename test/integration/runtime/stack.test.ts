@@ -29,7 +29,15 @@ ${extra}`,
 
 interface Ps {
   supervisor: {running: boolean; pid: number | null}
-  instances: Array<{name: string; state: string; pid: number | null; health: string; restarts: number; summary: string; status: {pid: number} | null}>
+  instances: Array<{
+    name: string
+    state: string
+    pid: number | null
+    health: string
+    restarts: number
+    summary: string
+    status: {pid: number} | null
+  }>
 }
 
 async function ps(home: string): Promise<Ps> {
@@ -91,7 +99,8 @@ describe('stacks under the supervisor', () => {
     expect(supervisorLog.match(/started a /g)).toHaveLength(1)
     expect(supervisorLog.match(/supervisor running/g)).toHaveLength(1)
     // Each instance answers from exactly one process: its lock is held once.
-    for (const name of ['a', 'b']) expect(readFileSync(join(home, 'run', `${name}.pid`), 'utf8').trim()).toBe(String(state.instances.find((i) => i.name === name)!.pid))
+    for (const name of ['a', 'b'])
+      expect(readFileSync(join(home, 'run', `${name}.pid`), 'utf8').trim()).toBe(String(state.instances.find((i) => i.name === name)!.pid))
     expect((await tend(['down', '-f', file], {home})).exitCode).toBe(0)
   })
 
@@ -143,11 +152,27 @@ describe('bad stack files start nothing', () => {
 
   const cases: Array<[string, string, RegExp]> = [
     ['unknown kind', 'version: 1\ninstances:\n  x:\n    kind: nope\n', /instances\.x\.kind: unknown daemon kind "nope"/],
-    ['invalid field', 'version: 1\ninstances:\n  x:\n    kind: http-probe\n    config: {targets: [{url: 42}]}\n', /instances\.x\.config\.targets\.0\.url: /],
-    ['unknown field', 'version: 1\ninstances:\n  x:\n    kind: http-probe\n    restrat: always\n', /instances\.x: Unrecognized key: "restrat"/],
+    [
+      'invalid field',
+      'version: 1\ninstances:\n  x:\n    kind: http-probe\n    config: {targets: [{url: 42}]}\n',
+      /instances\.x\.config\.targets\.0\.url: /,
+    ],
+    [
+      'unknown field',
+      'version: 1\ninstances:\n  x:\n    kind: http-probe\n    restrat: always\n',
+      /instances\.x: Unrecognized key: "restrat"/,
+    ],
     ['bad YAML', 'version: 1\ninstances:\n  x: [\n', /tend\.yaml:\d+:\d+: invalid YAML/],
-    ['dependency cycle', 'version: 1\ninstances:\n  x: {kind: http-probe, depends_on: [y]}\n  y: {kind: http-probe, depends_on: [x]}\n', /depends_on has a cycle: x -> y -> x/],
-    ['unset variable', 'version: 1\ninstances:\n  x: {kind: http-probe, config: {targets: [{url: "${NOPE_NOT_SET}"}]}}\n', /environment variable NOPE_NOT_SET is not set/],
+    [
+      'dependency cycle',
+      'version: 1\ninstances:\n  x: {kind: http-probe, depends_on: [y]}\n  y: {kind: http-probe, depends_on: [x]}\n',
+      /depends_on has a cycle: x -> y -> x/,
+    ],
+    [
+      'unset variable',
+      'version: 1\ninstances:\n  x: {kind: http-probe, config: {targets: [{url: "${NOPE_NOT_SET}"}]}}\n',
+      /environment variable NOPE_NOT_SET is not set/,
+    ],
   ]
   for (const [what, text, message] of cases) {
     it(`rejects a stack file with ${what} (exit 2, one clear line)`, async () => {
@@ -166,6 +191,8 @@ describe('bad stack files start nothing', () => {
   it('rejects a missing stack file, also in --json mode', async () => {
     const result = await tend(['up', '-f', join(home, 'missing.yaml'), '--json'], {home})
     expect(result.exitCode).toBe(2)
-    expect(JSON.parse(String(result.stdout))).toEqual({error: {message: `stack file not found: ${join(home, 'missing.yaml')}`, exitCode: 2}})
+    expect(JSON.parse(String(result.stdout))).toEqual({
+      error: {message: `stack file not found: ${join(home, 'missing.yaml')}`, exitCode: 2},
+    })
   })
 })

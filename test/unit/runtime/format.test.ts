@@ -3,14 +3,14 @@ import {formatBytes, formatDuration, renderTable} from '../../../src/lib/format.
 
 describe('format', () => {
   it('formats durations the way an operator reads them', () => {
-    expect([formatDuration(null), formatDuration(42), formatDuration(60), formatDuration(305), formatDuration(3 * 3600 + 720), formatDuration(2 * 86400 + 7200)]).toEqual([
-      '-',
-      '42s',
-      '1m',
-      '5m5s',
-      '3h12m',
-      '2d2h',
-    ])
+    expect([
+      formatDuration(null),
+      formatDuration(42),
+      formatDuration(60),
+      formatDuration(305),
+      formatDuration(3 * 3600 + 720),
+      formatDuration(2 * 86400 + 7200),
+    ]).toEqual(['-', '42s', '1m', '5m5s', '3h12m', '2d2h'])
   })
 
   it('formats bytes in binary units', () => {

@@ -25,10 +25,19 @@ describe('loadStack', () => {
   }
 
   it('orders instances after their dependencies and applies defaults', async () => {
-    const file = write('version: 1\ninstances:\n  web: {kind: echo, depends_on: [db, cache]}\n  db: {kind: echo}\n  cache: {kind: echo, depends_on: [db]}\n')
+    const file = write(
+      'version: 1\ninstances:\n  web: {kind: echo, depends_on: [db, cache]}\n  db: {kind: echo}\n  cache: {kind: echo, depends_on: [db]}\n',
+    )
     const stack = await loadStack(file, registry, {})
     expect(stack.instances.map((i) => i.name)).toEqual(['db', 'cache', 'web'])
-    expect(stack.instances[0]).toEqual({name: 'db', kind: 'echo', config: {port: 1, text: ''}, dependsOn: [], restart: 'on-failure', maxRestarts: 10})
+    expect(stack.instances[0]).toEqual({
+      name: 'db',
+      kind: 'echo',
+      config: {port: 1, text: ''},
+      dependsOn: [],
+      restart: 'on-failure',
+      maxRestarts: 10,
+    })
     expect(stack.name).toBe(dir.split('/').at(-1))
     expect(stack.baseDir).toBe(dir)
   })
