@@ -315,12 +315,14 @@ export class DeviceStore {
   }
 
   /** Every entry of the given partitions, grouped by partition (one pass over the index). */
-  entriesOf(partitions: Set<number>): Map<number, {key: Buffer; entry: IndexEntry}[]> {
+  entriesOf(partitions: Iterable<number>): Map<number, {key: Buffer; entry: IndexEntry}[]> {
     const out = new Map<number, {key: Buffer; entry: IndexEntry}[]>()
-    for (const p of partitions) out.set(p, [])
-    this.index.forEach((key, entry) => {
-      out.get(entry.partition)?.push({key: Buffer.from(key), entry})
-    })
+    const wanted = new Uint8Array(this.partitionHashes.length / 16)
+    for (const p of partitions) {
+      out.set(p, [])
+      wanted[p] = 1
+    }
+    this.index.forEachInPartitions(wanted, (key, entry) => out.get(entry.partition)!.push({key: Buffer.from(key), entry}))
     return out
   }
 

@@ -110,6 +110,36 @@ export class IndexTable {
     }
   }
 
+  /**
+   * Calls fn for the entries in slots [from, from + count) and returns where to go on from
+   * (0 once past the end). For background walks (the auditor) that must not hold a list of
+   * every key; a rehash in between may make a walk see an entry twice or miss one.
+   */
+  scanSlots(from: number, count: number, fn: (key: Buffer, entry: IndexEntry) => void): number {
+    const key = Buffer.alloc(16)
+    const end = Math.min(this.capacity, from + count)
+    for (let slot = from; slot < end; slot++) {
+      if (!(this.locs[slot * 4 + 3] & USED)) continue
+      this.keyAt(slot, key)
+      fn(key, this.entryAt(slot))
+    }
+    return end >= this.capacity ? 0 : end
+  }
+
+  /**
+   * Calls fn for the entries of the partitions marked in `wanted` (indexed by partition):
+   * one pass over the table that skips other partitions without touching their entries.
+   */
+  forEachInPartitions(wanted: Uint8Array, fn: (key: Buffer, entry: IndexEntry) => void): void {
+    const key = Buffer.alloc(16)
+    for (let slot = 0; slot < this.capacity; slot++) {
+      const word = this.locs[slot * 4 + 3]
+      if (!(word & USED) || !wanted[(word & ~USED) >>> PARTITION_SHIFT]) continue
+      this.keyAt(slot, key)
+      fn(key, this.entryAt(slot))
+    }
+  }
+
   private find(key: Uint8Array): number {
     let slot = this.home(key)
     const k0 = readInt(key, 0)

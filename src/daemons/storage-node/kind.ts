@@ -4,6 +4,9 @@ import {defineDaemonKind} from '../runtime/contract.js'
 import {openRing, ringConfigSchema} from '../storage/ring-config.js'
 import {constraints} from '../storage/constraints.js'
 import {StorageNode} from './node.js'
+import {Replicator} from './replicator.js'
+import {Auditor} from './auditor.js'
+import {Housekeeping} from './housekeeping.js'
 import {nodeStatus} from './status.js'
 
 const nodeConfig = z
@@ -24,6 +27,16 @@ const nodeConfig = z
     container_update_timeout_ms: z.number().int().min(10).default(1000),
     /** How often containers whose counts changed are reported to their accounts. */
     account_update_interval_ms: z.number().int().min(100).default(1000),
+    /** Pause between replication passes (each compares every partition with its peers). */
+    replication_interval_s: z.number().min(0.1).default(30),
+    /** The auditor re-reads every object at most this fast, then pauses audit_interval_s. */
+    audit_bytes_per_second: z.number().int().min(1024).default(20 * 1024 * 1024),
+    audit_interval_s: z.number().min(0.1).default(3600),
+    /** Volumes at least this much garbage are compacted (checked every compaction_interval_s). */
+    compaction_min_garbage: z.number().min(0.05).max(1).default(0.5),
+    compaction_interval_s: z.number().min(0.1).default(300),
+    /** Tombstones older than this are forgotten (every replica must have seen them by then). */
+    reclaim_age_s: z.number().int().min(1).default(7 * 24 * 3600),
   })
   .strict()
 
@@ -54,11 +67,32 @@ export default defineDaemonKind<NodeConfig>({
       throw error
     }
     const reporter = setInterval(() => void node.reportDirtyContainers().catch((error) => ctx.log.warn('account update failed', {error: String(error)})), config.account_update_interval_ms)
+    const replicator = new Replicator(node, ctx.log.child('replicator'), config.replication_interval_s * 1000)
+    replicator.start()
+    const auditor = new Auditor(
+      {devices: node.devices, expire: (...args) => node.expire(...args), repairSoon: () => replicator.runSoon()},
+      ctx.log.child('auditor'),
+      {bytesPerSecond: config.audit_bytes_per_second, intervalMs: config.audit_interval_s * 1000},
+    )
+    auditor.start()
+    const housekeeping = new Housekeeping(node.devices, ctx.log.child('housekeeping'), {
+      intervalMs: config.compaction_interval_s * 1000,
+      minGarbageRatio: config.compaction_min_garbage,
+      reclaimAgeMs: config.reclaim_age_s * 1000,
+    })
+    housekeeping.start()
     ctx.log.info('storage node listening', {address: node.address, devices: node.devices.all().map((d) => d.name)})
     return {
-      status: () => nodeStatus(node),
+      status: () => nodeStatus(node, {replication: replicator.stats, audit: auditor.stats, housekeeping: housekeeping.stats}),
+      control: {
+        // Each runs a pass now and answers with the totals (for operators and tests).
+        'POST /replicate': async () => replicator.runOnce(),
+        'POST /audit': async () => auditor.runOnce(),
+        'POST /compact': async () => housekeeping.runOnce(),
+      },
       stop: async () => {
         clearInterval(reporter)
+        await Promise.all([replicator.stop(), auditor.stop(), housekeeping.stop()])
         watcher.close()
         await node.stop()
       },

@@ -6,12 +6,15 @@ import {hashPath, partitionOf} from '../storage/hash.js'
 import type {Ring, RingDevice, RingWatcher} from '../storage/ring.js'
 import {RollingStats} from '../storage/rolling-stats.js'
 import {msToTicks} from '../storage/timestamp.js'
+import type {IndexEntry} from './index-table.js'
 import type {ContainerInfo} from './listing-db.js'
 import {handleBatch} from './batch-api.js'
 import {handleAccount, handleContainer, handleUpdates} from './listing-api.js'
 import {type LocalDevice, LocalDevices} from './local-devices.js'
 import type {NodeContext} from './node-context.js'
 import {handleObject} from './object-api.js'
+import {FLAG_TOMBSTONE} from './record.js'
+import {replicationRoutes} from './replication-api.js'
 import {reply} from './reply.js'
 import {updateTargets} from './update-routing.js'
 import {UpdateSender} from './update-sender.js'
@@ -65,6 +68,7 @@ export class StorageNode implements NodeContext {
     this.bytes = ctx.metrics.counter('storage_node_bytes_total', 'Object bytes received and sent', ['direction'])
     this.internalRoutes.set('updates', (req, res, device) => handleUpdates(req, res, device))
     this.internalRoutes.set('batch', (req, res, device) => handleBatch(this, req, res, device))
+    for (const [name, route] of Object.entries(replicationRoutes(() => this.ring().partitionCount))) this.internalRoutes.set(name, route)
   }
 
   readonly metrics = {
@@ -103,6 +107,11 @@ export class StorageNode implements NodeContext {
     if (ring.localDevices(this.options.bind, this.options.port).length === 0) {
       this.log.warn('the ring has no device for this node', {address: `${this.options.bind}:${this.options.port}`})
     }
+  }
+
+  /** The ring device a local device is, if the ring still has it. */
+  ringDeviceOf(device: LocalDevice, ring: Ring): RingDevice | undefined {
+    return ring.localDevices(this.options.bind, this.options.port).find((d) => d.device === device.name)
   }
 
   /** The local device behind a ring device, if it is this node's. */
@@ -183,6 +192,19 @@ export class StorageNode implements NodeContext {
     const targets = updateTargets(mine, theirs, me)
     const results = await Promise.all(targets.map((t) => withTimeout(this.updates.send(t, update), this.options.containerUpdateTimeoutMs)))
     return results.every(Boolean)
+  }
+
+  /**
+   * Expires an object past its X-Delete-At: a tombstone timestamped exactly then, so every
+   * replica writes the same one, and the listing update that goes with it.
+   */
+  async expire(device: LocalDevice, key: Buffer, entry: IndexEntry, deleteAtSeconds: number, name: [string, string, string]): Promise<void> {
+    const timestamp = deleteAtSeconds * 100_000
+    if (entry.timestamp >= timestamp) return
+    const written = await device.store.write({key, partition: entry.partition, timestamp, flags: FLAG_TOMBSTONE, meta: {name}, data: Buffer.alloc(0)})
+    if (!written.stored) return
+    const [a, c, o] = name
+    await this.sendObjectUpdate({device, partition: entry.partition, account: a, container: c}, {a, c, o, ts: timestamp, size: 0, etag: '', ct: '', deleted: true})
   }
 
   /** Reports containers whose counts changed to their accounts (Swift's container updater). */

@@ -15,7 +15,8 @@ export async function handleObject(ctx: NodeContext, req: IncomingMessage, res: 
         return send(res, refused)
       }
       const body = await receiveBody(req, {inlineMax: ctx.inlineMaxBytes, maxBytes: ctx.maxObjectBytes, tmpDir: target.device.store.tmpDir})
-      return send(res, await putObject(ctx, target, req.headers, body))
+      // Replicators copy versions that are listed already.
+      return send(res, await putObject(ctx, target, req.headers, body, {listing: req.headers['x-backend-replication'] !== 'true'}))
     }
     case 'GET':
     case 'HEAD':

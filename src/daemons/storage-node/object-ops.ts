@@ -79,8 +79,8 @@ export async function putPrecheck(ctx: NodeContext, t: ObjectTarget, headers: In
   return undefined
 }
 
-/** Stores a received body as the object's new version; durable (and listed) before it answers. */
-export async function putObject(ctx: NodeContext, t: ObjectTarget, headers: IncomingHttpHeaders, body: ReceivedBody): Promise<OpResult> {
+/** Stores a received body as the object's new version; durable (and, unless a replica copy, listed) before it answers. */
+export async function putObject(ctx: NodeContext, t: ObjectTarget, headers: IncomingHttpHeaders, body: ReceivedBody, options: {listing?: boolean} = {}): Promise<OpResult> {
   if (body.kind === 'failed') return result(body.reason === 'too-large' ? 413 : 499)
   const key = keyOf(ctx, t)
   const refused = await putPrecheck(ctx, t, headers, key)
@@ -108,7 +108,7 @@ export async function putObject(ctx: NodeContext, t: ObjectTarget, headers: Inco
   }
   const written = await store.write({key, partition: t.partition, timestamp, flags, meta, data: body.kind === 'inline' ? body.data : Buffer.alloc(0)})
   if (!written.stored) return result(409, {[H.backendTimestamp]: ticksToSwift(written.previous!.timestamp)})
-  await ctx.sendObjectUpdate(t, {a: t.account, c: t.container, o: t.object, ts: timestamp, size: body.size, etag: body.md5, ct: contentType, deleted: false})
+  if (options.listing !== false) await ctx.sendObjectUpdate(t, {a: t.account, c: t.container, o: t.object, ts: timestamp, size: body.size, etag: body.md5, ct: contentType, deleted: false})
   ctx.metrics.bytesIn(body.size)
   return result(201, {etag: body.md5, 'last-modified': ticksToHttpDate(timestamp), [H.backendTimestamp]: ticksToSwift(timestamp)})
 }

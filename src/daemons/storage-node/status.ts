@@ -3,7 +3,7 @@ import type {DaemonStatus} from '../runtime/contract.js'
 import type {StorageNode} from './node.js'
 
 /** The node's status: per device object counts, volumes and disk use; request rates. */
-export function nodeStatus(node: StorageNode): DaemonStatus {
+export function nodeStatus(node: StorageNode, extra: {replication: unknown; audit: unknown; housekeeping: unknown}): DaemonStatus {
   const devices = node.devices.all().map((device) => {
     const volumes = device.store.volumeStats()
     const totals = device.db.totals()
@@ -41,6 +41,7 @@ export function nodeStatus(node: StorageNode): DaemonStatus {
       disk,
       requests: node.recent.snapshot(),
       updates: node.updates.stats,
+      ...extra,
       rssBytes: process.memoryUsage().rss,
     },
   }
