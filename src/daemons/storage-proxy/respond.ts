@@ -32,8 +32,20 @@ export function newTransId(): string {
   return `tx${transPrefix}${transCounter.toString(16).padStart(8, '0')}-${Math.floor(Date.now() / 1000).toString(16).padStart(10, '0')}`
 }
 
+/**
+ * Whether the client is still sending a body we will not read: then the connection closes
+ * after the answer, rather than reading (say) 5 GiB only to throw it away, or mistaking the
+ * rest of it for the next request.
+ */
+function bodyLeftUnread(res: ServerResponse): boolean {
+  const req = res.req
+  if (!req || req.complete) return false
+  return Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined
+}
+
 /** An error (or empty) response; `detail` replaces the stock explanation. */
 export function sendStatus(res: ServerResponse, status: number, headers: OutgoingHttpHeaders = {}, detail?: string, head = false): void {
+  if (bodyLeftUnread(res)) headers = {...headers, connection: 'close'}
   const [title, text] = EXPLANATIONS[status] ?? ['', '']
   const body = status < 300 || status === 304 || !title ? '' : `<html><h1>${title}</h1><p>${escapeHtml(detail ?? text)}</p></html>`
   const bytes = Buffer.from(body)
