@@ -168,7 +168,9 @@ async function standardRun(): Promise<{failures: number; summary: string; report
   const sampler = new CpuSampler(() => pids)
   let failures = 0
   const report: Record<string, unknown> = {}
-  const headline: string[] = []
+  // The headline: the first concurrency's figures (64 by default), as BENCH.md states the reach.
+  let main: PhaseResult[] | undefined
+  let swiftMain: SwiftBenchPhase[] | undefined
   try {
     console.log(`storage bench: 1 proxy, 3 nodes, part power 10, 3 replicas, ${objects} objects of 4096 B in 20 containers; load ${load()}`)
     for (const concurrency of concurrencies) {
@@ -181,8 +183,7 @@ async function standardRun(): Promise<{failures: number; summary: string; report
           for (const e of p.errors) console.log(`    failure: ${e}`)
         }
         report[`tend-c${concurrency}`] = {phases: result.phases, cpu, load: loadavg()}
-        const [put, get, del] = result.phases
-        headline.push(`c${concurrency}: PUT ${put.perSecond.toFixed(0)}/s GET ${get.perSecond.toFixed(0)}/s DEL ${del.perSecond.toFixed(0)}/s p99 PUT ${put.p99Ms} ms`)
+        main ??= result.phases
       }
       if (drivers.includes('swift-bench')) {
         const phases = await swiftBench(cluster, {concurrency, objects, gets: objects, noDelete: false})
@@ -190,7 +191,7 @@ async function standardRun(): Promise<{failures: number; summary: string; report
         for (const p of phases) console.log(`  ${p.verb.padEnd(6)} ${String(p.count).padStart(8)}  ${p.perSecond.toFixed(0).padStart(6)}/s  failures ${p.failures}`)
         failures += phases.reduce((sum, p) => sum + p.failures, 0)
         report[`swift-bench-c${concurrency}`] = {phases, load: loadavg()}
-        headline.push(`swift-bench c${concurrency}: ${phases.map((p) => `${p.verb} ${p.perSecond.toFixed(0)}/s`).join(' ')}`)
+        swiftMain ??= phases
       }
     }
     for (const [name, pid] of pids) console.log(`  RSS ${name}: ${mib(rssOf(pid))}`)
@@ -198,7 +199,12 @@ async function standardRun(): Promise<{failures: number; summary: string; report
     sampler.stop()
     await cluster.stop()
   }
-  return {failures, summary: `storage: ${headline.join('; ')}; failures ${failures}; load ${load()}`, report}
+  const rate = (phases: {verb: string; perSecond: number}[] | undefined, verb: string) => Math.round(phases?.find((p) => p.verb === verb)?.perSecond ?? 0)
+  const putP99 = main?.find((p) => p.verb === 'PUT')?.p99Ms ?? Infinity
+  const reached = rate(main, 'PUT') >= 2000 && rate(main, 'GET') >= 5000 && rate(main, 'DELETE') >= 2000 && putP99 <= 100 && failures === 0
+  const swiftText = swiftMain ? ` swift-bench=${rate(swiftMain, 'PUT')}/${rate(swiftMain, 'GET')}/${rate(swiftMain, 'DELETE')}` : ''
+  const summary = `SUMMARY storage put=${rate(main, 'PUT')}/s get=${rate(main, 'GET')}/s delete=${rate(main, 'DELETE')}/s put_p99=${putP99}ms failures=${failures}${swiftText} ${reached ? 'REACHED' : 'MISSED'} (concurrency ${concurrencies[0]}, ${objects} objects, load ${load()})`
+  return {failures, summary, report}
 }
 
 async function growthRun(): Promise<{failures: number; summary: string; report: unknown}> {
@@ -262,9 +268,10 @@ async function growthRun(): Promise<{failures: number; summary: string; report: 
   const indexPerObject = last.indexBytes.reduce((a, b) => a + b, 0) / last.stored
   console.log(`last round / first round PUT/s: ${(ratio * 100).toFixed(1)}% (reach: ≥ 90%)`)
   console.log(`memory per stored object (3 replicas): ${rssPerObject.toFixed(0)} B of node RSS, ${indexPerObject.toFixed(0)} B of index`)
+  const reached = ratio >= 0.9 && failures === 0
   return {
     failures,
-    summary: `storage growth: ${last.stored} objects, first round ${first.perSecond.toFixed(0)} PUT/s, last ${last.perSecond.toFixed(0)} PUT/s (${(ratio * 100).toFixed(1)}%), ${rssPerObject.toFixed(0)} B RSS/object; failures ${failures}; load ${load()}`,
+    summary: `SUMMARY storage-growth objects=${last.stored} first=${first.perSecond.toFixed(0)}/s last=${last.perSecond.toFixed(0)}/s ratio=${(ratio * 100).toFixed(1)}% rss_per_object=${rssPerObject.toFixed(0)}B failures=${failures} ${reached ? 'REACHED' : 'MISSED'} (load ${load()})`,
     report: {rounds, ratio, rssPerObject, indexPerObject},
   }
 }
