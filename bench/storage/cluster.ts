@@ -90,7 +90,12 @@ export class LocalCluster {
     const count = this.options.nodes ?? 3
     const ports = await Promise.all(Array.from({length: count + 1}, () => freePort()))
     // The ring commands' own code, in process: five CLI runs would cost seconds per cluster.
-    createRingFile(this.ringFile, {partPower: this.options.partPower ?? 10, replicas: this.options.replicas ?? 3, minPartHours: 1, force: false})
+    createRingFile(this.ringFile, {
+      partPower: this.options.partPower ?? 10,
+      replicas: this.options.replicas ?? 3,
+      minPartHours: 1,
+      force: false,
+    })
     for (let i = 0; i < count; i++) addRingDevice(this.ringFile, {ip: '127.0.0.1', port: ports[i], device: 'd1', zone: i + 1, weight: 100})
     rebalanceRingFile(this.ringFile)
     await Promise.all(Array.from({length: count}, (_, i) => this.startNode(i, ports[i])))
@@ -108,7 +113,11 @@ export class LocalCluster {
 
   /** Starts (or restarts) node `index` on its port. */
   async startNode(index: number, port = this.nodes[index]?.port): Promise<RunningDaemon> {
-    const node = await this.startDaemon('storage-node', this.nodeName(index), port!, {ring: {file: this.ringFile}, port, ...this.options.nodeConfig})
+    const node = await this.startDaemon('storage-node', this.nodeName(index), port!, {
+      ring: {file: this.ringFile},
+      port,
+      ...this.options.nodeConfig,
+    })
     this.options.onNodeStarted?.(node.pid, index)
     this.nodes[index] = node
     return node

@@ -88,11 +88,39 @@ function rssOf(pid: number): number {
 }
 
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`
-const load = () => loadavg().map((l) => l.toFixed(2)).join(' ')
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')
 
-async function tendBench(cluster: LocalCluster, sampler: CpuSampler, pids: Map<string, number>, options: {concurrency: number; objects: number; gets: number; noDelete: boolean}): Promise<{result: BenchResult; cpu: Record<string, Record<string, number>>}> {
-  const argv = ['storage', 'bench', '--auth', cluster.authUrl, '-U', USER, '-K', KEY, '-c', String(options.concurrency), '-s', '4096', '-n', String(options.objects), '-g', String(options.gets), '-C', '20', '--json']
-  if (options.noDelete) argv.push('-x')
+/** The workload's flags, which `tend storage bench` and swift-bench spell alike. */
+function benchFlags(options: {concurrency: number; objects: number; gets: number; noDelete: boolean}): string[] {
+  const flags = [
+    '-U',
+    USER,
+    '-K',
+    KEY,
+    '-c',
+    String(options.concurrency),
+    '-s',
+    '4096',
+    '-n',
+    String(options.objects),
+    '-g',
+    String(options.gets),
+    '-C',
+    '20',
+  ]
+  return options.noDelete ? [...flags, '-x'] : flags
+}
+
+async function tendBench(
+  cluster: LocalCluster,
+  sampler: CpuSampler,
+  pids: Map<string, number>,
+  options: {concurrency: number; objects: number; gets: number; noDelete: boolean},
+): Promise<{result: BenchResult; cpu: Record<string, Record<string, number>>}> {
+  const argv = ['storage', 'bench', '--auth', cluster.authUrl, ...benchFlags(options), '--json']
   const child = execa(process.execPath, [binRun, ...argv], {env: {TEND_HOME: cluster.home}, reject: false, timeout: 6 * 3600_000})
   pids.set('client', child.pid!)
   const done = await child
@@ -116,22 +144,34 @@ interface SwiftBenchPhase {
 }
 
 /** Debian's swift-bench, unchanged (run through the Python 3 shim next to this file). */
-async function swiftBench(cluster: LocalCluster, options: {concurrency: number; objects: number; gets: number; noDelete: boolean}): Promise<SwiftBenchPhase[]> {
+async function swiftBench(
+  cluster: LocalCluster,
+  options: {concurrency: number; objects: number; gets: number; noDelete: boolean},
+): Promise<SwiftBenchPhase[]> {
   const python = '/usr/bin/python3'
   if (!existsSync('/usr/bin/swift-bench')) throw new Error('swift-bench is not installed (apt-get install swift-bench python3-swiftclient)')
-  const argv = [join(repoRoot, 'bench', 'storage', 'swift-bench-py3.py'), '-A', cluster.authUrl, '-U', USER, '-K', KEY, '-c', String(options.concurrency), '-s', '4096', '-n', String(options.objects), '-g', String(options.gets), '-C', '20']
-  if (options.noDelete) argv.push('-x')
+  const argv = [join(repoRoot, 'bench', 'storage', 'swift-bench-py3.py'), '-A', cluster.authUrl, ...benchFlags(options)]
   const result = await execa(python, argv, {reject: false, all: true, timeout: 6 * 3600_000, cwd: cluster.home})
   const phases: SwiftBenchPhase[] = []
   for (const match of String(result.all).matchAll(/(\d+) (PUTS|GETS|DEL) \*\*FINAL\*\* \[(\d+) failures\], ([\d.]+)\/s/g)) {
-    phases.push({verb: {PUTS: 'PUT', GETS: 'GET', DEL: 'DELETE'}[match[2]]!, count: Number(match[1]), failures: Number(match[3]), perSecond: Number(match[4])})
+    phases.push({
+      verb: {PUTS: 'PUT', GETS: 'GET', DEL: 'DELETE'}[match[2]]!,
+      count: Number(match[1]),
+      failures: Number(match[3]),
+      perSecond: Number(match[4]),
+    })
   }
-  if (result.exitCode !== 0 || phases.length === 0) throw new Error(`swift-bench failed (exit ${result.exitCode}):\n${String(result.all).slice(-2000)}`)
+  if (result.exitCode !== 0 || phases.length === 0)
+    throw new Error(`swift-bench failed (exit ${result.exitCode}):\n${String(result.all).slice(-2000)}`)
   return phases
 }
 
 function describePhase(p: PhaseResult, cpu: Record<string, number> | undefined): string {
-  const cpuText = cpu ? Object.entries(cpu).map(([name, s]) => `${name} ${s.toFixed(1)}s`).join(', ') : ''
+  const cpuText = cpu
+    ? Object.entries(cpu)
+        .map(([name, s]) => `${name} ${s.toFixed(1)}s`)
+        .join(', ')
+    : ''
   return `  ${p.verb.padEnd(6)} ${String(p.count).padStart(8)}  ${p.perSecond.toFixed(0).padStart(6)}/s  p50 ${String(p.p50Ms).padStart(6)} ms  p99 ${String(p.p99Ms).padStart(7)} ms  failures ${p.failures}  cpu: ${cpuText}`
 }
 
@@ -164,7 +204,10 @@ class MemoryCgroup {
 
 async function standardRun(): Promise<{failures: number; summary: string; report: unknown}> {
   const cluster = await LocalCluster.start({nodes: 3, partPower: 10, replicas: 3})
-  const pids = new Map<string, number>([['proxy', cluster.proxy.pid], ...cluster.nodes.map((n, i) => [`node${i + 1}`, n.pid] as [string, number])])
+  const pids = new Map<string, number>([
+    ['proxy', cluster.proxy.pid],
+    ...cluster.nodes.map((n, i) => [`node${i + 1}`, n.pid] as [string, number]),
+  ])
   const sampler = new CpuSampler(() => pids)
   let failures = 0
   const report: Record<string, unknown> = {}
@@ -188,7 +231,10 @@ async function standardRun(): Promise<{failures: number; summary: string; report
       if (drivers.includes('swift-bench')) {
         const phases = await swiftBench(cluster, {concurrency, objects, gets: objects, noDelete: false})
         console.log(`swift-bench, concurrency ${concurrency} (load ${load()}):`)
-        for (const p of phases) console.log(`  ${p.verb.padEnd(6)} ${String(p.count).padStart(8)}  ${p.perSecond.toFixed(0).padStart(6)}/s  failures ${p.failures}`)
+        for (const p of phases)
+          console.log(
+            `  ${p.verb.padEnd(6)} ${String(p.count).padStart(8)}  ${p.perSecond.toFixed(0).padStart(6)}/s  failures ${p.failures}`,
+          )
         failures += phases.reduce((sum, p) => sum + p.failures, 0)
         report[`swift-bench-c${concurrency}`] = {phases, load: loadavg()}
         swiftMain ??= phases
@@ -199,7 +245,8 @@ async function standardRun(): Promise<{failures: number; summary: string; report
     sampler.stop()
     await cluster.stop()
   }
-  const rate = (phases: {verb: string; perSecond: number}[] | undefined, verb: string) => Math.round(phases?.find((p) => p.verb === verb)?.perSecond ?? 0)
+  const rate = (phases: {verb: string; perSecond: number}[] | undefined, verb: string) =>
+    Math.round(phases?.find((p) => p.verb === verb)?.perSecond ?? 0)
   const putP99 = main?.find((p) => p.verb === 'PUT')?.p99Ms ?? Infinity
   const reached = rate(main, 'PUT') >= 2000 && rate(main, 'GET') >= 5000 && rate(main, 'DELETE') >= 2000 && putP99 <= 100 && failures === 0
   const swiftText = swiftMain ? ` swift-bench=${rate(swiftMain, 'PUT')}/${rate(swiftMain, 'GET')}/${rate(swiftMain, 'DELETE')}` : ''
@@ -216,15 +263,25 @@ async function growthRun(): Promise<{failures: number; summary: string; report: 
   const rounds: Record<string, unknown>[] = []
   try {
     cluster = await LocalCluster.start({nodes: 3, partPower: 10, replicas: 3, onNodeStarted: (pid) => cgroup.add(pid)})
-    const pids = new Map<string, number>([['proxy', cluster.proxy.pid], ...cluster.nodes.map((n, i) => [`node${i + 1}`, n.pid] as [string, number])])
+    const pids = new Map<string, number>([
+      ['proxy', cluster.proxy.pid],
+      ...cluster.nodes.map((n, i) => [`node${i + 1}`, n.pid] as [string, number]),
+    ])
     const sampler = new CpuSampler(() => pids)
     const driver = drivers[0]
-    console.log(`storage growth run: rounds of ${round} PUTs (no deletes) up to ${target} objects, nodes in a ${args['cgroup-mb']} MiB memory cgroup, driver ${driver}; load ${load()}`)
+    console.log(
+      `storage growth run: rounds of ${round} PUTs (no deletes) up to ${target} objects, nodes in a ${args['cgroup-mb']} MiB memory cgroup, driver ${driver}; load ${load()}`,
+    )
     for (let stored = 0; stored < target; stored += round) {
       let perSecond: number
       let p99: number | null = null
       if (driver === 'tend') {
-        const {result, cpu} = await tendBench(cluster, sampler, pids, {concurrency: concurrencies[0], objects: round, gets: 0, noDelete: true})
+        const {result, cpu} = await tendBench(cluster, sampler, pids, {
+          concurrency: concurrencies[0],
+          objects: round,
+          gets: 0,
+          noDelete: true,
+        })
         const put = result.phases[0]
         failures += put.failures
         perSecond = put.perSecond

@@ -44,7 +44,9 @@ checked), then a DELETE of each, at --concurrency requests in flight. Exits 1 if
     )
     progress.done()
     for (const p of result.phases) {
-      this.log(`${p.verb.padEnd(6)} ${String(p.count).padStart(8)} in ${p.seconds.toFixed(2)}s  ${p.perSecond.toFixed(1).padStart(9)}/s  p50 ${p.p50Ms ?? '-'} ms  p99 ${p.p99Ms ?? '-'} ms  failures ${p.failures}`)
+      this.log(
+        `${p.verb.padEnd(6)} ${String(p.count).padStart(8)} in ${p.seconds.toFixed(2)}s  ${p.perSecond.toFixed(1).padStart(9)}/s  p50 ${p.p50Ms ?? '-'} ms  p99 ${p.p99Ms ?? '-'} ms  failures ${p.failures}`,
+      )
       for (const e of p.errors) this.note(`  ${p.verb} failure: ${e}`)
     }
     const failed = result.phases.reduce((sum, p) => sum + p.failures, 0)

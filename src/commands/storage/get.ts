@@ -20,8 +20,12 @@ export default class StorageGet extends BaseCommand {
     // Progress only when the data goes to a file: stdout is the data itself.
     const progress = new ProgressLine(Boolean(flags.output) && !this.jsonEnabled())
     try {
-      const result = await getObject(client, args.container, args.object, flags.output ? {file: flags.output} : {stream: process.stdout}, (done, total) =>
-        progress.update('download', done, total ?? 0, ' B'),
+      const result = await getObject(
+        client,
+        args.container,
+        args.object,
+        flags.output ? {file: flags.output} : {stream: process.stdout},
+        (done, total) => progress.update('download', done, total ?? 0, ' B'),
       )
       progress.done()
       if (flags.output) this.note(`${args.container}/${args.object} -> ${flags.output} (${result.bytes} bytes)`)

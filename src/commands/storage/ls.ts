@@ -6,7 +6,11 @@ import {type ListItem, list} from '../../daemons/storage/object-service.js'
 
 export default class StorageLs extends BaseCommand {
   static summary = 'List containers, or the objects of a container'
-  static examples = ['<%= config.bin %> storage ls', '<%= config.bin %> storage ls photos --prefix 2026/ --delimiter /', '<%= config.bin %> storage ls photos --long --json']
+  static examples = [
+    '<%= config.bin %> storage ls',
+    '<%= config.bin %> storage ls photos --prefix 2026/ --delimiter /',
+    '<%= config.bin %> storage ls photos --long --json',
+  ]
   static args = {container: Args.string({description: 'container [default: list containers]'})}
   static flags = {
     ...clientFlags,
@@ -21,7 +25,12 @@ export default class StorageLs extends BaseCommand {
     const {args, flags} = await this.parse(StorageLs)
     const client = await connect(this.home, flags)
     try {
-      const result = await list(client, args.container, {prefix: flags.prefix, delimiter: flags.delimiter, marker: flags.marker, limit: flags.limit})
+      const result = await list(client, args.container, {
+        prefix: flags.prefix,
+        delimiter: flags.delimiter,
+        marker: flags.marker,
+        limit: flags.limit,
+      })
       for (const item of result.items) {
         if (item.subdir !== undefined) this.log(flags.long ? `${'dir'.padStart(12)}  ${''.padEnd(26)}  ${item.subdir}` : item.subdir)
         else if (!flags.long) this.log(item.name!)

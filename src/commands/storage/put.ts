@@ -26,11 +26,17 @@ export default class StoragePut extends BaseCommand {
   async run(): Promise<PutResult[]> {
     const {args, argv, flags} = await this.parse(StoragePut)
     const files = (argv as string[]).slice(1)
-    const meta = Object.fromEntries(flags.meta.map((kv) => (kv.includes('=') ? [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)] : badMeta(kv))))
+    const meta = Object.fromEntries(
+      flags.meta.map((kv) => (kv.includes('=') ? [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)] : badMeta(kv))),
+    )
     const client = await connect(this.home, flags)
     const progress = new ProgressLine(!this.jsonEnabled())
     try {
-      const results = await putFiles(client, args.container, files, {name: flags.name, meta, progress: (done, total) => progress.update('upload', done, total ?? 0, ' B')})
+      const results = await putFiles(client, args.container, files, {
+        name: flags.name,
+        meta,
+        progress: (done, total) => progress.update('upload', done, total ?? 0, ' B'),
+      })
       progress.done()
       for (const r of results) this.log(`${r.container}/${r.object}  ${r.bytes} bytes  etag ${r.etag}`)
       return results

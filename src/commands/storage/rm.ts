@@ -6,7 +6,11 @@ import {remove} from '../../daemons/storage/object-service.js'
 
 export default class StorageRm extends BaseCommand {
   static summary = 'Delete objects, or an empty container'
-  static examples = ['<%= config.bin %> storage rm photos a.jpg b.jpg', '<%= config.bin %> storage rm photos', '<%= config.bin %> storage rm scratch --all']
+  static examples = [
+    '<%= config.bin %> storage rm photos a.jpg b.jpg',
+    '<%= config.bin %> storage rm photos',
+    '<%= config.bin %> storage rm scratch --all',
+  ]
   static strict = false
   static args = {
     container: Args.string({description: 'container', required: true}),

@@ -6,7 +6,11 @@ import {stat} from '../../daemons/storage/object-service.js'
 
 export default class StorageStat extends BaseCommand {
   static summary = 'Show the headers of the account, a container or an object'
-  static examples = ['<%= config.bin %> storage stat', '<%= config.bin %> storage stat photos', '<%= config.bin %> storage stat photos a.jpg --json']
+  static examples = [
+    '<%= config.bin %> storage stat',
+    '<%= config.bin %> storage stat photos',
+    '<%= config.bin %> storage stat photos a.jpg --json',
+  ]
   static args = {
     container: Args.string({description: 'container'}),
     object: Args.string({description: 'object'}),

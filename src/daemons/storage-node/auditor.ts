@@ -108,7 +108,12 @@ export class Auditor {
     if (!good) {
       if (device.store.quarantine(key, entry)) {
         this.stats.quarantined++
-        this.log.warn('object failed its checksum, quarantined', {device: device.name, volume: entry.volume, offset: entry.offset, object: meta?.name.join('/')})
+        this.log.warn('object failed its checksum, quarantined', {
+          device: device.name,
+          volume: entry.volume,
+          offset: entry.offset,
+          object: meta?.name.join('/'),
+        })
         this.host.repairSoon()
       }
       return raw.record.length

@@ -45,7 +45,14 @@ async function runOp(ctx: NodeContext, device: LocalDevice, op: BatchOp & {body:
 async function runOpUntimed(ctx: NodeContext, device: LocalDevice, op: BatchOp & {body: Buffer}): Promise<BatchResult> {
   const ring = ctx.ring()
   if (!Number.isInteger(op.p) || op.p < 0 || op.p >= ring.partitionCount) return {s: 400, h: {}}
-  if (typeof op.a !== 'string' || typeof op.c !== 'string' || typeof op.o !== 'string' || checkName('object', op.o) || checkName('container', op.c)) return {s: 400, h: {}}
+  if (
+    typeof op.a !== 'string' ||
+    typeof op.c !== 'string' ||
+    typeof op.o !== 'string' ||
+    checkName('object', op.o) ||
+    checkName('container', op.c)
+  )
+    return {s: 400, h: {}}
   const headers = typeof op.h === 'object' && op.h !== null ? op.h : {}
   const target: ObjectTarget = {device, partition: op.p, account: op.a, container: op.c, object: op.o}
   try {

@@ -110,13 +110,30 @@ export class DeviceStore {
       const volume = Volume.open(this.volumesDir, id)
       this.volumes.set(id, volume)
       const result = volume.recover((entry) => {
-        this.apply(entry.key, {volume: id, offset: entry.offset, length: entry.length, flags: entry.flags, partition: this.partitionOfKey(entry.key), timestamp: entry.timestamp})
+        this.apply(entry.key, {
+          volume: id,
+          offset: entry.offset,
+          length: entry.length,
+          flags: entry.flags,
+          partition: this.partitionOfKey(entry.key),
+          timestamp: entry.timestamp,
+        })
       })
-      recovered = {indexed: recovered.indexed + result.indexed, scanned: recovered.scanned + result.scanned, truncatedBytes: recovered.truncatedBytes + result.truncatedBytes}
+      recovered = {
+        indexed: recovered.indexed + result.indexed,
+        scanned: recovered.scanned + result.scanned,
+        truncatedBytes: recovered.truncatedBytes + result.truncatedBytes,
+      }
     }
     this.active = ids.length > 0 ? this.volumes.get(ids.at(-1)!)! : this.newVolume()
     this.removeOrphanLargeFiles()
-    this.options.log.info('device opened', {root: this.root, volumes: this.volumes.size, objects: this.liveObjects, entries: this.index.size, ...recovered})
+    this.options.log.info('device opened', {
+      root: this.root,
+      volumes: this.volumes.size,
+      objects: this.liveObjects,
+      entries: this.index.size,
+      ...recovered,
+    })
     return this
   }
 
@@ -131,13 +148,9 @@ export class DeviceStore {
 
   /** Reads an object's record; undefined if it is not here. */
   async read(key: Buffer): Promise<StoredObject | undefined> {
-    const entry = this.index.get(key)
-    if (!entry) return undefined
-    const volume = this.volumes.get(entry.volume)
-    if (!volume) return undefined
-    const record = await volume.read(entry.offset, entry.length)
-    const header = decodeRecordHeader(record)
-    if (!header) throw new Error(`volume ${entry.volume} offset ${entry.offset}: not a record`)
+    const raw = await this.readRaw(key)
+    if (!raw) return undefined
+    const {entry, record, header} = raw
     const meta = decodeRecordMeta(record, header)
     const tombstone = (header.flags & FLAG_TOMBSTONE) !== 0
     if (header.flags & FLAG_EXTERNAL) return {entry, meta, tombstone, externalPath: this.externalPath(key, header.timestamp)}
@@ -152,7 +165,7 @@ export class DeviceStore {
     if (!volume) return undefined
     const record = await volume.read(entry.offset, entry.length)
     const header = decodeRecordHeader(record)
-    if (!header) return undefined
+    if (!header) throw new Error(`volume ${entry.volume} offset ${entry.offset}: not a record`)
     return {entry, record, header}
   }
 
@@ -163,7 +176,13 @@ export class DeviceStore {
   /** Queues a write for the next group commit; resolves once it is durable (or superseded). */
   write(request: WriteRequest, onlyIf?: Pending['onlyIf']): Promise<WriteResult> {
     if (this.closed) return Promise.reject(new Error('device store is closed'))
-    const head = encodeRecordHead({key: request.key, timestamp: request.timestamp, flags: request.flags, meta: request.meta, data: request.data})
+    const head = encodeRecordHead({
+      key: request.key,
+      timestamp: request.timestamp,
+      flags: request.flags,
+      meta: request.meta,
+      data: request.data,
+    })
     const parts = request.data.length > 0 ? [head, request.data] : [head]
     return this.enqueue(parts, request, onlyIf)
   }
@@ -176,7 +195,11 @@ export class DeviceStore {
     return this.enqueue([record], {key, partition: this.partitionOfKey(key), timestamp: header.timestamp, flags: header.flags})
   }
 
-  private enqueue(parts: Buffer[], what: Pick<Pending, 'key' | 'partition' | 'timestamp' | 'flags'>, onlyIf?: Pending['onlyIf']): Promise<WriteResult> {
+  private enqueue(
+    parts: Buffer[],
+    what: Pick<Pending, 'key' | 'partition' | 'timestamp' | 'flags'>,
+    onlyIf?: Pending['onlyIf'],
+  ): Promise<WriteResult> {
     const length = parts.reduce((sum, part) => sum + part.length, 0)
     return new Promise((resolve, reject) => {
       this.queue.push({parts, length, ...what, onlyIf, resolve, reject})
@@ -199,7 +222,14 @@ export class DeviceStore {
         const entries = batch.map((p, i) => ({key: p.key, offset: offsets[i], length: p.length, flags: p.flags, timestamp: p.timestamp}))
         void volume.appendIndex(entries).catch((error) => this.options.log.warn('index file write failed', {error: String(error)}))
         batch.forEach((p, i) => {
-          const entry: IndexEntry = {volume: volume.id, offset: offsets[i], length: p.length, flags: p.flags, partition: p.partition, timestamp: p.timestamp}
+          const entry: IndexEntry = {
+            volume: volume.id,
+            offset: offsets[i],
+            length: p.length,
+            flags: p.flags,
+            partition: p.partition,
+            timestamp: p.timestamp,
+          }
           if (p.onlyIf) {
             const current = this.index.get(p.key)
             if (!current || current.volume !== p.onlyIf.volume || current.offset !== p.onlyIf.offset) {
@@ -354,7 +384,11 @@ export class DeviceStore {
             this.quarantine(key, entry)
             return
           }
-          await this.enqueue([record], {key, partition: entry.partition, timestamp: entry.timestamp, flags: entry.flags}, {volume: volumeId, offset: entry.offset})
+          await this.enqueue(
+            [record],
+            {key, partition: entry.partition, timestamp: entry.timestamp, flags: entry.flags},
+            {volume: volumeId, offset: entry.offset},
+          )
         }),
       )
     }
@@ -405,7 +439,8 @@ export class DeviceStore {
     for (const file of readdirSync(this.largeDir)) {
       const match = /^([0-9a-f]{32})-(\d+)\.data$/.exec(file)
       const entry = match ? this.index.get(Buffer.from(match[1], 'hex')) : undefined
-      if (!entry || !(entry.flags & FLAG_EXTERNAL) || String(entry.timestamp) !== match![2]) rmSync(join(this.largeDir, file), {force: true})
+      if (!entry || !(entry.flags & FLAG_EXTERNAL) || String(entry.timestamp) !== match![2])
+        rmSync(join(this.largeDir, file), {force: true})
     }
   }
 }

@@ -28,7 +28,10 @@ export class Housekeeping {
   ) {}
 
   start(): void {
-    this.timer = setInterval(() => void this.runOnce().catch((error) => this.log.warn('housekeeping failed', {error: String(error)})), this.options.intervalMs)
+    this.timer = setInterval(
+      () => void this.runOnce().catch((error) => this.log.warn('housekeeping failed', {error: String(error)})),
+      this.options.intervalMs,
+    )
     this.timer.unref()
   }
 

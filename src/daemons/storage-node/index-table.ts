@@ -51,29 +51,16 @@ export class IndexTable {
   /** Sets the entry of a key; returns the one it replaced. */
   set(key: Uint8Array, entry: IndexEntry): IndexEntry | undefined {
     if ((this.count + 1) * 4 > this.capacity * 3) this.grow()
-    let slot = this.home(key)
-    const k0 = readInt(key, 0)
-    const k1 = readInt(key, 4)
-    const k2 = readInt(key, 8)
-    const k3 = readInt(key, 12)
-    for (;;) {
-      const base = slot * 4
-      if (!(this.locs[base + 3] & USED)) {
-        this.keys[base] = k0
-        this.keys[base + 1] = k1
-        this.keys[base + 2] = k2
-        this.keys[base + 3] = k3
-        this.write(slot, entry)
-        this.count++
-        return undefined
-      }
-      if (this.keys[base] === k0 && this.keys[base + 1] === k1 && this.keys[base + 2] === k2 && this.keys[base + 3] === k3) {
-        const previous = this.entryAt(slot)
-        this.write(slot, entry)
-        return previous
-      }
-      slot = this.next(slot)
+    const slot = this.probe(key)
+    if (this.locs[slot * 4 + 3] & USED) {
+      const previous = this.entryAt(slot)
+      this.write(slot, entry)
+      return previous
     }
+    for (let i = 0; i < 4; i++) this.keys[slot * 4 + i] = readInt(key, i * 4)
+    this.write(slot, entry)
+    this.count++
+    return undefined
   }
 
   /** Removes a key (backward-shift deletion keeps probe chains whole); returns what it held. */
@@ -141,6 +128,12 @@ export class IndexTable {
   }
 
   private find(key: Uint8Array): number {
+    const slot = this.probe(key)
+    return this.locs[slot * 4 + 3] & USED ? slot : -1
+  }
+
+  /** The slot holding the key, or the empty slot where it would go. */
+  private probe(key: Uint8Array): number {
     let slot = this.home(key)
     const k0 = readInt(key, 0)
     const k1 = readInt(key, 4)
@@ -148,7 +141,7 @@ export class IndexTable {
     const k3 = readInt(key, 12)
     for (;;) {
       const base = slot * 4
-      if (!(this.locs[base + 3] & USED)) return -1
+      if (!(this.locs[base + 3] & USED)) return slot
       if (this.keys[base] === k0 && this.keys[base + 1] === k1 && this.keys[base + 2] === k2 && this.keys[base + 3] === k3) return slot
       slot = this.next(slot)
     }

@@ -30,13 +30,21 @@ const nodeConfig = z
     /** Pause between replication passes (each compares every partition with its peers). */
     replication_interval_s: z.number().min(0.1).default(30),
     /** The auditor re-reads every object at most this fast, then pauses audit_interval_s. */
-    audit_bytes_per_second: z.number().int().min(1024).default(20 * 1024 * 1024),
+    audit_bytes_per_second: z
+      .number()
+      .int()
+      .min(1024)
+      .default(20 * 1024 * 1024),
     audit_interval_s: z.number().min(0.1).default(3600),
     /** Volumes at least this much garbage are compacted (checked every compaction_interval_s). */
     compaction_min_garbage: z.number().min(0.05).max(1).default(0.5),
     compaction_interval_s: z.number().min(0.1).default(300),
     /** Tombstones older than this are forgotten (every replica must have seen them by then). */
-    reclaim_age_s: z.number().int().min(1).default(7 * 24 * 3600),
+    reclaim_age_s: z
+      .number()
+      .int()
+      .min(1)
+      .default(7 * 24 * 3600),
   })
   .strict()
 
@@ -66,7 +74,10 @@ export default defineDaemonKind<NodeConfig>({
       await node.stop()
       throw error
     }
-    const reporter = setInterval(() => void node.reportDirtyContainers().catch((error) => ctx.log.warn('account update failed', {error: String(error)})), config.account_update_interval_ms)
+    const reporter = setInterval(
+      () => void node.reportDirtyContainers().catch((error) => ctx.log.warn('account update failed', {error: String(error)})),
+      config.account_update_interval_ms,
+    )
     const replicator = new Replicator(node, ctx.log.child('replicator'), config.replication_interval_s * 1000)
     replicator.start()
     const auditor = new Auditor(

@@ -40,14 +40,25 @@ function containerHeaders(info: ContainerInfo): Record<string, string | number> 
   }
 }
 
-export async function handleContainer(ctx: NodeContext, req: IncomingMessage, res: ServerResponse, device: LocalDevice, account: string, container: string, query: URLSearchParams): Promise<void> {
+export async function handleContainer(
+  ctx: NodeContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  device: LocalDevice,
+  account: string,
+  container: string,
+  query: URLSearchParams,
+): Promise<void> {
   const db = device.db
   switch (req.method) {
     case 'PUT': {
       const timestamp = requestTimestamp(req)
       if (timestamp === undefined) return reply(res, 400, {}, 'Missing or bad X-Timestamp')
       const existed = db.containerInfo(account, container) !== undefined
-      const info = db.mergeContainer(account, container, {putTs: existed ? undefined : timestamp, meta: metadataChanges(req.headers, 'container', timestamp)})
+      const info = db.mergeContainer(account, container, {
+        putTs: existed ? undefined : timestamp,
+        meta: metadataChanges(req.headers, 'container', timestamp),
+      })
       // The account lists the container before the client hears it exists.
       await ctx.reportContainer(device, info)
       return reply(res, existed ? 202 : 201)
@@ -63,7 +74,8 @@ export async function handleContainer(ctx: NodeContext, req: IncomingMessage, re
       const timestamp = requestTimestamp(req)
       if (timestamp === undefined) return reply(res, 400, {}, 'Missing or bad X-Timestamp')
       if (!db.containerInfo(account, container)) return reply(res, 404)
-      if (db.containerHasObjects(account, container)) return reply(res, 409, {}, 'There was a conflict when trying to complete your request.')
+      if (db.containerHasObjects(account, container))
+        return reply(res, 409, {}, 'There was a conflict when trying to complete your request.')
       const info = db.mergeContainer(account, container, {deleteTs: timestamp})
       await ctx.reportContainer(device, info)
       return reply(res, 204)
@@ -80,7 +92,13 @@ export async function handleContainer(ctx: NodeContext, req: IncomingMessage, re
       const items = db.listObjects(account, container, listingQuery(query, 10_000)).map((item) =>
         'subdir' in item
           ? {subdir: item.subdir}
-          : {name: item.row.name, hash: item.row.etag, bytes: item.row.size, content_type: item.row.contentType, last_modified: ticksToListingDate(item.row.ts)},
+          : {
+              name: item.row.name,
+              hash: item.row.etag,
+              bytes: item.row.size,
+              content_type: item.row.contentType,
+              last_modified: ticksToListingDate(item.row.ts),
+            },
       )
       return replyJson(res, 200, items, headers)
     }
@@ -89,7 +107,14 @@ export async function handleContainer(ctx: NodeContext, req: IncomingMessage, re
   }
 }
 
-export async function handleAccount(_ctx: NodeContext, req: IncomingMessage, res: ServerResponse, device: LocalDevice, account: string, query: URLSearchParams): Promise<void> {
+export async function handleAccount(
+  _ctx: NodeContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  device: LocalDevice,
+  account: string,
+  query: URLSearchParams,
+): Promise<void> {
   const db = device.db
   switch (req.method) {
     case 'PUT':
@@ -117,7 +142,14 @@ export async function handleAccount(_ctx: NodeContext, req: IncomingMessage, res
       }
       if (req.method === 'HEAD') return reply(res, 204, headers)
       const items = db.listContainers(account, listingQuery(query, 10_000)).map((item) =>
-        'subdir' in item ? {subdir: item.subdir} : {name: item.row.container, count: item.row.objectCount, bytes: item.row.bytesUsed, last_modified: ticksToListingDate(item.row.putTs)},
+        'subdir' in item
+          ? {subdir: item.subdir}
+          : {
+              name: item.row.container,
+              count: item.row.objectCount,
+              bytes: item.row.bytesUsed,
+              last_modified: ticksToListingDate(item.row.putTs),
+            },
       )
       return replyJson(res, 200, items, headers)
     }

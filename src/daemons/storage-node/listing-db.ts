@@ -129,7 +129,11 @@ export class ListingDb {
     const max = (table: string) => (this.db.prepare(`SELECT COALESCE(MAX(seq), 0) AS m FROM ${table}`).get() as Row).m as number
     this.seq = Math.max(max('accounts'), max('containers'), max('objects'), max('account_containers'))
     this.stmts = this.prepare()
-    for (const row of this.db.prepare(`SELECT id FROM containers WHERE object_count != reported_count OR bytes_used != reported_bytes OR put_ts != reported_put_ts OR delete_ts != reported_delete_ts`).all() as Row[]) {
+    for (const row of this.db
+      .prepare(
+        `SELECT id FROM containers WHERE object_count != reported_count OR bytes_used != reported_bytes OR put_ts != reported_put_ts OR delete_ts != reported_delete_ts`,
+      )
+      .all() as Row[]) {
       this.dirtyContainers.add(row.id)
     }
   }
@@ -138,25 +142,34 @@ export class ListingDb {
     const db = this.db
     return {
       account: db.prepare(`SELECT * FROM accounts WHERE account = ?`),
-      upsertAccount: db.prepare(`INSERT INTO accounts (account, part, put_ts, delete_ts, meta, seq) VALUES (@account, @part, @put_ts, @delete_ts, @meta, @seq)
+      upsertAccount:
+        db.prepare(`INSERT INTO accounts (account, part, put_ts, delete_ts, meta, seq) VALUES (@account, @part, @put_ts, @delete_ts, @meta, @seq)
         ON CONFLICT(account) DO UPDATE SET put_ts = excluded.put_ts, delete_ts = excluded.delete_ts, meta = excluded.meta, seq = excluded.seq`),
       container: db.prepare(`SELECT * FROM containers WHERE account = ? AND name = ?`),
       containerById: db.prepare(`SELECT * FROM containers WHERE id = ?`),
-      insertContainer: db.prepare(`INSERT INTO containers (account, name, part, put_ts, delete_ts, meta, seq) VALUES (?, ?, ?, 0, 0, '{}', ?)`),
-      updateContainer: db.prepare(`UPDATE containers SET put_ts = @put_ts, delete_ts = @delete_ts, meta = @meta, seq = @seq WHERE id = @id`),
+      insertContainer: db.prepare(
+        `INSERT INTO containers (account, name, part, put_ts, delete_ts, meta, seq) VALUES (?, ?, ?, 0, 0, '{}', ?)`,
+      ),
+      updateContainer: db.prepare(
+        `UPDATE containers SET put_ts = @put_ts, delete_ts = @delete_ts, meta = @meta, seq = @seq WHERE id = @id`,
+      ),
       addCounts: db.prepare(`UPDATE containers SET object_count = object_count + ?, bytes_used = bytes_used + ? WHERE id = ?`),
-      markReported: db.prepare(`UPDATE containers SET reported_count = ?, reported_bytes = ?, reported_put_ts = ?, reported_delete_ts = ? WHERE id = ?`),
+      markReported: db.prepare(
+        `UPDATE containers SET reported_count = ?, reported_bytes = ?, reported_put_ts = ?, reported_delete_ts = ? WHERE id = ?`,
+      ),
       object: db.prepare(`SELECT ts, size, deleted FROM objects WHERE cid = ? AND name = ?`),
       upsertObject: db.prepare(`INSERT INTO objects (cid, name, ts, size, etag, content_type, deleted, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT(cid, name) DO UPDATE SET ts = excluded.ts, size = excluded.size, etag = excluded.etag,
         content_type = excluded.content_type, deleted = excluded.deleted, seq = excluded.seq`),
       anyObject: db.prepare(`SELECT 1 FROM objects WHERE cid = ? AND deleted = 0 LIMIT 1`),
       accountContainer: db.prepare(`SELECT * FROM account_containers WHERE account = ? AND name = ?`),
-      upsertAccountContainer: db.prepare(`INSERT INTO account_containers (account, name, part, put_ts, delete_ts, object_count, bytes_used, count_ts, seq)
+      upsertAccountContainer:
+        db.prepare(`INSERT INTO account_containers (account, name, part, put_ts, delete_ts, object_count, bytes_used, count_ts, seq)
         VALUES (@account, @name, @part, @put_ts, @delete_ts, @object_count, @bytes_used, @count_ts, @seq)
         ON CONFLICT(account, name) DO UPDATE SET put_ts = excluded.put_ts, delete_ts = excluded.delete_ts, object_count = excluded.object_count,
         bytes_used = excluded.bytes_used, count_ts = excluded.count_ts, seq = excluded.seq`),
-      accountTotals: db.prepare(`SELECT COUNT(*) AS containers, COALESCE(SUM(object_count), 0) AS objects, COALESCE(SUM(bytes_used), 0) AS bytes
+      accountTotals:
+        db.prepare(`SELECT COUNT(*) AS containers, COALESCE(SUM(object_count), 0) AS objects, COALESCE(SUM(bytes_used), 0) AS bytes
         FROM account_containers WHERE account = ? AND put_ts > delete_ts`),
       syncPoint: db.prepare(`SELECT seq FROM sync_points WHERE remote = ?`),
       setSyncPoint: db.prepare(`INSERT INTO sync_points (remote, seq) VALUES (?, ?) ON CONFLICT(remote) DO UPDATE SET seq = excluded.seq`),
@@ -195,7 +208,14 @@ export class ListingDb {
     const current = row ? (JSON.parse(row.meta) as Metadata) : {}
     const meta = mergeMetadata(current, change.meta ?? {})
     if (row && putTs === row.put_ts && deleteTs === row.delete_ts && JSON.stringify(meta) === row.meta) return
-    this.stmts.upsertAccount.run({account, part: this.partitionOf(account), put_ts: putTs, delete_ts: deleteTs, meta: JSON.stringify(meta), seq: this.nextSeq()})
+    this.stmts.upsertAccount.run({
+      account,
+      part: this.partitionOf(account),
+      put_ts: putTs,
+      delete_ts: deleteTs,
+      meta: JSON.stringify(meta),
+      seq: this.nextSeq(),
+    })
   }
 
   accountInfo(account: string): AccountInfo | undefined {
@@ -225,13 +245,23 @@ export class ListingDb {
       count_ts: newer ? row.countTs : current!.count_ts,
     }
     if (current && current.put_ts === putTs && current.delete_ts === deleteTs && current.count_ts === next.count_ts) return
-    this.stmts.upsertAccountContainer.run({account: row.account, name: row.container, part: this.partitionOf(row.account), put_ts: putTs, delete_ts: deleteTs, ...next, seq: this.nextSeq()})
+    this.stmts.upsertAccountContainer.run({
+      account: row.account,
+      name: row.container,
+      part: this.partitionOf(row.account),
+      put_ts: putTs,
+      delete_ts: deleteTs,
+      ...next,
+      seq: this.nextSeq(),
+    })
   }
 
   listContainers(account: string, query: ListingQuery): ListingItem<AccountContainerRow>[] {
     return this.list(query, (q) => {
       const {where, params, order} = rangeClause(q, 'name')
-      const rows = this.statement(`SELECT * FROM account_containers WHERE account = ? AND put_ts > delete_ts ${where} ORDER BY name ${order} LIMIT ?`).all(account, ...params, q.limit) as Row[]
+      const rows = this.statement(
+        `SELECT * FROM account_containers WHERE account = ? AND put_ts > delete_ts ${where} ORDER BY name ${order} LIMIT ?`,
+      ).all(account, ...params, q.limit) as Row[]
       return rows.map((r) => ({key: r.name as string, row: toAccountContainer(r)}))
     })
   }
@@ -284,24 +314,32 @@ export class ListingDb {
   /** Applies object rows (updates from object servers or replicas); newer timestamps win. */
   mergeObjects(rows: ObjectRow[]): number {
     let changed = 0
-    const cids = new Map<string, Row>()
+    // Per container: its row, and how its counts move (written once per call, not per row).
+    const containers = new Map<string, {id: number; count: number; bytes: number}>()
     for (const row of rows) {
       const containerKey = `${row.account}/${row.container}`
-      let container = cids.get(containerKey)
+      let container = containers.get(containerKey)
       if (!container) {
-        container = this.ensureContainer(row.account, row.container)
-        cids.set(containerKey, container)
+        container = {id: this.ensureContainer(row.account, row.container).id, count: 0, bytes: 0}
+        containers.set(containerKey, container)
       }
       const current = this.stmts.object.get(container.id, row.name) as Row | undefined
       if (current && current.ts >= row.ts) continue
       this.stmts.upsertObject.run(container.id, row.name, row.ts, row.size, row.etag, row.contentType, row.deleted ? 1 : 0, this.nextSeq())
-      const was = current && !current.deleted ? {count: 1, bytes: current.size as number} : {count: 0, bytes: 0}
-      const now = row.deleted ? {count: 0, bytes: 0} : {count: 1, bytes: row.size}
-      if (was.count !== now.count || was.bytes !== now.bytes) {
-        this.stmts.addCounts.run(now.count - was.count, now.bytes - was.bytes, container.id)
-        this.dirtyContainers.add(container.id)
+      if (current && !current.deleted) {
+        container.count--
+        container.bytes -= current.size
+      }
+      if (!row.deleted) {
+        container.count++
+        container.bytes += row.size
       }
       changed++
+    }
+    for (const {id, count, bytes} of containers.values()) {
+      if (count === 0 && bytes === 0) continue
+      this.stmts.addCounts.run(count, bytes, id)
+      this.dirtyContainers.add(id)
     }
     return changed
   }
@@ -311,8 +349,13 @@ export class ListingDb {
     if (!row) return []
     return this.list(query, (q) => {
       const {where, params, order} = rangeClause(q, 'name')
-      const rows = this.statement(`SELECT name, ts, size, etag, content_type FROM objects WHERE cid = ? AND deleted = 0 ${where} ORDER BY name ${order} LIMIT ?`).all(row.id, ...params, q.limit) as Row[]
-      return rows.map((r) => ({key: r.name as string, row: {account, container, name: r.name, ts: r.ts, size: r.size, etag: r.etag, contentType: r.content_type, deleted: false}}))
+      const rows = this.statement(
+        `SELECT name, ts, size, etag, content_type FROM objects WHERE cid = ? AND deleted = 0 ${where} ORDER BY name ${order} LIMIT ?`,
+      ).all(row.id, ...params, q.limit) as Row[]
+      return rows.map((r) => ({
+        key: r.name as string,
+        row: {account, container, name: r.name, ts: r.ts, size: r.size, etag: r.etag, contentType: r.content_type, deleted: false},
+      }))
     })
   }
 
@@ -348,13 +391,20 @@ export class ListingDb {
   }
 
   /** Rows changed after `since`, with their partitions, up to `limit` per table, oldest first. */
-  rowsSince(since: number, limit: number): {rows: RowBatch; parts: {accounts: number[]; containers: number[]; objects: number[]; accountContainers: number[]}; maxSeq: number} {
+  rowsSince(
+    since: number,
+    limit: number,
+  ): {rows: RowBatch; parts: {accounts: number[]; containers: number[]; objects: number[]; accountContainers: number[]}; maxSeq: number} {
     const accounts = this.db.prepare(`SELECT * FROM accounts WHERE seq > ? ORDER BY seq LIMIT ?`).all(since, limit) as Row[]
     const containers = this.db.prepare(`SELECT * FROM containers WHERE seq > ? ORDER BY seq LIMIT ?`).all(since, limit) as Row[]
     const objects = this.db
-      .prepare(`SELECT o.*, c.account, c.name AS container, c.part FROM objects o JOIN containers c ON c.id = o.cid WHERE o.seq > ? ORDER BY o.seq LIMIT ?`)
+      .prepare(
+        `SELECT o.*, c.account, c.name AS container, c.part FROM objects o JOIN containers c ON c.id = o.cid WHERE o.seq > ? ORDER BY o.seq LIMIT ?`,
+      )
       .all(since, limit) as Row[]
-    const accountContainers = this.db.prepare(`SELECT * FROM account_containers WHERE seq > ? ORDER BY seq LIMIT ?`).all(since, limit) as Row[]
+    const accountContainers = this.db
+      .prepare(`SELECT * FROM account_containers WHERE seq > ? ORDER BY seq LIMIT ?`)
+      .all(since, limit) as Row[]
     // Only rows up to the smallest "last seq" of a full table are complete: the next round
     // starts from there.
     const tables = [accounts, containers, objects, accountContainers]
@@ -364,8 +414,23 @@ export class ListingDb {
     return {
       rows: {
         accounts: upTo(accounts).map((r) => ({account: r.account, putTs: r.put_ts, deleteTs: r.delete_ts, meta: JSON.parse(r.meta)})),
-        containers: upTo(containers).map((r) => ({account: r.account, container: r.name, putTs: r.put_ts, deleteTs: r.delete_ts, meta: JSON.parse(r.meta)})),
-        objects: upTo(objects).map((r) => ({account: r.account, container: r.container, name: r.name, ts: r.ts, size: r.size, etag: r.etag, contentType: r.content_type, deleted: r.deleted === 1})),
+        containers: upTo(containers).map((r) => ({
+          account: r.account,
+          container: r.name,
+          putTs: r.put_ts,
+          deleteTs: r.delete_ts,
+          meta: JSON.parse(r.meta),
+        })),
+        objects: upTo(objects).map((r) => ({
+          account: r.account,
+          container: r.container,
+          name: r.name,
+          ts: r.ts,
+          size: r.size,
+          etag: r.etag,
+          contentType: r.content_type,
+          deleted: r.deleted === 1,
+        })),
         accountContainers: upTo(accountContainers).map(toAccountContainer),
       },
       parts: {
@@ -390,7 +455,9 @@ export class ListingDb {
 
   /** Counts for status. */
   totals(): {containers: number; objectRows: number} {
-    const c = this.db.prepare(`SELECT COUNT(*) AS n, COALESCE(SUM(object_count), 0) AS objects FROM containers WHERE put_ts > delete_ts`).get() as Row
+    const c = this.db
+      .prepare(`SELECT COUNT(*) AS n, COALESCE(SUM(object_count), 0) AS objects FROM containers WHERE put_ts > delete_ts`)
+      .get() as Row
     return {containers: c.n, objectRows: c.objects}
   }
 

@@ -44,15 +44,23 @@ export class LocalDevices {
   /** Opens every device the ring gives this node and every one on disk; returns the new ones. */
   sync(ring: Ring, ip: string, port: number): LocalDevice[] {
     const names = new Set(ring.localDevices(ip, port).map((d) => d.device))
-    if (existsSync(this.root)) for (const entry of readdirSync(this.root, {withFileTypes: true})) if (entry.isDirectory()) names.add(entry.name)
+    if (existsSync(this.root))
+      for (const entry of readdirSync(this.root, {withFileTypes: true})) if (entry.isDirectory()) names.add(entry.name)
     const opened: LocalDevice[] = []
     for (const name of names) {
       if (this.devices.has(name)) continue
       const root = join(this.root, name)
       mkdirSync(root, {recursive: true})
-      const store = new DeviceStore(root, {partPower: ring.partPower, maxVolumeBytes: this.options.maxVolumeBytes, maxBatch: this.options.maxBatch, log: this.log.child(name)}).open()
+      const store = new DeviceStore(root, {
+        partPower: ring.partPower,
+        maxVolumeBytes: this.options.maxVolumeBytes,
+        maxBatch: this.options.maxBatch,
+        log: this.log.child(name),
+      }).open()
       // Partitions of listing rows follow the ring the node runs with when they are written.
-      const db = new ListingDb(join(root, 'listings.db'), (account, container) => partitionOf(hashPath(ring.salt, account, container), ring.partPower))
+      const db = new ListingDb(join(root, 'listings.db'), (account, container) =>
+        partitionOf(hashPath(ring.salt, account, container), ring.partPower),
+      )
       const device = {name, root, store, db}
       this.devices.set(name, device)
       opened.push(device)

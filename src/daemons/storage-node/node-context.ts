@@ -14,7 +14,10 @@ export interface NodeContext {
   /** Counts an object operation that arrived inside a batch (HTTP requests are counted as they come). */
   recordOp(method: string, status: number, ms: number): void
   /** Tells the container's replicas about an object change; resolves when they have it or gave up. */
-  sendObjectUpdate(target: {device: LocalDevice; partition: number; account: string; container: string}, update: ObjectUpdate): Promise<void>
+  sendObjectUpdate(
+    target: {device: LocalDevice; partition: number; account: string; container: string},
+    update: ObjectUpdate,
+  ): Promise<void>
   /** Tells the account's replicas about a container's state. */
   reportContainer(device: LocalDevice, info: ContainerInfo): Promise<void>
 }

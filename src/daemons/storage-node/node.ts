@@ -1,10 +1,10 @@
-import {type IncomingMessage, type Server, type ServerResponse, createServer} from 'node:http'
+import type {IncomingMessage, ServerResponse} from 'node:http'
 import type {DaemonContext} from '../runtime/contract.js'
 import {BackendClient} from '../storage/backend-client.js'
 import type {ContainerReport, ObjectUpdate} from '../storage/backend.js'
 import {hashPath, partitionOf} from '../storage/hash.js'
 import type {Ring, RingDevice, RingWatcher} from '../storage/ring.js'
-import {RollingStats} from '../storage/rolling-stats.js'
+import {ServiceServer} from '../storage/service-server.js'
 import {msToTicks} from '../storage/timestamp.js'
 import type {IndexEntry} from './index-table.js'
 import type {ContainerInfo} from './listing-db.js'
@@ -31,7 +31,13 @@ export interface NodeOptions {
 }
 
 /** Internal routes under /<device>/_<name>, besides the Swift-like /<device>/<partition>/... */
-export type InternalRoute = (req: IncomingMessage, res: ServerResponse, device: LocalDevice, rest: string[], query: URLSearchParams) => Promise<void>
+export type InternalRoute = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  device: LocalDevice,
+  rest: string[],
+  query: URLSearchParams,
+) => Promise<void>
 
 /**
  * A storage node: serves the object, container and account replicas of its devices over
@@ -45,12 +51,7 @@ export class StorageNode implements NodeContext {
   readonly inlineMaxBytes: number
   readonly maxObjectBytes: number
   readonly internalRoutes = new Map<string, InternalRoute>()
-  private server: Server | undefined
-  private readonly requests
-  private readonly latency
-  private readonly bytes
-  private readonly inFlight = new Set<ServerResponse>()
-  readonly recent = new RollingStats()
+  readonly service: ServiceServer
 
   constructor(
     ctx: DaemonContext,
@@ -63,23 +64,18 @@ export class StorageNode implements NodeContext {
     this.devices = new LocalDevices(options.devicesRoot, {maxVolumeBytes: options.maxVolumeBytes, maxBatch: 512}, ctx.log)
     this.client = new BackendClient(options.nodeTimeoutMs)
     this.updates = new UpdateSender(this.client, (device) => this.localDevice(device), ctx.log)
-    this.requests = ctx.metrics.counter('storage_node_requests_total', 'Requests served, by method and status', ['method', 'status'])
-    this.latency = ctx.metrics.histogram('storage_node_request_seconds', 'Request latency, by method', ['method'], [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1])
-    this.bytes = ctx.metrics.counter('storage_node_bytes_total', 'Object bytes received and sent', ['direction'])
+    this.service = new ServiceServer(ctx.metrics, 'storage_node', {keepAliveMs: 30_000})
     this.internalRoutes.set('updates', (req, res, device) => handleUpdates(req, res, device))
     this.internalRoutes.set('batch', (req, res, device) => handleBatch(this, req, res, device))
     for (const [name, route] of Object.entries(replicationRoutes(() => this.ring().partitionCount))) this.internalRoutes.set(name, route)
   }
 
-  readonly metrics = {
-    bytesIn: (n: number) => this.bytes.inc({direction: 'in'}, n),
-    bytesOut: (n: number) => this.bytes.inc({direction: 'out'}, n),
+  get metrics() {
+    return this.service.traffic
   }
 
   recordOp(method: string, status: number, ms: number): void {
-    this.requests.inc({method, status: String(status)})
-    this.latency.observe({method}, ms / 1000)
-    this.recent.record(method, ms)
+    this.service.record(method, status, ms)
   }
 
   ring(): Ring {
@@ -89,16 +85,18 @@ export class StorageNode implements NodeContext {
   async start(): Promise<void> {
     this.openDevices(this.ring())
     this.watcher.onChange((ring) => this.openDevices(ring))
-    const server = createServer({keepAliveTimeout: 30_000, requestTimeout: 0}, (req, res) => this.handle(req, res))
-    server.headersTimeout = 60_000
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen(this.options.port, this.options.bind, () => {
-        server.off('error', reject)
-        resolve()
-      })
-    })
-    this.server = server
+    await this.service.listen(
+      this.options.port,
+      this.options.bind,
+      (req, res) => this.route(req, res),
+      (req, res, error) => {
+        this.log.error('request failed', {method: req.method, url: req.url, error: String(error)})
+        if (!res.headersSent) reply(res, 500, {}, 'Internal error')
+        else res.destroy()
+      },
+      // Internal routes count as what they are (_batch, _updates), not as POSTs.
+      (req) => /^\/[^/]+\/(_[a-z]+)/.exec(req.url ?? '')?.[1],
+    )
   }
 
   private openDevices(ring: Ring): void {
@@ -118,22 +116,6 @@ export class StorageNode implements NodeContext {
   localDevice(device: RingDevice): LocalDevice | undefined {
     if (device.port !== this.options.port || (device.ip !== this.options.bind && this.options.bind !== '0.0.0.0')) return undefined
     return this.devices.get(device.device)
-  }
-
-  private handle(req: IncomingMessage, res: ServerResponse): void {
-    const started = performance.now()
-    this.inFlight.add(res)
-    res.once('close', () => {
-      this.inFlight.delete(res)
-      // Internal routes count as what they are (_batch, _updates), not as POSTs.
-      const internal = /^\/[^/]+\/(_[a-z]+)/.exec(req.url ?? '')?.[1]
-      this.recordOp(internal ?? req.method ?? 'OTHER', res.statusCode, performance.now() - started)
-    })
-    this.route(req, res).catch((error) => {
-      this.log.error('request failed', {method: req.method, url: req.url, error: String(error)})
-      if (!res.headersSent) reply(res, 500, {}, 'Internal error')
-      else res.destroy()
-    })
   }
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -160,7 +142,14 @@ export class StorageNode implements NodeContext {
       return route(req, res, device, segments.slice(2), query)
     }
     const partition = Number(segments[1])
-    if (!Number.isInteger(partition) || partition < 0 || partition >= this.ring().partitionCount || segments.length < 3 || segments.length > 5 || !segments[2]) {
+    if (
+      !Number.isInteger(partition) ||
+      partition < 0 ||
+      partition >= this.ring().partitionCount ||
+      segments.length < 3 ||
+      segments.length > 5 ||
+      !segments[2]
+    ) {
       req.resume()
       return reply(res, 400, {}, 'Bad path')
     }
@@ -171,7 +160,10 @@ export class StorageNode implements NodeContext {
   }
 
   /** Tells the container's replicas about an object change (see update-routing.ts for which). */
-  async sendObjectUpdate(target: {device: LocalDevice; partition: number; account: string; container: string}, update: ObjectUpdate): Promise<void> {
+  async sendObjectUpdate(
+    target: {device: LocalDevice; partition: number; account: string; container: string},
+    update: ObjectUpdate,
+  ): Promise<void> {
     const ring = this.ring()
     const containerPart = partitionOf(hashPath(ring.salt, target.account, target.container), ring.partPower)
     await this.sendPaired(target.device, ring.primaries(target.partition), ring.primaries(containerPart), {objects: [update]})
@@ -182,12 +174,25 @@ export class StorageNode implements NodeContext {
     const ring = this.ring()
     const containerPart = partitionOf(hashPath(ring.salt, info.account, info.container), ring.partPower)
     const accountPart = partitionOf(hashPath(ring.salt, info.account), ring.partPower)
-    const report: ContainerReport = {a: info.account, c: info.container, putTs: info.putTs, deleteTs: info.deleteTs, count: info.objectCount, bytes: info.bytesUsed, countTs: msToTicks(Date.now())}
+    const report: ContainerReport = {
+      a: info.account,
+      c: info.container,
+      putTs: info.putTs,
+      deleteTs: info.deleteTs,
+      count: info.objectCount,
+      bytes: info.bytesUsed,
+      countTs: msToTicks(Date.now()),
+    }
     const delivered = await this.sendPaired(device, ring.primaries(containerPart), ring.primaries(accountPart), {containers: [report]})
     if (delivered) device.db.markReported(info)
   }
 
-  private async sendPaired(device: LocalDevice, mine: RingDevice[], theirs: RingDevice[], update: {objects?: ObjectUpdate[]; containers?: ContainerReport[]}): Promise<boolean> {
+  private async sendPaired(
+    device: LocalDevice,
+    mine: RingDevice[],
+    theirs: RingDevice[],
+    update: {objects?: ObjectUpdate[]; containers?: ContainerReport[]},
+  ): Promise<boolean> {
     const me = mine.find((d) => this.localDevice(d) === device)?.id ?? -1
     const targets = updateTargets(mine, theirs, me)
     const results = await Promise.all(targets.map((t) => withTimeout(this.updates.send(t, update), this.options.containerUpdateTimeoutMs)))
@@ -198,13 +203,29 @@ export class StorageNode implements NodeContext {
    * Expires an object past its X-Delete-At: a tombstone timestamped exactly then, so every
    * replica writes the same one, and the listing update that goes with it.
    */
-  async expire(device: LocalDevice, key: Buffer, entry: IndexEntry, deleteAtSeconds: number, name: [string, string, string]): Promise<void> {
+  async expire(
+    device: LocalDevice,
+    key: Buffer,
+    entry: IndexEntry,
+    deleteAtSeconds: number,
+    name: [string, string, string],
+  ): Promise<void> {
     const timestamp = deleteAtSeconds * 100_000
     if (entry.timestamp >= timestamp) return
-    const written = await device.store.write({key, partition: entry.partition, timestamp, flags: FLAG_TOMBSTONE, meta: {name}, data: Buffer.alloc(0)})
+    const written = await device.store.write({
+      key,
+      partition: entry.partition,
+      timestamp,
+      flags: FLAG_TOMBSTONE,
+      meta: {name},
+      data: Buffer.alloc(0),
+    })
     if (!written.stored) return
     const [a, c, o] = name
-    await this.sendObjectUpdate({device, partition: entry.partition, account: a, container: c}, {a, c, o, ts: timestamp, size: 0, etag: '', ct: '', deleted: true})
+    await this.sendObjectUpdate(
+      {device, partition: entry.partition, account: a, container: c},
+      {a, c, o, ts: timestamp, size: 0, etag: '', ct: '', deleted: true},
+    )
   }
 
   /** Reports containers whose counts changed to their accounts (Swift's container updater). */
@@ -223,14 +244,7 @@ export class StorageNode implements NodeContext {
   }
 
   async stop(): Promise<void> {
-    if (this.server) {
-      const server = this.server
-      server.close()
-      // Let requests in flight finish (their writes are being committed), then drop idle sockets.
-      const deadline = Date.now() + 5000
-      while (this.inFlight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
-      server.closeAllConnections()
-    }
+    await this.service.close()
     this.updates.close()
     this.client.close()
     await this.devices.close()

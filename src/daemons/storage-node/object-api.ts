@@ -2,7 +2,16 @@ import {createReadStream} from 'node:fs'
 import type {IncomingMessage, ServerResponse} from 'node:http'
 import {receiveBody} from './body.js'
 import type {NodeContext} from './node-context.js'
-import {type BodySegment, type ObjectTarget, type OpResult, deleteObject, getObject, postObject, putObject, putPrecheck} from './object-ops.js'
+import {
+  type BodySegment,
+  type ObjectTarget,
+  type OpResult,
+  deleteObject,
+  getObject,
+  postObject,
+  putObject,
+  putPrecheck,
+} from './object-ops.js'
 import {reply} from './reply.js'
 
 /** The object server over plain HTTP: bodies stream in and out, so any size works. */

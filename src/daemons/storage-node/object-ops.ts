@@ -47,7 +47,8 @@ function keyOf(ctx: NodeContext, t: ObjectTarget): Buffer {
 
 function storedHeaders(headers: IncomingHttpHeaders): Record<string, string> {
   const out: Record<string, string> = {}
-  for (const [name, value] of Object.entries(headers)) if (value !== undefined && isStoredObjectHeader(name)) out[name] = Array.isArray(value) ? value.join(',') : value
+  for (const [name, value] of Object.entries(headers))
+    if (value !== undefined && isStoredObjectHeader(name)) out[name] = Array.isArray(value) ? value.join(',') : value
   return out
 }
 
@@ -70,7 +71,12 @@ async function isLive(t: ObjectTarget, key: Buffer): Promise<boolean> {
 }
 
 /** What a PUT can be refused for before its body is read: bad timestamp, older than here, If-None-Match. */
-export async function putPrecheck(ctx: NodeContext, t: ObjectTarget, headers: IncomingHttpHeaders, key = keyOf(ctx, t)): Promise<OpResult | undefined> {
+export async function putPrecheck(
+  ctx: NodeContext,
+  t: ObjectTarget,
+  headers: IncomingHttpHeaders,
+  key = keyOf(ctx, t),
+): Promise<OpResult | undefined> {
   const timestamp = timestampOf(headers)
   if (timestamp === undefined) return result(400)
   const existing = t.device.store.get(key)
@@ -80,7 +86,13 @@ export async function putPrecheck(ctx: NodeContext, t: ObjectTarget, headers: In
 }
 
 /** Stores a received body as the object's new version; durable (and, unless a replica copy, listed) before it answers. */
-export async function putObject(ctx: NodeContext, t: ObjectTarget, headers: IncomingHttpHeaders, body: ReceivedBody, options: {listing?: boolean} = {}): Promise<OpResult> {
+export async function putObject(
+  ctx: NodeContext,
+  t: ObjectTarget,
+  headers: IncomingHttpHeaders,
+  body: ReceivedBody,
+  options: {listing?: boolean} = {},
+): Promise<OpResult> {
   if (body.kind === 'failed') return result(body.reason === 'too-large' ? 413 : 499)
   const key = keyOf(ctx, t)
   const refused = await putPrecheck(ctx, t, headers, key)
@@ -98,7 +110,14 @@ export async function putObject(ctx: NodeContext, t: ObjectTarget, headers: Inco
   const store = t.device.store
   const contentType = headers['content-type'] ?? 'application/octet-stream'
   const deleteAt = deleteAtOf(headers)
-  const meta: RecordMeta = {name: [t.account, t.container, t.object], ct: contentType, etag: body.md5, size: body.size, headers: storedHeaders(headers), deleteAt}
+  const meta: RecordMeta = {
+    name: [t.account, t.container, t.object],
+    ct: contentType,
+    etag: body.md5,
+    size: body.size,
+    headers: storedHeaders(headers),
+    deleteAt,
+  }
   let flags = deleteAt === undefined ? 0 : FLAG_EXPIRES
   if (body.kind === 'file') {
     const finalPath = store.externalPath(key, timestamp)
@@ -106,9 +125,26 @@ export async function putObject(ctx: NodeContext, t: ObjectTarget, headers: Inco
     await syncFile(dirname(finalPath))
     flags |= FLAG_EXTERNAL
   }
-  const written = await store.write({key, partition: t.partition, timestamp, flags, meta, data: body.kind === 'inline' ? body.data : Buffer.alloc(0)})
+  const written = await store.write({
+    key,
+    partition: t.partition,
+    timestamp,
+    flags,
+    meta,
+    data: body.kind === 'inline' ? body.data : Buffer.alloc(0),
+  })
   if (!written.stored) return result(409, {[H.backendTimestamp]: ticksToSwift(written.previous!.timestamp)})
-  if (options.listing !== false) await ctx.sendObjectUpdate(t, {a: t.account, c: t.container, o: t.object, ts: timestamp, size: body.size, etag: body.md5, ct: contentType, deleted: false})
+  if (options.listing !== false)
+    await ctx.sendObjectUpdate(t, {
+      a: t.account,
+      c: t.container,
+      o: t.object,
+      ts: timestamp,
+      size: body.size,
+      etag: body.md5,
+      ct: contentType,
+      deleted: false,
+    })
   ctx.metrics.bytesIn(body.size)
   return result(201, {etag: body.md5, 'last-modified': ticksToHttpDate(timestamp), [H.backendTimestamp]: ticksToSwift(timestamp)})
 }
@@ -119,7 +155,10 @@ async function readVerified(ctx: NodeContext, t: ObjectTarget, key: Buffer): Pro
   if (!found || found.tombstone || !found.data) return found
   if (hash('md5', found.data) === found.meta.etag) return found
   t.device.store.quarantine(key, found.entry)
-  ctx.log.warn('object failed its checksum on read, quarantined', {device: t.device.name, object: `${t.account}/${t.container}/${t.object}`})
+  ctx.log.warn('object failed its checksum on read, quarantined', {
+    device: t.device.name,
+    object: `${t.account}/${t.container}/${t.object}`,
+  })
   return undefined
 }
 
@@ -146,7 +185,8 @@ export async function getObject(ctx: NodeContext, t: ObjectTarget, request: Inco
   if (precondition === 412) return result(412)
   const ranges = parseRange(request.range, size)
   if (ranges === 'unsatisfiable') return result(416, {'content-range': `bytes */${size}`})
-  const piece = (start: number, end: number): BodySegment => (found.data ? found.data.subarray(start, end + 1) : {path: found.externalPath!, start, end})
+  const piece = (start: number, end: number): BodySegment =>
+    found.data ? found.data.subarray(start, end + 1) : {path: found.externalPath!, start, end}
   if (!ranges) return {status: 200, headers: {...headers, 'content-length': size}, segments: head || size === 0 ? [] : [piece(0, size - 1)]}
   if (ranges.length === 1) {
     const [r] = ranges
@@ -156,11 +196,19 @@ export async function getObject(ctx: NodeContext, t: ObjectTarget, request: Inco
   const boundary = randomBytes(16).toString('hex')
   const segments: BodySegment[] = []
   for (const r of ranges) {
-    segments.push(Buffer.from(`--${boundary}\r\nContent-Type: ${headers['content-type']}\r\nContent-Range: bytes ${r.start}-${r.end}/${size}\r\n\r\n`), piece(r.start, r.end), Buffer.from('\r\n'))
+    segments.push(
+      Buffer.from(`--${boundary}\r\nContent-Type: ${headers['content-type']}\r\nContent-Range: bytes ${r.start}-${r.end}/${size}\r\n\r\n`),
+      piece(r.start, r.end),
+      Buffer.from('\r\n'),
+    )
   }
   segments.push(Buffer.from(`--${boundary}--`))
   const length = segments.reduce((sum, s) => sum + (Buffer.isBuffer(s) ? s.length : s.end - s.start + 1), 0)
-  return {status: 206, headers: {...headers, 'content-type': `multipart/byteranges;boundary=${boundary}`, 'content-length': length}, segments: head ? [] : segments}
+  return {
+    status: 206,
+    headers: {...headers, 'content-type': `multipart/byteranges;boundary=${boundary}`, 'content-length': length},
+    segments: head ? [] : segments,
+  }
 }
 
 export async function deleteObject(ctx: NodeContext, t: ObjectTarget, headers: IncomingHttpHeaders): Promise<OpResult> {
@@ -171,7 +219,14 @@ export async function deleteObject(ctx: NodeContext, t: ObjectTarget, headers: I
   const existing = store.get(key)
   if (existing && existing.timestamp >= timestamp) return result(409, {[H.backendTimestamp]: ticksToSwift(existing.timestamp)})
   const wasLive = await isLive(t, key)
-  const written = await store.write({key, partition: t.partition, timestamp, flags: FLAG_TOMBSTONE, meta: {name: [t.account, t.container, t.object]}, data: Buffer.alloc(0)})
+  const written = await store.write({
+    key,
+    partition: t.partition,
+    timestamp,
+    flags: FLAG_TOMBSTONE,
+    meta: {name: [t.account, t.container, t.object]},
+    data: Buffer.alloc(0),
+  })
   if (!written.stored) return result(409, {[H.backendTimestamp]: ticksToSwift(written.previous!.timestamp)})
   await ctx.sendObjectUpdate(t, {a: t.account, c: t.container, o: t.object, ts: timestamp, size: 0, etag: '', ct: '', deleted: true})
   return result(wasLive ? 204 : 404, {[H.backendTimestamp]: ticksToSwift(timestamp)})
@@ -188,7 +243,8 @@ export async function postObject(ctx: NodeContext, t: ObjectTarget, headers: Inc
   if (current.entry.timestamp >= timestamp) return result(409, {[H.backendTimestamp]: ticksToSwift(current.entry.timestamp)})
   const stored = storedHeaders(headers)
   // A POST does not turn a large-object manifest into a plain object.
-  for (const name of ['x-object-manifest', 'x-static-large-object']) if (current.meta.headers?.[name] && !stored[name]) stored[name] = current.meta.headers[name]
+  for (const name of ['x-object-manifest', 'x-static-large-object'])
+    if (current.meta.headers?.[name] && !stored[name]) stored[name] = current.meta.headers[name]
   const deleteAt = deleteAtOf(headers)
   const meta: RecordMeta = {...current.meta, ct: headers['content-type'] ?? current.meta.ct, headers: stored, deleteAt}
   let flags = deleteAt === undefined ? 0 : FLAG_EXPIRES
@@ -202,7 +258,16 @@ export async function postObject(ctx: NodeContext, t: ObjectTarget, headers: Inc
   const written = await store.write({key, partition: t.partition, timestamp, flags, meta, data: current.data ?? Buffer.alloc(0)})
   if (!written.stored) return result(409)
   if (meta.ct !== current.meta.ct) {
-    await ctx.sendObjectUpdate(t, {a: t.account, c: t.container, o: t.object, ts: timestamp, size: meta.size ?? 0, etag: meta.etag ?? '', ct: meta.ct ?? '', deleted: false})
+    await ctx.sendObjectUpdate(t, {
+      a: t.account,
+      c: t.container,
+      o: t.object,
+      ts: timestamp,
+      size: meta.size ?? 0,
+      etag: meta.etag ?? '',
+      ct: meta.ct ?? '',
+      deleted: false,
+    })
   }
   return result(202)
 }

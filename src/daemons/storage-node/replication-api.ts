@@ -17,7 +17,11 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   return JSON.parse((await readAll(req, 60_000)).toString('utf8'))
 }
 
-async function parseBody<T>(req: IncomingMessage, res: ServerResponse, schema: {safeParse(v: unknown): {success: true; data: T} | {success: false}}): Promise<T | undefined> {
+async function parseBody<T>(
+  req: IncomingMessage,
+  res: ServerResponse,
+  schema: {safeParse(v: unknown): {success: true; data: T} | {success: false}},
+): Promise<T | undefined> {
   if (Number(req.headers['content-length'] ?? 0) > MAX_BODY) {
     req.resume()
     reply(res, 413)
@@ -49,7 +53,9 @@ export function replicationRoutes(partitionCount: () => number): Record<string, 
       const body = await parseBody(req, res, partitionsSchema)
       if (!body) return
       const entries = device.store.entriesOf(inRange(body.partitions))
-      const list = [...entries.values()].flat().map(({key, entry}) => ({partition: entry.partition, key, timestamp: entry.timestamp, flags: entry.flags & FLAG_TOMBSTONE}))
+      const list = [...entries.values()]
+        .flat()
+        .map(({key, entry}) => ({partition: entry.partition, key, timestamp: entry.timestamp, flags: entry.flags & FLAG_TOMBSTONE}))
       const bytes = encodeKeyEntries(list)
       res.writeHead(200, {'content-type': 'application/octet-stream', 'content-length': bytes.length})
       res.end(bytes)

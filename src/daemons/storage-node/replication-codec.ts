@@ -33,7 +33,12 @@ export function decodeKeyEntries(bytes: Buffer): KeyEntry[] {
   if (bytes.length % KEY_ENTRY_SIZE !== 0) throw new Error('bad key list length')
   const out: KeyEntry[] = []
   for (let at = 0; at < bytes.length; at += KEY_ENTRY_SIZE) {
-    out.push({partition: bytes.readUInt32LE(at), key: Buffer.from(bytes.subarray(at + 4, at + 20)), timestamp: bytes.readDoubleLE(at + 20), flags: bytes.readUInt8(at + 28)})
+    out.push({
+      partition: bytes.readUInt32LE(at),
+      key: Buffer.from(bytes.subarray(at + 4, at + 20)),
+      timestamp: bytes.readDoubleLE(at + 20),
+      flags: bytes.readUInt8(at + 28),
+    })
   }
   return out
 }
@@ -70,10 +75,27 @@ export const rowBatchSchema: z.ZodType<RowBatch> = z.object({
   accounts: z.array(z.object({account: z.string().min(1), putTs: count, deleteTs: count, meta: metadata})),
   containers: z.array(z.object({account: z.string().min(1), container: z.string().min(1), putTs: count, deleteTs: count, meta: metadata})),
   objects: z.array(
-    z.object({account: z.string().min(1), container: z.string().min(1), name: z.string().min(1), ts: count, size: count, etag: z.string(), contentType: z.string(), deleted: z.boolean()}),
+    z.object({
+      account: z.string().min(1),
+      container: z.string().min(1),
+      name: z.string().min(1),
+      ts: count,
+      size: count,
+      etag: z.string(),
+      contentType: z.string(),
+      deleted: z.boolean(),
+    }),
   ),
   accountContainers: z.array(
-    z.object({account: z.string().min(1), container: z.string().min(1), putTs: count, deleteTs: count, objectCount: z.number().int(), bytesUsed: z.number().int(), countTs: count}),
+    z.object({
+      account: z.string().min(1),
+      container: z.string().min(1),
+      putTs: count,
+      deleteTs: count,
+      objectCount: z.number().int(),
+      bytesUsed: z.number().int(),
+      countTs: count,
+    }),
   ),
 })
 

@@ -78,7 +78,7 @@ export class Replicator {
           if (!this.stopped) this.timer = setTimeout(loop, this.intervalMs)
         })
     }
-    this.timer = setTimeout(loop, Math.min(this.intervalMs, 5000))
+    this.timer = setTimeout(loop, this.intervalMs)
   }
 
   stop(): Promise<unknown> {
@@ -164,7 +164,13 @@ export class Replicator {
 
   /** Partitions whose hash differs between here and the peer (one request for all). */
   private async differingPartitions(device: LocalDevice, peer: RingDevice, parts: number[]): Promise<number[]> {
-    const res = await this.host.client.send(peer, 'POST', `/${encodeURIComponent(peer.device)}/_hashes`, {'content-type': 'application/json'}, Buffer.from(JSON.stringify({partitions: parts})))
+    const res = await this.host.client.send(
+      peer,
+      'POST',
+      `/${encodeURIComponent(peer.device)}/_hashes`,
+      {'content-type': 'application/json'},
+      Buffer.from(JSON.stringify({partitions: parts})),
+    )
     if (res.status !== 200) throw new Error(`hashes answered ${res.status}`)
     const remote = (JSON.parse(res.body.toString('utf8')) as {hashes: Record<string, string>}).hashes
     return parts.filter((p) => remote[p] !== device.store.partitionHash(p))
@@ -176,7 +182,13 @@ export class Replicator {
    */
   private async syncPartitions(ring: Ring, device: LocalDevice, peer: RingDevice, parts: number[]): Promise<number[]> {
     const peerPath = `/${encodeURIComponent(peer.device)}`
-    const res = await this.host.client.send(peer, 'POST', `${peerPath}/_keys`, {'content-type': 'application/json'}, Buffer.from(JSON.stringify({partitions: parts})))
+    const res = await this.host.client.send(
+      peer,
+      'POST',
+      `${peerPath}/_keys`,
+      {'content-type': 'application/json'},
+      Buffer.from(JSON.stringify({partitions: parts})),
+    )
     if (res.status !== 200) throw new Error(`keys answered ${res.status}`)
     const remote = new Map(decodeKeyEntries(res.body).map((e) => [e.key.toString('hex'), e]))
     const local = device.store.entriesOf(parts)
@@ -209,7 +221,13 @@ export class Replicator {
       const sent = batch
       batch = []
       bytes = 0
-      const res = await this.host.client.send(peer, 'POST', `/${encodeURIComponent(peer.device)}/_records`, {'content-type': 'application/octet-stream'}, encodeRecordFrames(sent.map((s) => s.record)))
+      const res = await this.host.client.send(
+        peer,
+        'POST',
+        `/${encodeURIComponent(peer.device)}/_records`,
+        {'content-type': 'application/octet-stream'},
+        encodeRecordFrames(sent.map((s) => s.record)),
+      )
       if (res.status !== 200) throw new Error(`records answered ${res.status}`)
       for (const s of sent) done[s.index] = true
       this.stats.pushed += sent.length
@@ -256,7 +274,13 @@ export class Replicator {
 
   private async pullRecords(ring: Ring, device: LocalDevice, peer: RingDevice, keys: Buffer[]): Promise<void> {
     for (let i = 0; i < keys.length; i += 1000) {
-      const res = await this.host.client.send(peer, 'POST', `/${encodeURIComponent(peer.device)}/_fetch`, {'content-type': 'application/octet-stream'}, Buffer.concat(keys.slice(i, i + 1000)))
+      const res = await this.host.client.send(
+        peer,
+        'POST',
+        `/${encodeURIComponent(peer.device)}/_fetch`,
+        {'content-type': 'application/octet-stream'},
+        Buffer.concat(keys.slice(i, i + 1000)),
+      )
       if (res.status !== 200) throw new Error(`fetch answered ${res.status}`)
       for (const record of decodeRecordFrames(res.body)) {
         const header = decodeRecordHeader(record)
@@ -281,15 +305,30 @@ export class Replicator {
       res.resume()
       return
     }
-    const headers: Record<string, string> = {[H.timestamp]: ticksToSwift(header.timestamp), 'content-type': meta.ct ?? 'application/octet-stream', etag: meta.etag ?? ''}
+    const headers: Record<string, string> = {
+      [H.timestamp]: ticksToSwift(header.timestamp),
+      'content-type': meta.ct ?? 'application/octet-stream',
+      etag: meta.etag ?? '',
+    }
     for (const [name, value] of Object.entries(meta.headers ?? {})) if (isStoredObjectHeader(name)) headers[name] = value
     if (meta.deleteAt !== undefined) headers[H.deleteAt] = String(meta.deleteAt)
-    const body = await receiveBody(res, {inlineMax: this.host.inlineMaxBytes, maxBytes: this.host.maxObjectBytes, tmpDir: device.store.tmpDir})
+    const body = await receiveBody(res, {
+      inlineMax: this.host.inlineMaxBytes,
+      maxBytes: this.host.maxObjectBytes,
+      tmpDir: device.store.tmpDir,
+    })
     await putObject(this.host, {device, partition, account: a, container: c, object: o}, headers, body, {listing: false})
   }
 
   /** Drops handoff partitions every primary has confirmed, keeping anything newer than what was compared. */
-  private dropHandedOff(ring: Ring, device: LocalDevice, me: RingDevice | undefined, parts: Set<number>, primaryParts: Set<number>, confirmed: Map<number, Set<number>>): void {
+  private dropHandedOff(
+    ring: Ring,
+    device: LocalDevice,
+    me: RingDevice | undefined,
+    parts: Set<number>,
+    primaryParts: Set<number>,
+    confirmed: Map<number, Set<number>>,
+  ): void {
     const done: number[] = []
     for (const p of parts) {
       if (primaryParts.has(p)) continue
@@ -336,7 +375,13 @@ export class Replicator {
       }
       const count = batch.accounts.length + batch.containers.length + batch.objects.length + batch.accountContainers.length
       if (count > 0) {
-        const res = await this.host.client.send(peer, 'POST', `${peerPath}/_rows`, {'content-type': 'application/json'}, Buffer.from(JSON.stringify(batch)))
+        const res = await this.host.client.send(
+          peer,
+          'POST',
+          `${peerPath}/_rows`,
+          {'content-type': 'application/json'},
+          Buffer.from(JSON.stringify(batch)),
+        )
         if (res.status !== 204) throw new Error(`rows answered ${res.status}`)
         this.stats.rowsPushed += count
       }

@@ -39,7 +39,7 @@ export function nodeStatus(node: StorageNode, extra: {replication: unknown; audi
       ringVersion: ring.version,
       devices,
       disk,
-      requests: node.recent.snapshot(),
+      requests: node.service.recent.snapshot(),
       updates: node.updates.stats,
       ...extra,
       rssBytes: process.memoryUsage().rss,

@@ -53,7 +53,9 @@ export class UpdateSender {
       target = {device, parcels: [], inFlight: false}
       this.targets.set(key, target)
     }
-    const delivered = new Promise<boolean>((resolve) => target.parcels.push({objects: update.objects ?? [], containers: update.containers ?? [], resolve}))
+    const delivered = new Promise<boolean>((resolve) =>
+      target.parcels.push({objects: update.objects ?? [], containers: update.containers ?? [], resolve}),
+    )
     if (!target.inFlight) {
       target.inFlight = true
       setImmediate(() => void this.flush(target))
@@ -88,7 +90,13 @@ export class UpdateSender {
         applyUpdates(local, batch)
       } else {
         const body = Buffer.from(JSON.stringify(batch))
-        const res = await this.client.send(device, 'POST', `/${encodeURIComponent(device.device)}/_updates`, {'content-type': 'application/json'}, body)
+        const res = await this.client.send(
+          device,
+          'POST',
+          `/${encodeURIComponent(device.device)}/_updates`,
+          {'content-type': 'application/json'},
+          body,
+        )
         if (res.status !== 204) throw new Error(`answered ${res.status}`)
       }
       this.stats.sent += count
@@ -96,7 +104,11 @@ export class UpdateSender {
       return true
     } catch (error) {
       this.stats.failed += count
-      this.log.debug('listing update failed, will retry', {device: `${device.ip}:${device.port}/${device.device}`, updates: count, error: String(error)})
+      this.log.debug('listing update failed, will retry', {
+        device: `${device.ip}:${device.port}/${device.device}`,
+        updates: count,
+        error: String(error),
+      })
       return false
     }
   }
@@ -130,10 +142,29 @@ export class UpdateSender {
 export function applyUpdates(device: LocalDevice, batch: UpdateBatch): void {
   device.db.transaction(() => {
     if (batch.objects?.length) {
-      device.db.mergeObjects(batch.objects.map((u) => ({account: u.a, container: u.c, name: u.o, ts: u.ts, size: u.size, etag: u.etag, contentType: u.ct, deleted: u.deleted})))
+      device.db.mergeObjects(
+        batch.objects.map((u) => ({
+          account: u.a,
+          container: u.c,
+          name: u.o,
+          ts: u.ts,
+          size: u.size,
+          etag: u.etag,
+          contentType: u.ct,
+          deleted: u.deleted,
+        })),
+      )
     }
     for (const r of batch.containers ?? []) {
-      device.db.mergeAccountContainer({account: r.a, container: r.c, putTs: r.putTs, deleteTs: r.deleteTs, objectCount: r.count, bytesUsed: r.bytes, countTs: r.countTs})
+      device.db.mergeAccountContainer({
+        account: r.a,
+        container: r.c,
+        putTs: r.putTs,
+        deleteTs: r.deleteTs,
+        objectCount: r.count,
+        bytesUsed: r.bytes,
+        countTs: r.countTs,
+      })
     }
   })
 }

@@ -1,4 +1,17 @@
-import {closeSync, constants, fdatasync, fstatSync, ftruncateSync, openSync, read, readSync, unlinkSync, write, writeSync, writev} from 'node:fs'
+import {
+  closeSync,
+  constants,
+  fdatasync,
+  fstatSync,
+  ftruncateSync,
+  openSync,
+  read,
+  readSync,
+  unlinkSync,
+  write,
+  writeSync,
+  writev,
+} from 'node:fs'
 import {join} from 'node:path'
 import {promisify} from 'node:util'
 import {crc32} from 'node:zlib'
@@ -84,7 +97,13 @@ export class Volume {
       const record = Buffer.alloc(parsed.totalLength)
       readFully(this.fd, record, end)
       if (!recordChecksumOk(record)) break
-      const entry = {key: Buffer.from(parsed.key), offset: end, length: parsed.totalLength, flags: parsed.flags, timestamp: parsed.timestamp}
+      const entry = {
+        key: Buffer.from(parsed.key),
+        offset: end,
+        length: parsed.totalLength,
+        flags: parsed.flags,
+        timestamp: parsed.timestamp,
+      }
       onEntry(entry)
       found.push(entry)
       end += parsed.totalLength
@@ -137,7 +156,8 @@ export class Volume {
     const position = this.indexSize
     this.indexSize += bytes.length
     let written = 0
-    while (written < bytes.length) written += (await writeAsync(this.indexFd, bytes, written, bytes.length - written, position + written)).bytesWritten
+    while (written < bytes.length)
+      written += (await writeAsync(this.indexFd, bytes, written, bytes.length - written, position + written)).bytesWritten
   }
 
   async read(offset: number, length: number): Promise<Buffer> {
@@ -146,7 +166,9 @@ export class Volume {
       const buffer = Buffer.allocUnsafe(length)
       let done = 0
       while (done < length) {
-        const n = await new Promise<number>((resolve, reject) => read(this.fd, buffer, done, length - done, offset + done, (error, bytes) => (error ? reject(error) : resolve(bytes))))
+        const n = await new Promise<number>((resolve, reject) =>
+          read(this.fd, buffer, done, length - done, offset + done, (error, bytes) => (error ? reject(error) : resolve(bytes))),
+        )
         if (n === 0) throw new Error(`volume ${this.id}: short read at ${offset + done}`)
         done += n
       }

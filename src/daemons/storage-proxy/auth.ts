@@ -53,7 +53,11 @@ export class TempAuth {
     if (!user || !safeEqual(user.key, key)) return undefined
     const expires = Math.floor(Date.now() / 1000) + this.tokenTtlSeconds
     const payload = Buffer.from(`${userName}\n${expires}`).toString('base64url')
-    return {token: `${TOKEN_PREFIX}${payload}.${this.sign(payload)}`, account: `AUTH_${userName.split(':')[0]}`, expiresIn: this.tokenTtlSeconds}
+    return {
+      token: `${TOKEN_PREFIX}${payload}.${this.sign(payload)}`,
+      account: `AUTH_${userName.split(':')[0]}`,
+      expiresIn: this.tokenTtlSeconds,
+    }
   }
 
   /** Who a token belongs to, or undefined if it is invalid or expired. */
@@ -109,7 +113,10 @@ function loadSecret(path: string): Buffer {
  */
 export function aclAllows(acl: string | undefined, who: Identity | undefined, listing: boolean): boolean {
   if (!acl) return false
-  const items = acl.split(',').map((s) => s.trim()).filter(Boolean)
+  const items = acl
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
   const referrerAll = items.includes('.r:*')
   if (referrerAll && (!listing || items.includes('.rlistings'))) return true
   if (!who) return false

@@ -76,10 +76,17 @@ export class BatchChannels {
     this.stats.ops += batch.length
     try {
       const body = Buffer.concat(batch.map((w) => w.frame))
-      const res = await this.client.send(lane.device, 'POST', `/${encodeURIComponent(lane.device.device)}/_batch`, {'content-type': 'application/octet-stream'}, body)
+      const res = await this.client.send(
+        lane.device,
+        'POST',
+        `/${encodeURIComponent(lane.device.device)}/_batch`,
+        {'content-type': 'application/octet-stream'},
+        body,
+      )
       if (res.status !== 200) throw new BackendError(`batch answered ${res.status}`, `HTTP${res.status}`)
       const results = decodeBatchResults(res.body)
-      if (results.length !== batch.length) throw new BackendError(`batch answered ${results.length} of ${batch.length} operations`, 'EPROTO')
+      if (results.length !== batch.length)
+        throw new BackendError(`batch answered ${results.length} of ${batch.length} operations`, 'EPROTO')
       batch.forEach((w, i) => {
         const r = results[i]
         w.resolve({status: r.s, headers: stringHeaders(r.h), body: r.body, direct: r.direct === true})

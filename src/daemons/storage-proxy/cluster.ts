@@ -54,7 +54,11 @@ export class Cluster {
   }
 
   noteError(device: RingDevice, error: Error): void {
-    if (!this.limitedUntil.has(device.id)) this.log.warn('node unreachable, using handoffs for a while', {device: `${device.ip}:${device.port}/${device.device}`, error: error.message})
+    if (!this.limitedUntil.has(device.id))
+      this.log.warn('node unreachable, using handoffs for a while', {
+        device: `${device.ip}:${device.port}/${device.device}`,
+        error: error.message,
+      })
     this.limitedUntil.set(device.id, Date.now() + this.errorLimitMs)
   }
 
@@ -114,7 +118,11 @@ export class Cluster {
   }
 
   /** Tries devices in read order until one gives an answer `accept` likes; all results if none does. */
-  async readFirst(partition: number, send: (device: RingDevice) => Promise<BackendResponse>, accept: (response: BackendResponse) => boolean): Promise<{found?: NodeResult & {response: BackendResponse}; results: NodeResult[]}> {
+  async readFirst(
+    partition: number,
+    send: (device: RingDevice) => Promise<BackendResponse>,
+    accept: (response: BackendResponse) => boolean,
+  ): Promise<{found?: NodeResult & {response: BackendResponse}; results: NodeResult[]}> {
     const results: NodeResult[] = []
     for (const device of this.readOrder(partition)) {
       try {

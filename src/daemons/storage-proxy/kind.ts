@@ -79,7 +79,7 @@ export default defineDaemonKind<ProxyConfig>({
             ringVersion: ring.version,
             devices: ring.devices.map((d) => `${d.ip}:${d.port}/${d.device}`),
             replicas: ring.replicas,
-            requests: proxy.recent.snapshot(),
+            requests: proxy.service.recent.snapshot(),
             batches: proxy.ctx.cluster.batches.stats,
             rssBytes: process.memoryUsage().rss,
           },

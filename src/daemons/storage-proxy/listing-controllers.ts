@@ -14,7 +14,14 @@ function relayedHeaders(headers: IncomingHttpHeaders, kind: 'container' | 'accou
   const out: OutgoingHttpHeaders = {}
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined) continue
-    if (name.startsWith(`x-${kind}-`) || name === H.timestamp || name === H.putTimestamp || name === 'last-modified' || name === 'x-storage-policy') out[name] = value
+    if (
+      name.startsWith(`x-${kind}-`) ||
+      name === H.timestamp ||
+      name === H.putTimestamp ||
+      name === 'last-modified' ||
+      name === 'x-storage-policy'
+    )
+      out[name] = value
   }
   return out
 }
@@ -39,7 +46,8 @@ async function readDatabase(ctx: ProxyContext, r: SwiftRequest, kind: 'container
   const method = r.head ? 'HEAD' : 'GET'
   const {found, results} = await ctx.cluster.readFirst(
     partition,
-    (device) => ctx.cluster.send(device, method, `${backendPath(device.device, partition, r.account, r.container)}${query ? `?${query}` : ''}`),
+    (device) =>
+      ctx.cluster.send(device, method, `${backendPath(device.device, partition, r.account, r.container)}${query ? `?${query}` : ''}`),
     (res) => res.status >= 200 && res.status < 300,
   )
   const format = listingFormat(r.query, r.req.headers)
@@ -50,7 +58,12 @@ async function readDatabase(ctx: ProxyContext, r: SwiftRequest, kind: 'container
     if (!r.head) items = JSON.parse(found.response.body.toString('utf8'))
   } else if (kind === 'account' && countStatus(results, (s) => s === 404) > 0) {
     // Accounts exist implicitly (account_autocreate): an unknown one is empty.
-    headers = {'x-account-container-count': 0, 'x-account-object-count': 0, 'x-account-bytes-used': 0, [H.timestamp]: ticksToSwift(ctx.clock.now())}
+    headers = {
+      'x-account-container-count': 0,
+      'x-account-object-count': 0,
+      'x-account-bytes-used': 0,
+      [H.timestamp]: ticksToSwift(ctx.clock.now()),
+    }
   } else {
     return sendStatus(r.res, countStatus(results, (s) => s === 404) > 0 ? 404 : 503, {}, undefined, r.head)
   }
@@ -69,10 +82,13 @@ export async function containerRequest(ctx: ProxyContext, r: SwiftRequest): Prom
   const problem = checkMetadata('container', r.req.headers)
   if (problem) return sendStatus(r.res, 400, {}, problem)
   const policy = r.req.headers['x-storage-policy']
-  if (r.method === 'PUT' && policy !== undefined && String(policy).toLowerCase() !== 'policy-0') return sendStatus(r.res, 400, {}, `Invalid X-Storage-Policy ${JSON.stringify(policy)}`)
+  if (r.method === 'PUT' && policy !== undefined && String(policy).toLowerCase() !== 'policy-0')
+    return sendStatus(r.res, 400, {}, `Invalid X-Storage-Policy ${JSON.stringify(policy)}`)
   const partition = ctx.cluster.ring.partition(account, container)
   const headers = {...metadataForNodes(r.req.headers, 'container'), [H.timestamp]: ticksToSwift(ctx.clock.now())}
-  const results = await ctx.cluster.writeReplicas(partition, (device) => ctx.cluster.send(device, r.method, backendPath(device.device, partition, account, container), headers))
+  const results = await ctx.cluster.writeReplicas(partition, (device) =>
+    ctx.cluster.send(device, r.method, backendPath(device.device, partition, account, container), headers),
+  )
   ctx.containers.forget(account, container)
   const ok = countStatus(results, (s) => s >= 200 && s < 300)
   if (r.method === 'DELETE' && countStatus(results, (s) => s === 409) > 0) return sendStatus(r.res, 409)
@@ -93,6 +109,8 @@ export async function accountRequest(ctx: ProxyContext, r: SwiftRequest): Promis
   if (problem) return sendStatus(r.res, 400, {}, problem)
   const partition = ctx.cluster.ring.partition(r.account)
   const headers = {...metadataForNodes(r.req.headers, 'account'), [H.timestamp]: ticksToSwift(ctx.clock.now())}
-  const results = await ctx.cluster.writeReplicas(partition, (device) => ctx.cluster.send(device, 'POST', backendPath(device.device, partition, r.account), headers))
+  const results = await ctx.cluster.writeReplicas(partition, (device) =>
+    ctx.cluster.send(device, 'POST', backendPath(device.device, partition, r.account), headers),
+  )
   sendStatus(r.res, countStatus(results, (s) => s >= 200 && s < 300) >= ctx.cluster.quorum ? 204 : 503)
 }

@@ -41,10 +41,18 @@ export function listingParams(query: URLSearchParams, maxLimit: number): {params
 
 type Item = Record<string, unknown> & {name?: string; subdir?: string}
 
-const XML_FIELDS = {container: ['name', 'hash', 'bytes', 'content_type', 'last_modified'], account: ['name', 'count', 'bytes', 'last_modified']} as const
+const XML_FIELDS = {
+  container: ['name', 'hash', 'bytes', 'content_type', 'last_modified'],
+  account: ['name', 'count', 'bytes', 'last_modified'],
+} as const
 
 /** Renders a node's JSON listing; undefined body means 204 (an empty plain listing). */
-export function renderListing(items: Item[], format: ListingFormat, kind: 'container' | 'account', name: string): {status: number; body: string; contentType: string} {
+export function renderListing(
+  items: Item[],
+  format: ListingFormat,
+  kind: 'container' | 'account',
+  name: string,
+): {status: number; body: string; contentType: string} {
   if (format === 'json') return {status: 200, body: JSON.stringify(items), contentType: 'application/json; charset=utf-8'}
   if (format === 'plain') {
     if (items.length === 0) return {status: 204, body: '', contentType: 'text/plain; charset=utf-8'}

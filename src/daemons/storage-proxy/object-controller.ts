@@ -36,11 +36,21 @@ export async function objectRequest(ctx: ProxyContext, r: SwiftRequest): Promise
 }
 
 /** Headers of a node's object answer that the client sees. */
-const RELAYED = new Set(['content-type', 'content-length', 'content-range', 'etag', 'last-modified', 'accept-ranges', H.timestamp, H.deleteAt])
+const RELAYED = new Set([
+  'content-type',
+  'content-length',
+  'content-range',
+  'etag',
+  'last-modified',
+  'accept-ranges',
+  H.timestamp,
+  H.deleteAt,
+])
 
 function relayHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {}
-  for (const [name, value] of Object.entries(headers)) if (value !== undefined && (RELAYED.has(name) || isStoredObjectHeader(name))) out[name] = value
+  for (const [name, value] of Object.entries(headers))
+    if (value !== undefined && (RELAYED.has(name) || isStoredObjectHeader(name))) out[name] = value
   return out
 }
 
@@ -60,7 +70,14 @@ interface FetchedObject {
  * Asks the replicas in read order until one has the object. A replica that has not heard
  * of a newer delete yet must not resurrect it: its answer is skipped.
  */
-async function fetchObject(ctx: ProxyContext, account: string, container: string, object: string, method: 'GET' | 'HEAD', headers: Record<string, string>): Promise<FetchedObject> {
+async function fetchObject(
+  ctx: ProxyContext,
+  account: string,
+  container: string,
+  object: string,
+  method: 'GET' | 'HEAD',
+  headers: Record<string, string>,
+): Promise<FetchedObject> {
   const partition = ctx.cluster.ring.partition(account, container, object)
   let deletedAt = 0
   let sawNotFound = false
@@ -84,7 +101,12 @@ async function fetchObject(ctx: ProxyContext, account: string, container: string
     if (!answer.direct || method === 'HEAD') return {status, headers: answer.headers, body: answer.body}
     // Too large for a batch: stream it from the same replica.
     try {
-      const {request, response} = ctx.cluster.client.open(device, method, objectPath(device, partition, account, container, object), headers)
+      const {request, response} = ctx.cluster.client.open(
+        device,
+        method,
+        objectPath(device, partition, account, container, object),
+        headers,
+      )
       request.end()
       const stream = await response
       if (stream.statusCode === status) return {status, headers: stream.headers, stream}
@@ -155,7 +177,8 @@ function pipeResponse(ctx: ProxyContext, from: IncomingMessage, r: SwiftRequest)
 
 function stringHeaders(headers: OutgoingHttpHeaders): Record<string, string> {
   const out: Record<string, string> = {}
-  for (const [name, value] of Object.entries(headers)) if (value !== undefined) out[name] = Array.isArray(value) ? value.join(', ') : String(value)
+  for (const [name, value] of Object.entries(headers))
+    if (value !== undefined) out[name] = Array.isArray(value) ? value.join(', ') : String(value)
   return out
 }
 
@@ -197,7 +220,8 @@ async function putObject(ctx: ProxyContext, r: SwiftRequest, copyFrom = r.req.he
   const length = lengthHeader === undefined ? undefined : Number(lengthHeader)
   if (lengthHeader !== undefined && !(Number.isInteger(length) && length! >= 0)) return reject(r, 400, 'Invalid Content-Length')
   if (!chunked && length === undefined && !copyFrom) return reject(r, 411)
-  if ((length ?? 0) > constraints.max_file_size) return reject(r, 413, `Your request is too large; the limit is ${constraints.max_file_size} bytes`)
+  if ((length ?? 0) > constraints.max_file_size)
+    return reject(r, 413, `Your request is too large; the limit is ${constraints.max_file_size} bytes`)
   const ifNoneMatch = req.headers['if-none-match']
   if (ifNoneMatch !== undefined && ifNoneMatch !== '*') return reject(r, 400, 'If-None-Match only supports *')
   const meta = objectHeaders(r, object, Date.now())
@@ -239,7 +263,15 @@ async function putObject(ctx: ProxyContext, r: SwiftRequest, copyFrom = r.req.he
   } else if (req.headers.etag && !copyFrom) headers.etag = req.headers.etag
   if (ifNoneMatch) headers['if-none-match'] = ifNoneMatch
   const partition = ctx.cluster.ring.partition(account, container, object)
-  const putOp: BatchOp = {m: 'PUT', p: partition, a: account, c: container, o: object, h: stringHeaders(headers), body: body.kind === 'buffer' ? body.data : undefined}
+  const putOp: BatchOp = {
+    m: 'PUT',
+    p: partition,
+    a: account,
+    c: container,
+    o: object,
+    h: stringHeaders(headers),
+    body: body.kind === 'buffer' ? body.data : undefined,
+  }
   const results =
     body.kind === 'buffer'
       ? await ctx.cluster.writeReplicas(
@@ -291,15 +323,31 @@ function reject(r: SwiftRequest, status: number, detail?: string): void {
  * written to all of them, as fast as the slowest takes it. If the body ends early the
  * node requests are aborted, so the nodes store nothing.
  */
-async function streamToReplicas(ctx: ProxyContext, partition: number, pathFor: (device: RingDevice) => string, headers: OutgoingHttpHeaders, body: {stream: Readable; length?: number}): Promise<NodeResult[]> {
+async function streamToReplicas(
+  ctx: ProxyContext,
+  partition: number,
+  pathFor: (device: RingDevice) => string,
+  headers: OutgoingHttpHeaders,
+  body: {stream: Readable; length?: number},
+): Promise<NodeResult[]> {
   const ring = ctx.cluster.ring
   const spares = ring.handoffs(partition)
-  const outgoing = {...headers, expect: '100-continue', ...(body.length === undefined ? {'transfer-encoding': 'chunked'} : {'content-length': body.length})}
+  const outgoing = {
+    ...headers,
+    expect: '100-continue',
+    ...(body.length === undefined ? {'transfer-encoding': 'chunked'} : {'content-length': body.length}),
+  }
   type Open = {device: RingDevice; request: ReturnType<typeof ctx.cluster.client.open>['request']; response: Promise<IncomingMessage>}
   const connect = async (device: RingDevice): Promise<Open | {device: RingDevice; error: Error}> => {
     const {request, response} = ctx.cluster.client.open(device, 'PUT', pathFor(device), outgoing, ctx.clientTimeoutMs * 10)
     request.flushHeaders()
-    const ready = await Promise.race([new Promise<'continue'>((resolve) => request.once('continue', () => resolve('continue'))), response.then(() => 'answered' as const, (error: Error) => error)])
+    const ready = await Promise.race([
+      new Promise<'continue'>((resolve) => request.once('continue', () => resolve('continue'))),
+      response.then(
+        () => 'answered' as const,
+        (error: Error) => error,
+      ),
+    ])
     if (ready instanceof Error) {
       if (isConnectionError(ready)) {
         ctx.cluster.noteError(device, ready)
@@ -318,7 +366,11 @@ async function streamToReplicas(ctx: ProxyContext, partition: number, pathFor: (
     body.stream.resume()
     return failed
   }
-  const complete = await pumpBody(ctx, body.stream, live.map((o) => o.request))
+  const complete = await pumpBody(
+    ctx,
+    body.stream,
+    live.map((o) => o.request),
+  )
   if (!complete) {
     // The nodes see their bodies cut short and store nothing.
     for (const o of live) o.request.destroy()
@@ -328,7 +380,10 @@ async function streamToReplicas(ctx: ProxyContext, partition: number, pathFor: (
     live.map(async (o): Promise<NodeResult> => {
       try {
         const res = await o.response
-        return {device: o.device, response: {status: res.statusCode ?? 500, headers: res.headers, body: await readAll(res, ctx.clientTimeoutMs)}}
+        return {
+          device: o.device,
+          response: {status: res.statusCode ?? 500, headers: res.headers, body: await readAll(res, ctx.clientTimeoutMs)},
+        }
       } catch (error) {
         return {device: o.device, error: error as Error}
       }
@@ -338,7 +393,11 @@ async function streamToReplicas(ctx: ProxyContext, partition: number, pathFor: (
 }
 
 /** Copies a body to several writers with back-pressure; false if it ended early. */
-function pumpBody(ctx: ProxyContext, from: Readable, to: {write(chunk: Buffer): boolean; once(event: 'drain', fn: () => void): unknown; end(): void}[]): Promise<boolean> {
+function pumpBody(
+  ctx: ProxyContext,
+  from: Readable,
+  to: {write(chunk: Buffer): boolean; once(event: 'drain', fn: () => void): unknown; end(): void}[],
+): Promise<boolean> {
   return new Promise((resolve) => {
     let waiting = 0
     let total = 0
@@ -394,7 +453,11 @@ function parseObjectRef(value: string): {container: string; object: string} | un
   return {container: match[1], object: match[2]}
 }
 
-async function openCopySource(ctx: ProxyContext, r: SwiftRequest, copyFrom: string): Promise<{found: FetchedObject; path: string} | {status: number; detail?: string}> {
+async function openCopySource(
+  ctx: ProxyContext,
+  r: SwiftRequest,
+  copyFrom: string,
+): Promise<{found: FetchedObject; path: string} | {status: number; detail?: string}> {
   const ref = parseObjectRef(copyFrom)
   if (!ref) return {status: 412, detail: 'X-Copy-From header must be of the form <container name>/<object name>'}
   const account = typeof r.req.headers['x-copy-from-account'] === 'string' ? r.req.headers['x-copy-from-account'] : r.account
@@ -412,7 +475,8 @@ function copiedMetadata(source: IncomingHttpHeaders, request: IncomingHttpHeader
   const fresh = String(request['x-fresh-metadata'] ?? '').toLowerCase() === 'true'
   const out: OutgoingHttpHeaders = {}
   if (!fresh) {
-    for (const [name, value] of Object.entries(source)) if (value !== undefined && isStoredObjectHeader(name) && name !== 'x-static-large-object') out[name] = value
+    for (const [name, value] of Object.entries(source))
+      if (value !== undefined && isStoredObjectHeader(name) && name !== 'x-static-large-object') out[name] = value
     if (!request['content-type'] && source['content-type']) out['content-type'] = source['content-type']
   }
   for (const [name, value] of Object.entries(request)) if (value !== undefined && isStoredObjectHeader(name)) out[name] = value

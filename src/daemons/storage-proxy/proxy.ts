@@ -1,10 +1,9 @@
-import {type IncomingMessage, type Server, type ServerResponse, createServer} from 'node:http'
-import type {AddressInfo} from 'node:net'
+import type {IncomingMessage, ServerResponse} from 'node:http'
 import type {Logger} from '../../lib/logger.js'
 import type {MetricsRegistry} from '../runtime/metrics.js'
 import {checkName, constraints} from '../storage/constraints.js'
 import type {RingWatcher} from '../storage/ring.js'
-import {RollingStats} from '../storage/rolling-stats.js'
+import {ServiceServer} from '../storage/service-server.js'
 import {TimestampClock} from '../storage/timestamp.js'
 import {TempAuth, type UserConfig, aclAllows} from './auth.js'
 import {Cluster} from './cluster.js'
@@ -35,12 +34,7 @@ export interface ProxyOptions {
  */
 export class SwiftProxy {
   readonly ctx: ProxyContext
-  readonly recent = new RollingStats()
-  private server: Server | undefined
-  private readonly requests
-  private readonly latency
-  private readonly bytes
-  private readonly inFlight = new Set<ServerResponse>()
+  readonly service: ServiceServer
 
   constructor(
     private readonly watcher: RingWatcher,
@@ -49,9 +43,7 @@ export class SwiftProxy {
     metrics: MetricsRegistry,
   ) {
     const cluster = new Cluster(watcher, options.nodeTimeoutMs, options.errorLimitMs, log, options.batchInFlight)
-    this.requests = metrics.counter('storage_proxy_requests_total', 'Client requests, by method and status', ['method', 'status'])
-    this.latency = metrics.histogram('storage_proxy_request_seconds', 'Client request latency, by method', ['method'], [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5])
-    this.bytes = metrics.counter('storage_proxy_bytes_total', 'Object bytes from and to clients', ['direction'])
+    this.service = new ServiceServer(metrics, 'storage_proxy', {keepAliveMs: 65_000, maxHeaderSize: 64 * 1024})
     this.ctx = {
       cluster,
       auth: new TempAuth(options.users, options.secretFile, options.tokenTtlSeconds),
@@ -60,47 +52,30 @@ export class SwiftProxy {
       log,
       bufferMaxBytes: options.bufferMaxBytes,
       clientTimeoutMs: options.clientTimeoutMs,
-      stats: {bytesIn: (n) => this.bytes.inc({direction: 'in'}, n), bytesOut: (n) => this.bytes.inc({direction: 'out'}, n)},
+      stats: this.service.traffic,
     }
   }
 
   async start(): Promise<void> {
-    const server = createServer({keepAliveTimeout: 65_000, requestTimeout: 0, maxHeaderSize: 64 * 1024}, (req, res) => this.handle(req, res))
-    server.headersTimeout = 60_000
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen(this.options.port, this.options.bind, () => {
-        server.off('error', reject)
-        resolve()
-      })
-    })
-    this.server = server
+    await this.service.listen(
+      this.options.port,
+      this.options.bind,
+      (req, res) => {
+        const transId = newTransId()
+        res.setHeader('x-trans-id', transId)
+        res.setHeader('x-openstack-request-id', transId)
+        return this.route(req, res, transId)
+      },
+      (req, res, error) => {
+        this.log.error('request failed', {method: req.method, url: req.url, trans: res.getHeader('x-trans-id'), error: String(error)})
+        if (!res.headersSent) sendStatus(res, 500)
+        else res.destroy()
+      },
+    )
   }
 
   get address(): string {
-    const address = this.server?.address() as AddressInfo | undefined
-    return `http://${this.options.bind}:${address?.port ?? this.options.port}`
-  }
-
-  private handle(req: IncomingMessage, res: ServerResponse): void {
-    const started = performance.now()
-    const transId = newTransId()
-    res.setHeader('x-trans-id', transId)
-    res.setHeader('x-openstack-request-id', transId)
-    this.inFlight.add(res)
-    res.once('close', () => {
-      this.inFlight.delete(res)
-      const method = req.method ?? 'OTHER'
-      const ms = performance.now() - started
-      this.requests.inc({method, status: String(res.statusCode)})
-      this.latency.observe({method}, ms / 1000)
-      this.recent.record(method, ms)
-    })
-    this.route(req, res, transId).catch((error) => {
-      this.log.error('request failed', {method: req.method, url: req.url, trans: transId, error: String(error)})
-      if (!res.headersSent) sendStatus(res, 500)
-      else res.destroy()
-    })
+    return `http://${this.options.bind}:${this.service.port ?? this.options.port}`
   }
 
   private async route(req: IncomingMessage, res: ServerResponse, transId: string): Promise<void> {
@@ -195,18 +170,18 @@ export class SwiftProxy {
 
   info(): Record<string, unknown> {
     return {
-      swift: {version: '2.30.1-tend', ...constraints, policies: [{name: 'Policy-0', aliases: 'Policy-0', default: true}], strict_cors_mode: true},
+      swift: {
+        version: '2.30.1-tend',
+        ...constraints,
+        policies: [{name: 'Policy-0', aliases: 'Policy-0', default: true}],
+        strict_cors_mode: true,
+      },
       tempauth: {account_acls: true},
     }
   }
 
   async stop(): Promise<void> {
-    if (this.server) {
-      this.server.close()
-      const deadline = Date.now() + 5000
-      while (this.inFlight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
-      this.server.closeAllConnections()
-    }
+    await this.service.close()
     this.ctx.cluster.close()
     this.watcher.close()
   }
@@ -215,4 +190,3 @@ export class SwiftProxy {
 function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value
 }
-

@@ -29,7 +29,9 @@ let transCounter = 0
 
 export function newTransId(): string {
   transCounter = (transCounter + 1) % 0x100000000
-  return `tx${transPrefix}${transCounter.toString(16).padStart(8, '0')}-${Math.floor(Date.now() / 1000).toString(16).padStart(10, '0')}`
+  return `tx${transPrefix}${transCounter.toString(16).padStart(8, '0')}-${Math.floor(Date.now() / 1000)
+    .toString(16)
+    .padStart(10, '0')}`
 }
 
 /**

@@ -1,4 +1,11 @@
-import {Agent, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ClientRequest, request as httpRequest} from 'node:http'
+import {
+  Agent,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+  type ClientRequest,
+  request as httpRequest,
+} from 'node:http'
 
 /**
  * HTTP between storage daemons (proxy -> nodes, node -> node) over kept-alive connections,
@@ -40,10 +47,19 @@ export class BackendClient {
    * Starts a request and returns it unsent, for callers that stream a body; `response`
    * resolves with the response head (the body is left to read).
    */
-  open(target: BackendTarget, method: string, path: string, headers: OutgoingHttpHeaders, timeoutMs = this.timeoutMs): {request: ClientRequest; response: Promise<IncomingMessage>} {
+  open(
+    target: BackendTarget,
+    method: string,
+    path: string,
+    headers: OutgoingHttpHeaders,
+    timeoutMs = this.timeoutMs,
+  ): {request: ClientRequest; response: Promise<IncomingMessage>} {
     const request = httpRequest({host: target.ip, port: target.port, method, path, headers, agent: this.agent})
     const response = new Promise<IncomingMessage>((resolve, reject) => {
-      const timer = setTimeout(() => request.destroy(new BackendError(`${target.ip}:${target.port} timed out after ${timeoutMs} ms`, 'ETIMEDOUT')), timeoutMs)
+      const timer = setTimeout(
+        () => request.destroy(new BackendError(`${target.ip}:${target.port} timed out after ${timeoutMs} ms`, 'ETIMEDOUT')),
+        timeoutMs,
+      )
       request.once('response', (res) => {
         clearTimeout(timer)
         resolve(res)
@@ -57,7 +73,14 @@ export class BackendClient {
   }
 
   /** A whole request with an in-memory body; resolves with the whole response. */
-  async send(target: BackendTarget, method: string, path: string, headers: OutgoingHttpHeaders = {}, body?: Buffer, timeoutMs = this.timeoutMs): Promise<BackendResponse> {
+  async send(
+    target: BackendTarget,
+    method: string,
+    path: string,
+    headers: OutgoingHttpHeaders = {},
+    body?: Buffer,
+    timeoutMs = this.timeoutMs,
+  ): Promise<BackendResponse> {
     const outgoing = body ? {...headers, 'content-length': body.length} : headers
     const {request, response} = this.open(target, method, path, outgoing, timeoutMs)
     request.end(body)

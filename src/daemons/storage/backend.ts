@@ -39,7 +39,13 @@ export function isStoredObjectHeader(name: string): boolean {
 
 /** Metadata headers a container keeps (merged per key on POST), besides its user metadata. */
 export function isStoredContainerHeader(name: string): boolean {
-  return name.startsWith('x-container-meta-') || name === 'x-container-read' || name === 'x-container-write' || name === 'x-versions-location' || name === 'x-history-location'
+  return (
+    name.startsWith('x-container-meta-') ||
+    name === 'x-container-read' ||
+    name === 'x-container-write' ||
+    name === 'x-versions-location' ||
+    name === 'x-history-location'
+  )
 }
 
 export function isStoredAccountHeader(name: string): boolean {
@@ -50,7 +56,11 @@ export function isStoredAccountHeader(name: string): boolean {
  * Metadata changes a request asks for, as [value, timestamp] per header: `X-Remove-...-Meta-K`
  * and an empty value remove a key (stored as '' so the removal replicates too).
  */
-export function metadataChanges(headers: IncomingHttpHeaders, type: 'account' | 'container', timestamp: number): Record<string, [string, number]> {
+export function metadataChanges(
+  headers: IncomingHttpHeaders,
+  type: 'account' | 'container',
+  timestamp: number,
+): Record<string, [string, number]> {
   const keep = type === 'account' ? isStoredAccountHeader : isStoredContainerHeader
   const removePrefix = `x-remove-${type}-`
   const out: Record<string, [string, number]> = {}
@@ -76,10 +86,27 @@ export function metadataHeaders(meta: Record<string, [string, number]>): Record<
 const count = z.number().int().min(0)
 
 /** An object change a node sends to the container's replicas. */
-const objectUpdate = z.object({a: z.string(), c: z.string(), o: z.string(), ts: count, size: count, etag: z.string(), ct: z.string(), deleted: z.boolean()})
+const objectUpdate = z.object({
+  a: z.string(),
+  c: z.string(),
+  o: z.string(),
+  ts: count,
+  size: count,
+  etag: z.string(),
+  ct: z.string(),
+  deleted: z.boolean(),
+})
 
 /** A container's state a node reports to the account's replicas. */
-const containerReport = z.object({a: z.string(), c: z.string(), putTs: count, deleteTs: count, count: z.number().int(), bytes: z.number().int(), countTs: count})
+const containerReport = z.object({
+  a: z.string(),
+  c: z.string(),
+  putTs: count,
+  deleteTs: count,
+  count: z.number().int(),
+  bytes: z.number().int(),
+  countTs: count,
+})
 
 /** What POST /<device>/_updates accepts: checked, since it comes from the network. */
 export const updateBatchSchema = z.object({objects: z.array(objectUpdate).optional(), containers: z.array(containerReport).optional()})

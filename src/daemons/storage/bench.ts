@@ -98,7 +98,13 @@ export async function runBench(options: BenchOptions, progress: BenchProgress = 
 }
 
 /** Runs `count` operations with `concurrency` in flight; an operation returns an error text or undefined. */
-async function phase(verb: Verb, count: number, concurrency: number, progress: BenchProgress, op: (i: number) => Promise<string | undefined>): Promise<PhaseResult> {
+async function phase(
+  verb: Verb,
+  count: number,
+  concurrency: number,
+  progress: BenchProgress,
+  op: (i: number) => Promise<string | undefined>,
+): Promise<PhaseResult> {
   const latencies: number[] = []
   const errors: string[] = []
   let failures = 0

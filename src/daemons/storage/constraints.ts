@@ -21,7 +21,11 @@ export const constraints = {
 /** Why a name is not acceptable, or undefined when it is. */
 export function checkName(what: 'account' | 'container' | 'object', name: string): string | undefined {
   const max =
-    what === 'object' ? constraints.max_object_name_length : what === 'container' ? constraints.max_container_name_length : constraints.max_account_name_length
+    what === 'object'
+      ? constraints.max_object_name_length
+      : what === 'container'
+        ? constraints.max_container_name_length
+        : constraints.max_account_name_length
   if (name.length === 0) return `${what} name is empty`
   if (Buffer.byteLength(name) > max) return `${what} name is longer than ${max} bytes`
   if (what !== 'object' && name.includes('/')) return `${what} name contains "/"`
@@ -35,7 +39,10 @@ export function checkName(what: 'account' | 'container' | 'object', name: string
  * Checks the X-<Type>-Meta-* headers of a request against the metadata limits; returns the
  * problem or undefined. `headers` are lowercased names.
  */
-export function checkMetadata(type: 'account' | 'container' | 'object', headers: Record<string, string | string[] | undefined>): string | undefined {
+export function checkMetadata(
+  type: 'account' | 'container' | 'object',
+  headers: Record<string, string | string[] | undefined>,
+): string | undefined {
   const prefix = `x-${type}-meta-`
   let count = 0
   let size = 0
@@ -45,7 +52,8 @@ export function checkMetadata(type: 'account' | 'container' | 'object', headers:
     const value = Array.isArray(raw) ? raw.join(',') : (raw ?? '')
     if (key.length === 0) return 'Metadata name cannot be empty'
     if (Buffer.byteLength(key) > constraints.max_meta_name_length) return `Metadata name too long; max ${constraints.max_meta_name_length}`
-    if (Buffer.byteLength(value) > constraints.max_meta_value_length) return `Metadata value longer than ${constraints.max_meta_value_length}`
+    if (Buffer.byteLength(value) > constraints.max_meta_value_length)
+      return `Metadata value longer than ${constraints.max_meta_value_length}`
     count++
     size += Buffer.byteLength(key) + Buffer.byteLength(value)
   }

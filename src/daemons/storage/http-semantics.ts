@@ -39,7 +39,12 @@ export function parseRange(header: string | undefined, size: number): ByteRange[
 }
 
 function etagList(header: string): string[] {
-  return header.split(',').map((t) => t.trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1'))
+  return header.split(',').map((t) =>
+    t
+      .trim()
+      .replace(/^W\//, '')
+      .replace(/^"(.*)"$/, '$1'),
+  )
 }
 
 /**

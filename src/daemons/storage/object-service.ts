@@ -18,7 +18,11 @@ function check(what: 'container' | 'object', name: string): void {
 }
 
 function failure(what: string, status: number, body?: Buffer): FailureError {
-  const detail = body?.toString('utf8').replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim()
+  const detail = body
+    ?.toString('utf8')
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim()
   return new FailureError(`${what}: the server answered ${status}${detail ? ` (${detail})` : ''}`, {
     hint: status === 401 ? 'check --user and --key' : status === 404 ? 'see: tend storage ls' : undefined,
   })
@@ -32,7 +36,12 @@ export interface PutResult {
 }
 
 /** Uploads files (streamed, so any size), creating the container if needed. */
-export async function putFiles(client: SwiftClient, container: string, files: string[], options: {name?: string; meta: Record<string, string>; progress?: Progress}): Promise<PutResult[]> {
+export async function putFiles(
+  client: SwiftClient,
+  container: string,
+  files: string[],
+  options: {name?: string; meta: Record<string, string>; progress?: Progress},
+): Promise<PutResult[]> {
   check('container', container)
   if (options.name !== undefined && files.length !== 1) throw new UsageError('--name needs exactly one file')
   const created = await client.request('PUT', container)
@@ -57,7 +66,13 @@ export async function putFiles(client: SwiftClient, container: string, files: st
 }
 
 /** Downloads an object to a file (or a stream such as stdout), checking its MD5 against the ETag. */
-export async function getObject(client: SwiftClient, container: string, object: string, to: {file?: string; stream?: NodeJS.WritableStream}, progress?: Progress): Promise<{bytes: number; etag: string}> {
+export async function getObject(
+  client: SwiftClient,
+  container: string,
+  object: string,
+  to: {file?: string; stream?: NodeJS.WritableStream},
+  progress?: Progress,
+): Promise<{bytes: number; etag: string}> {
   check('container', container)
   check('object', object)
   const res = await client.open('GET', container, object)
@@ -125,7 +140,11 @@ export interface ListItem {
 }
 
 /** Lists containers (no container given) or a container's objects, one page. */
-export async function list(client: SwiftClient, container: string | undefined, query: {prefix?: string; delimiter?: string; marker?: string; limit?: number}): Promise<{items: ListItem[]}> {
+export async function list(
+  client: SwiftClient,
+  container: string | undefined,
+  query: {prefix?: string; delimiter?: string; marker?: string; limit?: number},
+): Promise<{items: ListItem[]}> {
   if (container !== undefined) check('container', container)
   const params: Record<string, string> = {format: 'json'}
   for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') params[k] = String(v)

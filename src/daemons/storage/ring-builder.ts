@@ -24,7 +24,16 @@ export function addDevice(ring: Ring, device: NewDevice): {ring: Ring; device: R
   if (!(device.weight >= 0)) throw new UsageError('weight must be a number ≥ 0')
   const id = ring.devices.reduce((max, d) => Math.max(max, d.id + 1), 0)
   if (id >= NONE) throw new UsageError('the ring is full')
-  const added: RingDevice = {id, region: device.region ?? 1, zone: device.zone, ip: device.ip, port: device.port, device: device.device, weight: device.weight, removed: false}
+  const added: RingDevice = {
+    id,
+    region: device.region ?? 1,
+    zone: device.zone,
+    ip: device.ip,
+    port: device.port,
+    device: device.device,
+    weight: device.weight,
+    removed: false,
+  }
   return {ring: withChanges(ring, {devices: [...ring.devices, added]}), device: added}
 }
 
@@ -65,9 +74,12 @@ export interface RebalanceResult {
 export function rebalance(ring: Ring, now = new Date()): RebalanceResult {
   const active = ring.devices.filter((d) => !d.removed && d.weight > 0)
   if (active.length < ring.replicas) {
-    throw new UsageError(`the ring needs at least ${ring.replicas} devices with weight > 0 for ${ring.replicas} replicas; it has ${active.length}`, {
-      hint: 'add devices with: tend storage ring add',
-    })
+    throw new UsageError(
+      `the ring needs at least ${ring.replicas} devices with weight > 0 for ${ring.replicas} replicas; it has ${active.length}`,
+      {
+        hint: 'add devices with: tend storage ring add',
+      },
+    )
   }
   const parts = ring.partitionCount
   const replicas = ring.replicas
@@ -78,7 +90,9 @@ export function rebalance(ring: Ring, now = new Date()): RebalanceResult {
   const want = new Map(active.map((d) => [d.id, (parts * replicas * d.weight) / totalWeight]))
   const count = new Map(active.map((d) => [d.id, 0]))
 
-  const tables = Array.from({length: replicas}, (_, r) => (ring.assignments[r] ? Uint16Array.from(ring.assignments[r]) : new Uint16Array(parts).fill(NONE)))
+  const tables = Array.from({length: replicas}, (_, r) =>
+    ring.assignments[r] ? Uint16Array.from(ring.assignments[r]) : new Uint16Array(parts).fill(NONE),
+  )
   const before = tables.map((t) => Uint16Array.from(t))
   const lastMoved = Uint32Array.from(ring.lastMoved)
   const touched = new Uint8Array(parts)
@@ -181,7 +195,11 @@ export function rebalance(ring: Ring, now = new Date()): RebalanceResult {
   }
 
   const balance = Math.max(...active.map((d) => (Math.abs(count.get(d.id)! - want.get(d.id)!) / want.get(d.id)!) * 100))
-  const next = Ring.withTables({...ring.toFileData(), version: ring.version + 1, devices: ring.devices.filter((d) => !d.removed)}, tables, lastMoved)
+  const next = Ring.withTables(
+    {...ring.toFileData(), version: ring.version + 1, devices: ring.devices.filter((d) => !d.removed)},
+    tables,
+    lastMoved,
+  )
   return {ring: next, moved, placed, balance: Math.round(balance * 100) / 100}
 }
 

@@ -50,8 +50,14 @@ export function summarize(file: string, ring: Ring): RingSummary {
   }
 }
 
-export function createRingFile(file: string, options: {partPower: number; replicas: number; minPartHours: number; force: boolean}): RingSummary {
-  if (existsSync(file) && !options.force) throw new UsageError(`ring file already exists: ${file}`, {hint: 'pass --force to replace it (every daemon using it will see a new cluster)'})
+export function createRingFile(
+  file: string,
+  options: {partPower: number; replicas: number; minPartHours: number; force: boolean},
+): RingSummary {
+  if (existsSync(file) && !options.force)
+    throw new UsageError(`ring file already exists: ${file}`, {
+      hint: 'pass --force to replace it (every daemon using it will see a new cluster)',
+    })
   if (options.partPower < 0 || options.partPower > 22) throw new UsageError('--part-power must be between 0 and 22')
   if (options.replicas < 1 || options.replicas > 8) throw new UsageError('--replicas must be between 1 and 8')
   const ring = Ring.create(options)

@@ -16,7 +16,11 @@ export const NONE = 0xffff
 
 const deviceSchema = z
   .object({
-    id: z.number().int().min(0).max(NONE - 1),
+    id: z
+      .number()
+      .int()
+      .min(0)
+      .max(NONE - 1),
     region: z.number().int().min(1).default(1),
     zone: z.number().int().min(0),
     ip: z.string().min(1),
@@ -191,7 +195,8 @@ export function readRing(path: string): Ring {
   try {
     text = readFileSync(path, 'utf8')
   } catch (error) {
-    if (errorCode(error) === 'ENOENT') throw new UsageError(`ring file not found: ${path}`, {hint: 'create one with: tend storage ring create'})
+    if (errorCode(error) === 'ENOENT')
+      throw new UsageError(`ring file not found: ${path}`, {hint: 'create one with: tend storage ring create'})
     throw new UsageError(`cannot read ring file ${path}: ${errorCode(error) ?? error}`)
   }
   return parseRing(text, path)

@@ -46,7 +46,12 @@ export class RollingStats {
     for (const [verb, total] of this.totals) {
       const count = recent.reduce((sum, b) => sum + (b.counts.get(verb) ?? 0), 0)
       const samples = recent.flatMap((b) => b.samples.get(verb) ?? []).sort((a, b) => a - b)
-      out[verb] = {rate: Math.round((count / WINDOW_SECONDS) * 10) / 10, p50Ms: percentile(samples, 0.5), p99Ms: percentile(samples, 0.99), total}
+      out[verb] = {
+        rate: Math.round((count / WINDOW_SECONDS) * 10) / 10,
+        p50Ms: percentile(samples, 0.5),
+        p99Ms: percentile(samples, 0.99),
+        total,
+      }
     }
     return out
   }

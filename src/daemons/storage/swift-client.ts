@@ -47,7 +47,10 @@ export class SwiftClient {
       throw new UsageError(`invalid auth URL: ${this.credentials.authUrl}`)
     }
     const res = await this.raw('GET', auth, {'x-auth-user': this.credentials.user, 'x-auth-key': this.credentials.key})
-    if (res.status === 401) throw new FailureError(`authentication failed for ${this.credentials.user} at ${auth}`, {hint: 'check --user and --key (or ST_USER / ST_KEY)'})
+    if (res.status === 401)
+      throw new FailureError(`authentication failed for ${this.credentials.user} at ${auth}`, {
+        hint: 'check --user and --key (or ST_USER / ST_KEY)',
+      })
     if (res.status !== 200 && res.status !== 204) throw new FailureError(`auth at ${auth} answered ${res.status}`)
     const token = res.headers['x-auth-token']
     const url = res.headers['x-storage-url']
@@ -73,10 +76,17 @@ export class SwiftClient {
   }
 
   /** A request with an in-memory body (or none); re-authenticates once if the token expired. */
-  async request(method: string, container?: string, object?: string, options: {headers?: Record<string, string | number>; body?: Buffer; query?: Record<string, string>} = {}): Promise<SwiftResponse> {
+  async request(
+    method: string,
+    container?: string,
+    object?: string,
+    options: {headers?: Record<string, string | number>; body?: Buffer; query?: Record<string, string>} = {},
+  ): Promise<SwiftResponse> {
     for (let attempt = 0; ; attempt++) {
       // A plain path when there is no query: building URL objects costs more than the request.
-      const url = options.query ? this.pathUrl(container, object, options.query) : {base: this.storageUrl!, path: this.path(container, object)}
+      const url = options.query
+        ? this.pathUrl(container, object, options.query)
+        : {base: this.storageUrl!, path: this.path(container, object)}
       const res = await this.raw(method, url, {...options.headers, 'x-auth-token': this.token}, options.body)
       if (res.status !== 401 || attempt > 0) return res
       await this.authenticate()
@@ -90,7 +100,13 @@ export class SwiftClient {
   }
 
   /** Uploads a stream of known length (or chunked when unknown). */
-  async upload(container: string, object: string, body: Readable, length: number | undefined, headers: Record<string, string> = {}): Promise<SwiftResponse> {
+  async upload(
+    container: string,
+    object: string,
+    body: Readable,
+    length: number | undefined,
+    headers: Record<string, string> = {},
+  ): Promise<SwiftResponse> {
     const outgoing: Record<string, string | number> = {...headers, 'x-auth-token': this.token}
     if (length === undefined) outgoing['transfer-encoding'] = 'chunked'
     else outgoing['content-length'] = length
@@ -101,7 +117,12 @@ export class SwiftClient {
     return {status: res.statusCode ?? 0, headers: res.headers, body: await collect(res)}
   }
 
-  private async raw(method: string, url: URL | {base: URL; path: string}, headers: Record<string, string | number>, body?: Buffer): Promise<SwiftResponse> {
+  private async raw(
+    method: string,
+    url: URL | {base: URL; path: string},
+    headers: Record<string, string | number>,
+    body?: Buffer,
+  ): Promise<SwiftResponse> {
     const {request, response} = this.start(method, url, body ? {...headers, 'content-length': body.length} : headers, false)
     request.end(body)
     const res = await response
@@ -112,13 +133,24 @@ export class SwiftClient {
     const url = target instanceof URL ? target : target.base
     const path = target instanceof URL ? `${url.pathname}${url.search}` : target.path
     const https = url.protocol === 'https:'
-    const request = (https ? httpsRequest : httpRequest)({host: url.hostname, port: url.port, path, method, headers, agent: https ? undefined : this.agent})
+    const request = (https ? httpsRequest : httpRequest)({
+      host: url.hostname,
+      port: url.port,
+      path,
+      method,
+      headers,
+      agent: https ? undefined : this.agent,
+    })
     const response = new Promise<IncomingMessage>((resolve, reject) => {
       request.setTimeout(this.timeoutMs, () => request.destroy(new FailureError(`${method} ${path} timed out after ${this.timeoutMs} ms`)))
       request.once('response', resolve)
       request.once('error', (error: NodeJS.ErrnoException) => {
         if (error instanceof FailureError) return reject(error)
-        reject(new FailureError(`${method} ${url.origin}: ${error.code ?? error.message}`, {hint: error.code === 'ECONNREFUSED' ? 'is the storage proxy running? see: tend ps' : undefined}))
+        reject(
+          new FailureError(`${method} ${url.origin}: ${error.code ?? error.message}`, {
+            hint: error.code === 'ECONNREFUSED' ? 'is the storage proxy running? see: tend ps' : undefined,
+          }),
+        )
       })
     })
     if (end) request.end()

@@ -16,7 +16,13 @@ export function VerbTable({requests}: {requests: Record<string, VerbStats> | und
   if (rows.length === 0) return <Text dimColor>no requests yet</Text>
   return (
     <Box flexDirection="column">
-      <Text bold>{'verb'.padEnd(8)}{'ops/s'.padStart(9)}{'p50 ms'.padStart(9)}{'p99 ms'.padStart(9)}{'total'.padStart(11)}</Text>
+      <Text bold>
+        {'verb'.padEnd(8)}
+        {'ops/s'.padStart(9)}
+        {'p50 ms'.padStart(9)}
+        {'p99 ms'.padStart(9)}
+        {'total'.padStart(11)}
+      </Text>
       {rows.map(([verb, s]) => (
         <Text key={verb}>
           {verb.padEnd(8)}

@@ -30,9 +30,20 @@ export default function StorageNodePanel({instance}: PanelProps) {
     <Box flexDirection="column">
       <Text>
         {details.api ?? '-'} · ring v{details.ringVersion ?? '?'} · RSS {formatBytes(details.rssBytes)}
-        {details.disk ? ` · disk ${formatBytes(details.disk.totalBytes - details.disk.freeBytes)} used, ${formatBytes(details.disk.freeBytes)} free` : ''}
+        {details.disk
+          ? ` · disk ${formatBytes(details.disk.totalBytes - details.disk.freeBytes)} used, ${formatBytes(details.disk.freeBytes)} free`
+          : ''}
       </Text>
-      <Text bold>{'device'.padEnd(10)}{'objects'.padStart(10)}{'volumes'.padStart(9)}{'data'.padStart(11)}{'garbage'.padStart(11)}{'index'.padStart(10)}{'containers'.padStart(11)}{'quarant.'.padStart(9)}</Text>
+      <Text bold>
+        {'device'.padEnd(10)}
+        {'objects'.padStart(10)}
+        {'volumes'.padStart(9)}
+        {'data'.padStart(11)}
+        {'garbage'.padStart(11)}
+        {'index'.padStart(10)}
+        {'containers'.padStart(11)}
+        {'quarant.'.padStart(9)}
+      </Text>
       {devices.map((d) => (
         <Text key={d.name}>
           {d.name.padEnd(10)}

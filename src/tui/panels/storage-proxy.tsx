@@ -17,7 +17,8 @@ export default function StorageProxyPanel({instance}: PanelProps) {
   return (
     <Box flexDirection="column">
       <Text>
-        {details.api ?? '-'} · ring v{details.ringVersion ?? '?'}, {details.devices?.length ?? 0} devices, {details.replicas ?? '?'} replicas · RSS {formatBytes(details.rssBytes)}
+        {details.api ?? '-'} · ring v{details.ringVersion ?? '?'}, {details.devices?.length ?? 0} devices, {details.replicas ?? '?'}{' '}
+        replicas · RSS {formatBytes(details.rssBytes)}
       </Text>
       <VerbTable requests={details.requests} />
     </Box>

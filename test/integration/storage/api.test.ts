@@ -79,7 +79,8 @@ describe('containers and listings', () => {
   it('creates (201), re-creates (202), lists with limit, marker, end_marker, prefix, delimiter, reverse', async () => {
     expect((await call(url('/list'), 'PUT', h())).status).toBe(201)
     expect((await call(url('/list'), 'PUT', h())).status).toBe(202)
-    for (const name of ['a', 'a/1', 'a/2', 'b/x', 'c', 'é']) expect((await call(url(`/list/${encodeURIComponent(name)}`), 'PUT', h(), name)).status).toBe(201)
+    for (const name of ['a', 'a/1', 'a/2', 'b/x', 'c', 'é'])
+      expect((await call(url(`/list/${encodeURIComponent(name)}`), 'PUT', h(), name)).status).toBe(201)
     expect(await listing('list')).toEqual(['a', 'a/1', 'a/2', 'b/x', 'c', 'é'])
     expect(await listing('list', '&limit=2&marker=a')).toEqual(['a/1', 'a/2'])
     expect(await listing('list', '&marker=a&end_marker=c')).toEqual(['a/1', 'a/2', 'b/x'])
@@ -129,7 +130,12 @@ describe('containers and listings', () => {
 describe('objects', () => {
   it('stores ETag, Content-Type and metadata; POST replaces metadata; HEAD matches GET', async () => {
     await container('obj')
-    const res = await call(url('/obj/doc.json'), 'PUT', h({'x-object-meta-a': '1', 'x-object-meta-b': '2', 'content-disposition': 'inline'}), '{"x":1}')
+    const res = await call(
+      url('/obj/doc.json'),
+      'PUT',
+      h({'x-object-meta-a': '1', 'x-object-meta-b': '2', 'content-disposition': 'inline'}),
+      '{"x":1}',
+    )
     expect(res.status).toBe(201)
     expect(res.headers.etag).toBe(md5('{"x":1}'))
     const head = await call(url('/obj/doc.json'), 'HEAD', h())
@@ -270,7 +276,9 @@ describe('bad input gets Swift codes and stores nothing', () => {
       await new Promise<void>((resolve, reject) => {
         const target = new URL(url(`/bad/${name}`))
         const socket = connect(Number(target.port), target.hostname, () => {
-          socket.write(`PUT ${target.pathname} HTTP/1.1\r\nHost: ${target.host}\r\nX-Auth-Token: ${auth.token}\r\nContent-Length: ${declared}\r\n\r\n`)
+          socket.write(
+            `PUT ${target.pathname} HTTP/1.1\r\nHost: ${target.host}\r\nX-Auth-Token: ${auth.token}\r\nContent-Length: ${declared}\r\n\r\n`,
+          )
           socket.write(randomBytes(sent), () => setTimeout(() => socket.destroy(), 200))
         })
         socket.on('error', reject)

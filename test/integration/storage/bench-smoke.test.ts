@@ -6,8 +6,14 @@ import {repoRoot} from '../../helpers/cli.js'
 // `tend storage bench` and Debian's swift-bench, with zero failures.
 describe('bench/storage --smoke', () => {
   it('runs both drivers and prints its summary line', async () => {
-    const result = await execa(process.execPath, ['--import', 'tsx', 'bench/storage/run.ts', '--smoke'], {cwd: repoRoot, reject: false, timeout: 240_000})
+    const result = await execa(process.execPath, ['--import', 'tsx', 'bench/storage/run.ts', '--smoke'], {
+      cwd: repoRoot,
+      reject: false,
+      timeout: 240_000,
+    })
     expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(0)
-    expect(String(result.stdout)).toMatch(/^SUMMARY storage put=\d+\/s get=\d+\/s delete=\d+\/s put_p99=[\d.]+ms failures=0 swift-bench=\d+\/\d+\/\d+ (REACHED|MISSED)/m)
+    expect(String(result.stdout)).toMatch(
+      /^SUMMARY storage put=\d+\/s get=\d+\/s delete=\d+\/s put_p99=[\d.]+ms failures=0 swift-bench=\d+\/\d+\/\d+ (REACHED|MISSED)/m,
+    )
   }, 260_000)
 })

@@ -28,7 +28,10 @@ describe('tend storage ring', () => {
     const home = work
     expect((await tendJson(['storage', 'ring', 'create', '--ring', ring, '--part-power', '8', '--replicas', '3'], {home})).exitCode).toBe(0)
     for (let i = 1; i <= 4; i++) {
-      const add = await tendJson(['storage', 'ring', 'add', '--ring', ring, '--ip', '127.0.0.1', '--port', String(7000 + i), '--device', 'd1', '--zone', String(i)], {home})
+      const add = await tendJson(
+        ['storage', 'ring', 'add', '--ring', ring, '--ip', '127.0.0.1', '--port', String(7000 + i), '--device', 'd1', '--zone', String(i)],
+        {home},
+      )
       expect(add.exitCode, add.stderr).toBe(0)
       expect(add.data.device.id).toBe(i - 1)
     }

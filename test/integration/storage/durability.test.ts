@@ -74,7 +74,8 @@ describe('kill -9 during a PUT load', () => {
     for (let i = 0; i < 3; i++) await cluster.control(cluster.nodeName(i), '/replicate')
     const absent: string[] = []
     for (const name of acked.keys()) {
-      for (let i = 0; i < 3; i++) if ((await onNode(cluster, i, 'AUTH_test', 'load', name)).status !== 200) absent.push(`${name} on node${i + 1}`)
+      for (let i = 0; i < 3; i++)
+        if ((await onNode(cluster, i, 'AUTH_test', 'load', name)).status !== 200) absent.push(`${name} on node${i + 1}`)
     }
     expect(absent).toEqual([])
   }, 180_000)

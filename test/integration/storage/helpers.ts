@@ -26,12 +26,16 @@ export interface Answer {
 export function call(url: string, method: string, headers: Record<string, string | number> = {}, body?: Buffer | string): Promise<Answer> {
   return new Promise((resolve, reject) => {
     // A connection of its own: a test that leaves a body unsent must not poison the next request.
-    const req = request(url, {method, agent: false, headers: body === undefined ? headers : {'content-length': Buffer.byteLength(body), ...headers}}, (res) => {
-      const chunks: Buffer[] = []
-      res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => resolve({status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks)}))
-      res.on('error', reject)
-    })
+    const req = request(
+      url,
+      {method, agent: false, headers: body === undefined ? headers : {'content-length': Buffer.byteLength(body), ...headers}},
+      (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => resolve({status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks)}))
+        res.on('error', reject)
+      },
+    )
     req.on('error', reject)
     req.end(body)
   })
@@ -40,7 +44,14 @@ export function call(url: string, method: string, headers: Record<string, string
 export const md5 = (data: Buffer | string) => hash('md5', data)
 
 /** HEAD of an object straight on one node's device, bypassing the proxy. */
-export async function onNode(cluster: LocalCluster, nodeIndex: number, account: string, container: string, object: string, method = 'HEAD'): Promise<Answer> {
+export async function onNode(
+  cluster: LocalCluster,
+  nodeIndex: number,
+  account: string,
+  container: string,
+  object: string,
+  method = 'HEAD',
+): Promise<Answer> {
   const ring = readRing(cluster.ringFile)
   const partition = ring.partition(account, container, object)
   const path = `/d1/${partition}/${encodeURIComponent(account)}/${encodeURIComponent(container)}/${encodeURIComponent(object)}`

@@ -14,7 +14,12 @@ const objectUrl = (c: string, o: string) => `${auth.url}/${c}/${o}`
 
 beforeAll(async () => {
   // Replication and audits run only when the tests ask, so each step is observable.
-  cluster = await LocalCluster.start({nodes: 4, partPower: 6, nodeConfig: {replication_interval_s: 3600, audit_interval_s: 3600}, proxyConfig: {error_limit_ms: 60_000}})
+  cluster = await LocalCluster.start({
+    nodes: 4,
+    partPower: 6,
+    nodeConfig: {replication_interval_s: 3600, audit_interval_s: 3600},
+    proxyConfig: {error_limit_ms: 60_000},
+  })
   auth = await login(cluster)
   expect((await call(`${auth.url}/rep`, 'PUT', {'x-auth-token': auth.token})).status).toBe(201)
 }, 120_000)
@@ -66,7 +71,11 @@ describe('a node down', () => {
   it('replicates deletes as tombstones, so a returning node does not resurrect objects', async () => {
     const name = 'doomed'
     expect((await call(objectUrl('rep', name), 'PUT', {'x-auth-token': auth.token}, 'x')).status).toBe(201)
-    const [victim] = primariesOf(cluster, 'AUTH_test', 'rep', name)
+    // A primary that has the object (the proxy may still be steering around the node the
+    // previous test killed).
+    let victim = -1
+    for (const i of primariesOf(cluster, 'AUTH_test', 'rep', name))
+      if (victim < 0 && (await onNode(cluster, i, 'AUTH_test', 'rep', name)).status === 200) victim = i
     await cluster.kill9(victim)
     expect((await call(objectUrl('rep', name), 'DELETE', {'x-auth-token': auth.token})).status).toBe(204)
     await cluster.startNode(victim)
@@ -82,18 +91,24 @@ describe('the auditor', () => {
     const marker = `AUDIT-ME-${randomBytes(8).toString('hex')}`
     const body = Buffer.concat([Buffer.from(marker), randomBytes(4000)])
     expect((await call(objectUrl('rep', 'victim'), 'PUT', {'x-auth-token': auth.token}, body)).status).toBe(201)
-    const node = primariesOf(cluster, 'AUTH_test', 'rep', 'victim')[0]
 
-    // Flip one byte of the object's data inside its volume file, as bit rot would.
-    const volumes = join(cluster.home, 'data', cluster.nodeName(node), 'devices', 'd1', 'volumes')
-    const file = readdirSync(volumes)
-      .filter((f) => f.endsWith('.vol'))
-      .map((f) => join(volumes, f))
-      .find((f) => readFileSync(f).includes(marker))!
-    const bytes = readFileSync(file)
+    // Flip one byte of the object's data inside a volume file holding it, as bit rot would.
+    const holders = cluster.nodes.map((_, i) => {
+      const volumes = join(cluster.home, 'data', cluster.nodeName(i), 'devices', 'd1', 'volumes')
+      const file = readdirSync(volumes)
+        .filter((f) => f.endsWith('.vol'))
+        .map((f) => join(volumes, f))
+        .find((f) => readFileSync(f).includes(marker))
+      return {node: i, file}
+    })
+    // A primary's copy: a handoff would rightly not take the object back.
+    const primaries = primariesOf(cluster, 'AUTH_test', 'rep', 'victim')
+    const {node, file} = holders.find((h) => h.file !== undefined && primaries.includes(h.node))!
+    expect(file).toBeDefined()
+    const bytes = readFileSync(file!)
     const at = bytes.lastIndexOf(marker) + marker.length + 100
     bytes[at] ^= 0xff
-    writeFileSync(file, bytes)
+    writeFileSync(file!, bytes)
 
     const audit = await cluster.control(cluster.nodeName(node), '/audit')
     expect(audit.quarantined).toBe(1)

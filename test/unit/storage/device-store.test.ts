@@ -21,7 +21,14 @@ const keyOf = (name: string) => createHash('md5').update(name).digest()
 function put(store: DeviceStore, name: string, body: string, timestamp: number) {
   const key = keyOf(name)
   const data = Buffer.from(body)
-  return store.write({key, partition: store.partitionOfKey(key), timestamp, flags: 0, meta: {name: ['a', 'c', name], etag: createHash('md5').update(data).digest('hex'), size: data.length}, data})
+  return store.write({
+    key,
+    partition: store.partitionOfKey(key),
+    timestamp,
+    flags: 0,
+    meta: {name: ['a', 'c', name], etag: createHash('md5').update(data).digest('hex'), size: data.length},
+    data,
+  })
 }
 
 describe('DeviceStore', () => {
@@ -49,7 +56,14 @@ describe('DeviceStore', () => {
     for (let i = 0; i < 50; i++) await put(store, `o${i}`, `v1 ${i}`, 1000 + i)
     await put(store, 'o3', 'v2', 5000)
     const key = keyOf('o4')
-    await store.write({key, partition: store.partitionOfKey(key), timestamp: 6000, flags: FLAG_TOMBSTONE, meta: {name: ['a', 'c', 'o4']}, data: Buffer.alloc(0)})
+    await store.write({
+      key,
+      partition: store.partitionOfKey(key),
+      timestamp: 6000,
+      flags: FLAG_TOMBSTONE,
+      meta: {name: ['a', 'c', 'o4']},
+      data: Buffer.alloc(0),
+    })
     const hashes = [...store.partitionsHeld()].map((p) => store.partitionHash(p))
     await store.close()
     // Lose the index files entirely: the volume scan must find everything.

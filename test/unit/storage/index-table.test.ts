@@ -3,7 +3,14 @@ import {describe, expect, it} from 'vitest'
 import {type IndexEntry, IndexTable} from '../../../src/daemons/storage-node/index-table.js'
 
 const key = (i: number) => createHash('md5').update(String(i)).digest()
-const entry = (i: number): IndexEntry => ({volume: i % 7, offset: i * 3, length: 100 + i, flags: i % 2, partition: i % 1024, timestamp: 1e15 + i})
+const entry = (i: number): IndexEntry => ({
+  volume: i % 7,
+  offset: i * 3,
+  length: 100 + i,
+  flags: i % 2,
+  partition: i % 1024,
+  timestamp: 1e15 + i,
+})
 
 describe('IndexTable', () => {
   it('behaves like a Map under random sets, replaces and deletes, across growth', () => {

@@ -15,7 +15,17 @@ afterEach(() => {
   rmSync(dir, {recursive: true, force: true})
 })
 
-const row = (name: string, ts: number, extra: Partial<ObjectRow> = {}): ObjectRow => ({account: 'AUTH_t', container: 'c', name, ts, size: 10, etag: 'e', contentType: 'text/plain', deleted: false, ...extra})
+const row = (name: string, ts: number, extra: Partial<ObjectRow> = {}): ObjectRow => ({
+  account: 'AUTH_t',
+  container: 'c',
+  name,
+  ts,
+  size: 10,
+  etag: 'e',
+  contentType: 'text/plain',
+  deleted: false,
+  ...extra,
+})
 const names = (items: ListingItem<ObjectRow>[]) => items.map((i) => ('subdir' in i ? `[${i.subdir}]` : i.row.name))
 
 describe('ListingDb', () => {

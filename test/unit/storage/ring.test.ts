@@ -115,7 +115,12 @@ describe('ring file', () => {
 
   it('bootstraps a ring once; later starts read the same one', () => {
     const path = join(tempDir(), 'sub', 'ring.json')
-    const spec = {part_power: 8, replicas: 3, min_part_hours: 1, devices: [1, 2, 3].map((i) => ({ip: '127.0.0.1', port: 8480 + i, device: 'd1', zone: i, weight: 100}))}
+    const spec = {
+      part_power: 8,
+      replicas: 3,
+      min_part_hours: 1,
+      devices: [1, 2, 3].map((i) => ({ip: '127.0.0.1', port: 8480 + i, device: 'd1', zone: i, weight: 100})),
+    }
     const a = bootstrapRing(path, spec)
     const b = bootstrapRing(path, spec)
     expect(b.salt.suffix).toBe(a.salt.suffix)

@@ -2,7 +2,16 @@ import {describe, expect, it} from 'vitest'
 import type {RingDevice} from '../../../src/daemons/storage/ring.js'
 import {updateTargets} from '../../../src/daemons/storage-node/update-routing.js'
 
-const dev = (id: number): RingDevice => ({id, region: 1, zone: id, ip: '127.0.0.1', port: 6000 + id, device: 'd1', weight: 1, removed: false})
+const dev = (id: number): RingDevice => ({
+  id,
+  region: 1,
+  zone: id,
+  ip: '127.0.0.1',
+  port: 6000 + id,
+  device: 'd1',
+  weight: 1,
+  removed: false,
+})
 const ids = (list: RingDevice[]) => list.map((d) => d.id)
 
 /** Every database replica is updated exactly once when all holders send. */

@@ -5,8 +5,12 @@ import {type RingSummary, createRingFile, defaultRingPath, formatRing} from '../
 
 export default class RingCreate extends BaseCommand {
   static summary = 'Create an empty ring: partition power, replica count, min_part_hours'
-  static description = 'Partitions = 2^part-power, fixed for the life of the cluster: pick about 100 partitions per device you may ever have. Then add devices and rebalance.'
-  static examples = ['<%= config.bin %> storage ring create --part-power 10 --replicas 3', '<%= config.bin %> storage ring create --ring /etc/tend/ring.json --part-power 14 --replicas 3 --min-part-hours 24']
+  static description =
+    'Partitions = 2^part-power, fixed for the life of the cluster: pick about 100 partitions per device you may ever have. Then add devices and rebalance.'
+  static examples = [
+    '<%= config.bin %> storage ring create --part-power 10 --replicas 3',
+    '<%= config.bin %> storage ring create --ring /etc/tend/ring.json --part-power 14 --replicas 3 --min-part-hours 24',
+  ]
   static flags = {
     ring: ringFlag,
     'part-power': Flags.integer({description: 'log2 of the partition count (0-22)', default: 10}),
@@ -17,7 +21,12 @@ export default class RingCreate extends BaseCommand {
 
   async run(): Promise<RingSummary> {
     const {flags} = await this.parse(RingCreate)
-    const summary = createRingFile(flags.ring ?? defaultRingPath(this.home), {partPower: flags['part-power'], replicas: flags.replicas, minPartHours: flags['min-part-hours'], force: flags.force})
+    const summary = createRingFile(flags.ring ?? defaultRingPath(this.home), {
+      partPower: flags['part-power'],
+      replicas: flags.replicas,
+      minPartHours: flags['min-part-hours'],
+      force: flags.force,
+    })
     this.log(formatRing(summary))
     return summary
   }

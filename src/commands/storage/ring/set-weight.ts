@@ -4,7 +4,7 @@ import {ringFlag} from '../../../daemons/storage/cli-flags.js'
 import {type RingSummary, defaultRingPath, setRingDeviceWeight} from '../../../daemons/storage/ring-service.js'
 
 export default class RingSetWeight extends BaseCommand {
-  static summary = 'Change a device\'s weight (its share of partitions) at the next rebalance'
+  static summary = "Change a device's weight (its share of partitions) at the next rebalance"
   static examples = ['<%= config.bin %> storage ring set-weight 3 200']
   static args = {
     id: Args.integer({description: 'device id', required: true, min: 0}),
