@@ -107,6 +107,19 @@ export class LocalCluster {
     })
   }
 
+  /**
+   * Adds a device for a new node to the ring and rebalances (as an operator would with the
+   * ring commands), then starts that node; the running daemons pick up the new ring.
+   */
+  async addNode(): Promise<number> {
+    const port = await freePort()
+    const index = this.nodes.length
+    addRingDevice(this.ringFile, {ip: '127.0.0.1', port, device: 'd1', zone: index + 1, weight: 100})
+    rebalanceRingFile(this.ringFile)
+    await this.startNode(index, port)
+    return index
+  }
+
   nodeName(index: number): string {
     return `node${index + 1}`
   }
