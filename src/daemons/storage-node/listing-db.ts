@@ -158,6 +158,8 @@ export class ListingDb {
         `UPDATE containers SET reported_count = ?, reported_bytes = ?, reported_put_ts = ?, reported_delete_ts = ? WHERE id = ?`,
       ),
       object: db.prepare(`SELECT ts, size, deleted FROM objects WHERE cid = ? AND name = ?`),
+      insertObject: db.prepare(`INSERT INTO objects (cid, name, ts, size, etag, content_type, deleted, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT(cid, name) DO NOTHING`),
       upsertObject: db.prepare(`INSERT INTO objects (cid, name, ts, size, etag, content_type, deleted, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT(cid, name) DO UPDATE SET ts = excluded.ts, size = excluded.size, etag = excluded.etag,
         content_type = excluded.content_type, deleted = excluded.deleted, seq = excluded.seq`),
@@ -323,9 +325,18 @@ export class ListingDb {
         container = {id: this.ensureContainer(row.account, row.container).id, count: 0, bytes: 0}
         containers.set(containerKey, container)
       }
+      const values = [container.id, row.name, row.ts, row.size, row.etag, row.contentType, row.deleted ? 1 : 0] as const
+      // A new object (most PUTs) is one statement; only a change to an existing row needs the old one.
+      if (!row.deleted && this.stmts.insertObject.run(...values, this.seq + 1).changes === 1) {
+        this.seq++
+        container.count++
+        container.bytes += row.size
+        changed++
+        continue
+      }
       const current = this.stmts.object.get(container.id, row.name) as Row | undefined
       if (current && current.ts >= row.ts) continue
-      this.stmts.upsertObject.run(container.id, row.name, row.ts, row.size, row.etag, row.contentType, row.deleted ? 1 : 0, this.nextSeq())
+      this.stmts.upsertObject.run(...values, this.nextSeq())
       if (current && !current.deleted) {
         container.count--
         container.bytes -= current.size
