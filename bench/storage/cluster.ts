@@ -24,6 +24,8 @@ export interface ClusterOptions {
   proxyConfig?: Record<string, unknown>
   /** Called with each node's pid once it started (e.g. to put it in a memory cgroup). */
   onNodeStarted?: (pid: number, index: number) => void
+  /** Node.js flags for the daemons (e.g. --cpu-prof), for diagnostics. */
+  execArgv?: string[]
   home?: string
 }
 
@@ -140,7 +142,7 @@ export class LocalCluster {
     const configFile = join(this.home, `${name}.json`)
     writeFileSync(configFile, JSON.stringify(config))
     mkdirSync(join(this.home, 'out'), {recursive: true})
-    const child = execa(process.execPath, [binRun, 'daemon', 'run', kind, '--name', name, '--config', configFile], {
+    const child = execa(process.execPath, [...(this.options.execArgv ?? []), binRun, 'daemon', 'run', kind, '--name', name, '--config', configFile], {
       env: {TEND_HOME: this.home},
       reject: false,
       stdin: 'ignore',

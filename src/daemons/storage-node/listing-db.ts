@@ -122,6 +122,8 @@ export class ListingDb {
     // a process crash) comes back from a replica.
     this.db.pragma('synchronous = NORMAL')
     this.db.pragma('cache_size = -16000')
+    // Checkpoints run in a worker (checkpointer.ts); this is only the backstop if it lags.
+    this.db.pragma('wal_autocheckpoint = 20000')
     this.db.exec(SCHEMA)
     const stored = this.db.prepare(`SELECT value FROM info WHERE key = 'id'`).get() as Row | undefined
     this.id = stored?.value ?? randomUUID()

@@ -5,6 +5,7 @@ import {partitionOf} from '../storage/hash.js'
 import {hashPath} from '../storage/hash.js'
 import type {Ring} from '../storage/ring.js'
 import {DeviceStore} from './device-store.js'
+import {Checkpointer} from './checkpointer.js'
 import {ListingDb} from './listing-db.js'
 
 /** A device this node serves: a directory with its volumes and its listing database. */
@@ -13,6 +14,7 @@ export interface LocalDevice {
   root: string
   store: DeviceStore
   db: ListingDb
+  checkpointer: Checkpointer
 }
 
 export interface DeviceOptions {
@@ -61,7 +63,7 @@ export class LocalDevices {
       const db = new ListingDb(join(root, 'listings.db'), (account, container) =>
         partitionOf(hashPath(ring.salt, account, container), ring.partPower),
       )
-      const device = {name, root, store, db}
+      const device = {name, root, store, db, checkpointer: new Checkpointer(join(root, 'listings.db'))}
       this.devices.set(name, device)
       opened.push(device)
     }
@@ -70,6 +72,7 @@ export class LocalDevices {
 
   async close(): Promise<void> {
     for (const device of this.devices.values()) {
+      await device.checkpointer.stop()
       await device.store.close()
       device.db.close()
     }
