@@ -50,12 +50,6 @@ export async function freePort(): Promise<number> {
   })
 }
 
-export async function tend(home: string, args: string[]): Promise<string> {
-  const result = await execa(process.execPath, [binRun, ...args], {env: {TEND_HOME: home}, reject: false, timeout: 60_000})
-  if (result.exitCode !== 0) throw new Error(`tend ${args.join(' ')} failed (${result.exitCode}): ${result.stderr}`)
-  return String(result.stdout)
-}
-
 export class LocalCluster {
   readonly home: string
   readonly ringFile: string
@@ -142,13 +136,17 @@ export class LocalCluster {
     const configFile = join(this.home, `${name}.json`)
     writeFileSync(configFile, JSON.stringify(config))
     mkdirSync(join(this.home, 'out'), {recursive: true})
-    const child = execa(process.execPath, [...(this.options.execArgv ?? []), binRun, 'daemon', 'run', kind, '--name', name, '--config', configFile], {
-      env: {TEND_HOME: this.home},
-      reject: false,
-      stdin: 'ignore',
-      stdout: {file: join(this.home, 'out', `${name}.out`)},
-      stderr: {file: join(this.home, 'out', `${name}.err`)},
-    })
+    const child = execa(
+      process.execPath,
+      [...(this.options.execArgv ?? []), binRun, 'daemon', 'run', kind, '--name', name, '--config', configFile],
+      {
+        env: {TEND_HOME: this.home},
+        reject: false,
+        stdin: 'ignore',
+        stdout: {file: join(this.home, 'out', `${name}.out`)},
+        stderr: {file: join(this.home, 'out', `${name}.err`)},
+      },
+    )
     let exited = false
     void child.then(() => (exited = true))
     const socket = join(this.home, 'run', `${name}.sock`)

@@ -14,7 +14,10 @@ import {LocalCluster} from './cluster.js'
 
 const batchSize = Number(process.argv[2] ?? 16)
 const total = Number(process.argv[3] ?? 20_000)
-const cluster = await LocalCluster.start({nodes: 3, execArgv: process.env.NODE_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.NODE_PROF}`] : []})
+const cluster = await LocalCluster.start({
+  nodes: 3,
+  execArgv: process.env.NODE_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.NODE_PROF}`] : [],
+})
 try {
   const ring = readRing(cluster.ringFile)
   const node = cluster.nodes[0]

@@ -173,8 +173,8 @@ export class ListingDb {
         ON CONFLICT(account, name) DO UPDATE SET put_ts = excluded.put_ts, delete_ts = excluded.delete_ts, object_count = excluded.object_count,
         bytes_used = excluded.bytes_used, count_ts = excluded.count_ts, seq = excluded.seq`),
       accountTotals:
-        db.prepare(`SELECT COUNT(*) AS containers, COALESCE(SUM(object_count), 0) AS objects, COALESCE(SUM(bytes_used), 0) AS bytes
-        FROM account_containers WHERE account = ? AND put_ts > delete_ts`),
+        db.prepare(`SELECT COUNT(*) AS containers, COALESCE(SUM(object_count), 0) AS objects, COALESCE(SUM(bytes_used), 0) AS bytes,
+        COALESCE(MIN(put_ts), 0) AS first_put FROM account_containers WHERE account = ? AND put_ts > delete_ts`),
       syncPoint: db.prepare(`SELECT seq FROM sync_points WHERE remote = ?`),
       setSyncPoint: db.prepare(`INSERT INTO sync_points (remote, seq) VALUES (?, ?) ON CONFLICT(remote) DO UPDATE SET seq = excluded.seq`),
     }
@@ -228,7 +228,8 @@ export class ListingDb {
     if (!row && totals.containers === 0) return undefined
     return {
       account,
-      putTs: row?.put_ts ?? 0,
+      // An account is created by its first container unless it was POSTed to first.
+      putTs: row?.put_ts || totals.first_put,
       deleteTs: row?.delete_ts ?? 0,
       meta: row ? JSON.parse(row.meta) : {},
       containerCount: totals.containers,

@@ -2,7 +2,6 @@ import type {IncomingMessage, ServerResponse} from 'node:http'
 import type {DaemonContext} from '../runtime/contract.js'
 import {BackendClient} from '../storage/backend-client.js'
 import type {ContainerReport, ObjectUpdate} from '../storage/backend.js'
-import {hashPath, partitionOf} from '../storage/hash.js'
 import type {Ring, RingDevice, RingWatcher} from '../storage/ring.js'
 import {ServiceServer} from '../storage/service-server.js'
 import {msToTicks} from '../storage/timestamp.js'
@@ -165,15 +164,15 @@ export class StorageNode implements NodeContext {
     update: ObjectUpdate,
   ): Promise<void> {
     const ring = this.ring()
-    const containerPart = partitionOf(hashPath(ring.salt, target.account, target.container), ring.partPower)
+    const containerPart = ring.containerPartition(target.account, target.container)
     await this.sendPaired(target.device, ring.primaries(target.partition), ring.primaries(containerPart), {objects: [update]})
   }
 
   /** Tells the account's replicas about a container's state. */
   async reportContainer(device: LocalDevice, info: ContainerInfo): Promise<void> {
     const ring = this.ring()
-    const containerPart = partitionOf(hashPath(ring.salt, info.account, info.container), ring.partPower)
-    const accountPart = partitionOf(hashPath(ring.salt, info.account), ring.partPower)
+    const containerPart = ring.containerPartition(info.account, info.container)
+    const accountPart = ring.containerPartition(info.account)
     const report: ContainerReport = {
       a: info.account,
       c: info.container,
@@ -189,13 +188,20 @@ export class StorageNode implements NodeContext {
 
   private async sendPaired(
     device: LocalDevice,
-    mine: RingDevice[],
-    theirs: RingDevice[],
+    mine: readonly RingDevice[],
+    theirs: readonly RingDevice[],
     update: {objects?: ObjectUpdate[]; containers?: ContainerReport[]},
   ): Promise<boolean> {
     const me = mine.find((d) => this.localDevice(d) === device)?.id ?? -1
     const targets = updateTargets(mine, theirs, me)
-    const results = await Promise.all(targets.map((t) => withTimeout(this.updates.send(t, update), this.options.containerUpdateTimeoutMs)))
+    // An update to a device of this node cannot hang on the network: no timer needed.
+    const results = await Promise.all(
+      targets.map((t) =>
+        this.localDevice(t)
+          ? this.updates.send(t, update)
+          : withTimeout(this.updates.send(t, update), this.options.containerUpdateTimeoutMs),
+      ),
+    )
     return results.every(Boolean)
   }
 

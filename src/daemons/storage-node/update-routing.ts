@@ -10,7 +10,7 @@ import type {RingDevice} from '../storage/ring.js'
  * nobody updates locally, in ring order. A handoff, having no place in the pairing,
  * tells every database replica.
  */
-export function updateTargets(holders: RingDevice[], databases: RingDevice[], me: number): RingDevice[] {
+export function updateTargets(holders: readonly RingDevice[], databases: readonly RingDevice[], me: number): readonly RingDevice[] {
   if (!holders.some((d) => d.id === me)) return databases
   const local = databases.find((d) => d.id === me)
   if (local) return [local]

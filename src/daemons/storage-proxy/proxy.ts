@@ -174,9 +174,8 @@ export class SwiftProxy {
         version: '2.30.1-tend',
         ...constraints,
         policies: [{name: 'Policy-0', aliases: 'Policy-0', default: true}],
-        strict_cors_mode: true,
       },
-      tempauth: {account_acls: true},
+      tempauth: {},
     }
   }
 

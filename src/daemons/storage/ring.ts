@@ -65,6 +65,8 @@ export class Ring {
   readonly assignments: Uint16Array[]
   readonly lastMoved: Uint32Array
   private readonly byId = new Map<number, RingDevice>()
+  private readonly primaryCache: RingDevice[][] = []
+  private readonly partitionCache = new Map<string, number>()
 
   constructor(data: RingFileData) {
     this.version = data.version
@@ -126,13 +128,30 @@ export class Ring {
   }
 
   /** The devices that should hold a partition, in replica order. */
-  primaries(partition: number): RingDevice[] {
-    const out: RingDevice[] = []
-    for (const table of this.assignments) {
-      const device = this.byId.get(table[partition])
-      if (device) out.push(device)
+  primaries(partition: number): readonly RingDevice[] {
+    // Asked for on every request: worked out once per partition (a ring never changes).
+    let out = this.primaryCache[partition]
+    if (!out) {
+      out = []
+      for (const table of this.assignments) {
+        const device = this.byId.get(table[partition])
+        if (device) out.push(device)
+      }
+      this.primaryCache[partition] = out
     }
     return out
+  }
+
+  /** The partition of a container (or account), remembered: the same few are asked for constantly. */
+  containerPartition(account: string, container?: string): number {
+    const key = container === undefined ? account : `${account}\u0000${container}`
+    let partition = this.partitionCache.get(key)
+    if (partition === undefined) {
+      partition = this.partition(account, container)
+      if (this.partitionCache.size >= 100_000) this.partitionCache.clear()
+      this.partitionCache.set(key, partition)
+    }
+    return partition
   }
 
   /**
