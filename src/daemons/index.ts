@@ -5,4 +5,11 @@ import type {DaemonKindEntry} from './runtime/contract.js'
  * run, so commands that merely list kinds stay fast. Plugins add more through the
  * `tend:daemon-kinds` hook (docs/plugins.md).
  */
-export const builtinKinds: DaemonKindEntry[] = []
+export const builtinKinds: DaemonKindEntry[] = [
+  {
+    kind: 'flow-agent',
+    summary: 'Keeps Open vSwitch flows equal to a declared network model, hitlessly',
+    source: 'tend',
+    load: async () => (await import('./flow-agent/kind.js')).default,
+  },
+]
