@@ -10,7 +10,7 @@ import {closeSync, type FSWatcher, fsyncSync, mkdirSync, openSync, readFileSync,
 import {basename, dirname, join} from 'node:path'
 import type {DaemonContext} from '../runtime/contract.js'
 import {readYamlFile} from '../../lib/config-input.js'
-import {UsageError, errorMessage} from '../../lib/errors.js'
+import {FailureError, UsageError, errorMessage} from '../../lib/errors.js'
 import {COOKIE_TAG_MASK, COOKIE_TAG_SHIFT} from './compile.js'
 import {DesiredState} from './desired.js'
 import {formatFlow} from './flow.js'
@@ -254,7 +254,7 @@ export class FlowAgent {
     if (this.stopped && !options.dryRun) return []
     const desired = this.desired
     if (!desired) {
-      throw new UsageError(this.modelError ?? 'no model yet', {hint: this.config.model ? `fix ${this.config.model}` : 'push one with PUT /model'})
+      throw new FailureError(this.modelError ?? 'no model yet', {hint: this.config.model ? `fix ${this.config.model}` : 'push one with PUT /model'})
     }
     const resetFlows = options.resetFlows || (this.resetPending && !options.dryRun)
     const reports: SyncReport[] = []
