@@ -94,7 +94,7 @@ function compileBridge(bridgeName: string, br: BridgeModel, model: NetworkModel,
 function ruleMatches(r: PortRule, br: BridgeModel, ofport: number): string[] {
   const proto = r.protocol === 'any' ? 'ip' : r.protocol
   const sources = sourcesOf(r.from, br)
-  const dstPorts: Array<string | undefined> = r.ports === undefined ? [undefined] : portMasks(typeof r.ports === 'number' ? [r.ports, r.ports] : r.ports)
+  const dstPorts: Array<string | undefined> = r.ports === undefined ? [undefined] : portMasks(r.ports)
   const matches: string[] = []
   for (const src of sources) {
     for (const dst of dstPorts) {

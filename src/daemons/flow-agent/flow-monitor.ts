@@ -81,8 +81,9 @@ export class FlowMonitor {
       buffer: false,
     })
     this.child = child
-    child.stdout?.setEncoding('utf8')
-    child.stdout?.on('data', (chunk: string) => this.onData(chunk))
+    // ovs-ofctl monitor prints what it receives on stderr (unbuffered, so events arrive at once).
+    child.stderr?.setEncoding('utf8')
+    child.stderr?.on('data', (chunk: string) => this.onData(chunk))
     void child.then((result) => {
       if (this.child !== child) return
       this.child = undefined

@@ -18,14 +18,10 @@ const mac = z
 
 export const PROTOCOLS = ['any', 'icmp', 'tcp', 'udp'] as const
 
-const portRange = z.union([
-  z.number().int().min(1).max(65535),
-  z
-    .string()
-    .regex(/^\d{1,5}-\d{1,5}$/, 'expected a port number or a range like 8000-8080')
-    .transform((value) => value.split('-').map(Number) as [number, number])
-    .refine(([lo, hi]) => lo >= 1 && hi <= 65535 && lo <= hi, 'expected a range low-high within 1-65535'),
-])
+const portRange = z
+  .union([z.number().int(), z.string().regex(/^\d{1,5}(-\d{1,5})?$/, 'expected a port number or a range like 8000-8080')])
+  .transform((value) => (typeof value === 'number' ? [value, value] : value.split('-').map(Number).concat(value.includes('-') ? [] : [Number(value)])) as [number, number])
+  .refine(([lo, hi]) => lo >= 1 && hi <= 65535 && lo <= hi, 'expected a port within 1-65535 or a range low-high')
 
 const rule = z
   .object({
