@@ -9,10 +9,9 @@
 import {closeSync, type FSWatcher, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, watch, writeFileSync} from 'node:fs'
 import {basename, dirname, join} from 'node:path'
 import type {DaemonContext} from '../runtime/contract.js'
-import {readYamlFile} from '../../lib/config-input.js'
 import {FailureError, UsageError, errorMessage} from '../../lib/errors.js'
 import {COOKIE_TAG_MASK, COOKIE_TAG_SHIFT} from './compile.js'
-import {DesiredState} from './desired.js'
+import {DesiredState, readModelFile} from './desired.js'
 import {formatFlow} from './flow.js'
 import {EventChecker, FlowMonitor} from './flow-monitor.js'
 import {OvsSwitch, SwitchUnreachableError} from './ovs-switch.js'
@@ -117,7 +116,8 @@ export class FlowAgent {
     const {model} = this.config
     if (model) {
       try {
-        await this.adopt(await DesiredState.fromFile(model, this.config.cookie), readYamlFile(model, 'model file'))
+        const doc = readModelFile(model)
+        await this.adopt(await DesiredState.fromDocument(doc, model, this.config.cookie), doc)
         this.modelStamp = fileStamp(model)
         return
       } catch (error) {
@@ -190,7 +190,7 @@ export class FlowAgent {
     if (stamp === this.modelStamp || this.stopped) return
     this.modelStamp = stamp
     try {
-      const doc = readYamlFile(model, 'model file')
+      const doc = readModelFile(model)
       await this.adopt(await DesiredState.fromDocument(doc, model, this.config.cookie), doc)
       this.ctx.log.info('model reloaded', {bridges: this.desired!.bridges.join(',')})
       await this.ensureBridges()

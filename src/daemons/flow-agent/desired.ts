@@ -3,12 +3,29 @@
  * in the form OVS prints, compiled per bridge. Compiling needs the switch only for ports
  * named by interface, whose OpenFlow numbers it reads; the result is cached per port map.
  */
+import {readFileSync} from 'node:fs'
 import {readYamlFile} from '../../lib/config-input.js'
-import {UsageError, errorMessage} from '../../lib/errors.js'
+import {UsageError, errorCode, errorMessage} from '../../lib/errors.js'
 import {type CompiledBridge, compileModel} from './compile.js'
 import {type DesiredIndex, indexFlows} from './diff.js'
 import {type NetworkModel, validateModel} from './model.js'
 import {canonicalizeFlows} from './ovs-switch.js'
+
+/** A model file: YAML, or JSON (parsed natively: a generated 100k-flow model is megabytes). */
+export function readModelFile(path: string): unknown {
+  if (!path.endsWith('.json')) return readYamlFile(path, 'model file')
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (error) {
+    throw new UsageError(`cannot read model file ${path}: ${errorCode(error) ?? errorMessage(error)}`)
+  }
+  try {
+    return JSON.parse(text)
+  } catch (error) {
+    throw new UsageError(`${path}: invalid JSON: ${errorMessage(error)}`)
+  }
+}
 
 export interface BridgeDesired extends CompiledBridge {
   index: DesiredIndex
@@ -42,7 +59,7 @@ export class DesiredState {
   }
 
   static async fromFile(path: string, cookieTag: number): Promise<DesiredState> {
-    return DesiredState.fromDocument(readYamlFile(path, 'model file'), path, cookieTag)
+    return DesiredState.fromDocument(readModelFile(path), path, cookieTag)
   }
 
   get bridges(): string[] {
