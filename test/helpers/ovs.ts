@@ -112,7 +112,11 @@ export interface PingResult {
 export class Pinger {
   private readonly child: ResultPromise
 
-  constructor(from: LabHost, to: LabHost, intervalMs: number) {
+  constructor(
+    from: LabHost,
+    to: LabHost,
+    private readonly intervalMs: number,
+  ) {
     // -D stamps each reply; the summary on SIGINT counts what was sent and received.
     this.child = execa('ip', ['netns', 'exec', from.netns, 'ping', '-n', '-D', '-i', String(intervalMs / 1000), to.ip], {
       reject: false,
@@ -120,19 +124,25 @@ export class Pinger {
     })
   }
 
-  async stop(): Promise<PingResult> {
-    // Let the last requests come back before counting.
-    await new Promise((resolve) => setTimeout(resolve, 100))
+  /**
+   * Ends the run. Requests of the last `tailMs` may still be in flight when ping is stopped
+   * (under load a reply can take that long): they are not counted as lost.
+   */
+  async stop(tailMs = 1000): Promise<PingResult> {
+    await new Promise((resolve) => setTimeout(resolve, tailMs))
     this.child.kill('SIGINT')
     const result = await this.child
-    return parsePing(String(result.stdout), Date.now())
+    return parsePing(String(result.stdout), Date.now() - tailMs, Math.ceil(tailMs / this.intervalMs))
   }
 }
 
-function parsePing(text: string, endedAt?: number): PingResult {
+function parsePing(text: string, endedAt?: number, tail = 0): PingResult {
   const summary = /(\d+) packets transmitted, (\d+) received/.exec(text)
-  const sent = summary ? Number(summary[1]) : 0
-  const received = summary ? Number(summary[2]) : 0
+  const transmitted = summary ? Number(summary[1]) : 0
+  const replied = new Set([...text.matchAll(/icmp_seq=(\d+)/g)].map((m) => Number(m[1])))
+  const sent = Math.max(0, transmitted - tail)
+  let received = 0
+  for (let seq = 1; seq <= sent; seq++) if (replied.has(seq)) received++
   const stamps = [...text.matchAll(/^\[(\d+\.\d+)\] \d+ bytes from/gm)].map((m) => Number(m[1]) * 1000)
   let maxGapMs = 0
   // Gaps count from the first reply: waiting for ARP at the start is not an outage.
@@ -141,7 +151,7 @@ function parsePing(text: string, endedAt?: number): PingResult {
     maxGapMs = Math.max(maxGapMs, stamp - previous)
     previous = stamp
   }
-  if (endedAt !== undefined && previous !== undefined) maxGapMs = Math.max(maxGapMs, endedAt - 100 - previous)
+  if (endedAt !== undefined && previous !== undefined) maxGapMs = Math.max(maxGapMs, endedAt - previous)
   return {sent, received, lost: sent - received, maxGapMs: Math.round(maxGapMs)}
 }
 

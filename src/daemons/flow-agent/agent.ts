@@ -10,13 +10,12 @@ import {closeSync, type FSWatcher, fsyncSync, mkdirSync, openSync, readFileSync,
 import {basename, dirname, join} from 'node:path'
 import type {DaemonContext} from '../runtime/contract.js'
 import {FailureError, UsageError, errorMessage} from '../../lib/errors.js'
-import {COOKIE_TAG_MASK, COOKIE_TAG_SHIFT} from './compile.js'
 import {DesiredState, readModelFile} from './desired.js'
-import {formatFlow} from './flow.js'
+import {cookieTag, type Flow, formatFlow} from './flow.js'
 import {EventChecker, FlowMonitor} from './flow-monitor.js'
 import {OvsSwitch, SwitchUnreachableError} from './ovs-switch.js'
 import {PrivateOvs} from './private-ovs.js'
-import {type SyncOptions, type SyncReport, syncBridge} from './sync.js'
+import {dumpOwnFlows, type SyncOptions, type SyncReport, syncBridge} from './sync.js'
 import type {FlowAgentConfig} from './config.js'
 
 export interface BridgeStatus {
@@ -55,9 +54,11 @@ export class FlowAgent {
   private modelStamp = ''
   private readonly bridges = new Map<string, Bridge>()
   private managed: PrivateOvs | undefined
+  private readonly prefetched = new Map<string, {dump: Promise<Flow[]>; startedAt: number}>()
   private queue: Promise<unknown> = Promise.resolve()
   private pending: Promise<SyncReport[]> | undefined
   private pendingReasons: string[] = []
+  private pendingMore = 0
   private resetPending: boolean
   private timer: NodeJS.Timeout | undefined
   private retry: NodeJS.Timeout | undefined
@@ -117,6 +118,7 @@ export class FlowAgent {
     if (model) {
       try {
         const doc = readModelFile(model)
+        this.prefetch(doc)
         await this.adopt(await DesiredState.fromDocument(doc, model, this.config.cookie), doc)
         this.modelStamp = fileStamp(model)
         return
@@ -139,6 +141,26 @@ export class FlowAgent {
     await this.adopt(await DesiredState.fromDocument(doc, 'pushed model', this.config.cookie), doc)
     await this.ensureBridges()
     return this.requestSync('model pushed')
+  }
+
+  /**
+   * Starts reading the bridges named in a model document before the model is validated and
+   * compiled: at 100k flows both take about half a second, and they overlap (the dump runs in
+   * ovs-ofctl processes writing to files). The first sync of each bridge uses the result.
+   */
+  private prefetch(doc: unknown): void {
+    const bridges = (doc as {bridges?: unknown})?.bridges
+    if (this.config.reset_flows || typeof bridges !== 'object' || bridges === null || this.config.ovs.managed) return
+    for (const name of Object.keys(bridges)) {
+      const sw = new OvsSwitch(this.addressOf(name), {timeoutMs: this.config.ovs.timeout_ms})
+      const dump = dumpOwnFlows(sw, this.config.cookie)
+      dump.catch(() => undefined) // a failure shows when the sync awaits it
+      this.prefetched.set(name, {dump, startedAt: performance.now()})
+    }
+  }
+
+  private addressOf(bridge: string): string {
+    return this.config.ovs.addresses[bridge] ?? (this.managed ? this.managed.bridgeAddress(bridge) : `unix:${join(this.config.ovs.rundir, `${bridge}.mgmt`)}`)
   }
 
   private async adopt(desired: DesiredState, doc: unknown): Promise<void> {
@@ -206,7 +228,7 @@ export class FlowAgent {
     for (const name of this.desired?.bridges ?? []) {
       if (this.bridges.has(name)) continue
       if (this.managed) await this.managed.addBridge(name)
-      const address = this.config.ovs.addresses[name] ?? (this.managed ? this.managed.bridgeAddress(name) : `unix:${join(this.config.ovs.rundir, `${name}.mgmt`)}`)
+      const address = this.addressOf(name)
       const sw = new OvsSwitch(address, {timeoutMs: this.config.ovs.timeout_ms})
       const bridge: Bridge = {
         sw,
@@ -235,11 +257,14 @@ export class FlowAgent {
    */
   requestSync(reason: string, options: SyncOptions = {}): Promise<SyncReport[]> {
     if (options.dryRun || options.resetFlows) return this.enqueue(() => this.syncAll(reason, options))
-    this.pendingReasons.push(reason)
+    if (this.pendingReasons.length < 3) this.pendingReasons.push(reason)
+    else this.pendingMore++
     this.pending ??= this.enqueue(() => {
       this.pending = undefined
-      const reasons = this.pendingReasons.splice(0)
-      return this.syncAll([...new Set(reasons)].join(', '), {})
+      const reasons = [...new Set(this.pendingReasons.splice(0))].join(', ')
+      const more = this.pendingMore
+      this.pendingMore = 0
+      return this.syncAll(more ? `${reasons} and ${more} more` : reasons, {})
     })
     return this.pending
   }
@@ -288,7 +313,9 @@ export class FlowAgent {
     const ports = desired.needsPortNumbers(name) ? await bridge.sw.portNumbers() : new Map<string, number>()
     const want = desired.forBridge(name, (iface) => ports.get(iface))
     const wasConnected = bridge.status.connected
-    const {report} = await syncBridge(bridge.sw, name, want.index, this.config.cookie, options)
+    const prefetched = this.prefetched.get(name)
+    this.prefetched.delete(name)
+    const {report} = await syncBridge(bridge.sw, name, want.index, this.config.cookie, {...options, prefetched: options.dryRun || options.resetFlows ? undefined : prefetched})
     if (options.dryRun) return report
     const s = bridge.status
     const drift = report.reset ? 0 : report.added + report.modified + report.replaced + report.deleted
@@ -305,7 +332,7 @@ export class FlowAgent {
     s.lastSyncReason = reason
     s.lastReport = report
     if (bridge.checkerFor !== want) {
-      bridge.checker = new EventChecker(want.index.values(), (cookie) => (cookie & COOKIE_TAG_MASK) >> COOKIE_TAG_SHIFT === BigInt(this.config.cookie))
+      bridge.checker = new EventChecker(want.flows, (cookie) => cookieTag(cookie) === this.config.cookie)
       bridge.checkerFor = want
     }
     if (!bridge.monitor.running && this.config.watch) bridge.monitor.start()

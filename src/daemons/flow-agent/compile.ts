@@ -12,7 +12,7 @@
  * in the top 16 bits and a hash of the entry that produced it below.
  */
 import {UsageError} from '../../lib/errors.js'
-import {type Flow, flowKey} from './flow.js'
+import {type Flow, formatCookie} from './flow.js'
 import {type BridgeModel, type NetworkModel, type PortModel, type PortRule, parseCidr} from './model.js'
 
 export const TABLES = {classify: 0, antiSpoofing: 10, forwarding: 20, egress: 30} as const
@@ -30,6 +30,8 @@ export type OfportResolver = (bridge: string, iface: string) => number | undefin
 
 export interface CompiledBridge {
   flows: Flow[]
+  /** The flows by identity (see flowKey). */
+  index: Map<string, Flow>
   /** Ports whose interface is not on the switch (yet): they get no flows. */
   unresolved: string[]
 }
@@ -61,33 +63,34 @@ function compileBridge(bridgeName: string, br: BridgeModel, model: NetworkModel,
   for (const [portName, ofport] of ofports) {
     const p = br.ports[portName]
     const vlan = model.networks[p.network].vlan
-    const owner = `port ${portName}`
-    flows.add(owner, TABLES.classify, 100, `in_port=${ofport}`, `set_field:${hex(vlan)}->reg6,goto_table:${TABLES.antiSpoofing}`)
+    const add = flows.entry(`port ${portName}`)
+    add(TABLES.classify, 100, `in_port=${ofport}`, `set_field:${hex(vlan)}->reg6,goto_table:${TABLES.antiSpoofing}`)
     if (p.anti_spoofing) {
       for (const ip of p.ips) {
-        flows.add(owner, TABLES.antiSpoofing, 100, `ip,in_port=${ofport},dl_src=${p.mac},nw_src=${ip}`, `goto_table:${TABLES.forwarding}`)
-        flows.add(owner, TABLES.antiSpoofing, 100, `arp,in_port=${ofport},dl_src=${p.mac},arp_spa=${ip},arp_sha=${p.mac}`, `goto_table:${TABLES.forwarding}`)
+        add(TABLES.antiSpoofing, 100, `ip,in_port=${ofport},dl_src=${p.mac},nw_src=${ip}`, `goto_table:${TABLES.forwarding}`)
+        add(TABLES.antiSpoofing, 100, `arp,in_port=${ofport},dl_src=${p.mac},arp_spa=${ip},arp_sha=${p.mac}`, `goto_table:${TABLES.forwarding}`)
       }
     } else {
-      flows.add(owner, TABLES.antiSpoofing, 50, `in_port=${ofport}`, `goto_table:${TABLES.forwarding}`)
+      add(TABLES.antiSpoofing, 50, `in_port=${ofport}`, `goto_table:${TABLES.forwarding}`)
     }
-    flows.add(owner, TABLES.forwarding, 100, `reg6=${hex(vlan)},dl_dst=${p.mac}`, `set_field:${hex(ofport)}->reg7,goto_table:${TABLES.egress}`)
+    add(TABLES.forwarding, 100, `reg6=${hex(vlan)},dl_dst=${p.mac}`, `set_field:${hex(ofport)}->reg7,goto_table:${TABLES.egress}`)
     floods.set(vlan, [...(floods.get(vlan) ?? []), ofport])
-    flows.add(owner, TABLES.egress, 110, `arp,reg7=${hex(ofport)}`, `output:${ofport}`)
+    add(TABLES.egress, 110, `arp,reg7=${hex(ofport)}`, `output:${ofport}`)
     p.allow.forEach((r, index) => {
-      for (const match of ruleMatches(r, br, ofport)) flows.add(`${owner} allow.${index}`, TABLES.egress, 100, match, `output:${ofport}`)
+      for (const match of ruleMatches(r, br, ofport)) add(TABLES.egress, 100, match, `output:${ofport}`, `allow.${index}`)
     })
   }
   for (const [vlan, ports] of floods) {
-    flows.add(`network vlan ${vlan}`, TABLES.forwarding, 90, `arp,reg6=${hex(vlan)},dl_dst=ff:ff:ff:ff:ff:ff`, ports.map((port) => `output:${port}`).join(','))
+    flows.entry(`network vlan ${vlan}`)(TABLES.forwarding, 90, `arp,reg6=${hex(vlan)},dl_dst=ff:ff:ff:ff:ff:ff`, ports.map((port) => `output:${port}`).join(','))
   }
-  for (const table of Object.values(TABLES)) flows.add('pipeline', table, 0, '', 'drop')
+  const pipeline = flows.entry('pipeline')
+  for (const table of Object.values(TABLES)) pipeline(table, 0, '', 'drop')
 
   br.flows.forEach((raw, index) => {
     const canonical = options.canonicalRaw?.get(`${raw.match} ${raw.actions}`) ?? {match: raw.match, actions: raw.actions}
-    flows.add(`flows.${index}`, raw.table, raw.priority, canonical.match, canonical.actions)
+    flows.entry(`flows.${index}`)(raw.table, raw.priority, canonical.match, canonical.actions)
   })
-  return {flows: flows.list, unresolved}
+  return {flows: flows.list, index: flows.index, unresolved}
 }
 
 /** The table-30 matches for one allow rule (several for a port range or a peer with several IPs). */
@@ -138,25 +141,38 @@ function entryId(text: string): bigint {
 }
 
 /**
- * Collects a bridge's flows. Two entries asking for the same flow identity with the same
- * actions is harmless (one flow); with different actions it is a conflict in the model.
+ * Collects a bridge's flows, entry by entry (a port, a network, a raw flow): all flows of an
+ * entry share its cookie. Two entries asking for the same flow identity with the same actions
+ * is harmless (one flow); with different actions it is a conflict in the model.
  */
 class FlowList {
   readonly list: Flow[] = []
-  private readonly claimed = new Map<string, {owner: string; actions: string}>()
+  readonly index = new Map<string, Flow>()
+  /** Who asked for each flow of `list`, for conflict messages. */
+  private readonly owners: Array<[string, string | undefined]> = []
 
   constructor(
     private readonly bridge: string,
     private readonly tag: number,
   ) {}
 
-  add(owner: string, table: number, priority: number, match: string, actions: string): void {
-    const flow: Flow = {table, priority, match, actions, cookie: (BigInt(this.tag) << COOKIE_TAG_SHIFT) | entryId(`${this.bridge}/${owner.split(' allow.')[0]}`)}
-    const key = flowKey(flow)
-    const other = this.claimed.get(key)
-    if (other?.actions === actions) return
-    if (other) throw new UsageError(`bridges.${this.bridge}: ${owner} and ${other.owner} both want the flow table=${table},priority=${priority},${match}`)
-    this.claimed.set(key, {owner, actions})
-    this.list.push(flow)
+  entry(name: string): (table: number, priority: number, match: string, actions: string, detail?: string) => void {
+    const cookie = formatCookie((BigInt(this.tag) << COOKIE_TAG_SHIFT) | entryId(`${this.bridge}/${name}`))
+    return (table, priority, match, actions, detail) => {
+      const key = `${table} ${priority} ${match}`
+      const other = this.index.get(key)
+      if (other === undefined) {
+        const flow = {table, priority, match, actions, cookie}
+        this.index.set(key, flow)
+        this.list.push(flow)
+        this.owners.push([name, detail])
+        return
+      }
+      if (other.actions === actions) return
+      const label = ([entry, what]: [string, string | undefined]) => (what ? `${entry} ${what}` : entry)
+      throw new UsageError(
+        `bridges.${this.bridge}: ${label([name, detail])} and ${label(this.owners[this.list.indexOf(other)])} both want the flow table=${table},priority=${priority},${match}`,
+      )
+    }
   }
 }

@@ -7,7 +7,6 @@ import {readFileSync} from 'node:fs'
 import {readYamlFile} from '../../lib/config-input.js'
 import {UsageError, errorCode, errorMessage} from '../../lib/errors.js'
 import {type CompiledBridge, compileModel} from './compile.js'
-import {type DesiredIndex, indexFlows} from './diff.js'
 import {type NetworkModel, validateModel} from './model.js'
 import {canonicalizeFlows} from './ovs-switch.js'
 
@@ -27,9 +26,7 @@ export function readModelFile(path: string): unknown {
   }
 }
 
-export interface BridgeDesired extends CompiledBridge {
-  index: DesiredIndex
-}
+export type BridgeDesired = CompiledBridge
 
 export class DesiredState {
   private cache = new Map<string, {signature: string; desired: BridgeDesired}>()
@@ -89,8 +86,7 @@ export class DesiredState {
     } catch (error) {
       throw error instanceof UsageError ? new UsageError(`${this.source}: ${error.message}`) : error
     }
-    const desired = {...compiled, index: indexFlows(compiled.flows)}
-    this.cache.set(bridge, {signature, desired})
-    return desired
+    this.cache.set(bridge, {signature, desired: compiled})
+    return compiled
   }
 }

@@ -22,12 +22,6 @@ export function diffSize(diff: FlowDiff): number {
 /** Desired flows indexed by identity; built once per model, reused by every sync. */
 export type DesiredIndex = Map<string, Flow>
 
-export function indexFlows(flows: Flow[]): DesiredIndex {
-  const index: DesiredIndex = new Map()
-  for (const flow of flows) index.set(flowKey(flow), flow)
-  return index
-}
-
 /**
  * Compares the desired flows with the installed ones. `installed` must hold only the agent's
  * own flows (dumped by cookie): any flow there that is not desired is stale and deleted.

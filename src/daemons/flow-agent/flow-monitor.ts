@@ -14,7 +14,7 @@ import type {Flow} from './flow.js'
 export interface MonitorEvent {
   event: 'ADDED' | 'MODIFIED' | 'DELETED' | 'ABBREV'
   table: number
-  cookie: bigint
+  cookie: string
   match: string
   actions: string
 }
@@ -26,7 +26,7 @@ export class EventChecker {
 
   constructor(
     flows: Iterable<Flow>,
-    private readonly isOurs: (cookie: bigint) => boolean,
+    private readonly isOurs: (cookie: string) => boolean,
   ) {
     for (const f of flows) {
       this.exact.add(`${f.table} ${f.cookie} ${f.match} ${f.actions}`)
@@ -54,7 +54,7 @@ export function parseMonitorLine(line: string): MonitorEvent | undefined {
   const at = rest.indexOf('actions=')
   const match = (at < 0 ? rest : rest.slice(0, at)).trim()
   const actions = at < 0 ? 'drop' : rest.slice(at + 8).trim()
-  return {event: m[1] as MonitorEvent['event'], table: Number(m[2]), cookie: BigInt(m[3]), match, actions}
+  return {event: m[1] as MonitorEvent['event'], table: Number(m[2]), cookie: m[3], match, actions}
 }
 
 export class FlowMonitor {
@@ -108,6 +108,7 @@ export class FlowMonitor {
     const lines = this.buffer.slice(0, end).split('\n')
     this.buffer = this.buffer.slice(end + 1)
     const checker = this.handlers.checker()
+    // One report per chunk is enough: the sync it causes reads the whole table.
     for (const line of lines) {
       if (/FLOW_MONITOR_PAUSED|FLOW_MONITOR_RESUMED/.test(line)) {
         this.handlers.onDrift('flow monitor paused')

@@ -16,7 +16,8 @@ export interface Flow {
   match: string
   /** Actions as OVS prints them ('drop' for none). */
   actions: string
-  cookie: bigint
+  /** As OVS prints it: lowercase hex without leading zeros, e.g. 0x7e4d0000b76cabfe. */
+  cookie: string
   /**
    * Flow attributes other than the cookie that OVS printed (idle_timeout=10, importance=3,
    * send_flow_rem, ...), sorted and comma-joined; '' for a plain flow. The agent's own flows
@@ -34,6 +35,11 @@ export function formatCookie(cookie: bigint): string {
   return `0x${cookie.toString(16)}`
 }
 
+/** The owner tag in a cookie's top 16 bits. */
+export function cookieTag(cookie: string): number {
+  return Number(BigInt(cookie) >> 48n)
+}
+
 /** The identity in ovs-ofctl syntax: `table=10,priority=100,ip,in_port=1`. */
 function identity(flow: Pick<Flow, 'table' | 'priority' | 'match'>): string {
   return `table=${flow.table},priority=${flow.priority}${flow.match ? `,${flow.match}` : ''}`
@@ -41,7 +47,7 @@ function identity(flow: Pick<Flow, 'table' | 'priority' | 'match'>): string {
 
 /** A flow as `ovs-ofctl add-flow` takes it (and `tend flow compile` prints it). */
 export function formatFlow(flow: Flow): string {
-  return `${identity(flow)},cookie=${formatCookie(flow.cookie)},actions=${flow.actions}`
+  return `${identity(flow)},cookie=${flow.cookie},actions=${flow.actions}`
 }
 
 export type FlowModCommand = 'add' | 'modify_strict' | 'delete_strict'
@@ -55,9 +61,9 @@ export function formatFlowMod(command: FlowModCommand, flow: Flow): string {
     case 'add':
       return `add ${formatFlow(flow)}`
     case 'modify_strict':
-      return `modify_strict ${identity(flow)},cookie=${formatCookie(flow.cookie)}/-1,actions=${flow.actions}`
+      return `modify_strict ${identity(flow)},cookie=${flow.cookie}/-1,actions=${flow.actions}`
     case 'delete_strict':
-      return `delete_strict ${identity(flow)},cookie=${formatCookie(flow.cookie)}/-1`
+      return `delete_strict ${identity(flow)},cookie=${flow.cookie}/-1`
   }
 }
 
@@ -75,13 +81,13 @@ export function parseDumpedFlow(line: string): Flow | undefined {
   const actions = line.slice(actionsAt + 9).trim()
   const head = line.slice(0, actionsAt).trim()
   let table = 0
-  let cookie = 0n
+  let cookie = '0x0'
   let priority = DEFAULT_PRIORITY
   let match = ''
   let attrs: string[] | undefined
   // Attributes are separated by ", "; the match (with its priority) is the last part, "," only.
   for (const part of head.split(', ')) {
-    if (part.startsWith('cookie=')) cookie = BigInt(part.slice(7))
+    if (part.startsWith('cookie=')) cookie = part.slice(7)
     else if (part.startsWith('table=')) table = Number(part.slice(6))
     else if (part.startsWith('priority=')) {
       const comma = part.indexOf(',')

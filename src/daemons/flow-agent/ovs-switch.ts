@@ -4,7 +4,7 @@
  * (its default management socket), `unix:/path/br0.mgmt`, or `tcp:127.0.0.1:6653`.
  */
 import {execa} from 'execa'
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {FailureError, errorMessage} from '../../lib/errors.js'
@@ -42,13 +42,22 @@ export class OvsSwitch {
   async dumpFlows(cookie: bigint, mask: bigint): Promise<Flow[]> {
     const sliceBits = BigInt(Math.max(0, Math.ceil(Math.log2(this.parallelism))))
     const slices = 1n << sliceBits
-    const parts = await Promise.all(
-      Array.from({length: Number(slices)}, (_, i) => {
-        const filter = `cookie=0x${(cookie | BigInt(i)).toString(16)}/0x${(mask | (slices - 1n)).toString(16)}`
-        return this.ofctl(['--no-stats', '--no-names', 'dump-flows', this.address, filter])
-      }),
-    )
-    return parts.flatMap((text) => parseDump(text))
+    // Each dump goes to a file, not a pipe: ovs-ofctl then never waits for this process, which
+    // may be busy compiling the model meanwhile.
+    const dir = mkdtempSync(join(tmpdir(), 'tend-dump-'))
+    try {
+      const files = await Promise.all(
+        Array.from({length: Number(slices)}, async (_, i) => {
+          const filter = `cookie=0x${(cookie | BigInt(i)).toString(16)}/0x${(mask | (slices - 1n)).toString(16)}`
+          const file = join(dir, String(i))
+          await this.ofctl(['--no-stats', '--no-names', 'dump-flows', this.address, filter], undefined, file)
+          return file
+        }),
+      )
+      return files.flatMap((file) => parseDump(readFileSync(file, 'latin1')))
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
   }
 
   /** Every flow on the bridge, whoever owns it. */
@@ -73,16 +82,17 @@ export class OvsSwitch {
     return ports
   }
 
-  private async ofctl(args: string[], input?: string): Promise<string> {
+  private async ofctl(args: string[], input?: string, outputFile?: string): Promise<string> {
     const result = await execa('ovs-ofctl', ['-O', OPENFLOW, ...args], {
       reject: false,
       timeout: this.timeoutMs,
       input,
       stdin: input === undefined ? 'ignore' : undefined,
+      stdout: outputFile ? {file: outputFile} : 'pipe',
       maxBuffer: 1 << 30,
       stripFinalNewline: false,
     })
-    if (result.exitCode === 0) return result.stdout
+    if (result.exitCode === 0) return String(result.stdout ?? '')
     if ((result as {code?: string}).code === 'ENOENT' || /ENOENT/.test(String(result.message))) {
       throw new FailureError('ovs-ofctl is not installed', {hint: 'install Open vSwitch: apt-get install openvswitch-switch'})
     }
