@@ -85,8 +85,9 @@ export function parseDumpedFlow(line: string): Flow | undefined {
   let priority = DEFAULT_PRIORITY
   let match = ''
   let attrs: string[] | undefined
-  // Attributes are separated by ", "; the match (with its priority) is the last part, "," only.
-  for (const part of head.split(', ')) {
+  // Attributes are separated by ", " (flags like send_flow_rem by a space); the match (with its
+  // priority) is the last part and has no spaces.
+  for (const part of head.split(/,? /)) {
     if (part.startsWith('cookie=')) cookie = part.slice(7)
     else if (part.startsWith('table=')) table = Number(part.slice(6))
     else if (part.startsWith('priority=')) {
