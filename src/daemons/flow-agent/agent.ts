@@ -11,11 +11,11 @@ import {basename, dirname, join} from 'node:path'
 import type {DaemonContext} from '../runtime/contract.js'
 import {FailureError, UsageError, errorMessage} from '../../lib/errors.js'
 import {DesiredState, readModelFile} from './desired.js'
-import {cookieTag, type Flow, formatFlow} from './flow.js'
+import {cookieTag, formatFlow} from './flow.js'
 import {EventChecker, FlowMonitor} from './flow-monitor.js'
 import {OvsSwitch, SwitchUnreachableError} from './ovs-switch.js'
 import {PrivateOvs} from './private-ovs.js'
-import {dumpOwnFlows, type SyncOptions, type SyncReport, syncBridge} from './sync.js'
+import {dumpOwnFlows, type Prefetched, type SyncOptions, type SyncReport, syncBridge} from './sync.js'
 import type {FlowAgentConfig} from './config.js'
 
 export interface BridgeStatus {
@@ -54,7 +54,7 @@ export class FlowAgent {
   private modelStamp = ''
   private readonly bridges = new Map<string, Bridge>()
   private managed: PrivateOvs | undefined
-  private readonly prefetched = new Map<string, {dump: Promise<Flow[]>; startedAt: number}>()
+  private readonly prefetched = new Map<string, Prefetched>()
   private queue: Promise<unknown> = Promise.resolve()
   private pending: Promise<SyncReport[]> | undefined
   private pendingReasons: string[] = []
@@ -94,10 +94,10 @@ export class FlowAgent {
     this.watchModelFile()
     this.timer = setInterval(() => {
       this.checkModelFile()
-      void this.requestSync('interval')
+      this.syncSoon('interval')
     }, this.config.interval_ms)
     // The first sync runs in the background: a slow or absent switch must not block start-up.
-    void this.requestSync('start')
+    this.syncSoon('start')
   }
 
   async stop(): Promise<void> {
@@ -216,7 +216,7 @@ export class FlowAgent {
       await this.adopt(await DesiredState.fromDocument(doc, model, this.config.cookie), doc)
       this.ctx.log.info('model reloaded', {bridges: this.desired!.bridges.join(',')})
       await this.ensureBridges()
-      await this.requestSync('model changed')
+      this.syncSoon('model changed')
     } catch (error) {
       this.setModelError(error)
     }
@@ -238,10 +238,10 @@ export class FlowAgent {
         },
         monitor: new FlowMonitor(address, join(this.ctx.dataDir, `monitor-${name}.ctl`), {
           checker: () => bridge.checker,
-          onDrift: (reason) => void this.requestSync(`monitor: ${reason}`),
+          onDrift: (reason) => this.syncSoon(`monitor: ${reason}`),
           onClosed: (reason) => {
             this.ctx.log.warn(`bridge ${name}: ${reason}`)
-            void this.requestSync('monitor closed')
+            this.syncSoon('monitor closed')
           },
         }),
       }
@@ -269,6 +269,12 @@ export class FlowAgent {
     return this.pending
   }
 
+  /** A sync nobody waits for (timer, monitor, model change): failures are logged, not thrown. */
+  private syncSoon(reason: string): void {
+    if (!this.desired || this.stopped) return
+    this.requestSync(reason).catch((error) => this.ctx.log.error('sync failed', {reason, error: errorMessage(error)}))
+  }
+
   private enqueue<T>(work: () => Promise<T>): Promise<T> {
     const run = this.queue.then(work, work)
     this.queue = run.catch(() => undefined)
@@ -285,8 +291,11 @@ export class FlowAgent {
     const reports: SyncReport[] = []
     let unreachable = false
     for (const [name, bridge] of this.bridges) {
-      if (!desired.bridges.includes(name)) continue
       try {
+        if (!desired.bridges.includes(name)) {
+          reports.push(await this.forget(name, bridge, options))
+          continue
+        }
         reports.push(await this.syncOne(name, bridge, desired, reason, {...options, resetFlows}))
       } catch (error) {
         bridge.status.error = errorMessage(error)
@@ -304,9 +313,27 @@ export class FlowAgent {
     if (unreachable && !this.stopped) {
       // Retry soon rather than at the next interval: the switch is probably restarting.
       clearTimeout(this.retry)
-      this.retry = setTimeout(() => void this.requestSync('switch back?'), Math.min(1000, this.config.interval_ms))
+      this.retry = setTimeout(() => this.syncSoon('switch back?'), Math.min(1000, this.config.interval_ms))
     }
     return reports
+  }
+
+  /** A bridge the model no longer has: delete the agent's flows there, then stop watching it. */
+  private async forget(name: string, bridge: Bridge, options: SyncOptions): Promise<SyncReport> {
+    let report: SyncReport
+    try {
+      ;({report} = await syncBridge(bridge.sw, name, new Map(), this.config.cookie, {dryRun: options.dryRun}))
+    } catch (error) {
+      // A bridge that is gone has no flows left to remove.
+      if (error instanceof SwitchUnreachableError && !options.dryRun) this.bridges.delete(name)
+      throw error
+    }
+    if (!options.dryRun) {
+      bridge.monitor.stop()
+      this.bridges.delete(name)
+      this.ctx.log.info(`bridge ${name} left the model: removed its ${report.deleted} flows`)
+    }
+    return report
   }
 
   private async syncOne(name: string, bridge: Bridge, desired: DesiredState, reason: string, options: SyncOptions): Promise<SyncReport> {

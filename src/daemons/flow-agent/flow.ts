@@ -40,6 +40,13 @@ export function cookieTag(cookie: string): number {
   return Number(BigInt(cookie) >> 48n)
 }
 
+/** The line `ovs-ofctl --no-stats dump-flows` prints for a plain flow (no attributes). */
+export function dumpLine(flow: Flow): string {
+  const table = flow.table ? ` table=${flow.table},` : ''
+  const head = flow.priority === DEFAULT_PRIORITY ? flow.match : `priority=${flow.priority}${flow.match ? `,${flow.match}` : ''}`
+  return ` cookie=${flow.cookie},${table} ${head} actions=${flow.actions}`
+}
+
 /** The identity in ovs-ofctl syntax: `table=10,priority=100,ip,in_port=1`. */
 function identity(flow: Pick<Flow, 'table' | 'priority' | 'match'>): string {
   return `table=${flow.table},priority=${flow.priority}${flow.match ? `,${flow.match}` : ''}`

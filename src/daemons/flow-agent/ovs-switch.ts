@@ -8,7 +8,6 @@ import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {FailureError, errorMessage} from '../../lib/errors.js'
-import {type Flow, parseDump} from './flow.js'
 
 const OPENFLOW = 'OpenFlow14'
 
@@ -35,11 +34,12 @@ export class OvsSwitch {
   }
 
   /**
-   * Dumps the flows whose cookie matches `cookie/mask`. Large tables dump faster as a few
+   * Dumps the flows whose cookie matches `cookie/mask`, as `dump-flows --no-stats` text (one
+   * string per slice). Large tables dump faster as a few
    * concurrent dumps, each of one slice of the cookie's low bits (ovs-ofctl formatting, not the
    * switch, is the bottleneck), so the slices split the work across cores.
    */
-  async dumpFlows(cookie: bigint, mask: bigint): Promise<Flow[]> {
+  async dumpFlowsText(cookie: bigint, mask: bigint): Promise<string[]> {
     const sliceBits = BigInt(Math.max(0, Math.ceil(Math.log2(this.parallelism))))
     const slices = 1n << sliceBits
     // Each dump goes to a file, not a pipe: ovs-ofctl then never waits for this process, which
@@ -54,15 +54,10 @@ export class OvsSwitch {
           return file
         }),
       )
-      return files.flatMap((file) => parseDump(readFileSync(file, 'latin1')))
+      return files.map((file) => readFileSync(file, 'latin1'))
     } finally {
       rmSync(dir, {recursive: true, force: true})
     }
-  }
-
-  /** Every flow on the bridge, whoever owns it. */
-  async dumpAllFlows(): Promise<Flow[]> {
-    return parseDump(await this.ofctl(['--no-stats', '--no-names', 'dump-flows', this.address]))
   }
 
   /**

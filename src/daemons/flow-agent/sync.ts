@@ -4,7 +4,7 @@
  * `tend flow` commands' direct mode share it.
  */
 import {COOKIE_TAG_MASK, COOKIE_TAG_SHIFT} from './compile.js'
-import {type DesiredIndex, type FlowDiff, diffFlows, flowModLines} from './diff.js'
+import {type DesiredIndex, type FlowDiff, diffDumpText, flowModLines} from './diff.js'
 import {type Flow, formatFlow} from './flow.js'
 import type {OvsSwitch} from './ovs-switch.js'
 
@@ -46,12 +46,12 @@ export async function syncBridge(
   bridge: string,
   desired: DesiredIndex,
   cookieTag: number,
-  options: SyncOptions & {sampleSize?: number; prefetched?: {dump: Promise<Flow[]>; startedAt: number}} = {},
+  options: SyncOptions & {sampleSize?: number; prefetched?: Prefetched} = {},
 ): Promise<{report: SyncReport; diff: FlowDiff}> {
   const started = options.prefetched?.startedAt ?? performance.now()
-  const installed = await (options.prefetched?.dump ?? dumpOwnFlows(sw, cookieTag))
+  const dump = await (options.prefetched?.dump ?? dumpOwnFlows(sw, cookieTag))
   const dumped = performance.now()
-  const diff = options.resetFlows ? resetDiff(desired) : diffFlows(desired, installed)
+  const {diff, installed} = options.resetFlows ? {diff: resetDiff(desired), installed: -1} : diffDumpText(desired, dump)
   let flowMods = 0
   if (!options.dryRun) {
     const lines = flowModLines(diff)
@@ -65,7 +65,7 @@ export async function syncBridge(
     bridge,
     address: sw.address,
     desired: desired.size,
-    installed: installed.length,
+    installed,
     added: diff.add.length,
     modified: diff.modify.length,
     replaced: diff.replace.length,
@@ -81,9 +81,15 @@ export async function syncBridge(
   return {report, diff}
 }
 
-/** The agent's flows on the switch: those whose cookie carries its tag. */
-export function dumpOwnFlows(sw: OvsSwitch, cookieTag: number): Promise<Flow[]> {
-  return sw.dumpFlows(BigInt(cookieTag) << COOKIE_TAG_SHIFT, COOKIE_TAG_MASK)
+/** A dump started ahead of the sync that uses it. */
+export interface Prefetched {
+  dump: Promise<string[]>
+  startedAt: number
+}
+
+/** The agent's flows on the switch (those whose cookie carries its tag), as dump text. */
+export function dumpOwnFlows(sw: OvsSwitch, cookieTag: number): Promise<string[]> {
+  return sw.dumpFlowsText(BigInt(cookieTag) << COOKIE_TAG_SHIFT, COOKIE_TAG_MASK)
 }
 
 /** A reset re-adds every desired flow after the bundle's delete-all. */

@@ -9,7 +9,10 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {tend, tendJson} from '../../helpers/cli.js'
 import {type ForegroundDaemon, startForeground} from '../../helpers/daemon.js'
-import {labModel} from '../../helpers/flow-model.js'
+import {compileModel} from '../../../src/daemons/flow-agent/compile.js'
+import {dumpLine} from '../../../src/daemons/flow-agent/flow.js'
+import {validateModel} from '../../../src/daemons/flow-agent/model.js'
+import {labModel, resolveHosts} from '../../helpers/flow-model.js'
 import {type LabHost, OvsLab} from '../../helpers/ovs.js'
 import {makeTendHome, waitFor} from '../../helpers/tend-home.js'
 
@@ -84,6 +87,10 @@ describe('flow-agent on a real Open vSwitch', () => {
     expect(await countFlows(OURS)).toBe(FLOWS)
     await waitFor(async () => (await lab.ping(h1, h2, {count: 1})).received === 1, {what: "first ping"})
     expect(await lab.ping(h1, h2, {count: 3})).toMatchObject({received: 3})
+    // The switch prints every flow exactly as the agent predicts (its fast diff path).
+    const compiled = compileModel(validateModel(goodModel, 'm'), {cookieTag: 0x7e4d, resolveOfport: resolveHosts([h1, h2])}).get('br0')!
+    const dumped = (await ofctl('--no-stats', 'dump-flows', lab.address, OURS)).split('\n').filter((line) => line.includes('actions='))
+    expect(new Set(dumped)).toEqual(new Set(compiled.flows.map(dumpLine)))
     const diff = await tendJson(['flow', 'diff'], {home})
     expect(diff.exitCode).toBe(0)
     expect(diff.data.bridges[0]).toMatchObject({desired: FLOWS, installed: FLOWS, added: 0, modified: 0, deleted: 0})
@@ -181,6 +188,10 @@ describe('flow-agent on a real Open vSwitch', () => {
     expect(await lab.ping(h1, h2, {count: 2})).toMatchObject({received: 2})
     writeFileSync(modelFile, JSON.stringify(goodModel))
     await waitFor(async () => (await agent!.status()).details.modelError === null, {what: 'model error cleared'})
+    // A model file is the source of truth: a pushed model is refused, saying where to edit.
+    const push = await agent!.request('PUT', '/model', goodModel)
+    expect(push.statusCode).toBe(400)
+    expect(push.body.error).toMatch(/reads its model from .*model\.yaml/)
   })
 
   it('--reset-flows replaces everything, foreign flows included, in one bundle', async () => {

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
-import {diffFlows, flowModLines} from '../../../src/daemons/flow-agent/diff.js'
-import {type Flow, flowKey, parseDump, parseDumpedFlow} from '../../../src/daemons/flow-agent/flow.js'
+import {diffDumpText, diffFlows, flowModLines} from '../../../src/daemons/flow-agent/diff.js'
+import {dumpLine, type Flow, flowKey, parseDump, parseDumpedFlow} from '../../../src/daemons/flow-agent/flow.js'
 import {EventChecker, parseMonitorLine} from '../../../src/daemons/flow-agent/flow-monitor.js'
 
 const flow = (table: number, priority: number, match: string, actions: string, cookie = '0x7e4d000000000001'): Flow => ({table, priority, match, actions, cookie})
@@ -51,6 +51,19 @@ describe('diff', () => {
       'modify_strict table=10,priority=100,ip,cookie=0x7e4d000000000001/-1,actions=output:1',
       'delete_strict table=40,priority=1,udp,cookie=0x7e4d000000000001/-1',
     ])
+  })
+})
+
+describe('diff on dump text', () => {
+  it('matches the field-by-field diff, parsing only the lines that differ', () => {
+    const desired = index([flow(0, 100, 'in_port=1', 'goto_table:10'), flow(10, 100, 'ip', 'output:1'), flow(20, 5, 'arp', 'drop'), flow(30, 1, '', 'drop')])
+    const installed = [flow(0, 100, 'in_port=1', 'goto_table:10'), flow(10, 100, 'ip', 'drop'), flow(40, 1, 'udp', 'drop'), flow(30, 1, '', 'drop')]
+    for (const f of installed) expect(parseDumpedFlow(dumpLine(f))).toEqual(f)
+    const text = `OFPST_FLOW reply (OF1.4) (xid=0x2):\n${installed.map(dumpLine).join('\n')}\n`
+    const {diff, installed: count} = diffDumpText(desired, [text])
+    expect(count).toBe(4)
+    expect(diff).toEqual(diffFlows(desired, installed))
+    expect(diffDumpText(desired, [[...desired.values()].map(dumpLine).join('\n')]).diff).toEqual({add: [], modify: [], replace: [], delete: []})
   })
 })
 
