@@ -33,7 +33,7 @@ const {values: args} = parseArgs({
     'port-types': {type: 'string'},
     reps: {type: 'string', default: '1'},
     'ping-ms': {type: 'string', default: '2'},
-    'interval-ms': {type: 'string', default: '5000'},
+    'interval-ms': {type: 'string', default: '10000'},
     'baseline-timeout-s': {type: 'string', default: '60'},
     'no-baselines': {type: 'boolean', default: false},
     smoke: {type: 'boolean', default: false},

@@ -59,6 +59,7 @@ export class FlowAgent {
   private pending: Promise<SyncReport[]> | undefined
   private pendingReasons: string[] = []
   private pendingMore = 0
+  private lastGoodPending: unknown
   private resetPending: boolean
   private timer: NodeJS.Timeout | undefined
   private retry: NodeJS.Timeout | undefined
@@ -117,10 +118,13 @@ export class FlowAgent {
     const {model} = this.config
     if (model) {
       try {
+        const started = performance.now()
         const doc = readModelFile(model)
         this.prefetch(doc)
-        await this.adopt(await DesiredState.fromDocument(doc, model, this.config.cookie), doc)
+        this.adopt(await DesiredState.fromDocument(doc, model, this.config.cookie), doc)
         this.modelStamp = fileStamp(model)
+        const flows = this.desired!.bridges.reduce((n, b) => n + this.desired!.forBridge(b, () => undefined).flows.length, 0)
+        this.ctx.log.info('model loaded', {bridges: this.desired!.bridges.join(','), flows, ms: Math.round(performance.now() - started)})
         return
       } catch (error) {
         this.modelStamp = fileStamp(model)
@@ -138,7 +142,9 @@ export class FlowAgent {
   /** Replaces the model from a pushed document (PUT /model); throws UsageError if invalid. */
   async pushModel(doc: unknown): Promise<SyncReport[]> {
     if (this.config.model) throw new UsageError(`this agent reads its model from ${this.config.model}`, {hint: 'edit that file instead'})
-    await this.adopt(await DesiredState.fromDocument(doc, 'pushed model', this.config.cookie), doc)
+    this.adopt(await DesiredState.fromDocument(doc, 'pushed model', this.config.cookie), doc)
+    // Acknowledged means durable: the pushed model survives a kill -9 from here on.
+    this.persistLastGood()
     await this.ensureBridges()
     return this.requestSync('model pushed')
   }
@@ -163,11 +169,24 @@ export class FlowAgent {
     return this.config.ovs.addresses[bridge] ?? (this.managed ? this.managed.bridgeAddress(bridge) : `unix:${join(this.config.ovs.rundir, `${bridge}.mgmt`)}`)
   }
 
-  private async adopt(desired: DesiredState, doc: unknown): Promise<void> {
+  private adopt(desired: DesiredState, doc: unknown): void {
     this.desired = desired
     this.modelError = null
     this.metrics.modelValid.set(1)
-    writeDurably(join(this.ctx.dataDir, LAST_GOOD), JSON.stringify(doc))
+    this.lastGoodPending = doc
+  }
+
+  /**
+   * Keeps the model in force in the data dir, for a restart that finds the model file broken.
+   * A model from a file is written after the sync it caused, off the restart's critical path.
+   */
+  private persistLastGood(): void {
+    const doc = this.lastGoodPending
+    if (doc === undefined) return
+    this.lastGoodPending = undefined
+    const path = join(this.ctx.dataDir, LAST_GOOD)
+    const text = JSON.stringify(doc)
+    if (readText(path) !== text) writeDurably(path, text)
   }
 
   private setModelError(error: unknown): void {
@@ -177,8 +196,9 @@ export class FlowAgent {
   }
 
   private readLastGood(): unknown {
+    const text = readText(join(this.ctx.dataDir, LAST_GOOD))
     try {
-      return JSON.parse(readFileSync(join(this.ctx.dataDir, LAST_GOOD), 'utf8'))
+      return text === undefined ? undefined : JSON.parse(text)
     } catch {
       return undefined
     }
@@ -213,7 +233,7 @@ export class FlowAgent {
     this.modelStamp = stamp
     try {
       const doc = readModelFile(model)
-      await this.adopt(await DesiredState.fromDocument(doc, model, this.config.cookie), doc)
+      this.adopt(await DesiredState.fromDocument(doc, model, this.config.cookie), doc)
       this.ctx.log.info('model reloaded', {bridges: this.desired!.bridges.join(',')})
       await this.ensureBridges()
       this.syncSoon('model changed')
@@ -310,6 +330,7 @@ export class FlowAgent {
       }
     }
     if (resetFlows && !options.dryRun && !unreachable) this.resetPending = false
+    this.persistLastGood()
     if (unreachable && !this.stopped) {
       // Retry soon rather than at the next interval: the switch is probably restarting.
       clearTimeout(this.retry)
@@ -422,6 +443,14 @@ function managedNetns(dataDir: string): string {
   let h = 0x811c9dc5
   for (let i = 0; i < dataDir.length; i++) h = Math.imul(h ^ dataDir.charCodeAt(i), 0x01000193) >>> 0
   return `tend-flow-${h.toString(16)}`
+}
+
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch {
+    return undefined
+  }
 }
 
 function fileStamp(path: string): string {
