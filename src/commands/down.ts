@@ -16,7 +16,11 @@ this state home, whatever stack started it.`
   async run(): Promise<DownResult> {
     const {flags} = await this.parse(Down)
     const result = await down({oclif: this.config, home: this.home, file: flags.file, all: flags.all})
-    this.log(result.stopped.length > 0 ? `stopped ${result.stopped.join(', ')}` : 'nothing to stop')
+    this.log(result.stopped.length > 0 ? `stopped ${result.stopped.join(', ')}` : `nothing of stack ${result.stack ?? '-'} to stop`)
+    if (result.remaining.length > 0) {
+      const others = result.remaining.map((r) => `${r.name} (${r.stack ?? 'no stack'})`).join(', ')
+      this.note(`still running: ${others}; stop them with tend down -f FILE, tend daemon delete NAME or tend down --all`)
+    }
     return result
   }
 }

@@ -51,7 +51,12 @@ export function renderTable<Row>(columns: Column<Row>[], rows: Row[], options: {
     const cut = text.length > width ? `${text.slice(0, Math.max(0, width - 1))}…` : text
     return columns[i].align === 'right' ? cut.padStart(width) : cut.padEnd(width)
   }
-  const lines = [columns.map((c, i) => paint(fit(c.header, i), 'bold', options.color ?? false)).join('  ').trimEnd()]
+  const lines = [
+    columns
+      .map((c, i) => paint(fit(c.header, i), 'bold', options.color ?? false))
+      .join('  ')
+      .trimEnd(),
+  ]
   rows.forEach((row, r) => {
     lines.push(
       columns

@@ -10,7 +10,10 @@ export const instanceConfigFlags = {
 }
 
 /** Reads --config, applies --set, and says where relative paths resolve from. */
-export function instanceConfigFrom(flags: {config?: string; set: string[]; 'base-dir'?: string}): {rawConfig: Record<string, unknown>; baseDir: string} {
+export function instanceConfigFrom(flags: {config?: string; set: string[]; 'base-dir'?: string}): {
+  rawConfig: Record<string, unknown>
+  baseDir: string
+} {
   const fileConfig = flags.config ? readYamlFile(flags.config, 'config file') : {}
   return {
     rawConfig: applyOverrides(fileConfig, flags.set),

@@ -29,7 +29,8 @@ const probeConfig = z
 type ProbeConfig = z.infer<typeof probeConfig>
 type Target = z.infer<typeof target>
 
-interface TargetState {
+/** What status() reports per target (and the panel shows). */
+export interface TargetState {
   name: string
   url: string
   up: boolean | null
@@ -47,6 +48,7 @@ export function createProbeKind(tend: PluginApi) {
     summary: 'Probes HTTP endpoints (TCP or unix socket) on an interval and reports their health',
     config: probeConfig,
     start: async (ctx, config) => startProber(ctx, config),
+    panel: async () => (await import('./panel.js')).ProbePanel,
   })
 }
 
@@ -70,7 +72,17 @@ async function startProber(ctx: DaemonContext, config: ProbeConfig): Promise<Run
     let name = t.name ?? new URL(t.url).host
     if (names.has(name)) name = `${name}#${index}`
     names.add(name)
-    const state: TargetState = {name, url: t.url, up: null, status: null, latencyMs: null, error: null, checks: 0, failures: 0, checkedAt: null}
+    const state: TargetState = {
+      name,
+      url: t.url,
+      up: null,
+      status: null,
+      latencyMs: null,
+      error: null,
+      checks: 0,
+      failures: 0,
+      checkedAt: null,
+    }
     return {target: t, state}
   })
 
@@ -85,17 +97,21 @@ async function startProber(ctx: DaemonContext, config: ProbeConfig): Promise<Run
       state.error = result.error
       const ok = result.error === null && isExpected(target, result.status)
       if (!ok) state.failures++
-      if (state.up !== ok) ctx.log.info(`target ${state.name} is ${ok ? 'up' : 'down'}`, {status: result.status, error: result.error ?? undefined})
+      if (state.up !== ok)
+        ctx.log.info(`target ${state.name} is ${ok ? 'up' : 'down'}`, {status: result.status, error: result.error ?? undefined})
       state.up = ok
       up.set({target: state.name}, ok ? 1 : 0)
       duration.observe({target: state.name}, result.latencyMs / 1000)
       checks.inc({target: state.name, result: ok ? 'up' : 'down'})
       if (ctx.signal.aborted) return
       // Keep the cadence: the next probe is due one interval after this one began.
-      const timer = setTimeout(() => {
-        timers.delete(timer)
-        loop(target, state)
-      }, Math.max(0, began + target.interval_ms - Date.now()))
+      const timer = setTimeout(
+        () => {
+          timers.delete(timer)
+          loop(target, state)
+        },
+        Math.max(0, began + target.interval_ms - Date.now()),
+      )
       timers.add(timer)
     })
   }

@@ -47,7 +47,9 @@ export class InstanceService {
     try {
       return {...(await waitHealthy(this.client, options.name, options.timeoutMs)), action}
     } catch (error) {
-      throw new FailureError(`${options.name} did not become healthy: ${(error as Error).message}`, {hint: `see: tend logs ${options.name}`})
+      throw new FailureError(`${options.name} did not become healthy: ${(error as Error).message}`, {
+        hint: `see: tend logs ${options.name}`,
+      })
     }
   }
 

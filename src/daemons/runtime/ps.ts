@@ -25,7 +25,9 @@ export async function listInstances(home: string): Promise<PsResult> {
   const views = (records ?? []).map((record) => managedView(record, byName.get(record.name) ?? null))
   const managed = new Set(views.map((v) => v.name))
   for (const status of statuses) if (!managed.has(status.name)) views.push(unmanagedView(status))
-  views.sort((a, b) => (a.stack ?? '~').localeCompare(b.stack ?? '~') || a.name.localeCompare(b.name))
+  // By stack (instances outside any stack last), then by name.
+  const key = (v: InstanceView) => `${v.stack === null ? '1' : '0'}${v.stack ?? ''}\u0000${v.name}`
+  views.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0))
   const orphanedState = !records && existsSync(paths.supervisorState)
   return {
     home,

@@ -78,7 +78,10 @@ export async function upStack(stack: Stack, client: SupervisorClient, options: {
     },
   }))
   for (const skip of stack.skipped) {
-    tasks.push({title: `${skip.name}: skipped, ${skip.reason}`, task: async (_ctx, task) => task.skip(`${skip.name}: skipped, ${skip.reason}`)})
+    tasks.push({
+      title: `${skip.name}: skipped, ${skip.reason}`,
+      task: async (_ctx, task) => task.skip(`${skip.name}: skipped, ${skip.reason}`),
+    })
   }
   await taskList(tasks, {concurrent: true, silent: options.silent}).run()
 
@@ -102,16 +105,18 @@ export interface DownResult {
   stopped: string[]
   /** Whether the supervisor exited because it had nothing left to manage. */
   supervisorStopped: boolean
+  /** Instances of other stacks (or none) that still run. */
+  remaining: Array<{name: string; stack: string | null}>
 }
 
 /** Stops and removes a stack's instances, dependents first. With stack null, everything and the supervisor. */
 export async function downStack(stack: Stack | null, client: SupervisorClient): Promise<DownResult> {
-  if (!(await client.isRunning())) return {stack: stack?.name ?? null, stopped: [], supervisorStopped: false}
+  if (!(await client.isRunning())) return {stack: stack?.name ?? null, stopped: [], supervisorStopped: false, remaining: []}
   const records = await client.list()
   if (stack === null) {
     await client.shutdown()
     await client.waitGone()
-    return {stack: null, stopped: records.map((r) => r.name), supervisorStopped: true}
+    return {stack: null, stopped: records.map((r) => r.name), supervisorStopped: true, remaining: []}
   }
   const ours = records.filter((r) => r.stack === stack.name)
   const order = stack.instances.map((i) => i.name)
@@ -121,7 +126,8 @@ export async function downStack(stack: Stack | null, client: SupervisorClient): 
   for (const record of ours) await client.delete(record.name)
   const supervisorStopped = ours.length === records.length
   if (supervisorStopped) await client.waitGone()
-  return {stack: stack.name, stopped: ours.map((r) => r.name), supervisorStopped}
+  const remaining = records.filter((r) => r.stack !== stack.name).map((r) => ({name: r.name, stack: r.stack}))
+  return {stack: stack.name, stopped: ours.map((r) => r.name), supervisorStopped, remaining}
 }
 
 async function removeOrphans(stack: Stack, client: SupervisorClient): Promise<string[]> {
@@ -151,9 +157,12 @@ export async function waitHealthy(client: SupervisorClient, name: string, timeou
     if (!record) throw new Error('the supervisor no longer manages it')
     if (record.state === 'running' && record.health === 'healthy') return record
     if (FAILED_STATES.has(record.state)) {
-      throw new Error(`${record.reason ?? record.state}${record.state === 'backoff' ? ' (the supervisor keeps retrying per its restart policy)' : ''}`)
+      throw new Error(
+        `${record.reason ?? record.state}${record.state === 'backoff' ? ' (the supervisor keeps retrying per its restart policy)' : ''}`,
+      )
     }
-    if (Date.now() > deadline) throw new Error(`not healthy after ${Math.round(timeoutMs / 1000)} s (state ${record.state}, health ${record.health})`)
+    if (Date.now() > deadline)
+      throw new Error(`not healthy after ${Math.round(timeoutMs / 1000)} s (state ${record.state}, health ${record.health})`)
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
 }
@@ -161,7 +170,8 @@ export async function waitHealthy(client: SupervisorClient, name: string, timeou
 /** `tend up`: load the stack file (the default one if none), validate all of it, then bring it up. */
 export async function up(options: {oclif: Config; home: string; file?: string; timeoutMs: number; silent: boolean}): Promise<UpResult> {
   const stack = await loadStackFor(options)
-  if (!options.silent) process.stderr.write(`stack ${stack.name} (${stack.file === DEFAULT_STACK_FILE ? 'embedded default' : stack.file})\n`)
+  if (!options.silent)
+    process.stderr.write(`stack ${stack.name} (${stack.file === DEFAULT_STACK_FILE ? 'embedded default' : stack.file})\n`)
   return upStack(stack, new SupervisorClient(new StatePaths(options.home)), options)
 }
 

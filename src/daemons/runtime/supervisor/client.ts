@@ -92,7 +92,8 @@ export class SupervisorClient {
       throw error
     }
     if (res.statusCode >= 400) {
-      const message = res.body && typeof res.body === 'object' && 'error' in res.body ? String(res.body.error) : `supervisor answered ${res.statusCode}`
+      const message =
+        res.body && typeof res.body === 'object' && 'error' in res.body ? String(res.body.error) : `supervisor answered ${res.statusCode}`
       const hint = res.body && typeof res.body === 'object' && 'hint' in res.body ? (res.body.hint as string) : undefined
       throw new TendError(message, {exitCode: res.statusCode === 400 ? 2 : 1, hint})
     }

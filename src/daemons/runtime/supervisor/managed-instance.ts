@@ -154,10 +154,14 @@ export class ManagedInstance {
     const configFile = paths.instanceSpecFile(name)
     // The config may hold secrets: only the owner reads it.
     writeFileSync(configFile, JSON.stringify(config ?? {}), {mode: 0o600})
-    const child = spawnDetached(process.execPath, [bin, 'daemon', 'run', kind, '--name', name, '--config', configFile, '--base-dir', baseDir, '--supervised'], {
-      logFile: paths.logFile(name),
-      env: {TEND_HOME: paths.home},
-    })
+    const child = spawnDetached(
+      process.execPath,
+      [bin, 'daemon', 'run', kind, '--name', name, '--config', configFile, '--base-dir', baseDir, '--supervised'],
+      {
+        logFile: paths.logFile(name),
+        env: {TEND_HOME: paths.home},
+      },
+    )
     this.pid = child.pid ?? null
     this.processStartedAt = Date.now()
     this.state = 'starting'

@@ -124,9 +124,12 @@ export class Supervisor {
     const existing = this.instances.get(spec.name)
     if (existing) {
       if (existing.spec.stack !== spec.stack) {
-        throw new FailureError(`instance ${spec.name} already belongs to ${existing.spec.stack ? `stack ${existing.spec.stack}` : 'no stack'}`, {
-          hint: `rename it, or stop it first: tend daemon delete ${spec.name}`,
-        })
+        throw new FailureError(
+          `instance ${spec.name} already belongs to ${existing.spec.stack ? `stack ${existing.spec.stack}` : 'no stack'}`,
+          {
+            hint: `rename it, or stop it first: tend daemon delete ${spec.name}`,
+          },
+        )
       }
       if (sameSpec(existing.spec, spec) && existing.isWanted) return {action: 'unchanged', instance: existing.record()}
       const replaced = !sameSpec(existing.spec, spec)
