@@ -90,9 +90,14 @@ class Bench {
   ) {
     const {doc} = labModel(lab.bridge, [h1, h2], N)
     writeFileSync(this.modelFile, JSON.stringify(doc))
-    const compiled = compileModel(validateModel(doc, 'bench model'), {cookieTag: 0x7e4d, resolveOfport: resolveHosts([h1, h2])}).get(lab.bridge)!
+    const compiled = compileModel(validateModel(doc, 'bench model'), {cookieTag: 0x7e4d, resolveOfport: resolveHosts([h1, h2])}).get(
+      lab.bridge,
+    )!
     writeFileSync(this.flowsFile, `${compiled.flows.map(formatFlow).join('\n')}\n`)
-    writeFileSync(join(this.home, 'agent.json'), JSON.stringify({model: this.modelFile, interval_ms: INTERVAL_MS, ovs: {addresses: {[lab.bridge]: lab.address}}}))
+    writeFileSync(
+      join(this.home, 'agent.json'),
+      JSON.stringify({model: this.modelFile, interval_ms: INTERVAL_MS, ovs: {addresses: {[lab.bridge]: lab.address}}}),
+    )
   }
 
   get address(): string {
@@ -102,14 +107,18 @@ class Bench {
   /** Starts the agent process; resolves when its first sync is done, with the spawn-to-synced time. */
   async startAgent(): Promise<{wallMs: number; report: any}> {
     const started = performance.now()
-    this.agent = execa(process.execPath, [binRun, 'daemon', 'run', 'flow-agent', '--name', 'flow', '--config', join(this.home, 'agent.json')], {
-      reject: false,
-      cwd: repoRoot,
-      env: {TEND_HOME: this.home},
-      stdin: 'ignore',
-      stdout: 'ignore',
-      stderr: 'ignore',
-    })
+    this.agent = execa(
+      process.execPath,
+      [binRun, 'daemon', 'run', 'flow-agent', '--name', 'flow', '--config', join(this.home, 'agent.json')],
+      {
+        reject: false,
+        cwd: repoRoot,
+        env: {TEND_HOME: this.home},
+        stdin: 'ignore',
+        stdout: 'ignore',
+        stderr: 'ignore',
+      },
+    )
     const bridge = await this.waitStatus((b) => b.syncs >= 1, 120_000, 'first sync')
     return {wallMs: Math.round(performance.now() - started), report: bridge.lastReport}
   }
@@ -132,7 +141,11 @@ class Bench {
   }
 
   async verify(file = this.flowsFile): Promise<string> {
-    const result = await execa('ovs-ofctl', ['-O', 'OpenFlow14', 'diff-flows', this.address, file], {reject: false, timeout: 600_000, maxBuffer: 1 << 30})
+    const result = await execa('ovs-ofctl', ['-O', 'OpenFlow14', 'diff-flows', this.address, file], {
+      reject: false,
+      timeout: 600_000,
+      maxBuffer: 1 << 30,
+    })
     if (result.exitCode === 0) return 'ok'
     return `DIFF (${String(result.stdout).split('\n').length} lines)`
   }
@@ -157,17 +170,29 @@ class Bench {
 /** 1% drift among the filler rules (never the hosts' path): a third deleted, a third wrong, a third stale. */
 async function injectDrift(bench: Bench): Promise<number> {
   const total = Math.max(3, Math.round(N / 100))
-  const lines = (await ofctl('--no-stats', 'dump-flows', bench.address, `table=30,${OURS}`)).split('\n').filter((l) => l.includes('tp_dst=100'))
+  const lines = (await ofctl('--no-stats', 'dump-flows', bench.address, `table=30,${OURS}`))
+    .split('\n')
+    .filter((l) => l.includes('tp_dst=100'))
   const pick = lines.filter((_, i) => i % 7 === 3).slice(0, total)
   if (pick.length < total) throw new Error(`only ${pick.length} flows to drift`)
-  const identity = (line: string) => line.trim().replace(/^cookie=\S+, table=30, /, 'table=30,').replace(/ actions=.*/, '')
+  const identity = (line: string) =>
+    line
+      .trim()
+      .replace(/^cookie=\S+, table=30, /, 'table=30,')
+      .replace(/ actions=.*/, '')
   const third = Math.floor(total / 3)
   const mods = [
     ...pick.slice(0, third).map((l) => `delete_strict ${identity(l)}`),
     ...pick.slice(third, 2 * third).map((l) => `modify_strict ${identity(l)} actions=drop`),
-    ...Array.from({length: total - 2 * third}, (_, k) => `add table=31,priority=${k + 1},cookie=0x7e4d00000000beef,udp,tp_dst=${k + 1} actions=drop`),
+    ...Array.from(
+      {length: total - 2 * third},
+      (_, k) => `add table=31,priority=${k + 1},cookie=0x7e4d00000000beef,udp,tp_dst=${k + 1} actions=drop`,
+    ),
   ]
-  await execa('ovs-ofctl', ['-O', 'OpenFlow14', '--bundle', 'add-flows', bench.address, '-'], {input: `${mods.join('\n')}\n`, timeout: 600_000})
+  await execa('ovs-ofctl', ['-O', 'OpenFlow14', '--bundle', 'add-flows', bench.address, '-'], {
+    input: `${mods.join('\n')}\n`,
+    timeout: 600_000,
+  })
   return total
 }
 
@@ -176,7 +201,16 @@ async function agentScenarios(bench: Bench, portType: PortType): Promise<void> {
   // (a) restart on a correct switch.
   await bench.killAgent()
   const a = await bench.pinged(() => bench.startAgent())
-  rows.push({portType, scenario: 'agent restart, correct switch (a)', flowMods: a.value.report.flowMods, wallMs: a.value.wallMs, syncMs: a.value.report.durationMs, lost: a.ping.lost, maxGapMs: a.ping.maxGapMs, verify: await bench.verify()})
+  rows.push({
+    portType,
+    scenario: 'agent restart, correct switch (a)',
+    flowMods: a.value.report.flowMods,
+    wallMs: a.value.wallMs,
+    syncMs: a.value.report.durationMs,
+    lost: a.ping.lost,
+    maxGapMs: a.ping.maxGapMs,
+    verify: await bench.verify(),
+  })
   check(a.value.report.flowMods === 0, `${portType} (a): ${a.value.report.flowMods} flow mods, want 0`)
   check(a.ping.lost === 0, `${portType} (a): ${a.ping.lost} pings lost`)
 
@@ -184,7 +218,16 @@ async function agentScenarios(bench: Bench, portType: PortType): Promise<void> {
   await bench.killAgent()
   await injectDrift(bench)
   const b = await bench.pinged(() => bench.startAgent())
-  rows.push({portType, scenario: 'agent restart, 1% drift (b)', flowMods: b.value.report.flowMods, wallMs: b.value.wallMs, syncMs: b.value.report.durationMs, lost: b.ping.lost, maxGapMs: b.ping.maxGapMs, verify: await bench.verify()})
+  rows.push({
+    portType,
+    scenario: 'agent restart, 1% drift (b)',
+    flowMods: b.value.report.flowMods,
+    wallMs: b.value.wallMs,
+    syncMs: b.value.report.durationMs,
+    lost: b.ping.lost,
+    maxGapMs: b.ping.maxGapMs,
+    verify: await bench.verify(),
+  })
   check(b.value.report.flowMods === expectedMods, `${portType} (b): ${b.value.report.flowMods} flow mods, want ${expectedMods}`)
   check(b.ping.lost === 0, `${portType} (b): ${b.ping.lost} pings lost`)
 
@@ -199,18 +242,38 @@ async function agentScenarios(bench: Bench, portType: PortType): Promise<void> {
     return Math.round(performance.now() - deletedAt)
   })
   const restored = await flowCount(bench.address, `table=${table}`)
-  rows.push({portType, scenario: `del-flows table=${table} (${inTable} flows) (c)`, flowMods: inTable, wallMs: c.value, lost: c.ping.lost, maxGapMs: c.ping.maxGapMs, verify: await bench.verify(), note: `repaired ${c.value} ms after the delete; interval ${INTERVAL_MS} ms`})
+  rows.push({
+    portType,
+    scenario: `del-flows table=${table} (${inTable} flows) (c)`,
+    flowMods: inTable,
+    wallMs: c.value,
+    lost: c.ping.lost,
+    maxGapMs: c.ping.maxGapMs,
+    verify: await bench.verify(),
+    note: `repaired ${c.value} ms after the delete; interval ${INTERVAL_MS} ms`,
+  })
   check(restored === inTable, `${portType} (c): ${restored} flows back in table ${table}, want ${inTable}`)
   check(c.value <= INTERVAL_MS + 1000, `${portType} (c): repaired after ${c.value} ms, want <= interval + 1 s`)
 }
 
 /** Runs an ovs-ofctl baseline with a time limit (a barrier per flow mod is minutes at 100k on PMD ports). */
-async function timed(bench: Bench, scenario: string, portType: PortType, flowMods: number | string, steps: string[][], expected = bench.flowsFile): Promise<void> {
+async function timed(
+  bench: Bench,
+  scenario: string,
+  portType: PortType,
+  flowMods: number | string,
+  steps: string[][],
+  expected = bench.flowsFile,
+): Promise<void> {
   const r = await bench.pinged(async () => {
     const deadline = Date.now() + BASELINE_TIMEOUT_MS
     for (const step of steps) {
       const left = deadline - Date.now()
-      const result = await execa('ovs-ofctl', ['-O', 'OpenFlow14', ...step], {reject: false, timeout: Math.max(1, left), maxBuffer: 1 << 30})
+      const result = await execa('ovs-ofctl', ['-O', 'OpenFlow14', ...step], {
+        reject: false,
+        timeout: Math.max(1, left),
+        maxBuffer: 1 << 30,
+      })
       if (result.timedOut) return `stopped after ${BASELINE_TIMEOUT_MS / 1000} s`
       if (result.exitCode !== 0) throw new Error(`${scenario}: ${String(result.stderr).split('\n')[0]}`)
     }
@@ -218,7 +281,16 @@ async function timed(bench: Bench, scenario: string, portType: PortType, flowMod
   })
   // A baseline stopped by the time limit leaves the table incomplete: restore it before verifying.
   if (r.value) await execa('ovs-ofctl', ['-O', 'OpenFlow14', '--bundle', 'replace-flows', bench.address, expected], {timeout: 600_000})
-  rows.push({portType, scenario, flowMods, wallMs: r.wallMs, lost: r.ping.lost, maxGapMs: r.ping.maxGapMs, verify: await bench.verify(expected), note: r.value})
+  rows.push({
+    portType,
+    scenario,
+    flowMods,
+    wallMs: r.wallMs,
+    lost: r.ping.lost,
+    maxGapMs: r.ping.maxGapMs,
+    verify: await bench.verify(expected),
+    note: r.value,
+  })
 }
 
 async function baselines(bench: Bench, portType: PortType): Promise<void> {
@@ -231,18 +303,33 @@ async function baselines(bench: Bench, portType: PortType): Promise<void> {
   await timed(bench, 'replace-flows --bundle, 1% drift', portType, drifted, [['--bundle', 'replace-flows', a, f]])
   const swapped = f.replace(/\.txt$/, '.swap.txt')
   writeFileSync(swapped, readFileSync(f, 'utf8').replace(/cookie=0x7e4d/g, 'cookie=0x7e4e'))
-  await timed(bench, 'cookie swap (re-add in a bundle, delete old cookie)', portType, N + 1, [
-    ['--bundle', 'add-flows', a, swapped],
-    ['del-flows', a, 'cookie=0x7e4d000000000000/0xffff000000000000'],
-  ], swapped)
+  await timed(
+    bench,
+    'cookie swap (re-add in a bundle, delete old cookie)',
+    portType,
+    N + 1,
+    [
+      ['--bundle', 'add-flows', a, swapped],
+      ['del-flows', a, 'cookie=0x7e4d000000000000/0xffff000000000000'],
+    ],
+    swapped,
+  )
   // Put the agent's cookie back for the next steps.
   await execa('ovs-ofctl', ['-O', 'OpenFlow14', '--bundle', 'replace-flows', a, f], {timeout: 600_000})
-  await timed(bench, 'flush and re-add (the seed: del-flows, add-flows)', portType, N + 1, [['del-flows', a], ['add-flows', a, f]])
+  await timed(bench, 'flush and re-add (the seed: del-flows, add-flows)', portType, N + 1, [
+    ['del-flows', a],
+    ['add-flows', a, f],
+  ])
 }
 
 async function main(): Promise<void> {
-  const load = () => loadavg().map((l) => l.toFixed(1)).join(' ')
-  process.stdout.write(`flow bench: N=${N} flows, ping every ${PING_MS} ms, port types ${PORT_TYPES.join(',')}, agent interval ${INTERVAL_MS} ms, load ${load()}\n`)
+  const load = () =>
+    loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')
+  process.stdout.write(
+    `flow bench: N=${N} flows, ping every ${PING_MS} ms, port types ${PORT_TYPES.join(',')}, agent interval ${INTERVAL_MS} ms, load ${load()}\n`,
+  )
   for (const portType of PORT_TYPES) {
     for (let rep = 0; rep < REPS; rep++) {
       const lab = await OvsLab.start({portType})
@@ -252,7 +339,9 @@ async function main(): Promise<void> {
         const h2 = await lab.addHost(2)
         bench = new Bench(lab, h1, h2)
         const first = await bench.startAgent()
-        process.stdout.write(`${portType} rep ${rep + 1}: initial install of ${first.report.desired} flows took ${first.report.durationMs} ms\n`)
+        process.stdout.write(
+          `${portType} rep ${rep + 1}: initial install of ${first.report.desired} flows took ${first.report.durationMs} ms\n`,
+        )
         await bench.waitStatus(() => true, 1000, 'status')
         const probe = await lab.ping(h1, h2, {count: 20, intervalMs: 100})
         check(probe.received > 0, `${portType}: hosts cannot ping through the agent's flows`)
@@ -277,9 +366,25 @@ async function main(): Promise<void> {
 
 function printTable(): void {
   const header = ['port', 'scenario', 'flow mods', 'wall ms', 'sync ms', 'lost', 'max gap ms', 'verify', 'note']
-  const lines = rows.map((r) => [r.portType, r.scenario, String(r.flowMods), String(r.wallMs), r.syncMs === undefined ? '' : String(r.syncMs), String(r.lost), String(r.maxGapMs), r.verify, r.note ?? ''])
+  const lines = rows.map((r) => [
+    r.portType,
+    r.scenario,
+    String(r.flowMods),
+    String(r.wallMs),
+    r.syncMs === undefined ? '' : String(r.syncMs),
+    String(r.lost),
+    String(r.maxGapMs),
+    r.verify,
+    r.note ?? '',
+  ])
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)))
-  for (const line of [header, ...lines]) process.stdout.write(`${line.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()}\n`)
+  for (const line of [header, ...lines])
+    process.stdout.write(
+      `${line
+        .map((c, i) => c.padEnd(widths[i]))
+        .join('  ')
+        .trimEnd()}\n`,
+    )
 }
 
 await main()

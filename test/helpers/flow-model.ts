@@ -23,7 +23,9 @@ export function labModel(bridge: string, hosts: LabHost[], flows: number, cookie
     }
   }
   const doc = {version: 1, networks, bridges: {[bridge]: {ports}}}
-  const count = () => compileModel(validateModel(structuredClone(doc), 'lab model'), {cookieTag, resolveOfport: resolveHosts(hosts)}).get(bridge)!.flows.length
+  const count = () =>
+    compileModel(validateModel(structuredClone(doc), 'lab model'), {cookieTag, resolveOfport: resolveHosts(hosts)}).get(bridge)!.flows
+      .length
   let total = count()
   if (total > flows) throw new Error(`the lab's hosts alone need ${total} flows, more than ${flows}`)
   // Filler ports: 5 flows each plus their rules, plus one flood flow per network.

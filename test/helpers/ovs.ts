@@ -88,7 +88,20 @@ export class OvsLab {
     const count = options.count ?? 3
     const result = await execa(
       'ip',
-      ['netns', 'exec', from.netns, 'ping', '-n', '-c', String(count), '-i', String((options.intervalMs ?? 200) / 1000), '-W', String(options.timeoutS ?? 1), to.ip],
+      [
+        'netns',
+        'exec',
+        from.netns,
+        'ping',
+        '-n',
+        '-c',
+        String(count),
+        '-i',
+        String((options.intervalMs ?? 200) / 1000),
+        '-W',
+        String(options.timeoutS ?? 1),
+        to.ip,
+      ],
       {reject: false, timeout: 60_000},
     )
     return parsePing(String(result.stdout))

@@ -9,12 +9,17 @@ export default class FlowCompile extends BaseCommand {
 Ports named by interface need --address to look their OpenFlow port numbers up on the switch; without it they are left out and listed on stderr.`
   static examples = [
     '<%= config.bin %> flow compile model.yaml',
-    '<%= config.bin %> flow compile model.yaml --json | jq \'.bridges.br0.flows | length\'',
+    "<%= config.bin %> flow compile model.yaml --json | jq '.bridges.br0.flows | length'",
     '<%= config.bin %> flow compile model.yaml --address unix:/var/run/openvswitch/br0.mgmt',
   ]
   static args = {model: Args.string({description: 'the network model file (YAML or JSON)', required: true})}
   static flags = {
-    address: Flags.string({char: 'a', description: 'resolve interface names on this switch: BRIDGE=ADDRESS or ADDRESS (repeatable)', multiple: true, default: []}),
+    address: Flags.string({
+      char: 'a',
+      description: 'resolve interface names on this switch: BRIDGE=ADDRESS or ADDRESS (repeatable)',
+      multiple: true,
+      default: [],
+    }),
     cookie: Flags.string({description: 'the owner tag in the top 16 bits of the cookie', default: '0x7e4d'}),
   }
 

@@ -9,7 +9,7 @@ export default class FlowDiff extends BaseCommand {
 Changes nothing. Exits 0 when the switch matches the model and 2 when it does not, like diff(1).`
   static examples = [
     '<%= config.bin %> flow diff',
-    '<%= config.bin %> flow diff --json | jq \'.bridges[] | {bridge, added, modified, deleted}\'',
+    "<%= config.bin %> flow diff --json | jq '.bridges[] | {bridge, added, modified, deleted}'",
     '<%= config.bin %> flow diff --model model.yaml --address unix:/var/run/openvswitch/br0.mgmt',
   ]
   static flags = flowTargetFlags

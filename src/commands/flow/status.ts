@@ -4,8 +4,11 @@ import {agentStatus} from '../../daemons/flow-agent/client.js'
 import {renderAgentStatus} from '../../daemons/flow-agent/render.js'
 
 export default class FlowStatus extends BaseCommand {
-  static summary = 'Show a flow agent\'s bridges: flows desired and installed, drift found and repaired, last sync'
-  static examples = ['<%= config.bin %> flow status', '<%= config.bin %> flow status --json | jq \'.details.bridges[] | {name, driftRepaired}\'']
+  static summary = "Show a flow agent's bridges: flows desired and installed, drift found and repaired, last sync"
+  static examples = [
+    '<%= config.bin %> flow status',
+    "<%= config.bin %> flow status --json | jq '.details.bridges[] | {name, driftRepaired}'",
+  ]
   static flags = {instance: Flags.string({char: 'i', description: 'the flow-agent instance (default: the only one running)'})}
 
   async run() {

@@ -18,7 +18,7 @@ included, in one bundle (no gap in forwarding).`
   static flags = {
     ...flowTargetFlags,
     'dry-run': Flags.boolean({description: 'show what would change, change nothing'}),
-    'reset-flows': Flags.boolean({description: 'replace every flow on the bridges (foreign ones too) with the model\'s'}),
+    'reset-flows': Flags.boolean({description: "replace every flow on the bridges (foreign ones too) with the model's"}),
   }
 
   async run() {

@@ -80,7 +80,12 @@ export class FlowAgent {
       drift: m.counter('flow_drift_total', 'Flows found differing from the model, by kind', ['bridge', 'kind']),
       flowMods: m.counter('flow_mods_total', 'Flow mods sent to the switch', ['bridge']),
       syncs: m.counter('flow_syncs_total', 'Syncs run, by result', ['bridge', 'result']),
-      duration: m.histogram('flow_sync_seconds', 'Time to read, compare and fix a bridge', ['bridge'], [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10]),
+      duration: m.histogram(
+        'flow_sync_seconds',
+        'Time to read, compare and fix a bridge',
+        ['bridge'],
+        [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
+      ),
       modelValid: m.gauge('flow_model_valid', 'Whether the model in force loaded without error (1) or the last good one is kept (0)'),
     }
   }
@@ -166,7 +171,10 @@ export class FlowAgent {
   }
 
   private addressOf(bridge: string): string {
-    return this.config.ovs.addresses[bridge] ?? (this.managed ? this.managed.bridgeAddress(bridge) : `unix:${join(this.config.ovs.rundir, `${bridge}.mgmt`)}`)
+    return (
+      this.config.ovs.addresses[bridge] ??
+      (this.managed ? this.managed.bridgeAddress(bridge) : `unix:${join(this.config.ovs.rundir, `${bridge}.mgmt`)}`)
+    )
   }
 
   private adopt(desired: DesiredState, doc: unknown): void {
@@ -253,8 +261,20 @@ export class FlowAgent {
       const bridge: Bridge = {
         sw,
         status: {
-          name, address, connected: false, desired: 0, installed: 0, unresolvedPorts: [], syncs: 0, driftFound: 0, driftRepaired: 0,
-          lastSyncAt: null, lastSyncMs: null, lastSyncReason: null, lastReport: null, error: null,
+          name,
+          address,
+          connected: false,
+          desired: 0,
+          installed: 0,
+          unresolvedPorts: [],
+          syncs: 0,
+          driftFound: 0,
+          driftRepaired: 0,
+          lastSyncAt: null,
+          lastSyncMs: null,
+          lastSyncReason: null,
+          lastReport: null,
+          error: null,
         },
         monitor: new FlowMonitor(address, join(this.ctx.dataDir, `monitor-${name}.ctl`), {
           checker: () => bridge.checker,
@@ -305,7 +325,9 @@ export class FlowAgent {
     if (this.stopped && !options.dryRun) return []
     const desired = this.desired
     if (!desired) {
-      throw new FailureError(this.modelError ?? 'no model yet', {hint: this.config.model ? `fix ${this.config.model}` : 'push one with PUT /model'})
+      throw new FailureError(this.modelError ?? 'no model yet', {
+        hint: this.config.model ? `fix ${this.config.model}` : 'push one with PUT /model',
+      })
     }
     const resetFlows = options.resetFlows || (this.resetPending && !options.dryRun)
     const reports: SyncReport[] = []
@@ -363,7 +385,10 @@ export class FlowAgent {
     const wasConnected = bridge.status.connected
     const prefetched = this.prefetched.get(name)
     this.prefetched.delete(name)
-    const {report} = await syncBridge(bridge.sw, name, want.index, this.config.cookie, {...options, prefetched: options.dryRun || options.resetFlows ? undefined : prefetched})
+    const {report} = await syncBridge(bridge.sw, name, want.index, this.config.cookie, {
+      ...options,
+      prefetched: options.dryRun || options.resetFlows ? undefined : prefetched,
+    })
     if (options.dryRun) return report
     const s = bridge.status
     const drift = report.reset ? 0 : report.added + report.modified + report.replaced + report.deleted
@@ -386,13 +411,18 @@ export class FlowAgent {
     if (!bridge.monitor.running && this.config.watch) bridge.monitor.start()
     this.metrics.desired.set({bridge: name}, report.desired)
     this.metrics.installed.set({bridge: name}, report.desired)
-    for (const kind of ['added', 'modified', 'replaced', 'deleted'] as const) if (!report.reset && report[kind]) this.metrics.drift.inc({bridge: name, kind}, report[kind])
+    for (const kind of ['added', 'modified', 'replaced', 'deleted'] as const)
+      if (!report.reset && report[kind]) this.metrics.drift.inc({bridge: name, kind}, report[kind])
     this.metrics.flowMods.inc({bridge: name}, report.flowMods)
     this.metrics.syncs.inc({bridge: name, result: 'ok'})
     this.metrics.duration.observe({bridge: name}, report.durationMs / 1000)
     if (drift || report.reset || !wasConnected) {
       this.ctx.log.info(`bridge ${name}: ${report.reset ? 'reset' : drift ? 'repaired drift' : 'in sync'}`, {
-        reason, added: report.added, modified: report.modified + report.replaced, deleted: report.deleted, ms: report.durationMs,
+        reason,
+        added: report.added,
+        modified: report.modified + report.replaced,
+        deleted: report.deleted,
+        ms: report.durationMs,
       })
     }
     return report

@@ -8,21 +8,29 @@ export const flowTargetFlags = {
   model: Flags.string({char: 'm', description: 'work directly on a model file instead of asking an agent'}),
   address: Flags.string({
     char: 'a',
-    description: 'with --model: a bridge\'s OpenFlow address, BRIDGE=ADDRESS or just ADDRESS for a one-bridge model (repeatable)',
+    description: "with --model: a bridge's OpenFlow address, BRIDGE=ADDRESS or just ADDRESS for a one-bridge model (repeatable)",
     multiple: true,
     default: [],
   }),
-  rundir: Flags.string({description: 'with --model: where bridges\' <bridge>.mgmt sockets are (default /var/run/openvswitch)'}),
+  rundir: Flags.string({description: "with --model: where bridges' <bridge>.mgmt sockets are (default /var/run/openvswitch)"}),
   cookie: Flags.string({description: 'with --model: the owner tag in the top 16 bits of the cookie (default 0x7e4d)'}),
 }
 
-export function flowTarget(home: string, flags: {instance?: string; model?: string; address: string[]; rundir?: string; cookie?: string}): FlowTarget {
+export function flowTarget(
+  home: string,
+  flags: {instance?: string; model?: string; address: string[]; rundir?: string; cookie?: string},
+): FlowTarget {
   if (!flags.model) {
     const stray = flags.address.length ? '--address' : flags.rundir ? '--rundir' : flags.cookie ? '--cookie' : undefined
     if (stray) throw new UsageError(`${stray} goes with --model (without it, the command asks the running agent)`)
     return {home, instance: flags.instance}
   }
-  return {model: flags.model, addresses: flags.address, rundir: flags.rundir ?? '/var/run/openvswitch', cookie: parseCookieTag(flags.cookie ?? '0x7e4d')}
+  return {
+    model: flags.model,
+    addresses: flags.address,
+    rundir: flags.rundir ?? '/var/run/openvswitch',
+    cookie: parseCookieTag(flags.cookie ?? '0x7e4d'),
+  }
 }
 
 export function parseCookieTag(text: string): number {

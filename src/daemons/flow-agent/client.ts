@@ -26,9 +26,13 @@ export interface SyncResult {
 export async function syncVia(target: FlowTarget, options: SyncOptions): Promise<SyncResult> {
   if ('home' in target) {
     const instance = await findInstance(target.home, KIND, target.instance)
-    const body = options.dryRun && !options.resetFlows
-      ? await call<{bridges: SyncReport[]}>(target.home, instance, 'GET', '/diff')
-      : await call<{bridges: SyncReport[]}>(target.home, instance, 'POST', '/sync', {dry_run: Boolean(options.dryRun), reset_flows: Boolean(options.resetFlows)})
+    const body =
+      options.dryRun && !options.resetFlows
+        ? await call<{bridges: SyncReport[]}>(target.home, instance, 'GET', '/diff')
+        : await call<{bridges: SyncReport[]}>(target.home, instance, 'POST', '/sync', {
+            dry_run: Boolean(options.dryRun),
+            reset_flows: Boolean(options.resetFlows),
+          })
     return {via: `agent ${instance.name}`, bridges: body.bridges}
   }
   const desired = await DesiredState.fromFile(target.model, target.cookie)
@@ -49,7 +53,8 @@ export function bridgeAddresses(bridges: string[], given: string[], rundir: stri
   for (const item of given) {
     const eq = item.indexOf('=')
     const isPair = eq > 0 && !item.slice(0, eq).includes(':')
-    if (!isPair && bridges.length !== 1) throw new UsageError(`--address ${item}: the model has ${bridges.length} bridges; write BRIDGE=ADDRESS`)
+    if (!isPair && bridges.length !== 1)
+      throw new UsageError(`--address ${item}: the model has ${bridges.length} bridges; write BRIDGE=ADDRESS`)
     const [bridge, address] = isPair ? [item.slice(0, eq), item.slice(eq + 1)] : [bridges[0], item]
     if (!out.has(bridge)) throw new UsageError(`--address ${item}: the model has no bridge ${bridge} (it has ${bridges.join(', ')})`)
     out.set(bridge, address)
@@ -58,7 +63,11 @@ export function bridgeAddresses(bridges: string[], given: string[], rundir: stri
 }
 
 /** Compiles a model file to flows per bridge, resolving interface names on a switch if given. */
-export async function compileFile(model: string, cookie: number, addresses: string[]): Promise<{bridges: Record<string, {flows: string[]; unresolvedPorts: string[]}>}> {
+export async function compileFile(
+  model: string,
+  cookie: number,
+  addresses: string[],
+): Promise<{bridges: Record<string, {flows: string[]; unresolvedPorts: string[]}>}> {
   const desired = await DesiredState.fromFile(model, cookie)
   const resolveOn = addresses.length ? bridgeAddresses(desired.bridges, addresses, '') : undefined
   const out: Record<string, {flows: string[]; unresolvedPorts: string[]}> = {}
@@ -80,7 +89,8 @@ async function call<T>(home: string, instance: InstanceStatusDoc, method: string
   try {
     const res = await controlRequest<T & {error?: string; hint?: string}>(socket, method, path, {body, timeoutMs: 120_000})
     if (res.statusCode === 400) throw new UsageError(res.body.error ?? 'bad request', {hint: res.body.hint})
-    if (res.statusCode >= 300) throw new FailureError(`agent ${instance.name}: ${res.body.error ?? `HTTP ${res.statusCode}`}`, {hint: res.body.hint})
+    if (res.statusCode >= 300)
+      throw new FailureError(`agent ${instance.name}: ${res.body.error ?? `HTTP ${res.statusCode}`}`, {hint: res.body.hint})
     return res.body
   } catch (error) {
     if (error instanceof ControlUnreachableError) throw new FailureError(`agent ${instance.name} stopped answering`, {hint: 'see: tend ps'})

@@ -21,10 +21,6 @@ export const TABLES = {classify: 0, antiSpoofing: 10, forwarding: 20, egress: 30
 export const COOKIE_TAG_SHIFT = 48n
 export const COOKIE_TAG_MASK = 0xffffn << COOKIE_TAG_SHIFT
 
-export function cookieFilter(tag: number): string {
-  return `cookie=0x${(BigInt(tag) << COOKIE_TAG_SHIFT).toString(16)}/0x${COOKIE_TAG_MASK.toString(16)}`
-}
-
 /** Resolves an interface name to its OpenFlow port number on a bridge (undefined: not attached). */
 export type OfportResolver = (bridge: string, iface: string) => number | undefined
 
@@ -68,7 +64,12 @@ function compileBridge(bridgeName: string, br: BridgeModel, model: NetworkModel,
     if (p.anti_spoofing) {
       for (const ip of p.ips) {
         add(TABLES.antiSpoofing, 100, `ip,in_port=${ofport},dl_src=${p.mac},nw_src=${ip}`, `goto_table:${TABLES.forwarding}`)
-        add(TABLES.antiSpoofing, 100, `arp,in_port=${ofport},dl_src=${p.mac},arp_spa=${ip},arp_sha=${p.mac}`, `goto_table:${TABLES.forwarding}`)
+        add(
+          TABLES.antiSpoofing,
+          100,
+          `arp,in_port=${ofport},dl_src=${p.mac},arp_spa=${ip},arp_sha=${p.mac}`,
+          `goto_table:${TABLES.forwarding}`,
+        )
       }
     } else {
       add(TABLES.antiSpoofing, 50, `in_port=${ofport}`, `goto_table:${TABLES.forwarding}`)
@@ -81,7 +82,12 @@ function compileBridge(bridgeName: string, br: BridgeModel, model: NetworkModel,
     })
   }
   for (const [vlan, ports] of floods) {
-    flows.entry(`network vlan ${vlan}`)(TABLES.forwarding, 90, `arp,reg6=${hex(vlan)},dl_dst=ff:ff:ff:ff:ff:ff`, ports.map((port) => `output:${port}`).join(','))
+    flows.entry(`network vlan ${vlan}`)(
+      TABLES.forwarding,
+      90,
+      `arp,reg6=${hex(vlan)},dl_dst=ff:ff:ff:ff:ff:ff`,
+      ports.map((port) => `output:${port}`).join(','),
+    )
   }
   const pipeline = flows.entry('pipeline')
   for (const table of Object.values(TABLES)) pipeline(table, 0, '', 'drop')

@@ -15,10 +15,6 @@ export interface FlowDiff {
   delete: Flow[]
 }
 
-export function diffSize(diff: FlowDiff): number {
-  return diff.add.length + diff.modify.length + diff.replace.length + diff.delete.length
-}
-
 /** Desired flows indexed by identity; built once per model, reused by every sync. */
 export type DesiredIndex = Map<string, Flow>
 

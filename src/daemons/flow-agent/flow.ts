@@ -101,7 +101,8 @@ export function parseDumpedFlow(line: string): Flow | undefined {
       const comma = part.indexOf(',')
       priority = Number(comma < 0 ? part.slice(9) : part.slice(9, comma))
       match = comma < 0 ? '' : part.slice(comma + 1)
-    } else if (!ATTRIBUTE.test(part)) match = part // a flow at the default priority
+    } else if (!ATTRIBUTE.test(part))
+      match = part // a flow at the default priority
     else if (!STAT_FIELDS.has(part.slice(0, part.indexOf('=')))) (attrs ??= []).push(part)
   }
   const flow: Flow = {table, priority, match, actions, cookie}
@@ -109,7 +110,8 @@ export function parseDumpedFlow(line: string): Flow | undefined {
   return flow
 }
 
-const ATTRIBUTE = /^(duration|n_packets|n_bytes|idle_age|hard_age|idle_timeout|hard_timeout|importance)=|^(send_flow_rem|check_overlap|reset_counts|no_packet_counts|no_byte_counts)$/
+const ATTRIBUTE =
+  /^(duration|n_packets|n_bytes|idle_age|hard_age|idle_timeout|hard_timeout|importance)=|^(send_flow_rem|check_overlap|reset_counts|no_packet_counts|no_byte_counts)$/
 
 /** Parses a whole dump (many lines). */
 export function parseDump(text: string): Flow[] {

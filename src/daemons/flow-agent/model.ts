@@ -20,7 +20,15 @@ export const PROTOCOLS = ['any', 'icmp', 'tcp', 'udp'] as const
 
 const portRange = z
   .union([z.number().int(), z.string().regex(/^\d{1,5}(-\d{1,5})?$/, 'expected a port number or a range like 8000-8080')])
-  .transform((value) => (typeof value === 'number' ? [value, value] : value.split('-').map(Number).concat(value.includes('-') ? [] : [Number(value)])) as [number, number])
+  .transform(
+    (value) =>
+      (typeof value === 'number'
+        ? [value, value]
+        : value
+            .split('-')
+            .map(Number)
+            .concat(value.includes('-') ? [] : [Number(value)])) as [number, number],
+  )
   .refine(([lo, hi]) => lo >= 1 && hi <= 65535 && lo <= hi, 'expected a port within 1-65535 or a range low-high')
 
 const rule = z
@@ -56,7 +64,10 @@ const rawFlow = z
     match: z
       .string()
       .regex(/^[^\s]*$/, 'write the match without spaces, e.g. ip,nw_dst=10.0.0.1')
-      .refine((m) => !/(^|,)(table|priority|cookie|actions)=/.test(m), 'give table and priority as their own fields; the agent sets the cookie')
+      .refine(
+        (m) => !/(^|,)(table|priority|cookie|actions)=/.test(m),
+        'give table and priority as their own fields; the agent sets the cookie',
+      )
       .default(''),
     actions: z.string().regex(/^\S+$/, 'write the actions without spaces, e.g. output:2').min(1),
   })
@@ -76,7 +87,10 @@ export const networkModelSchema = z
   .object({
     version: z.literal(1).default(1),
     networks: z.record(name, network).default({}),
-    bridges: z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,15}$/, 'expected a bridge name of 1-15 letters, digits, ".", "_" or "-"'), bridge),
+    bridges: z.record(
+      z.string().regex(/^[A-Za-z0-9_.-]{1,15}$/, 'expected a bridge name of 1-15 letters, digits, ".", "_" or "-"'),
+      bridge,
+    ),
   })
   .strict()
 
@@ -84,7 +98,6 @@ export type NetworkModel = z.infer<typeof networkModelSchema>
 export type BridgeModel = z.infer<typeof bridge>
 export type PortModel = z.infer<typeof port>
 export type PortRule = z.infer<typeof rule>
-export type RawFlow = z.infer<typeof rawFlow>
 
 /**
  * Validates a parsed model document: its shape, then the references between entries (networks,
@@ -116,7 +129,8 @@ export function validateModel(doc: unknown, where: string): NetworkModel {
       })
     }
   }
-  if (problems.length) throw new UsageError(`${where}: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? ` (and ${problems.length - 3} more)` : ''}`)
+  if (problems.length)
+    throw new UsageError(`${where}: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? ` (and ${problems.length - 3} more)` : ''}`)
   return model
 }
 

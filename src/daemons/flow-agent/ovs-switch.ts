@@ -94,14 +94,23 @@ export class OvsSwitch {
     const stderr = result.stderr.trim()
     if (result.timedOut) throw new SwitchUnreachableError(`ovs-ofctl ${args[0]} ${this.address} timed out after ${this.timeoutMs} ms`)
     if (/failed to connect|Connection refused|No such file|is not a bridge or a socket|Connection reset/.test(stderr)) {
-      throw new SwitchUnreachableError(`switch ${this.address} is unreachable: ${firstLine(stderr)}`, {hint: 'is ovs-vswitchd running, and is the bridge there?'})
+      throw new SwitchUnreachableError(`switch ${this.address} is unreachable: ${firstLine(stderr)}`, {
+        hint: 'is ovs-vswitchd running, and is the bridge there?',
+      })
     }
-    throw new FailureError(`ovs-ofctl ${args.find((a) => !a.startsWith('-'))} on ${this.address} failed: ${firstLine(stderr) || errorMessage(result.message)}`)
+    throw new FailureError(
+      `ovs-ofctl ${args.find((a) => !a.startsWith('-'))} on ${this.address} failed: ${firstLine(stderr) || errorMessage(result.message)}`,
+    )
   }
 }
 
 function firstLine(text: string): string {
-  return text.split('\n').find((line) => line.trim())?.replace(/^ovs-ofctl: /, '') ?? ''
+  return (
+    text
+      .split('\n')
+      .find((line) => line.trim())
+      ?.replace(/^ovs-ofctl: /, '') ?? ''
+  )
 }
 
 /**
@@ -124,7 +133,10 @@ export async function canonicalizeFlows(flows: Array<{match: string; actions: st
   )
   if (result.exitCode !== 0) {
     for (const f of flows) {
-      const one = await execa('ovs-ofctl', ['-O', OPENFLOW, 'parse-flow', `${f.match ? `${f.match},` : ''}actions=${f.actions}`], {reject: false, timeout: 10_000})
+      const one = await execa('ovs-ofctl', ['-O', OPENFLOW, 'parse-flow', `${f.match ? `${f.match},` : ''}actions=${f.actions}`], {
+        reject: false,
+        timeout: 10_000,
+      })
       if (one.exitCode !== 0) throw new FailureError(`flow "${f.match} actions=${f.actions}": ${firstLine(one.stderr)}`)
     }
     throw new FailureError(`ovs-ofctl parse-flows failed: ${firstLine(result.stderr)}`)

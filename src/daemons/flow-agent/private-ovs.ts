@@ -66,7 +66,15 @@ export class PrivateOvs {
   /** Adds a userspace (netdev) bridge that drops what no flow allows (fail_mode=secure). */
   async addBridge(name: string): Promise<void> {
     await this.vsctl([
-      '--may-exist', 'add-br', name, '--', 'set', 'bridge', name, 'datapath_type=netdev', 'fail_mode=secure',
+      '--may-exist',
+      'add-br',
+      name,
+      '--',
+      'set',
+      'bridge',
+      name,
+      'datapath_type=netdev',
+      'fail_mode=secure',
       'protocols=OpenFlow10,OpenFlow13,OpenFlow14,OpenFlow15',
     ])
   }
@@ -123,7 +131,8 @@ async function run(command: string, args: string[], env: Record<string, string> 
 
 function requireOvs(): void {
   for (const path of ['/usr/sbin/ovs-vswitchd', '/usr/sbin/ovsdb-server', SCHEMA]) {
-    if (!existsSync(path)) throw new FailureError(`Open vSwitch is not installed (${path} is missing)`, {hint: 'apt-get install openvswitch-switch'})
+    if (!existsSync(path))
+      throw new FailureError(`Open vSwitch is not installed (${path} is missing)`, {hint: 'apt-get install openvswitch-switch'})
   }
   if (process.getuid?.() !== 0) throw new FailureError('a private Open vSwitch needs root (it creates a network namespace and tap devices)')
 }

@@ -97,7 +97,7 @@ function resetDiff(desired: DesiredIndex): FlowDiff {
   return {add: [...desired.values()], modify: [], replace: [], delete: []}
 }
 
-export function sampleChanges(diff: FlowDiff, limit: number): string[] {
+function sampleChanges(diff: FlowDiff, limit: number): string[] {
   const out: string[] = []
   const push = (sign: string, flows: Flow[]) => {
     for (const flow of flows) {

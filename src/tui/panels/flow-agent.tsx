@@ -21,7 +21,11 @@ export default function FlowAgentPanel({instance, width}: PanelProps) {
         {details.managedSwitch ? <Text dimColor> · managed switch</Text> : null}
         <Text dimColor> · checks every {Math.round(details.intervalMs / 100) / 10} s</Text>
       </Text>
-      {details.modelError ? <Text color="red" wrap="truncate-end">model error: {details.modelError} (last good model kept)</Text> : null}
+      {details.modelError ? (
+        <Text color="red" wrap="truncate-end">
+          model error: {details.modelError} (last good model kept)
+        </Text>
+      ) : null}
       <Text dimColor>{row(['bridge', 'state', 'desired', 'installed', 'drift found', 'repaired', 'last sync', 'took'])}</Text>
       {details.bridges.map((b) => (
         <Text key={b.name} color={b.connected ? undefined : 'red'} wrap="truncate-end">

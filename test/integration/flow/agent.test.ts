@@ -85,7 +85,7 @@ describe('flow-agent on a real Open vSwitch', () => {
     const b = bridgeStatus(await agent!.status())
     expect(b).toMatchObject({connected: true, desired: FLOWS, installed: FLOWS})
     expect(await countFlows(OURS)).toBe(FLOWS)
-    await waitFor(async () => (await lab.ping(h1, h2, {count: 1})).received === 1, {what: "first ping"})
+    await waitFor(async () => (await lab.ping(h1, h2, {count: 1})).received === 1, {what: 'first ping'})
     expect(await lab.ping(h1, h2, {count: 3})).toMatchObject({received: 3})
     // The switch prints every flow exactly as the agent predicts (its fast diff path).
     const compiled = compileModel(validateModel(goodModel, 'm'), {cookieTag: 0x7e4d, resolveOfport: resolveHosts([h1, h2])}).get('br0')!
@@ -111,7 +111,10 @@ describe('flow-agent on a real Open vSwitch', () => {
 
   it('repairs drift of each kind with exactly the flow mods needed', async () => {
     const dump = (await ofctl('--no-stats', 'dump-flows', lab.address, 'table=30,cookie=0x7e4d000000000000/0xffff000000000000')).split('\n')
-    const victims = dump.filter((line) => line.includes('tp_dst=')).slice(0, 6).map((line) => line.trim().replace(/^cookie=(\S+), table=30, /, 'table=30,cookie=$1,'))
+    const victims = dump
+      .filter((line) => line.includes('tp_dst='))
+      .slice(0, 6)
+      .map((line) => line.trim().replace(/^cookie=(\S+), table=30, /, 'table=30,cookie=$1,'))
     const identity = (line: string) => line.replace(/,cookie=\S+?,/, ',').replace(/ actions=.*/, '')
     const actionsOf = (line: string) => line.slice(line.indexOf(' actions='))
     // One bundle, so the monitor sees the whole drift at once: 2 deleted, 2 with wrong actions,
@@ -175,10 +178,13 @@ describe('flow-agent on a real Open vSwitch', () => {
     const bad = structuredClone(goodModel)
     bad.bridges.br0.ports.h2.mac = '02:77:zz:00:00:02'
     writeFileSync(modelFile, JSON.stringify(bad))
-    const status = await waitFor(async () => {
-      const s = await agent!.status()
-      return s.details.modelError ? s : undefined
-    }, {what: 'model error reported'})
+    const status = await waitFor(
+      async () => {
+        const s = await agent!.status()
+        return s.details.modelError ? s : undefined
+      },
+      {what: 'model error reported'},
+    )
     expect(status.details.modelError).toMatch(/bridges\.br0\.ports\.h2\.mac: expected a MAC address/)
     const cli = await tend(['flow', 'compile', modelFile], {home})
     expect(cli.exitCode).toBe(2)
@@ -209,10 +215,13 @@ describe('flow-agent on a real Open vSwitch', () => {
     await lab.ovs.killSwitch()
     await waitFor(async () => !bridgeStatus(await agent!.status()).connected, {what: 'agent notices the switch is gone'})
     await lab.ovs.startSwitch()
-    const b = await waitFor(async () => {
-      const s = bridgeStatus(await agent!.status())
-      return s.connected ? s : undefined
-    }, {timeoutMs: 20_000, what: 'agent reconnected'})
+    const b = await waitFor(
+      async () => {
+        const s = bridgeStatus(await agent!.status())
+        return s.connected ? s : undefined
+      },
+      {timeoutMs: 20_000, what: 'agent reconnected'},
+    )
     expect(b.lastReport).toMatchObject({installed: 0, added: FLOWS})
     expect(await countFlows(OURS)).toBe(FLOWS)
     await waitFor(async () => (await lab.ping(h1, h2, {count: 1})).received === 1, {what: 'ping after OVS restart'})

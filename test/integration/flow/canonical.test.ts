@@ -13,8 +13,24 @@ const model = {
   bridges: {
     br0: {
       ports: {
-        a: {ofport: 1, mac: '02:00:00:00:00:AA', ips: ['10.0.0.1', '10.0.0.11'], network: 'blue', allow: [{from: 'b', protocol: 'icmp'}, {from: '10.0.0.5/24', protocol: 'tcp', ports: '1000-1010'}, {from: 'any', protocol: 'udp', ports: 53}]},
-        b: {ofport: 2, mac: '02:00:00:00:00:02', ips: ['10.0.0.2'], network: 'blue', allow: [{from: 'a'}, {from: '0.0.0.0/0', protocol: 'tcp', ports: '1-65535'}]},
+        a: {
+          ofport: 1,
+          mac: '02:00:00:00:00:AA',
+          ips: ['10.0.0.1', '10.0.0.11'],
+          network: 'blue',
+          allow: [
+            {from: 'b', protocol: 'icmp'},
+            {from: '10.0.0.5/24', protocol: 'tcp', ports: '1000-1010'},
+            {from: 'any', protocol: 'udp', ports: 53},
+          ],
+        },
+        b: {
+          ofport: 2,
+          mac: '02:00:00:00:00:02',
+          ips: ['10.0.0.2'],
+          network: 'blue',
+          allow: [{from: 'a'}, {from: '0.0.0.0/0', protocol: 'tcp', ports: '1-65535'}],
+        },
         c: {ofport: 65000, mac: '02:00:00:00:00:03', network: 'red', anti_spoofing: false, allow: [{from: 'any'}]},
       },
     },
@@ -34,6 +50,11 @@ describe('compiled flows are in OVS canonical form', () => {
   })
 
   it('a raw flow OVS cannot parse is rejected naming it', async () => {
-    await expect(canonicalizeFlows([{match: 'ip', actions: 'output:1'}, {match: 'ip,nw_dts=1.2.3.4', actions: 'drop'}])).rejects.toThrow(/flow "ip,nw_dts=1\.2\.3\.4 actions=drop": .*nw_dts/)
+    await expect(
+      canonicalizeFlows([
+        {match: 'ip', actions: 'output:1'},
+        {match: 'ip,nw_dts=1.2.3.4', actions: 'drop'},
+      ]),
+    ).rejects.toThrow(/flow "ip,nw_dts=1\.2\.3\.4 actions=drop": .*nw_dts/)
   })
 })

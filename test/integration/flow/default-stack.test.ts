@@ -37,10 +37,13 @@ describe('the default stack flow agent', () => {
   it('comes up with a managed switch, survives a crash, and leaves nothing behind on down', async () => {
     const up = await tend(['up'], {home, timeout: 90_000})
     expect(up.exitCode, String(up.stderr)).toBe(0)
-    const flow = await waitFor(async () => {
-      const ps = await tendJson(['flow', 'status'], {home})
-      return ps.exitCode === 0 && ps.data.healthy ? ps.data : undefined
-    }, {timeoutMs: 30_000, what: 'flow agent healthy'})
+    const flow = await waitFor(
+      async () => {
+        const ps = await tendJson(['flow', 'status'], {home})
+        return ps.exitCode === 0 && ps.data.healthy ? ps.data : undefined
+      },
+      {timeoutMs: 30_000, what: 'flow agent healthy'},
+    )
     expect(flow.details.managedSwitch).toBe(ovsDir)
     expect(flow.details.bridges[0]).toMatchObject({name: 'br-tend', connected: true, desired: 19, installed: 19})
 
@@ -48,10 +51,13 @@ describe('the default stack flow agent', () => {
     const switchPid = pidOf('ovs-vswitchd')
     expect(switchPid).toBeGreaterThan(0)
     process.kill(flow.pid, 'SIGKILL')
-    const again = await waitFor(async () => {
-      const s = await tendJson(['flow', 'status'], {home})
-      return s.exitCode === 0 && s.data.pid !== flow.pid && s.data.details.bridges[0]?.syncs > 0 ? s.data : undefined
-    }, {timeoutMs: 30_000, what: 'agent restarted'})
+    const again = await waitFor(
+      async () => {
+        const s = await tendJson(['flow', 'status'], {home})
+        return s.exitCode === 0 && s.data.pid !== flow.pid && s.data.details.bridges[0]?.syncs > 0 ? s.data : undefined
+      },
+      {timeoutMs: 30_000, what: 'agent restarted'},
+    )
     expect(pidOf('ovs-vswitchd')).toBe(switchPid)
     expect(again.details.bridges[0].lastReport).toMatchObject({installed: 19, flowMods: 0})
 

@@ -3,19 +3,29 @@ import {diffDumpText, diffFlows, flowModLines} from '../../../src/daemons/flow-a
 import {dumpLine, type Flow, flowKey, parseDump, parseDumpedFlow} from '../../../src/daemons/flow-agent/flow.js'
 import {EventChecker, parseMonitorLine} from '../../../src/daemons/flow-agent/flow-monitor.js'
 
-const flow = (table: number, priority: number, match: string, actions: string, cookie = '0x7e4d000000000001'): Flow => ({table, priority, match, actions, cookie})
+const flow = (table: number, priority: number, match: string, actions: string, cookie = '0x7e4d000000000001'): Flow => ({
+  table,
+  priority,
+  match,
+  actions,
+  cookie,
+})
 const index = (flows: Flow[]) => new Map(flows.map((f) => [flowKey(f), f]))
 
 describe('dump parsing', () => {
   it('reads table, priority, match, actions and cookie as OVS prints them', () => {
-    expect(parseDumpedFlow(' cookie=0x7e4d000000000001, table=10, priority=100,ip,in_port=1 actions=goto_table:20')).toEqual(flow(10, 100, 'ip,in_port=1', 'goto_table:20'))
+    expect(parseDumpedFlow(' cookie=0x7e4d000000000001, table=10, priority=100,ip,in_port=1 actions=goto_table:20')).toEqual(
+      flow(10, 100, 'ip,in_port=1', 'goto_table:20'),
+    )
     expect(parseDumpedFlow(' cookie=0x5, priority=0 actions=drop')).toEqual(flow(0, 0, '', 'drop', '0x5'))
     expect(parseDumpedFlow(' ip actions=NORMAL')).toEqual(flow(0, 32768, 'ip', 'NORMAL', '0x0'))
   })
 
   it('keeps attributes other than statistics, so a flow with a timeout differs from ours', () => {
     // As ovs-ofctl 3.1 prints it (flags end with a space, not a comma).
-    const parsed = parseDumpedFlow(' cookie=0x1, duration=0.084s, table=5, n_packets=0, n_bytes=0, idle_timeout=10, send_flow_rem importance=3, priority=4,arp actions=drop')
+    const parsed = parseDumpedFlow(
+      ' cookie=0x1, duration=0.084s, table=5, n_packets=0, n_bytes=0, idle_timeout=10, send_flow_rem importance=3, priority=4,arp actions=drop',
+    )
     expect(parsed).toMatchObject({table: 5, priority: 4, match: 'arp', attrs: 'idle_timeout=10,importance=3,send_flow_rem'})
     expect(parseDumpedFlow(' cookie=0x1, table=5, udp actions=drop')).toMatchObject({priority: 32768, match: 'udp'})
   })
@@ -26,10 +36,18 @@ describe('dump parsing', () => {
 })
 
 describe('diff', () => {
-  const desired = index([flow(0, 100, 'in_port=1', 'goto_table:10'), flow(10, 100, 'ip', 'output:1'), flow(20, 5, 'arp', 'drop'), flow(30, 1, '', 'drop')])
+  const desired = index([
+    flow(0, 100, 'in_port=1', 'goto_table:10'),
+    flow(10, 100, 'ip', 'output:1'),
+    flow(20, 5, 'arp', 'drop'),
+    flow(30, 1, '', 'drop'),
+  ])
 
   it('finds nothing when the switch matches', () => {
-    const d = diffFlows(desired, [...desired.values()].map((f) => ({...f})))
+    const d = diffFlows(
+      desired,
+      [...desired.values()].map((f) => ({...f})),
+    )
     expect([d.add, d.modify, d.replace, d.delete].map((l) => l.length)).toEqual([0, 0, 0, 0])
   })
 
@@ -56,29 +74,50 @@ describe('diff', () => {
 
 describe('diff on dump text', () => {
   it('matches the field-by-field diff, parsing only the lines that differ', () => {
-    const desired = index([flow(0, 100, 'in_port=1', 'goto_table:10'), flow(10, 100, 'ip', 'output:1'), flow(20, 5, 'arp', 'drop'), flow(30, 1, '', 'drop')])
-    const installed = [flow(0, 100, 'in_port=1', 'goto_table:10'), flow(10, 100, 'ip', 'drop'), flow(40, 1, 'udp', 'drop'), flow(30, 1, '', 'drop')]
+    const desired = index([
+      flow(0, 100, 'in_port=1', 'goto_table:10'),
+      flow(10, 100, 'ip', 'output:1'),
+      flow(20, 5, 'arp', 'drop'),
+      flow(30, 1, '', 'drop'),
+    ])
+    const installed = [
+      flow(0, 100, 'in_port=1', 'goto_table:10'),
+      flow(10, 100, 'ip', 'drop'),
+      flow(40, 1, 'udp', 'drop'),
+      flow(30, 1, '', 'drop'),
+    ]
     for (const f of installed) expect(parseDumpedFlow(dumpLine(f))).toEqual(f)
     const text = `OFPST_FLOW reply (OF1.4) (xid=0x2):\n${installed.map(dumpLine).join('\n')}\n`
     const {diff, installed: count} = diffDumpText(desired, [text])
     expect(count).toBe(4)
     expect(diff).toEqual(diffFlows(desired, installed))
-    expect(diffDumpText(desired, [[...desired.values()].map(dumpLine).join('\n')]).diff).toEqual({add: [], modify: [], replace: [], delete: []})
+    expect(diffDumpText(desired, [[...desired.values()].map(dumpLine).join('\n')]).diff).toEqual({
+      add: [],
+      modify: [],
+      replace: [],
+      delete: [],
+    })
   })
 })
 
 describe('flow monitor events', () => {
-  const checker = new EventChecker([flow(10, 100, 'ip,in_port=1', 'goto_table:20'), flow(0, 0, '', 'drop')], (cookie) => cookie.startsWith('0x7e4d'))
+  const checker = new EventChecker([flow(10, 100, 'ip,in_port=1', 'goto_table:20'), flow(0, 0, '', 'drop')], (cookie) =>
+    cookie.startsWith('0x7e4d'),
+  )
 
   it('parses events', () => {
     expect(parseMonitorLine(' event=DELETED reason=delete table=10 cookie=0x7e4d000000000001 ip,in_port=1 actions=goto_table:20')).toEqual({
-      event: 'DELETED', table: 10, cookie: '0x7e4d000000000001', match: 'ip,in_port=1', actions: 'goto_table:20',
+      event: 'DELETED',
+      table: 10,
+      cookie: '0x7e4d000000000001',
+      match: 'ip,in_port=1',
+      actions: 'goto_table:20',
     })
     expect(parseMonitorLine(' event=ADDED table=0 cookie=0x7e4d000000000001')).toMatchObject({match: '', actions: 'drop'})
     expect(parseMonitorLine('NXST_FLOW_MONITOR reply (xid=0x0):')).toBeUndefined()
   })
 
-  it('ignores the agent\'s own changes and reports drift', () => {
+  it("ignores the agent's own changes and reports drift", () => {
     const event = (text: string) => checker.consistent(parseMonitorLine(text)!)
     expect(event(' event=ADDED table=10 cookie=0x7e4d000000000001 ip,in_port=1 actions=goto_table:20')).toBe(true)
     expect(event(' event=DELETED reason=delete table=40 cookie=0x7e4d000000000009 udp actions=drop')).toBe(true)

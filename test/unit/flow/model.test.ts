@@ -8,7 +8,13 @@ const base = () => ({
     br0: {
       ports: {
         a: {ofport: 1, mac: '02:00:00:00:00:0A', ips: ['10.0.0.1'], network: 'blue', allow: [{from: 'b', protocol: 'icmp'}]},
-        b: {ofport: 2, mac: '02:00:00:00:00:0b', ips: ['10.0.0.2'], network: 'blue', allow: [{from: '10.0.0.0/24', protocol: 'tcp', ports: '1000-1010'}]},
+        b: {
+          ofport: 2,
+          mac: '02:00:00:00:00:0b',
+          ips: ['10.0.0.2'],
+          network: 'blue',
+          allow: [{from: '10.0.0.0/24', protocol: 'tcp', ports: '1000-1010'}],
+        },
       },
     },
   },
@@ -25,13 +31,29 @@ describe('network model validation', () => {
     ['a bad IP', (m: any) => (m.bridges.br0.ports.a.ips = ['10.0.0.300']), /ports\.a\.ips\.0: expected an IPv4 address/],
     ['an unknown network', (m: any) => (m.bridges.br0.ports.a.network = 'red'), /ports\.a\.network: unknown network "red" \(known: blue\)/],
     ['an unknown peer', (m: any) => (m.bridges.br0.ports.a.allow[0].from = 'zed'), /ports\.a\.allow\.0: from: "zed" is not a port/],
-    ['ports without tcp/udp', (m: any) => (m.bridges.br0.ports.a.allow[0].ports = 80), /ports\.a\.allow\.0: ports need protocol tcp or udp/],
-    ['a reversed range', (m: any) => (m.bridges.br0.ports.b.allow[0].ports = '90-80'), /ports\.b\.allow\.0\.ports: expected a port within 1-65535/],
-    ['both ofport and interface', (m: any) => (m.bridges.br0.ports.a.interface = 'veth1'), /ports\.a: give exactly one of ofport or interface/],
+    [
+      'ports without tcp/udp',
+      (m: any) => (m.bridges.br0.ports.a.allow[0].ports = 80),
+      /ports\.a\.allow\.0: ports need protocol tcp or udp/,
+    ],
+    [
+      'a reversed range',
+      (m: any) => (m.bridges.br0.ports.b.allow[0].ports = '90-80'),
+      /ports\.b\.allow\.0\.ports: expected a port within 1-65535/,
+    ],
+    [
+      'both ofport and interface',
+      (m: any) => (m.bridges.br0.ports.a.interface = 'veth1'),
+      /ports\.a: give exactly one of ofport or interface/,
+    ],
     ['a duplicate ofport', (m: any) => (m.bridges.br0.ports.b.ofport = 1), /ports\.b: ofport 1 is also port a/],
     ['a duplicate MAC', (m: any) => (m.bridges.br0.ports.b.mac = '02:00:00:00:00:0a'), /ports\.b\.mac: 02:00:00:00:00:0a is also port a's/],
     ['an unknown field', (m: any) => (m.bridges.br0.ports.a.colour = 'red'), /ports\.a: Unrecognized key: "colour"/],
-    ['a raw flow with a priority in its match', (m: any) => ((m.bridges.br0 as any).flows = [{table: 1, priority: 1, match: 'priority=3,ip', actions: 'drop'}]), /flows\.0\.match: give table and priority/],
+    [
+      'a raw flow with a priority in its match',
+      (m: any) => ((m.bridges.br0 as any).flows = [{table: 1, priority: 1, match: 'priority=3,ip', actions: 'drop'}]),
+      /flows\.0\.match: give table and priority/,
+    ],
   ])('rejects %s, naming the entry', (_, mutate, message) => {
     const model = base()
     mutate(model)
@@ -56,7 +78,9 @@ describe('compiler', () => {
 
   it('compiles each port to classification, anti-spoofing, forwarding and egress flows with one cookie per port', () => {
     const flows = compileModel(validateModel(base(), 'm'), {cookieTag: 0x7e4d}).get('br0')!.flows
-    const a = flows.filter((f) => f.match.includes('in_port=1') || f.match.includes('reg7=0x1') || f.match.includes('dl_dst=02:00:00:00:00:0a'))
+    const a = flows.filter(
+      (f) => f.match.includes('in_port=1') || f.match.includes('reg7=0x1') || f.match.includes('dl_dst=02:00:00:00:00:0a'),
+    )
     expect(a.map((f) => `${f.table}/${f.priority}/${f.match} ${f.actions}`)).toEqual([
       '0/100/in_port=1 set_field:0x64->reg6,goto_table:10',
       '10/100/ip,in_port=1,dl_src=02:00:00:00:00:0a,nw_src=10.0.0.1 goto_table:20',
@@ -80,7 +104,9 @@ describe('compiler', () => {
   it('rejects two entries that want the same flow with different actions', () => {
     const model: any = base()
     model.bridges.br0.flows = [{table: 30, priority: 110, match: 'arp,reg7=0x1', actions: 'drop'}]
-    expect(() => compileModel(validateModel(model, 'm'), {cookieTag: 0x7e4d})).toThrow(/flows\.0 and port a both want the flow table=30,priority=110,arp,reg7=0x1/)
+    expect(() => compileModel(validateModel(model, 'm'), {cookieTag: 0x7e4d})).toThrow(
+      /flows\.0 and port a both want the flow table=30,priority=110,arp,reg7=0x1/,
+    )
   })
 
   it('leaves out ports whose interface is not on the switch', () => {
