@@ -54,7 +54,8 @@ export class FlowAgent {
   private modelStamp = ''
   private readonly bridges = new Map<string, Bridge>()
   private managed: PrivateOvs | undefined
-  private readonly prefetched = new Map<string, Prefetched>()
+  /** Dumps (and port numbers) read at start for each bridge's first sync. */
+  private readonly prefetched = new Map<string, Prefetched & {ports?: Map<string, number>}>()
   private queue: Promise<unknown> = Promise.resolve()
   private pending: Promise<SyncReport[]> | undefined
   private pendingReasons: string[] = []
@@ -125,10 +126,10 @@ export class FlowAgent {
       try {
         const started = performance.now()
         const doc = readModelFile(model)
-        this.prefetch(doc)
-        this.adopt(await DesiredState.fromDocument(doc, model, this.config.cookie), doc)
+        const ports = await this.prefetch(doc)
+        this.adopt(await DesiredState.fromDocument(doc, model, this.config.cookie, ports), doc)
         this.modelStamp = fileStamp(model)
-        const flows = this.desired!.bridges.reduce((n, b) => n + this.desired!.forBridge(b, () => undefined).flows.length, 0)
+        const flows = this.desired!.bridges.reduce((n, b) => n + this.desired!.current(b).flows.length, 0)
         this.ctx.log.info('model loaded', {bridges: this.desired!.bridges.join(','), flows, ms: Math.round(performance.now() - started)})
         return
       } catch (error) {
@@ -158,16 +159,23 @@ export class FlowAgent {
    * Starts reading the bridges named in a model document before the model is validated and
    * compiled: at 100k flows both take about half a second, and they overlap (the dump runs in
    * ovs-ofctl processes writing to files). The first sync of each bridge uses the result.
+   * Resolves with the bridges' port numbers (a quick query), so the model compiles only once.
    */
-  private prefetch(doc: unknown): void {
+  private async prefetch(doc: unknown): Promise<Map<string, Map<string, number>> | undefined> {
     const bridges = (doc as {bridges?: unknown})?.bridges
-    if (this.config.reset_flows || typeof bridges !== 'object' || bridges === null || this.config.ovs.managed) return
-    for (const name of Object.keys(bridges)) {
-      const sw = new OvsSwitch(this.addressOf(name), {timeoutMs: this.config.ovs.timeout_ms})
-      const dump = dumpOwnFlows(sw, this.config.cookie)
-      dump.catch(() => undefined) // a failure shows when the sync awaits it
-      this.prefetched.set(name, {dump, startedAt: performance.now()})
-    }
+    if (this.config.reset_flows || typeof bridges !== 'object' || bridges === null || this.config.ovs.managed) return undefined
+    const ports = new Map<string, Map<string, number>>()
+    await Promise.all(
+      Object.keys(bridges).map(async (name) => {
+        const sw = new OvsSwitch(this.addressOf(name), {timeoutMs: this.config.ovs.timeout_ms})
+        const entry: Prefetched & {ports?: Map<string, number>} = {dump: dumpOwnFlows(sw, this.config.cookie), startedAt: performance.now()}
+        entry.dump.catch(() => undefined) // a failure shows when the sync awaits it
+        this.prefetched.set(name, entry)
+        entry.ports = await sw.portNumbers().catch(() => undefined)
+        if (entry.ports) ports.set(name, entry.ports)
+      }),
+    )
+    return ports
   }
 
   private addressOf(bridge: string): string {
@@ -380,15 +388,12 @@ export class FlowAgent {
   }
 
   private async syncOne(name: string, bridge: Bridge, desired: DesiredState, reason: string, options: SyncOptions): Promise<SyncReport> {
-    const ports = desired.needsPortNumbers(name) ? await bridge.sw.portNumbers() : new Map<string, number>()
+    const prefetched = options.dryRun || options.resetFlows ? undefined : this.prefetched.get(name)
+    this.prefetched.delete(name)
+    const ports = prefetched?.ports ?? (desired.needsPortNumbers(name) ? await bridge.sw.portNumbers() : new Map<string, number>())
     const want = desired.forBridge(name, (iface) => ports.get(iface))
     const wasConnected = bridge.status.connected
-    const prefetched = this.prefetched.get(name)
-    this.prefetched.delete(name)
-    const {report} = await syncBridge(bridge.sw, name, want.index, this.config.cookie, {
-      ...options,
-      prefetched: options.dryRun || options.resetFlows ? undefined : prefetched,
-    })
+    const {report} = await syncBridge(bridge.sw, name, want.index, this.config.cookie, {...options, prefetched})
     if (options.dryRun) return report
     const s = bridge.status
     const drift = report.reset ? 0 : report.added + report.modified + report.replaced + report.deleted
@@ -435,7 +440,7 @@ export class FlowAgent {
     const out: Record<string, string[]> = {}
     if (!this.desired) return out
     for (const name of this.desired.bridges) {
-      out[name] = this.desired.forBridge(name, () => undefined).flows.map(formatFlow)
+      out[name] = this.desired.current(name).flows.map(formatFlow)
     }
     return out
   }

@@ -38,8 +38,16 @@ export class DesiredState {
     private readonly canonicalRaw: Map<string, {match: string; actions: string}>,
   ) {}
 
-  /** Validates a model document and canonicalises its raw flows; throws UsageError naming `source`. */
-  static async fromDocument(doc: unknown, source: string, cookieTag: number): Promise<DesiredState> {
+  /**
+   * Validates a model document, canonicalises its raw flows and compiles it (with the port
+   * numbers of `ports`, when the caller already has them); throws UsageError naming `source`.
+   */
+  static async fromDocument(
+    doc: unknown,
+    source: string,
+    cookieTag: number,
+    ports?: Map<string, Map<string, number>>,
+  ): Promise<DesiredState> {
     const model = validateModel(doc, source)
     const raw = Object.values(model.bridges).flatMap((br) => br.flows)
     let canonical: Array<{match: string; actions: string}>
@@ -50,8 +58,8 @@ export class DesiredState {
     }
     const canonicalRaw = new Map(raw.map((flow, i) => [`${flow.match} ${flow.actions}`, canonical[i]]))
     const state = new DesiredState(model, source, cookieTag, canonicalRaw)
-    // Compile once now, so conflicts between entries are reported when the model is loaded.
-    for (const bridge of state.bridges) state.forBridge(bridge, () => undefined)
+    // Compile now, so conflicts between entries are reported when the model is loaded.
+    for (const bridge of state.bridges) state.forBridge(bridge, (iface) => ports?.get(bridge)?.get(iface))
     return state
   }
 
@@ -66,6 +74,11 @@ export class DesiredState {
   /** Whether some port is named by interface, so compiling needs the switch's port numbers. */
   needsPortNumbers(bridge: string): boolean {
     return Object.values(this.model.bridges[bridge].ports).some((p) => p.interface !== undefined)
+  }
+
+  /** The bridge's flows as last compiled (with the port numbers last seen). */
+  current(bridge: string): BridgeDesired {
+    return this.cache.get(bridge)?.desired ?? this.forBridge(bridge, () => undefined)
   }
 
   /** The bridge's desired flows, given how interface names map to OpenFlow ports right now. */
