@@ -35,14 +35,14 @@ describe('dump parsing', () => {
   })
 })
 
-describe('diff', () => {
-  const desired = index([
-    flow(0, 100, 'in_port=1', 'goto_table:10'),
-    flow(10, 100, 'ip', 'output:1'),
-    flow(20, 5, 'arp', 'drop'),
-    flow(30, 1, '', 'drop'),
-  ])
+const desired = index([
+  flow(0, 100, 'in_port=1', 'goto_table:10'),
+  flow(10, 100, 'ip', 'output:1'),
+  flow(20, 5, 'arp', 'drop'),
+  flow(30, 1, '', 'drop'),
+])
 
+describe('diff', () => {
   it('finds nothing when the switch matches', () => {
     const d = diffFlows(
       desired,
@@ -74,12 +74,6 @@ describe('diff', () => {
 
 describe('diff on dump text', () => {
   it('matches the field-by-field diff, parsing only the lines that differ', () => {
-    const desired = index([
-      flow(0, 100, 'in_port=1', 'goto_table:10'),
-      flow(10, 100, 'ip', 'output:1'),
-      flow(20, 5, 'arp', 'drop'),
-      flow(30, 1, '', 'drop'),
-    ])
     const installed = [
       flow(0, 100, 'in_port=1', 'goto_table:10'),
       flow(10, 100, 'ip', 'drop'),
