@@ -7,6 +7,12 @@ import type {DaemonKindEntry} from './runtime/contract.js'
  */
 export const builtinKinds: DaemonKindEntry[] = [
   {
+    kind: 'flow-agent',
+    summary: 'Keeps Open vSwitch flows equal to a declared network model, hitlessly',
+    source: 'tend',
+    load: async () => (await import('./flow-agent/kind.js')).default,
+  },
+  {
     kind: 'storage-proxy',
     summary: 'Swift API v1 proxy: auth, accounts, containers and objects over the storage nodes',
     source: 'tend',
