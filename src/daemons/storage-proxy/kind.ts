@@ -26,10 +26,11 @@ const proxyConfig = z
     /** Object bodies up to this size are read whole before going out; larger ones stream. */
     buffer_max_kb: z.number().int().min(1).max(65_536).default(64),
     /**
-     * Batches of small-object operations in flight to one device. Fewer means larger
-     * batches (less CPU per object), more means less waiting; 2 suits a few nodes.
+     * Batches of small-object operations in flight to one device. One means the largest
+     * batches (the least CPU per object, what a busy machine needs); more overlap a batch's
+     * fsync with the next one's transfer, which helps when CPU is plentiful and nodes far.
      */
-    batch_in_flight: z.number().int().min(1).max(64).default(2),
+    batch_in_flight: z.number().int().min(1).max(64).default(1),
   })
   .strict()
 
