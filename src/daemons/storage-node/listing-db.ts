@@ -316,8 +316,11 @@ export class ListingDb {
     return row ? this.stmts.anyObject.get(row.id) !== undefined : false
   }
 
-  /** Applies object rows (updates from object servers or replicas); newer timestamps win. */
-  mergeObjects(rows: ObjectRow[]): number {
+  /**
+   * Applies object rows (updates from object servers or replicas); newer timestamps win.
+   * `likelyKnown`: rows a replica pushes are mostly here already, so look before inserting.
+   */
+  mergeObjects(rows: ObjectRow[], likelyKnown = false): number {
     let changed = 0
     // Per container: its row, and how its counts move (written once per call, not per row).
     const containers = new Map<string, {id: number; count: number; bytes: number}>()
@@ -330,7 +333,7 @@ export class ListingDb {
       }
       const values = [container.id, row.name, row.ts, row.size, row.etag, row.contentType, row.deleted ? 1 : 0] as const
       // A new object (most PUTs) is one statement; only a change to an existing row needs the old one.
-      if (!row.deleted && this.stmts.insertObject.run(...values, this.seq + 1).changes === 1) {
+      if (!row.deleted && !likelyKnown && this.stmts.insertObject.run(...values, this.seq + 1).changes === 1) {
         this.seq++
         container.count++
         container.bytes += row.size
@@ -462,7 +465,7 @@ export class ListingDb {
     this.transaction(() => {
       for (const a of batch.accounts) this.mergeAccount(a.account, a)
       for (const c of batch.containers) this.mergeContainer(c.account, c.container, c)
-      this.mergeObjects(batch.objects)
+      this.mergeObjects(batch.objects, true)
       for (const ac of batch.accountContainers) this.mergeAccountContainer(ac)
     })
   }
