@@ -5,4 +5,11 @@ import type {DaemonKindEntry} from './runtime/contract.js'
  * run, so commands that merely list kinds stay fast. Plugins add more through the
  * `tend:daemon-kinds` hook (docs/plugins.md).
  */
-export const builtinKinds: DaemonKindEntry[] = []
+export const builtinKinds: DaemonKindEntry[] = [
+  {
+    kind: 'usage-collector',
+    summary: 'Exact per-VM, per-vNIC network byte totals from cumulative counters (local, libvirt, oVirt)',
+    source: 'tend',
+    load: async () => (await import('./usage-collector/kind.js')).usageCollectorKind,
+  },
+]

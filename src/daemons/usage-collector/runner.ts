@@ -1,0 +1,338 @@
+/**
+ * One source's poll loop: read the counters, book them against the remembered state, commit
+ * the poll, then remember the new state. Polls run on a fixed-rate grid; failures back off;
+ * nothing a source does (throw, hang past its own timeouts, return garbage) stops the loop.
+ */
+import {setTimeout as sleep} from 'node:timers/promises'
+import {errorMessage} from '../../lib/errors.js'
+import type {Logger} from '../../lib/logger.js'
+import {book, type Booking} from './accounting.js'
+import {RateTracker} from './rates.js'
+import {backoffMs, nextSlot} from './schedule.js'
+import {SourceError, type CounterSample, type SourceErrorReason, type SourcePoll, type UsageSource} from './source-api.js'
+import type {PollEntry, SeriesRecord, UsageStore} from './store.js'
+
+export type SourceState = 'pending' | 'ok' | 'partial' | 'failing'
+
+export interface PollSummary {
+  source: string
+  ok: boolean
+  startedAt: string
+  durationMs: number
+  /** CPU time of this process during the poll (all threads). */
+  cpuMs: number
+  complete: boolean
+  seen: number
+  booked: number
+  rxBytes: string
+  txBytes: string
+  resets: number
+  warnings: string[]
+  error?: {reason: SourceErrorReason; message: string}
+}
+
+export interface SourceStatus {
+  name: string
+  type: string
+  state: SourceState
+  intervalMs: number
+  vnics: number
+  baselined: boolean
+  polls: number
+  failures: number
+  consecutiveFailures: number
+  overruns: number
+  resets: number
+  lastPoll: PollSummary | null
+  lastError: {at: string; reason: SourceErrorReason; message: string} | null
+  nextPollAt: string | null
+}
+
+export interface RunnerHooks {
+  /** After each poll attempt (for metrics). */
+  onPoll?(summary: PollSummary): void
+}
+
+export class SourceRunner {
+  readonly series = new Map<string, SeriesRecord>()
+  readonly rates: RateTracker
+  private baselinedAt: number | null
+  private state: SourceState = 'pending'
+  private polls = 0
+  private failures = 0
+  private consecutiveFailures = 0
+  private overruns = 0
+  private resets = 0
+  private lastPoll: PollSummary | null = null
+  private lastError: SourceStatus['lastError'] = null
+  private nextPollAt: number | null = null
+  /** Serialises polls: the loop's and those asked for through POST /poll. */
+  private queue: Promise<unknown> = Promise.resolve()
+
+  constructor(
+    readonly name: string,
+    readonly type: string,
+    private readonly source: UsageSource,
+    private readonly store: UsageStore,
+    readonly intervalMs: number,
+    private readonly log: Logger,
+    private readonly hooks: RunnerHooks = {},
+  ) {
+    this.baselinedAt = store.source(name, type).baselinedAt
+    for (const record of store.loadSeries(name)) this.series.set(seriesKey(record.vmId, record.vnicId), record)
+    this.rates = new RateTracker(intervalMs)
+  }
+
+  /** Polls until the signal aborts: on the grid when polls succeed, after a backoff when they fail. */
+  async run(signal: AbortSignal): Promise<void> {
+    let slot = performance.now()
+    while (!signal.aborted) {
+      const summary = await this.pollNow(signal)
+      if (signal.aborted) break
+      let wait: number
+      if (summary.ok) {
+        const next = nextSlot(slot, this.intervalMs, performance.now())
+        if (next.skipped > 0) {
+          this.overruns += next.skipped
+          this.log.warn(`poll took ${summary.durationMs} ms, longer than the ${this.intervalMs} ms interval: skipped ${next.skipped} slot(s)`)
+        }
+        slot = next.at
+        wait = next.at - performance.now()
+      } else {
+        wait = backoffMs(this.consecutiveFailures, summary.error!.reason, this.intervalMs)
+        // A new grid starts at the retry, so its success is not counted as an overrun.
+        slot = performance.now() + wait
+      }
+      this.nextPollAt = Date.now() + wait
+      try {
+        await sleep(Math.max(0, wait), undefined, {signal})
+      } catch {
+        break
+      }
+    }
+    this.nextPollAt = null
+  }
+
+  /** Runs one poll after any poll in progress (so it reads counters newer than the request). */
+  pollNow(signal: AbortSignal): Promise<PollSummary> {
+    const run = this.queue.then(() => this.pollOnce(signal))
+    this.queue = run.catch(() => undefined)
+    return run
+  }
+
+  status(): SourceStatus {
+    let vnics = 0
+    for (const record of this.series.values()) if (record.removedAt === null) vnics++
+    return {
+      name: this.name,
+      type: this.type,
+      state: this.state,
+      intervalMs: this.intervalMs,
+      vnics,
+      baselined: this.baselinedAt !== null,
+      polls: this.polls,
+      failures: this.failures,
+      consecutiveFailures: this.consecutiveFailures,
+      overruns: this.overruns,
+      resets: this.resets,
+      lastPoll: this.lastPoll,
+      lastError: this.lastError,
+      nextPollAt: this.nextPollAt === null ? null : new Date(this.nextPollAt).toISOString(),
+    }
+  }
+
+  private async pollOnce(signal: AbortSignal): Promise<PollSummary> {
+    const startedAt = Date.now()
+    const started = performance.now()
+    const cpu = process.cpuUsage()
+    let result: SourcePoll
+    try {
+      result = await this.source.poll(signal)
+    } catch (error) {
+      return this.failed(startedAt, started, cpu, error)
+    }
+    try {
+      return this.commit(result, startedAt, started, cpu)
+    } catch (error) {
+      // A store failure (disk full, I/O error) is not the source's fault, but the poll is lost
+      // the same way: nothing was applied, and the next poll books it again.
+      return this.failed(startedAt, started, cpu, new SourceError('unavailable', `storing the poll failed: ${errorMessage(error)}`))
+    }
+  }
+
+  private commit(result: SourcePoll, startedAt: number, started: number, cpu: NodeJS.CpuUsage): PollSummary {
+    const at = startedAt
+    const warnings = [...(result.warnings ?? [])]
+    const sourceBaselined = this.baselinedAt !== null
+    const seen = new Set<string>()
+    const entries: PollEntry[] = []
+    const observed: SeriesRecord[] = []
+    for (const sample of result.samples) {
+      const problem = invalidSample(sample)
+      if (problem) {
+        if (warnings.length < 20) warnings.push(problem)
+        continue
+      }
+      const key = seriesKey(sample.vmId, sample.vnicId)
+      if (seen.has(key)) continue // pages overlap when the inventory shifts: the first sighting counts
+      seen.add(key)
+      const known = this.series.get(key)
+      const series = known ?? newRecord(this.name, sample)
+      const booking = book(known?.state, sample, {at, sourceBaselined, gapMs: 2 * this.intervalMs})
+      const renamed = known !== undefined && (known.vmName !== sample.vmName || known.vnicName !== sample.vnicName)
+      if (!known || booking.changed || booking.flags !== 0 || renamed) {
+        entries.push({series, booking, names: renamed ? {vmName: sample.vmName, vnicName: sample.vnicName} : undefined})
+      } else observed.push(series)
+    }
+    const presence: Array<{series: SeriesRecord; removedAt: number | null}> = []
+    for (const [key, series] of this.series) {
+      if (seen.has(key)) {
+        if (series.removedAt !== null) presence.push({series, removedAt: null})
+      } else if (result.complete && series.removedAt === null) presence.push({series, removedAt: at})
+    }
+    const baselinedAt = result.complete && !sourceBaselined ? at : undefined
+    const durationMs = Math.round(performance.now() - started)
+    const committed = this.store.commitPoll({
+      source: this.name,
+      startedAt,
+      at,
+      durationMs,
+      complete: result.complete,
+      seen: seen.size,
+      entries,
+      presence,
+      baselinedAt,
+    })
+
+    // Durable: now apply the same changes to memory.
+    let newIndex = 0
+    let rx = 0n
+    let tx = 0n
+    let resets = 0
+    const now = performance.now()
+    for (const {series, booking, names} of entries) {
+      if (series.id === 0) {
+        series.id = committed.newIds[newIndex++]
+        this.series.set(seriesKey(series.vmId, series.vnicId), series)
+      }
+      applyBooking(series, booking, names)
+      this.rates.observe(series, booking.rx, booking.tx, now)
+      rx += booking.rx
+      tx += booking.tx
+      resets += booking.events.filter((e) => e.kind === 'reset' || e.kind === 'epoch').length
+    }
+    for (const series of observed) {
+      series.state.lastAt = at
+      this.rates.observe(series, 0n, 0n, now)
+    }
+    for (const {series, removedAt} of presence) series.removedAt = removedAt
+    if (baselinedAt !== undefined) this.baselinedAt = baselinedAt
+    if (resets > 0) this.log.warn(`${resets} counter reset(s): booked from zero, the traffic just before each is unknown`)
+
+    this.polls++
+    this.consecutiveFailures = 0
+    this.resets += resets
+    this.state = result.complete ? 'ok' : 'partial'
+    const summary: PollSummary = {
+      source: this.name,
+      ok: true,
+      startedAt: new Date(startedAt).toISOString(),
+      durationMs: Math.round(performance.now() - started),
+      cpuMs: cpuMsSince(cpu),
+      complete: result.complete,
+      seen: seen.size,
+      booked: committed.booked,
+      rxBytes: rx.toString(),
+      txBytes: tx.toString(),
+      resets,
+      warnings,
+    }
+    if (!result.complete) this.log.warn('partial poll: the vNICs not read this time catch up on the next poll', {warnings: warnings.slice(0, 3).join('; ')})
+    this.lastPoll = summary
+    this.hooks.onPoll?.(summary)
+    return summary
+  }
+
+  private failed(startedAt: number, started: number, cpu: NodeJS.CpuUsage, error: unknown): PollSummary {
+    const reason: SourceErrorReason = error instanceof SourceError ? error.reason : 'protocol'
+    const message = errorMessage(error)
+    const durationMs = Math.round(performance.now() - started)
+    this.polls++
+    this.failures++
+    this.consecutiveFailures++
+    this.state = 'failing'
+    this.lastError = {at: new Date(startedAt).toISOString(), reason, message}
+    if (this.consecutiveFailures === 1 || this.consecutiveFailures % 10 === 0) {
+      this.log.error(`poll failed (${reason}): ${message}`, {failures: this.consecutiveFailures})
+    }
+    try {
+      this.store.recordFailedPoll(this.name, startedAt, durationMs, message)
+    } catch (storeError) {
+      this.log.error('could not record the failed poll', {error: errorMessage(storeError)})
+    }
+    const summary: PollSummary = {
+      source: this.name,
+      ok: false,
+      startedAt: new Date(startedAt).toISOString(),
+      durationMs,
+      cpuMs: cpuMsSince(cpu),
+      complete: false,
+      seen: 0,
+      booked: 0,
+      rxBytes: '0',
+      txBytes: '0',
+      resets: 0,
+      warnings: [],
+      error: {reason, message},
+    }
+    this.lastPoll = summary
+    this.hooks.onPoll?.(summary)
+    return summary
+  }
+}
+
+export function seriesKey(vmId: string, vnicId: string): string {
+  return `${vmId}\u0000${vnicId}`
+}
+
+function newRecord(source: string, sample: CounterSample): SeriesRecord {
+  return {
+    id: 0,
+    source,
+    vmId: sample.vmId,
+    vnicId: sample.vnicId,
+    vmName: sample.vmName,
+    vnicName: sample.vnicName,
+    state: {epoch: null, rx: null, tx: null, lastAt: null},
+    rxTotal: 0n,
+    txTotal: 0n,
+    removedAt: null,
+  }
+}
+
+function applyBooking(series: SeriesRecord, booking: Booking, names: PollEntry['names']): void {
+  series.state = booking.next
+  series.rxTotal += booking.rx
+  series.txTotal += booking.tx
+  if (names) {
+    series.vmName = names.vmName
+    series.vnicName = names.vnicName
+  }
+}
+
+/** A sample a source should never produce; skipped with a warning instead of corrupting totals. */
+function invalidSample(sample: CounterSample): string | undefined {
+  for (const field of ['vmId', 'vnicId', 'vmName', 'vnicName'] as const) {
+    if (typeof sample[field] !== 'string' || sample[field] === '') return `sample without ${field} skipped`
+  }
+  for (const field of ['rx', 'tx'] as const) {
+    const value = sample[field]
+    if (value !== null && (typeof value !== 'bigint' || value < 0n)) return `${sample.vmName}/${sample.vnicName}: ${field} is not a non-negative integer, skipped`
+  }
+  return undefined
+}
+
+function cpuMsSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start)
+  return Math.round((used.user + used.system) / 1000)
+}
