@@ -29,10 +29,13 @@ export async function startForeground(options: {
   config: unknown
   env?: Record<string, string>
   healthyTimeoutMs?: number
+  /** A command that runs the daemon, e.g. ['ip', 'netns', 'exec', 'ns1'] (it must exec, keeping the pid). */
+  wrap?: string[]
 }): Promise<ForegroundDaemon> {
   const configFile = join(options.home, `${options.name}.test-config.json`)
   writeFileSync(configFile, JSON.stringify(options.config))
-  const child = execa(process.execPath, [binRun, 'daemon', 'run', options.kind, '--name', options.name, '--config', configFile], {
+  const command = [...(options.wrap ?? []), process.execPath, binRun, 'daemon', 'run', options.kind, '--name', options.name, '--config', configFile]
+  const child = execa(command[0], command.slice(1), {
     reject: false,
     cwd: repoRoot,
     env: {TEND_HOME: options.home, ...options.env},
