@@ -7,6 +7,7 @@
 import {readdirSync, readFileSync, statSync} from 'node:fs'
 import {hostname} from 'node:os'
 import {z} from 'zod'
+import {globToRegExp} from '../glob.js'
 import {SourceError, defineUsageSource, type CounterSample} from '../source-api.js'
 
 const regex = z.string().refine((value) => {
@@ -153,9 +154,4 @@ export function expand(template: string, match: RegExpExecArray): string {
     if (group !== undefined) return match.groups?.[group] ?? ''
     return match[Number(what)] ?? token
   })
-}
-
-function globToRegExp(glob: string): RegExp {
-  const source = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')
-  return new RegExp(`^${source}$`)
 }
