@@ -31,6 +31,8 @@ export async function startForeground(options: {
   healthyTimeoutMs?: number
   /** A command that runs the daemon, e.g. ['ip', 'netns', 'exec', 'ns1'] (it must exec, keeping the pid). */
   wrap?: string[]
+  /** Wait for /healthz to answer 200 (default), or only for the control socket to answer at all. */
+  until?: 'healthy' | 'answering'
 }): Promise<ForegroundDaemon> {
   const configFile = join(options.home, `${options.name}.test-config.json`)
   writeFileSync(configFile, JSON.stringify(options.config))
@@ -49,9 +51,9 @@ export async function startForeground(options: {
     async () => {
       if (exited) throw new Error(`daemon ${options.name} exited: ${String((await child).stderr)}`)
       const res = await controlRequest(socket, 'GET', '/healthz', {timeoutMs: 1000})
-      return res.statusCode === 200
+      return options.until === 'answering' || res.statusCode === 200
     },
-    {timeoutMs: options.healthyTimeoutMs ?? 30_000, what: `${options.name} healthy`},
+    {timeoutMs: options.healthyTimeoutMs ?? 30_000, what: `${options.name} ${options.until === 'answering' ? 'answering' : 'healthy'}`},
   )
   return {
     name: options.name,
