@@ -43,8 +43,8 @@ export class SourceTypes {
   async resolve(entry: SourceEntryConfig, where: string, prefix: string): Promise<{definition: UsageSourceDefinition<unknown>; config: unknown}> {
     const found = this.entries.get(entry.type)
     if (!found) {
-      throw new UsageError(`${where}: ${prefix}.type: unknown usage source ${JSON.stringify(entry.type)}`, {
-        hint: `known source types: ${this.list().join(', ')}`,
+      throw new UsageError(`${where}: ${prefix}.type: unknown usage source ${JSON.stringify(entry.type)} (known: ${this.list().join(', ')})`, {
+        hint: 'a plugin adds source types: see tend plugins',
       })
     }
     const definition = await found.load()
