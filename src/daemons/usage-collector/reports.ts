@@ -154,8 +154,10 @@ export class UsageReader {
     const rows: UsageRow[] = []
     for (const r of this.bucketRows(resolution, since, until, true)) {
       const s = byId.get(r.series_id)
-      if (!s) continue
-      rows.push({...row(s, r.rx, r.tx, resets.get(`${r.series_id}/${r.bucket}`) ?? 0), start: new Date(r.bucket).toISOString()})
+      const resetCount = resets.get(`${r.series_id}/${r.bucket}`) ?? 0
+      // A baseline or an idle vNIC leaves a zero row: nothing to report.
+      if (!s || (r.rx === 0n && r.tx === 0n && resetCount === 0)) continue
+      rows.push({...row(s, r.rx, r.tx, resetCount), start: new Date(r.bucket).toISOString()})
     }
     rows.sort((a, b) => a.start!.localeCompare(b.start!) || a.vm.localeCompare(b.vm) || a.vnic.localeCompare(b.vnic))
     return {resolution, since: iso(since), until: iso(until), rows}

@@ -4,6 +4,7 @@ import {startForeground, type ForegroundDaemon} from '../../helpers/daemon.js'
 import {makeTendHome, waitFor} from '../../helpers/tend-home.js'
 import {generateTraffic, mulberry32, startSimulator, type Simulator} from '../../ovirt-sim/index.js'
 import {expectedReport, truthTotals} from '../../ovirt-sim/truth.js'
+import {makeTestPki, type TestPki} from '../../ovirt-sim/tls.js'
 
 /**
  * The ovirt source (the plugin) in a real collector process against the simulator, through
@@ -215,5 +216,36 @@ describe('usage-collector ovirt source: bad configuration', () => {
     const noPassword = await run({type: 'ovirt', url: sim.url})
     expect(noPassword.exitCode).toBe(2)
     expect(String(noPassword.stdout)).toMatch(/sources\.0\.password: give exactly one of password and password_file/)
+  })
+})
+
+describe('usage-collector ovirt source over TLS', () => {
+  let env: {home: string; cleanup: () => Promise<void>}
+  let sim: Simulator
+  let pki: TestPki
+  beforeAll(async () => {
+    env = makeTendHome('tend-ovirt-tls-')
+    pki = await makeTestPki()
+    sim = await startSimulator({vms: 3, tls: {key: pki.key, cert: pki.cert}})
+  })
+  afterAll(async () => {
+    await env?.cleanup()
+    await sim?.stop()
+    pki?.cleanup()
+  })
+
+  it('trusts the engine through ca_file, and says what to do without it', async () => {
+    expect(sim.url).toMatch(/^https:/)
+    const run = (name: string, extra: Record<string, unknown>) =>
+      startForeground({until: 'answering', home: env.home, kind: 'usage-collector', name, config: {interval_ms: 3_600_000, sources: [{type: 'ovirt', url: sim.url, password: 'secret', ...extra}]}})
+    const trusted = await run('trusted', {ca_file: pki.caFile})
+    await waitFor(async () => (await trusted.status()).details?.sources[0].state === 'ok', {what: 'a poll over TLS'})
+    expect((await trusted.status()).details.sources[0].vnics).toBe(6)
+    const untrusted = await run('untrusted', {})
+    const error = await waitFor(async () => (await untrusted.status()).details?.sources[0].lastError)
+    expect(error.reason).toBe('config')
+    expect(error.message).toMatch(/not trusted.*set ca_file/)
+    await trusted.stop()
+    await untrusted.stop()
   })
 })
