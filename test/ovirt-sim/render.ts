@@ -38,6 +38,8 @@ export type Format = 'json' | 'xml'
 export interface Template {
   format: Format
   parts: string[]
+  /** The parts as bytes, for BodyBuilder. */
+  bytes: Buffer[]
   slots: Slot[]
 }
 
@@ -55,6 +57,50 @@ export function fill(template: Template): string {
   let out = parts[0]
   for (let i = 0; i < slots.length; i++) out += leafText(slots[i].read(), template.format) + parts[i + 1]
   return out
+}
+
+/**
+ * Builds a large response body straight into bytes: fixed parts are copied, slots written in
+ * place, so a 10,000-VM answer makes no giant string to flatten and encode.
+ */
+export class BodyBuilder {
+  private buf: Buffer
+  private length = 0
+
+  constructor(expectedBytes: number) {
+    this.buf = Buffer.allocUnsafe(Math.max(1024, expectedBytes))
+  }
+
+  text(text: string): void {
+    this.reserve(Buffer.byteLength(text))
+    this.length += this.buf.write(text, this.length)
+  }
+
+  template(template: Template): void {
+    const {bytes, slots} = template
+    this.copy(bytes[0])
+    for (let i = 0; i < slots.length; i++) {
+      this.text(leafText(slots[i].read(), template.format))
+      this.copy(bytes[i + 1])
+    }
+  }
+
+  /** The body; the builder is done with it. */
+  finish(): Buffer {
+    return this.buf.subarray(0, this.length)
+  }
+
+  private copy(part: Buffer): void {
+    this.reserve(part.length)
+    this.length += part.copy(this.buf, this.length)
+  }
+
+  private reserve(bytes: number): void {
+    if (this.length + bytes <= this.buf.length) return
+    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.length + bytes))
+    this.buf.copy(bigger, 0, 0, this.length)
+    this.buf = bigger
+  }
 }
 
 /** Renders a whole document: `{...}` for JSON, `<?xml ...?><name>...</name>` for XML. */
@@ -85,7 +131,8 @@ class Writer {
   }
 
   finish(): Template {
-    return {format: this.format, parts: [...this.parts, this.current], slots: this.slots}
+    const parts = [...this.parts, this.current]
+    return {format: this.format, parts, bytes: parts.map((part) => Buffer.from(part)), slots: this.slots}
   }
 }
 
@@ -166,68 +213,67 @@ function escapeXml(s: string): string {
   return s.replace(/[&<>"]/g, (c) => ({'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;'})[c]!)
 }
 
+const uuids = new Map<string, string>()
+
 /** Java's UUID.nameUUIDFromBytes: MD5 of the name with version-3 bits (the engine's statistic ids). */
 export function nameUuid(name: string): string {
+  const known = uuids.get(name)
+  if (known) return known
   const h = createHash('md5').update(name).digest()
   h[6] = (h[6] & 0x0f) | 0x30
   h[8] = (h[8] & 0x3f) | 0x80
   const hex = h.toString('hex')
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+  const uuid = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+  uuids.set(name, uuid)
+  return uuid
 }
 
 /**
  * `new BigDecimal(value, new MathContext(2))` written with toString() (JSON) and
- * toPlainString() (XML): two significant digits, HALF_UP, scientific notation when the
- * scale is negative. 1250000 → 1.3E+6; 5 → 5; 0.5 → 0.5; 100 → 1.0E+2.
+ * toPlainString() (XML): the exact value of the double rounded to two significant digits,
+ * HALF_UP, in scientific notation when the scale is negative. 1250000 → 1.3E+6; 5 → 5;
+ * 0.5 → 0.5; 0.1 → 0.10 (the double is not exactly 0.1); 100 → 1.0E+2.
  */
 export function bigDecimal2(value: number): Num {
   if (value === 0) return new Num('0')
-  const negative = value < 0
-  const exact = exactDecimal(Math.abs(value))
-  let digits = exact.digits
-  let scale = exact.scale
-  if (digits.length > 2) {
-    const drop = digits.length - 2
-    let kept = BigInt(digits.slice(0, 2))
-    if (Number(digits[2]) >= 5) kept += 1n
-    scale -= drop
-    digits = kept.toString()
-    if (digits.length > 2) {
-      // 99 → 100: keep two digits
-      digits = digits.slice(0, 2)
-      scale -= 1
-    }
+  const sign = value < 0 ? '-' : ''
+  const x = Math.abs(value)
+  let digits: string
+  let scale: number
+  if (Number.isInteger(x) && x < 100) {
+    // BigDecimal(double) of an integer has scale 0: up to two digits, nothing to round.
+    digits = String(x)
+    scale = 0
+  } else {
+    // toPrecision rounds the exact binary value half-up, as Java's HALF_UP does.
+    ;({digits, scale} = decimalOf(x.toPrecision(2)))
+    // A fraction whose double is exactly a one-digit decimal (0.5) keeps one digit, as in Java.
+    const short = stripZeros(digits, scale)
+    if (scale > 0 && short.digits.length < digits.length && isExactDecimal(short.digits, short.scale, x)) ({digits, scale} = short)
   }
-  const sign = negative ? '-' : ''
   return new Num(sign + javaToString(digits, scale), sign + plain(digits, scale))
 }
 
-/** The exact decimal expansion of a double: unscaled digits and scale (value = digits × 10^-scale). */
-function exactDecimal(value: number): {digits: string; scale: number} {
-  // A double is m × 2^e exactly; for e < 0 that is m × 5^-e / 10^-e.
-  const view = new DataView(new ArrayBuffer(8))
-  view.setFloat64(0, value)
-  const bits = view.getBigUint64(0)
-  const exponent = Number((bits >> 52n) & 0x7ffn)
-  let mantissa = bits & ((1n << 52n) - 1n)
-  let e = exponent - 1075
-  if (exponent === 0) e = -1074
-  else mantissa |= 1n << 52n
-  let digits: bigint
-  let scale: number
-  if (e >= 0) {
-    digits = mantissa << BigInt(e)
-    scale = 0
-  } else {
-    digits = mantissa * 5n ** BigInt(-e)
-    scale = -e
-  }
-  // Strip trailing zeros, as BigDecimal(double) keeps the smallest scale that is exact.
-  while (scale > 0 && digits % 10n === 0n) {
-    digits /= 10n
+/** "1.3e+6" / "0.10" / "12" → unscaled digits and scale (value = digits × 10^-scale). */
+function decimalOf(text: string): {digits: string; scale: number} {
+  const [mantissa, exponent = '0'] = text.split('e')
+  const [whole, fraction = ''] = mantissa.split('.')
+  const digits = (whole + fraction).replace(/^0+(?=\d)/, '')
+  return {digits, scale: fraction.length - Number(exponent)}
+}
+
+function stripZeros(digits: string, scale: number): {digits: string; scale: number} {
+  while (digits.length > 1 && digits.endsWith('0')) {
+    digits = digits.slice(0, -1)
     scale--
   }
-  return {digits: digits.toString(), scale}
+  return {digits, scale}
+}
+
+/** Whether the fraction digits × 10^-scale is exactly the double x (only k / 2^n fractions are). */
+function isExactDecimal(digits: string, scale: number, x: number): boolean {
+  const n = Number(digits)
+  return scale > 0 && n % 5 ** scale === 0 && n / 10 ** scale === x
 }
 
 function javaToString(digits: string, scale: number): string {

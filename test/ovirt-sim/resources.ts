@@ -3,7 +3,7 @@
  * set of the real model (ovirt-engine-api-model types, NicStatisticalQuery, NicMapper).
  */
 import type {Engine, SimNic, SimVm} from './engine.js'
-import {bigDecimal2, compile, fill, nameUuid, Num, Slot, type Format, type Leaf, type Template, type Tree} from './render.js'
+import {bigDecimal2, BodyBuilder, compile, fill, nameUuid, Num, Slot, type Format, type Leaf, type Template, type Tree} from './render.js'
 
 export const API = '/ovirt-engine/api'
 
@@ -129,13 +129,31 @@ export class VmRenderer {
   constructor(private readonly options: RenderOptions) {}
 
   render(vm: SimVm, follow: Follow, format: Format, nesting: number): string {
+    return fill(this.template(vm, follow, format, nesting))
+  }
+
+  /** The whole list response as bytes: `{"vm": [...]}` or `<vms>...</vms>`. */
+  renderList(vms: SimVm[], follow: Follow, format: Format): Buffer {
+    const templates = vms.map((vm) => this.template(vm, follow, format, 1))
+    const expected = templates.reduce((sum, t) => sum + t.bytes.reduce((n, b) => n + b.length, 0) + 24 * t.slots.length, 256)
+    const body = new BodyBuilder(expected)
+    body.text(format === 'json' ? '{\n  "vm" : [ ' : '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<vms>\n')
+    templates.forEach((template, i) => {
+      if (i > 0) body.text(format === 'json' ? ', ' : '\n')
+      body.template(template)
+    })
+    body.text(format === 'json' ? ' ]\n}\n' : '\n</vms>\n')
+    return body.finish()
+  }
+
+  private template(vm: SimVm, follow: Follow, format: Format, nesting: number): Template {
     const key = `${format}|${follow}|${nesting}|${vm.version}|${vm.nics.map((n) => n.version).join(',')}`
     let cached = this.cache.get(vm)
     if (!cached || cached.key !== key) {
       cached = {key, template: compile(vmTree(vm, follow, this.options), format, nesting, 'vm')}
       this.cache.set(vm, cached)
     }
-    return fill(cached.template)
+    return cached.template
   }
 }
 

@@ -213,7 +213,7 @@ export class SimServer {
     return fault
   }
 
-  private route(path: string, query: URLSearchParams, format: Format): string {
+  private route(path: string, query: URLSearchParams, format: Format): string | Buffer {
     const parts = path.split('/').filter(Boolean)
     if (parts.length === 0) return renderDocument(apiRootTree(this.engine), format, 'api')
     if (parts[0] !== 'vms') throw new HttpFailure(404)
@@ -237,7 +237,7 @@ export class SimServer {
   }
 
   /** GET /vms: search (name=, status=, sortby name, page N), max, follow. */
-  private listVms(query: URLSearchParams, format: Format): string {
+  private listVms(query: URLSearchParams, format: Format): string | Buffer {
     this.stats.listRequests++
     const search = parseSearch(query.get('search') ?? '', query.get('case_sensitive') !== 'false')
     const max = parseMax(query.get('max'))
@@ -249,8 +249,7 @@ export class SimServer {
     } else if (max !== undefined) vms = vms.slice(0, max)
     const follow = followOf(this.engine.atLeast(4, 2) ? (query.get('follow') ?? '').split(',') : [])
     if (vms.length === 0) return wrapDocument(format === 'json' ? '{ }' : '<vms/>', format)
-    const items = vms.map((vm) => this.vms.render(vm, follow, format, 1))
-    return wrapDocument(format === 'json' ? `{\n  "vm" : [ ${items.join(', ')} ]\n}` : `<vms>\n${items.join('\n')}\n</vms>`, format)
+    return this.vms.renderList(vms, follow, format)
   }
 
   private findVm(id: string): SimVm {
@@ -315,8 +314,8 @@ export class SimServer {
     return this.send(res, 200, JSON.stringify({access_token: token, scope: 'ovirt-app-api', exp: '9223372036854775807', token_type: 'bearer'}), 'application/json')
   }
 
-  private async send(res: ServerResponse, status: number, body: string, contentType: string, fault?: Fault): Promise<void> {
-    const data = Buffer.from(body)
+  private async send(res: ServerResponse, status: number, body: string | Buffer, contentType: string, fault?: Fault): Promise<void> {
+    const data = typeof body === 'string' ? Buffer.from(body) : body
     this.stats.byStatus[status] = (this.stats.byStatus[status] ?? 0) + 1
     if (fault?.kind === 'slow') await sleep(fault.delayMs)
     res.writeHead(status, {'content-type': contentType, 'content-length': data.length})

@@ -24,7 +24,13 @@ export interface ClientOptions {
 interface Response {
   status: number
   headers: IncomingHttpHeaders
+  /** Empty when a sink took a 200 answer's body. */
   body: Buffer
+}
+
+/** Takes a 200 answer's body as it arrives (a parser), instead of one buffer at the end. */
+export interface BodySink {
+  push(chunk: Buffer): void
 }
 
 const TLS_TRUST = new Set([
@@ -52,13 +58,16 @@ export class EngineClient {
     this.agent = this.https ? new HttpsAgent({...agentOptions, ca: options.ca, rejectUnauthorized: !options.insecure}) : new HttpAgent(agentOptions)
   }
 
-  /** GET a path under the API URL as JSON; a 401 on a token gets one new token and one retry. */
-  async get(path: string, signal: AbortSignal): Promise<Buffer> {
+  /**
+   * GET a path under the API URL as JSON; a 401 on a token gets one new token and one retry.
+   * With a sink, a 200 body goes to the sink chunk by chunk and an empty buffer is returned.
+   */
+  async get(path: string, signal: AbortSignal, sink?: BodySink): Promise<Buffer> {
     for (let attempt = 0; ; attempt++) {
       const authorization = await this.authorization(signal)
       const login = this.token
       const url = new URL(this.options.api.pathname.replace(/\/$/, '') + path, this.options.api)
-      const res = await this.send('GET', url, {authorization, accept: 'application/json', version: '4'}, undefined, signal)
+      const res = await this.send('GET', url, {authorization, accept: 'application/json', version: '4'}, undefined, signal, sink)
       if (res.status === 200) return res.body
       if (res.status === 401 && this.options.auth === 'oauth' && attempt === 0) {
         // Expired or revoked (the engine has no refresh grant): log in again, once for all the
@@ -116,7 +125,7 @@ export class EngineClient {
     return this.error('protocol', `unexpected HTTP ${res.status} for ${what}${summary(res)}`)
   }
 
-  private send(method: string, url: URL, headers: Record<string, string>, body: Buffer | undefined, signal: AbortSignal): Promise<Response> {
+  private send(method: string, url: URL, headers: Record<string, string>, body: Buffer | undefined, signal: AbortSignal, sink?: BodySink): Promise<Response> {
     return new Promise((resolve, reject) => {
       const request = this.https ? httpsRequest : httpRequest
       const req = request(url, {method, agent: this.agent, headers: body ? {...headers, 'content-length': String(body.length)} : headers})
@@ -129,25 +138,38 @@ export class EngineClient {
         clearTimeout(timer)
         signal.removeEventListener('abort', onAbort)
       }
+      // What the sink threw (its parser's complaint about the body) is the error to report.
+      let sinkError: unknown
       req.on('response', (res) => {
+        const streaming = sink !== undefined && res.statusCode === 200
         const chunks: Buffer[] = []
-        res.on('data', (chunk: Buffer) => chunks.push(chunk))
+        res.on('data', (chunk: Buffer) => {
+          if (!streaming) chunks.push(chunk)
+          else {
+            try {
+              sink.push(chunk)
+            } catch (error) {
+              sinkError = error
+              req.destroy()
+            }
+          }
+        })
         res.on('end', () => {
           done()
           resolve({status: res.statusCode ?? 0, headers: res.headers, body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)})
         })
         res.on('error', (error) => {
           done()
-          reject(this.networkError(what, url, error))
+          reject(sinkError ?? this.networkError(what, url, error))
         })
         res.on('aborted', () => {
           done()
-          reject(this.error('unavailable', `${what}: the engine closed the connection mid-answer`))
+          reject(sinkError ?? this.error('unavailable', `${what}: the engine closed the connection mid-answer`))
         })
       })
       req.on('error', (error) => {
         done()
-        reject(this.networkError(what, url, error))
+        reject(sinkError ?? this.networkError(what, url, error))
       })
       if (signal.aborted) onAbort()
       req.end(body)

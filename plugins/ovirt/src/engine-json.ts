@@ -3,7 +3,7 @@
  * statistics), NIC lists, statistic lists and fault bodies. Only ids, names and the two
  * cumulative totals are kept; key order does not matter and everything else is skipped.
  */
-import {bytes, JsonScanner} from './json-scan.js'
+import {bytes, JsonScanner, NeedMoreData} from './json-scan.js'
 
 const K = {
   vm: bytes('vm'),
@@ -35,21 +35,95 @@ export interface VmEntry {
   nics: NicTotals[] | null
 }
 
-/** `{"vm": [ ... ]}`, or `{}` for an empty list. */
+/** `{"vm": [ ... ]}`, or `{}` for an empty list, from one buffer. */
 export function readVmList(body: Buffer): VmEntry[] {
-  const s = new JsonScanner(body)
-  const vms: VmEntry[] = []
-  if (s.openObject()) {
-    do {
-      s.key()
-      if (s.keyIs(K.vm) && s.openArray()) {
-        do vms.push(readVm(s))
-        while (s.nextItem())
-      } else if (!s.keyIs(K.vm)) s.skip()
-    } while (s.nextMember())
+  const reader = new VmListReader(Buffer.allocUnsafe(0))
+  reader.push(body)
+  return reader.end()
+}
+
+/** Bytes gathered before a parse attempt: VMs are ~16 KB, so a VM cut at the edge costs little. */
+const BATCH_BYTES = 512 * 1024
+
+/**
+ * Reads a VM list while it arrives: each chunk is copied into one work buffer (so the socket's
+ * chunks die young), VMs are parsed as soon as their bytes are in, and only the unfinished one
+ * is kept. Memory stays flat however large the page, and the buffer can serve page after page.
+ */
+export class VmListReader {
+  private readonly vms: VmEntry[] = []
+  private buf: Buffer
+  /** Bytes in buf; they start at a resume point of the current phase. */
+  private length = 0
+  /** 'start': before `[`; 'items': before a VM or `]`; 'tail': after `]`; 'done': after the root's `}`. */
+  private phase: 'start' | 'items' | 'tail' | 'done' = 'start'
+
+  /**
+   * @param buffer a work buffer to reuse (it grows if a chunk does not fit)
+   * @param batchBytes bytes to gather before each parse attempt
+   */
+  constructor(buffer?: Buffer, private readonly batchBytes = BATCH_BYTES) {
+    this.buf = buffer ?? Buffer.allocUnsafe(batchBytes + 128 * 1024)
   }
-  s.end()
-  return vms
+
+  push(chunk: Buffer): void {
+    if (this.length + chunk.length > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.length + chunk.length))
+      this.buf.copy(bigger, 0, 0, this.length)
+      this.buf = bigger
+    }
+    this.length += chunk.copy(this.buf, this.length)
+    if (this.length >= this.batchBytes) this.parse(false)
+  }
+
+  /** The whole list; throws JsonSyntaxError if the document is cut off or malformed. */
+  end(): VmEntry[] {
+    this.parse(true)
+    return this.vms
+  }
+
+  private parse(complete: boolean): void {
+    const s = new JsonScanner(this.buf.subarray(0, this.length), 0, complete)
+    let resume = 0
+    try {
+      if (this.phase === 'start') {
+        // { ... "vm" : [   (other members before it are skipped)
+        let found = false
+        if (s.openObject()) {
+          for (;;) {
+            s.key()
+            if ((found = s.keyIs(K.vm))) break
+            s.skip()
+            if (!s.nextMember()) break
+          }
+        }
+        this.phase = !found ? 'done' : s.openArray() ? 'items' : 'tail'
+        resume = s.pos
+      }
+      while (this.phase === 'items') {
+        const vm = readVm(s)
+        const more = s.nextItem()
+        this.vms.push(vm)
+        if (!more) this.phase = 'tail'
+        resume = s.pos
+      }
+      // After the list: the rest of the root object, read once everything is here.
+      if (complete) {
+        if (this.phase === 'tail') {
+          while (s.nextMember()) {
+            s.key()
+            s.skip()
+          }
+        }
+        s.end()
+      }
+    } catch (error) {
+      if (!(error instanceof NeedMoreData)) throw error
+    } finally {
+      this.buf.copyWithin(0, resume, this.length)
+      this.length -= resume
+    }
+  }
 }
 
 /** `{"nic": [ ... ]}` from /vms/{id}/nics (statistics if followed). */
@@ -136,8 +210,12 @@ function readStatistic(s: JsonScanner): {which: 'rx' | 'tx' | null; datum: strin
       if (s.keyIs(K.name)) {
         const index = s.stringMatch(TOTALS)
         which = index === 0 ? 'rx' : index === 1 ? 'tx' : null
-      }
-      else if (s.keyIs(K.values)) datum = readFirstDatum(s)
+        if (which === null) {
+          // Six of a NIC's eight statistics are rates and drops: done with this one.
+          s.skipRestOfObject()
+          return {which, datum: null}
+        }
+      } else if (s.keyIs(K.values)) datum = readFirstDatum(s)
       else s.skip()
     } while (s.nextMember())
   }

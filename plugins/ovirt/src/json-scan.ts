@@ -13,6 +13,8 @@ const OPEN_ARRAY = 0x5b
 const CLOSE_ARRAY = 0x5d
 const COMMA = 0x2c
 const COLON = 0x3a
+/** What ws() returns at the end of the buffer. */
+const END = -1
 
 export class JsonSyntaxError extends Error {
   constructor(message: string, at: number) {
@@ -21,19 +23,38 @@ export class JsonSyntaxError extends Error {
   }
 }
 
+/** Thrown by a scanner over a partial document when it reaches the end of what it has. */
+export class NeedMoreData extends Error {
+  constructor() {
+    super('more data needed')
+    this.name = 'NeedMoreData'
+  }
+}
+
+/** One instance, thrown at every batch edge: no stack to capture each time. */
+const NEED_MORE = new NeedMoreData()
+
 /** A key or value the caller compares against, as bytes. */
 export function bytes(text: string): Uint8Array {
   return Buffer.from(text, 'utf8')
 }
 
 export class JsonScanner {
-  private pos = 0
   private keyStart = 0
   private keyEnd = 0
   private keyEscaped = false
   private stringEscaped = false
 
-  constructor(private readonly buf: Buffer) {}
+  /**
+   * @param pos where to start reading
+   * @param complete false when `buf` is only the first part of a document: reaching its end
+   *   then throws NeedMoreData instead of a syntax error.
+   */
+  constructor(
+    private readonly buf: Buffer,
+    public pos = 0,
+    private readonly complete = true,
+  ) {}
 
   /** Enters an object; false if it is empty (already consumed). Then: do { key(); ... } while (next('}')). */
   openObject(): boolean {
@@ -72,11 +93,11 @@ export class JsonScanner {
 
   /** True if the next value is null (consumed). */
   isNull(): boolean {
-    if (this.ws() === 0x6e && this.buf.toString('latin1', this.pos, this.pos + 4) === 'null') {
-      this.pos += 4
-      return true
-    }
-    return false
+    if (this.ws() !== 0x6e) return false
+    if (this.pos + 4 > this.buf.length) this.truncated()
+    if (this.buf.toString('latin1', this.pos, this.pos + 4) !== 'null') return false
+    this.pos += 4
+    return true
   }
 
   /** Reads a string value. */
@@ -129,19 +150,30 @@ export class JsonScanner {
       this.skipScalar()
       return
     }
+    this.skipNested(0)
+  }
+
+  /**
+   * Skips the remaining members of the object being read, its closing brace included: for a
+   * caller that has seen enough of it (nextMember() must not follow).
+   */
+  skipRestOfObject(): void {
+    this.skipNested(1)
+  }
+
+  /** Scans to where `depth` levels of nesting close (strings are stepped over whole). */
+  private skipNested(depth: number): void {
     const buf = this.buf
+    const end = buf.length
     let p = this.pos
-    let depth = 0
-    for (;;) {
+    while (p < end) {
       const b = buf[p]
       if (b === QUOTE) {
         p++
-        for (;;) {
+        while (p < end) {
           const s = buf[p]
           if (s === QUOTE) break
-          if (s === BACKSLASH) p++
-          else if (s === undefined) this.fail('unterminated string')
-          p++
+          p += s === BACKSLASH ? 2 : 1
         }
       } else if (b === OPEN_OBJECT || b === OPEN_ARRAY) depth++
       else if (b === CLOSE_OBJECT || b === CLOSE_ARRAY) {
@@ -149,20 +181,24 @@ export class JsonScanner {
           this.pos = p + 1
           return
         }
-      } else if (b === undefined) this.fail('unexpected end')
+      }
       p++
     }
+    this.truncated()
   }
 
   /** Checks that nothing but whitespace is left. */
   end(): void {
-    if (this.ws() !== undefined) this.fail('unexpected data after the document')
+    if (this.ws() !== END) this.fail('unexpected data after the document')
   }
 
   private open(open: number, close: number, what: string): boolean {
     if (this.ws() !== open) this.fail(`expected ${what}`)
     this.pos++
-    if (this.ws() === close) {
+    const next = this.ws()
+    // Empty or not is only known once the next character is here.
+    if (next === END) this.truncated()
+    if (next === close) {
       this.pos++
       return false
     }
@@ -178,30 +214,37 @@ export class JsonScanner {
     return this.fail(`expected , or ${what}`)
   }
 
+  /** Skips whitespace; the next byte, or END. Loops check bounds: reading past a typed array's end deoptimizes them. */
   private ws(): number {
     const buf = this.buf
+    const end = buf.length
     let p = this.pos
-    let c = buf[p]
-    while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = buf[++p]
+    while (p < end) {
+      const c = buf[p]
+      if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) {
+        this.pos = p
+        return c
+      }
+      p++
+    }
     this.pos = p
-    return c
+    return END
   }
 
   /** From an opening quote at pos: the index of the closing quote (notes escapes). */
   private stringEnd(): number {
     const buf = this.buf
+    const end = buf.length
     let p = this.pos + 1
     let escaped = false
     for (;;) {
+      if (p >= end) this.truncated()
       const c = buf[p]
       if (c === QUOTE) break
       if (c === BACKSLASH) {
         escaped = true
         p += 2
-        continue
-      }
-      if (c === undefined) this.fail('unterminated string')
-      p++
+      } else p++
     }
     this.stringEscaped = escaped
     return p
@@ -209,19 +252,28 @@ export class JsonScanner {
 
   private skipScalar(): void {
     const buf = this.buf
+    const end = buf.length
     const start = this.pos
     let p = start
-    for (;;) {
+    while (p < end) {
       const c = buf[p]
-      if (c === undefined || c === COMMA || c === CLOSE_OBJECT || c === CLOSE_ARRAY || c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) break
+      if (c === COMMA || c === CLOSE_OBJECT || c === CLOSE_ARRAY || c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) break
       p++
     }
+    // A number cut by the end of a partial buffer may go on in the next part.
+    if (p === end && !this.complete) this.truncated()
     if (p === start) this.fail('expected a value')
     this.pos = p
   }
 
   private fail(message: string): never {
+    if (this.pos >= this.buf.length) this.truncated()
     throw new JsonSyntaxError(message, this.pos)
+  }
+
+  private truncated(): never {
+    if (!this.complete) throw NEED_MORE
+    throw new JsonSyntaxError('unexpected end of data', this.buf.length)
   }
 }
 

@@ -9,7 +9,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import {z} from 'zod'
 import type {CounterSample, Logger, PluginApi, SourcePoll, UsageSource} from 'tend/plugin-api'
 import {EngineClient} from './client.js'
-import {exactInteger, readNicList, readStatisticList, readVmList, type NicTotals, type VmEntry} from './engine-json.js'
+import {exactInteger, readNicList, readStatisticList, readVmList, VmListReader, type NicTotals, type VmEntry} from './engine-json.js'
 import {JsonSyntaxError} from './json-scan.js'
 
 const ovirtConfig = z
@@ -17,7 +17,7 @@ const ovirtConfig = z
     /** The engine's API: https://ENGINE/ovirt-engine/api */
     url: z
       .url({protocol: /^https?$/, error: 'must be an http:// or https:// URL'})
-      .refine((url) => /\/ovirt-engine\/api\/?$/.test(new URL(url).pathname), 'must end with /ovirt-engine/api, e.g. https://engine.example.com/ovirt-engine/api'),
+      .refine((url) => URL.canParse(url) && /\/ovirt-engine\/api\/?$/.test(new URL(url).pathname), 'must end with /ovirt-engine/api, e.g. https://engine.example.com/ovirt-engine/api'),
     /** user@domain */
     username: z.string().min(1).default('admin@internal'),
     password: z.string().min(1).optional(),
@@ -78,6 +78,9 @@ export function createOvirtSource(tend: PluginApi) {
   })
 }
 
+/** A page is parsed as it arrives through a work buffer this big (half a MB per parse, plus a socket chunk). */
+const READER_BUFFER_BYTES = 640 * 1024
+
 /** Two pages in a row that fail after their retries: the engine is gone for this poll. */
 const FAILED_PAGES_TO_STOP = 2
 
@@ -91,12 +94,11 @@ class OvirtPoller implements UsageSource {
     private readonly tend: PluginApi,
   ) {}
 
-  async poll(outer: AbortSignal): Promise<SourcePoll> {
+  async poll(outer: AbortSignal, deliver: (samples: CounterSample[]) => void): Promise<SourcePoll> {
     // A refused login or a bad search stops every page, not just the one that met it.
     const fatal = new AbortController()
     const signal = AbortSignal.any([outer, fatal.signal])
     this.follow ??= await this.detect(signal)
-    const samples: CounterSample[] = []
     const warnings: string[] = []
     let next = 1
     let last = Number.POSITIVE_INFINITY
@@ -104,11 +106,13 @@ class OvirtPoller implements UsageSource {
     let failedInRow = 0
     let complete = true
     const worker = async () => {
+      // One work buffer per worker, for all its pages.
+      const buffer = Buffer.allocUnsafe(READER_BUFFER_BYTES)
       while (next <= last && failedInRow < FAILED_PAGES_TO_STOP && !signal.aborted) {
         const page = next++
         let vms: VmEntry[]
         try {
-          vms = await this.withRetries(() => this.page(page, signal), signal)
+          vms = await this.withRetries(() => this.page(page, buffer, signal), signal)
         } catch (error) {
           if (!this.retryable(error) || signal.aborted) {
             fatal.abort()
@@ -122,14 +126,17 @@ class OvirtPoller implements UsageSource {
         succeeded++
         failedInRow = 0
         if (vms.length < this.config.page_size) last = Math.min(last, page)
+        // Each page is booked as soon as it is read: 20,000 samples are never held at once.
+        const samples: CounterSample[] = []
         for (const vm of vms) this.samplesOf(vm, samples, warnings)
+        deliver(samples)
       }
     }
     await Promise.all(Array.from({length: this.config.concurrency}, worker))
     if (outer.aborted) throw new this.tend.SourceError('unavailable', 'poll aborted: the collector is stopping')
     if (succeeded === 0) throw new this.tend.SourceError('unavailable', warnings[0] ?? 'no page could be read')
     if (failedInRow >= FAILED_PAGES_TO_STOP) complete = false
-    return {samples, complete, warnings}
+    return {samples: [], complete, warnings}
   }
 
   async close(): Promise<void> {
@@ -150,10 +157,14 @@ class OvirtPoller implements UsageSource {
     return follow
   }
 
-  private async page(page: number, signal: AbortSignal): Promise<VmEntry[]> {
+  private async page(page: number, buffer: Buffer, signal: AbortSignal): Promise<VmEntry[]> {
     const search = [this.config.search, 'sortby name asc', `page ${page}`].filter(Boolean).join(' ')
     const query = `max=${this.config.page_size}&search=${encodeURIComponent(search)}`
-    if (this.follow) return readVmList(await this.client.get(`/vms?follow=nics.statistics&${query}`, signal))
+    if (this.follow) {
+      const reader = new VmListReader(buffer)
+      await this.client.get(`/vms?follow=nics.statistics&${query}`, signal, reader)
+      return reader.end()
+    }
     const vms = readVmList(await this.client.get(`/vms?${query}`, signal))
     for (const vm of vms) {
       vm.nics = readNicList(await this.client.get(`/vms/${vm.id}/nics`, signal))

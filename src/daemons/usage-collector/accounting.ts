@@ -114,16 +114,24 @@ const STEP_FLAGS = {
   tx: {reset: Flag.RESET_TX, wrap: Flag.WRAP_TX},
 } as const
 
+const NEVER_SEEN: CounterState = Object.freeze({epoch: null, rx: null, tx: null, lastAt: null})
+const NO_EVENTS: BookingEvent[] = Object.freeze([]) as unknown as BookingEvent[]
+
+/** Events are rare: most bookings share one empty list. */
+function withEvent(events: BookingEvent[] | undefined, event: BookingEvent): BookingEvent[] {
+  return events ? [...events, event] : [event]
+}
+
 /** Books one sample against the vNIC's previous state (undefined for a vNIC never seen). */
 export function book(previous: CounterState | undefined, sample: CounterSample, options: BookOptions): Booking {
-  const prev: CounterState = previous ?? {epoch: null, rx: null, tx: null, lastAt: null}
+  const prev = previous ?? NEVER_SEEN
   const epoch = sample.epoch ?? prev.epoch
   const restarted = prev.epoch !== null && sample.epoch !== undefined && sample.epoch !== prev.epoch
   const mode: StepMode = {restarted, baseline: !options.sourceBaselined, wrapBits: sample.wrapBits}
   const steps = {rx: stepCounter(prev.rx, sample.rx, mode), tx: stepCounter(prev.tx, sample.tx, mode)}
 
   let flags = restarted ? Flag.EPOCH : 0
-  const events: BookingEvent[] = []
+  let events: BookingEvent[] | undefined
   for (const counter of ['rx', 'tx'] as const) {
     const step = steps[counter]
     const before = prev[counter]
@@ -136,15 +144,15 @@ export function book(previous: CounterState | undefined, sample: CounterSample, 
         break
       case 'reset':
         flags |= STEP_FLAGS[counter].reset
-        events.push({kind: restarted ? 'epoch' : 'reset', counter, before, after: step.next, since: prev.lastAt})
+        events = withEvent(events, {kind: restarted ? 'epoch' : 'reset', counter, before, after: step.next, since: prev.lastAt})
         break
       case 'wrap':
         flags |= STEP_FLAGS[counter].wrap
-        events.push({kind: 'wrap', counter, before, after: step.next, since: prev.lastAt})
+        events = withEvent(events, {kind: 'wrap', counter, before, after: step.next, since: prev.lastAt})
         break
       case 'anomaly':
         flags |= Flag.ANOMALY
-        events.push({kind: 'anomaly', counter, before, after: step.next, since: prev.lastAt})
+        events = withEvent(events, {kind: 'anomaly', counter, before, after: step.next, since: prev.lastAt})
         break
       default:
         break
@@ -155,5 +163,5 @@ export function book(previous: CounterState | undefined, sample: CounterSample, 
   if (delta > 0n && prev.lastAt !== null && options.at - prev.lastAt > options.gapMs) flags |= Flag.GAP
   const next: CounterState = {epoch, rx: steps.rx.next, tx: steps.tx.next, lastAt: observed ? options.at : prev.lastAt}
   const changed = next.rx !== prev.rx || next.tx !== prev.tx || next.epoch !== prev.epoch
-  return {rx: steps.rx.delta, tx: steps.tx.delta, flags, next, events, changed}
+  return {rx: steps.rx.delta, tx: steps.tx.delta, flags, next, events: events ?? NO_EVENTS, changed}
 }

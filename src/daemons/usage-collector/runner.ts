@@ -6,7 +6,7 @@
 import {setTimeout as sleep} from 'node:timers/promises'
 import {errorMessage} from '../../lib/errors.js'
 import type {Logger} from '../../lib/logger.js'
-import {book, type Booking} from './accounting.js'
+import {book, type BookOptions, type Booking} from './accounting.js'
 import {RateTracker} from './rates.js'
 import {backoffMs, nextSlot} from './schedule.js'
 import {SourceError, type CounterSample, type SourceErrorReason, type SourcePoll, type UsageSource} from './source-api.js'
@@ -53,8 +53,71 @@ export interface RunnerHooks {
   onPoll?(summary: PollSummary): void
 }
 
+/** vNIC series by VM id, then vNIC id (no key strings to build per sample). */
+export class SeriesIndex {
+  private readonly byVm = new Map<string, Map<string, SeriesRecord>>()
+
+  get(vmId: string, vnicId: string): SeriesRecord | undefined {
+    return this.byVm.get(vmId)?.get(vnicId)
+  }
+
+  add(record: SeriesRecord): void {
+    let vm = this.byVm.get(record.vmId)
+    if (!vm) {
+      vm = new Map()
+      this.byVm.set(record.vmId, vm)
+    }
+    vm.set(record.vnicId, record)
+  }
+
+  *values(): IterableIterator<SeriesRecord> {
+    for (const vm of this.byVm.values()) yield* vm.values()
+  }
+}
+
+/**
+ * One poll being booked: samples arrive in batches (as the source reads them), each is booked
+ * against the remembered state at once, and only what must be written is kept for the commit.
+ */
+class PollBook {
+  readonly entries: PollEntry[] = []
+  /** Series read with nothing to write (their lastAt moves after the commit). */
+  readonly observed: SeriesRecord[] = []
+  readonly seen = new Set<SeriesRecord>()
+  /** Series met for the first time in this poll: indexed only once the poll is committed. */
+  readonly fresh = new SeriesIndex()
+  readonly warnings: string[] = []
+
+  constructor(
+    private readonly index: SeriesIndex,
+    private readonly source: string,
+    private readonly options: BookOptions,
+  ) {}
+
+  add(samples: CounterSample[]): void {
+    for (const sample of samples) {
+      const problem = invalidSample(sample)
+      if (problem) {
+        if (this.warnings.length < 20) this.warnings.push(problem)
+        continue
+      }
+      const known = this.index.get(sample.vmId, sample.vnicId)
+      // Pages overlap when the inventory shifts between them: the first sighting counts.
+      if ((known && this.seen.has(known)) || this.fresh.get(sample.vmId, sample.vnicId)) continue
+      const series = known ?? newRecord(this.source, sample)
+      if (!known) this.fresh.add(series)
+      this.seen.add(series)
+      const booking = book(known?.state, sample, this.options)
+      const renamed = known !== undefined && (known.vmName !== sample.vmName || known.vnicName !== sample.vnicName)
+      if (!known || booking.changed || booking.flags !== 0 || renamed) {
+        this.entries.push({series, booking, names: renamed ? {vmName: sample.vmName, vnicName: sample.vnicName} : undefined})
+      } else this.observed.push(series)
+    }
+  }
+}
+
 export class SourceRunner {
-  readonly series = new Map<string, SeriesRecord>()
+  readonly series = new SeriesIndex()
   readonly rates: RateTracker
   private baselinedAt: number | null
   private state: SourceState = 'pending'
@@ -79,7 +142,7 @@ export class SourceRunner {
     private readonly hooks: RunnerHooks = {},
   ) {
     this.baselinedAt = store.source(name, type).baselinedAt
-    for (const record of store.loadSeries(name)) this.series.set(seriesKey(record.vmId, record.vnicId), record)
+    for (const record of store.loadSeries(name)) this.series.add(record)
     this.rates = new RateTracker(intervalMs)
   }
 
@@ -145,14 +208,16 @@ export class SourceRunner {
     const startedAt = Date.now()
     const started = performance.now()
     const cpu = process.cpuUsage()
+    const poll = new PollBook(this.series, this.name, {at: startedAt, sourceBaselined: this.baselinedAt !== null, gapMs: 2 * this.intervalMs})
     let result: SourcePoll
     try {
-      result = await this.source.poll(signal)
+      result = await this.source.poll(signal, (samples) => poll.add(samples))
+      poll.add(result.samples)
     } catch (error) {
       return this.failed(startedAt, started, cpu, error)
     }
     try {
-      return this.commit(result, startedAt, started, cpu)
+      return this.commit(poll, result, startedAt, started, cpu)
     } catch (error) {
       // A store failure (disk full, I/O error) is not the source's fault, but the poll is lost
       // the same way: nothing was applied, and the next poll books it again.
@@ -160,33 +225,14 @@ export class SourceRunner {
     }
   }
 
-  private commit(result: SourcePoll, startedAt: number, started: number, cpu: NodeJS.CpuUsage): PollSummary {
+  private commit(poll: PollBook, result: SourcePoll, startedAt: number, started: number, cpu: NodeJS.CpuUsage): PollSummary {
     const at = startedAt
-    const warnings = [...(result.warnings ?? [])]
+    const warnings = [...(result.warnings ?? []), ...poll.warnings]
     const sourceBaselined = this.baselinedAt !== null
-    const seen = new Set<string>()
-    const entries: PollEntry[] = []
-    const observed: SeriesRecord[] = []
-    for (const sample of result.samples) {
-      const problem = invalidSample(sample)
-      if (problem) {
-        if (warnings.length < 20) warnings.push(problem)
-        continue
-      }
-      const key = seriesKey(sample.vmId, sample.vnicId)
-      if (seen.has(key)) continue // pages overlap when the inventory shifts: the first sighting counts
-      seen.add(key)
-      const known = this.series.get(key)
-      const series = known ?? newRecord(this.name, sample)
-      const booking = book(known?.state, sample, {at, sourceBaselined, gapMs: 2 * this.intervalMs})
-      const renamed = known !== undefined && (known.vmName !== sample.vmName || known.vnicName !== sample.vnicName)
-      if (!known || booking.changed || booking.flags !== 0 || renamed) {
-        entries.push({series, booking, names: renamed ? {vmName: sample.vmName, vnicName: sample.vnicName} : undefined})
-      } else observed.push(series)
-    }
+    const {entries, observed, seen} = poll
     const presence: Array<{series: SeriesRecord; removedAt: number | null}> = []
-    for (const [key, series] of this.series) {
-      if (seen.has(key)) {
+    for (const series of this.series.values()) {
+      if (seen.has(series)) {
         if (series.removedAt !== null) presence.push({series, removedAt: null})
       } else if (result.complete && series.removedAt === null) presence.push({series, removedAt: at})
     }
@@ -213,7 +259,7 @@ export class SourceRunner {
     for (const {series, booking, names} of entries) {
       if (series.id === 0) {
         series.id = committed.newIds[newIndex++]
-        this.series.set(seriesKey(series.vmId, series.vnicId), series)
+        this.series.add(series)
       }
       applyBooking(series, booking, names)
       this.rates.observe(series, booking.rx, booking.tx, now)
@@ -289,10 +335,6 @@ export class SourceRunner {
     this.hooks.onPoll?.(summary)
     return summary
   }
-}
-
-export function seriesKey(vmId: string, vnicId: string): string {
-  return `${vmId}\u0000${vnicId}`
 }
 
 function newRecord(source: string, sample: CounterSample): SeriesRecord {

@@ -43,8 +43,13 @@ export interface SourcePoll {
 }
 
 export interface UsageSource {
-  /** Reads every counter once. Throw a SourceError to say why it failed (it decides the backoff). */
-  poll(signal: AbortSignal): Promise<SourcePoll>
+  /**
+   * Reads every counter once. A source with a large inventory may hand samples over in batches
+   * as it reads them (`deliver`), so they need not all be held until the end; what it returns
+   * in `samples` is booked as well. Throw a SourceError to say why the poll failed (it decides
+   * the backoff); then nothing of the poll is booked, delivered batches included.
+   */
+  poll(signal: AbortSignal, deliver: (samples: CounterSample[]) => void): Promise<SourcePoll>
   /** Releases connections and child processes. */
   close?(): Promise<void>
 }

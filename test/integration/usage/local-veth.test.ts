@@ -62,10 +62,12 @@ describe('usage-collector local source on a real veth pair', () => {
     // The kernel itself only holds what was sent after the re-creation.
     expect(await lab.counters('b')).toEqual({rx: 500_000n, tx: 50_000n})
     const {data} = await tendJson(['usage', 'events', '--instance', 'usage'], {home: env.home})
-    expect(data.events.map((e: any) => [e.kind, e.counter, e.before, e.after])).toEqual([
-      ['epoch', 'rx', 1_000_000, 0],
-      ['epoch', 'tx', 100_000, 0],
+    // The scheduled polls may catch the new interface before or after the last sends.
+    expect(data.events.map((e: any) => [e.kind, e.counter, e.before])).toEqual([
+      ['epoch', 'rx', 1_000_000],
+      ['epoch', 'tx', 100_000],
     ])
+    expect([0, 500_000]).toContain(data.events[0].after)
   })
 
   it('reports traffic it could not see as an uncertainty window, never as a wrap', async () => {

@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import {exactInteger, readNicList, readStatisticList, readVmList} from '../../../plugins/ovirt/src/engine-json.js'
+import {exactInteger, readNicList, readStatisticList, readVmList, VmListReader} from '../../../plugins/ovirt/src/engine-json.js'
 import {JsonSyntaxError} from '../../../plugins/ovirt/src/json-scan.js'
 import {Engine} from '../../ovirt-sim/engine.js'
 import {VmRenderer, nicTree, statisticsOf, statisticTree} from '../../ovirt-sim/resources.js'
@@ -80,5 +80,40 @@ describe('exactInteger', () => {
   })
   it('rejects what is not a byte count', () => {
     for (const text of ['1.5', '-3', '1e-2', 'abc', '', '0x10']) expect(exactInteger(text)).toBeUndefined()
+  })
+})
+
+describe('VmListReader', () => {
+  it('reads a list cut into pieces of any size exactly as in one piece', () => {
+    const sized = (vms: number) => {
+      const engine = new Engine({seed: 4})
+      for (let i = 0; i < vms; i++) engine.addVm(`vm-${i}`)
+      engine.sample()
+      return list(engine)
+    }
+    const big = sized(60)
+    const small = sized(3)
+    // Small batches make the reader stop and resume at every kind of place in the document (a
+    // byte at a time only on a short list: each stop reads the unfinished VM again).
+    const cases: Array<[Buffer, number, number]> = [[small, 1, 1], [big, 7, 50], [big, 1000, 3000], [big, 65_536, 512 * 1024], [big, 600_000, 1]]
+    for (const [body, size, batch] of cases) {
+      const reader = new VmListReader(undefined, batch)
+      for (let at = 0; at < body.length; at += size) reader.push(body.subarray(at, at + size))
+      expect(reader.end()).toEqual(readVmList(body))
+    }
+    expect(readVmList(big)).toHaveLength(60)
+    for (const empty of ['{ }', '{"vm": [ ]}', '{"other": 1, "vm": [], "x": {"y": [1]}}']) {
+      const reader = new VmListReader(undefined, 1)
+      for (const byte of Buffer.from(empty)) reader.push(Buffer.from([byte]))
+      expect(reader.end()).toEqual([])
+    }
+  })
+  it('fails on a list cut off before its end', () => {
+    const engine = new Engine({seed: 4})
+    engine.addVm('a')
+    const reader = new VmListReader()
+    const body = list(engine)
+    reader.push(body.subarray(0, body.length - 5))
+    expect(() => reader.end()).toThrow(JsonSyntaxError)
   })
 })
