@@ -7,6 +7,12 @@ import type {DaemonKindEntry} from './runtime/contract.js'
  */
 export const builtinKinds: DaemonKindEntry[] = [
   {
+    kind: 'flow-agent',
+    summary: 'Keeps Open vSwitch flows equal to a declared network model, hitlessly',
+    source: 'tend',
+    load: async () => (await import('./flow-agent/kind.js')).default,
+  },
+  {
     kind: 'usage-collector',
     summary: 'Exact per-VM, per-vNIC network byte totals from cumulative counters (local, libvirt, oVirt)',
     source: 'tend',

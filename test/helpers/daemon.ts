@@ -2,7 +2,7 @@ import {execa, type ResultPromise} from 'execa'
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {controlRequest} from '../../src/daemons/runtime/control-client.js'
-import {binRun, repoRoot} from './cli.js'
+import {binRun, cliEnv, repoRoot} from './cli.js'
 import {waitFor} from './tend-home.js'
 
 export interface ForegroundDaemon {
@@ -40,7 +40,8 @@ export async function startForeground(options: {
   const child = execa(command[0], command.slice(1), {
     reject: false,
     cwd: repoRoot,
-    env: {TEND_HOME: options.home, ...options.env},
+    env: cliEnv(options.home, options.env),
+    extendEnv: false,
     stdin: 'ignore',
     buffer: {stdout: false, stderr: true},
   })
