@@ -30,7 +30,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const engine = new Engine({version: options.version, seed: options.seed})
   const nicsPerVm = options.nicsPerVm ?? 2
   for (let i = 0; i < (options.vms ?? 10); i++) {
-    engine.addVm(`vm-${String(i).padStart(5, '0')}`, Array.from({length: nicsPerVm}, (_, k) => INTERFACES[(i + k) % INTERFACES.length]))
+    engine.addVm(
+      `vm-${String(i).padStart(5, '0')}`,
+      Array.from({length: nicsPerVm}, (_, k) => INTERFACES[(i + k) % INTERFACES.length]),
+    )
   }
   if (options.history !== false) seedHistories(engine)
   const server = await new SimServer({...options, engine}).start()

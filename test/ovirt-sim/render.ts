@@ -194,7 +194,8 @@ function writeXmlElement(w: Writer, name: string, value: Node, level: number): v
   }
   const attributes = Object.entries(value).filter(([k, v]) => XML_ATTRIBUTES.has(k) && typeof v === 'string')
   const children = Object.entries(value).filter(
-    (e): e is [string, Node] => e[1] !== undefined && !(XML_ATTRIBUTES.has(e[0]) && typeof e[1] === 'string') && !(Array.isArray(e[1]) && e[1].length === 0),
+    (e): e is [string, Node] =>
+      e[1] !== undefined && !(XML_ATTRIBUTES.has(e[0]) && typeof e[1] === 'string') && !(Array.isArray(e[1]) && e[1].length === 0),
   )
   const attrs = attributes.map(([k, v]) => ` ${k}="${escapeXml(v as string)}"`).join('')
   if (children.length === 0) {

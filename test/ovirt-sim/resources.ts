@@ -24,20 +24,85 @@ interface StatDef {
   read: (nic: SimNic, options: RenderOptions) => Leaf | null
 }
 
-const bytesPerSecond = (nic: SimNic, dir: Dir) => bigDecimal2((nic.speedMbps * (nic.ratePct[dir] ?? 0)) / 100 * 125_000)
-const bitsPerSecond = (nic: SimNic, dir: Dir) => bigDecimal2((nic.speedMbps * (nic.ratePct[dir] ?? 0)) / 100 * 1e6)
-const integer = (value: bigint | null, asString: boolean): Leaf | null => (value === null ? null : asString ? value.toString() : new Num(value.toString()))
+const bytesPerSecond = (nic: SimNic, dir: Dir) => bigDecimal2(((nic.speedMbps * (nic.ratePct[dir] ?? 0)) / 100) * 125_000)
+const bitsPerSecond = (nic: SimNic, dir: Dir) => bigDecimal2(((nic.speedMbps * (nic.ratePct[dir] ?? 0)) / 100) * 1e6)
+const integer = (value: bigint | null, asString: boolean): Leaf | null =>
+  value === null ? null : asString ? value.toString() : new Num(value.toString())
 
 /** The NIC statistics, in the engine's order, with the version that added each. */
 export const NIC_STATISTICS: StatDef[] = [
-  {name: 'data.current.rx', description: 'Receive data rate', kind: 'gauge', type: 'decimal', unit: 'bytes_per_second', since: [3, 0], read: (n) => bytesPerSecond(n, 'rx')},
-  {name: 'data.current.tx', description: 'Transmit data rate', kind: 'gauge', type: 'decimal', unit: 'bytes_per_second', since: [3, 0], read: (n) => bytesPerSecond(n, 'tx')},
-  {name: 'data.current.rx.bps', description: 'Receive data rate', kind: 'gauge', type: 'decimal', unit: 'bits_per_second', since: [4, 2], read: (n) => bitsPerSecond(n, 'rx')},
-  {name: 'data.current.tx.bps', description: 'Transmit data rate', kind: 'gauge', type: 'decimal', unit: 'bits_per_second', since: [4, 2], read: (n) => bitsPerSecond(n, 'tx')},
-  {name: 'errors.total.rx', description: 'Total receive errors', kind: 'counter', type: 'integer', unit: 'none', since: [3, 0], read: (n) => new Num(n.drops.rx.toString())},
-  {name: 'errors.total.tx', description: 'Total transmit errors', kind: 'counter', type: 'integer', unit: 'none', since: [3, 0], read: (n) => new Num(n.drops.tx.toString())},
-  {name: 'data.total.rx', description: 'Total received data', kind: 'counter', type: 'integer', unit: 'bytes', since: [3, 6], read: (n, o) => integer(n.total.rx, o.datumAsString)},
-  {name: 'data.total.tx', description: 'Total transmitted data', kind: 'counter', type: 'integer', unit: 'bytes', since: [3, 6], read: (n, o) => integer(n.total.tx, o.datumAsString)},
+  {
+    name: 'data.current.rx',
+    description: 'Receive data rate',
+    kind: 'gauge',
+    type: 'decimal',
+    unit: 'bytes_per_second',
+    since: [3, 0],
+    read: (n) => bytesPerSecond(n, 'rx'),
+  },
+  {
+    name: 'data.current.tx',
+    description: 'Transmit data rate',
+    kind: 'gauge',
+    type: 'decimal',
+    unit: 'bytes_per_second',
+    since: [3, 0],
+    read: (n) => bytesPerSecond(n, 'tx'),
+  },
+  {
+    name: 'data.current.rx.bps',
+    description: 'Receive data rate',
+    kind: 'gauge',
+    type: 'decimal',
+    unit: 'bits_per_second',
+    since: [4, 2],
+    read: (n) => bitsPerSecond(n, 'rx'),
+  },
+  {
+    name: 'data.current.tx.bps',
+    description: 'Transmit data rate',
+    kind: 'gauge',
+    type: 'decimal',
+    unit: 'bits_per_second',
+    since: [4, 2],
+    read: (n) => bitsPerSecond(n, 'tx'),
+  },
+  {
+    name: 'errors.total.rx',
+    description: 'Total receive errors',
+    kind: 'counter',
+    type: 'integer',
+    unit: 'none',
+    since: [3, 0],
+    read: (n) => new Num(n.drops.rx.toString()),
+  },
+  {
+    name: 'errors.total.tx',
+    description: 'Total transmit errors',
+    kind: 'counter',
+    type: 'integer',
+    unit: 'none',
+    since: [3, 0],
+    read: (n) => new Num(n.drops.tx.toString()),
+  },
+  {
+    name: 'data.total.rx',
+    description: 'Total received data',
+    kind: 'counter',
+    type: 'integer',
+    unit: 'bytes',
+    since: [3, 6],
+    read: (n, o) => integer(n.total.rx, o.datumAsString),
+  },
+  {
+    name: 'data.total.tx',
+    description: 'Total transmitted data',
+    kind: 'counter',
+    type: 'integer',
+    unit: 'bytes',
+    since: [3, 6],
+    read: (n, o) => integer(n.total.tx, o.datumAsString),
+  },
 ]
 
 const ref = (href: string, id: string): Tree => ({href, id})
@@ -92,7 +157,12 @@ export type Follow = 'none' | 'nics' | 'nics.statistics'
 export function vmTree(vm: SimVm, follow: Follow, options: RenderOptions): Tree {
   const href = vmHref(vm)
   const cluster = nameUuid('cluster-default')
-  const nics = follow === 'none' ? undefined : vm.nics.length ? {nic: vm.nics.map((n) => nicTree(n, {...options, statistics: follow === 'nics.statistics', withVm: false}))} : {}
+  const nics =
+    follow === 'none'
+      ? undefined
+      : vm.nics.length
+        ? {nic: vm.nics.map((n) => nicTree(n, {...options, statistics: follow === 'nics.statistics', withVm: false}))}
+        : {}
   return {
     name: vm.name,
     description: '',

@@ -176,7 +176,8 @@ export class SimServer {
       this.stats.apiRequests++
       const format: Format = (req.headers.accept ?? '').includes('json') ? 'json' : 'xml'
       const version = req.headers.version
-      if (version !== undefined && version !== '4') throw new HttpFailure(400, {reason: 'Operation Failed', detail: `Version ${version} of the API is not supported`})
+      if (version !== undefined && version !== '4')
+        throw new HttpFailure(400, {reason: 'Operation Failed', detail: `Version ${version} of the API is not supported`})
       if (!this.authorized(req)) return this.unauthorized(res)
       const fault = this.nextFault({path: match[1] ?? '/', search: url.searchParams.get('search') ?? ''})
       if (fault?.kind === 'unauthorized') return this.unauthorized(res)
@@ -191,7 +192,12 @@ export class SimServer {
       if (!(error instanceof HttpFailure)) throw error
       if (!error.fault) return this.send(res, error.status, '', 'text/plain')
       const format: Format = (req.headers.accept ?? '').includes('json') ? 'json' : 'xml'
-      await this.send(res, error.status, renderDocument(error.fault as unknown as Tree, format, 'fault'), format === 'json' ? 'application/json' : 'application/xml')
+      await this.send(
+        res,
+        error.status,
+        renderDocument(error.fault as unknown as Tree, format, 'fault'),
+        format === 'json' ? 'application/json' : 'application/xml',
+      )
     }
   }
 
@@ -227,7 +233,8 @@ export class SimServer {
       return collection('nics', 'nic', nics, format)
     }
     const nic = this.findNic(vm, parts[3])
-    if (parts.length === 4) return renderDocument(nicTree(nic, {...this.renderOptions, statistics: follow.includes('statistics'), withVm: true}), format, 'nic')
+    if (parts.length === 4)
+      return renderDocument(nicTree(nic, {...this.renderOptions, statistics: follow.includes('statistics'), withVm: true}), format, 'nic')
     if (parts[4] !== 'statistics') throw new HttpFailure(404)
     const stats = statisticsOf(this.engine).map((s) => statisticTree(nic, s, this.renderOptions))
     if (parts.length === 5) return collection('statistics', 'statistic', limit(stats, query), format)
@@ -295,13 +302,15 @@ export class SimServer {
     const chunks: Buffer[] = []
     for await (const chunk of req) chunks.push(chunk as Buffer)
     const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'))
-    const fail = (code: string, message: string) => this.send(res, 400, JSON.stringify({error_code: code, error: message}), 'application/json')
+    const fail = (code: string, message: string) =>
+      this.send(res, 400, JSON.stringify({error_code: code, error: message}), 'application/json')
     if (req.method !== 'POST') return fail('invalid_request', `Method not allowed: ${req.method}`)
     if (req.headers.accept !== 'application/json') return fail('invalid_request', "Missing parameter: 'Accept Header'")
     const grant = form.get('grant_type')
     if (!grant) return fail('invalid_request', "Missing parameter: 'grant_type'")
     if (grant !== 'password') return fail('unsupported_grant_type', `Unsupported grant type: ${grant}`)
-    if (!(form.get('scope') ?? '').split(' ').includes('ovirt-app-api')) return fail('invalid_scope', 'The requested scope is invalid, unknown, or malformed.')
+    if (!(form.get('scope') ?? '').split(' ').includes('ovirt-app-api'))
+      return fail('invalid_scope', 'The requested scope is invalid, unknown, or malformed.')
     const user = form.get('username') ?? ''
     if (!user || !form.has('password')) return fail('invalid_request', "Missing parameter: 'username'")
     const [name, domain = 'internal'] = user.split('@')
@@ -311,7 +320,12 @@ export class SimServer {
     const token = randomBytes(20).toString('base64')
     this.tokens.set(token, {user: `${name}@${domain}`, expiresAt: Date.now() + this.tokenTtlMs})
     this.stats.tokensIssued++
-    return this.send(res, 200, JSON.stringify({access_token: token, scope: 'ovirt-app-api', exp: '9223372036854775807', token_type: 'bearer'}), 'application/json')
+    return this.send(
+      res,
+      200,
+      JSON.stringify({access_token: token, scope: 'ovirt-app-api', exp: '9223372036854775807', token_type: 'bearer'}),
+      'application/json',
+    )
   }
 
   private async send(res: ServerResponse, status: number, body: string | Buffer, contentType: string, fault?: Fault): Promise<void> {
@@ -354,14 +368,19 @@ function limit<T>(items: T[], query: URLSearchParams): T[] {
 
 function parseMax(value: string | null): number | undefined {
   if (value === null) return undefined
-  if (!/^-?\d+$/.test(value)) throw new HttpFailure(400, {reason: 'Invalid value', detail: `Value '${value}' of parameter 'max' isn't a valid integer number`})
+  if (!/^-?\d+$/.test(value))
+    throw new HttpFailure(400, {reason: 'Invalid value', detail: `Value '${value}' of parameter 'max' isn't a valid integer number`})
   const max = Number(value)
   return max < 0 ? undefined : max
 }
 
 /** The subset of the engine's search language a collector uses: name=glob, status=x, sortby name [asc|desc], page N. */
 function parseSearch(search: string, caseSensitive: boolean): {filters: Array<(vm: SimVm) => boolean>; page?: number; descending: boolean} {
-  const tokens = search.replace(/\s*=\s*/g, '=').trim().split(/\s+/).filter(Boolean)
+  const tokens = search
+    .replace(/\s*=\s*/g, '=')
+    .trim()
+    .split(/\s+/)
+    .filter(Boolean)
   const filters: Array<(vm: SimVm) => boolean> = []
   let page: number | undefined
   let descending = false

@@ -15,7 +15,8 @@ export function expectedReport(engine: Engine): Record<string, Record<string, {r
   const result: Record<string, Record<string, {rx: number | string; tx: number | string}>> = {}
   for (const vm of [...sums.keys()].sort()) {
     result[vm] = {}
-    for (const [vnic, sum] of [...sums.get(vm)!.entries()].sort(([a], [b]) => a.localeCompare(b))) result[vm][vnic] = {rx: json(sum.rx), tx: json(sum.tx)}
+    for (const [vnic, sum] of [...sums.get(vm)!.entries()].sort(([a], [b]) => a.localeCompare(b)))
+      result[vm][vnic] = {rx: json(sum.rx), tx: json(sum.tx)}
   }
   return result
 }

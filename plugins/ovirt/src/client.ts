@@ -55,7 +55,9 @@ export class EngineClient {
   ) {
     this.https = options.api.protocol === 'https:'
     const agentOptions = {keepAlive: true, maxSockets: options.connections}
-    this.agent = this.https ? new HttpsAgent({...agentOptions, ca: options.ca, rejectUnauthorized: !options.insecure}) : new HttpAgent(agentOptions)
+    this.agent = this.https
+      ? new HttpsAgent({...agentOptions, ca: options.ca, rejectUnauthorized: !options.insecure})
+      : new HttpAgent(agentOptions)
   }
 
   /**
@@ -98,9 +100,20 @@ export class EngineClient {
   /** POST /ovirt-engine/sso/oauth/token (password grant, scope ovirt-app-api). */
   private async login(signal: AbortSignal): Promise<string> {
     const url = new URL(this.options.api.pathname.replace(/\/api\/?$/, '/sso/oauth/token'), this.options.api)
-    const form = new URLSearchParams({grant_type: 'password', scope: 'ovirt-app-api', username: this.options.username, password: this.options.password})
+    const form = new URLSearchParams({
+      grant_type: 'password',
+      scope: 'ovirt-app-api',
+      username: this.options.username,
+      password: this.options.password,
+    })
     // The engine insists on exactly this Accept header.
-    const res = await this.send('POST', url, {accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded'}, Buffer.from(form.toString()), signal)
+    const res = await this.send(
+      'POST',
+      url,
+      {accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded'},
+      Buffer.from(form.toString()),
+      signal,
+    )
     const body = parseJson(res.body)
     if (res.status === 200 && typeof body?.access_token === 'string') return body.access_token
     if (res.status === 400 && body) {
@@ -109,7 +122,8 @@ export class EngineClient {
       const reason: SourceErrorReason = code === 'access_denied' || code === 'invalid_grant' ? 'auth' : 'config'
       return this.fail(reason, `the engine's SSO refused the login of ${this.options.username} (${code}): ${message}`)
     }
-    if (res.status === 404) return this.fail('config', `no oVirt SSO at ${url.href} (404): the url must be the engine's API, https://ENGINE/ovirt-engine/api`)
+    if (res.status === 404)
+      return this.fail('config', `no oVirt SSO at ${url.href} (404): the url must be the engine's API, https://ENGINE/ovirt-engine/api`)
     if (res.status >= 500) return this.fail('unavailable', `the engine's SSO answered ${res.status}${summary(res)}`)
     return this.fail('protocol', `unexpected answer from the engine's SSO: HTTP ${res.status}${summary(res)}`)
   }
@@ -117,21 +131,35 @@ export class EngineClient {
   private httpError(path: string, res: Response): Error {
     const what = `GET ${path}`
     if (res.status === 401) {
-      return this.error('auth', `the engine refused the credentials of ${this.options.username} (401 on ${what}): check the username (user@domain) and password`)
+      return this.error(
+        'auth',
+        `the engine refused the credentials of ${this.options.username} (401 on ${what}): check the username (user@domain) and password`,
+      )
     }
-    if (res.status === 404 && path === '/') return this.error('config', `no oVirt API at ${this.options.api.href} (404): the url must be https://ENGINE/ovirt-engine/api`)
+    if (res.status === 404 && path === '/')
+      return this.error('config', `no oVirt API at ${this.options.api.href} (404): the url must be https://ENGINE/ovirt-engine/api`)
     if (res.status === 400) return this.error('config', `the engine rejected ${what} (400)${summary(res)}`)
     if (res.status >= 500) return this.error('unavailable', `the engine answered ${res.status} to ${what}${summary(res)}`)
     return this.error('protocol', `unexpected HTTP ${res.status} for ${what}${summary(res)}`)
   }
 
-  private send(method: string, url: URL, headers: Record<string, string>, body: Buffer | undefined, signal: AbortSignal, sink?: BodySink): Promise<Response> {
+  private send(
+    method: string,
+    url: URL,
+    headers: Record<string, string>,
+    body: Buffer | undefined,
+    signal: AbortSignal,
+    sink?: BodySink,
+  ): Promise<Response> {
     return new Promise((resolve, reject) => {
       const request = this.https ? httpsRequest : httpRequest
       const req = request(url, {method, agent: this.agent, headers: body ? {...headers, 'content-length': String(body.length)} : headers})
       const what = `${method} ${url.pathname}`
       // A deadline for the whole exchange: a slow page that trickles is as stuck as a silent one.
-      const timer = setTimeout(() => req.destroy(this.error('unavailable', `${what} timed out after ${this.options.timeoutMs} ms`)), this.options.timeoutMs)
+      const timer = setTimeout(
+        () => req.destroy(this.error('unavailable', `${what} timed out after ${this.options.timeoutMs} ms`)),
+        this.options.timeoutMs,
+      )
       const onAbort = () => req.destroy(this.error('unavailable', `${what} aborted: the collector is stopping`))
       signal.addEventListener('abort', onAbort, {once: true})
       const done = () => {
@@ -181,7 +209,10 @@ export class EngineClient {
     const code = error.code ?? ''
     const host = url.host
     if (TLS_TRUST.has(code)) {
-      return this.error('config', `TLS: the engine's certificate at ${host} is not trusted (${code}): set ca_file to the engine's CA (https://ENGINE/ovirt-engine/services/pki-resource?resource=ca-certificate&format=X509-PEM-CA), or insecure: true`)
+      return this.error(
+        'config',
+        `TLS: the engine's certificate at ${host} is not trusted (${code}): set ca_file to the engine's CA (https://ENGINE/ovirt-engine/services/pki-resource?resource=ca-certificate&format=X509-PEM-CA), or insecure: true`,
+      )
     }
     if (code === 'ENOTFOUND') return this.error('config', `cannot resolve ${url.hostname}: check the url`)
     if (code === 'EPROTO' || /wrong version number|packet length too long/.test(error.message)) {

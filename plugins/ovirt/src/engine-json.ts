@@ -62,7 +62,10 @@ export class VmListReader {
    * @param buffer a work buffer to reuse (it grows if a chunk does not fit)
    * @param batchBytes bytes to gather before each parse attempt
    */
-  constructor(buffer?: Buffer, private readonly batchBytes = BATCH_BYTES) {
+  constructor(
+    buffer?: Buffer,
+    private readonly batchBytes = BATCH_BYTES,
+  ) {
     this.buf = buffer ?? Buffer.allocUnsafe(batchBytes + 128 * 1024)
   }
 

@@ -87,7 +87,8 @@ export class JsonScanner {
   }
 
   keyIs(expected: Uint8Array): boolean {
-    if (this.keyEscaped) return JSON.parse(`"${this.buf.toString('utf8', this.keyStart, this.keyEnd)}"`) === Buffer.from(expected).toString('utf8')
+    if (this.keyEscaped)
+      return JSON.parse(`"${this.buf.toString('utf8', this.keyStart, this.keyEnd)}"`) === Buffer.from(expected).toString('utf8')
     return equalBytes(this.buf, this.keyStart, this.keyEnd, expected)
   }
 
@@ -106,7 +107,9 @@ export class JsonScanner {
     const start = this.pos + 1
     const end = this.stringEnd()
     this.pos = end + 1
-    return this.stringEscaped ? (JSON.parse(this.buf.toString('utf8', start - 1, end + 1)) as string) : this.buf.toString('utf8', start, end)
+    return this.stringEscaped
+      ? (JSON.parse(this.buf.toString('utf8', start - 1, end + 1)) as string)
+      : this.buf.toString('utf8', start, end)
   }
 
   /**

@@ -17,7 +17,10 @@ const ovirtConfig = z
     /** The engine's API: https://ENGINE/ovirt-engine/api */
     url: z
       .url({protocol: /^https?$/, error: 'must be an http:// or https:// URL'})
-      .refine((url) => URL.canParse(url) && /\/ovirt-engine\/api\/?$/.test(new URL(url).pathname), 'must end with /ovirt-engine/api, e.g. https://engine.example.com/ovirt-engine/api'),
+      .refine(
+        (url) => URL.canParse(url) && /\/ovirt-engine\/api\/?$/.test(new URL(url).pathname),
+        'must end with /ovirt-engine/api, e.g. https://engine.example.com/ovirt-engine/api',
+      ),
     /** user@domain */
     username: z.string().min(1).default('admin@internal'),
     password: z.string().min(1).optional(),
@@ -41,7 +44,10 @@ const ovirtConfig = z
     search: z.string().min(1).optional(),
   })
   .strict()
-  .refine((c) => (c.password === undefined) !== (c.password_file === undefined), {message: 'give exactly one of password and password_file', path: ['password']})
+  .refine((c) => (c.password === undefined) !== (c.password_file === undefined), {
+    message: 'give exactly one of password and password_file',
+    path: ['password'],
+  })
 
 export type OvirtConfig = z.infer<typeof ovirtConfig>
 
@@ -145,15 +151,23 @@ class OvirtPoller implements UsageSource {
 
   /** Reads the engine's version: totals need 3.6, the one-request list (follow) 4.2. */
   private async detect(signal: AbortSignal): Promise<boolean> {
-    const root = JSON.parse((await this.client.get('/', signal)).toString('utf8')) as {product_info?: {version?: {major?: unknown; minor?: unknown}}}
+    const root = JSON.parse((await this.client.get('/', signal)).toString('utf8')) as {
+      product_info?: {version?: {major?: unknown; minor?: unknown}}
+    }
     const major = Number(root.product_info?.version?.major)
     const minor = Number(root.product_info?.version?.minor)
-    if (!Number.isInteger(major) || !Number.isInteger(minor)) throw new this.tend.SourceError('protocol', 'the API root has no product_info.version: is this an oVirt engine?')
+    if (!Number.isInteger(major) || !Number.isInteger(minor))
+      throw new this.tend.SourceError('protocol', 'the API root has no product_info.version: is this an oVirt engine?')
     if (major < 3 || (major === 3 && minor < 6)) {
-      throw new this.tend.SourceError('config', `oVirt ${major}.${minor} publishes no cumulative vNIC totals (data.total.rx/tx need 3.6 or later)`)
+      throw new this.tend.SourceError(
+        'config',
+        `oVirt ${major}.${minor} publishes no cumulative vNIC totals (data.total.rx/tx need 3.6 or later)`,
+      )
     }
     const follow = major > 4 || (major === 4 && minor >= 2)
-    this.log.info(`engine ${major}.${minor}: ${follow ? 'one paged list with follow=nics.statistics' : 'NIC by NIC (no follow before 4.2)'}`)
+    this.log.info(
+      `engine ${major}.${minor}: ${follow ? 'one paged list with follow=nics.statistics' : 'NIC by NIC (no follow before 4.2)'}`,
+    )
     return follow
   }
 
@@ -168,7 +182,8 @@ class OvirtPoller implements UsageSource {
     const vms = readVmList(await this.client.get(`/vms?${query}`, signal))
     for (const vm of vms) {
       vm.nics = readNicList(await this.client.get(`/vms/${vm.id}/nics`, signal))
-      for (const nic of vm.nics) Object.assign(nic, readStatisticList(await this.client.get(`/vms/${vm.id}/nics/${nic.id}/statistics`, signal)))
+      for (const nic of vm.nics)
+        Object.assign(nic, readStatisticList(await this.client.get(`/vms/${vm.id}/nics/${nic.id}/statistics`, signal)))
     }
     return vms
   }
@@ -190,7 +205,8 @@ class OvirtPoller implements UsageSource {
     const text = nic[dir]
     if (text === null) return null
     const value = exactInteger(text)
-    if (value === undefined && warnings.length < 20) warnings.push(`${vm.name}/${nic.name}: data.total.${dir} is not a byte count: ${JSON.stringify(text.slice(0, 40))}`)
+    if (value === undefined && warnings.length < 20)
+      warnings.push(`${vm.name}/${nic.name}: data.total.${dir} is not a byte count: ${JSON.stringify(text.slice(0, 40))}`)
     return value ?? null
   }
 
@@ -200,7 +216,10 @@ class OvirtPoller implements UsageSource {
       try {
         return await read()
       } catch (error) {
-        const wrapped = error instanceof JsonSyntaxError ? new this.tend.SourceError('unavailable', `the engine's answer was cut off or malformed (${error.message})`) : error
+        const wrapped =
+          error instanceof JsonSyntaxError
+            ? new this.tend.SourceError('unavailable', `the engine's answer was cut off or malformed (${error.message})`)
+            : error
         if (attempt >= this.config.retries || !this.retryable(wrapped) || signal.aborted) throw wrapped
         await sleep(200 * 2 ** attempt)
       }

@@ -18,7 +18,12 @@ collector's retention keeps them; rollups and lifetime totals for longer.`
     const {flags} = await this.parse(UsageExportCommand)
     if (this.jsonEnabled() && !flags.output) throw new UsageError('--json needs --output FILE: without it the export itself goes to stdout')
     const summary = await exportUsage(this.home, flags)
-    if (flags.output) this.note(`exported ${Object.entries(summary.records).map(([t, n]) => `${n} ${t}`).join(', ')} to ${flags.output}`)
+    if (flags.output)
+      this.note(
+        `exported ${Object.entries(summary.records)
+          .map(([t, n]) => `${n} ${t}`)
+          .join(', ')} to ${flags.output}`,
+      )
     return summary
   }
 }

@@ -7,7 +7,11 @@ export default class UsageTopCommand extends BaseCommand {
   static summary = 'Live per-VM network rates from the running collector'
   static description = `Rates are bytes booked between counter changes over the time between them (display only;
 totals never come from rates). Not a terminal, or --once: prints one frame and exits.`
-  static examples = ['<%= config.bin %> usage top', '<%= config.bin %> usage top --limit 50 --interval 5', '<%= config.bin %> usage top --json']
+  static examples = [
+    '<%= config.bin %> usage top',
+    '<%= config.bin %> usage top --limit 50 --interval 5',
+    '<%= config.bin %> usage top --json',
+  ]
   static flags = {
     limit: Flags.integer({char: 'n', description: 'VMs to show', default: 20, min: 1}),
     interval: Flags.integer({description: 'seconds between refreshes', default: 2, min: 1}),

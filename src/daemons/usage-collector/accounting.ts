@@ -57,7 +57,8 @@ export function stepCounter(last: bigint | null, current: bigint | null, mode: S
   if (current === null) return {delta: 0n, next: mode.restarted ? null : last, kind: 'none'}
   let step: Step
   if (mode.restarted) step = {delta: current, next: current, kind: 'reset'}
-  else if (last === null) step = mode.baseline ? {delta: 0n, next: current, kind: 'baseline'} : {delta: current, next: current, kind: 'first'}
+  else if (last === null)
+    step = mode.baseline ? {delta: 0n, next: current, kind: 'baseline'} : {delta: current, next: current, kind: 'first'}
   else if (current >= last) step = {delta: current - last, next: current, kind: 'delta'}
   else if (mode.wrapBits !== undefined && last < 1n << BigInt(mode.wrapBits)) {
     step = {delta: (1n << BigInt(mode.wrapBits)) - last + current, next: current, kind: 'wrap'}

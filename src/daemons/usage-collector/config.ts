@@ -41,7 +41,11 @@ export const collectorConfigSchema = z
     config.sources.forEach((source, index) => {
       const name = source.name ?? source.type
       if (seen.has(name)) {
-        ctx.addIssue({code: 'custom', path: ['sources', index, 'name'], message: `duplicate source name ${JSON.stringify(name)}: give each source a name`})
+        ctx.addIssue({
+          code: 'custom',
+          path: ['sources', index, 'name'],
+          message: `duplicate source name ${JSON.stringify(name)}: give each source a name`,
+        })
       }
       seen.add(name)
     })

@@ -23,7 +23,8 @@ export async function exportUsage(home: string, options: {db?: string; instance?
   try {
     for (const record of reader.exportRecords()) {
       records[record.type as string] = (records[record.type as string] ?? 0) + 1
-      if (!out.write(`${JSON.stringify(record, (_key, value) => (typeof value === 'bigint' ? jsonInteger(value) : value))}\n`)) await once(out, 'drain')
+      if (!out.write(`${JSON.stringify(record, (_key, value) => (typeof value === 'bigint' ? jsonInteger(value) : value))}\n`))
+        await once(out, 'drain')
     }
   } finally {
     reader.close()

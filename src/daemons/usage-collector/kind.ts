@@ -46,7 +46,9 @@ async function startCollector(ctx: DaemonContext, config: CollectorConfig): Prom
       const log = ctx.log.child(name)
       const source = await resolved[index].definition.create({name, log, baseDir: ctx.baseDir}, resolved[index].config)
       sources.push(source)
-      runners.push(new SourceRunner(name, entry.type, source, store, entry.interval_ms ?? config.interval_ms, log, {onPoll: metrics.onPoll}))
+      runners.push(
+        new SourceRunner(name, entry.type, source, store, entry.interval_ms ?? config.interval_ms, log, {onPoll: metrics.onPoll}),
+      )
     }
   } catch (error) {
     await Promise.all(sources.map((s) => s.close?.().catch(() => undefined)))
@@ -92,7 +94,8 @@ async function startCollector(ctx: DaemonContext, config: CollectorConfig): Prom
       'POST /poll': async ({body}) => {
         const wanted = typeof body === 'object' && body !== null ? (body as {source?: unknown}).source : undefined
         const chosen = wanted === undefined ? runners : runners.filter((r) => r.name === wanted)
-        if (chosen.length === 0) throw new UsageError(`no source named ${JSON.stringify(wanted)}`, {hint: `sources: ${runners.map((r) => r.name).join(', ')}`})
+        if (chosen.length === 0)
+          throw new UsageError(`no source named ${JSON.stringify(wanted)}`, {hint: `sources: ${runners.map((r) => r.name).join(', ')}`})
         const polls: PollSummary[] = await Promise.all(chosen.map((r) => r.pollNow(signal)))
         return {polls}
       },
@@ -105,7 +108,9 @@ async function startCollector(ctx: DaemonContext, config: CollectorConfig): Prom
     stop: async () => {
       abort.abort()
       await Promise.all([...loops, rollups])
-      await Promise.all(sources.map((s) => s.close?.().catch((error) => ctx.log.warn('closing a source failed', {error: errorMessage(error)}))))
+      await Promise.all(
+        sources.map((s) => s.close?.().catch((error) => ctx.log.warn('closing a source failed', {error: errorMessage(error)}))),
+      )
       store.close()
     },
   }
@@ -123,19 +128,33 @@ function collectorMetrics(ctx: DaemonContext) {
   let runners: SourceRunner[] = []
   const labels = ['source', 'vm', 'vnic'] as const
   const byteCounter = (direction: 'rx' | 'tx') =>
-    ctx.metrics.counter(`usage_${direction}_bytes_total`, `Bytes ${direction === 'rx' ? 'received' : 'transmitted'} by the VM on the vNIC, as booked`, labels, function () {
-      this.reset()
-      for (const runner of runners) {
-        for (const s of runner.series.values()) {
-          this.inc({source: s.source, vm: s.vmName, vnic: s.vnicName}, Number(direction === 'rx' ? s.rxTotal : s.txTotal))
+    ctx.metrics.counter(
+      `usage_${direction}_bytes_total`,
+      `Bytes ${direction === 'rx' ? 'received' : 'transmitted'} by the VM on the vNIC, as booked`,
+      labels,
+      function () {
+        this.reset()
+        for (const runner of runners) {
+          for (const s of runner.series.values()) {
+            this.inc({source: s.source, vm: s.vmName, vnic: s.vnicName}, Number(direction === 'rx' ? s.rxTotal : s.txTotal))
+          }
         }
-      }
-    })
+      },
+    )
   byteCounter('rx')
   byteCounter('tx')
   const polls = ctx.metrics.counter('usage_polls_total', 'Polls by source and result (ok, partial, failed)', ['source', 'result'])
-  const duration = ctx.metrics.histogram('usage_poll_duration_seconds', 'Time to read and store one poll', ['source'], [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30])
-  const resets = ctx.metrics.counter('usage_counter_resets_total', 'Counters that restarted from zero (booked from zero; traffic just before is unknown)', ['source'])
+  const duration = ctx.metrics.histogram(
+    'usage_poll_duration_seconds',
+    'Time to read and store one poll',
+    ['source'],
+    [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
+  )
+  const resets = ctx.metrics.counter(
+    'usage_counter_resets_total',
+    'Counters that restarted from zero (booked from zero; traffic just before is unknown)',
+    ['source'],
+  )
   ctx.metrics.gauge('usage_source_up', 'Whether the last poll of the source succeeded', ['source'], function () {
     for (const runner of runners) this.set({source: runner.name}, runner.status().state === 'failing' ? 0 : 1)
   })

@@ -14,15 +14,28 @@ export interface TopSnapshot {
   vms: VmRate[]
 }
 
-async function call<T>(home: string, instance: string | undefined, method: string, path: string, body?: unknown, timeoutMs = 10_000): Promise<{instance: string; body: T}> {
+async function call<T>(
+  home: string,
+  instance: string | undefined,
+  method: string,
+  path: string,
+  body?: unknown,
+  timeoutMs = 10_000,
+): Promise<{instance: string; body: T}> {
   const doc = await findInstance(home, KIND, instance)
-  const res = await controlRequest<T & {error?: string; hint?: string}>(new StatePaths(home).controlSocket(doc.name), method, path, {body, timeoutMs})
+  const res = await controlRequest<T & {error?: string; hint?: string}>(new StatePaths(home).controlSocket(doc.name), method, path, {
+    body,
+    timeoutMs,
+  })
   if (res.statusCode === 400) throw new UsageError(res.body.error ?? 'bad request', {hint: res.body.hint})
   if (res.statusCode >= 300) throw new FailureError(`${doc.name}: ${res.body.error ?? `HTTP ${res.statusCode}`}`)
   return {instance: doc.name, body: res.body}
 }
 
-export async function pollNow(home: string, options: {instance?: string; source?: string}): Promise<{instance: string; polls: PollSummary[]}> {
+export async function pollNow(
+  home: string,
+  options: {instance?: string; source?: string},
+): Promise<{instance: string; polls: PollSummary[]}> {
   // A poll of a large inventory through slow pages can take minutes; the collector bounds it.
   const {instance, body} = await call<{polls: PollSummary[]}>(home, options.instance, 'POST', '/poll', {source: options.source}, 600_000)
   return {instance, polls: body.polls}

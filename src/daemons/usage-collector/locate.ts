@@ -19,7 +19,9 @@ export async function locateUsageDb(home: string, options: {db?: string; instanc
   }
   const live = (await liveInstances(home)).filter((doc) => doc.kind === KIND && (!options.instance || doc.name === options.instance))
   if (live.length > 1) {
-    throw new UsageError(`several usage collectors are running: ${live.map((d) => d.name).join(', ')}`, {hint: 'pick one with --instance NAME'})
+    throw new UsageError(`several usage collectors are running: ${live.map((d) => d.name).join(', ')}`, {
+      hint: 'pick one with --instance NAME',
+    })
   }
   const db = live[0]?.details?.db
   if (typeof db === 'string') return db
@@ -27,7 +29,8 @@ export async function locateUsageDb(home: string, options: {db?: string; instanc
   const names = options.instance ? [options.instance] : existsSync(paths.dataRoot) ? readdirSync(paths.dataRoot) : []
   const found = names.map((name) => join(paths.dataDir(name), 'usage.db')).filter((path) => existsSync(path))
   if (found.length === 1) return found[0]
-  if (found.length > 1) throw new UsageError(`several usage databases in ${home}: ${found.join(', ')}`, {hint: 'pick one with --instance NAME or --db FILE'})
+  if (found.length > 1)
+    throw new UsageError(`several usage databases in ${home}: ${found.join(', ')}`, {hint: 'pick one with --instance NAME or --db FILE'})
   throw new FailureError(`no usage database${options.instance ? ` for instance ${options.instance}` : ''} in ${home}`, {
     hint: 'start a collector (tend up, or tend daemon run usage-collector --set sources.0.type=local), or pass --db FILE',
   })
@@ -43,7 +46,9 @@ export function parseTimeFlag(flag: string, value: string | undefined, now = Dat
   if (value === 'now') return now
   const at = /^\d{4}-\d{2}(-\d{2})?$/.test(value) ? Date.parse(value.length === 7 ? `${value}-01` : value) : Date.parse(value)
   if (Number.isNaN(at) || !/^\d{4}-/.test(value)) {
-    throw new UsageError(`--${flag}: cannot read ${JSON.stringify(value)}`, {hint: 'use an ISO date or time (2026-11-01, 2026-11-01T10:00Z), now, or a duration ago (30m, 24h, 7d)'})
+    throw new UsageError(`--${flag}: cannot read ${JSON.stringify(value)}`, {
+      hint: 'use an ISO date or time (2026-11-01, 2026-11-01T10:00Z), now, or a duration ago (30m, 24h, 7d)',
+    })
   }
   return at
 }

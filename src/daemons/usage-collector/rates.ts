@@ -60,7 +60,18 @@ export class RateTracker {
       const key = `${record.source}\u0000${record.vmId}`
       let vm = vms.get(key)
       if (!vm) {
-        vm = {source: record.source, vmId: record.vmId, vm: record.vmName, vnics: 0, rxRate: 0, txRate: 0, rx: '', tx: '', rxTotal: 0n, txTotal: 0n}
+        vm = {
+          source: record.source,
+          vmId: record.vmId,
+          vm: record.vmName,
+          vnics: 0,
+          rxRate: 0,
+          txRate: 0,
+          rx: '',
+          tx: '',
+          rxTotal: 0n,
+          txTotal: 0n,
+        }
         vms.set(key, vm)
       }
       const rate = this.rates.get(record)
@@ -71,7 +82,13 @@ export class RateTracker {
       vm.txTotal += record.txTotal
     }
     return [...vms.values()]
-      .map(({rxTotal, txTotal, ...vm}) => ({...vm, rxRate: Math.round(vm.rxRate), txRate: Math.round(vm.txRate), rx: rxTotal.toString(), tx: txTotal.toString()}))
+      .map(({rxTotal, txTotal, ...vm}) => ({
+        ...vm,
+        rxRate: Math.round(vm.rxRate),
+        txRate: Math.round(vm.txRate),
+        rx: rxTotal.toString(),
+        tx: txTotal.toString(),
+      }))
       .sort((a, b) => b.rxRate + b.txRate - (a.rxRate + a.txRate) || a.vm.localeCompare(b.vm))
   }
 }

@@ -40,7 +40,14 @@ export function reportJson(report: Report): unknown {
     by: report.by,
     since: report.since,
     until: report.until,
-    rows: report.rows.map((r) => ({start: r.start, vm: r.vm, vnic: r.vnic, rx: jsonInteger(r.rx), tx: jsonInteger(r.tx), resets: r.resets})),
+    rows: report.rows.map((r) => ({
+      start: r.start,
+      vm: r.vm,
+      vnic: r.vnic,
+      rx: jsonInteger(r.rx),
+      tx: jsonInteger(r.tx),
+      resets: r.resets,
+    })),
   }
 }
 
@@ -52,15 +59,28 @@ export function reportCsv(report: Report): string {
 
 export function reportTable(report: Report, exact: boolean): string {
   const bytes = (value: bigint) => (exact ? value.toString() : formatBytes(value))
-  const rows = report.rows.map((r) => [...(report.by ? [r.start!.replace('T', ' ').replace(/:00\.000Z$/, 'Z')] : []), r.vm, r.vnic, bytes(r.rx), bytes(r.tx), r.resets ? '!' : ''])
+  const rows = report.rows.map((r) => [
+    ...(report.by ? [r.start!.replace('T', ' ').replace(/:00\.000Z$/, 'Z')] : []),
+    r.vm,
+    r.vnic,
+    bytes(r.rx),
+    bytes(r.tx),
+    r.resets ? '!' : '',
+  ])
   const total = report.rows.reduce((sum, r) => ({rx: sum.rx + r.rx, tx: sum.tx + r.tx}), {rx: 0n, tx: 0n})
   const header = [...(report.by ? ['START'] : []), 'VM', 'VNIC', 'RX', 'TX', '']
   const footer = [...(report.by ? [''] : []), 'TOTAL', '', bytes(total.rx), bytes(total.tx), '']
   const lines = table([header, ...rows, footer], report.by ? [false, false, false, true, true, false] : [false, false, true, true, false])
-  const scope = report.resolution === 'lifetime' ? 'lifetime totals' : `${report.since ?? 'the beginning'} to ${report.until ?? 'now'} (from ${report.resolution === 'raw' ? 'raw samples' : `${report.resolution} rollups`})`
+  const scope =
+    report.resolution === 'lifetime'
+      ? 'lifetime totals'
+      : `${report.since ?? 'the beginning'} to ${report.until ?? 'now'} (from ${report.resolution === 'raw' ? 'raw samples' : `${report.resolution} rollups`})`
   const uncertain = report.rows.filter((r) => r.resets > 0).length
   const notes = [`${scope}; ${report.rows.length} row${report.rows.length === 1 ? '' : 's'}`]
-  if (uncertain) notes.push(`! ${uncertain} row(s) include a counter reset: a lower bound, the traffic just before the reset is unknown (tend usage events)`)
+  if (uncertain)
+    notes.push(
+      `! ${uncertain} row(s) include a counter reset: a lower bound, the traffic just before the reset is unknown (tend usage events)`,
+    )
   return [...lines, ...notes].join('\n')
 }
 
@@ -75,7 +95,13 @@ export async function usageEvents(home: string, options: Omit<ReportOptions, 'by
 }
 
 export function eventsJson(events: UsageEvent[]): unknown {
-  return {events: events.map((e) => ({...e, before: e.before === null ? null : jsonInteger(e.before), after: e.after === null ? null : jsonInteger(e.after)}))}
+  return {
+    events: events.map((e) => ({
+      ...e,
+      before: e.before === null ? null : jsonInteger(e.before),
+      after: e.after === null ? null : jsonInteger(e.after),
+    })),
+  }
 }
 
 const EVENT_TEXT: Record<string, string> = {
@@ -101,10 +127,14 @@ export function eventsTable(events: UsageEvent[]): string {
 /** Left-aligned columns (right-aligned where `right` says), two spaces apart. */
 function table(rows: string[][], right: boolean[]): string[] {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)))
-  return rows.map((r) => r.map((cell, i) => (right[i] ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join('  ').trimEnd())
+  return rows.map((r) =>
+    r
+      .map((cell, i) => (right[i] ? cell.padStart(widths[i]) : cell.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd(),
+  )
 }
 
 function csvField(value: string): string {
   return /[",\n\r]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value
 }
-

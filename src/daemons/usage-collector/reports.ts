@@ -89,24 +89,24 @@ export class UsageReader {
   series(): SeriesInfo[] {
     if (this.seriesCache) return this.seriesCache
     const rows = this.db
-      .prepare('SELECT id, source, vm_id, vnic_id, vm_name, vnic_name, rx_total, tx_total, first_at, last_at, removed_at FROM series ORDER BY id')
+      .prepare(
+        'SELECT id, source, vm_id, vnic_id, vm_name, vnic_name, rx_total, tx_total, first_at, last_at, removed_at FROM series ORDER BY id',
+      )
       .all() as Array<Record<string, any>>
-    const series = rows.map(
-      (r): SeriesInfo => ({
-        id: Number(r.id),
-        source: r.source,
-        vmId: r.vm_id,
-        vnicId: r.vnic_id,
-        vmName: r.vm_name,
-        vnicName: r.vnic_name,
-        vm: r.vm_name,
-        rxTotal: r.rx_total,
-        txTotal: r.tx_total,
-        firstAt: Number(r.first_at),
-        lastAt: r.last_at === null ? null : Number(r.last_at),
-        removedAt: r.removed_at === null ? null : Number(r.removed_at),
-      }),
-    )
+    const series = rows.map((r): SeriesInfo => ({
+      id: Number(r.id),
+      source: r.source,
+      vmId: r.vm_id,
+      vnicId: r.vnic_id,
+      vmName: r.vm_name,
+      vnicName: r.vnic_name,
+      vm: r.vm_name,
+      rxTotal: r.rx_total,
+      txTotal: r.tx_total,
+      firstAt: Number(r.first_at),
+      lastAt: r.last_at === null ? null : Number(r.last_at),
+      removedAt: r.removed_at === null ? null : Number(r.removed_at),
+    }))
     disambiguateVmNames(series)
     this.seriesCache = series
     return series
@@ -192,7 +192,20 @@ export class UsageReader {
   *exportRecords(): Generator<Record<string, unknown>> {
     yield {type: 'meta', format: 'tend-usage-export', version: 1, exportedAt: new Date().toISOString()}
     for (const s of this.series()) {
-      yield {type: 'series', id: s.id, source: s.source, vmId: s.vmId, vmName: s.vmName, vnicId: s.vnicId, vnicName: s.vnicName, rxTotal: s.rxTotal, txTotal: s.txTotal, firstAt: iso(s.firstAt), lastAt: iso(s.lastAt), removedAt: iso(s.removedAt)}
+      yield {
+        type: 'series',
+        id: s.id,
+        source: s.source,
+        vmId: s.vmId,
+        vmName: s.vmName,
+        vnicId: s.vnicId,
+        vnicName: s.vnicName,
+        rxTotal: s.rxTotal,
+        txTotal: s.txTotal,
+        firstAt: iso(s.firstAt),
+        lastAt: iso(s.lastAt),
+        removedAt: iso(s.removedAt),
+      }
     }
     const tables: Array<[string, string]> = [
       ['poll', 'SELECT id, source, started_at, at, duration_ms, complete, seen, booked, error FROM polls ORDER BY id'],
@@ -217,7 +230,10 @@ export class UsageReader {
     const starts = new Map<'raw' | Resolution, number>()
     const raw = this.db.prepare('SELECT min(at) AS at FROM polls').get() as {at: bigint | null}
     if (raw.at !== null) starts.set('raw', Number(raw.at))
-    for (const r of this.db.prepare('SELECT res, min(bucket) AS bucket FROM rollups GROUP BY res').all() as Array<{res: Resolution; bucket: bigint}>) {
+    for (const r of this.db.prepare('SELECT res, min(bucket) AS bucket FROM rollups GROUP BY res').all() as Array<{
+      res: Resolution
+      bucket: bigint
+    }>) {
       starts.set(r.res, Number(r.bucket))
     }
     if (starts.size === 0) return 'raw'
@@ -319,7 +335,12 @@ function align(resolution: DataResolution, window: Window): {since: number | nul
   if (resolution === 'raw' || resolution === 'lifetime') return window
   return {
     since: window.since === null ? null : bucketStart(resolution, window.since),
-    until: window.until === null ? null : window.until === bucketStart(resolution, window.until) ? window.until : nextBucket(resolution, window.until),
+    until:
+      window.until === null
+        ? null
+        : window.until === bucketStart(resolution, window.until)
+          ? window.until
+          : nextBucket(resolution, window.until),
   }
 }
 

@@ -157,7 +157,9 @@ export class SourceRunner {
         const next = nextSlot(slot, this.intervalMs, performance.now())
         if (next.skipped > 0) {
           this.overruns += next.skipped
-          this.log.warn(`poll took ${summary.durationMs} ms, longer than the ${this.intervalMs} ms interval: skipped ${next.skipped} slot(s)`)
+          this.log.warn(
+            `poll took ${summary.durationMs} ms, longer than the ${this.intervalMs} ms interval: skipped ${next.skipped} slot(s)`,
+          )
         }
         slot = next.at
         wait = next.at - performance.now()
@@ -208,7 +210,11 @@ export class SourceRunner {
     const startedAt = Date.now()
     const started = performance.now()
     const cpu = process.cpuUsage()
-    const poll = new PollBook(this.series, this.name, {at: startedAt, sourceBaselined: this.baselinedAt !== null, gapMs: 2 * this.intervalMs})
+    const poll = new PollBook(this.series, this.name, {
+      at: startedAt,
+      sourceBaselined: this.baselinedAt !== null,
+      gapMs: 2 * this.intervalMs,
+    })
     let result: SourcePoll
     try {
       result = await this.source.poll(signal, (samples) => poll.add(samples))
@@ -293,7 +299,8 @@ export class SourceRunner {
       resets,
       warnings,
     }
-    if (!result.complete) this.log.warn('partial poll: the vNICs not read this time catch up on the next poll', {warnings: warnings.slice(0, 3).join('; ')})
+    if (!result.complete)
+      this.log.warn('partial poll: the vNICs not read this time catch up on the next poll', {warnings: warnings.slice(0, 3).join('; ')})
     this.lastPoll = summary
     this.hooks.onPoll?.(summary)
     return summary
@@ -369,7 +376,8 @@ function invalidSample(sample: CounterSample): string | undefined {
   }
   for (const field of ['rx', 'tx'] as const) {
     const value = sample[field]
-    if (value !== null && (typeof value !== 'bigint' || value < 0n)) return `${sample.vmName}/${sample.vnicName}: ${field} is not a non-negative integer, skipped`
+    if (value !== null && (typeof value !== 'bigint' || value < 0n))
+      return `${sample.vmName}/${sample.vnicName}: ${field} is not a non-negative integer, skipped`
   }
   return undefined
 }

@@ -29,9 +29,9 @@ export class SourceTypes {
 
   /** Built-ins plus what plugins return from `tend:usage-sources` (entries or definitions). */
   static fromExtensions(extensions: unknown[]): SourceTypes {
-    const fromPlugins = extensions.filter(isSourceLike).map((value): UsageSourceEntry =>
-      'load' in value ? value : {type: value.type, summary: value.summary, load: async () => value},
-    )
+    const fromPlugins = extensions
+      .filter(isSourceLike)
+      .map((value): UsageSourceEntry => ('load' in value ? value : {type: value.type, summary: value.summary, load: async () => value}))
     return new SourceTypes([...builtinSources, ...fromPlugins])
   }
 
@@ -40,12 +40,19 @@ export class SourceTypes {
   }
 
   /** Loads a source entry's type and validates its own keys; throws a UsageError naming the field. */
-  async resolve(entry: SourceEntryConfig, where: string, prefix: string): Promise<{definition: UsageSourceDefinition<unknown>; config: unknown}> {
+  async resolve(
+    entry: SourceEntryConfig,
+    where: string,
+    prefix: string,
+  ): Promise<{definition: UsageSourceDefinition<unknown>; config: unknown}> {
     const found = this.entries.get(entry.type)
     if (!found) {
-      throw new UsageError(`${where}: ${prefix}.type: unknown usage source ${JSON.stringify(entry.type)} (known: ${this.list().join(', ')})`, {
-        hint: 'a plugin adds source types: see tend plugins',
-      })
+      throw new UsageError(
+        `${where}: ${prefix}.type: unknown usage source ${JSON.stringify(entry.type)} (known: ${this.list().join(', ')})`,
+        {
+          hint: 'a plugin adds source types: see tend plugins',
+        },
+      )
     }
     const definition = await found.load()
     const {type: _type, name: _name, interval_ms: _interval, ...own} = entry

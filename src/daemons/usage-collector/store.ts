@@ -83,7 +83,9 @@ export class UsageStore {
         'UPDATE series SET epoch = ?, last_rx = ?, last_tx = ?, last_at = ?, rx_total = ?, tx_total = ?, vm_name = ?, vnic_name = ? WHERE id = ?',
       ),
       setRemoved: db.prepare('UPDATE series SET removed_at = ? WHERE id = ?'),
-      insertSample: db.prepare('INSERT INTO samples (poll_id, series_id, rx, tx, rx_counter, tx_counter, flags) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      insertSample: db.prepare(
+        'INSERT INTO samples (poll_id, series_id, rx, tx, rx_counter, tx_counter, flags) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
       insertEvent: db.prepare(
         'INSERT INTO events (poll_id, series_id, at, kind, counter, before, after, since) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       ),
@@ -121,7 +123,9 @@ export class UsageStore {
   /** Every series of a source, with its counter state, as the last committed poll left it. */
   loadSeries(source: string): SeriesRecord[] {
     const rows = this.db
-      .prepare('SELECT id, vm_id, vnic_id, vm_name, vnic_name, epoch, last_rx, last_tx, last_at, rx_total, tx_total, removed_at FROM series WHERE source = ?')
+      .prepare(
+        'SELECT id, vm_id, vnic_id, vm_name, vnic_name, epoch, last_rx, last_tx, last_at, rx_total, tx_total, removed_at FROM series WHERE source = ?',
+      )
       .all(source) as Array<Record<string, any>>
     return rows.map((row) => ({
       id: Number(row.id),
@@ -151,8 +155,16 @@ export class UsageStore {
     return this.db.transaction((): CommitResult => {
       const booked = poll.entries.filter((entry) => isBooked(entry.booking)).length
       const pollId = Number(
-        s.insertPoll.run(poll.source, poll.startedAt, poll.at, poll.durationMs, poll.complete ? 1 : 0, poll.seen, booked, poll.error ?? null)
-          .lastInsertRowid,
+        s.insertPoll.run(
+          poll.source,
+          poll.startedAt,
+          poll.at,
+          poll.durationMs,
+          poll.complete ? 1 : 0,
+          poll.seen,
+          booked,
+          poll.error ?? null,
+        ).lastInsertRowid,
       )
       const newIds: number[] = []
       for (const {series, booking, names} of poll.entries) {
@@ -164,8 +176,20 @@ export class UsageStore {
         let id = series.id
         if (id === 0) {
           id = Number(
-            s.insertSeries.run(series.source, series.vmId, series.vnicId, vmName, vnicName, next.epoch, counterToDb(next.rx), counterToDb(next.tx), next.lastAt, rxTotal, txTotal, poll.at)
-              .lastInsertRowid,
+            s.insertSeries.run(
+              series.source,
+              series.vmId,
+              series.vnicId,
+              vmName,
+              vnicName,
+              next.epoch,
+              counterToDb(next.rx),
+              counterToDb(next.tx),
+              next.lastAt,
+              rxTotal,
+              txTotal,
+              poll.at,
+            ).lastInsertRowid,
           )
           newIds.push(id)
         } else if (booking.changed || names) {
@@ -175,7 +199,16 @@ export class UsageStore {
           s.insertSample.run(pollId, id, booking.rx, booking.tx, counterToDb(next.rx), counterToDb(next.tx), booking.flags)
         }
         for (const event of booking.events) {
-          s.insertEvent.run(pollId, id, poll.at, event.kind, event.counter, counterToDb(event.before), counterToDb(event.after), event.since)
+          s.insertEvent.run(
+            pollId,
+            id,
+            poll.at,
+            event.kind,
+            event.counter,
+            counterToDb(event.before),
+            counterToDb(event.after),
+            event.since,
+          )
         }
       }
       for (const {series, removedAt} of poll.presence ?? []) s.setRemoved.run(removedAt, series.id)
@@ -197,7 +230,10 @@ export class UsageStore {
    */
   rollupBatch(maxRows: number): boolean {
     const from = this.rolledPollId()
-    const polls = this.db.prepare('SELECT id, booked FROM polls WHERE id > ? ORDER BY id LIMIT 1000').all(from) as Array<{id: bigint; booked: bigint}>
+    const polls = this.db.prepare('SELECT id, booked FROM polls WHERE id > ? ORDER BY id LIMIT 1000').all(from) as Array<{
+      id: bigint
+      booked: bigint
+    }>
     if (polls.length === 0) return false
     let to = from
     let rows = 0
@@ -235,7 +271,8 @@ export class UsageStore {
         }
       }
       for (const res of Object.keys(RESOLUTIONS) as Resolution[]) {
-        if (retention[res] > 0) deleted += this.db.prepare('DELETE FROM rollups WHERE res = ? AND bucket < ?').run(res, now - retention[res]).changes
+        if (retention[res] > 0)
+          deleted += this.db.prepare('DELETE FROM rollups WHERE res = ? AND bucket < ?').run(res, now - retention[res]).changes
       }
     })()
     return deleted

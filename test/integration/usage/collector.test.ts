@@ -51,8 +51,12 @@ describe('usage-collector daemon', () => {
     const metrics = (await daemon.request<string>('GET', '/metrics')).body
     for (const [vm, nics] of Object.entries(report as Record<string, Record<string, {rx: number; tx: number}>>)) {
       for (const [nic, {rx, tx}] of Object.entries(nics)) {
-        expect(metrics).toContain(`tend_usage_rx_bytes_total{source="engine",vm="${vm}",vnic="${nic}",instance="engine",kind="usage-collector"} ${rx}`)
-        expect(metrics).toContain(`tend_usage_tx_bytes_total{source="engine",vm="${vm}",vnic="${nic}",instance="engine",kind="usage-collector"} ${tx}`)
+        expect(metrics).toContain(
+          `tend_usage_rx_bytes_total{source="engine",vm="${vm}",vnic="${nic}",instance="engine",kind="usage-collector"} ${rx}`,
+        )
+        expect(metrics).toContain(
+          `tend_usage_tx_bytes_total{source="engine",vm="${vm}",vnic="${nic}",instance="engine",kind="usage-collector"} ${tx}`,
+        )
       }
     }
     expect(metrics).toMatch(/tend_usage_polls_total\{source="engine",result="ok",[^}]*\} 2/)
@@ -62,7 +66,12 @@ describe('usage-collector daemon', () => {
     const byHour = await tend(['usage', 'report', '--instance', 'engine', '--by', 'hour', '--csv'], {home: env.home})
     expect(String(byHour.stdout).split('\n')[0]).toBe('start,vm,vnic,rx_bytes,tx_bytes,resets')
     const exported = await tend(['usage', 'export', '--instance', 'engine'], {home: env.home})
-    const types = new Set(String(exported.stdout).trim().split('\n').map((line) => JSON.parse(line).type))
+    const types = new Set(
+      String(exported.stdout)
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line).type),
+    )
     expect(types).toEqual(new Set(['meta', 'series', 'poll', 'sample'])) // no resets, and the first rollup is a minute away
     await daemon.stop()
     // Reports read the database file: they work with the collector stopped.

@@ -50,7 +50,10 @@ describe('usage-collector local source on a real veth pair', () => {
     rx += await lab.send('a', 400, 958) // while the collector is down
     // Back with a short interval: this time the scheduled polls must catch up on their own.
     collector = await start(300)
-    await waitFor(async () => (await report()).guest?.[lab.ifB]?.rx === 1_000_000, {what: 'the bytes sent during the outage', timeoutMs: 20_000})
+    await waitFor(async () => (await report()).guest?.[lab.ifB]?.rx === 1_000_000, {
+      what: 'the bytes sent during the outage',
+      timeoutMs: 20_000,
+    })
 
     await lab.recreate()
     rx += await lab.send('a', 500, 958)

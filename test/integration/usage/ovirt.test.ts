@@ -37,7 +37,9 @@ describe('usage-collector ovirt source against the engine simulator', () => {
       name,
       config: {
         interval_ms: intervalMs,
-        sources: [{type: 'ovirt', name: 'engine', url: sim.url, password: 'secret', page_size: 7, concurrency: 3, timeout_ms: 1500, ...extra}],
+        sources: [
+          {type: 'ovirt', name: 'engine', url: sim.url, password: 'secret', page_size: 7, concurrency: 3, timeout_ms: 1500, ...extra},
+        ],
       },
     })
     daemons.push(daemon)
@@ -166,7 +168,9 @@ describe('usage-collector ovirt source against the engine simulator', () => {
     const slow = await report('main')
     const quick = await report('fast')
     const delta = (vm: string, nic: string, dir: 'rx' | 'tx') => Number(slow[vm][nic][dir]) - Number(before[vm]?.[nic]?.[dir] ?? 0)
-    for (const vm of Object.keys(quick)) for (const nic of Object.keys(quick[vm])) for (const dir of ['rx', 'tx'] as const) expect(Number(quick[vm][nic][dir])).toBe(delta(vm, nic, dir))
+    for (const vm of Object.keys(quick))
+      for (const nic of Object.keys(quick[vm]))
+        for (const dir of ['rx', 'tx'] as const) expect(Number(quick[vm][nic][dir])).toBe(delta(vm, nic, dir))
   })
 })
 
@@ -197,7 +201,9 @@ describe('usage-collector ovirt source: bad configuration', () => {
       })
       expect(status.healthy).toBe(false)
       expect(status.details.sources[0].lastError.reason).toBe('auth')
-      expect(status.details.sources[0].lastError.message).toMatch(auth === 'oauth' ? /access_denied.*username or password is incorrect/ : /refused the credentials of admin@internal \(401/)
+      expect(status.details.sources[0].lastError.message).toMatch(
+        auth === 'oauth' ? /access_denied.*username or password is incorrect/ : /refused the credentials of admin@internal \(401/,
+      )
       // Backoff for credentials is slow (15 s first): no hammering, but a next try is scheduled.
       expect(Date.parse(status.details.sources[0].nextPollAt) - Date.now()).toBeGreaterThan(5000)
       expect(await daemon.stop()).toBe(0)
@@ -205,7 +211,8 @@ describe('usage-collector ovirt source: bad configuration', () => {
   })
 
   it('rejects an unknown source type, a bad URL and a missing password before starting', async () => {
-    const run = (config: unknown) => tend(['daemon', 'run', 'usage-collector', '--name', 'x', '--set', `sources.0=${JSON.stringify(config)}`], {home: env.home})
+    const run = (config: unknown) =>
+      tend(['daemon', 'run', 'usage-collector', '--name', 'x', '--set', `sources.0=${JSON.stringify(config)}`], {home: env.home})
     const unknown = await run({type: 'vmware'})
     expect(unknown.exitCode).not.toBe(0)
     expect(String(unknown.stdout) + String(unknown.stderr)).toMatch(/unknown usage source \\?"vmware\\?" \(known: libvirt, local, ovirt\)/)
@@ -237,7 +244,13 @@ describe('usage-collector ovirt source over TLS', () => {
   it('trusts the engine through ca_file, and says what to do without it', async () => {
     expect(sim.url).toMatch(/^https:/)
     const run = (name: string, extra: Record<string, unknown>) =>
-      startForeground({until: 'answering', home: env.home, kind: 'usage-collector', name, config: {interval_ms: 3_600_000, sources: [{type: 'ovirt', url: sim.url, password: 'secret', ...extra}]}})
+      startForeground({
+        until: 'answering',
+        home: env.home,
+        kind: 'usage-collector',
+        name,
+        config: {interval_ms: 3_600_000, sources: [{type: 'ovirt', url: sim.url, password: 'secret', ...extra}]},
+      })
     const trusted = await run('trusted', {ca_file: pki.caFile})
     await waitFor(async () => (await trusted.status()).details?.sources[0].state === 'ok', {what: 'a poll over TLS'})
     expect((await trusted.status()).details.sources[0].vnics).toBe(6)

@@ -65,7 +65,16 @@ export async function createVethLab(tag = 'u'): Promise<VethLab> {
     for (const side of ['a', 'b'] as const) {
       await run(['ip', 'netns', 'add', ns[side]])
       // Before any interface exists, so the veth ends never send router or neighbour solicitations.
-      await run(['ip', 'netns', 'exec', ns[side], 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1'])
+      await run([
+        'ip',
+        'netns',
+        'exec',
+        ns[side],
+        'sysctl',
+        '-qw',
+        'net.ipv6.conf.all.disable_ipv6=1',
+        'net.ipv6.conf.default.disable_ipv6=1',
+      ])
     }
     await createPair()
   } catch (error) {
@@ -77,7 +86,19 @@ export async function createVethLab(tag = 'u'): Promise<VethLab> {
     ...lab,
     send: async (from, count, payload) => {
       const to = from === 'a' ? 'b' : 'a'
-      await run(['ip', 'netns', 'exec', ns[from], process.execPath, '--input-type=module', '-e', SENDER, ADDR[to], String(count), String(payload)])
+      await run([
+        'ip',
+        'netns',
+        'exec',
+        ns[from],
+        process.execPath,
+        '--input-type=module',
+        '-e',
+        SENDER,
+        ADDR[to],
+        String(count),
+        String(payload),
+      ])
       return BigInt(count) * BigInt(payload + UDP_OVERHEAD)
     },
     recreate: async () => {
@@ -85,8 +106,19 @@ export async function createVethLab(tag = 'u'): Promise<VethLab> {
       await createPair()
     },
     counters: async (side) => {
-      const out = await run(['ip', 'netns', 'exec', ns[side], 'cat', `/sys/class/net/${dev[side]}/statistics/rx_bytes`, `/sys/class/net/${dev[side]}/statistics/tx_bytes`])
-      const [rx, tx] = out.trim().split('\n').map((v) => BigInt(v))
+      const out = await run([
+        'ip',
+        'netns',
+        'exec',
+        ns[side],
+        'cat',
+        `/sys/class/net/${dev[side]}/statistics/rx_bytes`,
+        `/sys/class/net/${dev[side]}/statistics/tx_bytes`,
+      ])
+      const [rx, tx] = out
+        .trim()
+        .split('\n')
+        .map((v) => BigInt(v))
       return {rx, tx}
     },
     destroy,

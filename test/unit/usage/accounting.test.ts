@@ -3,10 +3,22 @@ import {Flag, book, stepCounter, type CounterState} from '../../../src/daemons/u
 import type {CounterSample} from '../../../src/daemons/usage-collector/source-api.js'
 
 const sample = (rx: bigint | null, tx: bigint | null, extra: Partial<CounterSample> = {}): CounterSample => ({
-  vmId: 'vm', vmName: 'vm', vnicId: 'nic', vnicName: 'nic', rx, tx, ...extra,
+  vmId: 'vm',
+  vmName: 'vm',
+  vnicId: 'nic',
+  vnicName: 'nic',
+  rx,
+  tx,
+  ...extra,
 })
 const options = {at: 100_000, sourceBaselined: true, gapMs: 30_000}
-const state = (rx: bigint | null, tx: bigint | null, extra: Partial<CounterState> = {}): CounterState => ({epoch: null, rx, tx, lastAt: 90_000, ...extra})
+const state = (rx: bigint | null, tx: bigint | null, extra: Partial<CounterState> = {}): CounterState => ({
+  epoch: null,
+  rx,
+  tx,
+  lastAt: 90_000,
+  ...extra,
+})
 
 describe('stepCounter', () => {
   const plain = {restarted: false, baseline: false}
@@ -69,7 +81,10 @@ describe('book', () => {
     const b = book(state(1000n, 1000n, {epoch: '7'}), sample(5000n, 40n, {epoch: '9'}), options)
     expect([b.rx, b.tx]).toEqual([5000n, 40n])
     expect(b.flags).toBe(Flag.EPOCH | Flag.RESET_RX | Flag.RESET_TX)
-    expect(b.events.map((e) => [e.kind, e.counter])).toEqual([['epoch', 'rx'], ['epoch', 'tx']])
+    expect(b.events.map((e) => [e.kind, e.counter])).toEqual([
+      ['epoch', 'rx'],
+      ['epoch', 'tx'],
+    ])
     expect(b.next.epoch).toBe('9')
   })
   it('forgets the old value of a restarted counter that has no new value yet', () => {

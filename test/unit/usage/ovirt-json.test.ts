@@ -18,7 +18,12 @@ function engineWithTwoVms() {
 
 const list = (engine: Engine, datumAsString = false) => {
   const r = new VmRenderer({datumAsString})
-  return Buffer.from(`{\n  "vm" : [ ${engine.byName().map((vm) => r.render(vm, 'nics.statistics', 'json', 1)).join(', ')} ]\n}\n`)
+  return Buffer.from(
+    `{\n  "vm" : [ ${engine
+      .byName()
+      .map((vm) => r.render(vm, 'nics.statistics', 'json', 1))
+      .join(', ')} ]\n}\n`,
+  )
 }
 
 describe('reading engine JSON', () => {
@@ -44,10 +49,20 @@ describe('reading engine JSON', () => {
     const {engine} = engineWithTwoVms()
     const parsed = JSON.parse(list(engine).toString()) as {vm: Array<Record<string, unknown>>}
     const reversed = (value: unknown): unknown =>
-      Array.isArray(value) ? value.map(reversed) : value && typeof value === 'object' ? Object.fromEntries(Object.entries(value).reverse().map(([k, v]) => [k, reversed(v)])) : value
+      Array.isArray(value)
+        ? value.map(reversed)
+        : value && typeof value === 'object'
+          ? Object.fromEntries(
+              Object.entries(value)
+                .reverse()
+                .map(([k, v]) => [k, reversed(v)]),
+            )
+          : value
     const compact = Buffer.from(JSON.stringify(reversed(parsed)))
     // JSON.parse rounded the big totals; compare what survives a round trip: ids and names.
-    expect(readVmList(compact).map((v) => [v.id, v.name, v.nics!.map((n) => n.id)])).toEqual(readVmList(list(engine)).map((v) => [v.id, v.name, v.nics!.map((n) => n.id)]))
+    expect(readVmList(compact).map((v) => [v.id, v.name, v.nics!.map((n) => n.id)])).toEqual(
+      readVmList(list(engine)).map((v) => [v.id, v.name, v.nics!.map((n) => n.id)]),
+    )
   })
 
   it('reads an empty list written as {} or as an empty array', () => {
@@ -57,9 +72,17 @@ describe('reading engine JSON', () => {
 
   it('reads NIC and statistic lists (the path for engines before 4.2)', () => {
     const {a} = engineWithTwoVms()
-    const nics = readNicList(Buffer.from(renderDocument({nic: a.nics.map((n) => nicTree(n, {datumAsString: false, statistics: false, withVm: true}))}, 'json', 'nics')))
+    const nics = readNicList(
+      Buffer.from(
+        renderDocument({nic: a.nics.map((n) => nicTree(n, {datumAsString: false, statistics: false, withVm: true}))}, 'json', 'nics'),
+      ),
+    )
     expect(nics.map((n) => [n.id, n.name])).toEqual(a.nics.map((n) => [n.id, n.name]))
-    const stats = renderDocument({statistic: statisticsOf(a.engine).map((s) => statisticTree(a.nics[1], s, {datumAsString: false}))}, 'json', 'statistics')
+    const stats = renderDocument(
+      {statistic: statisticsOf(a.engine).map((s) => statisticTree(a.nics[1], s, {datumAsString: false}))},
+      'json',
+      'statistics',
+    )
     expect(readStatisticList(Buffer.from(stats))).toEqual({rx: '1000', tx: '2000'})
   })
 
@@ -95,7 +118,13 @@ describe('VmListReader', () => {
     const small = sized(3)
     // Small batches make the reader stop and resume at every kind of place in the document (a
     // byte at a time only on a short list: each stop reads the unfinished VM again).
-    const cases: Array<[Buffer, number, number]> = [[small, 1, 1], [big, 7, 50], [big, 1000, 3000], [big, 65_536, 512 * 1024], [big, 600_000, 1]]
+    const cases: Array<[Buffer, number, number]> = [
+      [small, 1, 1],
+      [big, 7, 50],
+      [big, 1000, 3000],
+      [big, 65_536, 512 * 1024],
+      [big, 600_000, 1],
+    ]
     for (const [body, size, batch] of cases) {
       const reader = new VmListReader(undefined, batch)
       for (let at = 0; at < body.length; at += size) reader.push(body.subarray(at, at + size))

@@ -71,8 +71,24 @@ describe('libvirt source', () => {
     const poll = await reader.poll()
     expect(poll.complete).toBe(true)
     expect(poll.samples).toEqual([
-      {vmId: 'b3c1e0aa-0000-4000-8000-000000000001', vmName: 'web01', vnicId: '52:54:00:6b:3c:58', vnicName: '52:54:00:6b:3c:58', rx: 7266n, tx: 18_446_744_073_709_551_000n, epoch: '1'},
-      {vmId: 'b3c1e0aa-0000-4000-8000-000000000001', vmName: 'web01', vnicId: '52:54:00:aa:bb:01', vnicName: '52:54:00:aa:bb:01', rx: 10n, tx: 20n, epoch: '1'},
+      {
+        vmId: 'b3c1e0aa-0000-4000-8000-000000000001',
+        vmName: 'web01',
+        vnicId: '52:54:00:6b:3c:58',
+        vnicName: '52:54:00:6b:3c:58',
+        rx: 7266n,
+        tx: 18_446_744_073_709_551_000n,
+        epoch: '1',
+      },
+      {
+        vmId: 'b3c1e0aa-0000-4000-8000-000000000001',
+        vmName: 'web01',
+        vnicId: '52:54:00:aa:bb:01',
+        vnicName: '52:54:00:aa:bb:01',
+        rx: 10n,
+        tx: 20n,
+        epoch: '1',
+      },
     ])
     await reader.poll()
     // The UUID and interface list are cached per domain id: the second poll only lists and reads.

@@ -109,7 +109,8 @@ export function parseDomiflist(text: string): Array<{dev: string; mac: string}> 
     const fields = row.trim().split(/\s+/)
     const mac = fields.at(-1) ?? ''
     // '-' is an interface without a host device (user-mode networking): it has no counters.
-    if (fields.length >= 5 && fields[0] !== '-' && /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(mac)) nics.push({dev: fields[0], mac: mac.toLowerCase()})
+    if (fields.length >= 5 && fields[0] !== '-' && /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(mac))
+      nics.push({dev: fields[0], mac: mac.toLowerCase()})
   }
   return nics
 }

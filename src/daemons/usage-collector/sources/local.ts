@@ -76,7 +76,10 @@ export function parseProcNetDev(text: string): Map<string, InterfaceCounters> {
   for (const line of text.split('\n').slice(2)) {
     const colon = line.indexOf(':')
     if (colon < 0) continue
-    const fields = line.slice(colon + 1).trim().split(/\s+/)
+    const fields = line
+      .slice(colon + 1)
+      .trim()
+      .split(/\s+/)
     if (fields.length < 16) continue
     result.set(line.slice(0, colon).trim(), {rx: BigInt(fields[0]), tx: BigInt(fields[8])})
   }
