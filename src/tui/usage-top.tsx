@@ -1,7 +1,7 @@
 import {Box, render, Text, useApp, useInput} from 'ink'
 import {useEffect, useState} from 'react'
 import {errorMessage} from '../lib/errors.js'
-import {topLines, topSnapshot, type TopSnapshot} from '../daemons/usage-collector/live.js'
+import {topSnapshot, topTable, type TopSnapshot} from '../daemons/usage-collector/live.js'
 
 interface Props {
   home: string
@@ -40,7 +40,7 @@ function UsageTop({home, instance, limit, intervalMs}: Props) {
     }
   }, [home, instance, limit, intervalMs])
   const width = process.stdout.columns ?? 100
-  const [header, ...rows] = snapshot ? topLines(snapshot, width) : ['', 'connecting…']
+  const [header, ...rows] = snapshot ? topTable(snapshot, width).split('\n') : ['', 'connecting…']
   return (
     <Box flexDirection="column">
       <Text>

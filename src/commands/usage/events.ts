@@ -1,4 +1,5 @@
 import {BaseCommand} from '../../lib/base-command.js'
+import {useColor} from '../../lib/format.js'
 import {dataFlags, windowFlags} from '../../daemons/usage-collector/flags.js'
 import {eventsJson, eventsTable, usageEvents} from '../../daemons/usage-collector/report-view.js'
 
@@ -12,7 +13,7 @@ reading and the reset is unknown, and is shown here as a time window rather than
   async run(): Promise<unknown> {
     const {flags} = await this.parse(UsageEventsCommand)
     const events = await usageEvents(this.home, flags)
-    if (!this.jsonEnabled()) this.log(eventsTable(events))
+    if (!this.jsonEnabled()) this.log(eventsTable(events, {color: useColor(), width: process.stdout.columns}))
     return eventsJson(events)
   }
 }

@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../lib/base-command.js'
+import {useColor} from '../../lib/format.js'
 import {dataFlags, windowFlags} from '../../daemons/usage-collector/flags.js'
 import {reportCsv, reportJson, reportTable, usageReport} from '../../daemons/usage-collector/report-view.js'
 
@@ -26,7 +27,7 @@ strings). Rows marked ! include a counter reset: a lower bound (see tend usage e
     const {flags} = await this.parse(UsageReportCommand)
     const report = await usageReport(this.home, flags)
     if (flags.csv) this.log(reportCsv(report))
-    else if (!this.jsonEnabled()) this.log(reportTable(report, flags.bytes))
+    else if (!this.jsonEnabled()) this.log(reportTable(report, {exact: flags.bytes, color: useColor(), width: process.stdout.columns}))
     return reportJson(report)
   }
 }

@@ -1,7 +1,8 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../lib/base-command.js'
 import {dataFlags} from '../../daemons/usage-collector/flags.js'
-import {topLines, topSnapshot} from '../../daemons/usage-collector/live.js'
+import {topSnapshot, topTable} from '../../daemons/usage-collector/live.js'
+import {useColor} from '../../lib/format.js'
 
 export default class UsageTopCommand extends BaseCommand {
   static summary = 'Live per-VM network rates from the running collector'
@@ -23,7 +24,7 @@ totals never come from rates). Not a terminal, or --once: prints one frame and e
     const {flags} = await this.parse(UsageTopCommand)
     if (this.jsonEnabled() || flags.once || !process.stdout.isTTY) {
       const snapshot = await topSnapshot(this.home, flags)
-      if (!this.jsonEnabled()) this.log(topLines(snapshot, process.stdout.columns ?? 100).join('\n'))
+      if (!this.jsonEnabled()) this.log(topTable(snapshot, process.stdout.columns, useColor()))
       return snapshot
     }
     const {runUsageTop} = await import('../../tui/usage-top.js')

@@ -3,9 +3,9 @@ import {FailureError, UsageError} from '../../lib/errors.js'
 import {controlRequest} from '../runtime/control-client.js'
 import {findInstance} from '../runtime/discovery.js'
 import {StatePaths} from '../runtime/paths.js'
-import {formatBytes, formatRate} from './format.js'
+import {formatBytes, renderTable} from '../../lib/format.js'
 import {KIND} from './locate.js'
-import type {VmRate} from './rates.js'
+import {formatRate, type VmRate} from './rates.js'
 import type {PollSummary} from './runner.js'
 
 export interface TopSnapshot {
@@ -48,21 +48,29 @@ export async function topSnapshot(home: string, options: {instance?: string; lim
 
 export function pollTable(polls: PollSummary[]): string {
   return polls
-    .map((p) =>
-      p.ok
-        ? `${p.source}: ${p.complete ? 'complete' : 'partial'} poll in ${p.durationMs} ms, ${p.seen} vNICs read, ${p.booked} booked, rx ${formatBytes(BigInt(p.rxBytes))} tx ${formatBytes(BigInt(p.txBytes))}${p.resets ? `, ${p.resets} reset(s)` : ''}${p.warnings.length ? `\n  ${p.warnings.join('\n  ')}` : ''}`
-        : `${p.source}: failed after ${p.durationMs} ms (${p.error?.reason}): ${p.error?.message}`,
-    )
+    .map((p) => {
+      if (!p.ok) return `${p.source}: failed after ${p.durationMs} ms (${p.error?.reason}): ${p.error?.message}`
+      const moved = `rx ${formatBytes(Number(p.rxBytes))} tx ${formatBytes(Number(p.txBytes))}${p.resets ? `, ${p.resets} reset(s)` : ''}`
+      const line = `${p.source}: ${p.complete ? 'complete' : 'partial'} poll in ${p.durationMs} ms, ${p.seen} vNICs read, ${p.booked} booked, ${moved}`
+      return [line, ...p.warnings.map((w) => `  ${w}`)].join('\n')
+    })
     .join('\n')
 }
 
-/** The `tend usage top` table as lines: one row per VM, busiest first. */
-export function topLines(snapshot: TopSnapshot, width = 100): string[] {
-  const vmWidth = Math.max(10, Math.min(40, width - 62))
-  const header = `${'VM'.padEnd(vmWidth)}  ${'SOURCE'.padEnd(10)} ${'VNICS'.padStart(5)} ${'RX/s'.padStart(11)} ${'TX/s'.padStart(11)} ${'RX total'.padStart(10)} ${'TX total'.padStart(10)}`
-  const rows = snapshot.vms.map(
-    (vm) =>
-      `${vm.vm.slice(0, vmWidth).padEnd(vmWidth)}  ${vm.source.slice(0, 10).padEnd(10)} ${String(vm.vnics).padStart(5)} ${formatRate(vm.rxRate).padStart(11)} ${formatRate(vm.txRate).padStart(11)} ${formatBytes(BigInt(vm.rx)).padStart(10)} ${formatBytes(BigInt(vm.tx)).padStart(10)}`,
+/** The `tend usage top` table: one row per VM, busiest first. */
+export function topTable(snapshot: TopSnapshot, width = 100, color = false): string {
+  if (snapshot.vms.length === 0) return '(no VMs yet: the first poll is pending)'
+  return renderTable(
+    [
+      {header: 'VM', value: (vm) => vm.vm, max: 40},
+      {header: 'SOURCE', value: (vm) => vm.source},
+      {header: 'VNICS', value: (vm) => String(vm.vnics), align: 'right'},
+      {header: 'RX/s', value: (vm) => formatRate(vm.rxRate), align: 'right'},
+      {header: 'TX/s', value: (vm) => formatRate(vm.txRate), align: 'right'},
+      {header: 'RX TOTAL', value: (vm) => formatBytes(Number(vm.rx)), align: 'right'},
+      {header: 'TX TOTAL', value: (vm) => formatBytes(Number(vm.tx)), align: 'right'},
+    ],
+    snapshot.vms,
+    {width, color},
   )
-  return [header, ...(rows.length ? rows : ['(no VMs yet: the first poll is pending)'])]
 }

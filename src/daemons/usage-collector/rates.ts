@@ -2,7 +2,13 @@
  * Live rates for `tend usage top` and the dashboard panel: bytes booked between two counter
  * changes over the time between them. Display only; totals never come from rates.
  */
+import {formatBytes} from '../../lib/format.js'
 import type {SeriesRecord} from './store.js'
+
+/** A rate for people: "1.5 MiB/s". */
+export function formatRate(bytesPerSecond: number): string {
+  return `${formatBytes(bytesPerSecond)}/s`
+}
 
 interface Rate {
   rx: number

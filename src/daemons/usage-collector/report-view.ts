@@ -2,9 +2,9 @@
  * What `tend usage report` and `tend usage events` compute and how they print: the seed's JSON
  * shape, grouped rows, CSV and a text table. The commands only parse flags and call these.
  */
-import {formatBytes} from './format.js'
+import {formatBytes, renderTable, type Column} from '../../lib/format.js'
 import {locateUsageDb, parseTimeFlag} from './locate.js'
-import {jsonInteger, seedShape, UsageReader, type TotalsResult, type UsageEvent} from './reports.js'
+import {jsonInteger, seedShape, UsageReader, type TotalsResult, type UsageEvent, type UsageRow} from './reports.js'
 import type {Resolution} from './schema.js'
 
 export interface ReportOptions {
@@ -57,20 +57,18 @@ export function reportCsv(report: Report): string {
   return [header, ...lines].map((fields) => fields.map(csvField).join(',')).join('\n')
 }
 
-export function reportTable(report: Report, exact: boolean): string {
-  const bytes = (value: bigint) => (exact ? value.toString() : formatBytes(value))
-  const rows = report.rows.map((r) => [
-    ...(report.by ? [r.start!.replace('T', ' ').replace(/:00\.000Z$/, 'Z')] : []),
-    r.vm,
-    r.vnic,
-    bytes(r.rx),
-    bytes(r.tx),
-    r.resets ? '!' : '',
-  ])
+export function reportTable(report: Report, options: {exact: boolean; color?: boolean; width?: number}): string {
+  const bytes = (value: bigint) => (options.exact ? value.toString() : formatBytes(Number(value)))
   const total = report.rows.reduce((sum, r) => ({rx: sum.rx + r.rx, tx: sum.tx + r.tx}), {rx: 0n, tx: 0n})
-  const header = [...(report.by ? ['START'] : []), 'VM', 'VNIC', 'RX', 'TX', '']
-  const footer = [...(report.by ? [''] : []), 'TOTAL', '', bytes(total.rx), bytes(total.tx), '']
-  const lines = table([header, ...rows, footer], report.by ? [false, false, false, true, true, false] : [false, false, true, true, false])
+  const columns: Column<UsageRow>[] = [
+    ...(report.by ? [{header: 'START', value: (r: UsageRow) => (r.start ?? '').replace('T', ' ').replace(/:00\.000Z$/, 'Z')}] : []),
+    {header: 'VM', value: (r) => r.vm},
+    {header: 'VNIC', value: (r) => r.vnic},
+    {header: 'RX', value: (r) => bytes(r.rx), align: 'right'},
+    {header: 'TX', value: (r) => bytes(r.tx), align: 'right'},
+    {header: '', value: (r) => (r.resets ? '!' : ''), color: () => 'yellow'},
+  ]
+  const totalRow: UsageRow = {source: '', vmId: '', vm: 'TOTAL', vnicId: '', vnic: '', rx: total.rx, tx: total.tx, resets: 0, start: ''}
   const scope =
     report.resolution === 'lifetime'
       ? 'lifetime totals'
@@ -81,7 +79,7 @@ export function reportTable(report: Report, exact: boolean): string {
     notes.push(
       `! ${uncertain} row(s) include a counter reset: a lower bound, the traffic just before the reset is unknown (tend usage events)`,
     )
-  return [...lines, ...notes].join('\n')
+  return [renderTable(columns, [...report.rows, totalRow], options), ...notes].join('\n')
 }
 
 export async function usageEvents(home: string, options: Omit<ReportOptions, 'by'>): Promise<UsageEvent[]> {
@@ -111,27 +109,19 @@ const EVENT_TEXT: Record<string, string> = {
   anomaly: 'impossible jump ignored: taken as a new starting point',
 }
 
-export function eventsTable(events: UsageEvent[]): string {
+export function eventsTable(events: UsageEvent[], options: {color?: boolean; width?: number} = {}): string {
   if (events.length === 0) return 'no counter resets, wraps or anomalies'
-  const rows = events.map((e) => [
-    e.at,
-    `${e.vm}/${e.vnic}`,
-    e.counter,
-    `${e.before ?? '-'} → ${e.after ?? '-'}`,
-    EVENT_TEXT[e.kind] ?? e.kind,
-    e.unknownSince ? `unknown since ${e.unknownSince}` : '',
-  ])
-  return table([['AT', 'VM/VNIC', 'DIR', 'COUNTER', 'WHAT', 'UNCERTAINTY'], ...rows], []).join('\n')
-}
-
-/** Left-aligned columns (right-aligned where `right` says), two spaces apart. */
-function table(rows: string[][], right: boolean[]): string[] {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)))
-  return rows.map((r) =>
-    r
-      .map((cell, i) => (right[i] ? cell.padStart(widths[i]) : cell.padEnd(widths[i])))
-      .join('  ')
-      .trimEnd(),
+  return renderTable(
+    [
+      {header: 'AT', value: (e) => e.at},
+      {header: 'VM/VNIC', value: (e) => `${e.vm}/${e.vnic}`},
+      {header: 'DIR', value: (e) => e.counter},
+      {header: 'COUNTER', value: (e) => `${e.before ?? '-'} → ${e.after ?? '-'}`},
+      {header: 'WHAT', value: (e) => EVENT_TEXT[e.kind] ?? e.kind},
+      {header: 'UNCERTAINTY', value: (e) => (e.unknownSince ? `unknown since ${e.unknownSince}` : '')},
+    ],
+    events,
+    options,
   )
 }
 

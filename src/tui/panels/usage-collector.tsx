@@ -1,10 +1,12 @@
 import {Box, Text} from 'ink'
-import {formatAgo, formatRate} from '../../daemons/usage-collector/format.js'
+import {formatDuration} from '../../lib/format.js'
 import type {SourceStatus} from '../../daemons/usage-collector/runner.js'
-import type {VmRate} from '../../daemons/usage-collector/rates.js'
+import {formatRate, type VmRate} from '../../daemons/usage-collector/rates.js'
 import type {PanelProps} from '../panel-props.js'
 
 const STATE_COLOR: Record<string, string> = {ok: 'green', partial: 'yellow', pending: 'gray', failing: 'red'}
+
+const ago = (iso: string | undefined) => (iso ? `${formatDuration((Date.now() - Date.parse(iso)) / 1000)} ago` : '-')
 
 /** The usage collector in `tend top`: each source's health, then the busiest VMs. */
 export default function UsageCollectorPanel({instance, width}: PanelProps) {
@@ -18,7 +20,7 @@ export default function UsageCollectorPanel({instance, width}: PanelProps) {
         <Box key={s.name} flexDirection="column">
           <Text>
             <Text bold>{s.name.padEnd(12).slice(0, 12)}</Text> <Text color={STATE_COLOR[s.state] ?? 'white'}>{s.state.padEnd(8)}</Text>
-            {` ${String(s.vnics).padStart(6)} vNICs  last poll ${formatAgo(s.lastPoll?.startedAt)} (${s.lastPoll?.durationMs ?? '-'} ms)  overruns ${s.overruns}  resets ${s.resets}`}
+            {` ${String(s.vnics).padStart(6)} vNICs  last poll ${ago(s.lastPoll?.startedAt)} (${s.lastPoll?.durationMs ?? '-'} ms)  overruns ${s.overruns}  resets ${s.resets}`}
           </Text>
           {s.state === 'failing' && s.lastError ? <Text color="red" wrap="truncate-end">{`  ${s.lastError.message}`}</Text> : null}
         </Box>
