@@ -43,7 +43,10 @@ export async function startForeground(options: {
     env: cliEnv(options.home, options.env),
     extendEnv: false,
     stdin: 'ignore',
-    buffer: {stdout: false, stderr: true},
+    // Nobody reads a foreground daemon's log lines here (they are in its log file too), and an
+    // unread pipe fills up and blocks the daemon: Node writes to pipes synchronously on Linux.
+    stdout: 'ignore',
+    buffer: {stderr: true},
   })
   const socket = join(options.home, 'run', `${options.name}.sock`)
   let exited = false
