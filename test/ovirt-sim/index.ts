@@ -15,6 +15,8 @@ export interface SimulatorOptions extends Omit<SimServerOptions, 'engine'> {
   version?: Partial<Version>
   /** Give every NIC a usage history from before the simulation (the default). */
   history?: boolean
+  /** Listen on this port (default: any free one). */
+  port?: number
 }
 
 export interface Simulator {
@@ -36,7 +38,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     )
   }
   if (options.history !== false) seedHistories(engine)
-  const server = await new SimServer({...options, engine}).start()
+  const server = await new SimServer({...options, engine}).start(options.port)
   return {engine, server, url: server.url, stop: () => server.stop()}
 }
 

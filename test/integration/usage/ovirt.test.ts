@@ -262,3 +262,53 @@ describe('usage-collector ovirt source over TLS', () => {
     await untrusted.stop()
   })
 })
+
+describe('usage-collector ovirt source on older engines', () => {
+  let env: {home: string; cleanup: () => Promise<void>}
+  const sims: Simulator[] = []
+  beforeAll(() => {
+    env = makeTendHome('tend-ovirt-old-')
+  })
+  afterAll(async () => {
+    await env?.cleanup()
+    for (const sim of sims) await sim.stop()
+  })
+
+  it('reads a 4.1 engine (no follow) NIC by NIC, exactly', async () => {
+    const sim = await startSimulator({vms: 4, seed: 3, version: {major: 4, minor: 1}})
+    sims.push(sim)
+    sim.engine.markBaseline()
+    const daemon = await startForeground({
+      home: env.home,
+      kind: 'usage-collector',
+      name: 'old',
+      config: {interval_ms: 3_600_000, sources: [{type: 'ovirt', name: 'engine', url: sim.url, password: 'secret', page_size: 3, concurrency: 1}]},
+    })
+    await waitFor(async () => (await daemon.status()).details.sources[0].baselined)
+    generateTraffic(sim.engine, mulberry32(5))
+    sim.engine.sample()
+    const before = sim.server.stats.apiRequests
+    const summary = (await daemon.request<{polls: any[]}>('POST', '/poll', {})).body.polls[0]
+    expect(summary).toMatchObject({ok: true, complete: true, seen: 8})
+    // 2 pages (one short), then per VM its NIC list and per NIC its statistics.
+    expect(sim.server.stats.apiRequests - before).toBe(2 + 4 + 8)
+    expect((await tendJson(['usage', 'report', '--instance', 'old'], {home: env.home})).data).toEqual(expectedReport(sim.engine))
+    await daemon.stop()
+  })
+
+  it('says that an engine before 3.6 has no totals', async () => {
+    const sim = await startSimulator({vms: 1, version: {major: 3, minor: 5}})
+    sims.push(sim)
+    const daemon = await startForeground({
+      until: 'answering',
+      home: env.home,
+      kind: 'usage-collector',
+      name: 'older',
+      config: {sources: [{type: 'ovirt', url: sim.url, password: 'secret'}]},
+    })
+    const error = await waitFor(async () => (await daemon.status()).details?.sources[0].lastError)
+    expect(error).toMatchObject({reason: 'config'})
+    expect(error.message).toMatch(/oVirt 3\.5 publishes no cumulative vNIC totals/)
+    await daemon.stop()
+  })
+})
