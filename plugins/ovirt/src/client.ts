@@ -4,9 +4,8 @@
  * request, and every failure turned into a SourceError whose reason sets the collector's
  * backoff and whose message says what to do.
  */
-import {Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders} from 'node:http'
-import {Agent as HttpsAgent, request as httpsRequest} from 'node:https'
 import type {PluginApi, SourceErrorReason} from 'tend/plugin-api'
+import {Http1Pool} from './http1.js'
 
 export interface ClientOptions {
   /** The API URL: https://ENGINE/ovirt-engine/api */
@@ -17,13 +16,11 @@ export interface ClientOptions {
   ca?: Buffer
   insecure: boolean
   timeoutMs: number
-  /** Connections kept open (requests at once). */
-  connections: number
 }
 
 interface Response {
   status: number
-  headers: IncomingHttpHeaders
+  headers: Record<string, string>
   /** Empty when a sink took a 200 answer's body. */
   body: Buffer
 }
@@ -45,19 +42,21 @@ const TLS_TRUST = new Set([
 ])
 
 export class EngineClient {
-  private readonly agent: HttpAgent
-  private readonly https: boolean
+  private readonly pool: Http1Pool
   private token: Promise<string> | null = null
 
   constructor(
     private readonly options: ClientOptions,
     private readonly tend: PluginApi,
   ) {
-    this.https = options.api.protocol === 'https:'
-    const agentOptions = {keepAlive: true, maxSockets: options.connections}
-    this.agent = this.https
-      ? new HttpsAgent({...agentOptions, ca: options.ca, rejectUnauthorized: !options.insecure})
-      : new HttpAgent(agentOptions)
+    const https = options.api.protocol === 'https:'
+    this.pool = new Http1Pool({
+      https,
+      hostname: options.api.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: Number(options.api.port) || (https ? 443 : 80),
+      ca: options.ca,
+      rejectUnauthorized: !options.insecure,
+    })
   }
 
   /**
@@ -82,7 +81,7 @@ export class EngineClient {
   }
 
   close(): void {
-    this.agent.destroy()
+    this.pool.close()
   }
 
   private async authorization(signal: AbortSignal): Promise<string> {
@@ -143,7 +142,7 @@ export class EngineClient {
     return this.error('protocol', `unexpected HTTP ${res.status} for ${what}${summary(res)}`)
   }
 
-  private send(
+  private async send(
     method: string,
     url: URL,
     headers: Record<string, string>,
@@ -151,57 +150,33 @@ export class EngineClient {
     signal: AbortSignal,
     sink?: BodySink,
   ): Promise<Response> {
-    return new Promise((resolve, reject) => {
-      const request = this.https ? httpsRequest : httpRequest
-      const req = request(url, {method, agent: this.agent, headers: body ? {...headers, 'content-length': String(body.length)} : headers})
-      const what = `${method} ${url.pathname}`
-      // A deadline for the whole exchange: a slow page that trickles is as stuck as a silent one.
-      const timer = setTimeout(
-        () => req.destroy(this.error('unavailable', `${what} timed out after ${this.options.timeoutMs} ms`)),
-        this.options.timeoutMs,
-      )
-      const onAbort = () => req.destroy(this.error('unavailable', `${what} aborted: the collector is stopping`))
-      signal.addEventListener('abort', onAbort, {once: true})
-      const done = () => {
-        clearTimeout(timer)
-        signal.removeEventListener('abort', onAbort)
+    const what = `${method} ${url.pathname}`
+    // What the sink throws (its parser's complaint about the body) is the error to report.
+    let sinkError: unknown
+    const push = (piece: Buffer) => {
+      try {
+        sink!.push(piece)
+      } catch (error) {
+        sinkError = error
+        throw error
       }
-      // What the sink threw (its parser's complaint about the body) is the error to report.
-      let sinkError: unknown
-      req.on('response', (res) => {
-        const streaming = sink !== undefined && res.statusCode === 200
-        const chunks: Buffer[] = []
-        res.on('data', (chunk: Buffer) => {
-          if (!streaming) chunks.push(chunk)
-          else {
-            try {
-              sink.push(chunk)
-            } catch (error) {
-              sinkError = error
-              req.destroy()
-            }
-          }
-        })
-        res.on('end', () => {
-          done()
-          resolve({status: res.statusCode ?? 0, headers: res.headers, body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)})
-        })
-        res.on('error', (error) => {
-          done()
-          reject(sinkError ?? this.networkError(what, url, error))
-        })
-        res.on('aborted', () => {
-          done()
-          reject(sinkError ?? this.error('unavailable', `${what}: the engine closed the connection mid-answer`))
-        })
+    }
+    try {
+      return await this.pool.request({
+        method,
+        path: url.pathname + url.search,
+        headers,
+        body,
+        sink: sink ? push : undefined,
+        timeoutMs: this.options.timeoutMs,
+        signal,
+        // A deadline for the whole exchange: a slow page that trickles is as stuck as a silent one.
+        timeoutError: () => this.error('unavailable', `${what} timed out after ${this.options.timeoutMs} ms`),
+        abortError: () => this.error('unavailable', `${what} aborted: the collector is stopping`),
       })
-      req.on('error', (error) => {
-        done()
-        reject(sinkError ?? this.networkError(what, url, error))
-      })
-      if (signal.aborted) onAbort()
-      req.end(body)
-    })
+    } catch (error) {
+      throw sinkError ?? this.networkError(what, url, error as Error & {code?: string})
+    }
   }
 
   private networkError(what: string, url: URL, error: Error & {code?: string}): Error {

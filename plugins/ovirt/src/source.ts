@@ -75,7 +75,6 @@ export function createOvirtSource(tend: PluginApi) {
           ca: config.ca_file ? read(config.ca_file, 'CA file') : undefined,
           insecure: config.insecure,
           timeoutMs: config.timeout_ms,
-          connections: config.concurrency,
         },
         tend,
       )
