@@ -29,80 +29,47 @@ const bitsPerSecond = (nic: SimNic, dir: Dir) => bigDecimal2(((nic.speedMbps * (
 const integer = (value: bigint | null, asString: boolean): Leaf | null =>
   value === null ? null : asString ? value.toString() : new Num(value.toString())
 
+/** One statistic per direction: names and descriptions differ only by rx/tx. */
+function perDirection(
+  name: (dir: Dir) => string,
+  description: [rx: string, tx: string],
+  shape: Pick<StatDef, 'kind' | 'type' | 'unit' | 'since'>,
+  read: (nic: SimNic, dir: Dir, options: RenderOptions) => Leaf | null,
+): StatDef[] {
+  return (['rx', 'tx'] as const).map((dir, i) => ({
+    ...shape,
+    name: name(dir),
+    description: description[i],
+    read: (n, o) => read(n, dir, o),
+  }))
+}
+
 /** The NIC statistics, in the engine's order, with the version that added each. */
 export const NIC_STATISTICS: StatDef[] = [
-  {
-    name: 'data.current.rx',
-    description: 'Receive data rate',
-    kind: 'gauge',
-    type: 'decimal',
-    unit: 'bytes_per_second',
-    since: [3, 0],
-    read: (n) => bytesPerSecond(n, 'rx'),
-  },
-  {
-    name: 'data.current.tx',
-    description: 'Transmit data rate',
-    kind: 'gauge',
-    type: 'decimal',
-    unit: 'bytes_per_second',
-    since: [3, 0],
-    read: (n) => bytesPerSecond(n, 'tx'),
-  },
-  {
-    name: 'data.current.rx.bps',
-    description: 'Receive data rate',
-    kind: 'gauge',
-    type: 'decimal',
-    unit: 'bits_per_second',
-    since: [4, 2],
-    read: (n) => bitsPerSecond(n, 'rx'),
-  },
-  {
-    name: 'data.current.tx.bps',
-    description: 'Transmit data rate',
-    kind: 'gauge',
-    type: 'decimal',
-    unit: 'bits_per_second',
-    since: [4, 2],
-    read: (n) => bitsPerSecond(n, 'tx'),
-  },
-  {
-    name: 'errors.total.rx',
-    description: 'Total receive errors',
-    kind: 'counter',
-    type: 'integer',
-    unit: 'none',
-    since: [3, 0],
-    read: (n) => new Num(n.drops.rx.toString()),
-  },
-  {
-    name: 'errors.total.tx',
-    description: 'Total transmit errors',
-    kind: 'counter',
-    type: 'integer',
-    unit: 'none',
-    since: [3, 0],
-    read: (n) => new Num(n.drops.tx.toString()),
-  },
-  {
-    name: 'data.total.rx',
-    description: 'Total received data',
-    kind: 'counter',
-    type: 'integer',
-    unit: 'bytes',
-    since: [3, 6],
-    read: (n, o) => integer(n.total.rx, o.datumAsString),
-  },
-  {
-    name: 'data.total.tx',
-    description: 'Total transmitted data',
-    kind: 'counter',
-    type: 'integer',
-    unit: 'bytes',
-    since: [3, 6],
-    read: (n, o) => integer(n.total.tx, o.datumAsString),
-  },
+  ...perDirection(
+    (d) => `data.current.${d}`,
+    ['Receive data rate', 'Transmit data rate'],
+    {kind: 'gauge', type: 'decimal', unit: 'bytes_per_second', since: [3, 0]},
+    bytesPerSecond,
+  ),
+  ...perDirection(
+    (d) => `data.current.${d}.bps`,
+    ['Receive data rate', 'Transmit data rate'],
+    {kind: 'gauge', type: 'decimal', unit: 'bits_per_second', since: [4, 2]},
+    bitsPerSecond,
+  ),
+  ...perDirection(
+    (d) => `errors.total.${d}`,
+    ['Total receive errors', 'Total transmit errors'],
+    {kind: 'counter', type: 'integer', unit: 'none', since: [3, 0]},
+    (n, d) => new Num(n.drops[d].toString()),
+  ),
+  ...perDirection(
+    (d) => `data.total.${d}`,
+    ['Total received data', 'Total transmitted data'],
+    {kind: 'counter', type: 'integer', unit: 'bytes', since: [3, 6]},
+    (n, d, o) => integer(n.total[d], o.datumAsString),
+  ),
 ]
 
 const ref = (href: string, id: string): Tree => ({href, id})

@@ -49,6 +49,8 @@ export interface SimServerOptions {
   /** Tokens expire after this much inactivity (the engine's default is 30 minutes). */
   tokenTtlMs?: number
   seed?: number
+  /** Send bodies with Transfer-Encoding: chunked instead of a Content-Length (as a proxy may). */
+  chunked?: boolean
 }
 
 export interface SimStats {
@@ -96,11 +98,13 @@ export class SimServer {
   private readonly random: () => number
   private port = 0
   private readonly protocol: 'http' | 'https'
+  private readonly chunked: boolean
 
   constructor(options: SimServerOptions) {
     this.engine = options.engine
     this.users = options.users ?? {'admin@internal': 'secret'}
     this.tokenTtlMs = options.tokenTtlMs ?? 30 * 60_000
+    this.chunked = options.chunked ?? false
     this.renderOptions = {datumAsString: false, ...options.render}
     this.vms = new VmRenderer(this.renderOptions)
     this.random = mulberry32(options.seed ?? 7)
@@ -332,7 +336,7 @@ export class SimServer {
     const data = typeof body === 'string' ? Buffer.from(body) : body
     this.stats.byStatus[status] = (this.stats.byStatus[status] ?? 0) + 1
     if (fault?.kind === 'slow') await sleep(fault.delayMs)
-    res.writeHead(status, {'content-type': contentType, 'content-length': data.length})
+    res.writeHead(status, this.chunked ? {'content-type': contentType} : {'content-type': contentType, 'content-length': data.length})
     if (fault?.kind === 'truncate') {
       res.write(data.subarray(0, data.length >> 1), () => res.destroy())
       return

@@ -10,15 +10,10 @@
  */
 import type Database from 'better-sqlite3'
 import {globToRegExp} from './glob.js'
+import type {SeriesIdentity} from './store.js'
 import {counterFromDb, nextBucket, bucketStart, openReadOnly, RESOLUTIONS, type Resolution} from './schema.js'
 
-export interface SeriesInfo {
-  id: number
-  source: string
-  vmId: string
-  vnicId: string
-  vmName: string
-  vnicName: string
+export interface SeriesInfo extends SeriesIdentity {
   /** The VM name reports use: the name, or `name (id)` when several VMs share it. */
   vm: string
   rxTotal: bigint

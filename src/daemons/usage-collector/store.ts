@@ -8,8 +8,8 @@ import type Database from 'better-sqlite3'
 import type {Booking, CounterState} from './accounting.js'
 import {counterFromDb, counterToDb, openWritable, RESOLUTIONS, type Resolution} from './schema.js'
 
-/** What the collector keeps in memory per vNIC. */
-export interface SeriesRecord {
+/** A vNIC series: its identity (source, VM id, vNIC id) and its current names. */
+export interface SeriesIdentity {
   /** 0 until the series is stored. */
   id: number
   source: string
@@ -17,6 +17,10 @@ export interface SeriesRecord {
   vnicId: string
   vmName: string
   vnicName: string
+}
+
+/** What the collector keeps in memory per vNIC. */
+export interface SeriesRecord extends SeriesIdentity {
   state: CounterState
   rxTotal: bigint
   txTotal: bigint

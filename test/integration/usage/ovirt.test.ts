@@ -233,7 +233,8 @@ describe('usage-collector ovirt source over TLS', () => {
   beforeAll(async () => {
     env = makeTendHome('tend-ovirt-tls-')
     pki = await makeTestPki()
-    sim = await startSimulator({vms: 3, tls: {key: pki.key, cert: pki.cert}})
+    // Chunked bodies too, as an engine behind a proxy may send them.
+    sim = await startSimulator({vms: 3, tls: {key: pki.key, cert: pki.cert}, chunked: true})
   })
   afterAll(async () => {
     await env?.cleanup()
@@ -251,9 +252,14 @@ describe('usage-collector ovirt source over TLS', () => {
         name,
         config: {interval_ms: 3_600_000, sources: [{type: 'ovirt', url: sim.url, password: 'secret', ...extra}]},
       })
+    sim.engine.markBaseline()
     const trusted = await run('trusted', {ca_file: pki.caFile})
     await waitFor(async () => (await trusted.status()).details?.sources[0].state === 'ok', {what: 'a poll over TLS'})
     expect((await trusted.status()).details.sources[0].vnics).toBe(6)
+    generateTraffic(sim.engine, mulberry32(8))
+    sim.engine.sample()
+    expect((await trusted.request<{polls: any[]}>('POST', '/poll', {})).body.polls[0]).toMatchObject({ok: true, complete: true})
+    expect((await tendJson(['usage', 'report', '--instance', 'trusted'], {home: env.home})).data).toEqual(expectedReport(sim.engine))
     const untrusted = await run('untrusted', {})
     const error = await waitFor(async () => (await untrusted.status()).details?.sources[0].lastError)
     expect(error.reason).toBe('config')
