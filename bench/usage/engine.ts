@@ -8,6 +8,7 @@ import {startForeground, type ForegroundDaemon} from '../../test/helpers/daemon.
 import {makeTendHome, waitFor} from '../../test/helpers/tend-home.js'
 import {generateTraffic, mulberry32, startSimulator, type SimNic, type Simulator} from '../../test/ovirt-sim/index.js'
 import {expectedReport, truthTotals} from '../../test/ovirt-sim/truth.js'
+import {onInterrupt} from './cleanup.js'
 import {cpuSeconds, median, peakRssMb} from './proc.js'
 
 export interface EngineBenchOptions {
@@ -25,7 +26,9 @@ export interface EngineBenchResult {
   pollMb: number
   pollWallMs: number
   pollCpuS: number
+  /** Peak RSS of the collector over the measured polls, and over the whole fault run (every process). */
   peakRssMb: number
+  faultPeakRssMb: number
   faults: {
     polls: number
     complete: number
@@ -54,6 +57,12 @@ export async function runEngineBench(options: EngineBenchOptions): Promise<Engin
   const env = makeTendHome('tend-bench-usage-')
   const rng = mulberry32(options.seed)
   let collector: ForegroundDaemon | undefined
+  const undo = async () => {
+    await collector?.stop().catch(() => undefined)
+    await env.cleanup()
+    await sim.stop()
+  }
+  const done = onInterrupt(undo)
   try {
     const start = () =>
       startForeground({
@@ -107,7 +116,8 @@ export async function runEngineBench(options: EngineBenchOptions): Promise<Engin
       )
     }
     const pollMb = (sim.server.stats.bytesOut - bytesBefore) / Math.max(1, options.measuredPolls) / 1e6
-    let peak = peakRssMb(collector.process.pid!)
+    const peakMeasured = peakRssMb(collector.process.pid!)
+    let peak = peakMeasured
 
     // 2. The fault run.
     const faults = {
@@ -230,7 +240,8 @@ export async function runEngineBench(options: EngineBenchOptions): Promise<Engin
       pollMb,
       pollWallMs: median(walls),
       pollCpuS: median(cpus),
-      peakRssMb: peak,
+      peakRssMb: peakMeasured,
+      faultPeakRssMb: peak,
       faults,
       booked,
       visible: truth.visible,
@@ -240,8 +251,7 @@ export async function runEngineBench(options: EngineBenchOptions): Promise<Engin
       exact: mismatched === 0 && booked === truth.visible,
     }
   } finally {
-    await collector?.stop().catch(() => undefined)
-    await env.cleanup()
-    await sim.stop()
+    done()
+    await undo()
   }
 }

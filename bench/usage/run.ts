@@ -18,6 +18,7 @@
  */
 import {loadavg} from 'node:os'
 import {parseArgs} from 'node:util'
+import {runUndosOnSignals} from './cleanup.js'
 import {runEngineBench} from './engine.js'
 import {runVethBench} from './veth.js'
 
@@ -44,6 +45,7 @@ const load = () =>
 const fmt = (n: bigint) => n.toLocaleString('en-US')
 
 const REACH = {wallMs: 2000, cpuS: 0.5, rssMb: 150}
+runUndosOnSignals()
 let exact = true
 const summary: string[] = []
 
@@ -57,7 +59,7 @@ if (parts.has('engine')) {
   )
   const f = r.faults
   log(
-    `fault run: ${f.polls} polls (${f.complete} complete, ${f.partial} partial, ${f.failed} failed), ${f.injected} faults injected, ${f.kills} kill -9, ${f.vmRestarts} VM restarts, ${f.vnicsRecreated} vNICs re-created, ${f.counterResets} counters restarted, ${f.renames} renames`,
+    `fault run: ${f.polls} polls (${f.complete} complete, ${f.partial} partial, ${f.failed} failed), ${f.injected} faults injected, ${f.kills} kill -9, ${f.vmRestarts} VM restarts, ${f.vnicsRecreated} vNICs re-created, ${f.counterResets} counters restarted, ${f.renames} renames; collector peak RSS ${r.faultPeakRssMb.toFixed(0)} MB`,
   )
   log(
     `  traffic ${fmt(r.truth)} B; the engine itself never published ${fmt(r.engineLost)} B (VMs on a pre-3.6 cluster, taps reset before a sample, first sight of new vNICs); visible ${fmt(r.visible)} B`,

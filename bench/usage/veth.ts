@@ -5,13 +5,13 @@
  * interface in the same minute, once with its default MaxBandwidth and once with the check off.
  */
 import {execa, type ResultPromise} from 'execa'
-import {writeFileSync} from 'node:fs'
+import {mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {setTimeout as sleep} from 'node:timers/promises'
 import {UsageReader} from '../../src/daemons/usage-collector/reports.js'
 import {startForeground, type ForegroundDaemon} from '../../test/helpers/daemon.js'
 import {makeTendHome, waitFor} from '../../test/helpers/tend-home.js'
 import {createVethLab, type VethLab} from '../../test/integration/usage/veth-lab.js'
+import {onInterrupt} from './cleanup.js'
 
 export interface VethBenchResult {
   /** "vnStat daemon 2.10 ..." */
@@ -22,16 +22,66 @@ export interface VethBenchResult {
   vnstat: Array<{maxBandwidth: number; rx: bigint}>
 }
 
-/** vnStat's fastest settings: read counters every 2 s. */
-const VNSTAT_UPDATE_S = 2
+/** A vnstatd in the receiving namespace, in debug mode so its update cycle can be watched. */
+class Vnstat {
+  readonly process: ResultPromise
+  private waiters: Array<() => void> = []
+
+  constructor(
+    readonly maxBandwidth: number,
+    readonly config: string,
+    nsB: string,
+    iface: string,
+  ) {
+    // stdbuf: vnstatd's stdout is a pipe here, which C would otherwise buffer by 4 KB blocks.
+    this.process = execa('ip', ['netns', 'exec', nsB, 'stdbuf', '-oL', 'vnstatd', '-n', '-D', '--config', config], {
+      reject: false,
+      stdin: 'ignore',
+      stderr: 'ignore',
+      buffer: false,
+    })
+    let pending = ''
+    this.process.stdout!.on('data', (data: Buffer) => {
+      pending += data.toString()
+      const lines = pending.split('\n')
+      pending = lines.pop() ?? ''
+      // "dc: processing IF (n)...": it has just read the interface's counters.
+      if (lines.some((line) => line.startsWith(`dc: processing ${iface} `))) for (const wake of this.waiters.splice(0)) wake()
+    })
+  }
+
+  /** Resolves when vnStat next reads the counters. */
+  nextUpdate(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`vnstatd (MaxBandwidth ${this.maxBandwidth}) did not read the counters for ${4 * VNSTAT_UPDATE_S} s`)),
+        4000 * VNSTAT_UPDATE_S,
+      )
+      this.waiters.push(() => {
+        clearTimeout(timer)
+        resolve()
+      })
+    })
+  }
+}
+
+/** vnStat reads counters every 5 s: after one of its reads there is time to act before the next. */
+const VNSTAT_UPDATE_S = 5
 
 export async function runVethBench(log: (line: string) => void): Promise<VethBenchResult> {
   const which = await execa('vnstatd', ['--version'], {reject: false})
   if (which.failed) throw new Error('the veth benchmark runs vnStat beside the collector: apt-get install vnstat')
   const lab: VethLab = await createVethLab('vb')
   const env = makeTendHome('tend-bench-veth-')
-  const vnstats: Array<{maxBandwidth: number; config: string; process: ResultPromise}> = []
+  const vnstats: Vnstat[] = []
   let collector: ForegroundDaemon | undefined
+  const undo = async () => {
+    for (const v of vnstats) v.process.kill('SIGKILL')
+    await collector?.stop().catch(() => undefined)
+    await env.cleanup()
+    await lab.destroy()
+  }
+  const done = onInterrupt(undo)
   try {
     for (const maxBandwidth of [1000, 0]) {
       const dir = join(env.home, `vnstat-${maxBandwidth}`)
@@ -42,7 +92,7 @@ export async function runVethBench(log: (line: string) => void): Promise<VethBen
           `DatabaseDir "${dir}"`,
           `Interface "${lab.ifB}"`,
           `UpdateInterval ${VNSTAT_UPDATE_S}`,
-          'PollInterval 2',
+          `PollInterval ${VNSTAT_UPDATE_S}`,
           'SaveInterval 1',
           'OfflineSaveInterval 1',
           `MaxBandwidth ${maxBandwidth}`,
@@ -52,10 +102,14 @@ export async function runVethBench(log: (line: string) => void): Promise<VethBen
           `PidFile "${dir}.pid"`,
         ].join('\n') + '\n',
       )
-      await execa('mkdir', ['-p', dir])
-      const process = execa('ip', ['netns', 'exec', lab.nsB, 'vnstatd', '-n', '--config', config], {reject: false, stdio: 'ignore'})
-      vnstats.push({maxBandwidth, config, process})
+      mkdirSync(dir, {recursive: true})
     }
+    // Started together, so both read the counters at nearly the same moments.
+    for (const maxBandwidth of [1000, 0])
+      vnstats.push(new Vnstat(maxBandwidth, join(env.home, `vnstat-${maxBandwidth}.conf`), lab.nsB, lab.ifB))
+    const vnstatRead = () => Promise.all(vnstats.map((v) => v.nextUpdate()))
+    await vnstatRead()
+
     const start = () =>
       startForeground({
         home: env.home,
@@ -70,25 +124,24 @@ export async function runVethBench(log: (line: string) => void): Promise<VethBen
     }
     collector = await start()
     await waitFor(async () => (await collector!.status()).details.sources[0].baselined, {what: 'the baseline poll'})
-    // vnStat adds the interface at its first update.
-    await sleep((VNSTAT_UPDATE_S + 1) * 1000)
 
     let sent = await lab.send('a', 600, 958)
     await poll()
     log('  600,000 B sent; collector polled; now kill -9')
     await collector.kill9()
     sent += await lab.send('a', 400, 958)
-    await sleep((VNSTAT_UPDATE_S + 1) * 1000) // vnStat reads 1,000,000 B meanwhile
+    await vnstatRead() // vnStat has read 1,000,000 B
     collector = await start()
     await poll()
     log('  400,000 B sent while the collector was down; restarted and polled')
-    // The interface is deleted and created again (a VM restart): its counters start at 0, and
-    // traffic flows again before the next reading of either tool.
+    // Right after vnStat's read: the interface is deleted and created again (a VM restart: its
+    // counters start at 0) and traffic flows again, all before either tool reads it next.
+    await vnstatRead()
     await lab.recreate()
     sent += await lab.send('a', 500, 958)
     await poll()
-    await sleep((VNSTAT_UPDATE_S + 1) * 1000)
-    log('  interface re-created, 500,000 B sent; collector polled; vnStat had two more updates')
+    await vnstatRead()
+    log('  interface re-created and 500,000 B sent between two vnStat reads; collector polled')
 
     const db = (await collector.status()).details.db as string
     await collector.stop()
@@ -109,9 +162,7 @@ export async function runVethBench(log: (line: string) => void): Promise<VethBen
     }
     return {vnstatVersion: String(which.stdout).split(' by ')[0], sent, booked, vnstat}
   } finally {
-    for (const v of vnstats) v.process.kill('SIGKILL')
-    await collector?.stop().catch(() => undefined)
-    await env.cleanup()
-    await lab.destroy()
+    done()
+    await undo()
   }
 }

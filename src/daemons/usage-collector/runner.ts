@@ -220,6 +220,8 @@ export class SourceRunner {
       result = await this.source.poll(signal, (samples) => poll.add(samples))
       poll.add(result.samples)
     } catch (error) {
+      // Stopping interrupts a poll: that is not a failure of the source.
+      if (signal.aborted) return {...this.summary(startedAt, started, cpu), error: {reason: 'unavailable', message: 'stopped'}}
       return this.failed(startedAt, started, cpu, error)
     }
     try {
@@ -323,11 +325,19 @@ export class SourceRunner {
     } catch (storeError) {
       this.log.error('could not record the failed poll', {error: errorMessage(storeError)})
     }
-    const summary: PollSummary = {
+    const summary: PollSummary = {...this.summary(startedAt, started, cpu), error: {reason, message}}
+    this.lastPoll = summary
+    this.hooks.onPoll?.(summary)
+    return summary
+  }
+
+  /** A poll that booked nothing. */
+  private summary(startedAt: number, started: number, cpu: NodeJS.CpuUsage): PollSummary {
+    return {
       source: this.name,
       ok: false,
       startedAt: new Date(startedAt).toISOString(),
-      durationMs,
+      durationMs: Math.round(performance.now() - started),
       cpuMs: cpuMsSince(cpu),
       complete: false,
       seen: 0,
@@ -336,11 +346,7 @@ export class SourceRunner {
       txBytes: '0',
       resets: 0,
       warnings: [],
-      error: {reason, message},
     }
-    this.lastPoll = summary
-    this.hooks.onPoll?.(summary)
-    return summary
   }
 }
 
