@@ -65,18 +65,19 @@ describe('usage-collector local source on a real veth pair', () => {
     // The kernel itself only holds what was sent after the re-creation.
     expect(await lab.counters('b')).toEqual({rx: 500_000n, tx: 50_000n})
     const {data} = await tendJson(['usage', 'events', '--instance', 'usage'], {home: env.home})
-    // The scheduled polls may catch the new interface before or after the last sends.
+    // The scheduled polls may read the new interface before, during or after the last sends.
     expect(data.events.map((e: any) => [e.kind, e.counter, e.before])).toEqual([
       ['epoch', 'rx', 1_000_000],
       ['epoch', 'tx', 100_000],
     ])
-    expect([0, 500_000]).toContain(data.events[0].after)
+    expect(data.events[0].after).toBeGreaterThanOrEqual(0)
+    expect(data.events[0].after).toBeLessThanOrEqual(500_000)
   })
 
   it('reports traffic it could not see as an uncertainty window, never as a wrap', async () => {
     const before = (await report()).guest[lab.ifB]
-    await lab.send('a', 300, 958) // read by no poll: the re-creation below wipes it
     await collector!.stop()
+    await lab.send('a', 300, 958) // read by no poll: the re-creation below wipes it
     await lab.recreate()
     const after = await lab.send('a', 200, 958)
     collector = await start(3_600_000)

@@ -288,7 +288,10 @@ describe('usage-collector ovirt source on older engines', () => {
       home: env.home,
       kind: 'usage-collector',
       name: 'old',
-      config: {interval_ms: 3_600_000, sources: [{type: 'ovirt', name: 'engine', url: sim.url, password: 'secret', page_size: 3, concurrency: 1}]},
+      config: {
+        interval_ms: 3_600_000,
+        sources: [{type: 'ovirt', name: 'engine', url: sim.url, password: 'secret', page_size: 3, concurrency: 1}],
+      },
     })
     await waitFor(async () => (await daemon.status()).details.sources[0].baselined)
     generateTraffic(sim.engine, mulberry32(5))
