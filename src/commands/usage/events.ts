@@ -5,8 +5,7 @@ import {eventsJson, eventsTable, usageEvents} from '../../daemons/usage-collecto
 
 export default class UsageEventsCommand extends BaseCommand {
   static summary = 'Counter resets, wraps and anomalies, with what they leave unknown'
-  static description = `A counter that went down or was re-created is booked from zero: the traffic between the last
-reading and the reset is unknown, and is shown here as a time window rather than guessed.`
+  static description = `A counter that went down or was re-created is booked from zero: the traffic between the last reading and the reset is unknown, and is shown here as a time window rather than guessed.`
   static examples = ['<%= config.bin %> usage events', '<%= config.bin %> usage events --vm web01 --since 7d --json']
   static flags = {...windowFlags, ...dataFlags}
 

@@ -6,8 +6,7 @@ import {dataFlags} from '../../daemons/usage-collector/flags.js'
 
 export default class UsageExportCommand extends BaseCommand {
   static summary = 'The whole usage history as NDJSON (series, polls, samples, rollups, events)'
-  static description = `One JSON record per line, each with a "type". Raw samples are there for as long as the
-collector's retention keeps them; rollups and lifetime totals for longer.`
+  static description = `One JSON record per line, each with a "type". Raw samples are there for as long as the collector's retention keeps them; rollups and lifetime totals for longer.`
   static examples = ['<%= config.bin %> usage export > usage.ndjson', '<%= config.bin %> usage export --output usage.ndjson --json']
   static flags = {
     output: Flags.string({char: 'o', description: 'write to this file instead of stdout'}),

@@ -7,8 +7,10 @@ import {reportCsv, reportJson, reportTable, usageReport} from '../../daemons/usa
 export default class UsageReportCommand extends BaseCommand {
   static summary = 'Network usage per VM and vNIC, in bytes'
   static description = `Lifetime totals by default; --since/--until for a window, --by to group into buckets (UTC).
-With --json and no --by the output is the classic {vm: {vnic: {rx, tx}}} in bytes (integers beyond 2^53 as
-strings). Rows marked ! include a counter reset: a lower bound (see tend usage events).`
+
+With --json and no --by the output is the classic {vm: {vnic: {rx, tx}}} in bytes (integers beyond 2^53 as strings).
+
+Rows marked ! include a counter reset: a lower bound (see tend usage events).`
   static examples = [
     '<%= config.bin %> usage report',
     '<%= config.bin %> usage report --json > usage.json',
@@ -19,7 +21,7 @@ strings). Rows marked ! include a counter reset: a lower bound (see tend usage e
     ...windowFlags,
     by: Flags.option({options: ['5m', 'hour', 'day', 'month'] as const, description: 'one row per vNIC per bucket'})(),
     csv: Flags.boolean({description: 'CSV with exact bytes', exclusive: ['json']}),
-    bytes: Flags.boolean({description: 'exact bytes in the table instead of KB/MB/GB'}),
+    bytes: Flags.boolean({description: 'exact bytes in the table instead of KiB/MiB/GiB'}),
     ...dataFlags,
   }
 

@@ -6,8 +6,7 @@ import {useColor} from '../../lib/format.js'
 
 export default class UsageTopCommand extends BaseCommand {
   static summary = 'Live per-VM network rates from the running collector'
-  static description = `Rates are bytes booked between counter changes over the time between them (display only;
-totals never come from rates). Not a terminal, or --once: prints one frame and exits.`
+  static description = `Rates are bytes booked between counter changes over the time between them (display only: totals never come from rates). Not a terminal, or --once: prints one frame and exits. q or Ctrl+C quits.`
   static examples = [
     '<%= config.bin %> usage top',
     '<%= config.bin %> usage top --limit 50 --interval 5',
