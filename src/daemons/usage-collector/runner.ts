@@ -51,6 +51,8 @@ export interface SourceStatus {
 export interface RunnerHooks {
   /** After each poll attempt (for metrics). */
   onPoll?(summary: PollSummary): void
+  /** The wall clock polls are stamped with (tests replay days of polls in a second). */
+  clock?: () => number
 }
 
 /** vNIC series by VM id, then vNIC id (no key strings to build per sample). */
@@ -207,7 +209,7 @@ export class SourceRunner {
   }
 
   private async pollOnce(signal: AbortSignal): Promise<PollSummary> {
-    const startedAt = Date.now()
+    const startedAt = (this.hooks.clock ?? Date.now)()
     const started = performance.now()
     const cpu = process.cpuUsage()
     const poll = new PollBook(this.series, this.name, {
