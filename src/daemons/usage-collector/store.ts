@@ -125,29 +125,32 @@ export class UsageStore {
   }
 
   /** Every series of a source, with its counter state, as the last committed poll left it. */
-  loadSeries(source: string): SeriesRecord[] {
+  *loadSeries(source: string): Generator<SeriesRecord> {
+    // Row by row: a whole inventory as one array of rows would double the memory at start-up.
     const rows = this.db
       .prepare(
         'SELECT id, vm_id, vnic_id, vm_name, vnic_name, epoch, last_rx, last_tx, last_at, rx_total, tx_total, removed_at FROM series WHERE source = ?',
       )
-      .all(source) as Array<Record<string, any>>
-    return rows.map((row) => ({
-      id: Number(row.id),
-      source,
-      vmId: row.vm_id,
-      vnicId: row.vnic_id,
-      vmName: row.vm_name,
-      vnicName: row.vnic_name,
-      state: {
-        epoch: row.epoch,
-        rx: counterFromDb(row.last_rx),
-        tx: counterFromDb(row.last_tx),
-        lastAt: row.last_at === null ? null : Number(row.last_at),
-      },
-      rxTotal: row.rx_total as bigint,
-      txTotal: row.tx_total as bigint,
-      removedAt: row.removed_at === null ? null : Number(row.removed_at),
-    }))
+      .iterate(source) as IterableIterator<Record<string, any>>
+    for (const row of rows) {
+      yield {
+        id: Number(row.id),
+        source,
+        vmId: row.vm_id,
+        vnicId: row.vnic_id,
+        vmName: row.vm_name,
+        vnicName: row.vnic_name,
+        state: {
+          epoch: row.epoch,
+          rx: counterFromDb(row.last_rx),
+          tx: counterFromDb(row.last_tx),
+          lastAt: row.last_at === null ? null : Number(row.last_at),
+        },
+        rxTotal: row.rx_total as bigint,
+        txTotal: row.tx_total as bigint,
+        removedAt: row.removed_at === null ? null : Number(row.removed_at),
+      }
+    }
   }
 
   /**

@@ -28,7 +28,7 @@ describe('UsageStore', () => {
     await poll(2000, [sample('vm1', 'nic1', 250n, 125n), sample('vm1', 'nic2', huge + 1000n, 500n)])
     store.close()
     store = UsageStore.open(join(dir, 'usage.db'))
-    const loaded = new Map(store.loadSeries('engine').map((r) => [r.vnicId, r]))
+    const loaded = new Map([...store.loadSeries('engine')].map((r) => [r.vnicId, r]))
     expect([loaded.get('nic1')!.state.rx, loaded.get('nic1')!.rxTotal, loaded.get('nic1')!.txTotal]).toEqual([250n, 150n, 75n])
     expect([loaded.get('nic2')!.state.rx, loaded.get('nic2')!.rxTotal, loaded.get('nic2')!.txTotal]).toEqual([huge + 1000n, 1000n, 500n])
     // A new runner on the reopened store goes on from there.
@@ -82,7 +82,7 @@ describe('UsageStore', () => {
 
   it('writes nothing of a poll whose transaction fails', async () => {
     await scriptedRunner(store).poll(1000, [sample('vm1', 'nic1', 5n)])
-    const [record] = store.loadSeries('engine')
+    const [record] = [...store.loadSeries('engine')]
     const booking = book(record.state, sample('vm1', 'nic1', 50n), {at: 2000, sourceBaselined: true, gapMs: 1})
     // The second entry inserts a series that already exists: UNIQUE fails, the whole poll rolls back.
     expect(() =>
@@ -100,7 +100,7 @@ describe('UsageStore', () => {
       }),
     ).toThrow(/UNIQUE/)
     expect(count('polls')).toBe(1n)
-    expect(store.loadSeries('engine')[0].state.rx).toBe(5n)
+    expect([...store.loadSeries('engine')][0].state.rx).toBe(5n)
   })
 
   it('opens read-only for reports while the writer is open', async () => {
