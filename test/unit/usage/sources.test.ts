@@ -97,7 +97,9 @@ describe('libvirt source', () => {
   })
   it('says clearly that virsh is missing', async () => {
     const source = await libvirtSourceWith({virsh: 'virsh-that-does-not-exist'})
-    await expect(source.poll(new AbortController().signal)).rejects.toThrow(/virsh.*not found.*apt-get install libvirt-clients/)
+    await expect(source.poll(new AbortController().signal, () => undefined)).rejects.toThrow(
+      /virsh.*not found.*apt-get install libvirt-clients/,
+    )
   })
 })
 
