@@ -5,4 +5,17 @@ import type {DaemonKindEntry} from './runtime/contract.js'
  * run, so commands that merely list kinds stay fast. Plugins add more through the
  * `tend:daemon-kinds` hook (docs/plugins.md).
  */
-export const builtinKinds: DaemonKindEntry[] = []
+export const builtinKinds: DaemonKindEntry[] = [
+  {
+    kind: 'ci-master',
+    summary: 'CI master: builders, schedulers, build queue and log store; workers dial in over WebSocket',
+    source: 'tend',
+    load: async () => (await import('./ci-master/kind.js')).default,
+  },
+  {
+    kind: 'ci-worker',
+    summary: 'CI worker: dials its masters over WebSocket and runs build steps, streaming their output',
+    source: 'tend',
+    load: async () => (await import('./ci-worker/kind.js')).default,
+  },
+]
