@@ -1,5 +1,13 @@
-import {countNewlines, type Redactor, SEGMENT_MAX_BYTES, type SegmentCompressor, truncationMarker} from '../ci/log-codec.js'
-import type {LogTotals, SegmentOut} from './log-writer-protocol.js'
+import {countNewlines, type Redactor, SEGMENT_MAX_BYTES, type SegmentCompressor, type StoredSegment, truncationMarker} from '../ci/log-codec.js'
+
+export interface LogTotals {
+  lines: number
+  rawBytes: number
+  storedBytes: number
+  truncated: boolean
+  /** Bytes dropped after the cap (those the worker still sent). */
+  dropped: number
+}
 
 const NEWLINE = 0x0a
 
@@ -54,7 +62,7 @@ export class LogAssembler {
    * Segments for what is pending. Without `final`, a trailing partial line stays pending unless
    * it is a whole segment long or has waited partialLineMs.
    */
-  cut(now: number, final: boolean): SegmentOut[] {
+  cut(now: number, final: boolean): StoredSegment[] {
     if (this.pendingBytes === 0) return []
     const buf = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes)
     let end = buf.length
@@ -80,7 +88,7 @@ export class LogAssembler {
     return {lines, rawBytes: this.storedRaw, storedBytes: this.storedCompressed, truncated: this.truncated, dropped: this.dropped}
   }
 
-  private store(text: Buffer): SegmentOut[] {
+  private store(text: Buffer): StoredSegment[] {
     let keep = text
     if (this.storedRaw + text.length > this.maxBytes) {
       const room = this.maxBytes - this.storedRaw
@@ -96,7 +104,7 @@ export class LogAssembler {
       this.pending = []
       this.pendingBytes = 0
     }
-    const segments: SegmentOut[] = []
+    const segments: StoredSegment[] = []
     for (let offset = 0; offset < keep.length; offset += SEGMENT_MAX_BYTES) {
       const raw = keep.subarray(offset, Math.min(keep.length, offset + SEGMENT_MAX_BYTES))
       const newlines = countNewlines(raw)

@@ -26,6 +26,9 @@ const REMOTE_POLL_MS = 250
  * step and the build end. Respects the client's pace and stops when it goes away.
  */
 export class LogService {
+  /** Streams open with follow right now (shown in status; the benchmark waits on it). */
+  followers = 0
+
   constructor(
     private readonly store: CiStore,
     private readonly logs: Sql,
@@ -33,6 +36,16 @@ export class LogService {
   ) {}
 
   async stream(query: LogQuery, res: ServerResponse): Promise<void> {
+    if (!query.follow) return this.streamOnce(query, res)
+    this.followers++
+    try {
+      await this.streamOnce(query, res)
+    } finally {
+      this.followers--
+    }
+  }
+
+  private async streamOnce(query: LogQuery, res: ServerResponse): Promise<void> {
     const out = new FrameWriter(res)
     const build = await this.store.getBuild(query.build)
     if (!build) throw new Error('unreachable: the API checks the build exists')

@@ -1,8 +1,22 @@
 import {EventEmitter} from 'node:events'
 import {Worker} from 'node:worker_threads'
 import type {Logger} from '../../lib/logger.js'
-import type {StoredSegment} from '../ci/log-codec.js'
-import type {FromWriter, LogTotals, LogWriterOptions, ToWriter} from './log-writer-protocol.js'
+import type {DbLocation} from '../ci/db/connect.js'
+import type {SegmentRow} from '../ci/db/segments.js'
+import {Redactor, SEGMENT_MAX_BYTES, SegmentCompressor, type StoredSegment} from '../ci/log-codec.js'
+import {LogAssembler, type LogTotals} from './log-assembler.js'
+import type {FromWriterThread, ToWriterThread} from './log-writer-protocol.js'
+
+export interface LogWriterOptions {
+  location: DbLocation
+  compressionLevel: number
+  /** Group commit interval: pending output is cut into segments and committed this often. */
+  flushMs: number
+  /** A partial line (no '\n' yet) waits at most this long before it is stored anyway. */
+  partialLineMs: number
+  /** Configured secret values, replaced by *** in stored output. */
+  secrets: string[]
+}
 
 export interface CommittedLog {
   build: number
@@ -15,8 +29,24 @@ export interface CommittedLog {
 interface LogWriterEvents {
   committed: [CommittedLog]
   truncated: [build: number, step: number]
-  /** The thread died or cannot store: the master cannot keep its promises and must stop. */
+  /** The writer thread died: the master cannot keep its promises and must stop. */
   fatal: [Error]
+}
+
+interface OpenLog {
+  build: number
+  step: number
+  assembler: LogAssembler
+  /** Compressed, not yet sent to be written. */
+  ready: StoredSegment[]
+  finishing: Array<(totals: LogTotals) => void>
+  /** Input consumed as of the last commit, so idle logs are skipped. */
+  ackedAt: number
+}
+
+interface Batch {
+  id: number
+  entries: Array<{log: OpenLog; segments: StoredSegment[]; consumed: number}>
 }
 
 /** The thread's module next to this one, as .js when built and .ts under tsx (bin/dev.js). */
@@ -25,105 +55,156 @@ function threadUrl(): URL {
   return new URL(`./log-writer-thread${ext}`, import.meta.url)
 }
 
+const key = (build: number, step: number) => `${build}:${step}`
+
 /**
- * The main thread's handle on the log writer thread. Output goes in with write(); the thread
- * reports commits (acks and segments for followers) through events; finish() resolves with the
- * log's totals once everything the step wrote is durable.
+ * Step output on its way to disk. On the main thread, each log's assembler cuts and compresses
+ * segments (a 1 MiB segment as soon as it is there, the rest every flushMs); one batch at a time
+ * goes to the writer thread, which commits it in one transaction. When a batch is durable the
+ * workers are acked up to what it held and its segments go to live followers, from memory.
  */
 export class LogWriter extends EventEmitter<LogWriterEvents> {
-  private readonly thread: Worker
-  private readonly finishing = new Map<string, (totals: LogTotals) => void>()
-  private closed: (() => void) | undefined
-  private exited = false
+  private readonly logs = new Map<string, OpenLog>()
+  private readonly compressor: SegmentCompressor
+  private readonly redactor: Redactor
+  private readonly timer: NodeJS.Timeout
+  private inFlight: Batch | undefined
+  private nextBatch = 1
+  private closing: (() => void) | undefined
+  private lastFailure = ''
 
-  private constructor(thread: Worker, private readonly log: Logger) {
+  private constructor(
+    private readonly thread: Worker,
+    private readonly options: LogWriterOptions,
+    private readonly log: Logger,
+  ) {
     super()
-    this.thread = thread
+    this.compressor = new SegmentCompressor(options.compressionLevel)
+    this.redactor = new Redactor(options.secrets)
+    this.timer = setInterval(() => this.flush(), options.flushMs)
+    thread.on('message', (message: FromWriterThread) => this.onMessage(message))
+    thread.on('error', (error) => this.emit('fatal', error))
+    thread.on('exit', (code) => {
+      clearInterval(this.timer)
+      if (this.closing) this.closing()
+      else this.emit('fatal', new Error(`the log writer thread exited (code ${code})`))
+    })
   }
 
   static async start(options: LogWriterOptions, log: Logger): Promise<LogWriter> {
-    const thread = new Worker(threadUrl(), {workerData: options, name: 'tend-ci-log-writer'})
-    const writer = new LogWriter(thread, log)
-    await new Promise<void>((resolve, reject) => {
-      const onMessage = (message: FromWriter) => {
-        if (message.t === 'ready') {
-          thread.off('message', onMessage)
-          thread.off('error', reject)
-          resolve()
-        } else if (message.t === 'error') reject(new Error(message.message))
-      }
-      thread.on('message', onMessage)
-      thread.once('error', reject)
-    }).catch(async (error) => {
+    const thread = new Worker(threadUrl(), {workerData: {location: options.location}, name: 'tend-ci-log-writer'})
+    try {
+      await new Promise<void>((resolve, reject) => {
+        thread.once('message', (message: FromWriterThread) => (message.t === 'ready' ? resolve() : reject(new Error(message.t === 'error' ? message.message : 'unexpected message'))))
+        thread.once('error', reject)
+      })
+    } catch (error) {
       await thread.terminate()
       throw error
-    })
-    thread.on('message', (message: FromWriter) => writer.onMessage(message))
-    thread.on('error', (error) => writer.emit('fatal', error))
-    thread.on('exit', (code) => {
-      writer.exited = true
-      if (!writer.closed) writer.emit('fatal', new Error(`the log writer thread exited (code ${code})`))
-      writer.closed?.()
-    })
-    return writer
+    }
+    return new LogWriter(thread, options, log)
   }
 
   open(build: number, step: number, maxBytes: number): void {
-    this.send({t: 'open', build, step, maxBytes})
+    const assembler = new LogAssembler(maxBytes, this.compressor, this.redactor, this.options.partialLineMs)
+    this.logs.set(key(build, step), {build, step, assembler, ready: [], finishing: [], ackedAt: 0})
   }
 
-  /** Hands output to the thread; a copy of its own is transferred, never the caller's buffer. */
   write(build: number, step: number, data: Buffer): void {
-    const copy = new Uint8Array(data.length)
-    copy.set(data)
-    this.thread.postMessage({t: 'data', build, step, data: copy} satisfies ToWriter, [copy.buffer])
+    const log = this.logs.get(key(build, step))
+    if (!log) return
+    log.assembler.append(data, Date.now())
+    // Compress as soon as a whole segment is there, so the work spreads between commits.
+    if (log.assembler.waiting >= SEGMENT_MAX_BYTES) this.cut(log, false)
   }
 
+  /** Resolves with the log's totals once everything written to it is durable. */
   finish(build: number, step: number): Promise<LogTotals> {
+    const log = this.logs.get(key(build, step))
+    if (!log) return Promise.resolve({lines: 0, rawBytes: 0, storedBytes: 0, truncated: false, dropped: 0})
     return new Promise((resolve) => {
-      this.finishing.set(`${build}:${step}`, resolve)
-      this.send({t: 'finish', build, step})
+      log.finishing.push(resolve)
+      this.flush()
     })
   }
 
-  /** Commits what is pending and stops the thread. */
+  /** Commits everything pending and stops the thread. */
   async close(): Promise<void> {
-    if (this.exited) return
+    clearInterval(this.timer)
+    for (const log of this.logs.values()) log.finishing.push(() => undefined)
+    const deadline = Date.now() + 10_000
+    while ((this.inFlight || [...this.logs.values()].some((l) => l.ready.length > 0 || l.assembler.waiting > 0)) && Date.now() < deadline) {
+      this.flush()
+      await new Promise((r) => setTimeout(r, 10))
+    }
     await new Promise<void>((resolve) => {
-      this.closed = resolve
+      this.closing = resolve
       this.send({t: 'close'})
     })
   }
 
-  private send(message: ToWriter): void {
-    this.thread.postMessage(message)
+  private cut(log: OpenLog, final: boolean): void {
+    const wasTruncated = log.assembler.truncated
+    for (const segment of log.assembler.cut(Date.now(), final)) log.ready.push(segment)
+    if (!wasTruncated && log.assembler.truncated) this.emit('truncated', log.build, log.step)
   }
 
-  private onMessage(message: FromWriter): void {
-    switch (message.t) {
-      case 'committed':
-        for (const log of message.logs) {
-          const segments = log.segments.map((s) => ({...s, data: Buffer.from(s.data.buffer, s.data.byteOffset, s.data.byteLength)}))
-          this.emit('committed', {build: log.build, step: log.step, acked: log.acked, segments})
-        }
-        break
-      case 'truncated':
-        this.emit('truncated', message.build, message.step)
-        break
-      case 'finished': {
-        const key = `${message.build}:${message.step}`
-        this.finishing.get(key)?.(message.totals)
-        this.finishing.delete(key)
-        break
-      }
-      case 'error':
-        this.log.error(message.message)
-        break
-      case 'closed':
-        void this.thread.terminate()
-        break
-      case 'ready':
-        break
+  /** Sends what is ready as one batch, unless one is still being written. */
+  private flush(): void {
+    if (this.inFlight) return
+    const entries: Batch['entries'] = []
+    for (const log of this.logs.values()) {
+      this.cut(log, log.finishing.length > 0)
+      const consumed = log.assembler.consumed
+      if (log.ready.length === 0 && consumed === log.ackedAt && log.finishing.length === 0) continue
+      entries.push({log, segments: log.ready.splice(0), consumed})
     }
+    if (entries.length === 0) return
+    const batch: Batch = {id: this.nextBatch++, entries}
+    this.inFlight = batch
+    const rows: SegmentRow[] = []
+    const transfer: ArrayBuffer[] = []
+    for (const {log, segments} of entries) {
+      for (const s of segments) {
+        // A copy of its own to transfer: the original stays here for live followers.
+        const data = new Uint8Array(s.data.length)
+        data.set(s.data)
+        transfer.push(data.buffer)
+        rows.push({build: log.build, step: log.step, seq: s.seq, firstLine: s.firstLine, newlines: s.newlines, rawBytes: s.rawBytes, codec: s.codec, data})
+      }
+    }
+    if (rows.length === 0) this.committed(batch)
+    else this.send({t: 'write', batch: batch.id, rows}, transfer)
+  }
+
+  private committed(batch: Batch): void {
+    this.inFlight = undefined
+    this.lastFailure = ''
+    for (const {log, segments, consumed} of batch.entries) {
+      log.ackedAt = consumed
+      this.emit('committed', {build: log.build, step: log.step, acked: consumed, segments})
+      if (log.finishing.length > 0 && log.ready.length === 0 && log.assembler.waiting === 0) {
+        this.logs.delete(key(log.build, log.step))
+        const totals = log.assembler.totals()
+        for (const resolve of log.finishing) resolve(totals)
+      }
+    }
+    // Logs finishing, or output that piled up meanwhile, need not wait for the next tick.
+    if ([...this.logs.values()].some((l) => l.finishing.length > 0)) this.flush()
+  }
+
+  private onMessage(message: FromWriterThread): void {
+    if (message.t === 'written' && this.inFlight?.id === message.batch) this.committed(this.inFlight)
+    else if (message.t === 'failed' && this.inFlight?.id === message.batch) {
+      // Keep the segments, in order, for the next tick; the workers, unacked, wait meanwhile.
+      for (const {log, segments} of this.inFlight.entries) log.ready.unshift(...segments)
+      this.inFlight = undefined
+      if (message.message !== this.lastFailure) this.log.error(`writing log segments failed (retrying): ${message.message}`)
+      this.lastFailure = message.message
+    } else if (message.t === 'closed') void this.thread.terminate()
+  }
+
+  private send(message: ToWriterThread, transfer: ArrayBuffer[] = []): void {
+    this.thread.postMessage(message, transfer)
   }
 }

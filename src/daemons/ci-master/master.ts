@@ -55,11 +55,12 @@ export async function startMaster(ctx: DaemonContext, config: MasterConfig): Pro
     cleanup.unshift(() => hub.close())
     const coordinator = new BuildCoordinator(name, store, db.notifier, hub, writer, builders, stepEnvironment(secrets), log)
     const schedulers = new Schedulers(config.schedulers, store, coordinator, ctx.baseDir, log)
+    const logService = new LogService(store, db.logs, coordinator)
     const api = new CiApi({
       store,
       coordinator,
       hub,
-      logs: new LogService(store, db.logs, coordinator),
+      logs: logService,
       builders,
       workers: config.workers,
       token,
@@ -106,6 +107,7 @@ export async function startMaster(ctx: DaemonContext, config: MasterConfig): Pro
               return {name: w.name, tags: w.tags, connected: Boolean(c?.ready), running: c ? [...c.running] : [], slots: c?.slots ?? null}
             }),
             running,
+            followers: logService.followers,
             outputBytes: coordinator.outputBytes,
           },
         }

@@ -26,28 +26,37 @@ export function encodeFrame(header: LogFrame, payload?: Buffer): Buffer[] {
 const MAX_HEADER = 64 * 1024
 const MAX_PAYLOAD = 64 * 1024 * 1024
 
-/** Incremental parser of a log stream: feed it chunks, take complete frames. */
+/**
+ * Incremental parser of a log stream: feed it chunks, take complete frames. Chunks are joined
+ * only once enough bytes for the next frame are there, so a large segment arriving in many
+ * small reads is copied once.
+ */
 export class LogFrameParser {
   private buffered: Buffer[] = []
   private size = 0
+  /** Bytes needed before the next frame can be parsed. */
+  private need = 4
 
   push(chunk: Buffer): Array<{header: LogFrame; payload: Buffer}> {
     this.buffered.push(chunk)
     this.size += chunk.length
     const frames: Array<{header: LogFrame; payload: Buffer}> = []
+    if (this.size < this.need) return frames
     let data = this.buffered.length === 1 ? this.buffered[0] : Buffer.concat(this.buffered, this.size)
     for (;;) {
+      this.need = 4
       if (data.length < 4) break
       const headerLength = data.readUInt32BE(0)
       if (headerLength > MAX_HEADER) throw new Error('log stream: frame header too large')
-      if (data.length < 4 + headerLength) break
+      this.need = 4 + headerLength
+      if (data.length < this.need) break
       const header = JSON.parse(data.subarray(4, 4 + headerLength).toString('utf8')) as LogFrame
       const payloadSize = header.t === 'seg' ? header.size : 0
       if (payloadSize > MAX_PAYLOAD) throw new Error('log stream: segment too large')
-      if (data.length < 4 + headerLength + payloadSize) break
-      const payload = data.subarray(4 + headerLength, 4 + headerLength + payloadSize)
-      frames.push({header, payload})
-      data = data.subarray(4 + headerLength + payloadSize)
+      this.need += payloadSize
+      if (data.length < this.need) break
+      frames.push({header, payload: data.subarray(4 + headerLength, this.need)})
+      data = data.subarray(this.need)
     }
     this.buffered = data.length > 0 ? [data] : []
     this.size = data.length

@@ -23,6 +23,9 @@ export interface SegmentSink {
   close(): Promise<void>
 }
 
+/** A Buffer view of the bytes (rows cross a thread boundary as plain Uint8Arrays). */
+const asBuffer = (data: Uint8Array) => (Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength))
+
 const COLUMNS = 'build_id, step, seq, first_line, newlines, raw_bytes, codec, data'
 
 export async function openSegmentSink(location: DbLocation): Promise<SegmentSink> {
@@ -32,7 +35,7 @@ export async function openSegmentSink(location: DbLocation): Promise<SegmentSink
 function sqliteSink(db: Database.Database): SegmentSink {
   const insert = db.prepare(`INSERT INTO log_segments (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
   const writeAll = db.transaction((rows: SegmentRow[]) => {
-    for (const r of rows) insert.run(r.build, r.step, r.seq, r.firstLine, r.newlines, r.rawBytes, r.codec, r.data)
+    for (const r of rows) insert.run(r.build, r.step, r.seq, r.firstLine, r.newlines, r.rawBytes, r.codec, asBuffer(r.data))
   })
   return {
     write: async (rows) => void writeAll(rows),
@@ -58,7 +61,7 @@ async function postgresSink(url: string): Promise<SegmentSink> {
           const params: unknown[] = []
           const values = batch.map((r) => {
             const base = params.length
-            params.push(r.build, r.step, r.seq, r.firstLine, r.newlines, r.rawBytes, r.codec, Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength))
+            params.push(r.build, r.step, r.seq, r.firstLine, r.newlines, r.rawBytes, r.codec, asBuffer(r.data))
             return `(${Array.from({length: 8}, (_, k) => `$${base + k + 1}`).join(', ')})`
           })
           await client.query(`INSERT INTO log_segments (${COLUMNS}) VALUES ${values.join(', ')}`, params)
