@@ -99,7 +99,7 @@ export class CiApi {
       if (route.auth) this.checkToken(req)
       const params = route.pattern.exec(url.pathname)!.slice(1)
       const result = await route.handler(req, res, params, url)
-      if (!res.headersSent) send(res, 200, result)
+      if (!res.headersSent) send(res, res.statusCode, result)
     } catch (error) {
       if (res.headersSent) {
         res.destroy()

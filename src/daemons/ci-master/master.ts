@@ -35,6 +35,7 @@ export async function startMaster(ctx: DaemonContext, config: MasterConfig): Pro
   const dbLabel = location.dialect === 'sqlite' ? `sqlite:${location.dir}` : redactUrl(location.url)
 
   const db = await openCiDatabase(location, (error) => log.warn('database connection error', {error: errorMessage(error)}))
+  // Undone in order on stop (or a failed start): the last thing started first.
   const cleanup: Array<() => Promise<void>> = [() => db.close()]
   try {
     const store = new CiStore(db.sql)
@@ -69,7 +70,8 @@ export async function startMaster(ctx: DaemonContext, config: MasterConfig): Pro
       log,
     })
     const apiUrl = await api.listen(config.listen)
-    cleanup.unshift(() => api.close())
+    // Closed after the hub: the HTTP server would otherwise wait for the workers' upgraded sockets.
+    cleanup.splice(1, 0, () => api.close())
 
     await store.registerMaster(name, apiUrl)
     await coordinator.recoverAfterRestart()

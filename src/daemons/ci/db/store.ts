@@ -228,7 +228,7 @@ export class CiStore {
         now,
         id,
       ])
-      if (changed > 0) await tx.run(`UPDATE steps SET state = 'finished', result = COALESCE(result, 'cancelled'), finished_at = ? WHERE build_id = ? AND state <> 'finished'`, [now, id])
+      if (changed > 0) await endOpenSteps(tx, id, 'cancelled', now)
       return changed > 0
     })
   }
@@ -242,7 +242,7 @@ export class CiStore {
       const build = await tx.get<BuildRow>(`SELECT * FROM builds WHERE id = ?`, [id])
       if (!build || build.state !== 'running') return {lost: false}
       await tx.run(`UPDATE builds SET state = 'finished', result = 'lost', summary = ?, finished_at = ? WHERE id = ?`, [summary, now, id])
-      await tx.run(`UPDATE steps SET state = 'finished', result = COALESCE(result, 'lost'), finished_at = ? WHERE build_id = ? AND state <> 'finished'`, [now, id])
+      await endOpenSteps(tx, id, 'lost', now)
       if (Number(build.attempt) > retries || Number(build.cancel_requested) === 1) return {lost: true}
       const retry = await insertPending(
         tx,
@@ -345,6 +345,14 @@ export class CiStore {
     }
     return (await this.sql.run('UPDATE scheduler_state SET value = ?, updated_at = ? WHERE name = ? AND value = ?', [value, now, name, expected])) === 1
   }
+}
+
+/** Steps a build did not finish: the running one ends as `running`, those never started as skipped. */
+async function endOpenSteps(tx: Sql, build: number, running: string, now: number): Promise<void> {
+  await tx.run(
+    `UPDATE steps SET result = CASE WHEN state = 'pending' THEN 'skipped' ELSE ? END, state = 'finished', finished_at = ? WHERE build_id = ? AND state <> 'finished'`,
+    [running, now, build],
+  )
 }
 
 async function insertPending(

@@ -1,0 +1,134 @@
+import {existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+import {tend} from '../../helpers/cli.js'
+import type {ForegroundDaemon} from '../../helpers/daemon.js'
+import {isAlive, makeTendHome, waitFor} from '../../helpers/tend-home.js'
+import {type Master, startMaster, startWorker, workerAccounts} from './cluster.js'
+
+// Lost workers, master restarts and bad configs: each test gets its own state home.
+let home: string
+let cleanup: () => Promise<void>
+let scratch: string
+const running: ForegroundDaemon[] = []
+
+beforeEach(() => {
+  ;({home, cleanup} = makeTendHome('tend-ci-'))
+  scratch = mkdtempSync(join(tmpdir(), 'tend-ci-scratch-'))
+})
+
+afterEach(async () => {
+  for (const daemon of running.splice(0)) await daemon.stop().catch(() => undefined)
+  await cleanup()
+  rmSync(scratch, {recursive: true, force: true})
+})
+
+const HEARTBEAT_TIMEOUT_MS = 2000
+
+/** A step that records its pid, runs a while, then writes the worker it ran on. */
+function masterConfig(extra: Record<string, unknown> = {}) {
+  return {
+    heartbeat: '500ms',
+    heartbeat_timeout: `${HEARTBEAT_TIMEOUT_MS}ms`,
+    workers: workerAccounts(['w1', 'w2']),
+    builders: [
+      {
+        name: 'long',
+        retries: 1,
+        steps: [{name: 'work', run: `echo $$ >> ${scratch}/pids-$TEND_ATTEMPT; sleep 4; echo "done on attempt $TEND_ATTEMPT"`}],
+      },
+      {
+        name: 'quiet',
+        retries: 0,
+        steps: [{name: 'hang', run: `sleep 303 & echo $! > ${scratch}/quiet-pid; wait`}],
+      },
+    ],
+    ...extra,
+  }
+}
+
+async function start(master: Master, builder: string): Promise<number> {
+  const {status, body} = await master.post('/api/builds', {builder})
+  expect(status).toBe(201)
+  return body.id
+}
+
+describe('failure semantics', () => {
+  it('kill -9 of a worker mid-build loses the build within the heartbeat timeout and retries it', async () => {
+    const master = await startMaster(home, 'm1', masterConfig({workers: workerAccounts(['w1'])}))
+    running.push(master.daemon)
+    const w1 = await startWorker(home, 'w1', [master.ws], {waitConnected: master})
+    const id = await start(master, 'long')
+    await waitFor(() => existsSync(join(scratch, 'pids-1')), {what: 'the step to start'})
+    const killedAt = Date.now()
+    await w1.kill9()
+    const lost = await master.waitBuild(id, 10_000)
+    expect(Date.now() - killedAt).toBeLessThan(HEARTBEAT_TIMEOUT_MS + 1500)
+    expect(lost.build).toMatchObject({result: 'lost', attempt: 1})
+    expect(lost.build.summary).toContain('w1')
+    expect(lost.build.retriedAs).toBeGreaterThan(id)
+    // The worker comes back (as the supervisor would restart it) and runs the retry.
+    running.push(await startWorker(home, 'w1', [master.ws], {waitConnected: master}))
+    const retry = await master.waitBuild(lost.build.retriedAs, 30_000)
+    expect(retry.build).toMatchObject({result: 'success', attempt: 2, retryOf: id})
+    const log = await tend(['ci', 'log', String(retry.build.id), '--raw'], {home})
+    expect(log.stdout).toBe('done on attempt 2')
+    // The list shows both attempts, newest first.
+    const builds = await tend(['ci', 'builds', '--json'], {home})
+    expect(JSON.parse(builds.stdout).map((b: any) => b.result)).toEqual(['success', 'lost'])
+  })
+
+  it('a restarted worker kills the steps its killed predecessor left running', async () => {
+    const master = await startMaster(home, 'm1', masterConfig({workers: workerAccounts(['w1'])}))
+    running.push(master.daemon)
+    const w1 = await startWorker(home, 'w1', [master.ws], {waitConnected: master})
+    const id = await start(master, 'quiet')
+    const pid = await waitFor(() => (existsSync(join(scratch, 'quiet-pid')) ? Number(readFileSync(join(scratch, 'quiet-pid'), 'utf8')) : undefined))
+    await w1.kill9()
+    expect((await master.waitBuild(id, 10_000)).build.result).toBe('lost')
+    // A silent step does not notice its worker is gone...
+    expect(isAlive(pid)).toBe(true)
+    // ...until the worker starts again with the same data dir.
+    running.push(await startWorker(home, 'w1', [master.ws], {waitConnected: master}))
+    await waitFor(() => !isAlive(pid), {what: 'the leftover step to be killed', timeoutMs: 10_000})
+  })
+
+  it('a master restarted after kill -9 marks the builds it ran lost, retries them, and workers reconnect', async () => {
+    const config = masterConfig({listen: '127.0.0.1:0'})
+    let master = await startMaster(home, 'm1', config)
+    const w1 = await startWorker(home, 'w1', [master.ws], {waitConnected: master, config: {reconnect_min: '200ms', reconnect_max: '1s'}})
+    running.push(w1)
+    const id = await start(master, 'long')
+    await waitFor(() => existsSync(join(scratch, 'pids-1')), {what: 'the step to start'})
+    const stepPid = Number(readFileSync(join(scratch, 'pids-1'), 'utf8'))
+    await master.daemon.kill9()
+    // The worker notices the connection is gone and kills the build it can no longer report.
+    await waitFor(() => !isAlive(stepPid), {what: 'the orphaned step to be killed', timeoutMs: 10_000})
+    // Same port, so the worker's configured URL reaches the new master.
+    const port = new URL(master.api).port
+    master = await startMaster(home, 'm1', {...config, listen: `127.0.0.1:${port}`})
+    running.push(master.daemon)
+    const lost = await master.waitBuild(id, 10_000)
+    expect(lost.build.result).toBe('lost')
+    expect(lost.build.summary).toContain('restarted')
+    const retry = await master.waitBuild(lost.build.retriedAs, 30_000)
+    expect(retry.build).toMatchObject({result: 'success', worker: 'w1'})
+    expect((await master.get('/api/builds?state=running')).length).toBe(0)
+  })
+
+  it('a bad builder config is a clear usage error before anything starts', async () => {
+    const bad = masterConfig({builders: [{name: 'x', workers: ['ghost'], steps: [{name: 's', run: 'true'}]}]})
+    const file = join(scratch, 'bad.json')
+    const {writeFileSync} = await import('node:fs')
+    writeFileSync(file, JSON.stringify(bad))
+    const result = await tend(['daemon', 'run', 'ci-master', '--name', 'bad', '--config', file], {home})
+    expect(result.exitCode).toBe(2)
+    expect(result.stderr).toContain('builder x: unknown worker ghost')
+    expect(result.stderr).not.toContain('    at ')
+    writeFileSync(file, JSON.stringify({builders: [{name: 'y', steps: [{name: 's', run: 'true', timeout: 'soon'}]}]}))
+    const badDuration = await tend(['daemon', 'run', 'ci-master', '--name', 'bad', '--config', file], {home})
+    expect(badDuration.exitCode).toBe(2)
+    expect(badDuration.stderr).toContain('builders.0.steps.0.timeout')
+  })
+})
