@@ -21,14 +21,7 @@ export interface TendHookOptions {
   tend: PluginApi
 }
 
-export type {
-  ControlHandler,
-  DaemonContext,
-  DaemonKind,
-  DaemonKindEntry,
-  DaemonStatus,
-  RunningDaemon,
-} from './daemons/runtime/contract.js'
+export type {ControlHandler, DaemonContext, DaemonKind, DaemonKindEntry, DaemonStatus, RunningDaemon} from './daemons/runtime/contract.js'
 export type {Logger, LogFields} from './lib/logger.js'
 export type {MetricsRegistry} from './daemons/runtime/metrics.js'
 export type {PanelProps} from './tui/panel-props.js'

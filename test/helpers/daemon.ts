@@ -2,7 +2,7 @@ import {execa, type ResultPromise} from 'execa'
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {controlRequest} from '../../src/daemons/runtime/control-client.js'
-import {binRun, repoRoot} from './cli.js'
+import {binRun, cliEnv, repoRoot} from './cli.js'
 import {waitFor} from './tend-home.js'
 
 export interface ForegroundDaemon {
@@ -35,7 +35,8 @@ export async function startForeground(options: {
   const child = execa(process.execPath, [binRun, 'daemon', 'run', options.kind, '--name', options.name, '--config', configFile], {
     reject: false,
     cwd: repoRoot,
-    env: {TEND_HOME: options.home, ...options.env},
+    env: cliEnv(options.home, options.env),
+    extendEnv: false,
     stdin: 'ignore',
     buffer: {stdout: false, stderr: true},
   })

@@ -50,7 +50,10 @@ function signal(pid: number, sig: NodeJS.Signals): void {
 }
 
 /** Polls until check() returns a truthy value or the time runs out. */
-export async function waitFor<T>(check: () => T | Promise<T>, options: {timeoutMs?: number; intervalMs?: number; what?: string} = {}): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  check: () => T | Promise<T>,
+  options: {timeoutMs?: number; intervalMs?: number; what?: string} = {},
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + (options.timeoutMs ?? 15_000)
   let last: unknown
   for (;;) {

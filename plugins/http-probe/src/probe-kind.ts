@@ -1,5 +1,7 @@
 import {request as httpRequest} from 'node:http'
 import {request as httpsRequest} from 'node:https'
+import {readFile} from 'node:fs/promises'
+import {resolve} from 'node:path'
 import {z} from 'zod'
 import type {DaemonContext, PluginApi, RunningDaemon} from 'tend/plugin-api'
 
@@ -11,6 +13,8 @@ const target = z
     socket: z.string().min(1).optional(),
     interval_ms: z.number().int().min(100).default(5000),
     timeout_ms: z.number().int().min(10).default(2000),
+    /** PEM file of the CA that signs an https target's certificate (read at start). */
+    ca_file: z.string().min(1).optional(),
     /** Status codes that count as up; default any 2xx or 3xx. */
     expect_status: z.array(z.number().int().min(100).max(599)).optional(),
   })
@@ -25,7 +29,8 @@ const probeConfig = z
 type ProbeConfig = z.infer<typeof probeConfig>
 type Target = z.infer<typeof target>
 
-interface TargetState {
+/** What status() reports per target (and the panel shows). */
+export interface TargetState {
   name: string
   url: string
   up: boolean | null
@@ -43,10 +48,21 @@ export function createProbeKind(tend: PluginApi) {
     summary: 'Probes HTTP endpoints (TCP or unix socket) on an interval and reports their health',
     config: probeConfig,
     start: async (ctx, config) => startProber(ctx, config),
+    panel: async () => (await import('./panel.js')).ProbePanel,
   })
 }
 
 async function startProber(ctx: DaemonContext, config: ProbeConfig): Promise<RunningDaemon> {
+  const cas = new Map<Target, Buffer>()
+  for (const t of config.targets) {
+    if (!t.ca_file) continue
+    const file = resolve(ctx.baseDir, t.ca_file)
+    try {
+      cas.set(t, await readFile(file))
+    } catch (error) {
+      throw new Error(`cannot read ca_file ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`)
+    }
+  }
   const up = ctx.metrics.gauge('probe_up', 'Whether the last probe of the target succeeded (1) or not (0)', ['target'])
   const duration = ctx.metrics.histogram('probe_duration_seconds', 'Probe round-trip time', ['target'], [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5])
   const checks = ctx.metrics.counter('probe_checks_total', 'Probes made, by result', ['target', 'result'])
@@ -56,14 +72,24 @@ async function startProber(ctx: DaemonContext, config: ProbeConfig): Promise<Run
     let name = t.name ?? new URL(t.url).host
     if (names.has(name)) name = `${name}#${index}`
     names.add(name)
-    const state: TargetState = {name, url: t.url, up: null, status: null, latencyMs: null, error: null, checks: 0, failures: 0, checkedAt: null}
+    const state: TargetState = {
+      name,
+      url: t.url,
+      up: null,
+      status: null,
+      latencyMs: null,
+      error: null,
+      checks: 0,
+      failures: 0,
+      checkedAt: null,
+    }
     return {target: t, state}
   })
 
   const timers = new Set<NodeJS.Timeout>()
   const loop = (target: Target, state: TargetState) => {
     const began = Date.now()
-    void probe(target).then((result) => {
+    void probe(target, cas.get(target)).then((result) => {
       state.checks++
       state.checkedAt = new Date().toISOString()
       state.latencyMs = result.latencyMs
@@ -71,17 +97,21 @@ async function startProber(ctx: DaemonContext, config: ProbeConfig): Promise<Run
       state.error = result.error
       const ok = result.error === null && isExpected(target, result.status)
       if (!ok) state.failures++
-      if (state.up !== ok) ctx.log.info(`target ${state.name} is ${ok ? 'up' : 'down'}`, {status: result.status, error: result.error ?? undefined})
+      if (state.up !== ok)
+        ctx.log.info(`target ${state.name} is ${ok ? 'up' : 'down'}`, {status: result.status, error: result.error ?? undefined})
       state.up = ok
       up.set({target: state.name}, ok ? 1 : 0)
       duration.observe({target: state.name}, result.latencyMs / 1000)
       checks.inc({target: state.name, result: ok ? 'up' : 'down'})
       if (ctx.signal.aborted) return
       // Keep the cadence: the next probe is due one interval after this one began.
-      const timer = setTimeout(() => {
-        timers.delete(timer)
-        loop(target, state)
-      }, Math.max(0, began + target.interval_ms - Date.now()))
+      const timer = setTimeout(
+        () => {
+          timers.delete(timer)
+          loop(target, state)
+        },
+        Math.max(0, began + target.interval_ms - Date.now()),
+      )
       timers.add(timer)
     })
   }
@@ -109,14 +139,14 @@ function isExpected(target: Target, status: number | null): boolean {
   return target.expect_status ? target.expect_status.includes(status) : status >= 200 && status < 400
 }
 
-function probe(target: Target): Promise<{status: number | null; latencyMs: number; error: string | null}> {
+function probe(target: Target, ca: Buffer | undefined): Promise<{status: number | null; latencyMs: number; error: string | null}> {
   const started = performance.now()
   const url = new URL(target.url)
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest
   return new Promise((resolve) => {
     const finish = (status: number | null, error: string | null) =>
       resolve({status, error, latencyMs: Math.round((performance.now() - started) * 10) / 10})
-    const req = request(url, {method: 'GET', timeout: target.timeout_ms, socketPath: target.socket}, (res) => {
+    const req = request(url, {method: 'GET', timeout: target.timeout_ms, socketPath: target.socket, ca}, (res) => {
       res.resume()
       res.on('end', () => finish(res.statusCode ?? null, null))
       res.on('error', (error) => finish(res.statusCode ?? null, error.message))

@@ -1,42 +1,41 @@
 import {Args, Flags} from '@oclif/core'
-import {dirname, resolve} from 'node:path'
 import {BaseCommand} from '../../lib/base-command.js'
-import {applyOverrides, readYamlFile} from '../../lib/config-input.js'
+import {exitAfterGrace} from '../../lib/exit-guard.js'
+import {instanceConfigFlags, instanceConfigFrom} from '../../lib/instance-flags.js'
 import {runDaemonHost} from '../../daemons/runtime/host.js'
 import {KindRegistry} from '../../daemons/runtime/registry.js'
 
 export default class DaemonRun extends BaseCommand {
   static summary = 'Run one daemon instance in the foreground'
   static description = `Runs until SIGTERM or SIGINT (or POST /stop on its control socket), then stops gracefully.
-The exit code is 0 after a clean stop and 1 if the daemon failed. For systemd units, containers and debugging;
-\`tend daemon start\` runs the same thing under the supervisor.`
+The exit code is 0 after a clean stop and 1 if the daemon failed. For systemd units, containers and
+debugging; tend daemon start runs the same thing under the supervisor.`
   static examples = [
     '<%= config.bin %> daemon run http-probe --name probe --set targets.0.url=http://127.0.0.1:8080/healthz',
     '<%= config.bin %> daemon run ci-master --name ci --config ci.yaml',
   ]
   static enableJsonFlag = false
-  static args = {kind: Args.string({description: 'daemon kind (see `tend daemon kinds`)', required: true})}
+  static args = {kind: Args.string({description: 'daemon kind (see: tend daemon kinds)', required: true})}
   static flags = {
-    name: Flags.string({char: 'n', description: 'instance name (default: the kind)'}),
-    config: Flags.string({char: 'c', description: 'config file (YAML or JSON)'}),
-    set: Flags.string({description: 'override a config value: key.path=value', multiple: true, default: []}),
+    ...instanceConfigFlags,
     'base-dir': Flags.string({hidden: true, description: 'folder relative config paths resolve from'}),
     supervised: Flags.boolean({hidden: true, description: 'started by the supervisor: log to the file only'}),
   }
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(DaemonRun)
-    const fileConfig = flags.config ? readYamlFile(flags.config, 'config file') : {}
+    const {rawConfig, baseDir} = instanceConfigFrom(flags)
     const registry = await KindRegistry.load(this.config)
-    process.exitCode = await runDaemonHost({
+    const exitCode = await runDaemonHost({
       oclif: this.config,
       registry,
       home: this.home,
       kind: args.kind,
       name: flags.name ?? args.kind,
-      rawConfig: applyOverrides(fileConfig, flags.set),
-      baseDir: resolve(flags['base-dir'] ?? (flags.config ? dirname(flags.config) : '.')),
+      rawConfig,
+      baseDir,
       logToStdout: !flags.supervised,
     })
+    exitAfterGrace(exitCode)
   }
 }

@@ -32,7 +32,9 @@ export async function findInstance(home: string, kind: string, name?: string): P
   }
   if (all.length === 0) throw new FailureError(`no ${kind} instance is running in ${home}`, {hint: 'start one with: tend up'})
   if (all.length > 1) {
-    throw new UsageError(`several ${kind} instances are running: ${all.map((d) => d.name).join(', ')}`, {hint: 'pick one with --instance NAME'})
+    throw new UsageError(`several ${kind} instances are running: ${all.map((d) => d.name).join(', ')}`, {
+      hint: 'pick one with --instance NAME',
+    })
   }
   return all[0]
 }

@@ -25,12 +25,7 @@ export class MetricsRegistry {
     return new Gauge({name: `tend_${name}`, help, labelNames, registers: [this.registry], collect})
   }
 
-  histogram<L extends string = string>(
-    name: string,
-    help: string,
-    labelNames: readonly L[] = [],
-    buckets?: number[],
-  ): Histogram<L> {
+  histogram<L extends string = string>(name: string, help: string, labelNames: readonly L[] = [], buckets?: number[]): Histogram<L> {
     return new Histogram({name: `tend_${name}`, help, labelNames, buckets, registers: [this.registry]})
   }
 

@@ -36,14 +36,22 @@ export class KindRegistry {
   get(kind: string, where = 'daemon kind'): DaemonKindEntry {
     const entry = this.entries.get(kind)
     if (!entry) {
-      const known = this.list().map((e) => e.kind).join(', ') || 'none'
+      const known =
+        this.list()
+          .map((e) => e.kind)
+          .join(', ') || 'none'
       throw new UsageError(`${where}: unknown daemon kind ${JSON.stringify(kind)}`, {hint: `known kinds: ${known}`})
     }
     return entry
   }
 
   /** Loads the kind and validates a raw config against its schema (throws UsageError naming `where`). */
-  async validate(kind: string, rawConfig: unknown, where: string, prefix = ''): Promise<{definition: DaemonKind<unknown>; config: unknown}> {
+  async validate(
+    kind: string,
+    rawConfig: unknown,
+    where: string,
+    prefix = '',
+  ): Promise<{definition: DaemonKind<unknown>; config: unknown}> {
     const definition = await this.get(kind, where).load()
     const config = parseOrThrow(definition.config, rawConfig ?? {}, where, prefix)
     return {definition, config}

@@ -1,0 +1,102 @@
+import {FailureError, TendError} from '../../../lib/errors.js'
+import {spawnDetached} from '../../../lib/spawn-detached.js'
+import {ControlUnreachableError, controlRequest} from '../control-client.js'
+import type {StatePaths} from '../paths.js'
+import type {InstanceRecord} from './managed-instance.js'
+import type {InstanceSpec} from './spec.js'
+import type {StartAction} from './supervisor.js'
+
+const START_TIMEOUT_MS = 15_000
+
+/** The CLI's side of the supervisor's control socket. */
+export class SupervisorClient {
+  constructor(readonly paths: StatePaths) {}
+
+  /** The supervisor's own health, or undefined when none answers for this state home. */
+  async health(): Promise<{pid: number; instances: number} | undefined> {
+    try {
+      const res = await controlRequest<{pid: number; instances: number}>(this.paths.supervisorSocket, 'GET', '/healthz', {timeoutMs: 2000})
+      return res.statusCode === 200 ? res.body : undefined
+    } catch {
+      return undefined
+    }
+  }
+
+  async isRunning(): Promise<boolean> {
+    return (await this.health()) !== undefined
+  }
+
+  /**
+   * Starts the supervisor if none runs: detached, in its own session, so it outlives this shell.
+   * Two commands racing here may both spawn one; the loser finds the lock taken and exits.
+   */
+  async ensureRunning(): Promise<void> {
+    if (await this.isRunning()) return
+    this.paths.ensure()
+    const child = spawnDetached(process.execPath, [process.argv[1], 'supervisor', 'run', '--background'], {
+      logFile: this.paths.supervisorLog,
+      env: {TEND_HOME: this.paths.home},
+    })
+    child.once('error', () => undefined)
+    child.unref()
+    const deadline = Date.now() + START_TIMEOUT_MS
+    while (Date.now() < deadline) {
+      if (await this.isRunning()) return
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    throw new FailureError(`the supervisor did not start within ${START_TIMEOUT_MS / 1000} s`, {hint: `see ${this.paths.supervisorLog}`})
+  }
+
+  async list(): Promise<InstanceRecord[]> {
+    return this.call<InstanceRecord[]>('GET', '/instances')
+  }
+
+  async start(spec: InstanceSpec): Promise<{action: StartAction; instance: InstanceRecord}> {
+    return this.call('POST', '/instances/start', {spec})
+  }
+
+  async stop(name: string): Promise<InstanceRecord> {
+    return this.call('POST', '/instances/stop', {name}, 30_000)
+  }
+
+  async restart(name: string): Promise<InstanceRecord> {
+    return this.call('POST', '/instances/restart', {name}, 30_000)
+  }
+
+  async delete(name: string): Promise<void> {
+    await this.call('POST', '/instances/delete', {name}, 30_000)
+  }
+
+  async shutdown(): Promise<void> {
+    await this.call('POST', '/shutdown')
+  }
+
+  /** Waits until the supervisor has exited (its socket stops answering). */
+  async waitGone(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs
+    while (Date.now() < deadline) {
+      if (!(await this.isRunning())) return
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    throw new FailureError('the supervisor did not exit in time', {hint: `see ${this.paths.supervisorLog}`})
+  }
+
+  private async call<T>(method: string, path: string, body?: unknown, timeoutMs = 15_000): Promise<T> {
+    let res
+    try {
+      res = await controlRequest<T & {error?: string; hint?: string}>(this.paths.supervisorSocket, method, path, {body, timeoutMs})
+    } catch (error) {
+      if (error instanceof ControlUnreachableError) {
+        throw new FailureError(`no supervisor is running for ${this.paths.home}`, {hint: 'start instances with: tend up'})
+      }
+      throw error
+    }
+    if (res.statusCode >= 400) {
+      const message =
+        res.body && typeof res.body === 'object' && 'error' in res.body ? String(res.body.error) : `supervisor answered ${res.statusCode}`
+      const hint = res.body && typeof res.body === 'object' && 'hint' in res.body ? (res.body.hint as string) : undefined
+      throw new TendError(message, {exitCode: res.statusCode === 400 ? 2 : 1, hint})
+    }
+    return res.body
+  }
+}

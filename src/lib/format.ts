@@ -1,0 +1,70 @@
+import {styleText} from 'node:util'
+
+type Color = 'green' | 'yellow' | 'red' | 'gray' | 'cyan' | 'bold' | 'dim'
+
+/** Colour only for a terminal that wants it (NO_COLOR, pipes and CI get plain text). */
+export function useColor(stream: NodeJS.WriteStream = process.stdout): boolean {
+  return Boolean(stream.isTTY) && !process.env.NO_COLOR && process.env.TERM !== 'dumb'
+}
+
+export function paint(text: string, color: Color | undefined, enabled: boolean): string {
+  return enabled && color ? styleText(color, text) : text
+}
+
+/** 42s, 5m, 3h12m, 4d2h: as short as an operator reads at a glance. */
+export function formatDuration(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return '-'
+  const s = Math.max(0, Math.floor(seconds))
+  if (s < 60) return `${s}s`
+  if (s < 3600) return `${Math.floor(s / 60)}m${s % 60 ? `${s % 60}s` : ''}`
+  if (s < 86400) return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`
+  return `${Math.floor(s / 86400)}d${Math.floor((s % 86400) / 3600)}h`
+}
+
+export function formatBytes(bytes: number | null | undefined): string {
+  if (bytes === null || bytes === undefined || !Number.isFinite(bytes)) return '-'
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB']
+  let value = bytes
+  let unit = 0
+  while (Math.abs(value) >= 1024 && unit < units.length - 1) {
+    value /= 1024
+    unit++
+  }
+  return `${unit === 0 ? value : value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`
+}
+
+export interface Column<Row> {
+  header: string
+  value: (row: Row) => string
+  color?: (row: Row) => Color | undefined
+  align?: 'left' | 'right'
+  /** The last column may be cut to fit the terminal. */
+  max?: number
+}
+
+/** A plain fixed-width table (pm2's `ls` without the box). */
+export function renderTable<Row>(columns: Column<Row>[], rows: Row[], options: {color?: boolean; width?: number} = {}): string {
+  const cells = rows.map((row) => columns.map((c) => c.value(row)))
+  const widths = columns.map((c, i) => Math.min(c.max ?? Infinity, Math.max(c.header.length, ...cells.map((r) => r[i].length))))
+  const fit = (text: string, i: number) => {
+    const width = widths[i]
+    const cut = text.length > width ? `${text.slice(0, Math.max(0, width - 1))}…` : text
+    return columns[i].align === 'right' ? cut.padStart(width) : cut.padEnd(width)
+  }
+  const lines = [
+    columns
+      .map((c, i) => paint(fit(c.header, i), 'bold', options.color ?? false))
+      .join('  ')
+      .trimEnd(),
+  ]
+  rows.forEach((row, r) => {
+    lines.push(
+      columns
+        .map((c, i) => paint(fit(cells[r][i], i), c.color?.(row), options.color ?? false))
+        .join('  ')
+        .trimEnd(),
+    )
+  })
+  const width = options.width
+  return lines.map((line) => (width && !options.color && line.length > width ? `${line.slice(0, width - 1)}…` : line)).join('\n')
+}

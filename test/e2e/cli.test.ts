@@ -1,0 +1,78 @@
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {existsSync} from 'node:fs'
+import {join} from 'node:path'
+import {execa} from 'execa'
+import {binRun, cliEnv, repoRoot, tend, tendJson} from '../helpers/cli.js'
+import {makeTendHome, waitFor} from '../helpers/tend-home.js'
+import {controlRequest} from '../../src/daemons/runtime/control-client.js'
+
+describe('the CLI', () => {
+  let home: string
+  let cleanup: () => Promise<void>
+  beforeAll(() => ({home, cleanup} = makeTendHome()))
+  afterAll(async () => cleanup())
+
+  it('lists its topics and commands in --help', async () => {
+    const result = await tend(['--help'], {home})
+    expect(result.exitCode).toBe(0)
+    for (const word of ['daemon', 'up', 'down', 'ps', 'top', 'logs', 'plugins'])
+      expect(String(result.stdout)).toMatch(new RegExp(`\\n\\s+${word}\\s`))
+  })
+
+  it('loads the http-probe plugin by default', async () => {
+    expect(String((await tend(['plugins', '--core'], {home})).stdout)).toContain('@tend/plugin-http-probe')
+    const {data} = await tendJson<{kinds: Array<{kind: string; source: string}>}>(['daemon', 'kinds'], {home})
+    expect(data.kinds).toContainEqual(expect.objectContaining({kind: 'http-probe', source: '@tend/plugin-http-probe'}))
+  })
+
+  it('exits 2 with one line for a usage error, in text and in --json', async () => {
+    const text = await tend(['ps', '--bogus'], {home})
+    expect(text.exitCode).toBe(2)
+    expect(String(text.stderr).split('\n')[0]).toBe('Error: Nonexistent flag: --bogus')
+    const json = await tend(['ps', '--bogus', '--json'], {home})
+    expect(json.exitCode).toBe(2)
+    expect(JSON.parse(String(json.stdout))).toEqual({error: {message: 'Nonexistent flag: --bogus', hint: 'see --help', exitCode: 2}})
+  })
+
+  it('rejects a bad instance config before starting anything', async () => {
+    const result = await tend(
+      ['daemon', 'run', 'http-probe', '--name', 'x', '--set', 'targets.0.url=ftp://nope', '--set', 'targets.0.interval_ms=5'],
+      {home},
+    )
+    expect(result.exitCode).toBe(2)
+    expect(String(result.stderr)).toMatch(/^Error: config of x: targets\.0\.url: must be an http/)
+    expect(existsSync(join(home, 'run', 'x.sock'))).toBe(false)
+  })
+
+  it('runs an instance in the foreground: control socket, metrics, one instance per name, clean SIGTERM', async () => {
+    const args = [
+      'daemon',
+      'run',
+      'http-probe',
+      '--name',
+      'fg',
+      '--set',
+      'targets.0.url=http://127.0.0.1:9/',
+      '--set',
+      'targets.0.interval_ms=200',
+    ]
+    const child = execa(process.execPath, [binRun, ...args], {cwd: repoRoot, env: cliEnv(home), extendEnv: false, reject: false})
+    const socket = join(home, 'run', 'fg.sock')
+    await waitFor(async () => (await controlRequest(socket, 'GET', '/healthz')).statusCode === 200, {what: 'fg healthy'})
+
+    const metrics = await controlRequest<string>(socket, 'GET', '/metrics')
+    expect(metrics.body).toMatch(/tend_probe_checks_total\{target="127.0.0.1:9",result="down",instance="fg",kind="http-probe"\} \d+/)
+    expect(metrics.body).toContain('tend_process_resident_memory_bytes')
+
+    const second = await tend(args, {home})
+    expect(second.exitCode).toBe(1)
+    expect(String(second.stderr)).toContain('instance fg is already running')
+
+    child.kill('SIGTERM')
+    const result = await child
+    expect(result.exitCode).toBe(0)
+    expect(existsSync(socket)).toBe(false)
+    expect(existsSync(join(home, 'run', 'fg.pid'))).toBe(false)
+    expect(String(result.stdout)).toContain('received SIGTERM, stopping')
+  })
+})

@@ -1,0 +1,198 @@
+import {existsSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+import {tend, tendJson} from '../../helpers/cli.js'
+import {isAlive, makeTendHome, waitFor} from '../../helpers/tend-home.js'
+
+/** Two probes, b after a; each probes the supervisor's own socket, so the stack needs nothing else. */
+function writeStack(dir: string, extra = ''): string {
+  const file = join(dir, 'tend.yaml')
+  writeFileSync(
+    file,
+    `version: 1
+name: t
+instances:
+  a:
+    kind: http-probe
+    restart: always
+    config:
+      targets: [{url: http://localhost/healthz, socket: "\${TEND_HOME}/run/supervisor.sock", interval_ms: 200}]
+  b:
+    kind: http-probe
+    depends_on: [a]
+    config:
+      targets: [{url: http://localhost/healthz, socket: "\${TEND_HOME}/run/supervisor.sock", interval_ms: 200}]
+${extra}`,
+  )
+  return file
+}
+
+interface Ps {
+  supervisor: {running: boolean; pid: number | null}
+  instances: Array<{
+    name: string
+    state: string
+    pid: number | null
+    health: string
+    restarts: number
+    summary: string
+    status: {pid: number} | null
+  }>
+}
+
+async function ps(home: string): Promise<Ps> {
+  const {data, exitCode} = await tendJson<Ps>(['ps'], {home})
+  expect(exitCode).toBe(0)
+  return data
+}
+
+describe('stacks under the supervisor', () => {
+  let home: string
+  let cleanup: () => Promise<void>
+  beforeEach(() => ({home, cleanup} = makeTendHome()))
+  afterEach(async () => cleanup())
+
+  it('brings a stack up healthy, restarts a kill -9ed instance within 2 s, and down leaves nothing behind', async () => {
+    const file = writeStack(home)
+    const upResult = await tend(['up', '-f', file], {home})
+    expect(upResult.exitCode, String(upResult.stderr)).toBe(0)
+
+    const before = await ps(home)
+    expect(before.instances.map((i) => [i.name, i.state, i.health])).toEqual([
+      ['a', 'running', 'healthy'],
+      ['b', 'running', 'healthy'],
+    ])
+    expect(before.instances[0].status?.pid).toBe(before.instances[0].pid)
+    const oldPid = before.instances[0].pid!
+
+    process.kill(oldPid, 'SIGKILL')
+    const killedAt = Date.now()
+    const restarted = await waitFor(
+      async () => {
+        const a = (await ps(home)).instances.find((i) => i.name === 'a')!
+        return a.pid !== oldPid && a.state === 'running' && a.health === 'healthy' ? a : undefined
+      },
+      {timeoutMs: 10_000, intervalMs: 50, what: 'a restarted'},
+    )
+    const restartMs = Date.now() - killedAt
+    expect(restarted.restarts).toBe(1)
+    // The reach is 2 s; the ps polling above adds its own ~0.3 s per look.
+    expect(restartMs).toBeLessThan(2500)
+
+    const all = (await ps(home)).instances.map((i) => i.pid!)
+    const supervisorPid = (await ps(home)).supervisor.pid!
+    const downResult = await tend(['down', '-f', file], {home})
+    expect(downResult.exitCode, String(downResult.stderr)).toBe(0)
+    expect(String(downResult.stdout)).toContain('stopped b, a')
+    await waitFor(() => [...all, supervisorPid].every((pid) => !isAlive(pid)), {what: 'every process gone'})
+    const left = readdirSync(join(home, 'run')).filter((f) => f.endsWith('.sock') || f.endsWith('.pid') || f.endsWith('.json'))
+    expect(left).toEqual([])
+  })
+
+  it('never starts two supervisors or two instances when up runs concurrently', async () => {
+    const file = writeStack(home)
+    const results = await Promise.all([1, 2, 3].map(() => tend(['up', '-f', file], {home})))
+    for (const r of results) expect(r.exitCode, String(r.stderr)).toBe(0)
+    const state = await ps(home)
+    expect(state.instances.every((i) => i.restarts === 0 && i.health === 'healthy')).toBe(true)
+    const supervisorLog = readFileSync(join(home, 'logs', 'supervisor.log'), 'utf8')
+    expect(supervisorLog.match(/started a /g)).toHaveLength(1)
+    expect(supervisorLog.match(/supervisor running/g)).toHaveLength(1)
+    // Each instance answers from exactly one process: its lock is held once.
+    for (const name of ['a', 'b'])
+      expect(readFileSync(join(home, 'run', `${name}.pid`), 'utf8').trim()).toBe(String(state.instances.find((i) => i.name === name)!.pid))
+    expect((await tend(['down', '-f', file], {home})).exitCode).toBe(0)
+  })
+
+  it('adopts running instances after the supervisor itself is killed', async () => {
+    const file = writeStack(home)
+    expect((await tend(['up', '-f', file], {home})).exitCode).toBe(0)
+    const before = await ps(home)
+    process.kill(before.supervisor.pid!, 'SIGKILL')
+    await waitFor(() => !isAlive(before.supervisor.pid!), {what: 'supervisor gone'})
+    const during = await tendJson<Ps & {note: string | null}>(['ps'], {home})
+    expect(during.data.supervisor.running).toBe(false)
+    expect(during.data.note).toContain('not running')
+    expect(during.data.instances.map((i) => i.pid).sort()).toEqual(before.instances.map((i) => i.pid).sort())
+
+    const again = await tend(['up', '-f', file], {home})
+    expect(again.exitCode, String(again.stderr)).toBe(0)
+    const after = await ps(home)
+    expect(after.supervisor.pid).not.toBe(before.supervisor.pid)
+    expect(after.instances.map((i) => i.pid)).toEqual(before.instances.map((i) => i.pid))
+    expect((await tend(['down', '-f', file], {home})).exitCode).toBe(0)
+  })
+
+  it('honours restart: never, and reports a daemon that fails at start with its log lines', async () => {
+    const file = writeStack(
+      home,
+      `  broken:
+    kind: http-probe
+    restart: never
+    config:
+      targets: [{url: https://localhost/, ca_file: /nonexistent/ca.pem}]
+`,
+    )
+    const result = await tend(['up', '-f', file], {home})
+    expect(result.exitCode).toBe(1)
+    expect(String(result.stderr)).toMatch(/broken did not become healthy: exited with code 1/)
+    expect(String(result.stderr)).toContain('cannot read ca_file /nonexistent/ca.pem')
+    const state = await ps(home)
+    expect(state.instances.find((i) => i.name === 'broken')!.state).toBe('exited')
+    expect(state.instances.filter((i) => i.name !== 'broken').every((i) => i.health === 'healthy')).toBe(true)
+    expect((await tend(['down', '--all'], {home})).exitCode).toBe(0)
+  })
+})
+
+describe('bad stack files start nothing', () => {
+  let home: string
+  let cleanup: () => Promise<void>
+  beforeEach(() => ({home, cleanup} = makeTendHome()))
+  afterEach(async () => cleanup())
+
+  const cases: Array<[string, string, RegExp]> = [
+    ['unknown kind', 'version: 1\ninstances:\n  x:\n    kind: nope\n', /instances\.x\.kind: unknown daemon kind "nope"/],
+    [
+      'invalid field',
+      'version: 1\ninstances:\n  x:\n    kind: http-probe\n    config: {targets: [{url: 42}]}\n',
+      /instances\.x\.config\.targets\.0\.url: /,
+    ],
+    [
+      'unknown field',
+      'version: 1\ninstances:\n  x:\n    kind: http-probe\n    restrat: always\n',
+      /instances\.x: Unrecognized key: "restrat"/,
+    ],
+    ['bad YAML', 'version: 1\ninstances:\n  x: [\n', /tend\.yaml:\d+:\d+: invalid YAML/],
+    [
+      'dependency cycle',
+      'version: 1\ninstances:\n  x: {kind: http-probe, depends_on: [y]}\n  y: {kind: http-probe, depends_on: [x]}\n',
+      /depends_on has a cycle: x -> y -> x/,
+    ],
+    [
+      'unset variable',
+      'version: 1\ninstances:\n  x: {kind: http-probe, config: {targets: [{url: "${NOPE_NOT_SET}"}]}}\n',
+      /environment variable NOPE_NOT_SET is not set/,
+    ],
+  ]
+  for (const [what, text, message] of cases) {
+    it(`rejects a stack file with ${what} (exit 2, one clear line)`, async () => {
+      const file = join(home, 'tend.yaml')
+      writeFileSync(file, text)
+      const result = await tend(['up', '-f', file], {home})
+      expect(result.exitCode).toBe(2)
+      const firstLine = String(result.stderr).split('\n')[0]
+      expect(firstLine).toMatch(/^Error: /)
+      expect(firstLine).toMatch(message)
+      expect(String(result.stderr)).not.toMatch(/\n\s+at /)
+      expect(existsSync(join(home, 'run', 'supervisor.sock'))).toBe(false)
+    })
+  }
+
+  it('rejects a missing stack file, also in --json mode', async () => {
+    const result = await tend(['up', '-f', join(home, 'missing.yaml'), '--json'], {home})
+    expect(result.exitCode).toBe(2)
+    expect(JSON.parse(String(result.stdout))).toEqual({
+      error: {message: `stack file not found: ${join(home, 'missing.yaml')}`, exitCode: 2},
+    })
+  })
+})

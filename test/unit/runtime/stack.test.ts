@@ -1,0 +1,74 @@
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+import {z} from 'zod'
+import {KindRegistry} from '../../../src/daemons/runtime/registry.js'
+import {loadStack} from '../../../src/daemons/runtime/stack.js'
+
+const echoKind = {
+  kind: 'echo',
+  summary: 'test kind',
+  config: z.object({port: z.number().int().default(1), text: z.string().default('')}).strict(),
+  start: async () => ({status: () => ({healthy: true, summary: ''}), stop: async () => {}}),
+}
+const registry = new KindRegistry([{kind: 'echo', summary: 'test kind', source: 'test', load: async () => echoKind}])
+
+describe('loadStack', () => {
+  let dir: string
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'stack-unit-'))))
+  afterEach(() => rmSync(dir, {recursive: true, force: true}))
+  const write = (text: string) => {
+    const file = join(dir, 'tend.yaml')
+    writeFileSync(file, text)
+    return file
+  }
+
+  it('orders instances after their dependencies and applies defaults', async () => {
+    const file = write(
+      'version: 1\ninstances:\n  web: {kind: echo, depends_on: [db, cache]}\n  db: {kind: echo}\n  cache: {kind: echo, depends_on: [db]}\n',
+    )
+    const stack = await loadStack(file, registry, {})
+    expect(stack.instances.map((i) => i.name)).toEqual(['db', 'cache', 'web'])
+    expect(stack.instances[0]).toEqual({
+      name: 'db',
+      kind: 'echo',
+      config: {port: 1, text: ''},
+      dependsOn: [],
+      restart: 'on-failure',
+      maxRestarts: 10,
+    })
+    expect(stack.name).toBe(dir.split('/').at(-1))
+    expect(stack.baseDir).toBe(dir)
+  })
+
+  it('interpolates environment variables after parsing, with defaults and $$', async () => {
+    const file = write('version: 1\nname: s\ninstances:\n  a: {kind: echo, config: {text: "${GREETING} ${WHO:-world} $$5 ${EVIL}"}}\n')
+    const stack = await loadStack(file, registry, {GREETING: 'hello', EVIL: '"}\ninjected: true'})
+    expect(stack.instances[0].config).toEqual({port: 1, text: 'hello world $5 "}\ninjected: true'})
+  })
+
+  it('skips an instance whose required command is missing, and its dependents, saying why', async () => {
+    const file = write(
+      'version: 1\ninstances:\n  a: {kind: echo, requires: [{command: definitely-not-installed-xyz, reason: xyz is not installed}]}\n  b: {kind: echo, depends_on: [a]}\n  c: {kind: echo, requires: [{command: sh}]}\n',
+    )
+    const stack = await loadStack(file, registry, {PATH: process.env.PATH})
+    expect(stack.instances.map((i) => i.name)).toEqual(['c'])
+    expect(stack.skipped).toEqual([
+      {name: 'a', reason: 'xyz is not installed'},
+      {name: 'b', reason: 'it depends on a, which is skipped'},
+    ])
+  })
+
+  it('names the file and the entry in every error', async () => {
+    const cases: Array<[string, RegExp]> = [
+      ['version: 2\ninstances: {a: {kind: echo}}\n', /tend\.yaml: version: version must be 1/],
+      ['version: 1\ninstances: {}\n', /instances: a stack needs at least one instance/],
+      ['version: 1\ninstances: {"bad name": {kind: echo}}\n', /instances\.bad name: invalid instance name/],
+      ['version: 1\ninstances: {a: {kind: echo, depends_on: [zz]}}\n', /instances\.a\.depends_on: no instance named "zz"/],
+      ['version: 1\ninstances: {a: {kind: echo, config: {port: x}}}\n', /instances\.a\.config\.port: Invalid input: expected number/],
+      ['version: 1\ninstances: {a: {kind: echo, restart: sometimes}}\n', /instances\.a\.restart: /],
+    ]
+    for (const [text, message] of cases) await expect(loadStack(write(text), registry, {})).rejects.toThrow(message)
+  })
+})
