@@ -38,7 +38,14 @@ export async function startDaemon(home: string, kind: string, name: string, conf
   void child.then(() => (exited = true))
   const deadline = Date.now() + timeoutMs
   for (;;) {
-    if (exited) throw new Error(`${kind} ${name} exited: ${String((await child).stderr).trim().split('\n').slice(-3).join(' | ')}`)
+    if (exited)
+      throw new Error(
+        `${kind} ${name} exited: ${String((await child).stderr)
+          .trim()
+          .split('\n')
+          .slice(-3)
+          .join(' | ')}`,
+      )
     try {
       const doc = await status()
       if (doc?.healthy) break

@@ -52,7 +52,11 @@ export async function idleRun(home: string, count: number, seconds: number, prog
       workers.push(worker)
       worker.start()
     }
-    await api.waitFor(async () => (await api.get<any[]>('/api/workers')).filter((w) => w.connected).length === count, `${count} workers connected`, 120_000)
+    await api.waitFor(
+      async () => (await api.get<any[]>('/api/workers')).filter((w) => w.connected).length === count,
+      `${count} workers connected`,
+      120_000,
+    )
     progress(`${count} workers connected; measuring the master for ${seconds} s`)
     // Let connection set-up settle before measuring the steady state.
     await new Promise((r) => setTimeout(r, 2000))

@@ -2,7 +2,17 @@ import {execa} from 'execa'
 import {existsSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {binRun, cpuSeconds, nodeArgs, type Daemon, loadAverage, machineCpuSeconds, mainThreadCpuSeconds, MasterApi, startDaemon} from './cluster.js'
+import {
+  binRun,
+  cpuSeconds,
+  nodeArgs,
+  type Daemon,
+  loadAverage,
+  machineCpuSeconds,
+  mainThreadCpuSeconds,
+  MasterApi,
+  startDaemon,
+} from './cluster.js'
 
 /**
  * One log-ingest run (BENCH.md, CI): a master, W workers and W builders, each build one step
@@ -73,7 +83,9 @@ export async function ingestRun(options: IngestOptions, progress: (message: stri
     progress(`master up at ${api.url} (db ${options.db.startsWith('postgres') ? 'postgres' : 'sqlite'}); starting ${workers} workers`)
     daemons.push(
       ...(await Promise.all(
-        workerNames.map((name) => startDaemon(home, 'ci-worker', name, {secret: {file: join(home, `${name}.secret`)}, masters: [masterUrl], max_builds: builds})),
+        workerNames.map((name) =>
+          startDaemon(home, 'ci-worker', name, {secret: {file: join(home, `${name}.secret`)}, masters: [masterUrl], max_builds: builds}),
+        ),
       )),
     )
 
@@ -125,7 +137,14 @@ export async function ingestRun(options: IngestOptions, progress: (message: stri
     const sum = (pids: number[], children = false) => pids.reduce((total, pid) => total + cpuSeconds(pid, children), 0)
     // Followers exit as their build ends: their CPU is read from this process's reaped-children
     // total once they are gone, minus what each had used before the clock started.
-    const before = {master: cpuSeconds(master.pid), masterMain: mainThreadCpuSeconds(master.pid), workers: sum(workerPids, true), readers: sum(readerPids), reaped: cpuSeconds(process.pid, true) - cpuSeconds(process.pid), machine: machineCpuSeconds()}
+    const before = {
+      master: cpuSeconds(master.pid),
+      masterMain: mainThreadCpuSeconds(master.pid),
+      workers: sum(workerPids, true),
+      readers: sum(readerPids),
+      reaped: cpuSeconds(process.pid, true) - cpuSeconds(process.pid),
+      machine: machineCpuSeconds(),
+    }
     const started = performance.timeOrigin + performance.now()
     const windowStart = process.hrtime.bigint() / 1000n
     writeFileSync(goFile, '')
@@ -137,19 +156,25 @@ export async function ingestRun(options: IngestOptions, progress: (message: stri
     const machineCpuS = machineCpuSeconds() - before.machine
     // For CPU profiles: the measured window, on the monotonic clock V8's profiler stamps samples with.
     if (process.env.TEND_BENCH_PROFILE) {
-      writeFileSync(join(process.env.TEND_BENCH_PROFILE, 'window.json'), JSON.stringify({startUs: Number(windowStart), endUs: Number(process.hrtime.bigint() / 1000n)}))
+      writeFileSync(
+        join(process.env.TEND_BENCH_PROFILE, 'window.json'),
+        JSON.stringify({startUs: Number(windowStart), endUs: Number(process.hrtime.bigint() / 1000n)}),
+      )
     }
     for (const detail of finished) {
-      if (detail.build.result !== 'success') throw new Error(`build ${detail.build.id} ended ${detail.build.result}: ${detail.build.summary}`)
+      if (detail.build.result !== 'success')
+        throw new Error(`build ${detail.build.id} ended ${detail.build.result}: ${detail.build.summary}`)
     }
     progress(`${builds} builds done in ${wallS.toFixed(2)} s; checking the followers`)
 
     const results = await Promise.all(readers)
     const followersCpuS = cpuSeconds(process.pid, true) - cpuSeconds(process.pid) - before.reaped - before.readers
     for (const [i, result] of results.entries()) {
-      if (result.exitCode !== 0) throw new Error(`tend ci log ${ids[i]} --follow exited ${result.exitCode}: ${String(result.stderr).trim()}`)
+      if (result.exitCode !== 0)
+        throw new Error(`tend ci log ${ids[i]} --follow exited ${result.exitCode}: ${String(result.stderr).trim()}`)
       if (verified[i].bad) throw new Error(verified[i].bad)
-      if (verified[i].offset !== expected.length) throw new Error(`build ${ids[i]}: the follower got ${verified[i].offset} bytes, ${expected.length} were printed`)
+      if (verified[i].offset !== expected.length)
+        throw new Error(`build ${ids[i]}: the follower got ${verified[i].offset} bytes, ${expected.length} were printed`)
     }
     const delays = followDelays(home, ids, arrivals)
 
@@ -160,7 +185,9 @@ export async function ingestRun(options: IngestOptions, progress: (message: stri
     const storedBytes = details.reduce((sum, d) => sum + d.steps.reduce((s: number, step: any) => s + step.storedBytes, 0), 0)
     const rawBytes = expected.length * builds
     const logsFile = join(home, 'data', 'bench-master', 'ci-logs.db')
-    const dbFileBytes = existsSync(logsFile) ? statSync(logsFile).size + (existsSync(`${logsFile}-wal`) ? statSync(`${logsFile}-wal`).size : 0) : null
+    const dbFileBytes = existsSync(logsFile)
+      ? statSync(logsFile).size + (existsSync(`${logsFile}-wal`) ? statSync(`${logsFile}-wal`).size : 0)
+      : null
     const total = builds * lines
     return {
       lines: total,
@@ -197,7 +224,9 @@ async function waitFinished(api: MasterApi, id: number): Promise<any> {
 function followDelays(home: string, ids: number[], arrivals: Float64Array[]): number[] {
   const delays: number[] = []
   for (const [i, id] of ids.entries()) {
-    for (const record of readFileSync(join(home, `times-${id}`), 'utf8').trim().split('\n')) {
+    for (const record of readFileSync(join(home, `times-${id}`), 'utf8')
+      .trim()
+      .split('\n')) {
       const [line, printedMs] = record.split(' ').map(Number)
       delays.push(arrivals[i][line] - printedMs)
     }
@@ -214,8 +243,12 @@ async function readBack(home: string, id: number, expected: Buffer): Promise<voi
     maxBuffer: expected.length * 2,
     stripFinalNewline: false,
   })
-  if (result.exitCode !== 0) throw new Error(`tend ci log ${id} --raw exited ${result.exitCode}: ${Buffer.from(result.stderr).toString().trim()}`)
-  if (!Buffer.from(result.stdout).equals(expected)) throw new Error(`build ${id}: the stored log read back differs from what was printed (${Buffer.from(result.stdout).length} bytes read, ${expected.length} printed)`)
+  if (result.exitCode !== 0)
+    throw new Error(`tend ci log ${id} --raw exited ${result.exitCode}: ${Buffer.from(result.stderr).toString().trim()}`)
+  if (!Buffer.from(result.stdout).equals(expected))
+    throw new Error(
+      `build ${id}: the stored log read back differs from what was printed (${Buffer.from(result.stdout).length} bytes read, ${expected.length} printed)`,
+    )
 }
 
 export function percentile(values: number[], q: number): number {

@@ -58,7 +58,9 @@ const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', {maximumFractio
 async function main(): Promise<number> {
   const pool = makePool()
   const expected = expectedLog(lines, pool)
-  say(`workload W=${workers} B=${builds} L=${lines}: ${fmt(builds * lines)} lines, ${fmt((expected.length * builds) / 2 ** 20, 1)} MiB; corpus gzip -9 ratio ${gzip9Ratio(expected).toFixed(3)}`)
+  say(
+    `workload W=${workers} B=${builds} L=${lines}: ${fmt(builds * lines)} lines, ${fmt((expected.length * builds) / 2 ** 20, 1)} MiB; corpus gzip -9 ratio ${gzip9Ratio(expected).toFixed(3)}`,
+  )
   const summaries: string[] = []
   let missed = false
   for (const db of dbs) {
@@ -70,7 +72,9 @@ async function main(): Promise<number> {
         const poolFile = join(home, 'pool.txt')
         writeFileSync(poolFile, `${pool.join('\n')}\n`)
         if (db === 'postgres') postgres = await startPostgres()
-        const f = await ingestRun({home, workers, builds, lines, db: postgres?.url ?? 'sqlite', expected, poolFile}, (m) => say(`[${db} ${run}/${runs}] ${m}`))
+        const f = await ingestRun({home, workers, builds, lines, db: postgres?.url ?? 'sqlite', expected, poolFile}, (m) =>
+          say(`[${db} ${run}/${runs}] ${m}`),
+        )
         figures.push(f)
         say(
           `[${db} ${run}/${runs}] ${fmt(f.linesPerS)} lines/s (${f.wallS.toFixed(2)} s), master ${f.masterCpuS.toFixed(2)} CPU-s (event loop ${f.masterMainCpuS.toFixed(2)}) = ${fmt(f.linesPerCpuS)} lines/CPU-s, ` +
@@ -115,7 +119,9 @@ async function main(): Promise<number> {
     }
     const ok = idle.cpuPercent < REACH.idleCpuPercent && idle.rssMb < REACH.idleRssMb
     if (!smoke && !ok) missed = true
-    summaries.push(`idle: ${idle.workers} workers, master ${idle.cpuPercent.toFixed(2)}% of a core, RSS ${idle.rssMb.toFixed(0)} MB over ${idle.seconds} s${smoke ? '' : ok ? ' [reach met]' : ' [below reach]'} (load ${idle.load.split(' ')[0]})`)
+    summaries.push(
+      `idle: ${idle.workers} workers, master ${idle.cpuPercent.toFixed(2)}% of a core, RSS ${idle.rssMb.toFixed(0)} MB over ${idle.seconds} s${smoke ? '' : ok ? ' [reach met]' : ' [below reach]'} (load ${idle.load.split(' ')[0]})`,
+    )
   }
   for (const line of summaries) say(line)
   say(`SUMMARY W=${workers} B=${builds} L=${lines} ${summaries.join(' | ')}`)

@@ -21,7 +21,9 @@ const PG_BIN_ROOT = '/usr/lib/postgresql'
 export function postgresBinDir(): string {
   const versions = existsSync(PG_BIN_ROOT) ? readdirSync(PG_BIN_ROOT).filter((v) => existsSync(join(PG_BIN_ROOT, v, 'bin', 'initdb'))) : []
   if (versions.length === 0) {
-    throw new Error(`PostgreSQL server binaries not found under ${PG_BIN_ROOT}/*/bin: install the Debian package "postgresql" (.ci/run does)`)
+    throw new Error(
+      `PostgreSQL server binaries not found under ${PG_BIN_ROOT}/*/bin: install the Debian package "postgresql" (.ci/run does)`,
+    )
   }
   versions.sort((a, b) => Number(b) - Number(a))
   return join(PG_BIN_ROOT, versions[0], 'bin')
@@ -57,7 +59,9 @@ export async function startPostgres(options: {database?: string; settings?: Reco
       max_connections: '100',
       ...options.settings,
     }
-    const opts = Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`).join(' ')
+    const opts = Object.entries(settings)
+      .map(([k, v]) => `-c ${k}=${v}`)
+      .join(' ')
     started = true
     await asPostgres('pg_ctl', ['start', '-D', dataDir, '-l', join(dir, 'server.log'), '-w', '-t', '60', '-o', opts])
     await execa('runuser', ['-u', 'postgres', '--', join(bin, 'createdb'), '-h', dir, '-p', String(port), database], {timeout: 60_000})

@@ -60,7 +60,12 @@ export class CiApi {
       {method: 'POST', pattern: /^\/api\/builds$/, auth: true, handler: (req, res) => this.force(req, res)},
       {method: 'GET', pattern: /^\/api\/builds\/(\d+)$/, auth: false, handler: (_q, _r, [id], url) => this.showBuild(Number(id), url)},
       {method: 'POST', pattern: /^\/api\/builds\/(\d+)\/stop$/, auth: true, handler: (req, _r, [id]) => this.stop(req, Number(id))},
-      {method: 'GET', pattern: /^\/api\/builds\/(\d+)\/log$/, auth: false, handler: (_q, res, [id], url) => this.streamLog(res, Number(id), url)},
+      {
+        method: 'GET',
+        pattern: /^\/api\/builds\/(\d+)\/log$/,
+        auth: false,
+        handler: (_q, res, [id], url) => this.streamLog(res, Number(id), url),
+      },
       {method: 'POST', pattern: /^\/api\/change-hook\/github$/, auth: false, handler: (req) => this.changeHook(req)},
     ]
     this.server = createServer((req, res) => void this.handle(req, res))
@@ -117,7 +122,12 @@ export class CiApi {
   private checkToken(req: IncomingMessage): void {
     const header = req.headers.authorization ?? ''
     const token = header.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : ''
-    if (!token) throw new ApiError(401, 'this call changes state and needs the API token', 'send Authorization: Bearer TOKEN (the CLI reads the master\'s token file)')
+    if (!token)
+      throw new ApiError(
+        401,
+        'this call changes state and needs the API token',
+        "send Authorization: Bearer TOKEN (the CLI reads the master's token file)",
+      )
     if (!secretsEqual(token, this.deps.token)) throw new ApiError(403, 'the API token is wrong')
   }
 
@@ -154,7 +164,8 @@ export class CiApi {
   private async listBuilds(url: URL): Promise<Build[]> {
     const limit = intParam(url, 'limit', 50, 1, 1000)
     const state = url.searchParams.get('state') ?? undefined
-    if (state && !['pending', 'running', 'finished'].includes(state)) throw new ApiError(400, `state must be pending, running or finished, not ${JSON.stringify(state)}`)
+    if (state && !['pending', 'running', 'finished'].includes(state))
+      throw new ApiError(400, `state must be pending, running or finished, not ${JSON.stringify(state)}`)
     const builder = url.searchParams.get('builder') ?? undefined
     if (builder && !this.deps.builders.has(builder)) throw this.unknownBuilder(builder)
     return this.deps.store.listBuilds({builder, state: state as BuildState | undefined, limit})
@@ -215,7 +226,8 @@ export class CiApi {
       const steps = this.deps.builders.get(build.builder)?.steps.map((s) => s.name) ?? []
       const byName = steps.indexOf(stepParam)
       step = /^\d+$/.test(stepParam) ? Number(stepParam) : byName >= 0 ? byName : Number.NaN
-      if (!Number.isInteger(step)) throw new ApiError(404, `build ${id} has no step ${stepParam}`, steps.length ? `its steps: ${steps.join(', ')}` : undefined)
+      if (!Number.isInteger(step))
+        throw new ApiError(404, `build ${id} has no step ${stepParam}`, steps.length ? `its steps: ${steps.join(', ')}` : undefined)
     }
     const from = intParam(url, 'from', 1, 1, Number.MAX_SAFE_INTEGER)
     const to = url.searchParams.has('to') ? intParam(url, 'to', 0, from, Number.MAX_SAFE_INTEGER) : Number.POSITIVE_INFINITY
@@ -227,9 +239,12 @@ export class CiApi {
   private async changeHook(req: IncomingMessage): Promise<unknown> {
     const raw = await readBody(req, MAX_HOOK_BODY)
     const signature = req.headers['x-hub-signature-256']
-    const signed = this.deps.changeHookSecret !== undefined && hubSignatureValid(raw, typeof signature === 'string' ? signature : undefined, this.deps.changeHookSecret)
+    const signed =
+      this.deps.changeHookSecret !== undefined &&
+      hubSignatureValid(raw, typeof signature === 'string' ? signature : undefined, this.deps.changeHookSecret)
     if (!signed) {
-      if (signature !== undefined && !req.headers.authorization) throw new ApiError(403, 'the X-Hub-Signature-256 signature does not match (check change_hook_secret)')
+      if (signature !== undefined && !req.headers.authorization)
+        throw new ApiError(403, 'the X-Hub-Signature-256 signature does not match (check change_hook_secret)')
       this.checkToken(req)
     }
     const event = req.headers['x-github-event']
@@ -242,7 +257,11 @@ export class CiApi {
 
   private unknownBuilder(name: string): ApiError {
     const known = [...this.deps.builders.keys()]
-    return new ApiError(404, `unknown builder ${JSON.stringify(name)}`, known.length ? `known builders: ${known.join(', ')}` : 'this master has no builders')
+    return new ApiError(
+      404,
+      `unknown builder ${JSON.stringify(name)}`,
+      known.length ? `known builders: ${known.join(', ')}` : 'this master has no builders',
+    )
   }
 }
 
@@ -287,5 +306,3 @@ function parseBody<T>(schema: z.ZodType<T>, raw: Buffer): T {
   }
   return result.data
 }
-
-

@@ -179,7 +179,13 @@ export class BuildCoordinator extends EventEmitter<CoordinatorEvents> {
           if (this.stopped) return
           const worker = this.pickWorker(builder)
           if (!worker) break
-          const build = await this.store.claim(builder.name, this.master, worker.name, builder.max_builds, builder.steps.map((s) => s.name))
+          const build = await this.store.claim(
+            builder.name,
+            this.master,
+            worker.name,
+            builder.max_builds,
+            builder.steps.map((s) => s.name),
+          )
           if (!build) break
           await this.startOn(build, builder, worker)
         }
@@ -216,7 +222,17 @@ export class BuildCoordinator extends EventEmitter<CoordinatorEvents> {
       await this.store.unclaim(build.id)
       return
     }
-    this.active.set(build.id, {build, builder, worker, received: new Map(), finishing: [], currentStep: null, tail: new LogTail(), cancelSent: false, ending: false})
+    this.active.set(build.id, {
+      build,
+      builder,
+      worker,
+      received: new Map(),
+      finishing: [],
+      currentStep: null,
+      tail: new LogTail(),
+      cancelSent: false,
+      ending: false,
+    })
     this.log.info(`build ${build.id} started`, {builder: builder.name, worker: worker.name, attempt: build.attempt})
   }
 
@@ -231,7 +247,9 @@ export class BuildCoordinator extends EventEmitter<CoordinatorEvents> {
         active.currentStep = message.step
         active.tail.clear()
         this.writer.open(message.build, message.step, active.builder.log_max_bytes)
-        void this.store.startStep(message.build, message.step).catch((error) => this.log.error('recording a step start failed', {error: errorMessage(error)}))
+        void this.store
+          .startStep(message.build, message.step)
+          .catch((error) => this.log.error('recording a step start failed', {error: errorMessage(error)}))
         break
       }
       case 'step-end': {
@@ -272,7 +290,10 @@ export class BuildCoordinator extends EventEmitter<CoordinatorEvents> {
     try {
       const totals = await this.writer.finish(message.build, message.step)
       active.received.delete(message.step)
-      await this.store.finishStep(message.build, message.step, message.result, message.exitCode, {...totals, dropped: totals.dropped + message.dropped})
+      await this.store.finishStep(message.build, message.step, message.result, message.exitCode, {
+        ...totals,
+        dropped: totals.dropped + message.dropped,
+      })
       this.emit('step-finished', message.build, message.step)
     } catch (error) {
       this.log.error(`storing the end of build ${message.build} step ${message.step} failed`, {error: errorMessage(error)})

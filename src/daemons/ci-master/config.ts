@@ -125,16 +125,19 @@ export const masterConfig = z
     config.builders.forEach((b, i) => {
       for (const w of b.workers) if (!workerNames.has(w)) issue(['builders', i, 'workers'], `builder ${b.name}: unknown worker ${w}`)
       for (const t of b.tags) if (!tags.has(t)) issue(['builders', i, 'tags'], `builder ${b.name}: no worker has tag ${t}`)
-      for (const name of duplicates(b.steps.map((s) => s.name))) issue(['builders', i, 'steps'], `builder ${b.name}: step ${name} is defined twice`)
+      for (const name of duplicates(b.steps.map((s) => s.name)))
+        issue(['builders', i, 'steps'], `builder ${b.name}: step ${name} is defined twice`)
       const envs = [b.env, ...b.steps.map((s) => s.env)]
       for (const env of envs) {
         for (const value of Object.values(env)) {
-          if (typeof value === 'object' && !(value.secret in config.secrets)) issue(['builders', i], `builder ${b.name}: unknown secret ${value.secret}`)
+          if (typeof value === 'object' && !(value.secret in config.secrets))
+            issue(['builders', i], `builder ${b.name}: unknown secret ${value.secret}`)
         }
       }
     })
     config.schedulers.forEach((s, i) => {
-      for (const b of s.builders) if (!builderNames.has(b)) issue(['schedulers', i, 'builders'], `scheduler ${s.name}: unknown builder ${b}`)
+      for (const b of s.builders)
+        if (!builderNames.has(b)) issue(['schedulers', i, 'builders'], `scheduler ${s.name}: unknown builder ${b}`)
     })
     if (config.heartbeat_timeout <= config.heartbeat) issue(['heartbeat_timeout'], 'heartbeat_timeout must be longer than heartbeat')
   })

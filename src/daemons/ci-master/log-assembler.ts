@@ -1,4 +1,11 @@
-import {countNewlines, type Redactor, SEGMENT_MAX_BYTES, type SegmentCompressor, type StoredSegment, truncationMarker} from '../ci/log-codec.js'
+import {
+  countNewlines,
+  type Redactor,
+  SEGMENT_MAX_BYTES,
+  type SegmentCompressor,
+  type StoredSegment,
+  truncationMarker,
+} from '../ci/log-codec.js'
 
 export interface LogTotals {
   lines: number

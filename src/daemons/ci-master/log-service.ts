@@ -154,20 +154,24 @@ class FrameWriter {
     if (this.gone) return false
     let ok = true
     for (const part of encodeFrame(frame, payload)) ok = this.res.write(part)
-    if (!ok) await new Promise<void>((resolve) => {
-      const done = () => {
-        this.res.off('drain', done)
-        this.res.off('close', done)
-        resolve()
-      }
-      this.res.on('drain', done)
-      this.res.on('close', done)
-    })
+    if (!ok)
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          this.res.off('drain', done)
+          this.res.off('close', done)
+          resolve()
+        }
+        this.res.on('drain', done)
+        this.res.on('close', done)
+      })
     return !this.gone
   }
 
   segment(step: number, s: StoredSegment): Promise<boolean> {
-    return this.write({t: 'seg', step, first: s.firstLine, newlines: s.newlines, raw: s.rawBytes, codec: s.codec, size: s.data.length}, s.data)
+    return this.write(
+      {t: 'seg', step, first: s.firstLine, newlines: s.newlines, raw: s.rawBytes, codec: s.codec, size: s.data.length},
+      s.data,
+    )
   }
 
   /** Waits up to ms (or until woken); false if the client went away meanwhile. */

@@ -9,8 +9,7 @@ export interface WriterThreadOptions {
 
 export type ToWriterThread =
   /** Write these segments in one transaction. */
-  | {t: 'write'; batch: number; rows: SegmentRow[]}
-  | {t: 'close'}
+  {t: 'write'; batch: number; rows: SegmentRow[]} | {t: 'close'}
 
 export type FromWriterThread =
   | {t: 'ready'}

@@ -95,7 +95,9 @@ export class LogWriter extends EventEmitter<LogWriterEvents> {
     const thread = new Worker(threadUrl(), {workerData: {location: options.location}, name: 'tend-ci-log-writer'})
     try {
       await new Promise<void>((resolve, reject) => {
-        thread.once('message', (message: FromWriterThread) => (message.t === 'ready' ? resolve() : reject(new Error(message.t === 'error' ? message.message : 'unexpected message'))))
+        thread.once('message', (message: FromWriterThread) =>
+          message.t === 'ready' ? resolve() : reject(new Error(message.t === 'error' ? message.message : 'unexpected message')),
+        )
         thread.once('error', reject)
       })
     } catch (error) {
@@ -170,7 +172,16 @@ export class LogWriter extends EventEmitter<LogWriterEvents> {
         const data = new Uint8Array(s.data.length)
         data.set(s.data)
         transfer.push(data.buffer)
-        rows.push({build: log.build, step: log.step, seq: s.seq, firstLine: s.firstLine, newlines: s.newlines, rawBytes: s.rawBytes, codec: s.codec, data})
+        rows.push({
+          build: log.build,
+          step: log.step,
+          seq: s.seq,
+          firstLine: s.firstLine,
+          newlines: s.newlines,
+          rawBytes: s.rawBytes,
+          codec: s.codec,
+          data,
+        })
       }
     }
     if (rows.length === 0) this.committed(batch)

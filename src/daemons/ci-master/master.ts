@@ -21,7 +21,9 @@ const PARTIAL_LINE_MS = 500
 /** Starts a ci-master: database, log writer thread, worker hub, API, schedulers. */
 export async function startMaster(ctx: DaemonContext, config: MasterConfig): Promise<RunningDaemon> {
   const name = config.master_name ?? ctx.name
-  const secrets = Object.fromEntries(Object.entries(config.secrets).map(([key, ref]) => [key, resolveSecret(ref, ctx.baseDir, `secrets.${key}`)]))
+  const secrets = Object.fromEntries(
+    Object.entries(config.secrets).map(([key, ref]) => [key, resolveSecret(ref, ctx.baseDir, `secrets.${key}`)]),
+  )
   const allSecrets = Object.values(secrets)
   const {token, tokenFile} = apiToken(config.api_token, ctx)
   allSecrets.push(token)
@@ -40,7 +42,13 @@ export async function startMaster(ctx: DaemonContext, config: MasterConfig): Pro
   try {
     const store = new CiStore(db.sql)
     const writer = await LogWriter.start(
-      {location, compressionLevel: config.log_compression_level, flushMs: config.log_flush_interval, partialLineMs: PARTIAL_LINE_MS, secrets: Object.values(secrets)},
+      {
+        location,
+        compressionLevel: config.log_compression_level,
+        flushMs: config.log_flush_interval,
+        partialLineMs: PARTIAL_LINE_MS,
+        secrets: Object.values(secrets),
+      },
       log,
     )
     cleanup.unshift(() => writer.close())
@@ -52,7 +60,11 @@ export async function startMaster(ctx: DaemonContext, config: MasterConfig): Pro
       })
     })
     const builders = new Map(config.builders.map((b) => [b.name, b]))
-    const hub = new WorkerHub(accounts, {master: name, heartbeatMs: config.heartbeat, timeoutMs: config.heartbeat_timeout, windowBytes: config.log_window}, log)
+    const hub = new WorkerHub(
+      accounts,
+      {master: name, heartbeatMs: config.heartbeat, timeoutMs: config.heartbeat_timeout, windowBytes: config.log_window},
+      log,
+    )
     cleanup.unshift(() => hub.close())
     const coordinator = new BuildCoordinator(name, store, db.notifier, hub, writer, builders, stepEnvironment(secrets), log)
     const schedulers = new Schedulers(config.schedulers, store, coordinator, ctx.baseDir, log)
@@ -103,7 +115,12 @@ export async function startMaster(ctx: DaemonContext, config: MasterConfig): Pro
             tokenFile,
             master: name,
             db: dbLabel,
-            builders: config.builders.map((b) => ({name: b.name, pending: counts.get(b.name)?.pending ?? 0, running: counts.get(b.name)?.running ?? 0, maxBuilds: b.max_builds})),
+            builders: config.builders.map((b) => ({
+              name: b.name,
+              pending: counts.get(b.name)?.pending ?? 0,
+              running: counts.get(b.name)?.running ?? 0,
+              maxBuilds: b.max_builds,
+            })),
             workers: config.workers.map((w) => {
               const c = hub.get(w.name)
               return {name: w.name, tags: w.tags, connected: Boolean(c?.ready), running: c ? [...c.running] : [], slots: c?.slots ?? null}

@@ -53,17 +53,27 @@ export class Schedulers implements ChangeTrigger {
       if (config.type !== 'change-hook') continue
       if (config.branch !== undefined && config.branch !== change.branch) continue
       if (config.repository !== undefined && ![change.repository, ...change.aliases].includes(config.repository)) continue
-      builds.push(...(await this.queue(config.name, config.builders, `${change.repository} ${change.branch} at ${change.revision.slice(0, 12)}`, changeProperties(change))))
+      builds.push(
+        ...(await this.queue(
+          config.name,
+          config.builders,
+          `${change.repository} ${change.branch} at ${change.revision.slice(0, 12)}`,
+          changeProperties(change),
+        )),
+      )
     }
     return builds
   }
 
   private later(ms: number, fn: () => void): void {
     if (this.stopped) return
-    const timer = setTimeout(() => {
-      this.timers.delete(timer)
-      fn()
-    }, Math.min(ms, MAX_TIMER_MS))
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(timer)
+        fn()
+      },
+      Math.min(ms, MAX_TIMER_MS),
+    )
     this.timers.add(timer)
   }
 
@@ -96,9 +106,10 @@ export class Schedulers implements ChangeTrigger {
   }
 
   private async poll(config: GitPoller): Promise<void> {
-    const repository = /^[a-z][a-z0-9+.-]*:\/\//i.test(config.repository) || /^[^/]+@[^/]+:/.test(config.repository) || isAbsolute(config.repository)
-      ? config.repository
-      : resolve(this.baseDir, config.repository)
+    const repository =
+      /^[a-z][a-z0-9+.-]*:\/\//i.test(config.repository) || /^[^/]+@[^/]+:/.test(config.repository) || isAbsolute(config.repository)
+        ? config.repository
+        : resolve(this.baseDir, config.repository)
     const ref = `refs/heads/${config.branch}`
     const result = await execa('git', ['ls-remote', '--', repository, ref], {
       timeout: GIT_TIMEOUT_MS,
@@ -106,7 +117,8 @@ export class Schedulers implements ChangeTrigger {
       env: {GIT_TERMINAL_PROMPT: '0'},
       stdin: 'ignore',
     })
-    if (result.exitCode !== 0) throw new Error(`git ls-remote ${repository} failed: ${String(result.stderr).trim().split('\n')[0] || `exit ${result.exitCode}`}`)
+    if (result.exitCode !== 0)
+      throw new Error(`git ls-remote ${repository} failed: ${String(result.stderr).trim().split('\n')[0] || `exit ${result.exitCode}`}`)
     const line = String(result.stdout)
       .split('\n')
       .find((l) => l.endsWith(`\t${ref}`))
@@ -122,7 +134,12 @@ export class Schedulers implements ChangeTrigger {
       return
     }
     const change: Change = {repository, aliases: [], branch: config.branch, revision, author: null, comments: null}
-    await this.queue(config.name, config.builders, `${config.branch} moved to ${revision.slice(0, 12)} (git poller ${config.name})`, changeProperties(change))
+    await this.queue(
+      config.name,
+      config.builders,
+      `${config.branch} moved to ${revision.slice(0, 12)} (git poller ${config.name})`,
+      changeProperties(change),
+    )
   }
 
   private async queue(scheduler: string, builders: string[], reason: string, properties: Record<string, string>): Promise<Build[]> {

@@ -114,7 +114,9 @@ export class WorkerHub extends EventEmitter<HubEvents> {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const refuse = (status: number, text: string, why: string) => {
       this.log.warn(`refused a worker connection: ${why}`, {from: req.socket.remoteAddress})
-      socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(why)}\r\n\r\n${why}`)
+      socket.end(
+        `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(why)}\r\n\r\n${why}`,
+      )
     }
     const url = new URL(req.url ?? '/', 'http://master')
     if (url.pathname !== WORKER_PATH) return refuse(404, 'Not Found', `no WebSocket endpoint at ${url.pathname}`)
@@ -122,14 +124,19 @@ export class WorkerHub extends EventEmitter<HubEvents> {
     const name = String(req.headers[HEADER_WORKER] ?? '')
     const secret = String(req.headers[HEADER_SECRET] ?? '')
     const protocol = Number(req.headers[HEADER_PROTOCOL])
-    if (protocol !== PROTOCOL_VERSION) return refuse(400, 'Bad Request', `unsupported protocol ${req.headers[HEADER_PROTOCOL] ?? '(none)'}, this master speaks ${PROTOCOL_VERSION}`)
+    if (protocol !== PROTOCOL_VERSION)
+      return refuse(
+        400,
+        'Bad Request',
+        `unsupported protocol ${req.headers[HEADER_PROTOCOL] ?? '(none)'}, this master speaks ${PROTOCOL_VERSION}`,
+      )
     const account = this.accounts.get(name)
     let expected: string
     try {
       expected = account ? account.secret() : ''
     } catch (error) {
       this.log.error(`cannot read the secret of worker ${name}`, {error})
-      return refuse(503, 'Service Unavailable', 'the master cannot read this worker\'s secret')
+      return refuse(503, 'Service Unavailable', "the master cannot read this worker's secret")
     }
     // Compare even for unknown names, so timing does not tell which names exist.
     const secretOk = secretsEqual(secret, expected || 'no such worker')
@@ -161,7 +168,13 @@ export class WorkerHub extends EventEmitter<HubEvents> {
     const connection = new WorkerConnection(account.name, account.tags, address, ws)
     this.connections.set(account.name, connection)
     this.log.info(`worker ${account.name} connected`, {from: address})
-    connection.send({t: 'welcome', master: this.options.master, heartbeatMs: this.options.heartbeatMs, timeoutMs: this.options.timeoutMs, windowBytes: this.options.windowBytes})
+    connection.send({
+      t: 'welcome',
+      master: this.options.master,
+      heartbeatMs: this.options.heartbeatMs,
+      timeoutMs: this.options.timeoutMs,
+      windowBytes: this.options.windowBytes,
+    })
     ws.on('message', (data: Buffer, isBinary) => {
       connection.lastSeen = Date.now()
       if (isBinary) {

@@ -101,7 +101,16 @@ export class BuildRun {
         const end = await process.done
         this.current = undefined
         const {sent, dropped} = process.output
-        this.channel.send({t: 'step-end', build: this.spec.id, step: index, result: end.result, exitCode: end.exitCode, message: end.message, bytes: sent, dropped})
+        this.channel.send({
+          t: 'step-end',
+          build: this.spec.id,
+          step: index,
+          result: end.result,
+          exitCode: end.exitCode,
+          message: end.message,
+          bytes: sent,
+          dropped,
+        })
         final = end
         if (end.result !== 'success') break
       }

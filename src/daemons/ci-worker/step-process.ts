@@ -71,7 +71,10 @@ export class StepProcess {
       reject: false,
       stripFinalNewline: false,
     })
-    const timer = spec.timeoutS === undefined ? undefined : setTimeout(() => this.stop('timeout', `timed out after ${spec.timeoutS} s`), spec.timeoutS * 1000)
+    const timer =
+      spec.timeoutS === undefined
+        ? undefined
+        : setTimeout(() => this.stop('timeout', `timed out after ${spec.timeoutS} s`), spec.timeoutS * 1000)
     const ended: Promise<unknown>[] = []
     for (const [index, pipe] of [child.stdout, child.stderr].entries()) {
       if (!pipe) continue

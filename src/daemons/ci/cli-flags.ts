@@ -5,7 +5,11 @@ import {UsageError} from '../../lib/errors.js'
 export const masterFlags = {
   instance: Flags.string({char: 'i', description: 'the ci-master instance to talk to (when several run)', env: 'TEND_CI_INSTANCE'}),
   api: Flags.string({description: "a master's API URL, instead of a local instance", env: 'TEND_CI_API', helpGroup: 'REMOTE'}),
-  token: Flags.string({description: "the master's API token (default: read from the local master's token file)", env: 'TEND_CI_TOKEN', helpGroup: 'REMOTE'}),
+  token: Flags.string({
+    description: "the master's API token (default: read from the local master's token file)",
+    env: 'TEND_CI_TOKEN',
+    helpGroup: 'REMOTE',
+  }),
 }
 
 /** `--property key=value` flags to a properties object (a bad one is a usage error). */

@@ -47,7 +47,9 @@ export function renderWorkers(workers: WorkerInfo[]): string {
     workers.map((w) => [
       w.name,
       w.connected ? 'connected' : 'disconnected',
-      w.connected ? `${w.running.length}/${w.slots ?? '?'}${w.running.length ? ` (${w.running.map((id) => `#${id}`).join(',')})` : ''}` : '-',
+      w.connected
+        ? `${w.running.length}/${w.slots ?? '?'}${w.running.length ? ` (${w.running.map((id) => `#${id}`).join(',')})` : ''}`
+        : '-',
       w.tags.join(',') || '-',
       w.address ?? '-',
     ]),

@@ -71,12 +71,13 @@ export class CiClient {
       if (!/^https?:\/\//.test(api)) throw new UsageError(`--api: expected an http:// URL, got ${JSON.stringify(target.api)}`)
       return new CiClient(api, () => {
         if (target.token) return target.token
-        throw new UsageError('this call needs the master\'s API token', {hint: 'pass --token or set TEND_CI_TOKEN'})
+        throw new UsageError("this call needs the master's API token", {hint: 'pass --token or set TEND_CI_TOKEN'})
       })
     }
     const instance = await findInstance(home, 'ci-master', target.instance)
     const details = (instance.details ?? {}) as {api?: string; tokenFile?: string | null}
-    if (!details.api) throw new FailureError(`ci-master ${instance.name} reports no API address (is it still starting?)`, {hint: 'see: tend ps'})
+    if (!details.api)
+      throw new FailureError(`ci-master ${instance.name} reports no API address (is it still starting?)`, {hint: 'see: tend ps'})
     return new CiClient(details.api, () => target.token ?? readTokenFile(details.tokenFile ?? null, instance.name))
   }
 
@@ -118,7 +119,8 @@ export class CiClient {
     if (request.follow) query.set('follow', '1')
     // node:http rather than fetch: a log can be many megabytes, and web streams cost far more per chunk.
     const res = await this.stream(`/api/builds/${id}/log?${query}`)
-    if (!res.headers['content-type']?.startsWith(LOG_STREAM_TYPE)) throw new FailureError(`the master answered the log request with ${res.headers['content-type']}`)
+    if (!res.headers['content-type']?.startsWith(LOG_STREAM_TYPE))
+      throw new FailureError(`the master answered the log request with ${res.headers['content-type']}`)
     const from = request.from ?? 1
     const to = request.to ?? Number.POSITIVE_INFINITY
     const parser = new LogFrameParser()
@@ -134,7 +136,8 @@ export class CiClient {
         } else if (header.t === 'error') throw new FailureError(`the master failed to send the log: ${header.message}`)
       }
     }
-    if (!ended) throw new FailureError('the log stream ended early (the master went away?)', {hint: 'run the command again to read the rest'})
+    if (!ended)
+      throw new FailureError('the log stream ended early (the master went away?)', {hint: 'run the command again to read the rest'})
   }
 
   /** A GET whose body is read as a stream; HTTP errors are thrown like fetch's. */
@@ -149,7 +152,13 @@ export class CiClient {
           this.fail(new Response(body.length > 0 ? body : null, {status: res.statusCode, statusText: res.statusMessage})).catch(reject)
         })
       })
-      req.on('error', (error) => reject(new FailureError(`cannot reach the ci-master API at ${this.api}: ${errorCode(error) ?? errorMessage(error)}`, {hint: 'see: tend ps'})))
+      req.on('error', (error) =>
+        reject(
+          new FailureError(`cannot reach the ci-master API at ${this.api}: ${errorCode(error) ?? errorMessage(error)}`, {
+            hint: 'see: tend ps',
+          }),
+        ),
+      )
     })
   }
 
@@ -174,7 +183,9 @@ export class CiClient {
       return await fetch(`${this.api}${path}`, init)
     } catch (error) {
       const cause = (error as {cause?: unknown}).cause
-      throw new FailureError(`cannot reach the ci-master API at ${this.api}: ${errorCode(cause) ?? errorMessage(cause ?? error)}`, {hint: 'see: tend ps'})
+      throw new FailureError(`cannot reach the ci-master API at ${this.api}: ${errorCode(cause) ?? errorMessage(cause ?? error)}`, {
+        hint: 'see: tend ps',
+      })
     }
   }
 
@@ -189,13 +200,19 @@ export class CiClient {
       // not JSON: keep the status line
     }
     if (res.status === 400 || res.status === 404 || res.status === 413) throw new UsageError(message, {hint})
-    if (res.status === 401 || res.status === 403) throw new FailureError(`the master refused the request: ${message}`, {hint: hint ?? 'check the API token (--token, TEND_CI_TOKEN or the master\'s token file)'})
+    if (res.status === 401 || res.status === 403)
+      throw new FailureError(`the master refused the request: ${message}`, {
+        hint: hint ?? "check the API token (--token, TEND_CI_TOKEN or the master's token file)",
+      })
     throw new FailureError(`the master failed: ${message}`, {hint})
   }
 }
 
 function readTokenFile(path: string | null, master: string): string {
-  if (!path) throw new UsageError(`ci-master ${master} uses a configured token, which the CLI cannot read`, {hint: 'pass --token or set TEND_CI_TOKEN'})
+  if (!path)
+    throw new UsageError(`ci-master ${master} uses a configured token, which the CLI cannot read`, {
+      hint: 'pass --token or set TEND_CI_TOKEN',
+    })
   try {
     return readFileSync(path, 'utf8').trim()
   } catch (error) {

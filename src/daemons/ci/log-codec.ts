@@ -131,5 +131,7 @@ export class Redactor {
 export const TRUNCATION_PREFIX = '[tend] log truncated'
 
 export function truncationMarker(maxBytes: number, afterPartialLine: boolean): Buffer {
-  return Buffer.from(`${afterPartialLine ? '\n' : ''}${TRUNCATION_PREFIX}: it reached the builder's log_max_bytes of ${maxBytes} bytes; later output of this step was discarded\n`)
+  return Buffer.from(
+    `${afterPartialLine ? '\n' : ''}${TRUNCATION_PREFIX}: it reached the builder's log_max_bytes of ${maxBytes} bytes; later output of this step was discarded\n`,
+  )
 }

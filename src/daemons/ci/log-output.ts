@@ -29,7 +29,10 @@ export function streamSink(out: Writable, raw: boolean): LogSink & {endFrame?: E
       if (raw) return
       if (!atLineStart) await write(out, '\n')
       atLineStart = true
-      await write(out, `==> step ${frame.step} ${frame.result ?? 'unfinished'}: ${frame.lines} lines${frame.truncated ? ' (truncated at the log size cap)' : ''}\n`)
+      await write(
+        out,
+        `==> step ${frame.step} ${frame.result ?? 'unfinished'}: ${frame.lines} lines${frame.truncated ? ' (truncated at the log size cap)' : ''}\n`,
+      )
     },
     end: (frame) => {
       sink.endFrame = frame

@@ -36,7 +36,13 @@ export const buildSpec = z.object({
 export type BuildSpec = z.infer<typeof buildSpec>
 
 export const masterMessage = z.discriminatedUnion('t', [
-  z.object({t: z.literal('welcome'), master: z.string(), heartbeatMs: z.number().int().positive(), timeoutMs: z.number().int().positive(), windowBytes: z.number().int().positive()}),
+  z.object({
+    t: z.literal('welcome'),
+    master: z.string(),
+    heartbeatMs: z.number().int().positive(),
+    timeoutMs: z.number().int().positive(),
+    windowBytes: z.number().int().positive(),
+  }),
   z.object({t: z.literal('hb')}),
   z.object({t: z.literal('start'), build: buildSpec}),
   z.object({t: z.literal('cancel'), build: id, reason: z.string()}),

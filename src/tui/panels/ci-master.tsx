@@ -26,24 +26,28 @@ export default function CiMasterPanel({instance, width}: PanelProps) {
   const newest = running.find((r) => r.tail.length > 0)
   return (
     <Box flexDirection="column" width={width}>
-      <Text bold>
-        {fit(`ci-master ${details.master ?? instance.name}  ${details.api ?? ''}`, width)}
-      </Text>
+      <Text bold>{fit(`ci-master ${details.master ?? instance.name}  ${details.api ?? ''}`, width)}</Text>
       <Text bold>Builders</Text>
-      {builders.length === 0 ? <Text dimColor>  none configured</Text> : null}
+      {builders.length === 0 ? <Text dimColor> none configured</Text> : null}
       {builders.map((b) => (
         <Text key={b.name}>
-          {fit(`  ${b.name.padEnd(20)} ${String(b.running).padStart(3)} running / ${b.maxBuilds}  ${String(b.pending).padStart(4)} queued`, width)}
+          {fit(
+            `  ${b.name.padEnd(20)} ${String(b.running).padStart(3)} running / ${b.maxBuilds}  ${String(b.pending).padStart(4)} queued`,
+            width,
+          )}
         </Text>
       ))}
       <Text bold>Workers</Text>
       {workers.map((w) => (
         <Text key={w.name} color={w.connected ? undefined : 'gray'}>
-          {fit(`  ${w.connected ? '●' : '○'} ${w.name.padEnd(18)} ${w.connected ? (w.running.length ? `busy: build ${w.running.join(', ')}` : 'idle') : 'disconnected'}${w.tags.length ? `  [${w.tags.join(', ')}]` : ''}`, width)}
+          {fit(
+            `  ${w.connected ? '●' : '○'} ${w.name.padEnd(18)} ${w.connected ? (w.running.length ? `busy: build ${w.running.join(', ')}` : 'idle') : 'disconnected'}${w.tags.length ? `  [${w.tags.join(', ')}]` : ''}`,
+            width,
+          )}
         </Text>
       ))}
       <Text bold>Running</Text>
-      {running.length === 0 ? <Text dimColor>  nothing running</Text> : null}
+      {running.length === 0 ? <Text dimColor> nothing running</Text> : null}
       {running.map((r) => (
         <Text key={r.id}>{fit(`  #${r.id} ${r.builder} on ${r.worker}  step ${r.stepName ?? '-'}  ${bytes(r.outputBytes)}`, width)}</Text>
       ))}

@@ -23,7 +23,10 @@ export default function CiWorkerPanel({instance, width}: PanelProps) {
     <Box flexDirection="column" width={width}>
       <Text bold>{fit(`ci-worker ${d.name ?? instance.name}`, width)}</Text>
       <Text color={d.state === 'connected' ? 'green' : 'yellow'}>
-        {fit(`  ${d.state ?? 'unknown'}${d.masterName ? ` to ${d.masterName} (${d.master})` : ''}  ·  ${d.connects ?? 0} connections`, width)}
+        {fit(
+          `  ${d.state ?? 'unknown'}${d.masterName ? ` to ${d.masterName} (${d.master})` : ''}  ·  ${d.connects ?? 0} connections`,
+          width,
+        )}
       </Text>
       {d.lastError && d.state !== 'connected' ? <Text color="red">{fit(`  ${d.lastError}`, width)}</Text> : null}
       <Text>{fit(`  builds ${running.length}/${d.maxBuilds ?? '?'}`, width)}</Text>

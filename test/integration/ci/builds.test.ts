@@ -35,7 +35,9 @@ beforeAll(async () => {
       {
         name: 'env',
         env: {DEPLOY: {secret: 'deploy'}},
-        steps: [{name: 'show', run: 'echo "token=$DEPLOY build=$TEND_BUILD_ID color=$TEND_PROP_COLOR"; echo "to stderr" >&2', workdir: 'sub/dir'}],
+        steps: [
+          {name: 'show', run: 'echo "token=$DEPLOY build=$TEND_BUILD_ID color=$TEND_PROP_COLOR"; echo "to stderr" >&2', workdir: 'sub/dir'},
+        ],
       },
       {
         name: 'fail',
@@ -47,7 +49,12 @@ beforeAll(async () => {
       {name: 'slow', steps: [{name: 'ticks', run: 'for i in $(seq 1 15); do echo "tick $i"; sleep 0.1; done'}]},
       {
         name: 'tree',
-        steps: [{name: 'spawn', run: `sleep 300 & echo $! >> ${scratch}/tree-pids; sh -c 'sleep 301 & echo $! >> ${scratch}/tree-pids; wait' & echo started; wait`}],
+        steps: [
+          {
+            name: 'spawn',
+            run: `sleep 300 & echo $! >> ${scratch}/tree-pids; sh -c 'sleep 301 & echo $! >> ${scratch}/tree-pids; wait' & echo started; wait`,
+          },
+        ],
       },
       {name: 'timeout', steps: [{name: 'hang', run: `sleep 302 & echo $! > ${scratch}/timeout-pid; wait`, timeout: '1s'}]},
       {name: 'big', log_max_bytes: '64KiB', steps: [{name: 'flood', run: "head -c 1000000 /dev/zero | tr '\\0' x | fold -w 99"}]},
@@ -76,7 +83,12 @@ describe('builds and logs', () => {
     expect(exitCode).toBe(0)
     expect(build.result).toBe('success')
     expect(steps[0]).toMatchObject({name: 'cat', result: 'success', exitCode: 0, logBytes: expected.length})
-    const raw = await execa(process.execPath, [binRun, 'ci', 'log', String(build.id), '--raw'], {env: {TEND_HOME: home}, encoding: 'buffer', stripFinalNewline: false, cwd: repoRoot})
+    const raw = await execa(process.execPath, [binRun, 'ci', 'log', String(build.id), '--raw'], {
+      env: {TEND_HOME: home},
+      encoding: 'buffer',
+      stripFinalNewline: false,
+      cwd: repoRoot,
+    })
     expect(Buffer.from(raw.stdout).equals(expected)).toBe(true)
     // A line range, by line numbers of the stored log.
     const range = await tend(['ci', 'log', String(build.id), '--step', 'cat', '--from', '1', '--to', '1', '--raw'], {home})
@@ -106,7 +118,12 @@ describe('builds and logs', () => {
 
   it('follows a running build until it ends', async () => {
     const {build} = await startBuild('slow')
-    const follower = execa(process.execPath, [binRun, 'ci', 'log', String(build.id), '--follow', '--raw'], {env: {TEND_HOME: home}, cwd: repoRoot, buffer: {stdout: false}, reject: false})
+    const follower = execa(process.execPath, [binRun, 'ci', 'log', String(build.id), '--follow', '--raw'], {
+      env: {TEND_HOME: home},
+      cwd: repoRoot,
+      buffer: {stdout: false},
+      reject: false,
+    })
     let text = ''
     let firstAt = 0
     follower.stdout!.on('data', (chunk: Buffer) => {

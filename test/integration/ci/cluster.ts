@@ -69,7 +69,10 @@ export async function startWorker(
   const worker = await startForegroundUnhealthyOk(home, name, {secret: {file: secretFile}, masters, ...options.config})
   if (options.waitConnected) {
     const master = options.waitConnected
-    await waitFor(async () => (await master.get('/api/workers')).some((w: any) => w.name === name && w.connected), {what: `${name} connected`, timeoutMs: 30_000})
+    await waitFor(async () => (await master.get('/api/workers')).some((w: any) => w.name === name && w.connected), {
+      what: `${name} connected`,
+      timeoutMs: 30_000,
+    })
   }
   return worker
 }

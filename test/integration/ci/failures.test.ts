@@ -84,7 +84,9 @@ describe('failure semantics', () => {
     running.push(master.daemon)
     const w1 = await startWorker(home, 'w1', [master.ws], {waitConnected: master})
     const id = await start(master, 'quiet')
-    const pid = await waitFor(() => (existsSync(join(scratch, 'quiet-pid')) ? Number(readFileSync(join(scratch, 'quiet-pid'), 'utf8')) : undefined))
+    const pid = await waitFor(() =>
+      existsSync(join(scratch, 'quiet-pid')) ? Number(readFileSync(join(scratch, 'quiet-pid'), 'utf8')) : undefined,
+    )
     await w1.kill9()
     expect((await master.waitBuild(id, 10_000)).build.result).toBe('lost')
     // A silent step does not notice its worker is gone...

@@ -110,6 +110,11 @@ describe('several masters on one PostgreSQL', () => {
     const retry = await m1.waitBuild(lost.build.retriedAs, 30_000)
     expect(retry.build).toMatchObject({result: 'success', master: 'm1', worker: 'w3', attempt: 2})
     const listed = await m1.get('/api/workers')
-    expect(listed.filter((w: any) => w.connected).map((w: any) => w.name).sort()).toEqual(['w1', 'w2', 'w3', 'w4'])
+    expect(
+      listed
+        .filter((w: any) => w.connected)
+        .map((w: any) => w.name)
+        .sort(),
+    ).toEqual(['w1', 'w2', 'w3', 'w4'])
   })
 })

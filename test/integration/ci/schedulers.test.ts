@@ -16,7 +16,10 @@ let repo: string
 let master: Master
 let worker: ForegroundDaemon
 
-const git = (...args: string[]) => execa('git', ['-C', repo, ...args], {env: {GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.com'}})
+const git = (...args: string[]) =>
+  execa('git', ['-C', repo, ...args], {
+    env: {GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.com'},
+  })
 async function commit(message: string): Promise<string> {
   writeFileSync(join(repo, 'file.txt'), `${message}\n`)
   await git('add', 'file.txt')
@@ -120,10 +123,13 @@ describe('schedulers', () => {
   })
 
   it('a periodic scheduler queues a build on each cron tick', async () => {
-    const builds = await waitFor(async () => {
-      const list = await master.get('/api/builds?builder=nightly')
-      return list.length >= 2 ? list : undefined
-    }, {timeoutMs: 10_000})
+    const builds = await waitFor(
+      async () => {
+        const list = await master.get('/api/builds?builder=nightly')
+        return list.length >= 2 ? list : undefined
+      },
+      {timeoutMs: 10_000},
+    )
     expect(builds[0].reason).toContain('periodic scheduler every-second')
     expect(builds[0].properties.scheduled_at).not.toBe(builds[1].properties.scheduled_at)
   })

@@ -34,7 +34,9 @@ describe('CI config', () => {
     expect(errors({builders: [{name: 'b', tags: ['gpu'], steps: [step]}]})).toContain('no worker has tag gpu')
     expect(errors({builders: [{name: 'b', steps: []}]})).toContain('at least one step')
     expect(errors({builders: [{name: 'b', env: {X: {secret: 'nope'}}, steps: [step]}]})).toContain('unknown secret nope')
-    expect(errors({schedulers: [{name: 'p', type: 'periodic', cron: 'not cron', builders: ['b']}]})).toContain('not a valid cron expression')
+    expect(errors({schedulers: [{name: 'p', type: 'periodic', cron: 'not cron', builders: ['b']}]})).toContain(
+      'not a valid cron expression',
+    )
     expect(errors({schedulers: [{name: 'p', type: 'periodic', cron: '* * * * *', builders: ['b']}]})).toContain('unknown builder b')
     expect(errors({builders: [{name: 'b', steps: [{...step, workdir: '../escape'}]}]})).toContain('workdir must be a relative path')
     expect(errors({listen: 'everywhere'})).toContain('expected host:port')
@@ -45,6 +47,9 @@ describe('CI config', () => {
   it('validates a worker config', () => {
     expect(workerConfig.safeParse({secret: 'x', masters: []}).success).toBe(false)
     expect(workerConfig.safeParse({secret: 'x', masters: ['http://nope']}).success).toBe(false)
-    expect(workerConfig.parse({secret: {file: 's'}, masters: ['ws://127.0.0.1:8410']})).toMatchObject({max_builds: 1, chunk_bytes: 256 * 1024})
+    expect(workerConfig.parse({secret: {file: 's'}, masters: ['ws://127.0.0.1:8410']})).toMatchObject({
+      max_builds: 1,
+      chunk_bytes: 256 * 1024,
+    })
   })
 })

@@ -1,5 +1,14 @@
 import {describe, expect, it} from 'vitest'
-import {CODEC_RAW, CODEC_ZSTD, countNewlines, decodeSegment, Redactor, SegmentCompressor, sliceLines, truncationMarker} from '../../../src/daemons/ci/log-codec.js'
+import {
+  CODEC_RAW,
+  CODEC_ZSTD,
+  countNewlines,
+  decodeSegment,
+  Redactor,
+  SegmentCompressor,
+  sliceLines,
+  truncationMarker,
+} from '../../../src/daemons/ci/log-codec.js'
 
 describe('log codec', () => {
   it('counts newlines in a buffer and in a range of it', () => {

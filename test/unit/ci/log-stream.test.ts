@@ -33,6 +33,8 @@ describe('log stream frames', () => {
 
   it('notices a segment that decodes to the wrong size', () => {
     const raw = Buffer.from('abc\n')
-    expect(() => segmentText({t: 'seg', step: 0, first: 1, newlines: 1, raw: 99, codec: 0, size: 4}, raw, 1, 5)).toThrow('decoded to 4 bytes, expected 99')
+    expect(() => segmentText({t: 'seg', step: 0, first: 1, newlines: 1, raw: 99, codec: 0, size: 4}, raw, 1, 5)).toThrow(
+      'decoded to 4 bytes, expected 99',
+    )
   })
 })

@@ -34,7 +34,9 @@ describe('CI panels for tend top', () => {
             {name: 'w1', connected: true, running: [7], tags: ['linux']},
             {name: 'w2', connected: false, running: [], tags: []},
           ],
-          running: [{id: 7, builder: 'unit', worker: 'w1', stepName: 'test', outputBytes: 2_500_000, tail: ['ok 41 - parses', 'ok 42 - renders']}],
+          running: [
+            {id: 7, builder: 'unit', worker: 'w1', stepName: 'test', outputBytes: 2_500_000, tail: ['ok 41 - parses', 'ok 42 - renders']},
+          ],
         })}
       />,
     )
@@ -51,7 +53,14 @@ describe('CI panels for tend top', () => {
     const {lastFrame} = render(
       <CiWorkerPanel
         width={80}
-        instance={instance('ci-worker', {name: 'w1', state: 'waiting', maxBuilds: 1, running: [], connects: 3, lastError: 'master ws://x refused the connection: 401'})}
+        instance={instance('ci-worker', {
+          name: 'w1',
+          state: 'waiting',
+          maxBuilds: 1,
+          running: [],
+          connects: 3,
+          lastError: 'master ws://x refused the connection: 401',
+        })}
       />,
     )
     expect(lastFrame()).toContain('waiting')

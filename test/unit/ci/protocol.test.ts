@@ -18,7 +18,9 @@ describe('worker protocol', () => {
     expect(parseMessage(workerMessage, '{"t":"hello","slots":2,"version":"x"}')).toMatchObject({ok: true})
     expect(parseMessage(workerMessage, '{"t":"hello","slots":0,"version":"x"}').ok).toBe(false)
     expect(parseMessage(workerMessage, 'not json')).toEqual({ok: false, error: 'not JSON'})
-    expect(parseMessage(workerMessage, '{"t":"step-end","build":1,"step":0,"result":"weird","exitCode":0,"bytes":0,"dropped":0}').ok).toBe(false)
+    expect(parseMessage(workerMessage, '{"t":"step-end","build":1,"step":0,"result":"weird","exitCode":0,"bytes":0,"dropped":0}').ok).toBe(
+      false,
+    )
     expect(parseMessage(masterMessage, '{"t":"ack","build":1,"step":0,"bytes":-1}').ok).toBe(false)
   })
 })
@@ -26,10 +28,26 @@ describe('worker protocol', () => {
 describe('change hook and secrets', () => {
   it('reads a GitHub push payload', () => {
     const change = parsePushPayload(
-      Buffer.from(JSON.stringify({ref: 'refs/heads/main', after: 'abc1234', repository: {full_name: 'o/r', clone_url: 'https://x/o/r.git'}, head_commit: {message: 'm', author: {name: 'Ada'}}})),
+      Buffer.from(
+        JSON.stringify({
+          ref: 'refs/heads/main',
+          after: 'abc1234',
+          repository: {full_name: 'o/r', clone_url: 'https://x/o/r.git'},
+          head_commit: {message: 'm', author: {name: 'Ada'}},
+        }),
+      ),
     )
-    expect(change).toEqual({repository: 'o/r', aliases: ['https://x/o/r.git'], branch: 'main', revision: 'abc1234', author: 'Ada', comments: 'm'})
-    const deleted = parsePushPayload(Buffer.from(JSON.stringify({ref: 'refs/heads/x', after: '0'.repeat(40), repository: {full_name: 'o/r'}})))
+    expect(change).toEqual({
+      repository: 'o/r',
+      aliases: ['https://x/o/r.git'],
+      branch: 'main',
+      revision: 'abc1234',
+      author: 'Ada',
+      comments: 'm',
+    })
+    const deleted = parsePushPayload(
+      Buffer.from(JSON.stringify({ref: 'refs/heads/x', after: '0'.repeat(40), repository: {full_name: 'o/r'}})),
+    )
     expect(deleted.revision).toBe('')
     const tag = parsePushPayload(Buffer.from(JSON.stringify({ref: 'refs/tags/v1', after: 'abc1234', repository: {full_name: 'o/r'}})))
     expect(tag.branch).toBe('')

@@ -112,7 +112,9 @@ export async function migrate(sql: Sql, component: SchemaComponent): Promise<voi
       PRIMARY KEY (component, version)
     )`)
     const applied = new Set(
-      (await tx.all<{version: number}>('SELECT version FROM schema_migrations WHERE component = ?', [component])).map((r) => Number(r.version)),
+      (await tx.all<{version: number}>('SELECT version FROM schema_migrations WHERE component = ?', [component])).map((r) =>
+        Number(r.version),
+      ),
     )
     const known = migrations[component]
     const newest = Math.max(...known.map((m) => m.version))
@@ -123,7 +125,11 @@ export async function migrate(sql: Sql, component: SchemaComponent): Promise<voi
     for (const migration of known) {
       if (applied.has(migration.version)) continue
       for (const statement of migration.statements(tx.dialect)) await tx.run(statement)
-      await tx.run('INSERT INTO schema_migrations (component, version, applied_at) VALUES (?, ?, ?)', [component, migration.version, Date.now()])
+      await tx.run('INSERT INTO schema_migrations (component, version, applied_at) VALUES (?, ?, ?)', [
+        component,
+        migration.version,
+        Date.now(),
+      ])
     }
   })
 }

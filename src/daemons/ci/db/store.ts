@@ -164,7 +164,9 @@ export class CiStore {
 
   /** Builders that have builds waiting, the one waiting longest first. */
   async pendingBuilders(): Promise<string[]> {
-    const rows = await this.sql.all<{builder: string}>(`SELECT builder FROM builds WHERE state = 'pending' GROUP BY builder ORDER BY MIN(id)`)
+    const rows = await this.sql.all<{builder: string}>(
+      `SELECT builder FROM builds WHERE state = 'pending' GROUP BY builder ORDER BY MIN(id)`,
+    )
     return rows.map((r) => r.builder)
   }
 
@@ -188,7 +190,14 @@ export class CiStore {
    * count-then-claim across masters and SKIP LOCKED lets masters pass each other's rows; on
    * SQLite the write transaction alone serialises it.
    */
-  async claim(builder: string, master: string, worker: string, maxRunning: number, steps: string[], now = Date.now()): Promise<Build | undefined> {
+  async claim(
+    builder: string,
+    master: string,
+    worker: string,
+    maxRunning: number,
+    steps: string[],
+    now = Date.now(),
+  ): Promise<Build | undefined> {
     return this.sql.transaction(async (tx) => {
       const postgres = tx.dialect === 'postgres'
       if (postgres) await tx.get(`SELECT pg_advisory_xact_lock(hashtext(?))`, [`tend-ci-builder:${builder}`])
@@ -214,7 +223,10 @@ export class CiStore {
   /** Puts a claimed build back in the queue (its worker refused it or vanished before starting). */
   async unclaim(id: number): Promise<void> {
     await this.sql.transaction(async (tx) => {
-      const changed = await tx.run(`UPDATE builds SET state = 'pending', master = NULL, worker = NULL, started_at = NULL WHERE id = ? AND state = 'running'`, [id])
+      const changed = await tx.run(
+        `UPDATE builds SET state = 'pending', master = NULL, worker = NULL, started_at = NULL WHERE id = ? AND state = 'running'`,
+        [id],
+      )
       if (changed > 0) await tx.run('DELETE FROM steps WHERE build_id = ?', [id])
     })
   }
@@ -222,12 +234,10 @@ export class CiStore {
   /** Ends a running build; false if it was not running any more (someone else ended it). */
   async finishBuild(id: number, result: BuildResult, summary: string | null, now = Date.now()): Promise<boolean> {
     return this.sql.transaction(async (tx) => {
-      const changed = await tx.run(`UPDATE builds SET state = 'finished', result = ?, summary = ?, finished_at = ? WHERE id = ? AND state = 'running'`, [
-        result,
-        summary,
-        now,
-        id,
-      ])
+      const changed = await tx.run(
+        `UPDATE builds SET state = 'finished', result = ?, summary = ?, finished_at = ? WHERE id = ? AND state = 'running'`,
+        [result, summary, now, id],
+      )
       if (changed > 0) await endOpenSteps(tx, id, 'cancelled', now)
       return changed > 0
     })
@@ -246,7 +256,13 @@ export class CiStore {
       if (Number(build.attempt) > retries || Number(build.cancel_requested) === 1) return {lost: true}
       const retry = await insertPending(
         tx,
-        {builder: build.builder, reason: build.reason, properties: JSON.parse(build.properties), attempt: Number(build.attempt) + 1, retryOf: id},
+        {
+          builder: build.builder,
+          reason: build.reason,
+          properties: JSON.parse(build.properties),
+          attempt: Number(build.attempt) + 1,
+          retryOf: id,
+        },
         now,
       )
       await tx.run('UPDATE builds SET retried_as = ? WHERE id = ?', [retry.id, id])
@@ -277,7 +293,9 @@ export class CiStore {
 
   /** Running builds of this master that someone asked to stop. */
   async cancelRequested(master: string): Promise<number[]> {
-    const rows = await this.sql.all<{id: number}>(`SELECT id FROM builds WHERE state = 'running' AND master = ? AND cancel_requested = 1`, [master])
+    const rows = await this.sql.all<{id: number}>(`SELECT id FROM builds WHERE state = 'running' AND master = ? AND cancel_requested = 1`, [
+      master,
+    ])
     return rows.map((r) => Number(r.id))
   }
 
@@ -289,10 +307,21 @@ export class CiStore {
   }
 
   async startStep(build: number, index: number, now = Date.now()): Promise<void> {
-    await this.sql.run(`UPDATE steps SET state = 'running', started_at = ? WHERE build_id = ? AND idx = ? AND state = 'pending'`, [now, build, index])
+    await this.sql.run(`UPDATE steps SET state = 'running', started_at = ? WHERE build_id = ? AND idx = ? AND state = 'pending'`, [
+      now,
+      build,
+      index,
+    ])
   }
 
-  async finishStep(build: number, index: number, result: string, exitCode: number | null, totals: StepTotals, now = Date.now()): Promise<void> {
+  async finishStep(
+    build: number,
+    index: number,
+    result: string,
+    exitCode: number | null,
+    totals: StepTotals,
+    now = Date.now(),
+  ): Promise<void> {
     await this.sql.run(
       `UPDATE steps SET state = 'finished', result = ?, exit_code = ?, finished_at = ?, log_lines = ?, log_bytes = ?, stored_bytes = ?, dropped_bytes = ?, truncated = ?
        WHERE build_id = ? AND idx = ?`,
@@ -325,7 +354,9 @@ export class CiStore {
   }
 
   async masters(): Promise<Array<{name: string; api: string | null; heartbeatAt: number}>> {
-    const rows = await this.sql.all<{name: string; api: string | null; heartbeat_at: number}>('SELECT name, api, heartbeat_at FROM masters ORDER BY name')
+    const rows = await this.sql.all<{name: string; api: string | null; heartbeat_at: number}>(
+      'SELECT name, api, heartbeat_at FROM masters ORDER BY name',
+    )
     return rows.map((r) => ({name: r.name, api: r.api, heartbeatAt: Number(r.heartbeat_at)}))
   }
 
@@ -341,9 +372,22 @@ export class CiStore {
    */
   async compareAndSetScheduler(name: string, expected: string | undefined, value: string, now = Date.now()): Promise<boolean> {
     if (expected === undefined) {
-      return (await this.sql.run('INSERT INTO scheduler_state (name, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING', [name, value, now])) === 1
+      return (
+        (await this.sql.run('INSERT INTO scheduler_state (name, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING', [
+          name,
+          value,
+          now,
+        ])) === 1
+      )
     }
-    return (await this.sql.run('UPDATE scheduler_state SET value = ?, updated_at = ? WHERE name = ? AND value = ?', [value, now, name, expected])) === 1
+    return (
+      (await this.sql.run('UPDATE scheduler_state SET value = ?, updated_at = ? WHERE name = ? AND value = ?', [
+        value,
+        now,
+        name,
+        expected,
+      ])) === 1
+    )
   }
 }
 
