@@ -1,5 +1,5 @@
 import {execa, type ResultPromise} from 'execa'
-import {readFileSync, writeFileSync} from 'node:fs'
+import {readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {controlRequest} from '../../src/daemons/runtime/control-client.js'
@@ -16,10 +16,14 @@ export interface Daemon {
   stop(): Promise<void>
 }
 
-/** With TEND_BENCH_PROFILE=DIR, every process the benchmark starts writes CPU profiles there. */
+/**
+ * Node flags for the processes the benchmark starts: with TEND_BENCH_PROFILE=DIR each writes CPU
+ * profiles there; TEND_BENCH_NODE_ARGS adds any others (e.g. --trace-gc), for experiments.
+ */
 export function nodeArgs(): string[] {
   const dir = process.env.TEND_BENCH_PROFILE
-  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []
+  const extra = (process.env.TEND_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)
+  return [...(dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []), ...extra]
 }
 
 export async function startDaemon(home: string, kind: string, name: string, config: unknown, timeoutMs = 60_000): Promise<Daemon> {
@@ -28,7 +32,7 @@ export async function startDaemon(home: string, kind: string, name: string, conf
   const child = execa(process.execPath, [...nodeArgs(), binRun, 'daemon', 'run', kind, '--name', name, '--config', file], {
     env: {TEND_HOME: home},
     stdin: 'ignore',
-    stdout: 'ignore',
+    stdout: {file: join(home, `${name}.stdout`)},
     stderr: 'pipe',
     reject: false,
   })
@@ -86,6 +90,21 @@ export function mainThreadCpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8')
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
+/** CPU seconds of each thread of a process, by thread id. */
+export function threadCpuSeconds(pid: number): Map<number, number> {
+  const out = new Map<number, number>()
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      out.set(Number(tid), (Number(fields[11]) + Number(fields[12])) / 100)
+    } catch {
+      // the thread ended
+    }
+  }
+  return out
 }
 
 /** CPU seconds the whole machine spent (all CPUs), from /proc/stat. */

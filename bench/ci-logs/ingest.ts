@@ -12,6 +12,7 @@ import {
   mainThreadCpuSeconds,
   MasterApi,
   startDaemon,
+  threadCpuSeconds,
 } from './cluster.js'
 
 /**
@@ -145,6 +146,7 @@ export async function ingestRun(options: IngestOptions, progress: (message: stri
       reaped: cpuSeconds(process.pid, true) - cpuSeconds(process.pid),
       machine: machineCpuSeconds(),
     }
+    const threadsBefore = threadCpuSeconds(master.pid)
     const started = performance.timeOrigin + performance.now()
     const windowStart = process.hrtime.bigint() / 1000n
     writeFileSync(goFile, '')
@@ -154,6 +156,16 @@ export async function ingestRun(options: IngestOptions, progress: (message: stri
     const masterMainCpuS = mainThreadCpuSeconds(master.pid) - before.masterMain
     const workersCpuS = sum(workerPids, true) - before.workers
     const machineCpuS = machineCpuSeconds() - before.machine
+    {
+      const deltas = [...threadCpuSeconds(master.pid)].map(([tid, cpu]) => [tid, cpu - (threadsBefore.get(tid) ?? 0)] as const)
+      progress(
+        `master threads (tid: CPU-s): ${deltas
+          .filter(([, d]) => d > 0)
+          .sort((a, b) => b[1] - a[1])
+          .map(([tid, d]) => `${tid === master.pid ? 'main' : tid}: ${d.toFixed(2)}`)
+          .join(', ')}`,
+      )
+    }
     // For CPU profiles: the measured window, on the monotonic clock V8's profiler stamps samples with.
     if (process.env.TEND_BENCH_PROFILE) {
       writeFileSync(

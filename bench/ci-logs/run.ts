@@ -8,6 +8,10 @@
  * Needs `npm run build` first (the daemons and the CLI run from bin/run.js), perl, and for
  * PostgreSQL the Debian package postgresql. Exits 1 when a log is not stored byte for byte
  * (or, with --strict, when a figure misses BENCH.md's reach).
+ *
+ * For investigation: TEND_BENCH_PROFILE=DIR writes CPU profiles of every process (and the
+ * measured window, window.json), TEND_BENCH_NODE_ARGS passes Node flags to them, and
+ * TEND_BENCH_KEEP=1 keeps each run's state home.
  */
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {availableParallelism, tmpdir} from 'node:os'

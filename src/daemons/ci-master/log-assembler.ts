@@ -25,7 +25,11 @@ const NEWLINE = 0x0a
  * each segment exactly once. Counts input bytes consumed, which is what the worker is acked.
  */
 export class LogAssembler {
-  private pending: Buffer[] = []
+  /**
+   * Pending output, copied into one buffer reused from cut to cut: at hundreds of megabytes a
+   * second, allocating a fresh buffer per cut is what keeps the garbage collector busy.
+   */
+  private pending = Buffer.alloc(0)
   private pendingBytes = 0
   /** When the partial line now pending began waiting. */
   private partialSince = 0
@@ -52,8 +56,14 @@ export class LogAssembler {
       return
     }
     if (this.pendingBytes === 0) this.partialSince = now
-    this.pending.push(data)
-    this.pendingBytes += data.length
+    const needed = this.pendingBytes + data.length
+    if (needed > this.pending.length) {
+      const grown = Buffer.allocUnsafe(Math.max(needed, Math.min(2 * this.pending.length, 2 * SEGMENT_MAX_BYTES), 64 * 1024))
+      this.pending.copy(grown, 0, 0, this.pendingBytes)
+      this.pending = grown
+    }
+    data.copy(this.pending, this.pendingBytes)
+    this.pendingBytes = needed
   }
 
   get waiting(): number {
@@ -71,7 +81,7 @@ export class LogAssembler {
    */
   cut(now: number, final: boolean): StoredSegment[] {
     if (this.pendingBytes === 0) return []
-    const buf = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes)
+    const buf = this.pending.subarray(0, this.pendingBytes)
     let end = buf.length
     if (!final) {
       end = buf.lastIndexOf(NEWLINE) + 1
@@ -82,12 +92,23 @@ export class LogAssembler {
       }
     }
     if (end === 0) return []
-    const rest = buf.subarray(end)
-    this.pending = rest.length > 0 ? [rest] : []
-    this.pendingBytes = rest.length
-    this.partialSince = now
     this.inputConsumed += end
-    return this.store(this.redactor.empty ? buf.subarray(0, end) : this.redactor.redact(buf.subarray(0, end)))
+    // Segments are compressed (or copied, when kept raw) before the pending buffer is reused.
+    const segments = this.store(this.redactor.empty ? buf.subarray(0, end) : this.redactor.redact(buf.subarray(0, end)))
+    if (this.truncated) {
+      // Past the cap: what was still pending goes too.
+      const rest = this.pendingBytes - end
+      this.dropped += rest
+      this.inputConsumed += rest
+      this.pending = Buffer.alloc(0)
+      this.pendingBytes = 0
+      return segments
+    }
+    this.pending.copy(this.pending, 0, end, this.pendingBytes)
+    this.pendingBytes -= end
+    this.partialSince = now
+    if (this.pendingBytes === 0 && this.pending.length > 2 * SEGMENT_MAX_BYTES) this.pending = Buffer.alloc(0)
+    return segments
   }
 
   totals(): LogTotals {
@@ -104,12 +125,8 @@ export class LogAssembler {
       const cutAt = lineEnd > 0 ? lineEnd : room
       const endsLine = cutAt > 0 ? text[cutAt - 1] === NEWLINE : this.endsWithNewline
       keep = Buffer.concat([text.subarray(0, cutAt), truncationMarker(this.maxBytes, !endsLine)])
-      // Whatever is still pending goes too: nothing after the marker is kept.
-      this.dropped += text.length - cutAt + this.pendingBytes
-      this.inputConsumed += this.pendingBytes
+      this.dropped += text.length - cutAt
       this.truncated = true
-      this.pending = []
-      this.pendingBytes = 0
     }
     const segments: StoredSegment[] = []
     for (let offset = 0; offset < keep.length; offset += SEGMENT_MAX_BYTES) {

@@ -1,4 +1,5 @@
-import {Compressor, Decompressor} from 'zstd-napi'
+import {Decompressor} from 'zstd-napi'
+import binding from 'zstd-napi/binding.js'
 
 /**
  * How step output is stored: a log is a byte stream cut into segments of at most
@@ -37,17 +38,25 @@ export function countNewlines(buf: Uint8Array, start = 0, end = buf.length): num
   return count
 }
 
-/** Compresses segments with one reused context (a fresh one per call costs more than the work). */
+/**
+ * Compresses segments with one reused context and one reused output buffer (zstd-napi's
+ * Compressor allocates a fresh bound-sized buffer per call above 128 KiB: a megabyte of
+ * garbage per segment). The result is always a copy of its own, since callers reuse the input.
+ */
 export class SegmentCompressor {
-  private readonly compressor = new Compressor()
+  private readonly cctx = new binding.CCtx()
+  private readonly scratch = Buffer.allocUnsafe(binding.compressBound(SEGMENT_MAX_BYTES))
 
   constructor(level: number) {
-    this.compressor.setParameters({compressionLevel: level})
+    this.cctx.setParameter(binding.CParameter.compressionLevel, level)
   }
 
   encode(raw: Buffer): {codec: Codec; data: Buffer} {
-    const compressed = this.compressor.compress(raw)
-    return compressed.length < raw.length ? {codec: CODEC_ZSTD, data: compressed} : {codec: CODEC_RAW, data: raw}
+    if (raw.length > SEGMENT_MAX_BYTES) throw new Error(`segment of ${raw.length} bytes is over ${SEGMENT_MAX_BYTES}`)
+    const size = this.cctx.compress2(this.scratch, raw)
+    return size < raw.length
+      ? {codec: CODEC_ZSTD, data: Buffer.from(this.scratch.subarray(0, size))}
+      : {codec: CODEC_RAW, data: Buffer.from(raw)}
   }
 }
 
