@@ -18,7 +18,13 @@ export interface IdleFigures {
   load: string
 }
 
-export async function idleRun(home: string, count: number, seconds: number, progress: (m: string) => void): Promise<IdleFigures> {
+export async function idleRun(
+  home: string,
+  count: number,
+  seconds: number,
+  progress: (m: string) => void,
+  settleSeconds = 10,
+): Promise<IdleFigures> {
   const names = Array.from({length: count}, (_, i) => `idle${i + 1}`)
   const master = await startDaemon(home, 'ci-master', 'idle-master', {
     listen: '127.0.0.1:0',
@@ -57,9 +63,9 @@ export async function idleRun(home: string, count: number, seconds: number, prog
       `${count} workers connected`,
       120_000,
     )
-    progress(`${count} workers connected; measuring the master for ${seconds} s`)
-    // Let connection set-up settle before measuring the steady state.
-    await new Promise((r) => setTimeout(r, 2000))
+    progress(`${count} workers connected; measuring the master for ${seconds} s after ${settleSeconds} s`)
+    // The steady state: after the connection burst, start-up garbage and JIT work have settled.
+    await new Promise((r) => setTimeout(r, settleSeconds * 1000))
     const load = loadAverage()
     const before = cpuSeconds(master.pid)
     await new Promise((r) => setTimeout(r, seconds * 1000))

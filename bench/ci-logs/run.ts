@@ -117,7 +117,7 @@ async function main(): Promise<number> {
   if (idleCount > 0) {
     const home = mkdtempSync(join(tmpdir(), 'tend-bench-ci-'))
     try {
-      idle = await idleRun(home, idleCount, idleSeconds, (m) => say(`[idle] ${m}`))
+      idle = await idleRun(home, idleCount, idleSeconds, (m) => say(`[idle] ${m}`), smoke ? 1 : 10)
     } finally {
       rmSync(home, {recursive: true, force: true})
     }

@@ -67,7 +67,8 @@ export class LogWriter extends EventEmitter<LogWriterEvents> {
   private readonly logs = new Map<string, OpenLog>()
   private readonly compressor: SegmentCompressor
   private readonly redactor: Redactor
-  private readonly timer: NodeJS.Timeout
+  /** Runs only while logs are open: an idle master does not wake up for nothing. */
+  private timer: NodeJS.Timeout | undefined
   private inFlight: Batch | undefined
   private nextBatch = 1
   private closing: (() => void) | undefined
@@ -81,7 +82,6 @@ export class LogWriter extends EventEmitter<LogWriterEvents> {
     super()
     this.compressor = new SegmentCompressor(options.compressionLevel)
     this.redactor = new Redactor(options.secrets)
-    this.timer = setInterval(() => this.flush(), options.flushMs)
     thread.on('message', (message: FromWriterThread) => this.onMessage(message))
     thread.on('error', (error) => this.emit('fatal', error))
     thread.on('exit', (code) => {
@@ -110,6 +110,7 @@ export class LogWriter extends EventEmitter<LogWriterEvents> {
   open(build: number, step: number, maxBytes: number): void {
     const assembler = new LogAssembler(maxBytes, this.compressor, this.redactor, this.options.partialLineMs)
     this.logs.set(key(build, step), {build, step, assembler, ready: [], finishing: [], ackedAt: 0})
+    this.timer ??= setInterval(() => this.flush(), this.options.flushMs)
   }
 
   write(build: number, step: number, data: Buffer): void {
@@ -199,6 +200,10 @@ export class LogWriter extends EventEmitter<LogWriterEvents> {
         const totals = log.assembler.totals()
         for (const resolve of log.finishing) resolve(totals)
       }
+    }
+    if (this.logs.size === 0) {
+      clearInterval(this.timer)
+      this.timer = undefined
     }
     // Logs finishing, or output that piled up meanwhile, need not wait for the next tick.
     if ([...this.logs.values()].some((l) => l.finishing.length > 0)) this.flush()

@@ -88,15 +88,19 @@ export async function startMaster(ctx: DaemonContext, config: MasterConfig): Pro
     await store.registerMaster(name, apiUrl)
     await coordinator.recoverAfterRestart()
     await db.notifier.listen(WAKE_CHANNEL, (what) => (what === 'cancel' ? void coordinator.applyCancelRequests() : coordinator.dispatch()))
-    const housekeeping = setInterval(() => {
-      void (async () => {
-        await store.heartbeatMaster(name)
-        await coordinator.reapSilentMasters(config.master_timeout)
-        await coordinator.applyCancelRequests()
-        // Safety net for a missed notification: look for work now and then.
-        coordinator.dispatch()
-      })().catch((error) => log.warn('housekeeping failed', {error: errorMessage(error)}))
-    }, config.heartbeat)
+    // Only masters sharing PostgreSQL need this: heartbeats, reaping a silent master's builds,
+    // and a safety net for a missed notification. A SQLite master does all of it in-process.
+    const housekeeping =
+      location.dialect === 'postgres'
+        ? setInterval(() => {
+            void (async () => {
+              await store.heartbeatMaster(name)
+              await coordinator.reapSilentMasters(config.master_timeout)
+              await coordinator.applyCancelRequests()
+              coordinator.dispatch()
+            })().catch((error) => log.warn('housekeeping failed', {error: errorMessage(error)}))
+          }, config.heartbeat)
+        : undefined
     schedulers.start()
     coordinator.dispatch()
     registerMetrics(ctx, coordinator, hub)

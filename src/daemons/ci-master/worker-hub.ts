@@ -62,6 +62,10 @@ export class WorkerConnection {
   terminate(): void {
     this.socket.terminate()
   }
+
+  ping(): void {
+    if (this.open) this.socket.ping()
+  }
 }
 
 interface HubEvents {
@@ -191,8 +195,9 @@ export class WorkerHub extends EventEmitter<HubEvents> {
         this.emit('ready', connection)
         return
       }
-      if (parsed.message.t !== 'hb') this.emit('message', connection, parsed.message)
+      this.emit('message', connection, parsed.message)
     })
+    ws.on('pong', () => (connection.lastSeen = Date.now()))
     ws.on('error', (error) => this.log.warn(`worker ${account.name} connection error`, {error}))
     ws.on('close', (code, reason) => {
       if (this.connections.get(account.name) !== connection) return
@@ -219,7 +224,7 @@ export class WorkerHub extends EventEmitter<HubEvents> {
         this.log.warn(`worker ${connection.name} silent for ${now - connection.lastSeen} ms: dropping it`)
         // terminate(): the close event follows, which loses its builds.
         connection.terminate()
-      } else if (beat) connection.send({t: 'hb'})
+      } else if (beat) connection.ping()
     }
   }
 }

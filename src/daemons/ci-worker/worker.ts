@@ -153,6 +153,7 @@ export class CiWorker {
       this.lastFromMaster = Date.now()
       this.sendJson({t: 'hello', slots: this.options.slots, version: `tend-ci-worker/${PROTOCOL_VERSION}`})
     })
+    socket.on('ping', () => (this.lastFromMaster = Date.now()))
     socket.on('message', (data: Buffer, isBinary) => {
       this.lastFromMaster = Date.now()
       if (isBinary) return
@@ -182,12 +183,12 @@ export class CiWorker {
         this.windowBytes = message.windowBytes
         this.lastError = null
         this.log.info(`connected to master ${message.master}`, {url: this.options.masters[this.masterIndex]})
+        // The master pings every heartbeatMs (ws answers with a pong); silence means it is gone.
         clearInterval(this.heartbeat)
         this.heartbeat = setInterval(() => {
-          if (Date.now() - this.lastFromMaster > message.timeoutMs) {
-            this.log.warn(`master silent for ${Date.now() - this.lastFromMaster} ms: reconnecting`)
-            this.socket?.terminate()
-          } else this.sendJson({t: 'hb'})
+          if (Date.now() - this.lastFromMaster <= message.timeoutMs) return
+          this.log.warn(`master silent for ${Date.now() - this.lastFromMaster} ms: reconnecting`)
+          this.socket?.terminate()
         }, message.heartbeatMs)
         break
       case 'start':
@@ -201,8 +202,6 @@ export class CiWorker {
         break
       case 'drop':
         this.builds.get(message.build)?.drop(message.step)
-        break
-      case 'hb':
         break
     }
   }

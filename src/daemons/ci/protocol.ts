@@ -4,7 +4,8 @@ import {z} from 'zod'
  * The master-worker protocol over one WebSocket. Control messages are JSON text frames with a
  * `t` tag; step output travels in binary frames (OUTPUT_HEADER_BYTES of header, then the raw
  * bytes), so the hot path never touches JSON. The worker authenticates in the upgrade request
- * (headers below), before any frame is exchanged.
+ * (headers below), before any frame is exchanged. Heartbeats are WebSocket pings from the
+ * master (answered by the worker's pongs): no message parsing for them on either side.
  */
 export const PROTOCOL_VERSION = 1
 export const WORKER_PATH = '/worker'
@@ -43,7 +44,6 @@ export const masterMessage = z.discriminatedUnion('t', [
     timeoutMs: z.number().int().positive(),
     windowBytes: z.number().int().positive(),
   }),
-  z.object({t: z.literal('hb')}),
   z.object({t: z.literal('start'), build: buildSpec}),
   z.object({t: z.literal('cancel'), build: id, reason: z.string()}),
   /** Output of this step up to `bytes` (counted from its start) is durable. */
@@ -55,7 +55,6 @@ export type MasterMessage = z.infer<typeof masterMessage>
 
 export const workerMessage = z.discriminatedUnion('t', [
   z.object({t: z.literal('hello'), slots: z.number().int().min(1).max(1024), version: z.string().max(64)}),
-  z.object({t: z.literal('hb')}),
   z.object({t: z.literal('step-start'), build: id, step: stepIndex}),
   z.object({
     t: z.literal('step-end'),

@@ -79,6 +79,74 @@ describe('failure semantics', () => {
     expect(JSON.parse(builds.stdout).map((b: any) => b.result)).toEqual(['success', 'lost'])
   })
 
+  it('a worker that stops answering is lost after the heartbeat timeout, though its connection stays open', async () => {
+    const master = await startMaster(home, 'm1', masterConfig({workers: workerAccounts(['w1'])}))
+    running.push(master.daemon)
+    const w1 = await startWorker(home, 'w1', [master.ws], {waitConnected: master, config: {reconnect_min: '200ms', reconnect_max: '1s'}})
+    running.push(w1)
+    const id = await start(master, 'long')
+    await waitFor(() => existsSync(join(scratch, 'pids-1')), {what: 'the step to start'})
+    const pid = w1.process.pid!
+    process.kill(pid, 'SIGSTOP')
+    const stoppedAt = Date.now()
+    try {
+      const lost = await master.waitBuild(id, 10_000)
+      // The timeout, plus one sweep of the master's heartbeat check.
+      expect(Date.now() - stoppedAt).toBeLessThan(HEARTBEAT_TIMEOUT_MS + 2500)
+      expect(lost.build.result).toBe('lost')
+    } finally {
+      process.kill(pid, 'SIGCONT')
+    }
+    // Awake again, the worker finds its connection gone, drops the stale build, reconnects and runs the retry.
+    const detail = await master.get(`/api/builds/${id}`)
+    expect((await master.waitBuild(detail.build.retriedAs, 30_000)).build).toMatchObject({result: 'success', worker: 'w1'})
+  })
+
+  it('a slow master slows the step down instead of piling its output up in memory', async () => {
+    const master = await startMaster(home, 'm1', {
+      heartbeat: '1s',
+      heartbeat_timeout: '60s',
+      log_window: '256KiB',
+      workers: workerAccounts(['w1']),
+      builders: [
+        {
+          name: 'flood',
+          // 20 MB of output; every MiB written, the step records how far it got.
+          steps: [
+            {
+              name: 'print',
+              run: `perl -e '$|=0; my $l = ("x" x 1023) . "\n"; for my $i (1..20480) { print $l; if ($i % 1024 == 0) { open(my $f, ">", "${scratch}/progress"); print $f $i; close $f } }'`,
+            },
+          ],
+        },
+      ],
+    })
+    running.push(master.daemon)
+    const w1 = await startWorker(home, 'w1', [master.ws], {waitConnected: master})
+    running.push(w1)
+    const id = await start(master, 'flood')
+    const progress = () => (existsSync(join(scratch, 'progress')) ? Number(readFileSync(join(scratch, 'progress'), 'utf8') || 0) : 0)
+    await waitFor(() => progress() >= 2048, {what: 'the step to get going'})
+    const masterPid = master.daemon.process.pid!
+    process.kill(masterPid, 'SIGSTOP')
+    try {
+      // Buffers between the step and the frozen master fill (pipe, window, socket), then it waits.
+      await new Promise((r) => setTimeout(r, 2000))
+      const stalledAt = progress()
+      await new Promise((r) => setTimeout(r, 2000))
+      expect(progress()).toBe(stalledAt)
+      expect(stalledAt).toBeLessThan(20480)
+      const rssKb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${w1.process.pid}/status`, 'utf8'))![1])
+      expect(rssKb).toBeLessThan(200 * 1024)
+    } finally {
+      process.kill(masterPid, 'SIGCONT')
+    }
+    const detail = await master.waitBuild(id, 60_000)
+    expect(detail.build.result).toBe('success')
+    expect(detail.steps[0].logBytes).toBe(20480 * 1024)
+    expect(detail.steps[0].logLines).toBe(20480)
+  })
+
   it('a restarted worker kills the steps its killed predecessor left running', async () => {
     const master = await startMaster(home, 'm1', masterConfig({workers: workerAccounts(['w1'])}))
     running.push(master.daemon)
