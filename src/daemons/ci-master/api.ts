@@ -223,11 +223,15 @@ export class CiApi {
     const stepParam = url.searchParams.get('step')
     let step: number | undefined
     if (stepParam !== null) {
-      const steps = this.deps.builders.get(build.builder)?.steps.map((s) => s.name) ?? []
-      const byName = steps.indexOf(stepParam)
-      step = /^\d+$/.test(stepParam) ? Number(stepParam) : byName >= 0 ? byName : Number.NaN
-      if (!Number.isInteger(step))
-        throw new ApiError(404, `build ${id} has no step ${stepParam}`, steps.length ? `its steps: ${steps.join(', ')}` : undefined)
+      // By the build's own steps (the builder may be configured on another master only), or
+      // for a build not started yet, by its builder's.
+      const recorded = (await this.deps.store.steps(id)).map((s) => s.name)
+      const names = recorded.length > 0 ? recorded : (this.deps.builders.get(build.builder)?.steps.map((s) => s.name) ?? [])
+      const index = /^\d+$/.test(stepParam) ? Number(stepParam) : names.indexOf(stepParam)
+      if (index < 0 || (names.length > 0 && index >= names.length)) {
+        throw new ApiError(404, `build ${id} has no step ${stepParam}`, names.length ? `its steps: ${names.join(', ')}` : undefined)
+      }
+      step = index
     }
     const from = intParam(url, 'from', 1, 1, Number.MAX_SAFE_INTEGER)
     const to = url.searchParams.has('to') ? intParam(url, 'to', 0, from, Number.MAX_SAFE_INTEGER) : Number.POSITIVE_INFINITY
