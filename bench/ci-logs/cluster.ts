@@ -85,6 +85,21 @@ export function cpuSeconds(pid: number, withChildren = false): number {
   return ticks / 100
 }
 
+/** CPU seconds of a server and its live children (PostgreSQL: the postmaster and its backends). */
+export function serverCpuSeconds(pid: number): number {
+  let total = cpuSeconds(pid, true)
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) total += cpuSeconds(Number(entry), true)
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total
+}
+
 /** CPU seconds of a process's main thread (the event loop): its other threads are the rest. */
 export function mainThreadCpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8')

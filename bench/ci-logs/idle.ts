@@ -44,7 +44,7 @@ export async function idleRun(
           masters: [url],
           slots: 1,
           workDir: join(home, 'idle-work'),
-          keepBuildDirs: false,
+          keepBuildDir: false,
           chunkBytes: 256 * 1024,
           chunkIntervalMs: 50,
           reconnectMinMs: 500,

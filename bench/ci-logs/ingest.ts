@@ -11,6 +11,7 @@ import {
   machineCpuSeconds,
   mainThreadCpuSeconds,
   MasterApi,
+  serverCpuSeconds,
   startDaemon,
   threadCpuSeconds,
 } from './cluster.js'
@@ -32,6 +33,8 @@ export interface IngestOptions {
   db: string
   expected: Buffer
   poolFile: string
+  /** The PostgreSQL postmaster, whose CPU (with its backends') is reported. */
+  dbPid?: number
 }
 
 export interface IngestFigures {
@@ -48,6 +51,8 @@ export interface IngestFigures {
   followersCpuS: number
   /** CPU the machine spent meanwhile, all processes (ours and everyone else's). */
   machineCpuS: number
+  /** PostgreSQL's server processes, when the run used it. */
+  dbCpuS: number | null
   followP50Ms: number
   followP99Ms: number
   storedBytes: number
@@ -138,6 +143,7 @@ export async function ingestRun(options: IngestOptions, progress: (message: stri
     const sum = (pids: number[], children = false) => pids.reduce((total, pid) => total + cpuSeconds(pid, children), 0)
     // Followers exit as their build ends: their CPU is read from this process's reaped-children
     // total once they are gone, minus what each had used before the clock started.
+    const dbBefore = options.dbPid ? serverCpuSeconds(options.dbPid) : 0
     const before = {
       master: cpuSeconds(master.pid),
       masterMain: mainThreadCpuSeconds(master.pid),
@@ -156,6 +162,7 @@ export async function ingestRun(options: IngestOptions, progress: (message: stri
     const masterMainCpuS = mainThreadCpuSeconds(master.pid) - before.masterMain
     const workersCpuS = sum(workerPids, true) - before.workers
     const machineCpuS = machineCpuSeconds() - before.machine
+    const dbCpuS = options.dbPid ? serverCpuSeconds(options.dbPid) - dbBefore : null
     {
       const deltas = [...threadCpuSeconds(master.pid)].map(([tid, cpu]) => [tid, cpu - (threadsBefore.get(tid) ?? 0)] as const)
       progress(
@@ -212,6 +219,7 @@ export async function ingestRun(options: IngestOptions, progress: (message: stri
       workersCpuS,
       followersCpuS,
       machineCpuS,
+      dbCpuS,
       followP50Ms: percentile(delays, 0.5),
       followP99Ms: percentile(delays, 0.99),
       storedBytes,

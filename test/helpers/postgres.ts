@@ -1,5 +1,5 @@
 import {execa} from 'execa'
-import {chownSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync} from 'node:fs'
+import {chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync} from 'node:fs'
 import {createServer} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -13,6 +13,8 @@ export interface TempPostgres {
   /** postgres://postgres@/DB?host=SOCKETDIR&port=PORT for the database created. */
   url: string
   dir: string
+  /** The postmaster's pid (from its pid file). */
+  pid(): number
   stop(): Promise<void>
 }
 
@@ -65,7 +67,8 @@ export async function startPostgres(options: {database?: string; settings?: Reco
     started = true
     await asPostgres('pg_ctl', ['start', '-D', dataDir, '-l', join(dir, 'server.log'), '-w', '-t', '60', '-o', opts])
     await execa('runuser', ['-u', 'postgres', '--', join(bin, 'createdb'), '-h', dir, '-p', String(port), database], {timeout: 60_000})
-    return {url: `postgres://postgres@/${database}?host=${dir}&port=${port}`, dir, stop}
+    const pid = () => Number.parseInt(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8'), 10)
+    return {url: `postgres://postgres@/${database}?host=${dir}&port=${port}`, dir, pid, stop}
   } catch (error) {
     await stop()
     throw error

@@ -6,7 +6,7 @@ import type {Logger} from '../../lib/logger.js'
 import type {Build, BuildState, CiStore} from '../ci/db/store.js'
 import {LOG_STREAM_TYPE} from '../ci/log-stream.js'
 import {hubSignatureValid, secretsEqual} from '../ci/secrets.js'
-import {ApiError} from './api-error.js'
+import {ApiError, parseJsonBody} from './api-error.js'
 import type {BuildCoordinator} from './builds.js'
 import {parsePushPayload, type ChangeTrigger} from './change-hook.js'
 import type {BuilderConfig, WorkerConfigEntry} from './config.js'
@@ -27,7 +27,7 @@ export interface ApiDeps {
 }
 
 const propertyKey = /^[A-Za-z][A-Za-z0-9_]{0,63}$/
-export const forceRequest = z
+const forceRequest = z
   .object({
     builder: z.string().min(1).max(100),
     reason: z.string().max(500).optional(),
@@ -172,7 +172,7 @@ export class CiApi {
   }
 
   private async force(req: IncomingMessage, res: ServerResponse): Promise<unknown> {
-    const body = parseBody(forceRequest, await readBody(req, MAX_BODY))
+    const body = parseJsonBody(forceRequest, await readBody(req, MAX_BODY), 'request')
     if (!this.deps.builders.has(body.builder)) throw this.unknownBuilder(body.builder)
     const build = await this.deps.coordinator.enqueue(body.builder, body.reason ?? 'forced through the API', body.properties ?? {})
     res.statusCode = 201
@@ -211,7 +211,7 @@ export class CiApi {
   }
 
   private async stop(req: IncomingMessage, id: number): Promise<unknown> {
-    const body = parseBody(stopRequest, await readBody(req, MAX_BODY))
+    const body = parseJsonBody(stopRequest, await readBody(req, MAX_BODY), 'request')
     const build = await this.deps.coordinator.cancel(id, body.reason ?? 'stopped through the API')
     if (!build) throw new ApiError(404, `no build ${id}`)
     return build
@@ -292,21 +292,4 @@ async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     chunks.push(chunk)
   }
   return Buffer.concat(chunks)
-}
-
-function parseBody<T>(schema: z.ZodType<T>, raw: Buffer): T {
-  let value: unknown = {}
-  if (raw.length > 0) {
-    try {
-      value = JSON.parse(raw.toString('utf8'))
-    } catch {
-      throw new ApiError(400, 'request body is not valid JSON')
-    }
-  }
-  const result = schema.safeParse(value)
-  if (!result.success) {
-    const issue = result.error.issues[0]
-    throw new ApiError(400, `invalid request: ${issue.path.length ? `${issue.path.join('.')}: ` : ''}${issue.message}`)
-  }
-  return result.data
 }

@@ -1,6 +1,6 @@
 import {z} from 'zod'
 import type {Build} from '../ci/db/store.js'
-import {ApiError} from './api-error.js'
+import {parseJsonBody} from './api-error.js'
 
 /** A pushed revision, from the HTTP change hook or a git poller. */
 export interface Change {
@@ -46,18 +46,7 @@ const NULL_COMMIT = /^0+$/
  * branch or revision, which no scheduler matches.
  */
 export function parsePushPayload(raw: Buffer): Change {
-  let value: unknown
-  try {
-    value = JSON.parse(raw.toString('utf8'))
-  } catch {
-    throw new ApiError(400, 'the push payload is not valid JSON')
-  }
-  const result = pushPayload.safeParse(value)
-  if (!result.success) {
-    const issue = result.error.issues[0]
-    throw new ApiError(400, `not a push payload: ${issue.path.join('.')}: ${issue.message}`)
-  }
-  const p = result.data
+  const p = parseJsonBody(pushPayload, raw, 'push payload')
   const deleted = p.deleted === true || NULL_COMMIT.test(p.after)
   return {
     repository: p.repository.full_name,

@@ -27,7 +27,7 @@ export default defineDaemonKind<WorkerConfig>({
         masters: config.masters,
         slots: config.max_builds,
         workDir,
-        keepBuildDirs: config.keep_build_dirs,
+        keepBuildDir: config.keep_build_dirs,
         chunkBytes: config.chunk_bytes,
         chunkIntervalMs: config.chunk_interval,
         reconnectMinMs: config.reconnect_min,

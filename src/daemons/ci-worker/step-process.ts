@@ -2,7 +2,7 @@ import {execa} from 'execa'
 import type {Readable} from 'node:stream'
 import {once} from 'node:events'
 import type {StepResult, StepSpec} from '../ci/protocol.js'
-import {killTree, killTreeNow} from './process-tree.js'
+import {killLeftovers, killTree} from './process-tree.js'
 import {StepOutput, type StepOutputOptions} from './step-output.js'
 
 export interface StepEnd {
@@ -31,7 +31,8 @@ function baseEnvironment(): Record<string, string> {
 /**
  * One step: `/bin/sh -c RUN` in its own session (so the whole tree can be killed), stdout and
  * stderr streamed through StepOutput, a timeout, and cancel. The step ends when its command
- * exits; anything it left running is killed then, so no process outlives its build.
+ * exits; anything it left in its process group is killed then (cancel and timeout also hunt
+ * descendants that left the group).
  */
 export class StepProcess {
   readonly output: StepOutput
@@ -93,7 +94,7 @@ export class StepProcess {
     })
     clearTimeout(timer)
     // Background processes the command left behind would hold its pipes open: end them.
-    if (this.pid !== undefined) killTreeNow(this.pid)
+    if (this.pid !== undefined) killLeftovers(this.pid)
     await Promise.all(ended)
     const result = await child
     await this.killing

@@ -15,23 +15,17 @@ import {
   WORKER_PATH,
   type WorkerMessage,
 } from '../ci/protocol.js'
-import {type BuildChannel, BuildRun} from './build-run.js'
+import {type BuildChannel, BuildRun, type BuildRunOptions} from './build-run.js'
 
-export interface CiWorkerOptions {
+/** How to reach masters, plus how each build runs (BuildRunOptions). */
+export interface CiWorkerOptions extends BuildRunOptions {
   name: string
   /** Read at each connection attempt. */
   secret(): string
   masters: string[]
   slots: number
-  workDir: string
-  keepBuildDirs: boolean
-  chunkBytes: number
-  chunkIntervalMs: number
   reconnectMinMs: number
   reconnectMaxMs: number
-  killGraceMs: number
-  onSpawn(pid: number): void
-  onExit(pid: number): void
 }
 
 export interface WorkerStatus {
@@ -224,7 +218,7 @@ export class CiWorker {
       },
     }
     this.log.info(`build ${spec.id} started`, {builder: spec.builder, steps: spec.steps.length, attempt: spec.attempt})
-    const run = new BuildRun(spec, channel, {...this.options, keepBuildDir: this.options.keepBuildDirs}, this.log)
+    const run = new BuildRun(spec, channel, this.options, this.log)
     this.builds.set(spec.id, run)
     void run.done.finally(() => {
       this.builds.delete(spec.id)

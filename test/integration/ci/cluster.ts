@@ -1,8 +1,5 @@
-import {execa} from 'execa'
 import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {controlRequest} from '../../../src/daemons/runtime/control-client.js'
-import {binRun, repoRoot} from '../../helpers/cli.js'
 import {type ForegroundDaemon, startForeground} from '../../helpers/daemon.js'
 import {waitFor} from '../../helpers/tend-home.js'
 
@@ -66,7 +63,9 @@ export async function startWorker(
 ): Promise<ForegroundDaemon> {
   const secretFile = join(home, `${name}.secret`)
   writeFileSync(secretFile, `${options.secret ?? secretOf(name)}\n`, {mode: 0o600})
-  const worker = await startForegroundUnhealthyOk(home, name, {secret: {file: secretFile}, masters, ...options.config})
+  // A ci-worker is healthy only once a master accepted it, and some tests expect a refusal.
+  const config = {secret: {file: secretFile}, masters, ...options.config}
+  const worker = await startForeground({home, kind: 'ci-worker', name, config, ready: 'answering'})
   if (options.waitConnected) {
     const master = options.waitConnected
     await waitFor(async () => (await master.get('/api/workers')).some((w: any) => w.name === name && w.connected), {
@@ -79,47 +78,6 @@ export async function startWorker(
 
 /** The secret the tests give a worker by default (the master's account uses the same). */
 export const secretOf = (name: string) => `secret-of-${name}-0123456789`
-
-/**
- * Like startForeground, but ready once the control socket answers /status at all: a ci-worker
- * is healthy only once a master accepted it, and some tests expect it to be refused.
- */
-async function startForegroundUnhealthyOk(home: string, name: string, config: unknown): Promise<ForegroundDaemon> {
-  const configFile = join(home, `${name}.test-config.json`)
-  writeFileSync(configFile, JSON.stringify(config))
-  const child = execa(process.execPath, [binRun, 'daemon', 'run', 'ci-worker', '--name', name, '--config', configFile], {
-    reject: false,
-    cwd: repoRoot,
-    env: {TEND_HOME: home},
-    stdin: 'ignore',
-    buffer: {stdout: false, stderr: true},
-  })
-  const socket = join(home, 'run', `${name}.sock`)
-  let exited = false
-  void child.then(() => (exited = true))
-  await waitFor(
-    async () => {
-      if (exited) throw new Error(`worker ${name} exited: ${String((await child).stderr)}`)
-      return (await controlRequest(socket, 'GET', '/status', {timeoutMs: 1000})).statusCode === 200
-    },
-    {timeoutMs: 30_000, what: `${name} answering`},
-  )
-  return {
-    name,
-    socket,
-    process: child,
-    status: async () => (await controlRequest<any>(socket, 'GET', '/status')).body,
-    request: (method, path, body) => controlRequest(socket, method, path, {body, timeoutMs: 30_000}),
-    stop: async () => {
-      if (!exited) await controlRequest(socket, 'POST', '/stop').catch(() => child.kill('SIGTERM'))
-      return (await child).exitCode
-    },
-    kill9: async () => {
-      child.kill('SIGKILL')
-      await child
-    },
-  }
-}
 
 /** Master config for workers that use secretOf(name). */
 export function workerAccounts(names: string[], tags: Record<string, string[]> = {}): Array<Record<string, unknown>> {

@@ -119,7 +119,7 @@ describe('schedulers', () => {
     const junk = '{"ref": 1}'
     const malformed = await hook(junk, sign(junk))
     expect(malformed.status).toBe(400)
-    expect(malformed.body.error).toContain('not a push payload')
+    expect(malformed.body.error).toContain('invalid push payload: ref')
   })
 
   it('a periodic scheduler queues a build on each cron tick', async () => {

@@ -51,8 +51,8 @@ describe('change hook and secrets', () => {
     expect(deleted.revision).toBe('')
     const tag = parsePushPayload(Buffer.from(JSON.stringify({ref: 'refs/tags/v1', after: 'abc1234', repository: {full_name: 'o/r'}})))
     expect(tag.branch).toBe('')
-    expect(() => parsePushPayload(Buffer.from('{'))).toThrow('not valid JSON')
-    expect(() => parsePushPayload(Buffer.from('{"ref":"x"}'))).toThrow('not a push payload')
+    expect(() => parsePushPayload(Buffer.from('{'))).toThrow('push payload is not valid JSON')
+    expect(() => parsePushPayload(Buffer.from('{"ref":"x"}'))).toThrow('invalid push payload')
   })
 
   it('compares secrets and signatures without shortcuts', () => {
