@@ -18,4 +18,10 @@ export const builtinKinds: DaemonKindEntry[] = [
     source: 'tend',
     load: async () => (await import('./ci-worker/kind.js')).default,
   },
+  {
+    kind: 'flow-agent',
+    summary: 'Keeps Open vSwitch flows equal to a declared network model, hitlessly',
+    source: 'tend',
+    load: async () => (await import('./flow-agent/kind.js')).default,
+  },
 ]

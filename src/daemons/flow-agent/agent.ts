@@ -1,0 +1,512 @@
+/**
+ * The flow agent: keeps each bridge's flows equal to the compiled model. It syncs at start,
+ * whenever the model changes, whenever the flow monitor sees a change it did not make, and on
+ * an interval as a backstop; a sync reads the switch and applies only the difference, in one
+ * atomic bundle. It never flushes a bridge unless started with reset_flows. When the switch
+ * goes away it retries until it is back and re-syncs; when the model turns invalid it keeps
+ * the last good one (also across its own restarts) and reports the error.
+ */
+import {closeSync, type FSWatcher, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, watch, writeFileSync} from 'node:fs'
+import {basename, dirname, join} from 'node:path'
+import type {DaemonContext} from '../runtime/contract.js'
+import {FailureError, UsageError, errorMessage} from '../../lib/errors.js'
+import {DesiredState, readModelFile} from './desired.js'
+import {cookieTag, formatFlow} from './flow.js'
+import {EventChecker, FlowMonitor} from './flow-monitor.js'
+import {OvsSwitch, SwitchUnreachableError} from './ovs-switch.js'
+import {PrivateOvs} from './private-ovs.js'
+import {dumpOwnFlows, type Prefetched, type SyncOptions, type SyncReport, syncBridge} from './sync.js'
+import type {FlowAgentConfig} from './config.js'
+
+export interface BridgeStatus {
+  name: string
+  address: string
+  connected: boolean
+  desired: number
+  installed: number
+  unresolvedPorts: string[]
+  syncs: number
+  /** Flows found differing from the model (missing, wrong or stale), over the agent's life. */
+  driftFound: number
+  /** Of those, the ones the agent fixed. */
+  driftRepaired: number
+  lastSyncAt: string | null
+  lastSyncMs: number | null
+  lastSyncReason: string | null
+  lastReport: SyncReport | null
+  error: string | null
+}
+
+interface Bridge {
+  status: BridgeStatus
+  sw: OvsSwitch
+  monitor: FlowMonitor
+  /** Checks monitor events against the desired flows it was built from. */
+  checker?: EventChecker
+  checkerFor?: object
+}
+
+const LAST_GOOD = 'last-good-model.json'
+
+export class FlowAgent {
+  private desired: DesiredState | undefined
+  private modelError: string | null = null
+  private modelStamp = ''
+  private readonly bridges = new Map<string, Bridge>()
+  private managed: PrivateOvs | undefined
+  /** Dumps (and port numbers) read at start for each bridge's first sync. */
+  private readonly prefetched = new Map<string, Prefetched & {ports?: Map<string, number>}>()
+  private queue: Promise<unknown> = Promise.resolve()
+  private pending: Promise<SyncReport[]> | undefined
+  private pendingReasons: string[] = []
+  private pendingMore = 0
+  private lastGoodPending: unknown
+  private resetPending: boolean
+  private timer: NodeJS.Timeout | undefined
+  private retry: NodeJS.Timeout | undefined
+  private fileWatcher: FSWatcher | undefined
+  private reloadTimer: NodeJS.Timeout | undefined
+  private stopped = false
+  private readonly metrics
+
+  constructor(
+    private readonly ctx: DaemonContext,
+    private readonly config: FlowAgentConfig,
+  ) {
+    this.resetPending = config.reset_flows
+    const m = ctx.metrics
+    this.metrics = {
+      desired: m.gauge('flow_desired', 'Flows the model compiles to', ['bridge']),
+      installed: m.gauge('flow_installed', "The agent's flows on the switch after the last sync", ['bridge']),
+      drift: m.counter('flow_drift_total', 'Flows found differing from the model, by kind', ['bridge', 'kind']),
+      flowMods: m.counter('flow_mods_total', 'Flow mods sent to the switch', ['bridge']),
+      syncs: m.counter('flow_syncs_total', 'Syncs run, by result', ['bridge', 'result']),
+      duration: m.histogram(
+        'flow_sync_seconds',
+        'Time to read, compare and fix a bridge',
+        ['bridge'],
+        [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
+      ),
+      modelValid: m.gauge('flow_model_valid', 'Whether the model in force loaded without error (1) or the last good one is kept (0)'),
+    }
+  }
+
+  async start(): Promise<void> {
+    await this.loadInitialModel()
+    if (this.config.ovs.managed) {
+      this.managed = await PrivateOvs.start({dir: join(this.ctx.dataDir, 'ovs'), netns: managedNetns(this.ctx.dataDir)})
+      this.ctx.log.info('managed Open vSwitch running', {dir: this.managed.dir, netns: this.managed.netns})
+    }
+    await this.ensureBridges()
+    this.watchModelFile()
+    this.timer = setInterval(() => {
+      this.checkModelFile()
+      this.syncSoon('interval')
+    }, this.config.interval_ms)
+    // The first sync runs in the background: a slow or absent switch must not block start-up.
+    this.syncSoon('start')
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    clearInterval(this.timer)
+    clearTimeout(this.retry)
+    clearTimeout(this.reloadTimer)
+    this.fileWatcher?.close()
+    for (const bridge of this.bridges.values()) bridge.monitor.stop()
+    await this.queue.catch(() => undefined)
+    if (this.managed && !this.config.ovs.keep_running) await this.managed.stop()
+  }
+
+  // ---- model ------------------------------------------------------------------------------
+
+  private async loadInitialModel(): Promise<void> {
+    const {model} = this.config
+    if (model) {
+      try {
+        const started = performance.now()
+        const doc = readModelFile(model)
+        const ports = await this.prefetch(doc)
+        this.adopt(await DesiredState.fromDocument(doc, model, this.config.cookie, ports), doc)
+        this.modelStamp = fileStamp(model)
+        const flows = this.desired!.bridges.reduce((n, b) => n + this.desired!.current(b).flows.length, 0)
+        this.ctx.log.info('model loaded', {bridges: this.desired!.bridges.join(','), flows, ms: Math.round(performance.now() - started)})
+        return
+      } catch (error) {
+        this.modelStamp = fileStamp(model)
+        this.setModelError(error)
+      }
+    }
+    // No model file, or an invalid one: the last good model (pushed or from the file) if any.
+    const lastGood = this.readLastGood()
+    if (lastGood !== undefined) {
+      this.desired = await DesiredState.fromDocument(lastGood, `${this.ctx.dataDir}/${LAST_GOOD}`, this.config.cookie)
+      this.ctx.log.info('using the last good model', {bridges: this.desired.bridges.join(',')})
+    }
+  }
+
+  /** Replaces the model from a pushed document (PUT /model); throws UsageError if invalid. */
+  async pushModel(doc: unknown): Promise<SyncReport[]> {
+    if (this.config.model) throw new UsageError(`this agent reads its model from ${this.config.model}`, {hint: 'edit that file instead'})
+    this.adopt(await DesiredState.fromDocument(doc, 'pushed model', this.config.cookie), doc)
+    // Acknowledged means durable: the pushed model survives a kill -9 from here on.
+    this.persistLastGood()
+    await this.ensureBridges()
+    return this.requestSync('model pushed')
+  }
+
+  /**
+   * Starts reading the bridges named in a model document before the model is validated and
+   * compiled: at 100k flows both take about half a second, and they overlap (the dump runs in
+   * ovs-ofctl processes writing to files). The first sync of each bridge uses the result.
+   * Resolves with the bridges' port numbers (a quick query), so the model compiles only once.
+   */
+  private async prefetch(doc: unknown): Promise<Map<string, Map<string, number>> | undefined> {
+    const bridges = (doc as {bridges?: unknown})?.bridges
+    if (this.config.reset_flows || typeof bridges !== 'object' || bridges === null || this.config.ovs.managed) return undefined
+    const ports = new Map<string, Map<string, number>>()
+    await Promise.all(
+      Object.keys(bridges).map(async (name) => {
+        const sw = new OvsSwitch(this.addressOf(name), {timeoutMs: this.config.ovs.timeout_ms})
+        const entry: Prefetched & {ports?: Map<string, number>} = {dump: dumpOwnFlows(sw, this.config.cookie), startedAt: performance.now()}
+        entry.dump.catch(() => undefined) // a failure shows when the sync awaits it
+        this.prefetched.set(name, entry)
+        entry.ports = await sw.portNumbers().catch(() => undefined)
+        if (entry.ports) ports.set(name, entry.ports)
+      }),
+    )
+    return ports
+  }
+
+  private addressOf(bridge: string): string {
+    return (
+      this.config.ovs.addresses[bridge] ??
+      (this.managed ? this.managed.bridgeAddress(bridge) : `unix:${join(this.config.ovs.rundir, `${bridge}.mgmt`)}`)
+    )
+  }
+
+  private adopt(desired: DesiredState, doc: unknown): void {
+    this.desired = desired
+    this.modelError = null
+    this.metrics.modelValid.set(1)
+    this.lastGoodPending = doc
+  }
+
+  /**
+   * Keeps the model in force in the data dir, for a restart that finds the model file broken.
+   * A model from a file is written after the sync it caused, off the restart's critical path.
+   */
+  private persistLastGood(): void {
+    const doc = this.lastGoodPending
+    if (doc === undefined) return
+    this.lastGoodPending = undefined
+    const path = join(this.ctx.dataDir, LAST_GOOD)
+    const text = JSON.stringify(doc)
+    if (readText(path) !== text) writeDurably(path, text)
+  }
+
+  private setModelError(error: unknown): void {
+    this.modelError = errorMessage(error)
+    this.metrics.modelValid.set(0)
+    this.ctx.log.error(this.desired ? 'model rejected, keeping the last good one' : 'model rejected', {error: this.modelError})
+  }
+
+  private readLastGood(): unknown {
+    const text = readText(join(this.ctx.dataDir, LAST_GOOD))
+    try {
+      return text === undefined ? undefined : JSON.parse(text)
+    } catch {
+      return undefined
+    }
+  }
+
+  private watchModelFile(): void {
+    const {model} = this.config
+    if (!model) return
+    try {
+      // Watch the folder: editors replace files by rename, which a watch on the file misses.
+      this.fileWatcher = watch(dirname(model), (_, file) => {
+        if (file === null || file === basename(model)) this.scheduleReload()
+      })
+    } catch (error) {
+      this.ctx.log.warn('cannot watch the model file; checking it on the interval', {error: errorMessage(error)})
+    }
+  }
+
+  private checkModelFile(): void {
+    if (this.config.model && fileStamp(this.config.model) !== this.modelStamp) this.scheduleReload()
+  }
+
+  private scheduleReload(): void {
+    clearTimeout(this.reloadTimer)
+    this.reloadTimer = setTimeout(() => void this.reloadModel(), 100)
+  }
+
+  private async reloadModel(): Promise<void> {
+    const model = this.config.model!
+    const stamp = fileStamp(model)
+    if (stamp === this.modelStamp || this.stopped) return
+    this.modelStamp = stamp
+    try {
+      const doc = readModelFile(model)
+      this.adopt(await DesiredState.fromDocument(doc, model, this.config.cookie), doc)
+      this.ctx.log.info('model reloaded', {bridges: this.desired!.bridges.join(',')})
+      await this.ensureBridges()
+      this.syncSoon('model changed')
+    } catch (error) {
+      this.setModelError(error)
+    }
+  }
+
+  // ---- bridges ----------------------------------------------------------------------------
+
+  private async ensureBridges(): Promise<void> {
+    for (const name of this.desired?.bridges ?? []) {
+      if (this.bridges.has(name)) continue
+      if (this.managed) await this.managed.addBridge(name)
+      const address = this.addressOf(name)
+      const sw = new OvsSwitch(address, {timeoutMs: this.config.ovs.timeout_ms})
+      const bridge: Bridge = {
+        sw,
+        status: {
+          name,
+          address,
+          connected: false,
+          desired: 0,
+          installed: 0,
+          unresolvedPorts: [],
+          syncs: 0,
+          driftFound: 0,
+          driftRepaired: 0,
+          lastSyncAt: null,
+          lastSyncMs: null,
+          lastSyncReason: null,
+          lastReport: null,
+          error: null,
+        },
+        monitor: new FlowMonitor(address, join(this.ctx.dataDir, `monitor-${name}.ctl`), {
+          checker: () => bridge.checker,
+          onDrift: (reason) => this.syncSoon(`monitor: ${reason}`),
+          onClosed: (reason) => {
+            this.ctx.log.warn(`bridge ${name}: ${reason}`)
+            this.syncSoon('monitor closed')
+          },
+        }),
+      }
+      this.bridges.set(name, bridge)
+    }
+  }
+
+  // ---- sync -------------------------------------------------------------------------------
+
+  /**
+   * Runs a sync of every bridge after the one in progress. Requests that arrive while one is
+   * waiting join it, so a burst of events costs one sync.
+   */
+  requestSync(reason: string, options: SyncOptions = {}): Promise<SyncReport[]> {
+    if (options.dryRun || options.resetFlows) return this.enqueue(() => this.syncAll(reason, options))
+    if (this.pendingReasons.length < 3) this.pendingReasons.push(reason)
+    else this.pendingMore++
+    this.pending ??= this.enqueue(() => {
+      this.pending = undefined
+      const reasons = [...new Set(this.pendingReasons.splice(0))].join(', ')
+      const more = this.pendingMore
+      this.pendingMore = 0
+      return this.syncAll(more ? `${reasons} and ${more} more` : reasons, {})
+    })
+    return this.pending
+  }
+
+  /** A sync nobody waits for (timer, monitor, model change): failures are logged, not thrown. */
+  private syncSoon(reason: string): void {
+    if (!this.desired || this.stopped) return
+    this.requestSync(reason).catch((error) => this.ctx.log.error('sync failed', {reason, error: errorMessage(error)}))
+  }
+
+  private enqueue<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work, work)
+    this.queue = run.catch(() => undefined)
+    return run
+  }
+
+  private async syncAll(reason: string, options: SyncOptions): Promise<SyncReport[]> {
+    if (this.stopped && !options.dryRun) return []
+    const desired = this.desired
+    if (!desired) {
+      throw new FailureError(this.modelError ?? 'no model yet', {
+        hint: this.config.model ? `fix ${this.config.model}` : 'push one with PUT /model',
+      })
+    }
+    const resetFlows = options.resetFlows || (this.resetPending && !options.dryRun)
+    const reports: SyncReport[] = []
+    let unreachable = false
+    for (const [name, bridge] of this.bridges) {
+      try {
+        if (!desired.bridges.includes(name)) {
+          reports.push(await this.forget(name, bridge, options))
+          continue
+        }
+        reports.push(await this.syncOne(name, bridge, desired, reason, {...options, resetFlows}))
+      } catch (error) {
+        bridge.status.error = errorMessage(error)
+        this.metrics.syncs.inc({bridge: name, result: 'error'})
+        if (error instanceof SwitchUnreachableError) {
+          unreachable = true
+          if (bridge.status.connected) this.ctx.log.warn(`bridge ${name}: switch unreachable`, {error: bridge.status.error})
+          bridge.status.connected = false
+          bridge.monitor.stop()
+        } else this.ctx.log.error(`bridge ${name}: sync failed`, {error: bridge.status.error})
+        if (options.dryRun || options.resetFlows) throw error
+      }
+    }
+    if (resetFlows && !options.dryRun && !unreachable) this.resetPending = false
+    this.persistLastGood()
+    if (unreachable && !this.stopped) {
+      // Retry soon rather than at the next interval: the switch is probably restarting.
+      clearTimeout(this.retry)
+      this.retry = setTimeout(() => this.syncSoon('switch back?'), Math.min(1000, this.config.interval_ms))
+    }
+    return reports
+  }
+
+  /** A bridge the model no longer has: delete the agent's flows there, then stop watching it. */
+  private async forget(name: string, bridge: Bridge, options: SyncOptions): Promise<SyncReport> {
+    let report: SyncReport
+    try {
+      ;({report} = await syncBridge(bridge.sw, name, new Map(), this.config.cookie, {dryRun: options.dryRun}))
+    } catch (error) {
+      // A bridge that is gone has no flows left to remove.
+      if (error instanceof SwitchUnreachableError && !options.dryRun) this.bridges.delete(name)
+      throw error
+    }
+    if (!options.dryRun) {
+      bridge.monitor.stop()
+      this.bridges.delete(name)
+      this.ctx.log.info(`bridge ${name} left the model: removed its ${report.deleted} flows`)
+    }
+    return report
+  }
+
+  private async syncOne(name: string, bridge: Bridge, desired: DesiredState, reason: string, options: SyncOptions): Promise<SyncReport> {
+    const prefetched = options.dryRun || options.resetFlows ? undefined : this.prefetched.get(name)
+    this.prefetched.delete(name)
+    const ports = prefetched?.ports ?? (desired.needsPortNumbers(name) ? await bridge.sw.portNumbers() : new Map<string, number>())
+    const want = desired.forBridge(name, (iface) => ports.get(iface))
+    const wasConnected = bridge.status.connected
+    const {report} = await syncBridge(bridge.sw, name, want.index, this.config.cookie, {...options, prefetched})
+    if (options.dryRun) return report
+    const s = bridge.status
+    const drift = report.reset ? 0 : report.added + report.modified + report.replaced + report.deleted
+    s.connected = true
+    s.error = null
+    s.syncs++
+    s.desired = report.desired
+    s.installed = report.desired
+    s.unresolvedPorts = want.unresolved
+    s.driftFound += drift
+    s.driftRepaired += drift
+    s.lastSyncAt = new Date().toISOString()
+    s.lastSyncMs = report.durationMs
+    s.lastSyncReason = reason
+    s.lastReport = report
+    if (bridge.checkerFor !== want) {
+      bridge.checker = new EventChecker(want.flows, (cookie) => cookieTag(cookie) === this.config.cookie)
+      bridge.checkerFor = want
+    }
+    if (!bridge.monitor.running && this.config.watch) bridge.monitor.start()
+    this.metrics.desired.set({bridge: name}, report.desired)
+    this.metrics.installed.set({bridge: name}, report.desired)
+    for (const kind of ['added', 'modified', 'replaced', 'deleted'] as const)
+      if (!report.reset && report[kind]) this.metrics.drift.inc({bridge: name, kind}, report[kind])
+    this.metrics.flowMods.inc({bridge: name}, report.flowMods)
+    this.metrics.syncs.inc({bridge: name, result: 'ok'})
+    this.metrics.duration.observe({bridge: name}, report.durationMs / 1000)
+    if (drift || report.reset || !wasConnected) {
+      this.ctx.log.info(`bridge ${name}: ${report.reset ? 'reset' : drift ? 'repaired drift' : 'in sync'}`, {
+        reason,
+        added: report.added,
+        modified: report.modified + report.replaced,
+        deleted: report.deleted,
+        ms: report.durationMs,
+      })
+    }
+    return report
+  }
+
+  // ---- reporting --------------------------------------------------------------------------
+
+  /** The desired flows of each bridge, as `tend flow compile` prints them. */
+  desiredFlows(): Record<string, string[]> {
+    const out: Record<string, string[]> = {}
+    if (!this.desired) return out
+    for (const name of this.desired.bridges) {
+      out[name] = this.desired.current(name).flows.map(formatFlow)
+    }
+    return out
+  }
+
+  details(): {model: string | null; modelError: string | null; managedSwitch: string | null; intervalMs: number; bridges: BridgeStatus[]} {
+    return {
+      model: this.config.model ?? (this.desired ? 'pushed' : null),
+      modelError: this.modelError,
+      managedSwitch: this.managed ? this.managed.dir : null,
+      intervalMs: this.config.interval_ms,
+      bridges: [...this.bridges.values()].map((b) => b.status),
+    }
+  }
+
+  healthy(): boolean {
+    return this.desired !== undefined && [...this.bridges.values()].every((b) => b.status.connected && b.status.error === null)
+  }
+
+  summary(): string {
+    if (!this.desired) return `no model: ${this.modelError ?? 'none loaded'}`
+    const bridges = [...this.bridges.values()].map((b) => b.status)
+    const down = bridges.filter((b) => !b.connected)
+    const flows = bridges.reduce((n, b) => n + b.desired, 0)
+    const parts = [`${bridges.length} bridge${bridges.length === 1 ? '' : 's'}, ${flows} flows`]
+    if (down.length) parts.push(`${down.map((b) => b.name).join(', ')} unreachable`)
+    const repaired = bridges.reduce((n, b) => n + b.driftRepaired, 0)
+    if (repaired) parts.push(`${repaired} drifted flows repaired`)
+    if (this.modelError) parts.push('model error (last good model kept)')
+    return parts.join(', ')
+  }
+}
+
+/** A namespace name per data dir, so two agents' managed switches never share one. */
+function managedNetns(dataDir: string): string {
+  let h = 0x811c9dc5
+  for (let i = 0; i < dataDir.length; i++) h = Math.imul(h ^ dataDir.charCodeAt(i), 0x01000193) >>> 0
+  return `tend-flow-${h.toString(16)}`
+}
+
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch {
+    return undefined
+  }
+}
+
+function fileStamp(path: string): string {
+  try {
+    const s = statSync(path)
+    return `${s.mtimeMs} ${s.size} ${s.ino}`
+  } catch {
+    return 'missing'
+  }
+}
+
+/** Writes a file so that a crash leaves either the old or the new content. */
+function writeDurably(path: string, text: string): void {
+  mkdirSync(dirname(path), {recursive: true})
+  const tmp = `${path}.tmp`
+  writeFileSync(tmp, text)
+  const fd = openSync(tmp, 'r')
+  try {
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+  renameSync(tmp, path)
+}

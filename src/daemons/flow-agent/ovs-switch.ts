@@ -1,0 +1,153 @@
+/**
+ * The Open vSwitch driver: one bridge reached through `ovs-ofctl` (OpenFlow 1.4, so every
+ * change goes in one atomic bundle). The address is what ovs-ofctl takes: a bridge name
+ * (its default management socket), `unix:/path/br0.mgmt`, or `tcp:127.0.0.1:6653`.
+ */
+import {execa} from 'execa'
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {FailureError, errorMessage} from '../../lib/errors.js'
+
+const OPENFLOW = 'OpenFlow14'
+
+/** The switch did not answer (not running, wrong address, restarting). */
+export class SwitchUnreachableError extends FailureError {}
+
+export interface OvsSwitchOptions {
+  /** Per ovs-ofctl call; a big dump or bundle at 100k flows takes a few seconds under load. */
+  timeoutMs?: number
+  /** How many dumps to run at once (each reads a slice of the cookie space). */
+  dumpParallelism?: number
+}
+
+export class OvsSwitch {
+  private readonly timeoutMs: number
+  private readonly parallelism: number
+
+  constructor(
+    readonly address: string,
+    options: OvsSwitchOptions = {},
+  ) {
+    this.timeoutMs = options.timeoutMs ?? 60_000
+    this.parallelism = options.dumpParallelism ?? 2
+  }
+
+  /**
+   * Dumps the flows whose cookie matches `cookie/mask`, as `dump-flows --no-stats` text (one
+   * string per slice). Large tables dump faster as a few
+   * concurrent dumps, each of one slice of the cookie's low bits (ovs-ofctl formatting, not the
+   * switch, is the bottleneck), so the slices split the work across cores.
+   */
+  async dumpFlowsText(cookie: bigint, mask: bigint): Promise<string[]> {
+    const sliceBits = BigInt(Math.max(0, Math.ceil(Math.log2(this.parallelism))))
+    const slices = 1n << sliceBits
+    // Each dump goes to a file, not a pipe: ovs-ofctl then never waits for this process, which
+    // may be busy compiling the model meanwhile.
+    const dir = mkdtempSync(join(tmpdir(), 'tend-dump-'))
+    try {
+      const files = await Promise.all(
+        Array.from({length: Number(slices)}, async (_, i) => {
+          const filter = `cookie=0x${(cookie | BigInt(i)).toString(16)}/0x${(mask | (slices - 1n)).toString(16)}`
+          const file = join(dir, String(i))
+          await this.ofctl(['--no-stats', '--no-names', 'dump-flows', this.address, filter], undefined, file)
+          return file
+        }),
+      )
+      return files.map((file) => readFileSync(file, 'latin1'))
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
+  }
+
+  /**
+   * Applies flow mods (lines of `add|modify_strict|delete_strict FLOW`) as one atomic bundle:
+   * the switch applies all of them in one step or, on any error, none.
+   */
+  async applyBundle(lines: string[]): Promise<void> {
+    if (lines.length === 0) return
+    await this.ofctl(['--bundle', 'add-flows', this.address, '-'], `${lines.join('\n')}\n`)
+  }
+
+  /** OpenFlow port numbers by interface name (ports without a number yet are left out). */
+  async portNumbers(): Promise<Map<string, number>> {
+    const text = await this.ofctl(['dump-ports-desc', this.address])
+    const ports = new Map<string, number>()
+    for (const m of text.matchAll(/^\s*(\d+)\(([^)]+)\):/gm)) ports.set(m[2], Number(m[1]))
+    return ports
+  }
+
+  private async ofctl(args: string[], input?: string, outputFile?: string): Promise<string> {
+    const result = await execa('ovs-ofctl', ['-O', OPENFLOW, ...args], {
+      reject: false,
+      timeout: this.timeoutMs,
+      input,
+      stdin: input === undefined ? 'ignore' : undefined,
+      stdout: outputFile ? {file: outputFile} : 'pipe',
+      maxBuffer: 1 << 30,
+      stripFinalNewline: false,
+    })
+    if (result.exitCode === 0) return String(result.stdout ?? '')
+    if ((result as {code?: string}).code === 'ENOENT' || /ENOENT/.test(String(result.message))) {
+      throw new FailureError('ovs-ofctl is not installed', {hint: 'install Open vSwitch: apt-get install openvswitch-switch'})
+    }
+    const stderr = result.stderr.trim()
+    if (result.timedOut) throw new SwitchUnreachableError(`ovs-ofctl ${args[0]} ${this.address} timed out after ${this.timeoutMs} ms`)
+    if (/failed to connect|Connection refused|No such file|is not a bridge or a socket|Connection reset/.test(stderr)) {
+      throw new SwitchUnreachableError(`switch ${this.address} is unreachable: ${firstLine(stderr)}`, {
+        hint: 'is ovs-vswitchd running, and is the bridge there?',
+      })
+    }
+    throw new FailureError(
+      `ovs-ofctl ${args.find((a) => !a.startsWith('-'))} on ${this.address} failed: ${firstLine(stderr) || errorMessage(result.message)}`,
+    )
+  }
+}
+
+function firstLine(text: string): string {
+  return (
+    text
+      .split('\n')
+      .find((line) => line.trim())
+      ?.replace(/^ovs-ofctl: /, '') ?? ''
+  )
+}
+
+/**
+ * Rewrites flows as OVS prints them (e.g. `mod_vlan_vid:5` becomes
+ * `push_vlan:0x8100,set_field:4101->vlan_vid`), by asking `ovs-ofctl parse-flows`, which
+ * encodes and decodes them exactly as a switch would. Used for raw flows written by hand,
+ * so they compare equal to what the switch reports. Throws naming the first bad flow.
+ */
+export async function canonicalizeFlows(flows: Array<{match: string; actions: string}>): Promise<Array<{match: string; actions: string}>> {
+  if (flows.length === 0) return []
+  const out: Array<{match: string; actions: string}> = []
+  // One call per flow would be slow; one call for all cannot say which flow was bad. Try all at
+  // once and fall back to one at a time only to name the culprit.
+  const text = flows.map((f) => `${f.match ? `${f.match},` : ''}actions=${f.actions}`).join('\n')
+  const dir = mkdtempSync(join(tmpdir(), 'tend-flows-'))
+  const file = join(dir, 'flows')
+  writeFileSync(file, `${text}\n`)
+  const result = await execa('ovs-ofctl', ['-O', OPENFLOW, 'parse-flows', file], {reject: false, timeout: 30_000}).finally(() =>
+    rmSync(dir, {recursive: true, force: true}),
+  )
+  if (result.exitCode !== 0) {
+    for (const f of flows) {
+      const one = await execa('ovs-ofctl', ['-O', OPENFLOW, 'parse-flow', `${f.match ? `${f.match},` : ''}actions=${f.actions}`], {
+        reject: false,
+        timeout: 10_000,
+      })
+      if (one.exitCode !== 0) throw new FailureError(`flow "${f.match} actions=${f.actions}": ${firstLine(one.stderr)}`)
+    }
+    throw new FailureError(`ovs-ofctl parse-flows failed: ${firstLine(result.stderr)}`)
+  }
+  for (const line of result.stdout.split('\n')) {
+    const m = /^OFPT_FLOW_MOD \([^)]*\) \([^)]*\): ADD (?:table:\d+ )?(.*?) ?actions=(.*)$/.exec(line)
+    if (!m) continue
+    const head = m[1].replace(/ cookie:\S+$/, '')
+    const match = head.replace(/^priority=\d+,?/, '')
+    out.push({match, actions: m[2]})
+  }
+  if (out.length !== flows.length) throw new FailureError(`ovs-ofctl parse-flows returned ${out.length} flows for ${flows.length}`)
+  return out
+}

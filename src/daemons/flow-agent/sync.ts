@@ -1,0 +1,113 @@
+/**
+ * One reconcile of one bridge: read the agent's flows from the switch, compare them with the
+ * desired flows, and apply only the difference in one atomic bundle. The agent and the
+ * `tend flow` commands' direct mode share it.
+ */
+import {COOKIE_TAG_MASK, COOKIE_TAG_SHIFT} from './compile.js'
+import {type DesiredIndex, type FlowDiff, diffDumpText, flowModLines} from './diff.js'
+import {type Flow, formatFlow} from './flow.js'
+import type {OvsSwitch} from './ovs-switch.js'
+
+export interface SyncOptions {
+  /** Compute and report the difference, change nothing. */
+  dryRun?: boolean
+  /**
+   * Replace every flow on the bridge, foreign ones included, with the desired flows: one
+   * bundle that deletes all and adds all, so even a reset leaves no gap in forwarding.
+   */
+  resetFlows?: boolean
+}
+
+export interface SyncReport {
+  bridge: string
+  address: string
+  /** Desired flows. */
+  desired: number
+  /** The agent's flows found on the switch before the sync. */
+  installed: number
+  added: number
+  modified: number
+  /** Flows re-added because their cookie or attributes differed. */
+  replaced: number
+  deleted: number
+  /** Flow mods sent (0 in a dry run). */
+  flowMods: number
+  applied: boolean
+  reset: boolean
+  dumpMs: number
+  applyMs: number
+  durationMs: number
+  /** Up to `sampleSize` of the changes, as `+ flow`, `~ flow` and `- flow` lines. */
+  changes: string[]
+}
+
+export async function syncBridge(
+  sw: OvsSwitch,
+  bridge: string,
+  desired: DesiredIndex,
+  cookieTag: number,
+  options: SyncOptions & {sampleSize?: number; prefetched?: Prefetched} = {},
+): Promise<{report: SyncReport; diff: FlowDiff}> {
+  const started = options.prefetched?.startedAt ?? performance.now()
+  const dump = await (options.prefetched?.dump ?? dumpOwnFlows(sw, cookieTag))
+  const dumped = performance.now()
+  const {diff, installed} = options.resetFlows ? {diff: resetDiff(desired), installed: -1} : diffDumpText(desired, dump)
+  let flowMods = 0
+  if (!options.dryRun) {
+    const lines = flowModLines(diff)
+    // A reset starts the bundle with a delete of every flow in every table.
+    if (options.resetFlows) lines.unshift('delete')
+    await sw.applyBundle(lines)
+    flowMods = lines.length
+  }
+  const applied = performance.now()
+  const report: SyncReport = {
+    bridge,
+    address: sw.address,
+    desired: desired.size,
+    installed,
+    added: diff.add.length,
+    modified: diff.modify.length,
+    replaced: diff.replace.length,
+    deleted: diff.delete.length,
+    flowMods,
+    applied: !options.dryRun && flowMods > 0,
+    reset: Boolean(options.resetFlows),
+    dumpMs: Math.round(dumped - started),
+    applyMs: Math.round(applied - dumped),
+    durationMs: Math.round(applied - started),
+    changes: sampleChanges(diff, options.sampleSize ?? 20),
+  }
+  return {report, diff}
+}
+
+/** A dump started ahead of the sync that uses it. */
+export interface Prefetched {
+  dump: Promise<string[]>
+  startedAt: number
+}
+
+/** The agent's flows on the switch (those whose cookie carries its tag), as dump text. */
+export function dumpOwnFlows(sw: OvsSwitch, cookieTag: number): Promise<string[]> {
+  return sw.dumpFlowsText(BigInt(cookieTag) << COOKIE_TAG_SHIFT, COOKIE_TAG_MASK)
+}
+
+/** A reset re-adds every desired flow after the bundle's delete-all. */
+function resetDiff(desired: DesiredIndex): FlowDiff {
+  return {add: [...desired.values()], modify: [], replace: [], delete: []}
+}
+
+function sampleChanges(diff: FlowDiff, limit: number): string[] {
+  const out: string[] = []
+  const push = (sign: string, flows: Flow[]) => {
+    for (const flow of flows) {
+      if (out.length >= limit) return
+      out.push(`${sign} ${formatFlow(flow)}`)
+    }
+  }
+  push('+', diff.add)
+  push('~', diff.modify)
+  push('~', diff.replace)
+  push('-', diff.delete)
+  return out
+}

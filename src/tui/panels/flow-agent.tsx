@@ -1,0 +1,64 @@
+import {Box, Text} from 'ink'
+import type {PanelProps} from '../panel-props.js'
+import type {BridgeStatus} from '../../daemons/flow-agent/agent.js'
+
+interface FlowDetails {
+  model: string | null
+  modelError: string | null
+  managedSwitch: string | null
+  intervalMs: number
+  bridges: BridgeStatus[]
+}
+
+/** The flow agent in `tend top`: per bridge, flows desired and installed, drift, last sync. */
+export default function FlowAgentPanel({instance, width}: PanelProps) {
+  const details = instance.status?.details as FlowDetails | undefined
+  if (!details) return <Text dimColor>no status yet</Text>
+  return (
+    <Box flexDirection="column" width={width}>
+      <Text>
+        model <Text bold>{details.model ?? 'none'}</Text>
+        {details.managedSwitch ? <Text dimColor> · managed switch</Text> : null}
+        <Text dimColor> · checks every {Math.round(details.intervalMs / 100) / 10} s</Text>
+      </Text>
+      {details.modelError ? (
+        <Text color="red" wrap="truncate-end">
+          model error: {details.modelError} (last good model kept)
+        </Text>
+      ) : null}
+      <Text dimColor>{row(['bridge', 'state', 'desired', 'installed', 'drift found', 'repaired', 'last sync', 'took'])}</Text>
+      {details.bridges.map((b) => (
+        <Text key={b.name} color={b.connected ? undefined : 'red'} wrap="truncate-end">
+          {row([
+            b.name,
+            b.connected ? 'in sync' : 'unreachable',
+            String(b.desired),
+            String(b.installed),
+            String(b.driftFound),
+            String(b.driftRepaired),
+            b.lastSyncAt ? `${ago(b.lastSyncAt)} ago` : 'never',
+            b.lastSyncMs === null ? '-' : `${b.lastSyncMs} ms`,
+          ])}
+        </Text>
+      ))}
+      {details.bridges
+        .filter((b) => b.error)
+        .map((b) => (
+          <Text key={`${b.name}-error`} color="red" wrap="truncate-end">
+            {b.name}: {b.error}
+          </Text>
+        ))}
+    </Box>
+  )
+}
+
+const WIDTHS = [12, 12, 9, 10, 12, 9, 10, 8]
+
+function row(cells: string[]): string {
+  return cells.map((cell, i) => cell.padEnd(WIDTHS[i])).join('')
+}
+
+function ago(iso: string): string {
+  const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000))
+  return s < 60 ? `${s}s` : s < 3600 ? `${Math.floor(s / 60)}m` : `${Math.floor(s / 3600)}h`
+}

@@ -1,0 +1,178 @@
+/**
+ * A lab for flow tests and the flow benchmark: a private Open vSwitch in its own network
+ * namespace with one netdev bridge, and hosts, each a network namespace joined to the bridge
+ * by a veth pair. Names carry the pid and a counter, so concurrent runs never collide;
+ * cleanup() removes every namespace, link, process and file, and is safe to call twice.
+ */
+import {execa, type ResultPromise} from 'execa'
+import {mkdtempSync, rmSync} from 'node:fs'
+import {PrivateOvs} from '../../src/daemons/flow-agent/private-ovs.js'
+
+export type PortType = 'system' | 'afxdp'
+
+export interface LabHost {
+  name: string
+  netns: string
+  ip: string
+  mac: string
+  ofport: number
+  /** The switch-side interface name. */
+  iface: string
+}
+
+let labCount = 0
+
+export class OvsLab {
+  readonly hosts: LabHost[] = []
+  private constructor(
+    readonly id: string,
+    readonly ovs: PrivateOvs,
+    readonly bridge: string,
+    readonly portType: PortType,
+  ) {}
+
+  /** Starts the switch and its bridge; add hosts with addHost(). */
+  static async start(options: {portType?: PortType; bridge?: string} = {}): Promise<OvsLab> {
+    const id = `${process.pid % 100000}${String.fromCharCode(97 + (labCount++ % 26))}`
+    const dir = mkdtempSync(`/tmp/tfl${id}-`)
+    let ovs: PrivateOvs | undefined
+    try {
+      ovs = await PrivateOvs.start({dir, netns: `tfl${id}sw`})
+      const lab = new OvsLab(id, ovs, options.bridge ?? 'br0', options.portType ?? 'system')
+      await ovs.addBridge(lab.bridge)
+      return lab
+    } catch (error) {
+      await ovs?.stop()
+      rmSync(dir, {recursive: true, force: true})
+      throw error
+    }
+  }
+
+  get address(): string {
+    return this.ovs.bridgeAddress(this.bridge)
+  }
+
+  /** A host namespace with 10.77.0.N/16 and MAC 02:77:00:00:00:NN on OpenFlow port N. */
+  async addHost(n: number): Promise<LabHost> {
+    const host: LabHost = {
+      name: `h${n}`,
+      netns: `tfl${this.id}h${n}`,
+      ip: `10.77.${n >> 8}.${n & 255}`,
+      mac: `02:77:00:00:${hex2(n >> 8)}:${hex2(n & 255)}`,
+      ofport: n,
+      iface: `tf${this.id}s${n}`,
+    }
+    const inner = `tf${this.id}h${n}`
+    this.hosts.push(host)
+    await sh('ip', ['netns', 'add', host.netns])
+    await sh('ip', ['link', 'add', inner, 'type', 'veth', 'peer', 'name', host.iface])
+    await sh('ip', ['link', 'set', inner, 'netns', host.netns])
+    await sh('ip', ['link', 'set', host.iface, 'netns', this.ovs.netns])
+    await sh('ip', ['-n', host.netns, 'link', 'set', inner, 'address', host.mac, 'name', 'eth0'])
+    await sh('ip', ['-n', host.netns, 'addr', 'add', `${host.ip}/16`, 'dev', 'eth0'])
+    await sh('ip', ['-n', host.netns, 'link', 'set', 'eth0', 'up'])
+    await sh('ip', ['-n', host.netns, 'link', 'set', 'lo', 'up'])
+    await sh('ip', ['-n', this.ovs.netns, 'link', 'set', host.iface, 'up'])
+    const type = this.portType === 'afxdp' ? ['type=afxdp', 'options:xdp-mode=generic'] : []
+    await this.ovs.vsctl(['add-port', this.bridge, host.iface, '--', 'set', 'interface', host.iface, `ofport_request=${n}`, ...type])
+    return host
+  }
+
+  /** Pings `to` from `from` every intervalMs; stop() ends it and reports what came back. */
+  startPing(from: LabHost, to: LabHost, intervalMs: number): Pinger {
+    return new Pinger(from, to, intervalMs)
+  }
+
+  /** A fixed number of pings; resolves with what came back. */
+  async ping(from: LabHost, to: LabHost, options: {count?: number; intervalMs?: number; timeoutS?: number} = {}): Promise<PingResult> {
+    const count = options.count ?? 3
+    const result = await execa(
+      'ip',
+      [
+        'netns',
+        'exec',
+        from.netns,
+        'ping',
+        '-n',
+        '-c',
+        String(count),
+        '-i',
+        String((options.intervalMs ?? 200) / 1000),
+        '-W',
+        String(options.timeoutS ?? 1),
+        to.ip,
+      ],
+      {reject: false, timeout: 60_000},
+    )
+    return parsePing(String(result.stdout))
+  }
+
+  async cleanup(): Promise<void> {
+    await this.ovs.stop()
+    for (const host of this.hosts) await execa('ip', ['netns', 'delete', host.netns], {reject: false})
+    rmSync(this.ovs.dir, {recursive: true, force: true})
+  }
+}
+
+export interface PingResult {
+  sent: number
+  received: number
+  lost: number
+  /** The longest time without a reply, from the first request to the last reply or the end. */
+  maxGapMs: number
+}
+
+export class Pinger {
+  private readonly child: ResultPromise
+
+  constructor(
+    from: LabHost,
+    to: LabHost,
+    private readonly intervalMs: number,
+  ) {
+    // -D stamps each reply; the summary on SIGINT counts what was sent and received.
+    this.child = execa('ip', ['netns', 'exec', from.netns, 'ping', '-n', '-D', '-i', String(intervalMs / 1000), to.ip], {
+      reject: false,
+      timeout: 15 * 60_000,
+    })
+  }
+
+  /**
+   * Ends the run. Requests of the last `tailMs` may still be in flight when ping is stopped
+   * (under load a reply can take that long): they are not counted as lost.
+   */
+  async stop(tailMs = 1000): Promise<PingResult> {
+    await new Promise((resolve) => setTimeout(resolve, tailMs))
+    this.child.kill('SIGINT')
+    const result = await this.child
+    return parsePing(String(result.stdout), Date.now() - tailMs, Math.ceil(tailMs / this.intervalMs))
+  }
+}
+
+function parsePing(text: string, endedAt?: number, tail = 0): PingResult {
+  const summary = /(\d+) packets transmitted, (\d+) received/.exec(text)
+  const transmitted = summary ? Number(summary[1]) : 0
+  const replied = new Set([...text.matchAll(/icmp_seq=(\d+)/g)].map((m) => Number(m[1])))
+  const sent = Math.max(0, transmitted - tail)
+  let received = 0
+  for (let seq = 1; seq <= sent; seq++) if (replied.has(seq)) received++
+  const stamps = [...text.matchAll(/^\[(\d+\.\d+)\] \d+ bytes from/gm)].map((m) => Number(m[1]) * 1000)
+  let maxGapMs = 0
+  // Gaps count from the first reply: waiting for ARP at the start is not an outage.
+  let previous = stamps[0]
+  for (const stamp of stamps) {
+    maxGapMs = Math.max(maxGapMs, stamp - previous)
+    previous = stamp
+  }
+  if (endedAt !== undefined && previous !== undefined) maxGapMs = Math.max(maxGapMs, endedAt - previous)
+  return {sent, received, lost: sent - received, maxGapMs: Math.round(maxGapMs)}
+}
+
+function hex2(n: number): string {
+  return n.toString(16).padStart(2, '0')
+}
+
+async function sh(command: string, args: string[]): Promise<void> {
+  const result = await execa(command, args, {reject: false, timeout: 30_000})
+  if (result.exitCode !== 0) throw new Error(`${command} ${args.join(' ')}: ${String(result.stderr).trim()}`)
+}

@@ -1,0 +1,56 @@
+import {render} from 'ink-testing-library'
+import {describe, expect, it} from 'vitest'
+import FlowAgentPanel from '../../../src/tui/panels/flow-agent.js'
+
+const bridge = {
+  name: 'br-tend',
+  address: 'unix:/x/br-tend.mgmt',
+  connected: true,
+  desired: 19,
+  installed: 19,
+  unresolvedPorts: [],
+  syncs: 3,
+  driftFound: 5,
+  driftRepaired: 5,
+  lastSyncAt: new Date().toISOString(),
+  lastSyncMs: 42,
+  lastSyncReason: 'interval',
+  lastReport: null,
+  error: null,
+}
+
+function instance(details: unknown): any {
+  return {name: 'flow', kind: 'flow-agent', status: {details}}
+}
+
+describe('flow-agent panel', () => {
+  it('shows flows desired and installed, drift found and repaired, and the last sync', () => {
+    const {lastFrame} = render(
+      <FlowAgentPanel
+        instance={instance({model: 'model.yaml', modelError: null, managedSwitch: '/x', intervalMs: 10000, bridges: [bridge]})}
+        width={100}
+      />,
+    )
+    const frame = lastFrame()!
+    expect(frame).toMatch(/model model\.yaml · managed switch · checks every 10 s/)
+    expect(frame).toMatch(/br-tend\s+in sync\s+19\s+19\s+5\s+5\s+0s ago\s+42 ms/)
+  })
+
+  it('shows a kept model error and an unreachable bridge', () => {
+    const down = {...bridge, connected: false, error: 'switch unix:/x/br-tend.mgmt is unreachable'}
+    const {lastFrame} = render(
+      <FlowAgentPanel
+        instance={instance({
+          model: 'm.yaml',
+          modelError: 'm.yaml: bridges.br0.ports.a.mac: expected a MAC address',
+          managedSwitch: null,
+          intervalMs: 10000,
+          bridges: [down],
+        })}
+        width={120}
+      />,
+    )
+    expect(lastFrame()).toMatch(/model error: m\.yaml: bridges\.br0\.ports\.a\.mac/)
+    expect(lastFrame()).toMatch(/unreachable/)
+  })
+})
