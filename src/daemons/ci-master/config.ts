@@ -100,7 +100,7 @@ export const masterConfig = z
     /** Another master silent this long (shared PostgreSQL) is presumed dead: its builds are lost. */
     master_timeout: duration.default(30_000),
     /** Unacknowledged output a worker may have in flight per step: the backpressure window. */
-    log_window: size.default(8 * 1024 * 1024),
+    log_window: size.default(2 * 1024 * 1024),
     log_compression_level: z.number().int().min(-5).max(19).default(1),
     /** Group commit interval of step output: also the floor of `tend ci log --follow` latency. */
     log_flush_interval: duration.default(100),

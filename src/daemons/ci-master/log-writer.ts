@@ -117,8 +117,12 @@ export class LogWriter extends EventEmitter<LogWriterEvents> {
     const log = this.logs.get(key(build, step))
     if (!log) return
     log.assembler.append(data, Date.now())
-    // Compress as soon as a whole segment is there, so the work spreads between commits.
-    if (log.assembler.waiting >= SEGMENT_MAX_BYTES) this.cut(log, false)
+    // Compress as soon as a whole segment is there, so the work spreads between commits, and
+    // commit it at once if no commit is running (else it joins the next: group commit).
+    if (log.assembler.waiting >= SEGMENT_MAX_BYTES) {
+      this.cut(log, false)
+      this.flush(false)
+    }
   }
 
   /** Resolves with the log's totals once everything written to it is durable. */
@@ -152,12 +156,16 @@ export class LogWriter extends EventEmitter<LogWriterEvents> {
     if (!wasTruncated && log.assembler.truncated) this.emit('truncated', log.build, log.step)
   }
 
-  /** Sends what is ready as one batch, unless one is still being written. */
-  private flush(): void {
+  /**
+   * Sends what is ready as one batch, unless one is still being written. With cutPending (the
+   * tick, a step's end), pending output shorter than a segment is cut first; without, only
+   * whole segments already cut go.
+   */
+  private flush(cutPending = true): void {
     if (this.inFlight) return
     const entries: Batch['entries'] = []
     for (const log of this.logs.values()) {
-      this.cut(log, log.finishing.length > 0)
+      if (cutPending) this.cut(log, log.finishing.length > 0)
       const consumed = log.assembler.consumed
       if (log.ready.length === 0 && consumed === log.ackedAt && log.finishing.length === 0) continue
       entries.push({log, segments: log.ready.splice(0), consumed})
@@ -205,8 +213,10 @@ export class LogWriter extends EventEmitter<LogWriterEvents> {
       clearInterval(this.timer)
       this.timer = undefined
     }
-    // Logs finishing, or output that piled up meanwhile, need not wait for the next tick.
-    if ([...this.logs.values()].some((l) => l.finishing.length > 0)) this.flush()
+    // Logs finishing, or segments cut meanwhile, need not wait for the next tick.
+    const open = [...this.logs.values()]
+    if (open.some((l) => l.finishing.length > 0)) this.flush()
+    else if (open.some((l) => l.ready.length > 0)) this.flush(false)
   }
 
   private onMessage(message: FromWriterThread): void {
