@@ -51,6 +51,8 @@ export interface IngestFigures {
   followersCpuS: number
   /** CPU the machine spent meanwhile, all processes (ours and everyone else's). */
   machineCpuS: number
+  /** This benchmark process: it checks every byte the followers print as they print it. */
+  harnessCpuS: number
   /** PostgreSQL's server processes, when the run used it. */
   dbCpuS: number | null
   followP50Ms: number
@@ -151,6 +153,7 @@ export async function ingestRun(options: IngestOptions, progress: (message: stri
       readers: sum(readerPids),
       reaped: cpuSeconds(process.pid, true) - cpuSeconds(process.pid),
       machine: machineCpuSeconds(),
+      harness: process.cpuUsage(),
     }
     const threadsBefore = threadCpuSeconds(master.pid)
     const started = performance.timeOrigin + performance.now()
@@ -162,6 +165,8 @@ export async function ingestRun(options: IngestOptions, progress: (message: stri
     const masterMainCpuS = mainThreadCpuSeconds(master.pid) - before.masterMain
     const workersCpuS = sum(workerPids, true) - before.workers
     const machineCpuS = machineCpuSeconds() - before.machine
+    const harness = process.cpuUsage(before.harness)
+    const harnessCpuS = (harness.user + harness.system) / 1e6
     const dbCpuS = options.dbPid ? serverCpuSeconds(options.dbPid) - dbBefore : null
     {
       const deltas = [...threadCpuSeconds(master.pid)].map(([tid, cpu]) => [tid, cpu - (threadsBefore.get(tid) ?? 0)] as const)
@@ -219,6 +224,7 @@ export async function ingestRun(options: IngestOptions, progress: (message: stri
       workersCpuS,
       followersCpuS,
       machineCpuS,
+      harnessCpuS,
       dbCpuS,
       followP50Ms: percentile(delays, 0.5),
       followP99Ms: percentile(delays, 0.99),

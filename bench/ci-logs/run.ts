@@ -85,7 +85,7 @@ async function main(): Promise<number> {
           `[${db} ${run}/${runs}] ${fmt(f.linesPerS)} lines/s (${f.wallS.toFixed(2)} s), master ${f.masterCpuS.toFixed(2)} CPU-s (event loop ${f.masterMainCpuS.toFixed(2)}) = ${fmt(f.linesPerCpuS)} lines/CPU-s, ` +
             `follow p50 ${fmt(f.followP50Ms)} ms p99 ${fmt(f.followP99Ms)} ms, stored/raw ${f.storedRatio.toFixed(3)}` +
             `${f.dbFileBytes === null ? '' : ` (db file ${(f.dbFileBytes / f.rawBytes).toFixed(3)})`}; CPU-s: workers+steps ${f.workersCpuS.toFixed(2)}, ` +
-            `followers ${f.followersCpuS.toFixed(2)}${f.dbCpuS === null ? '' : `, PostgreSQL ${f.dbCpuS.toFixed(2)}`}, whole machine ${f.machineCpuS.toFixed(2)} of ${(f.wallS * cpus).toFixed(2)}; load ${f.load}`,
+            `followers ${f.followersCpuS.toFixed(2)}${f.dbCpuS === null ? '' : `, PostgreSQL ${f.dbCpuS.toFixed(2)}`}, this harness ${f.harnessCpuS.toFixed(2)}, whole machine ${f.machineCpuS.toFixed(2)} of ${(f.wallS * cpus).toFixed(2)}; load ${f.load}`,
         )
       } finally {
         await postgres?.stop()

@@ -78,56 +78,63 @@ export class LogService {
     let nextSeq = query.from > 1 ? await segmentForLine(this.logs, query.build, step.index, query.from) : 0
     // Segments pushed while we read the database, kept until we catch up with them.
     const pushed: StoredSegment[] = []
-    let changed = false
+    // For a build running here, the coordinator's events say when the step is over (after its
+    // last segments were pushed): no database query per commit. Other builds are polled.
+    let ended = false
     let wake: (() => void) | undefined
     const onSegments = (build: number, stepIndex: number, segments: StoredSegment[]) => {
       if (build !== query.build || stepIndex !== step.index) return
       pushed.push(...segments)
-      changed = true
       wake?.()
     }
-    const onStepEnd = (build: number, stepIndex?: number) => {
+    const onEnd = (build: number, stepIndex?: number) => {
       if (build !== query.build || (stepIndex !== undefined && stepIndex !== step.index)) return
-      changed = true
+      ended = true
       wake?.()
     }
     if (query.follow) {
       this.coordinator.on('segments', onSegments)
-      this.coordinator.on('step-finished', onStepEnd)
-      this.coordinator.on('build-finished', onStepEnd)
+      this.coordinator.on('step-finished', onEnd)
+      this.coordinator.on('build-finished', onEnd)
     }
     try {
+      let state = await this.stepState(query.build, step.index)
       for (;;) {
-        // Read what the state says is complete *before* reading segments, so nothing committed
+        // Whether the step is complete is known *before* reading segments, so nothing committed
         // between the two is missed.
-        const current = (await this.store.steps(query.build)).find((s) => s.index === step.index)
-        const build = await this.store.getBuild(query.build)
-        const complete = current?.state === 'finished' || build?.state === 'finished'
-        changed = false
+        const complete = state.complete
         for (;;) {
           const fromPushed = pushed.length > 0 && pushed[0].seq <= nextSeq
           const page = fromPushed ? takeFrom(pushed, nextSeq) : await readSegments(this.logs, query.build, step.index, nextSeq, PAGE)
           if (page.length === 0) break
           for (const segment of page) {
             nextSeq = segment.seq + 1
-            if (segment.firstLine > query.to) return this.endStep(out, current)
+            if (segment.firstLine > query.to) return this.endStep(out, state.step)
             if (segment.firstLine + segment.newlines < query.from) continue
             if (!(await out.segment(step.index, segment))) return false
           }
           if (!fromPushed && page.length < PAGE) break
         }
-        if (complete || !query.follow) return this.endStep(out, current)
-        if (changed) continue
+        if (complete || !query.follow) return this.endStep(out, state.step)
         const live = this.coordinator.isLive(query.build)
-        const woke = await out.wait(live ? 5000 : REMOTE_POLL_MS, (resolve) => (wake = resolve))
-        wake = undefined
-        if (!woke) return false
+        if (!ended && !(live && pushed.length > 0)) {
+          const woke = await out.wait(live ? 5000 : REMOTE_POLL_MS, (resolve) => (wake = resolve))
+          wake = undefined
+          if (!woke) return false
+        }
+        if (ended || !this.coordinator.isLive(query.build)) state = await this.stepState(query.build, step.index)
       }
     } finally {
       this.coordinator.off('segments', onSegments)
-      this.coordinator.off('step-finished', onStepEnd)
-      this.coordinator.off('build-finished', onStepEnd)
+      this.coordinator.off('step-finished', onEnd)
+      this.coordinator.off('build-finished', onEnd)
     }
+  }
+
+  private async stepState(build: number, index: number): Promise<{step: Step | undefined; complete: boolean}> {
+    const step = (await this.store.steps(build)).find((s) => s.index === index)
+    const complete = step?.state === 'finished' || (await this.store.getBuild(build))?.state === 'finished'
+    return {step, complete}
   }
 
   private async endStep(out: FrameWriter, step: Step | undefined): Promise<boolean> {

@@ -43,28 +43,26 @@ function sqliteSink(db: Database.Database): SegmentSink {
   }
 }
 
-// One multi-row INSERT per this many rows: few round trips, well under the 65535-parameter limit.
-const PG_ROWS_PER_INSERT = 200
-
 async function postgresSink(url: string): Promise<SegmentSink> {
   const client = new pg.Client(postgresConfig(url, {application_name: 'tend-ci-logs'}))
   let failure: Error | undefined
   client.on('error', (error) => (failure = error))
   await client.connect()
+  // One prepared INSERT per segment, not one statement with every row: pg builds each message
+  // in a buffer it grows by doubling, and a batch of megabyte segments in one message meant
+  // copying all of it several times over.
+  const insert = `INSERT INTO log_segments (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
   return {
     write: async (rows) => {
       if (failure) throw failure
       await client.query('BEGIN')
       try {
-        for (let i = 0; i < rows.length; i += PG_ROWS_PER_INSERT) {
-          const batch = rows.slice(i, i + PG_ROWS_PER_INSERT)
-          const params: unknown[] = []
-          const values = batch.map((r) => {
-            const base = params.length
-            params.push(r.build, r.step, r.seq, r.firstLine, r.newlines, r.rawBytes, r.codec, asBuffer(r.data))
-            return `(${Array.from({length: 8}, (_, k) => `$${base + k + 1}`).join(', ')})`
+        for (const r of rows) {
+          await client.query({
+            name: 'tend-ci-insert-segment',
+            text: insert,
+            values: [r.build, r.step, r.seq, r.firstLine, r.newlines, r.rawBytes, r.codec, asBuffer(r.data)],
           })
-          await client.query(`INSERT INTO log_segments (${COLUMNS}) VALUES ${values.join(', ')}`, params)
         }
         await client.query('COMMIT')
       } catch (error) {
