@@ -249,6 +249,25 @@ describe('limits and errors', () => {
     for (const secret of [DEPLOY_SECRET, master.token, secretOf('w1'), secretOf('w2')]) expect(everything).not.toContain(secret)
   })
 
+  it('talks to a master by URL from anywhere, with the token given', async () => {
+    const {home: elsewhere, cleanup: cleanupElsewhere} = makeTendHome('tend-ci-remote-')
+    try {
+      const listed = await tendJson(['ci', 'builders', '--api', master.api], {home: elsewhere})
+      expect(listed.data.map((b: any) => b.name)).toContain('env')
+      const noToken = await tend(['ci', 'build', 'start', 'env', '--api', master.api], {home: elsewhere})
+      expect(noToken.exitCode).toBe(2)
+      expect(noToken.stderr).toContain('needs the master')
+      const started = await tend(['ci', 'build', 'start', 'env', '--wait', '--api', master.api], {
+        home: elsewhere,
+        env: {TEND_CI_TOKEN: master.token},
+      })
+      expect(started.exitCode).toBe(0)
+      expect((await tend(['ci', 'builds', '--api', 'ftp://x'], {home: elsewhere})).exitCode).toBe(2)
+    } finally {
+      await cleanupElsewhere()
+    }
+  })
+
   it('lists builders, workers and builds as JSON and text', async () => {
     const builders = await tendJson(['ci', 'builders'], {home})
     expect(builders.data.find((b: any) => b.name === 'fail')).toMatchObject({steps: ['first', 'second'], maxBuilds: 10})

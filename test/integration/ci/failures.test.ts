@@ -59,8 +59,10 @@ describe('failure semantics', () => {
     const master = await startMaster(home, 'm1', masterConfig({workers: workerAccounts(['w1'])}))
     running.push(master.daemon)
     const w1 = await startWorker(home, 'w1', [master.ws], {waitConnected: master})
-    const id = await start(master, 'long')
+    // Started the way a user would, waiting: it must follow the build to its retry's result.
+    const waiting = tend(['ci', 'build', 'start', 'long', '--wait'], {home, timeout: 90_000})
     await waitFor(() => existsSync(join(scratch, 'pids-1')), {what: 'the step to start'})
+    const id = (await master.get('/api/builds?state=running'))[0].id
     const killedAt = Date.now()
     await w1.kill9()
     const lost = await master.waitBuild(id, 10_000)
@@ -74,6 +76,11 @@ describe('failure semantics', () => {
     expect(retry.build).toMatchObject({result: 'success', attempt: 2, retryOf: id})
     const log = await tend(['ci', 'log', String(retry.build.id), '--raw'], {home})
     expect(log.stdout).toBe('done on attempt 2')
+    const waited = await waiting
+    expect(waited.exitCode).toBe(0)
+    expect(waited.stdout).toMatch(new RegExp(`^build ${retry.build.id}\\s+long\\s+success`))
+    expect(waited.stderr).toContain(`build ${id} lost`)
+    expect(waited.stderr).toContain(`retried as build ${retry.build.id}`)
     // The list shows both attempts, newest first.
     const builds = await tend(['ci', 'builds', '--json'], {home})
     expect(JSON.parse(builds.stdout).map((b: any) => b.result)).toEqual(['success', 'lost'])

@@ -353,13 +353,6 @@ export class CiStore {
     return rows.map((r) => r.name)
   }
 
-  async masters(): Promise<Array<{name: string; api: string | null; heartbeatAt: number}>> {
-    const rows = await this.sql.all<{name: string; api: string | null; heartbeat_at: number}>(
-      'SELECT name, api, heartbeat_at FROM masters ORDER BY name',
-    )
-    return rows.map((r) => ({name: r.name, api: r.api, heartbeatAt: Number(r.heartbeat_at)}))
-  }
-
   // ---- scheduler state
 
   async schedulerValue(name: string): Promise<string | undefined> {
