@@ -46,7 +46,16 @@ beforeAll(async () => {
           {name: 'second', run: `touch ${scratch}/second-ran`},
         ],
       },
-      {name: 'slow', steps: [{name: 'ticks', run: 'for i in $(seq 1 15); do echo "tick $i"; sleep 0.1; done'}]},
+      {
+        name: 'slow',
+        // Waits for the test to attach its follower, then ticks for 1.5 s.
+        steps: [
+          {
+            name: 'ticks',
+            run: `while [ ! -e ${scratch}/go-$TEND_BUILD_ID ]; do sleep 0.05; done; for i in $(seq 1 15); do echo "tick $i"; sleep 0.1; done`,
+          },
+        ],
+      },
       {
         name: 'tree',
         steps: [
@@ -130,6 +139,8 @@ describe('builds and logs', () => {
       if (!text) firstAt = Date.now()
       text += chunk.toString()
     })
+    await waitFor(async () => (await master.daemon.status()).details.followers === 1, {what: 'the follower to attach'})
+    writeFileSync(join(scratch, `go-${build.id}`), '')
     const result = await follower
     expect(result.exitCode).toBe(0)
     expect(text).toBe(Array.from({length: 15}, (_, i) => `tick ${i + 1}\n`).join(''))
