@@ -89,7 +89,10 @@ export const masterConfig = z
       .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:8410')
       .default('127.0.0.1:0'),
     /** "sqlite" (files in the data dir), "sqlite:DIR", or a postgres:// URL shared by several masters. */
-    db: z.string().default('sqlite'),
+    db: z
+      .string()
+      .regex(/^(sqlite|sqlite:.+|postgres(ql)?:\/\/.+)$/, 'expected "sqlite", "sqlite:DIR" or a postgres:// URL')
+      .default('sqlite'),
     /** This master's name among the masters sharing a database; default: the instance name. */
     master_name: ciName.optional(),
     /** The API token for state-changing calls; default: generated into DATA/api-token (mode 0600). */

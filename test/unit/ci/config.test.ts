@@ -40,6 +40,7 @@ describe('CI config', () => {
     expect(errors({schedulers: [{name: 'p', type: 'periodic', cron: '* * * * *', builders: ['b']}]})).toContain('unknown builder b')
     expect(errors({builders: [{name: 'b', steps: [{...step, workdir: '../escape'}]}]})).toContain('workdir must be a relative path')
     expect(errors({listen: 'everywhere'})).toContain('expected host:port')
+    expect(errors({db: 'mysql://x'})).toContain('expected "sqlite", "sqlite:DIR" or a postgres:// URL')
     expect(errors({bogus: 1})).toMatch(/bogus/)
     expect(errors({heartbeat: '10s', heartbeat_timeout: '5s'})).toContain('heartbeat_timeout must be longer')
   })
