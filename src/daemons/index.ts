@@ -7,6 +7,18 @@ import type {DaemonKindEntry} from './runtime/contract.js'
  */
 export const builtinKinds: DaemonKindEntry[] = [
   {
+    kind: 'ci-master',
+    summary: 'CI master: builders, schedulers, build queue and log store; workers dial in over WebSocket',
+    source: 'tend',
+    load: async () => (await import('./ci-master/kind.js')).default,
+  },
+  {
+    kind: 'ci-worker',
+    summary: 'CI worker: dials its masters over WebSocket and runs build steps, streaming their output',
+    source: 'tend',
+    load: async () => (await import('./ci-worker/kind.js')).default,
+  },
+  {
     kind: 'flow-agent',
     summary: 'Keeps Open vSwitch flows equal to a declared network model, hitlessly',
     source: 'tend',

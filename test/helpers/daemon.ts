@@ -20,7 +20,8 @@ export interface ForegroundDaemon {
 
 /**
  * Starts `tend daemon run KIND --name NAME` as a real child process with the given config
- * and waits until its /healthz answers 200.
+ * and waits until its /healthz answers 200 (with `ready: 'answering'`, until its /status
+ * answers at all: for an instance a test expects to stay unhealthy).
  */
 export async function startForeground(options: {
   home: string
@@ -29,10 +30,9 @@ export async function startForeground(options: {
   config: unknown
   env?: Record<string, string>
   healthyTimeoutMs?: number
+  ready?: 'healthy' | 'answering'
   /** A command that runs the daemon, e.g. ['ip', 'netns', 'exec', 'ns1'] (it must exec, keeping the pid). */
   wrap?: string[]
-  /** Wait for /healthz to answer 200 (default), or only for the control socket to answer at all. */
-  until?: 'healthy' | 'answering'
 }): Promise<ForegroundDaemon> {
   const configFile = join(options.home, `${options.name}.test-config.json`)
   writeFileSync(configFile, JSON.stringify(options.config))
@@ -54,10 +54,10 @@ export async function startForeground(options: {
   await waitFor(
     async () => {
       if (exited) throw new Error(`daemon ${options.name} exited: ${String((await child).stderr)}`)
-      const res = await controlRequest(socket, 'GET', '/healthz', {timeoutMs: 1000})
-      return options.until === 'answering' || res.statusCode === 200
+      const res = await controlRequest(socket, 'GET', options.ready === 'answering' ? '/status' : '/healthz', {timeoutMs: 1000})
+      return res.statusCode === 200
     },
-    {timeoutMs: options.healthyTimeoutMs ?? 30_000, what: `${options.name} ${options.until === 'answering' ? 'answering' : 'healthy'}`},
+    {timeoutMs: options.healthyTimeoutMs ?? 30_000, what: `${options.name} ${options.ready ?? 'healthy'}`},
   )
   return {
     name: options.name,

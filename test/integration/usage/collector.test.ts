@@ -98,7 +98,7 @@ describe('usage-collector daemon', () => {
 
   it('says clearly that virsh is missing, and keeps trying', async () => {
     const daemon = await startForeground({
-      until: 'answering',
+      ready: 'answering',
       home: env.home,
       kind: 'usage-collector',
       name: 'kvm',

@@ -189,7 +189,7 @@ describe('usage-collector ovirt source: bad configuration', () => {
   it('reports refused credentials in /status and keeps retrying with backoff', async () => {
     for (const auth of ['oauth', 'basic']) {
       const daemon = await startForeground({
-        until: 'answering',
+        ready: 'answering',
         home: env.home,
         kind: 'usage-collector',
         name: `bad-${auth}`,
@@ -246,7 +246,7 @@ describe('usage-collector ovirt source over TLS', () => {
     expect(sim.url).toMatch(/^https:/)
     const run = (name: string, extra: Record<string, unknown>) =>
       startForeground({
-        until: 'answering',
+        ready: 'answering',
         home: env.home,
         kind: 'usage-collector',
         name,
@@ -309,7 +309,7 @@ describe('usage-collector ovirt source on older engines', () => {
     const sim = await startSimulator({vms: 1, version: {major: 3, minor: 5}})
     sims.push(sim)
     const daemon = await startForeground({
-      until: 'answering',
+      ready: 'answering',
       home: env.home,
       kind: 'usage-collector',
       name: 'older',
