@@ -127,6 +127,7 @@ async function startCollector(ctx: DaemonContext, config: CollectorConfig): Prom
   }
 }
 
+/** The busiest VMs of every source. */
 function topVms(runners: SourceRunner[], limit: number) {
   return runners
     .flatMap((r) => r.rates.byVm(r.series.values()))

@@ -58,7 +58,7 @@ export class RateTracker {
     }
   }
 
-  /** Per-VM rates (summed over its vNICs), busiest first. */
+  /** Per-VM rates, summed over each VM's vNICs (in no particular order). */
   byVm(series: Iterable<SeriesRecord>): VmRate[] {
     const vms = new Map<string, VmRate & {rxTotal: bigint; txTotal: bigint}>()
     for (const record of series) {
@@ -95,6 +95,5 @@ export class RateTracker {
         rx: rxTotal.toString(),
         tx: txTotal.toString(),
       }))
-      .sort((a, b) => b.rxRate + b.txRate - (a.rxRate + a.txRate) || a.vm.localeCompare(b.vm))
   }
 }
