@@ -87,13 +87,12 @@ export class RateTracker {
       vm.rxTotal += record.rxTotal
       vm.txTotal += record.txTotal
     }
-    return [...vms.values()]
-      .map(({rxTotal, txTotal, ...vm}) => ({
-        ...vm,
-        rxRate: Math.round(vm.rxRate),
-        txRate: Math.round(vm.txRate),
-        rx: rxTotal.toString(),
-        tx: txTotal.toString(),
-      }))
+    return [...vms.values()].map(({rxTotal, txTotal, ...vm}) => ({
+      ...vm,
+      rxRate: Math.round(vm.rxRate),
+      txRate: Math.round(vm.txRate),
+      rx: rxTotal.toString(),
+      tx: txTotal.toString(),
+    }))
   }
 }
