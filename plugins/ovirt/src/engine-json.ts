@@ -218,8 +218,14 @@ function readStatistic(s: JsonScanner): {which: 'rx' | 'tx' | null; datum: strin
           s.skipRestOfObject()
           return {which, datum: null}
         }
-      } else if (s.keyIs(K.values)) datum = readFirstDatum(s)
-      else s.skip()
+      } else if (s.keyIs(K.values)) {
+        datum = readFirstDatum(s)
+        // A total with its value: the links after it (nic, href, id) are not needed.
+        if (which !== null) {
+          s.skipRestOfObject()
+          return {which, datum}
+        }
+      } else s.skip()
     } while (s.nextMember())
   }
   return {which, datum}
