@@ -64,9 +64,9 @@ export async function runEngineBench(options: EngineBenchOptions): Promise<Engin
   }
   const done = onInterrupt(undo)
   try {
-    // Up and answering is enough: a collector restarted while the engine is down is unhealthy.
-    const start = () =>
-      startForeground({
+    // Running is enough: a collector restarted while the engine is down is unhealthy.
+    const start = async () => {
+      const daemon = await startForeground({
         home: env.home,
         kind: 'usage-collector',
         name: 'usage',
@@ -90,7 +90,14 @@ export async function runEngineBench(options: EngineBenchOptions): Promise<Engin
           ],
         },
       })
-    const poll = async (daemon: ForegroundDaemon) => (await daemon.request<{polls: any[]}>('POST', '/poll', {})).body.polls[0]
+      await waitFor(async () => (await daemon.status()).phase === 'running', {what: 'the collector running'})
+      return daemon
+    }
+    const poll = async (daemon: ForegroundDaemon) => {
+      const res = await daemon.request<{polls?: any[]; error?: string}>('POST', '/poll', {})
+      if (res.statusCode !== 200 || !res.body.polls) throw new Error(`POST /poll answered ${res.statusCode}: ${res.body.error}`)
+      return res.body.polls[0]
+    }
     const tick = () => {
       generateTraffic(sim.engine, rng)
       sim.engine.sample()
