@@ -7,10 +7,28 @@ import type {DaemonKindEntry} from './runtime/contract.js'
  */
 export const builtinKinds: DaemonKindEntry[] = [
   {
+    kind: 'ci-master',
+    summary: 'CI master: builders, schedulers, build queue and log store; workers dial in over WebSocket',
+    source: 'tend',
+    load: async () => (await import('./ci-master/kind.js')).default,
+  },
+  {
+    kind: 'ci-worker',
+    summary: 'CI worker: dials its masters over WebSocket and runs build steps, streaming their output',
+    source: 'tend',
+    load: async () => (await import('./ci-worker/kind.js')).default,
+  },
+  {
     kind: 'flow-agent',
     summary: 'Keeps Open vSwitch flows equal to a declared network model, hitlessly',
     source: 'tend',
     load: async () => (await import('./flow-agent/kind.js')).default,
+  },
+  {
+    kind: 'usage-collector',
+    summary: 'Exact per-VM, per-vNIC network byte totals from cumulative counters (local, libvirt, oVirt)',
+    source: 'tend',
+    load: async () => (await import('./usage-collector/kind.js')).usageCollectorKind,
   },
   {
     kind: 'storage-proxy',
