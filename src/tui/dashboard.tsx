@@ -185,10 +185,8 @@ export function InstanceTable({instances, selected, width}: {instances: Instance
             {isSelected ? '› ' : '  '}
             {instanceColumns.map((c, i) => {
               const text = cell(c.value(instance), i)
-              const color =
-                c.header === 'STATE' ? STATE_COLOR[instance.state] : c.header === 'HEALTH' ? healthColor(instance.health) : undefined
               return (
-                <Text key={c.header} color={color}>
+                <Text key={c.header} color={c.color?.(instance)}>
                   {i > 0 ? '  ' : ''}
                   {text}
                 </Text>
