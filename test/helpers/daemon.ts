@@ -36,7 +36,18 @@ export async function startForeground(options: {
 }): Promise<ForegroundDaemon> {
   const configFile = join(options.home, `${options.name}.test-config.json`)
   writeFileSync(configFile, JSON.stringify(options.config))
-  const command = [...(options.wrap ?? []), process.execPath, binRun, 'daemon', 'run', options.kind, '--name', options.name, '--config', configFile]
+  const command = [
+    ...(options.wrap ?? []),
+    process.execPath,
+    binRun,
+    'daemon',
+    'run',
+    options.kind,
+    '--name',
+    options.name,
+    '--config',
+    configFile,
+  ]
   const child = execa(command[0], command.slice(1), {
     reject: false,
     cwd: repoRoot,
