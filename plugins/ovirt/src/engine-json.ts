@@ -79,10 +79,15 @@ export class VmListReader {
     if (this.length >= this.batchBytes) this.parse(false)
   }
 
-  /** The whole list; throws JsonSyntaxError if the document is cut off or malformed. */
+  /** The VMs read since the last take(): a caller can use them before the page is complete. */
+  take(): VmEntry[] {
+    return this.vms.splice(0)
+  }
+
+  /** The rest of the list; throws JsonSyntaxError if the document is cut off or malformed. */
   end(): VmEntry[] {
     this.parse(true)
-    return this.vms
+    return this.take()
   }
 
   private parse(complete: boolean): void {
@@ -197,14 +202,13 @@ function readStatisticsObject(s: JsonScanner, totals: {rx: string | null; tx: st
       continue
     }
     if (!s.openArray()) continue
-    do {
-      const stat = readStatistic(s)
-      if (stat.which) totals[stat.which] = stat.datum
-    } while (s.nextItem())
+    do readStatistic(s, totals)
+    while (s.nextItem())
   } while (s.nextMember())
 }
 
-function readStatistic(s: JsonScanner): {which: 'rx' | 'tx' | null; datum: string | null} {
+/** One statistic: sets totals.rx or totals.tx when it is data.total.rx or data.total.tx. */
+function readStatistic(s: JsonScanner, totals: {rx: string | null; tx: string | null}): void {
   let which: 'rx' | 'tx' | null = null
   let datum: string | null = null
   if (s.openObject()) {
@@ -216,19 +220,20 @@ function readStatistic(s: JsonScanner): {which: 'rx' | 'tx' | null; datum: strin
         if (which === null) {
           // Six of a NIC's eight statistics are rates and drops: done with this one.
           s.skipRestOfObject()
-          return {which, datum: null}
+          return
         }
       } else if (s.keyIs(K.values)) {
         datum = readFirstDatum(s)
         // A total with its value: the links after it (nic, href, id) are not needed.
         if (which !== null) {
           s.skipRestOfObject()
-          return {which, datum}
+          totals[which] = datum
+          return
         }
       } else s.skip()
     } while (s.nextMember())
   }
-  return {which, datum}
+  if (which) totals[which] = datum
 }
 
 /** `{"value": [{"datum": X}]}` → X's text; `{}` (no value reported) → null. */
@@ -252,6 +257,18 @@ function readFirstDatum(s: JsonScanner): string | null {
     } while (s.nextItem())
   } while (s.nextMember())
   return datum
+}
+
+/** Up to 15 digits: below 2^53, so exact as a double. */
+const SAFE_DIGITS = /^\d{1,15}$/
+
+/**
+ * A datum as an exact count: a double when it is at most 15 digits (nearly all), else as
+ * exactInteger. Undefined for anything that is not a non-negative integer.
+ */
+export function exactCount(text: string): number | bigint | undefined {
+  if (SAFE_DIGITS.test(text)) return Number(text)
+  return exactInteger(text)
 }
 
 /**

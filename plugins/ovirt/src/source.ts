@@ -9,7 +9,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import {z} from 'zod'
 import type {CounterSample, Logger, PluginApi, SourcePoll, UsageSource} from 'tend/plugin-api'
 import {EngineClient} from './client.js'
-import {exactInteger, readNicList, readStatisticList, readVmList, VmListReader, type NicTotals, type VmEntry} from './engine-json.js'
+import {exactCount, readNicList, readStatisticList, readVmList, VmListReader, type NicTotals, type VmEntry} from './engine-json.js'
 import {JsonSyntaxError} from './json-scan.js'
 
 const ovirtConfig = z
@@ -91,6 +91,7 @@ const FAILED_PAGES_TO_STOP = 2
 
 class OvirtPoller implements UsageSource {
   private follow: boolean | null = null
+  private readonly buffers: Buffer[] = []
 
   constructor(
     private readonly client: EngineClient,
@@ -105,19 +106,25 @@ class OvirtPoller implements UsageSource {
     const signal = AbortSignal.any([outer, fatal.signal])
     this.follow ??= await this.detect(signal)
     const warnings: string[] = []
+    // VMs are booked as soon as they are parsed, not page by page: nothing of the poll piles up.
+    // A page retried after it failed half-way hands its first VMs over again; the collector
+    // counts the first sighting of a vNIC in a poll and skips the rest.
+    const book = (vms: VmEntry[]) => {
+      const samples: CounterSample[] = []
+      for (const vm of vms) this.samplesOf(vm, samples, warnings)
+      if (samples.length > 0) deliver(samples)
+    }
     let next = 1
     let last = Number.POSITIVE_INFINITY
     let succeeded = 0
     let failedInRow = 0
     let complete = true
-    const worker = async () => {
-      // One work buffer per worker, for all its pages.
-      const buffer = Buffer.allocUnsafe(READER_BUFFER_BYTES)
+    const worker = async (buffer: Buffer) => {
       while (next <= last && failedInRow < FAILED_PAGES_TO_STOP && !signal.aborted) {
         const page = next++
-        let vms: VmEntry[]
+        let count: number
         try {
-          vms = await this.withRetries(() => this.page(page, buffer, signal), signal)
+          count = await this.withRetries(() => this.page(page, buffer, signal, book), signal)
         } catch (error) {
           if (!this.retryable(error) || signal.aborted) {
             fatal.abort()
@@ -130,14 +137,10 @@ class OvirtPoller implements UsageSource {
         }
         succeeded++
         failedInRow = 0
-        if (vms.length < this.config.page_size) last = Math.min(last, page)
-        // Each page is booked as soon as it is read: 20,000 samples are never held at once.
-        const samples: CounterSample[] = []
-        for (const vm of vms) this.samplesOf(vm, samples, warnings)
-        deliver(samples)
+        if (count < this.config.page_size) last = Math.min(last, page)
       }
     }
-    await Promise.all(Array.from({length: this.config.concurrency}, worker))
+    await Promise.all(Array.from({length: this.config.concurrency}, (_, index) => worker(this.buffer(index))))
     if (outer.aborted) throw new this.tend.SourceError('unavailable', 'poll aborted: the collector is stopping')
     if (succeeded === 0) throw new this.tend.SourceError('unavailable', warnings[0] ?? 'no page could be read')
     if (failedInRow >= FAILED_PAGES_TO_STOP) complete = false
@@ -170,13 +173,31 @@ class OvirtPoller implements UsageSource {
     return follow
   }
 
-  private async page(page: number, buffer: Buffer, signal: AbortSignal): Promise<VmEntry[]> {
+  /** One worker's buffer to parse pages in, kept from poll to poll. */
+  private buffer(worker: number): Buffer {
+    return (this.buffers[worker] ??= Buffer.allocUnsafe(READER_BUFFER_BYTES))
+  }
+
+  /** Reads one page, handing its VMs to `take` as they are parsed; returns how many it had. */
+  private async page(page: number, buffer: Buffer, signal: AbortSignal, take: (vms: VmEntry[]) => void): Promise<number> {
     const search = [this.config.search, 'sortby name asc', `page ${page}`].filter(Boolean).join(' ')
     const query = `max=${this.config.page_size}&search=${encodeURIComponent(search)}`
     if (this.follow) {
       const reader = new VmListReader(buffer)
-      await this.client.get(`/vms?follow=nics.statistics&${query}`, signal, reader)
-      return reader.end()
+      let count = 0
+      const handOver = (vms: VmEntry[]) => {
+        count += vms.length
+        if (vms.length > 0) take(vms)
+      }
+      const sink = {
+        push: (chunk: Buffer) => {
+          reader.push(chunk)
+          handOver(reader.take())
+        },
+      }
+      await this.client.get(`/vms?follow=nics.statistics&${query}`, signal, sink)
+      handOver(reader.end())
+      return count
     }
     const vms = readVmList(await this.client.get(`/vms?${query}`, signal))
     for (const vm of vms) {
@@ -184,7 +205,8 @@ class OvirtPoller implements UsageSource {
       for (const nic of vm.nics)
         Object.assign(nic, readStatisticList(await this.client.get(`/vms/${vm.id}/nics/${nic.id}/statistics`, signal)))
     }
-    return vms
+    take(vms)
+    return vms.length
   }
 
   private samplesOf(vm: VmEntry, samples: CounterSample[], warnings: string[]): void {
@@ -200,10 +222,10 @@ class OvirtPoller implements UsageSource {
     }
   }
 
-  private counter(vm: VmEntry, nic: NicTotals, dir: 'rx' | 'tx', warnings: string[]): bigint | null {
+  private counter(vm: VmEntry, nic: NicTotals, dir: 'rx' | 'tx', warnings: string[]): bigint | number | null {
     const text = nic[dir]
     if (text === null) return null
-    const value = exactInteger(text)
+    const value = exactCount(text)
     if (value === undefined && warnings.length < 20)
       warnings.push(`${vm.name}/${nic.name}: data.total.${dir} is not a byte count: ${JSON.stringify(text.slice(0, 40))}`)
     return value ?? null

@@ -67,6 +67,21 @@ export function stepCounter(last: bigint | null, current: bigint | null, mode: S
   return step
 }
 
+/**
+ * stepCounter() in its common case, on doubles: the same counter as before, not lower (or no
+ * value now: nothing to book, the last value stays). The bytes to book, or -1 when stepCounter
+ * must decide: a first value, a counter that went down. Exact while both are below 2^53.
+ */
+export function steadyDelta(last: number | null, current: number | null): number {
+  if (current === null) return 0
+  if (last === null || current < last) return -1
+  return current - last
+}
+
+function exact(count: bigint | number | null): bigint | null {
+  return typeof count === 'number' ? BigInt(count) : count
+}
+
 /** What the collector remembers about a vNIC's counters between polls. */
 export interface CounterState {
   epoch: string | null
@@ -129,7 +144,7 @@ export function book(previous: CounterState | undefined, sample: CounterSample, 
   const epoch = sample.epoch ?? prev.epoch
   const restarted = prev.epoch !== null && sample.epoch !== undefined && sample.epoch !== prev.epoch
   const mode: StepMode = {restarted, baseline: !options.sourceBaselined, wrapBits: sample.wrapBits}
-  const steps = {rx: stepCounter(prev.rx, sample.rx, mode), tx: stepCounter(prev.tx, sample.tx, mode)}
+  const steps = {rx: stepCounter(prev.rx, exact(sample.rx), mode), tx: stepCounter(prev.tx, exact(sample.tx), mode)}
 
   let flags = restarted ? Flag.EPOCH : 0
   let events: BookingEvent[] | undefined

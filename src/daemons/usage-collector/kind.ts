@@ -36,6 +36,7 @@ const HEAP_GROWING_PERCENT = 50
 
 async function startCollector(ctx: DaemonContext, config: CollectorConfig): Promise<RunningDaemon> {
   setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`)
+  if (process.env.SEMI_GROWTH) setFlagsFromString(`--semi-space-growth-factor=${process.env.SEMI_GROWTH}`)
   const where = `config of ${ctx.name}`
   const types = SourceTypes.fromExtensions(await ctx.extensions('usage-sources'))
   const resolved = await Promise.all(config.sources.map((entry, index) => types.resolve(entry, where, `sources.${index}`)))
@@ -130,7 +131,7 @@ async function startCollector(ctx: DaemonContext, config: CollectorConfig): Prom
 /** The busiest VMs of every source. */
 function topVms(runners: SourceRunner[], limit: number) {
   return runners
-    .flatMap((r) => r.rates.byVm(r.series.values()))
+    .flatMap((r) => r.rates.byVm(r.series))
     .sort((a, b) => b.rxRate + b.txRate - (a.rxRate + a.txRate) || a.vm.localeCompare(b.vm))
     .slice(0, limit)
 }
@@ -147,8 +148,8 @@ function collectorMetrics(ctx: DaemonContext) {
       function () {
         this.reset()
         for (const runner of runners) {
-          for (const s of runner.series.values()) {
-            this.inc({source: s.source, vm: s.vmName, vnic: s.vnicName}, Number(direction === 'rx' ? s.rxTotal : s.txTotal))
+          for (const s of runner.series.views()) {
+            this.inc({source: runner.name, vm: s.vmName, vnic: s.vnicName}, Number(direction === 'rx' ? s.rxTotal : s.txTotal))
           }
         }
       },

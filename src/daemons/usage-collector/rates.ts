@@ -3,18 +3,11 @@
  * changes over the time between them. Display only; totals never come from rates.
  */
 import {formatBytes} from '../../lib/format.js'
-import type {SeriesRecord} from './store.js'
+import {fit, type SeriesTable} from './series-table.js'
 
 /** A rate for people: "1.5 MiB/s". */
 export function formatRate(bytesPerSecond: number): string {
   return `${formatBytes(bytesPerSecond)}/s`
-}
-
-interface Rate {
-  rx: number
-  tx: number
-  /** Monotonic ms of the last change. */
-  changedAt: number | null
 }
 
 export interface VmRate {
@@ -30,8 +23,12 @@ export interface VmRate {
   tx: string
 }
 
+/** Per-series rates, by the series' slot in its table. */
 export class RateTracker {
-  private readonly rates = new Map<SeriesRecord, Rate>()
+  private rx = new Float64Array(0)
+  private tx = new Float64Array(0)
+  /** Monotonic ms of the last change; NaN before the first. */
+  private changedAt = new Float64Array(0)
   /** No change for this long means no traffic (oVirt refreshes its totals every ~15 s). */
   private readonly staleMs: number
 
@@ -39,37 +36,39 @@ export class RateTracker {
     this.staleMs = Math.max(3 * intervalMs, 45_000)
   }
 
-  observe(series: SeriesRecord, rx: bigint, tx: bigint, now: number): void {
-    let rate = this.rates.get(series)
-    if (!rate) {
-      rate = {rx: 0, tx: 0, changedAt: null}
-      this.rates.set(series, rate)
+  /** Bytes booked for a series at `now` (display only: a double is precise enough). */
+  observe(slot: number, rx: number, tx: number, now: number): void {
+    if (slot >= this.changedAt.length) {
+      const capacity = Math.max(64, 2 * slot + 1)
+      this.rx = fit(this.rx, capacity)
+      this.tx = fit(this.tx, capacity)
+      this.changedAt = fit(this.changedAt, capacity, Number.NaN)
     }
-    if (rx > 0n || tx > 0n) {
-      if (rate.changedAt !== null && now > rate.changedAt) {
-        const seconds = (now - rate.changedAt) / 1000
-        rate.rx = Number(rx) / seconds
-        rate.tx = Number(tx) / seconds
+    const changedAt = this.changedAt[slot]
+    if (rx > 0 || tx > 0) {
+      if (now > changedAt) {
+        const seconds = (now - changedAt) / 1000
+        this.rx[slot] = rx / seconds
+        this.tx[slot] = tx / seconds
       }
-      rate.changedAt = now
-    } else if (rate.changedAt !== null && now - rate.changedAt > this.staleMs) {
-      rate.rx = 0
-      rate.tx = 0
+      this.changedAt[slot] = now
+    } else if (now - changedAt > this.staleMs) {
+      this.rx[slot] = 0
+      this.tx[slot] = 0
     }
   }
 
-  /** Per-VM rates, summed over each VM's vNICs (in no particular order). */
-  byVm(series: Iterable<SeriesRecord>): VmRate[] {
+  /** Per-VM rates, summed over each VM's present vNICs (in no particular order). */
+  byVm(table: SeriesTable): VmRate[] {
     const vms = new Map<string, VmRate & {rxTotal: bigint; txTotal: bigint}>()
-    for (const record of series) {
-      if (record.removedAt !== null) continue
-      const key = `${record.source}\u0000${record.vmId}`
-      let vm = vms.get(key)
+    for (const series of table.views()) {
+      if (series.removed) continue
+      let vm = vms.get(series.vmId)
       if (!vm) {
         vm = {
-          source: record.source,
-          vmId: record.vmId,
-          vm: record.vmName,
+          source: table.source,
+          vmId: series.vmId,
+          vm: series.vmName,
           vnics: 0,
           rxRate: 0,
           txRate: 0,
@@ -78,14 +77,13 @@ export class RateTracker {
           rxTotal: 0n,
           txTotal: 0n,
         }
-        vms.set(key, vm)
+        vms.set(series.vmId, vm)
       }
-      const rate = this.rates.get(record)
       vm.vnics++
-      vm.rxRate += rate?.rx ?? 0
-      vm.txRate += rate?.tx ?? 0
-      vm.rxTotal += record.rxTotal
-      vm.txTotal += record.txTotal
+      vm.rxRate += this.rx[series.slot] ?? 0
+      vm.txRate += this.tx[series.slot] ?? 0
+      vm.rxTotal += series.rxTotal
+      vm.txTotal += series.txTotal
     }
     return [...vms.values()].map(({rxTotal, txTotal, ...vm}) => ({
       ...vm,

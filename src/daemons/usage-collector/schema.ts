@@ -115,9 +115,13 @@ export function nextBucket(res: Resolution, at: number): number {
 
 const MAX_INTEGER = (1n << 63n) - 1n
 
-/** A counter as SQLite stores it exactly: INTEGER when it fits, decimal TEXT beyond. */
-export function counterToDb(value: bigint | null): bigint | string | null {
+/**
+ * A counter as SQLite stores it exactly: INTEGER when it fits, decimal TEXT beyond. Always a
+ * bigint or a string: a double bound to a column without affinity would be stored as REAL.
+ */
+export function counterToDb(value: bigint | number | null): bigint | string | null {
   if (value === null) return null
+  if (typeof value === 'number') return BigInt(value)
   return value <= MAX_INTEGER ? value : value.toString()
 }
 

@@ -14,10 +14,13 @@ export interface CounterSample {
   /** Stable identity of the vNIC within its VM (oVirt NIC id, MAC, interface name). */
   vnicId: string
   vnicName: string
-  /** Cumulative bytes the VM received on this vNIC, exact; null when the source has no value now. */
-  rx: bigint | null
-  /** Cumulative bytes the VM transmitted on this vNIC, exact; null when the source has no value now. */
-  tx: bigint | null
+  /**
+   * Cumulative bytes the VM received on this vNIC, exact; null when the source has no value now.
+   * A number must be a safe integer (up to 2^53 - 1): at scale it saves a bigint per sample.
+   */
+  rx: bigint | number | null
+  /** Cumulative bytes the VM transmitted on this vNIC, as rx. */
+  tx: bigint | number | null
   /**
    * Identity of this counter's incarnation (an ifindex, a libvirt domain id). When it changes,
    * the counters started again from zero: the collector counts the new values from zero.

@@ -5,12 +5,12 @@
  * cumulative counters, so nothing acknowledged (committed) is lost and nothing is booked twice.
  */
 import type Database from 'better-sqlite3'
-import type {Booking, CounterState} from './accounting.js'
+import type {BookingEvent} from './accounting.js'
 import {counterFromDb, counterToDb, openWritable, RESOLUTIONS, type Resolution} from './schema.js'
+import type {StoredSeries} from './series-table.js'
 
 /** A vNIC series: its identity (source, VM id, vNIC id) and its current names. */
 export interface SeriesIdentity {
-  /** 0 until the series is stored. */
   id: number
   source: string
   vmId: string
@@ -19,26 +19,38 @@ export interface SeriesIdentity {
   vnicName: string
 }
 
-/** What the collector keeps in memory per vNIC. */
-export interface SeriesRecord extends SeriesIdentity {
-  state: CounterState
-  rxTotal: bigint
-  txTotal: bigint
-  removedAt: number | null
-}
-
 export interface SourceRecord {
   name: string
   type: string
   baselinedAt: number | null
 }
 
-/** One vNIC's part of a poll. */
-export interface PollEntry {
-  series: SeriesRecord
-  booking: Booking
-  /** The source reports new names for the VM or vNIC. */
-  names?: {vmName: string; vnicName: string}
+/** A count as the collector holds it: a double while exact (up to 2^53 - 1), a bigint beyond. */
+export type Count = bigint | number
+
+/** What one poll stores about one vNIC series. */
+export interface SeriesWrite {
+  /** 0 for a series met for the first time: it is inserted, and its new id returned. */
+  id: number
+  vmId: string
+  vnicId: string
+  vmName: string
+  vnicName: string
+  /** The counter state after this poll. */
+  epoch: string | null
+  rx: Count | null
+  tx: Count | null
+  lastAt: number | null
+  /** Lifetime totals after this poll. */
+  rxTotal: Count
+  txTotal: Count
+  /** Booked by this poll, and the accounting flags. */
+  rxBytes: Count
+  txBytes: Count
+  flags: number
+  events: readonly BookingEvent[]
+  /** The source reports new names for the VM or the vNIC. */
+  renamed: boolean
 }
 
 export interface PollCommit {
@@ -49,9 +61,10 @@ export interface PollCommit {
   complete: boolean
   seen: number
   error?: string
-  entries: PollEntry[]
+  /** Read once, in order, inside the transaction. */
+  writes: Iterable<SeriesWrite>
   /** Series that a complete poll did not see (removed_at is set) or saw again (cleared). */
-  presence?: Array<{series: SeriesRecord; removedAt: number | null}>
+  presence?: Array<{id: number; removedAt: number | null}>
   /** Set on the source's first complete poll. */
   baselinedAt?: number
 }
@@ -59,7 +72,7 @@ export interface PollCommit {
 export interface CommitResult {
   pollId: number
   booked: number
-  /** Ids given to new series, in the order of the entries that had id 0. */
+  /** Ids given to new series, in the order of the writes that had id 0. */
   newIds: number[]
 }
 
@@ -72,6 +85,19 @@ export interface Retention {
   month: number
 }
 
+/** Rows per multi-row statement: one call into SQLite for this many rows instead of one each. */
+const BATCH_ROWS = 100
+
+/** Samples: one row per vNIC per poll in which something was booked or flagged. */
+const SAMPLE_COLUMNS = '(poll_id, series_id, rx, tx, rx_counter, tx_counter, flags)'
+const SAMPLE_ROW = '(?, ?, ?, ?, ?, ?, ?)'
+/** A series' new state: id, epoch, last_rx, last_tx, last_at, rx_total, tx_total. */
+const STATE_ROW = '(?, ?, ?, ?, ?, ?, ?)'
+const updateStates = (rows: number) =>
+  `UPDATE series SET epoch = v.column2, last_rx = v.column3, last_tx = v.column4, last_at = v.column5,
+     rx_total = v.column6, tx_total = v.column7
+   FROM (VALUES ${Array(rows).fill(STATE_ROW).join(', ')}) AS v WHERE series.id = v.column1`
+
 export class UsageStore {
   private readonly statements
 
@@ -80,16 +106,16 @@ export class UsageStore {
       insertPoll: db.prepare(
         'INSERT INTO polls (source, started_at, at, duration_ms, complete, seen, booked, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       ),
+      setBooked: db.prepare('UPDATE polls SET booked = ? WHERE id = ?'),
       insertSeries: db.prepare(
         'INSERT INTO series (source, vm_id, vnic_id, vm_name, vnic_name, epoch, last_rx, last_tx, last_at, rx_total, tx_total, first_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
-      updateSeries: db.prepare(
-        'UPDATE series SET epoch = ?, last_rx = ?, last_tx = ?, last_at = ?, rx_total = ?, tx_total = ?, vm_name = ?, vnic_name = ? WHERE id = ?',
-      ),
+      updateState: db.prepare(updateStates(1)),
+      updateStates: db.prepare(updateStates(BATCH_ROWS)),
+      setNames: db.prepare('UPDATE series SET vm_name = ?, vnic_name = ? WHERE id = ?'),
       setRemoved: db.prepare('UPDATE series SET removed_at = ? WHERE id = ?'),
-      insertSample: db.prepare(
-        'INSERT INTO samples (poll_id, series_id, rx, tx, rx_counter, tx_counter, flags) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      ),
+      insertSample: db.prepare(`INSERT INTO samples ${SAMPLE_COLUMNS} VALUES ${SAMPLE_ROW}`),
+      insertSamples: db.prepare(`INSERT INTO samples ${SAMPLE_COLUMNS} VALUES ${Array(BATCH_ROWS).fill(SAMPLE_ROW).join(', ')}`),
       insertEvent: db.prepare(
         'INSERT INTO events (poll_id, series_id, at, kind, counter, before, after, since) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       ),
@@ -125,7 +151,7 @@ export class UsageStore {
   }
 
   /** Every series of a source, with its counter state, as the last committed poll left it. */
-  *loadSeries(source: string): Generator<SeriesRecord> {
+  *loadSeries(source: string): Generator<StoredSeries> {
     // Row by row: a whole inventory as one array of rows would double the memory at start-up.
     const rows = this.db
       .prepare(
@@ -135,7 +161,6 @@ export class UsageStore {
     for (const row of rows) {
       yield {
         id: Number(row.id),
-        source,
         vmId: row.vm_id,
         vnicId: row.vnic_id,
         vmName: row.vm_name,
@@ -160,52 +185,47 @@ export class UsageStore {
   commitPoll(poll: PollCommit): CommitResult {
     const s = this.statements
     return this.db.transaction((): CommitResult => {
-      const booked = poll.entries.filter((entry) => isBooked(entry.booking)).length
       const pollId = Number(
-        s.insertPoll.run(
-          poll.source,
-          poll.startedAt,
-          poll.at,
-          poll.durationMs,
-          poll.complete ? 1 : 0,
-          poll.seen,
-          booked,
-          poll.error ?? null,
-        ).lastInsertRowid,
+        s.insertPoll.run(poll.source, poll.startedAt, poll.at, poll.durationMs, poll.complete ? 1 : 0, poll.seen, 0, poll.error ?? null)
+          .lastInsertRowid,
       )
+      const states = new RowBatch(7, s.updateStates, s.updateState)
+      const samples = new RowBatch(7, s.insertSamples, s.insertSample)
       const newIds: number[] = []
-      for (const {series, booking, names} of poll.entries) {
-        const next = booking.next
-        const rxTotal = series.rxTotal + booking.rx
-        const txTotal = series.txTotal + booking.tx
-        const vmName = names?.vmName ?? series.vmName
-        const vnicName = names?.vnicName ?? series.vnicName
-        let id = series.id
+      let booked = 0
+      for (const w of poll.writes) {
+        const rx = counterToDb(w.rx)
+        const tx = counterToDb(w.tx)
+        let id = w.id
         if (id === 0) {
           id = Number(
             s.insertSeries.run(
-              series.source,
-              series.vmId,
-              series.vnicId,
-              vmName,
-              vnicName,
-              next.epoch,
-              counterToDb(next.rx),
-              counterToDb(next.tx),
-              next.lastAt,
-              rxTotal,
-              txTotal,
+              poll.source,
+              w.vmId,
+              w.vnicId,
+              w.vmName,
+              w.vnicName,
+              w.epoch,
+              rx,
+              tx,
+              w.lastAt,
+              w.rxTotal,
+              w.txTotal,
               poll.at,
             ).lastInsertRowid,
           )
           newIds.push(id)
-        } else if (booking.changed || names) {
-          s.updateSeries.run(next.epoch, counterToDb(next.rx), counterToDb(next.tx), next.lastAt, rxTotal, txTotal, vmName, vnicName, id)
+        } else {
+          states.values.push(id, w.epoch, rx, tx, w.lastAt, w.rxTotal, w.txTotal)
+          states.rowAdded()
+          if (w.renamed) s.setNames.run(w.vmName, w.vnicName, id)
         }
-        if (isBooked(booking)) {
-          s.insertSample.run(pollId, id, booking.rx, booking.tx, counterToDb(next.rx), counterToDb(next.tx), booking.flags)
+        if (!isZero(w.rxBytes) || !isZero(w.txBytes) || w.flags !== 0) {
+          samples.values.push(pollId, id, w.rxBytes, w.txBytes, rx, tx, w.flags)
+          samples.rowAdded()
+          booked++
         }
-        for (const event of booking.events) {
+        for (const event of w.events) {
           s.insertEvent.run(
             pollId,
             id,
@@ -218,7 +238,10 @@ export class UsageStore {
           )
         }
       }
-      for (const {series, removedAt} of poll.presence ?? []) s.setRemoved.run(removedAt, series.id)
+      states.finish()
+      samples.finish()
+      s.setBooked.run(booked, pollId)
+      for (const {id, removedAt} of poll.presence ?? []) s.setRemoved.run(removedAt, id)
       if (poll.baselinedAt !== undefined) s.setBaselined.run(poll.baselinedAt, poll.source)
       return {pollId, booked, newIds}
     })()
@@ -286,6 +309,30 @@ export class UsageStore {
   }
 }
 
-function isBooked(booking: Booking): boolean {
-  return booking.rx !== 0n || booking.tx !== 0n || booking.flags !== 0
+const isZero = (count: Count) => count === 0 || count === 0n
+
+/**
+ * One statement for many rows: a row's values are pushed onto `values`, and rows are written
+ * BATCH_ROWS at a time by the multi-row form of the statement, the rest one by one.
+ */
+class RowBatch {
+  readonly values: unknown[] = []
+
+  constructor(
+    private readonly width: number,
+    private readonly many: Database.Statement,
+    private readonly one: Database.Statement,
+  ) {}
+
+  rowAdded(): void {
+    if (this.values.length === this.width * BATCH_ROWS) {
+      this.many.run(this.values)
+      this.values.length = 0
+    }
+  }
+
+  finish(): void {
+    for (let at = 0; at < this.values.length; at += this.width) this.one.run(this.values.slice(at, at + this.width))
+    this.values.length = 0
+  }
 }

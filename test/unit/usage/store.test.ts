@@ -2,9 +2,8 @@ import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
-import {book} from '../../../src/daemons/usage-collector/accounting.js'
 import {openReadOnly} from '../../../src/daemons/usage-collector/schema.js'
-import {UsageStore} from '../../../src/daemons/usage-collector/store.js'
+import {UsageStore, type SeriesWrite} from '../../../src/daemons/usage-collector/store.js'
 import {sample, scriptedRunner} from './scripted.js'
 
 let dir: string
@@ -82,9 +81,26 @@ describe('UsageStore', () => {
 
   it('writes nothing of a poll whose transaction fails', async () => {
     await scriptedRunner(store).poll(1000, [sample('vm1', 'nic1', 5n)])
-    const [record] = [...store.loadSeries('engine')]
-    const booking = book(record.state, sample('vm1', 'nic1', 50n), {at: 2000, sourceBaselined: true, gapMs: 1})
-    // The second entry inserts a series that already exists: UNIQUE fails, the whole poll rolls back.
+    const [stored] = [...store.loadSeries('engine')]
+    const update: SeriesWrite = {
+      id: stored.id,
+      vmId: 'vm1',
+      vnicId: 'nic1',
+      vmName: 'vm1',
+      vnicName: 'nic1',
+      epoch: null,
+      rx: 50n,
+      tx: 0n,
+      lastAt: 2000,
+      rxTotal: 45n,
+      txTotal: 0n,
+      rxBytes: 45n,
+      txBytes: 0n,
+      flags: 0,
+      events: [],
+      renamed: false,
+    }
+    // A new series is inserted, then one that already exists: UNIQUE fails, the whole poll rolls back.
     expect(() =>
       store.commitPoll({
         source: 'engine',
@@ -92,14 +108,12 @@ describe('UsageStore', () => {
         at: 2000,
         durationMs: 1,
         complete: true,
-        seen: 1,
-        entries: [
-          {series: record, booking},
-          {series: {...record, id: 0}, booking},
-        ],
+        seen: 2,
+        writes: [update, {...update, id: 0, vnicId: 'nic2', vnicName: 'nic2'}, {...update, id: 0}],
       }),
     ).toThrow(/UNIQUE/)
     expect(count('polls')).toBe(1n)
+    expect(count('series')).toBe(1n)
     expect([...store.loadSeries('engine')][0].state.rx).toBe(5n)
   })
 
