@@ -9,7 +9,8 @@
  * added over one of ours) asks for a sync.
  */
 import {execa, type ResultPromise} from 'execa'
-import type {Flow} from './flow.js'
+import type {DesiredFlows} from './desired-flows.js'
+import {type Flow, parseDumpedFlow} from './flow.js'
 
 export interface MonitorEvent {
   event: 'ADDED' | 'MODIFIED' | 'DELETED' | 'ABBREV'
@@ -17,44 +18,91 @@ export interface MonitorEvent {
   cookie: string
   match: string
   actions: string
+  /** Timeouts the event printed (`idle_timeout=10`); the agent's flows have none. */
+  attrs?: string
 }
 
-/** Indexes desired flows the way monitor events can be checked against them. */
+/**
+ * A flow as a monitor event prints it after ` table=`: `table=30 cookie=0x7e4d.. tcp,tp_dst=80
+ * actions=output:3` (no match, or no actions for a drop, leave their part out).
+ */
+export function eventText(flow: Pick<Flow, 'table' | 'cookie' | 'match' | 'actions'>): string {
+  return `table=${flow.table} cookie=${flow.cookie}${flow.match ? ` ${flow.match}` : ''}${flow.actions === 'drop' ? '' : ` actions=${flow.actions}`}`
+}
+
+/**
+ * Checks monitor events against the desired flows. An event that shows a desired flow exactly
+ * as desired is a set lookup of its text; only the others are parsed. The index of the desired
+ * flows' texts is built a slice at a time (see indexSome), or at once when an event needs it.
+ */
 export class EventChecker {
   private readonly exact = new Set<string>()
-  private readonly slots = new Set<string>()
+  private indexed = 0
+  private slots: Set<string> | undefined
+  /** The desired flows' lines as given (their order may change later: see DesiredFlows.learnDump). */
+  private readonly lines: readonly string[]
 
   constructor(
-    flows: Iterable<Flow>,
+    desired: DesiredFlows,
     private readonly isOurs: (cookie: string) => boolean,
   ) {
-    for (const f of flows) {
-      this.exact.add(`${f.table} ${f.cookie} ${f.match} ${f.actions}`)
-      this.slots.add(`${f.table} ${f.match}`)
-    }
+    this.lines = desired.lines
+  }
+
+  /** Indexes up to `count` more desired flows; true once all are. */
+  indexSome(count = Number.POSITIVE_INFINITY): boolean {
+    const lines = this.lines
+    const end = Math.min(lines.length, this.indexed + count)
+    for (; this.indexed < end; this.indexed++) this.exact.add(eventText(parseDumpedFlow(lines[this.indexed])!))
+    return this.indexed === lines.length
+  }
+
+  /** Whether one line of monitor output agrees with the desired flows (lines that are not events do). */
+  consistentLine(line: string): boolean {
+    if (!line.startsWith(' event=')) return true
+    const at = line.indexOf(' table=')
+    if (at < 0) return !line.startsWith(' event=ABBREV')
+    const desired = this.isDesired(line.slice(at + 1).trimEnd())
+    if (line.startsWith(' event=DELETED')) return !desired
+    if (desired) return true
+    const event = parseMonitorLine(line)
+    return event === undefined || this.consistent(event)
   }
 
   consistent(e: MonitorEvent): boolean {
     if (e.event === 'ABBREV') return false
-    const desired = this.exact.has(`${e.table} ${e.cookie} ${e.match} ${e.actions}`)
+    const desired = !e.attrs && this.isDesired(eventText(e))
     if (e.event === 'DELETED') return !desired
     if (this.isOurs(e.cookie)) return desired
     // A foreign flow: harmless unless it may have taken the place of one of ours.
-    return !this.slots.has(`${e.table} ${e.match}`)
+    this.slots ??= new Set(this.lines.map((line) => slotOf(parseDumpedFlow(line)!)))
+    return !this.slots.has(slotOf(e))
+  }
+
+  private isDesired(text: string): boolean {
+    this.indexSome()
+    return this.exact.has(text)
   }
 }
 
-const EVENT = /^ event=(ADDED|MODIFIED|DELETED|ABBREV)(?: reason=\S+)? table=(\d+) cookie=(0x[0-9a-f]+) ?(.*)$/
+function slotOf(flow: Pick<Flow, 'table' | 'match'>): string {
+  return `${flow.table} ${flow.match}`
+}
+
+const EVENT =
+  /^ event=(ADDED|MODIFIED|DELETED|ABBREV)(?: reason=\S+)? table=(\d+)((?: idle_timeout=\d+)?(?: hard_timeout=\d+)?) cookie=(0x[0-9a-f]+) ?(.*)$/
 
 /** Parses one monitor line; undefined for headers and anything else. */
 export function parseMonitorLine(line: string): MonitorEvent | undefined {
-  const m = EVENT.exec(line)
+  const m = EVENT.exec(line.trimEnd())
   if (!m) return undefined
-  const rest = m[4]
+  const rest = m[5]
   const at = rest.indexOf('actions=')
   const match = (at < 0 ? rest : rest.slice(0, at)).trim()
   const actions = at < 0 ? 'drop' : rest.slice(at + 8).trim()
-  return {event: m[1] as MonitorEvent['event'], table: Number(m[2]), cookie: m[3], match, actions}
+  const event: MonitorEvent = {event: m[1] as MonitorEvent['event'], table: Number(m[2]), cookie: m[4], match, actions}
+  if (m[3]) event.attrs = m[3].trim()
+  return event
 }
 
 export class FlowMonitor {
@@ -105,18 +153,24 @@ export class FlowMonitor {
     this.buffer += chunk
     const end = this.buffer.lastIndexOf('\n')
     if (end < 0) return
-    const lines = this.buffer.slice(0, end).split('\n')
+    const text = this.buffer.slice(0, end + 1)
     this.buffer = this.buffer.slice(end + 1)
+    // No checker: nothing to check against yet, or a sync that has not read the switch yet is
+    // queued, and its dump will see whatever these events report.
     const checker = this.handlers.checker()
+    if (!checker) return
+    if (text.includes('FLOW_MONITOR_PAUSED') || text.includes('FLOW_MONITOR_RESUMED')) {
+      this.handlers.onDrift('flow monitor paused')
+      return
+    }
     // One report per chunk is enough: the sync it causes reads the whole table.
-    for (const line of lines) {
-      if (/FLOW_MONITOR_PAUSED|FLOW_MONITOR_RESUMED/.test(line)) {
-        this.handlers.onDrift('flow monitor paused')
-        return
-      }
-      const event = parseMonitorLine(line)
-      if (event && checker && !checker.consistent(event)) {
-        this.handlers.onDrift(`${event.event.toLowerCase()} table=${event.table} ${event.match}`)
+    for (let start = 0; start < text.length;) {
+      const next = text.indexOf('\n', start)
+      const line = text.slice(start, next)
+      start = next + 1
+      if (!checker.consistentLine(line)) {
+        const event = parseMonitorLine(line)
+        this.handlers.onDrift(event ? `${event.event.toLowerCase()} table=${event.table} ${event.match}` : line.trim())
         return
       }
     }

@@ -4,7 +4,8 @@
  * `tend flow` commands' direct mode share it.
  */
 import {COOKIE_TAG_MASK, COOKIE_TAG_SHIFT} from './compile.js'
-import {type DesiredIndex, type FlowDiff, diffDumpText, flowModLines} from './diff.js'
+import type {DesiredFlows} from './desired-flows.js'
+import {type FlowDiff, diffDumpText, flowModLines} from './diff.js'
 import {type Flow, formatFlow} from './flow.js'
 import type {OvsSwitch} from './ovs-switch.js'
 
@@ -44,14 +45,14 @@ export interface SyncReport {
 export async function syncBridge(
   sw: OvsSwitch,
   bridge: string,
-  desired: DesiredIndex,
+  desired: DesiredFlows,
   cookieTag: number,
   options: SyncOptions & {sampleSize?: number; prefetched?: Prefetched} = {},
 ): Promise<{report: SyncReport; diff: FlowDiff}> {
   const started = options.prefetched?.startedAt ?? performance.now()
   const dump = await (options.prefetched?.dump ?? dumpOwnFlows(sw, cookieTag))
   const dumped = performance.now()
-  const {diff, installed} = options.resetFlows ? {diff: resetDiff(desired), installed: -1} : diffDumpText(desired, dump)
+  const {diff, installed} = options.resetFlows ? {diff: resetDiff(desired), installed: -1} : compare(desired, dump)
   let flowMods = 0
   if (!options.dryRun) {
     const lines = flowModLines(diff)
@@ -92,9 +93,16 @@ export function dumpOwnFlows(sw: OvsSwitch, cookieTag: number): Promise<string[]
   return sw.dumpFlowsText(BigInt(cookieTag) << COOKIE_TAG_SHIFT, COOKIE_TAG_MASK)
 }
 
+/** diffDumpText, remembering a dump found exactly right: the next identical one needs no per-line work. */
+function compare(desired: DesiredFlows, dump: string[]): {diff: FlowDiff; installed: number} {
+  const {diff, installed, identical, exact} = diffDumpText(desired, dump)
+  if (exact && !identical) desired.learnDump(dump)
+  return {diff, installed}
+}
+
 /** A reset re-adds every desired flow after the bundle's delete-all. */
-function resetDiff(desired: DesiredIndex): FlowDiff {
-  return {add: [...desired.values()], modify: [], replace: [], delete: []}
+function resetDiff(desired: DesiredFlows): FlowDiff {
+  return {add: desired.flows(), modify: [], replace: [], delete: []}
 }
 
 function sampleChanges(diff: FlowDiff, limit: number): string[] {
