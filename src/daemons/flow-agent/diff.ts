@@ -43,9 +43,9 @@ const LOOKAHEAD = 8
  * diffFlows on a dump's raw text (one string per slice), fast. A dump identical to one known
  * right is right. Otherwise the dump is walked alongside the desired lines, in the order the
  * switch last dumped them: a line equal to the next desired line (or one a few further, past
- * flows that are gone) is that flow, unchanged. The lines out of step are looked up among the
- * desired lines not met yet; only the lines that match none are parsed and compared field by
- * field. A dump with a few changes costs a string comparison per line.
+ * flows that are gone) is that flow, unchanged: a string comparison a line. Lines out of step
+ * are looked up among the desired lines not met; only those that are no desired line are
+ * parsed and compared field by field. Without a known dump every line is looked up.
  */
 export function diffDumpText(desired: DesiredFlows, texts: string[]): DumpDiff {
   const known = desired.knownDump
@@ -58,6 +58,8 @@ export function diffDumpText(desired: DesiredFlows, texts: string[]): DumpDiff {
   let next = 0
   let intact = 0
   const outOfStep: string[] = []
+  // The compiler's order is not the switch's: without a known dump, every line is looked up.
+  const walk = known ? LOOKAHEAD : -1
   const slicesKnown = known?.length === texts.length
   for (const [slice, text] of texts.entries()) {
     // Each slice of the dump follows its own slice of the known one.
@@ -68,8 +70,8 @@ export function diffDumpText(desired: DesiredFlows, texts: string[]): DumpDiff {
       const line = text.slice(start, end)
       start = end + 1
       let k = 0
-      while (k <= LOOKAHEAD && next + k < n && line !== lines[next + k]) k++
-      if (k <= LOOKAHEAD && next + k < n) {
+      while (k <= walk && next + k < n && line !== lines[next + k]) k++
+      if (k <= walk && next + k < n) {
         seen[next + k] = 1
         intact++
         next += k + 1
@@ -79,21 +81,21 @@ export function diffDumpText(desired: DesiredFlows, texts: string[]): DumpDiff {
   const others: Flow[] = []
   const byIdentity = new Map<string, number>()
   if (outOfStep.length) {
+    // Lines out of step are looked up among the desired lines not met (few, when the order was known).
     const unmet = new Map<string, number>()
     for (let i = 0; i < n; i++) if (!seen[i]) unmet.set(lines[i], i)
     for (const line of outOfStep) {
       const i = unmet.get(line)
-      if (i !== undefined) {
+      if (i === undefined) {
+        const parsed = parseDumpedFlow(line)
+        if (parsed) others.push(parsed)
+      } else if (!seen[i]) {
         seen[i] = 1
         intact++
-        unmet.delete(line)
-        continue
       }
-      const parsed = parseDumpedFlow(line)
-      if (parsed) others.push(parsed)
     }
     // The desired flows still unmet are missing or differ: the others' counterparts, by place.
-    if (others.length) for (const [line, i] of unmet) byIdentity.set(dumpLineIdentity(line), i)
+    if (others.length) for (const [line, i] of unmet) if (!seen[i]) byIdentity.set(dumpLineIdentity(line), i)
   }
   const diff = classify(desired, others, seen, byIdentity)
   return {diff, installed: intact + others.length, identical: false, exact: others.length === 0 && intact === n}
