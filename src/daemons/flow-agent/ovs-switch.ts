@@ -11,13 +11,6 @@ import {FailureError, errorMessage} from '../../lib/errors.js'
 
 const OPENFLOW = 'OpenFlow14'
 
-/**
- * ovs-ofctl holds a whole dump in memory (about 3.5 kB per flow, 350 MB at 100k flows) and
- * spends as much time faulting those pages in as formatting flows; transparent huge pages for
- * its heap halve the CPU a big dump costs. glibc 2.35+ reads this; others ignore it.
- */
-const DUMP_ENV = {GLIBC_TUNABLES: [process.env.GLIBC_TUNABLES, 'glibc.malloc.hugetlb=1'].filter(Boolean).join(':')}
-
 /** The switch did not answer (not running, wrong address, restarting). */
 export class SwitchUnreachableError extends FailureError {}
 
@@ -101,7 +94,6 @@ export class OvsSwitch {
   private async ofctl(args: string[], outputFd?: number): Promise<string> {
     const result = await execa('ovs-ofctl', ['-O', OPENFLOW, ...args], {
       reject: false,
-      env: outputFd === undefined ? undefined : DUMP_ENV,
       timeout: this.timeoutMs,
       stdin: 'ignore',
       // A file descriptor goes to the child as it is (execa's types only list 3-9).
