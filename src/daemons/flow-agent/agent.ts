@@ -437,20 +437,11 @@ export class FlowAgent {
     return bridge.checkedFlows && !bridge.rereadPending ? bridge.checker : undefined
   }
 
-  /**
-   * Checks the bridge's monitor events against `flows` from now on. The checker's index is
-   * built in the background, a few thousand flows per turn of the event loop, so that neither
-   * the answer to whoever waits for this sync nor the first event waits for all of it.
-   */
+  /** Checks the bridge's monitor events against `flows` from now on. */
   private checkAgainst(bridge: Bridge, flows: DesiredFlows): void {
     if (bridge.checkedFlows === flows) return
-    const checker = new EventChecker(flows, (cookie) => cookieTag(cookie) === this.config.cookie)
     bridge.checkedFlows = flows
-    bridge.checker = checker
-    const step = () => {
-      if (bridge.checker === checker && !this.stopped && !checker.indexSome(5000)) setImmediate(step)
-    }
-    setImmediate(step)
+    bridge.checker = new EventChecker(flows, (cookie) => cookieTag(cookie) === this.config.cookie)
   }
 
   // ---- reporting --------------------------------------------------------------------------
