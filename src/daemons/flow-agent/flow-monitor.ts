@@ -152,7 +152,9 @@ export class FlowMonitor {
 
   start(): void {
     this.stopped = false
-    const child = execa('ovs-ofctl', [`--unixctl=${this.unixctlPath}`, 'monitor', this.address, 'watch:!initial'], {
+    // OpenFlow 1.4, as the flows are written: with OpenFlow 1.0 (ovs-ofctl's default) events
+    // print set_field and goto_table as load and resubmit, and would match no desired flow.
+    const child = execa('ovs-ofctl', ['-O', 'OpenFlow14', `--unixctl=${this.unixctlPath}`, 'monitor', this.address, 'watch:!initial'], {
       reject: false,
       stdin: 'ignore',
       buffer: false,
@@ -188,20 +190,28 @@ export class FlowMonitor {
     // queued, and its dump will see whatever these events report.
     const checker = this.handlers.checker()
     if (!checker) return
-    if (text.includes('FLOW_MONITOR_PAUSED') || text.includes('FLOW_MONITOR_RESUMED')) {
-      this.handlers.onDrift('flow monitor paused')
-      return
-    }
     // One report per chunk is enough: the sync it causes reads the whole table.
-    for (let start = 0; start < text.length;) {
-      const next = text.indexOf('\n', start)
-      const line = text.slice(start, next)
-      start = next + 1
-      if (!checker.consistentLine(line)) {
-        const event = parseMonitorLine(line)
-        this.handlers.onDrift(event ? `${event.event.toLowerCase()} table=${event.table} ${event.match}` : line.trim())
-        return
-      }
+    const drift = firstDrift(text, checker)
+    if (drift) this.handlers.onDrift(drift)
+  }
+}
+
+/**
+ * What, in lines of monitor output, says the flows may no longer be as desired (the first
+ * such event, described), or undefined if nothing does.
+ */
+export function firstDrift(text: string, checker: EventChecker): string | undefined {
+  // The switch stopped reporting changes (its queue to us was full): only a read is sure.
+  if (text.includes(' event=PAUSED') || text.includes(' event=RESUMED')) return 'flow monitor paused'
+  for (let start = 0; start < text.length;) {
+    let end = text.indexOf('\n', start)
+    if (end < 0) end = text.length
+    const line = text.slice(start, end)
+    start = end + 1
+    if (!checker.consistentLine(line)) {
+      const event = parseMonitorLine(line)
+      return event ? `${event.event.toLowerCase()} table=${event.table} ${event.match}` : line.trim()
     }
   }
+  return undefined
 }

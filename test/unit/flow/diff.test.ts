@@ -2,7 +2,7 @@ import {describe, expect, it} from 'vitest'
 import {DesiredFlows} from '../../../src/daemons/flow-agent/desired-flows.js'
 import {diffDumpText, diffFlows, flowModLines} from '../../../src/daemons/flow-agent/diff.js'
 import {dumpLine, type Flow, flowKey, parseDump, parseDumpedFlow} from '../../../src/daemons/flow-agent/flow.js'
-import {EventChecker, eventText, parseMonitorLine} from '../../../src/daemons/flow-agent/flow-monitor.js'
+import {EventChecker, eventText, firstDrift, parseMonitorLine} from '../../../src/daemons/flow-agent/flow-monitor.js'
 
 const flow = (table: number, priority: number, match: string, actions: string, cookie = '0x7e4d000000000001'): Flow => ({
   table,
@@ -221,6 +221,22 @@ describe('flow monitor events', () => {
     expect(c.consistentLine(' event=ADDED table=46 cookie=0x99 udp actions=drop')).toBe(true)
     expect(c.consistentLine('OFPST_FLOW_MONITOR reply (OF1.4) (xid=0x0):')).toBe(true)
     expect(c.consistentLine(' event=ABBREV xid=0x5')).toBe(false)
+  })
+
+  it('reads a chunk of monitor output: the first drift, or a pause of the monitor', () => {
+    const c = new EventChecker(index([flow(10, 100, 'ip,in_port=1', 'goto_table:20')]), (cookie) => cookie.startsWith('0x7e4d'))
+    const ours = ' event=ADDED table=10 cookie=0x7e4d000000000001 ip,in_port=1 actions=goto_table:20'
+    const header = 'OFPST_FLOW_MONITOR reply (OF1.4) (xid=0x0):'
+    expect(firstDrift(`${header}\n${ours}\n`, c)).toBeUndefined()
+    expect(
+      firstDrift(
+        `${header}\n${ours}\n event=DELETED reason=delete table=10 cookie=0x7e4d000000000001 ip,in_port=1 actions=goto_table:20\n`,
+        c,
+      ),
+    ).toBe('deleted table=10 ip,in_port=1')
+    // As OpenFlow 1.4 says it (not NXT_FLOW_MONITOR_PAUSED).
+    expect(firstDrift(`${header}\n event=PAUSED\n`, c)).toBe('flow monitor paused')
+    expect(firstDrift(`${header}\n event=RESUMED\n`, c)).toBe('flow monitor paused')
   })
 
   it("ignores the agent's own changes and reports drift", () => {
