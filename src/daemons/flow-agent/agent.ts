@@ -14,10 +14,10 @@ import {type DesiredState, readModelText} from './desired.js'
 import {DesiredFlows} from './desired-flows.js'
 import {cookieTag, formatFlow} from './flow.js'
 import {EventChecker, FlowMonitor} from './flow-monitor.js'
-import {fileStamp, type LoadedModel, ModelStore, type PortNumbers} from './model-store.js'
+import {type BridgeToRead, fileStamp, type LoadedModel, ModelStore, type PortNumbers} from './model-store.js'
 import {OvsSwitch, SwitchUnreachableError} from './ovs-switch.js'
 import {PrivateOvs} from './private-ovs.js'
-import {dumpOwnFlows, type Prefetched, type SyncOptions, type SyncReport, syncBridge} from './sync.js'
+import {dumpOwnFlows, ownFlowsDigest, type Prefetched, type SyncOptions, type SyncReport, syncBridge} from './sync.js'
 import type {FlowAgentConfig} from './config.js'
 
 export interface BridgeStatus {
@@ -50,6 +50,9 @@ interface Bridge {
   rereadPending: boolean
 }
 
+/** How soon after changing a switch the agent reads it again. */
+const SETTLE_MS = 1000
+
 export class FlowAgent {
   private desired: DesiredState | undefined
   private modelError: string | null = null
@@ -68,6 +71,7 @@ export class FlowAgent {
   private resetPending: boolean
   private timer: NodeJS.Timeout | undefined
   private retry: NodeJS.Timeout | undefined
+  private settle: NodeJS.Timeout | undefined
   private fileWatcher: FSWatcher | undefined
   private reloadTimer: NodeJS.Timeout | undefined
   private stopped = false
@@ -116,6 +120,7 @@ export class FlowAgent {
     this.stopped = true
     clearInterval(this.timer)
     clearTimeout(this.retry)
+    clearTimeout(this.settle)
     clearTimeout(this.reloadTimer)
     this.fileWatcher?.close()
     for (const bridge of this.bridges.values()) bridge.monitor.stop()
@@ -170,19 +175,26 @@ export class FlowAgent {
   }
 
   /**
-   * Starts reading the bridges before the model is validated and compiled (at 100k flows both
-   * take about half a second) or while it is restored from the cache: the dump runs in
-   * ovs-ofctl processes writing to files. The first sync of each bridge uses the result.
+   * Starts reading the bridges while the model loads: restored from the cache, or validated
+   * and compiled (at 100k flows both take about half a second). A bridge whose digest is known
+   * right is asked for its digest first (see openflow.ts); the others are also dumped at once,
+   * by ovs-ofctl processes writing to files. The first sync of each bridge uses the result.
    * Resolves with the bridges' port numbers (a quick query), so the model compiles only once.
    */
-  private async prefetch(bridges: string[]): Promise<PortNumbers | undefined> {
+  private async prefetch(bridges: BridgeToRead[]): Promise<PortNumbers | undefined> {
     if (this.config.reset_flows || this.config.ovs.managed) return undefined
     const ports: PortNumbers = new Map()
     await Promise.all(
-      bridges.map(async (name) => {
+      bridges.map(async ({name, digestKnown}) => {
         const sw = new OvsSwitch(this.addressOf(name), {timeoutMs: this.config.ovs.timeout_ms})
-        const entry: Prefetched & {ports?: Map<string, number>} = {dump: dumpOwnFlows(sw, this.config.cookie), startedAt: performance.now()}
-        entry.dump.catch(() => undefined) // a failure shows when the sync awaits it
+        const entry: Prefetched & {ports?: Map<string, number>} = {
+          digest: ownFlowsDigest(sw, this.config.cookie),
+          startedAt: performance.now(),
+        }
+        if (!digestKnown) {
+          entry.dump = dumpOwnFlows(sw, this.config.cookie)
+          entry.dump.catch(() => undefined) // a failure shows when the sync awaits it
+        }
         this.prefetched.set(name, entry)
         entry.ports = await sw.portNumbers().catch(() => undefined)
         if (entry.ports) ports.set(name, entry.ports)
@@ -353,6 +365,12 @@ export class FlowAgent {
       }
     }
     if (resetFlows && !options.dryRun && !unreachable) this.resetPending = false
+    if (!options.dryRun && !this.stopped && reports.some((r) => r.flowMods > 0)) {
+      // Read the switch again soon after changing it: to confirm, and to learn the order it
+      // now dumps in, which makes the next restart's (or interval's) check a string compare.
+      clearTimeout(this.settle)
+      this.settle = setTimeout(() => this.syncSoon('settle'), Math.min(SETTLE_MS, this.config.interval_ms))
+    }
     // Off the sync's critical path: whoever waits for it (a restart) is answered first.
     setImmediate(() => {
       try {
