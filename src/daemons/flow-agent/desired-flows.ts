@@ -13,6 +13,11 @@ export class DesiredFlows {
    * switch right with no per-line work, and a dump with a few changes follows its order.
    */
   knownDump: string[] | undefined
+  /**
+   * The native digest of a switch that held exactly these flows (see openflow.ts): a switch
+   * whose digest is this one is right, with no dump at all.
+   */
+  knownDigest: string | undefined
   private order: string[]
   /** Where each slice of knownDump starts in `order`. */
   private starts: number[] = [0]

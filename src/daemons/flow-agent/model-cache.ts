@@ -32,6 +32,8 @@ interface Header {
     /** Lengths of the body's parts for this bridge: the known dump's slices, or one part of lines. */
     parts: number[]
     dumpOrder: boolean
+    /** DesiredFlows.knownDigest. */
+    digest?: string
   }>
 }
 
@@ -88,6 +90,7 @@ export class CompiledModelCache {
           flows: b.flows.size,
           parts: own.map((part) => part.length),
           dumpOrder: b.flows.knownDump !== undefined,
+          digest: b.flows.knownDigest,
         }
       }),
     }
@@ -113,6 +116,7 @@ function entryOf(header: Header, text: string, at: number): CacheEntry | undefin
     })
     const flows = b.dumpOrder ? DesiredFlows.fromDump(parts) : new DesiredFlows(parts.flatMap(flowLines))
     if (flows.size !== b.flows) return undefined
+    flows.knownDigest = typeof b.digest === 'string' ? b.digest : undefined
     bridges.push({name: b.name, interfaces: b.interfaces, signature: b.signature, unresolved: b.unresolved, flows})
   }
   return at === text.length ? {bridges, note: header.note} : undefined

@@ -26,6 +26,12 @@ export interface LoadedModel {
 /** OpenFlow port numbers by interface name, per bridge. */
 export type PortNumbers = Map<string, Map<string, number>>
 
+/** A bridge of a model being loaded, and whether the digest of its flows when right is known. */
+export interface BridgeToRead {
+  name: string
+  digestKnown: boolean
+}
+
 export class ModelStore {
   readonly lastGoodPath: string
   private readonly cache: CompiledModelCache
@@ -53,18 +59,25 @@ export class ModelStore {
    * else parsed, validated and compiled (throws UsageError naming `source`). `bridgesKnown` is
    * told the model's bridges as soon as they are known, and may answer with their port numbers.
    */
-  async load(text: Buffer, source: string, bridgesKnown?: (bridges: string[]) => Promise<PortNumbers | undefined>): Promise<LoadedModel> {
+  async load(
+    text: Buffer,
+    source: string,
+    bridgesKnown?: (bridges: BridgeToRead[]) => Promise<PortNumbers | undefined>,
+  ): Promise<LoadedModel> {
     const key = CompiledModelCache.key(text, this.cookieTag)
     let doc: unknown
     const document = () => (doc ??= parseModelText(text, source))
     const entry = this.cache.read(key)
     if (entry) {
-      await bridgesKnown?.(entry.bridges.map((b) => b.name))
+      await bridgesKnown?.(entry.bridges.map((b) => ({name: b.name, digestKnown: b.flows.knownDigest !== undefined})))
       const desired = DesiredState.fromCompiled(entry.bridges, source, this.cookieTag, document)
       return {desired, fromCache: true, key, document, lastGoodStamp: entry.note}
     }
     const bridges = (document() as {bridges?: unknown})?.bridges
-    const ports = typeof bridges === 'object' && bridges !== null ? await bridgesKnown?.(Object.keys(bridges)) : undefined
+    const ports =
+      typeof bridges === 'object' && bridges !== null
+        ? await bridgesKnown?.(Object.keys(bridges).map((name) => ({name, digestKnown: false})))
+        : undefined
     return {desired: await DesiredState.fromDocument(document(), source, this.cookieTag, ports), fromCache: false, key, document}
   }
 
@@ -107,7 +120,7 @@ export class ModelStore {
     if (
       saved?.key === model.key &&
       saved.state.length === state.length &&
-      saved.state.every(([f, d], i) => f === state[i][0] && d === state[i][1])
+      saved.state.every((parts, i) => parts.every((part, k) => part === state[i][k]))
     )
       return
     this.cache.write(model.key, {bridges: model.desired.all(), note: fileStamp(this.lastGoodPath)})
@@ -115,11 +128,11 @@ export class ModelStore {
   }
 }
 
-/** What a desired state puts in the cache: each bridge's flows and the dump known right. */
-type CacheState = Array<[DesiredFlows, string[] | undefined]>
+/** What a desired state puts in the cache: each bridge's flows, and the dump and digest known right. */
+type CacheState = Array<[DesiredFlows, string[] | undefined, string | undefined]>
 
 function cacheState(desired: DesiredState): CacheState {
-  return desired.all().map((b) => [b.flows, b.flows.knownDump])
+  return desired.all().map((b) => [b.flows, b.flows.knownDump, b.flows.knownDigest])
 }
 
 function lastGoodText(doc: unknown): string {

@@ -8,6 +8,7 @@ import {closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync} f
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {FailureError, errorMessage} from '../../lib/errors.js'
+import {flowsDigest} from './openflow.js'
 
 const OPENFLOW = 'OpenFlow14'
 
@@ -64,6 +65,11 @@ export class OvsSwitch {
     } finally {
       rmSync(dir, {recursive: true, force: true})
     }
+  }
+
+  /** The native digest of the flows whose cookie matches `cookie/mask` (see openflow.ts). */
+  async flowsDigest(cookie: bigint, mask: bigint): Promise<string> {
+    return (await flowsDigest(this.address, cookie, mask, this.timeoutMs)).digest
   }
 
   /**

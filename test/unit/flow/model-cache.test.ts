@@ -42,6 +42,7 @@ describe('compiled-model cache', () => {
           .join('\n')}\n`,
     )
     dumped.learnDump(slices)
+    dumped.knownDigest = 'abc123'
     cache.write(key, {bridges: [bridge('br0', compiled), bridge('br1', dumped)], note: 'n1'})
     const entry = cache.read(key)!
     expect(entry.note).toBe('n1')
@@ -52,7 +53,9 @@ describe('compiled-model cache', () => {
     const [br0, br1] = entry.bridges.map((b) => b.flows)
     expect(br0.flows()).toEqual(flows)
     expect(br0.knownDump).toBeUndefined()
+    expect(br0.knownDigest).toBeUndefined()
     expect(br1.knownDump).toEqual(slices)
+    expect(br1.knownDigest).toBe('abc123')
     expect(br1.lines).toEqual(dumped.lines)
     expect(br1.sliceStart(1)).toBe(3)
   })
