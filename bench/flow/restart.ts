@@ -421,7 +421,9 @@ async function main(): Promise<void> {
         process.stdout.write(
           `${portType} rep ${rep + 1}: initial install of ${first.report.desired} flows took ${first.report.durationMs} ms\n`,
         )
-        await bench.waitStatus(() => true, 1000, 'status')
+        // (a) restarts an agent at rest: one that has read the switch back after the install and
+        // found it right (it does so a second after changing it).
+        await bench.waitStatus((b) => b.syncs >= 2 && b.lastReport.flowMods === 0, 120_000, 'the install confirmed')
         const probe = await lab.ping(h1, h2, {count: 20, intervalMs: 100})
         check(probe.received > 0, `${portType}: hosts cannot ping through the agent's flows`)
         await agentScenarios(bench, portType)

@@ -371,14 +371,13 @@ export class FlowAgent {
       clearTimeout(this.settle)
       this.settle = setTimeout(() => this.syncSoon('settle'), Math.min(SETTLE_MS, this.config.interval_ms))
     }
-    // Off the sync's critical path: whoever waits for it (a restart) is answered first.
-    setImmediate(() => {
-      try {
-        this.store.keep()
-      } catch (error) {
-        this.ctx.log.warn('cannot keep the model in the data dir', {error: errorMessage(error)})
-      }
-    })
+    // Before anyone hears of this sync (a few ms when nothing changed, ~30 ms to rewrite the
+    // cache at 100k flows), so that what a status shows done is kept.
+    try {
+      this.store.keep()
+    } catch (error) {
+      this.ctx.log.warn('cannot keep the model in the data dir', {error: errorMessage(error)})
+    }
     if (unreachable && !this.stopped) {
       // Retry soon rather than at the next interval: the switch is probably restarting.
       clearTimeout(this.retry)

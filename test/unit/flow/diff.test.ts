@@ -3,6 +3,7 @@ import {DesiredFlows} from '../../../src/daemons/flow-agent/desired-flows.js'
 import {diffDumpText, diffFlows, flowModLines} from '../../../src/daemons/flow-agent/diff.js'
 import {dumpLine, type Flow, flowKey, parseDump, parseDumpedFlow} from '../../../src/daemons/flow-agent/flow.js'
 import {EventChecker, eventText, firstDrift, parseMonitorLine} from '../../../src/daemons/flow-agent/flow-monitor.js'
+import {dumpSlices} from '../../helpers/flow-model.js'
 
 const flow = (table: number, priority: number, match: string, actions: string, cookie = '0x7e4d000000000001'): Flow => ({
   table,
@@ -129,13 +130,7 @@ describe('diff on dump text', () => {
 describe('diff on dump text, in the order the switch dumps', () => {
   // A table of 40 flows, dumped by a switch in two slices.
   const flows = Array.from({length: 40}, (_, k) => flow(30, 100, `udp,tp_dst=${k + 1}`, `output:${k % 3}`, `0x7e4d00000000000${k % 2}`))
-  const slices = [0, 1].map(
-    (s) =>
-      `${flows
-        .filter((_, k) => k % 2 === s)
-        .map(dumpLine)
-        .join('\n')}\n`,
-  )
+  const slices = dumpSlices(flows)
   const counts = (d: {add: Flow[]; modify: Flow[]; replace: Flow[]; delete: Flow[]}) =>
     [d.add, d.modify, d.replace, d.delete].map((l) => l.length)
 
@@ -159,19 +154,11 @@ describe('diff on dump text, in the order the switch dumps', () => {
     installed.push(flow(31, 5, 'udp,tp_dst=9', 'drop')) // stale
     const want = diffFlows(desired, installed)
     expect(counts(want)).toEqual([13, 1, 1, 1])
-    const dumpOf = (list: Flow[]) =>
-      [0, 1].map(
-        (s) =>
-          `${list
-            .filter((f) => Number.parseInt(f.cookie.slice(-1), 16) % 2 === s)
-            .map(dumpLine)
-            .join('\n')}\n`,
-      )
     const sortedDiff = (d: ReturnType<typeof diffFlows>) =>
       Object.fromEntries(Object.entries(d).map(([k, l]) => [k, l.map(flowKey).sort()]))
     // In the switch's order, and shuffled.
     for (const list of [installed, [...installed].reverse()]) {
-      const got = diffDumpText(desired, dumpOf(list))
+      const got = diffDumpText(desired, dumpSlices(list))
       expect(sortedDiff(got.diff)).toEqual(sortedDiff(want))
       expect(got).toMatchObject({identical: false, exact: false, installed: installed.length})
     }

@@ -5,8 +5,9 @@ import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {DesiredFlows} from '../../../src/daemons/flow-agent/desired-flows.js'
 import type {CompiledBridge} from '../../../src/daemons/flow-agent/desired.js'
-import {dumpLine, type Flow} from '../../../src/daemons/flow-agent/flow.js'
+import type {Flow} from '../../../src/daemons/flow-agent/flow.js'
 import {CompiledModelCache} from '../../../src/daemons/flow-agent/model-cache.js'
+import {dumpSlices} from '../../helpers/flow-model.js'
 
 const flows: Flow[] = Array.from({length: 6}, (_, k) => ({
   table: 10 * (k % 3),
@@ -34,13 +35,7 @@ describe('compiled-model cache', () => {
   it('gives back what was written: the lines, the known dump and the port numbers they depend on', () => {
     const compiled = DesiredFlows.fromFlows(flows)
     const dumped = DesiredFlows.fromFlows(flows)
-    const slices = [0, 1].map(
-      (s) =>
-        `${flows
-          .filter((_, k) => k % 2 === s)
-          .map(dumpLine)
-          .join('\n')}\n`,
-    )
+    const slices = dumpSlices(flows)
     dumped.learnDump(slices)
     dumped.knownDigest = 'abc123'
     cache.write(key, {bridges: [bridge('br0', compiled), bridge('br1', dumped)], note: 'n1'})
