@@ -5,6 +5,7 @@
  */
 import {FailureError, UsageError} from './lib/errors.js'
 import {defineDaemonKind} from './daemons/runtime/contract.js'
+import {SourceError, defineUsageSource} from './daemons/usage-collector/source-api.js'
 
 export const pluginApi = {
   /** Bumped when the contract changes incompatibly. */
@@ -12,6 +13,10 @@ export const pluginApi = {
   defineDaemonKind,
   UsageError,
   FailureError,
+  /** For `tend:usage-sources` hooks: a source type for the usage collector. */
+  defineUsageSource,
+  /** Thrown by a usage source's poll; its reason decides the collector's backoff. */
+  SourceError,
 } as const
 
 export type PluginApi = typeof pluginApi
@@ -25,3 +30,12 @@ export type {ControlHandler, DaemonContext, DaemonKind, DaemonKindEntry, DaemonS
 export type {Logger, LogFields} from './lib/logger.js'
 export type {MetricsRegistry} from './daemons/runtime/metrics.js'
 export type {PanelProps} from './tui/panel-props.js'
+export type {
+  CounterSample,
+  SourceErrorReason,
+  SourcePoll,
+  UsageSource,
+  UsageSourceContext,
+  UsageSourceDefinition,
+  UsageSourceEntry,
+} from './daemons/usage-collector/source-api.js'

@@ -7,9 +7,39 @@ import type {DaemonKindEntry} from './runtime/contract.js'
  */
 export const builtinKinds: DaemonKindEntry[] = [
   {
+    kind: 'ci-master',
+    summary: 'CI master: builders, schedulers, build queue and log store; workers dial in over WebSocket',
+    source: 'tend',
+    load: async () => (await import('./ci-master/kind.js')).default,
+  },
+  {
+    kind: 'ci-worker',
+    summary: 'CI worker: dials its masters over WebSocket and runs build steps, streaming their output',
+    source: 'tend',
+    load: async () => (await import('./ci-worker/kind.js')).default,
+  },
+  {
     kind: 'flow-agent',
     summary: 'Keeps Open vSwitch flows equal to a declared network model, hitlessly',
     source: 'tend',
     load: async () => (await import('./flow-agent/kind.js')).default,
+  },
+  {
+    kind: 'usage-collector',
+    summary: 'Exact per-VM, per-vNIC network byte totals from cumulative counters (local, libvirt, oVirt)',
+    source: 'tend',
+    load: async () => (await import('./usage-collector/kind.js')).usageCollectorKind,
+  },
+  {
+    kind: 'storage-proxy',
+    summary: 'Swift API v1 proxy: auth, accounts, containers and objects over the storage nodes',
+    source: 'tend',
+    load: async () => (await import('./storage-proxy/kind.js')).default,
+  },
+  {
+    kind: 'storage-node',
+    summary: 'Stores objects in append-only volumes, and container and account listings in SQLite',
+    source: 'tend',
+    load: async () => (await import('./storage-node/kind.js')).default,
   },
 ]

@@ -19,16 +19,6 @@ export interface DashboardSource {
 
 type Mode = {kind: 'list'} | {kind: 'detail'} | {kind: 'confirm'; action: 'restart' | 'stop'; name: string}
 
-const STATE_COLOR: Record<string, string> = {
-  running: 'green',
-  starting: 'yellow',
-  backoff: 'yellow',
-  stopping: 'yellow',
-  stopped: 'gray',
-  exited: 'red',
-  fatal: 'red',
-}
-
 /** The live `tend top` view: instances, a detail panel, recent log lines, restart and stop. */
 export function Dashboard({source, intervalMs}: {source: DashboardSource; intervalMs: number}) {
   const {exit} = useApp()
@@ -195,10 +185,8 @@ export function InstanceTable({instances, selected, width}: {instances: Instance
             {isSelected ? '› ' : '  '}
             {instanceColumns.map((c, i) => {
               const text = cell(c.value(instance), i)
-              const color =
-                c.header === 'STATE' ? STATE_COLOR[instance.state] : c.header === 'HEALTH' ? healthColor(instance.health) : undefined
               return (
-                <Text key={c.header} color={color}>
+                <Text key={c.header} color={c.color?.(instance)}>
                   {i > 0 ? '  ' : ''}
                   {text}
                 </Text>
@@ -210,10 +198,6 @@ export function InstanceTable({instances, selected, width}: {instances: Instance
       {instances.length > 0 && width < 80 && <Text dimColor>(widen the terminal for every column)</Text>}
     </Box>
   )
-}
-
-function healthColor(health: string): string | undefined {
-  return health === 'healthy' ? 'green' : health === 'unhealthy' ? 'red' : 'gray'
 }
 
 /** A plain, non-interactive frame: what `tend top` prints when it is not in a terminal. */

@@ -20,7 +20,8 @@ export interface ForegroundDaemon {
 
 /**
  * Starts `tend daemon run KIND --name NAME` as a real child process with the given config
- * and waits until its /healthz answers 200.
+ * and waits until its /healthz answers 200 (with `ready: 'answering'`, until its /status
+ * answers at all: for an instance a test expects to stay unhealthy).
  */
 export async function startForeground(options: {
   home: string
@@ -29,16 +30,34 @@ export async function startForeground(options: {
   config: unknown
   env?: Record<string, string>
   healthyTimeoutMs?: number
+  ready?: 'healthy' | 'answering'
+  /** A command that runs the daemon, e.g. ['ip', 'netns', 'exec', 'ns1'] (it must exec, keeping the pid). */
+  wrap?: string[]
 }): Promise<ForegroundDaemon> {
   const configFile = join(options.home, `${options.name}.test-config.json`)
   writeFileSync(configFile, JSON.stringify(options.config))
-  const child = execa(process.execPath, [binRun, 'daemon', 'run', options.kind, '--name', options.name, '--config', configFile], {
+  const command = [
+    ...(options.wrap ?? []),
+    process.execPath,
+    binRun,
+    'daemon',
+    'run',
+    options.kind,
+    '--name',
+    options.name,
+    '--config',
+    configFile,
+  ]
+  const child = execa(command[0], command.slice(1), {
     reject: false,
     cwd: repoRoot,
     env: cliEnv(options.home, options.env),
     extendEnv: false,
     stdin: 'ignore',
-    buffer: {stdout: false, stderr: true},
+    // Nobody reads a foreground daemon's log lines here (they are in its log file too), and an
+    // unread pipe fills up and blocks the daemon: Node writes to pipes synchronously on Linux.
+    stdout: 'ignore',
+    buffer: {stderr: true},
   })
   const socket = join(options.home, 'run', `${options.name}.sock`)
   let exited = false
@@ -46,10 +65,10 @@ export async function startForeground(options: {
   await waitFor(
     async () => {
       if (exited) throw new Error(`daemon ${options.name} exited: ${String((await child).stderr)}`)
-      const res = await controlRequest(socket, 'GET', '/healthz', {timeoutMs: 1000})
+      const res = await controlRequest(socket, 'GET', options.ready === 'answering' ? '/status' : '/healthz', {timeoutMs: 1000})
       return res.statusCode === 200
     },
-    {timeoutMs: options.healthyTimeoutMs ?? 30_000, what: `${options.name} healthy`},
+    {timeoutMs: options.healthyTimeoutMs ?? 30_000, what: `${options.name} ${options.ready ?? 'healthy'}`},
   )
   return {
     name: options.name,

@@ -2,7 +2,7 @@ import type {Config} from '@oclif/core'
 import {mkdirSync, rmSync, writeFileSync} from 'node:fs'
 import type {Server} from 'node:http'
 import type {Server as NetServer} from 'node:net'
-import {FailureError, errorMessage} from '../../lib/errors.js'
+import {FailureError, TendError, errorMessage} from '../../lib/errors.js'
 import {Logger, type LogSink, parseLogLevel} from '../../lib/logger.js'
 import type {DaemonContext, RunningDaemon} from './contract.js'
 import {collectExtensions} from './extensions.js'
@@ -110,7 +110,8 @@ class InstanceHost {
         this.running = await definition.start(ctx, config)
       } catch (error) {
         this.log.error('failed to start', {error: errorMessage(error)})
-        this.exitCode = 1
+        // A config problem found only at start (e.g. in a plugin's part of it) is still a usage error.
+        this.exitCode = error instanceof TendError ? error.exitCode : 1
         this.abort.abort()
         return this.exitCode
       }

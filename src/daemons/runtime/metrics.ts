@@ -12,8 +12,14 @@ export class MetricsRegistry {
     if (options.processMetrics !== false) collectDefaultMetrics({register: this.registry, prefix: 'tend_'})
   }
 
-  counter<L extends string = string>(name: string, help: string, labelNames: readonly L[] = []): Counter<L> {
-    return new Counter({name: `tend_${name}`, help, labelNames, registers: [this.registry]})
+  /** `collect` runs at each scrape: for counters whose totals live elsewhere (reset() then inc()). */
+  counter<L extends string = string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[] = [],
+    collect?: (this: Counter<L>) => void | Promise<void>,
+  ): Counter<L> {
+    return new Counter({name: `tend_${name}`, help, labelNames, registers: [this.registry], collect})
   }
 
   gauge<L extends string = string>(

@@ -14,12 +14,15 @@ export const DEFAULT_STACK_FILE = fileURLToPath(new URL('../../../stacks/default
 /** What `tend up` reads when no -f is given and the current folder has one. */
 export const LOCAL_STACK_FILE = 'tend.yaml'
 
+/** A command that must be installed, or root privileges (`root: true`). */
 const requirement = z
   .object({
-    command: z.string().min(1),
+    command: z.string().min(1).optional(),
+    root: z.literal(true).optional(),
     reason: z.string().min(1).optional(),
   })
   .strict()
+  .refine((r) => (r.command === undefined) !== (r.root === undefined), 'give exactly one of command or root')
 
 const instanceEntry = z
   .object({
@@ -100,8 +103,8 @@ export async function loadStack(file: string, registry: KindRegistry, env: NodeJ
   const skipped = new Map<string, string>()
   for (const name of order) {
     const entry = spec.instances[name]
-    const missing = entry.requires.find((r) => !commandExists(r.command, env))
-    if (missing) skipped.set(name, missing.reason ?? `${missing.command} is not installed`)
+    const missing = entry.requires.find((r) => (r.command ? !commandExists(r.command, env) : process.getuid?.() !== 0))
+    if (missing) skipped.set(name, missing.reason ?? (missing.command ? `${missing.command} is not installed` : 'it needs root'))
     else {
       const skippedDep = entry.depends_on.find((dep) => skipped.has(dep))
       if (skippedDep) skipped.set(name, `it depends on ${skippedDep}, which is skipped`)

@@ -50,13 +50,15 @@ describe('loadStack', () => {
 
   it('skips an instance whose required command is missing, and its dependents, saying why', async () => {
     const file = write(
-      'version: 1\ninstances:\n  a: {kind: echo, requires: [{command: definitely-not-installed-xyz, reason: xyz is not installed}]}\n  b: {kind: echo, depends_on: [a]}\n  c: {kind: echo, requires: [{command: sh}]}\n',
+      'version: 1\ninstances:\n  a: {kind: echo, requires: [{command: definitely-not-installed-xyz, reason: xyz is not installed}]}\n  b: {kind: echo, depends_on: [a]}\n  c: {kind: echo, requires: [{command: sh}]}\n  d: {kind: echo, requires: [{root: true}]}\n',
     )
     const stack = await loadStack(file, registry, {PATH: process.env.PATH})
-    expect(stack.instances.map((i) => i.name)).toEqual(['c'])
+    const isRoot = process.getuid?.() === 0
+    expect(stack.instances.map((i) => i.name)).toEqual(isRoot ? ['c', 'd'] : ['c'])
     expect(stack.skipped).toEqual([
       {name: 'a', reason: 'xyz is not installed'},
       {name: 'b', reason: 'it depends on a, which is skipped'},
+      ...(isRoot ? [] : [{name: 'd', reason: 'it needs root'}]),
     ])
   })
 
@@ -68,6 +70,10 @@ describe('loadStack', () => {
       ['version: 1\ninstances: {a: {kind: echo, depends_on: [zz]}}\n', /instances\.a\.depends_on: no instance named "zz"/],
       ['version: 1\ninstances: {a: {kind: echo, config: {port: x}}}\n', /instances\.a\.config\.port: Invalid input: expected number/],
       ['version: 1\ninstances: {a: {kind: echo, restart: sometimes}}\n', /instances\.a\.restart: /],
+      [
+        'version: 1\ninstances: {a: {kind: echo, requires: [{command: x, root: true}]}}\n',
+        /instances\.a\.requires\.0: give exactly one of command or root/,
+      ],
     ]
     for (const [text, message] of cases) await expect(loadStack(write(text), registry, {})).rejects.toThrow(message)
   })

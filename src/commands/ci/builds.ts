@@ -1,0 +1,28 @@
+import {Flags} from '@oclif/core'
+import {BaseCommand} from '../../lib/base-command.js'
+import {CiClient} from '../../daemons/ci/client.js'
+import {masterFlags} from '../../daemons/ci/cli-flags.js'
+import {renderBuilds} from '../../daemons/ci/cli-format.js'
+import type {Build} from '../../daemons/ci/db/store.js'
+
+export default class CiBuilds extends BaseCommand {
+  static summary = 'List builds, newest first'
+  static examples = [
+    '<%= config.bin %> ci builds',
+    '<%= config.bin %> ci builds --builder unit --state running',
+    '<%= config.bin %> ci builds --json --limit 5',
+  ]
+  static flags = {
+    ...masterFlags,
+    builder: Flags.string({char: 'b', description: 'only builds of this builder'}),
+    state: Flags.string({description: 'only builds in this state', options: ['pending', 'running', 'finished']}),
+    limit: Flags.integer({char: 'n', description: 'at most this many', default: 20, min: 1, max: 1000}),
+  }
+
+  async run(): Promise<Build[]> {
+    const {flags} = await this.parse(CiBuilds)
+    const builds = await (await CiClient.connect(this.home, flags)).builds(flags)
+    this.log(renderBuilds(builds))
+    return builds
+  }
+}

@@ -1,0 +1,51 @@
+import {Args, Flags} from '@oclif/core'
+import {BaseCommand} from '../../lib/base-command.js'
+import {UsageError} from '../../lib/errors.js'
+import {clientFlags} from '../../daemons/storage/cli-flags.js'
+import {connect} from '../../daemons/storage/cli-client.js'
+import {type PutResult, putFiles} from '../../daemons/storage/object-service.js'
+import {ProgressLine} from '../../daemons/storage/progress.js'
+
+export default class StoragePut extends BaseCommand {
+  static summary = 'Upload files as objects (the container is created if needed)'
+  static examples = [
+    '<%= config.bin %> storage put photos a.jpg b.jpg',
+    '<%= config.bin %> storage put backups dump.tar.gz --name 2026/11/dump.tar.gz --meta owner=ops',
+  ]
+  static strict = false
+  static args = {
+    container: Args.string({description: 'container', required: true}),
+    file: Args.string({description: 'file(s) to upload', required: true}),
+  }
+  static flags = {
+    ...clientFlags,
+    name: Flags.string({description: 'object name (one file only) [default: the file name]'}),
+    meta: Flags.string({char: 'm', description: 'metadata key=value (repeatable)', multiple: true, default: []}),
+  }
+
+  async run(): Promise<PutResult[]> {
+    const {args, argv, flags} = await this.parse(StoragePut)
+    const files = (argv as string[]).slice(1)
+    const meta = Object.fromEntries(
+      flags.meta.map((kv) => (kv.includes('=') ? [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)] : badMeta(kv))),
+    )
+    const client = await connect(this.home, flags)
+    const progress = new ProgressLine(!this.jsonEnabled())
+    try {
+      const results = await putFiles(client, args.container, files, {
+        name: flags.name,
+        meta,
+        progress: (done, total) => progress.update('upload', done, total ?? 0, ' B'),
+      })
+      progress.done()
+      for (const r of results) this.log(`${r.container}/${r.object}  ${r.bytes} bytes  etag ${r.etag}`)
+      return results
+    } finally {
+      client.close()
+    }
+  }
+}
+
+function badMeta(kv: string): never {
+  throw new UsageError(`--meta ${JSON.stringify(kv)}: expected key=value`)
+}

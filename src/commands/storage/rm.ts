@@ -1,0 +1,32 @@
+import {Args, Flags} from '@oclif/core'
+import {BaseCommand} from '../../lib/base-command.js'
+import {clientFlags} from '../../daemons/storage/cli-flags.js'
+import {connect} from '../../daemons/storage/cli-client.js'
+import {remove} from '../../daemons/storage/object-service.js'
+
+export default class StorageRm extends BaseCommand {
+  static summary = 'Delete objects, or an empty container'
+  static examples = [
+    '<%= config.bin %> storage rm photos a.jpg b.jpg',
+    '<%= config.bin %> storage rm photos',
+    '<%= config.bin %> storage rm scratch --all',
+  ]
+  static strict = false
+  static args = {
+    container: Args.string({description: 'container', required: true}),
+    object: Args.string({description: 'object(s) to delete [default: the container itself]'}),
+  }
+  static flags = {...clientFlags, all: Flags.boolean({description: 'delete every object in the container, then the container'})}
+
+  async run(): Promise<{deleted: string[]}> {
+    const {args, argv, flags} = await this.parse(StorageRm)
+    const client = await connect(this.home, flags)
+    try {
+      const result = await remove(client, args.container, (argv as string[]).slice(1), flags.all)
+      for (const name of result.deleted) this.log(`deleted ${name}`)
+      return result
+    } finally {
+      client.close()
+    }
+  }
+}

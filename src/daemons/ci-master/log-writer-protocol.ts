@@ -1,0 +1,20 @@
+import type {DbLocation} from '../ci/db/connect.js'
+import type {SegmentRow} from '../ci/db/segments.js'
+
+/** Messages between the master's main thread and its segment writer thread (log-writer-thread.ts). */
+
+export interface WriterThreadOptions {
+  location: DbLocation
+}
+
+export type ToWriterThread =
+  /** Write these segments in one transaction. */
+  {t: 'write'; batch: number; rows: SegmentRow[]} | {t: 'close'}
+
+export type FromWriterThread =
+  | {t: 'ready'}
+  | {t: 'written'; batch: number}
+  | {t: 'failed'; batch: number; message: string}
+  /** The store could not be opened: the master cannot start. */
+  | {t: 'error'; message: string}
+  | {t: 'closed'}

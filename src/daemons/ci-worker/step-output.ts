@@ -1,0 +1,146 @@
+const NEWLINE = 0x0a
+
+export interface StepOutputOptions {
+  /** Send a frame once this many bytes are batched... */
+  chunkBytes: number
+  /** ...or this long after the first byte of a batch arrived. */
+  intervalMs: number
+  /** Unacknowledged bytes allowed in flight; past it the pipes are paused (backpressure). */
+  windowBytes: number
+  /** A pipe's unfinished line waits this long for its newline before it is sent anyway. */
+  partialLineMs: number
+  send(chunks: Buffer[], size: number): void
+  pause(): void
+  resume(): void
+}
+
+/**
+ * A step's output on its way to the master. Lines from stdout and stderr are interleaved whole
+ * (each pipe keeps its unfinished line back for a moment), batched into large frames, and
+ * limited by a window of unacknowledged bytes: when the master is slow to make output durable,
+ * the pipes are paused, the step blocks on write, and memory stays bounded on both sides.
+ */
+export class StepOutput {
+  private batch: Buffer[] = []
+  private batchSize = 0
+  private batchTimer: NodeJS.Timeout | undefined
+  private readonly carry: [Buffer[], Buffer[]] = [[], []]
+  private readonly carryTimer: [NodeJS.Timeout | undefined, NodeJS.Timeout | undefined] = [undefined, undefined]
+  private acked = 0
+  private paused = false
+  private dropping = false
+  /** Bytes handed to send() so far. */
+  sent = 0
+  /** Bytes discarded after drop(). */
+  dropped = 0
+
+  constructor(private readonly options: StepOutputOptions) {}
+
+  push(pipe: 0 | 1, data: Buffer): void {
+    if (this.dropping) {
+      this.dropped += data.length
+      return
+    }
+    const nl = data.lastIndexOf(NEWLINE)
+    if (nl === -1) {
+      this.carry[pipe].push(data)
+      // A line longer than a frame goes out in pieces rather than piling up here.
+      if (this.carry[pipe].reduce((n, b) => n + b.length, 0) >= this.options.chunkBytes) this.releaseCarry(pipe)
+      else this.carryTimer[pipe] ??= setTimeout(() => this.releaseCarry(pipe), this.options.partialLineMs)
+      return
+    }
+    this.releaseCarry(pipe)
+    if (nl === data.length - 1) this.add(data)
+    else {
+      this.add(data.subarray(0, nl + 1))
+      this.carry[pipe].push(data.subarray(nl + 1))
+      this.carryTimer[pipe] = setTimeout(() => this.releaseCarry(pipe), this.options.partialLineMs)
+    }
+  }
+
+  /** The master made output durable up to `bytes` (counted from the step's start). */
+  ack(bytes: number): void {
+    if (bytes > this.acked) this.acked = bytes
+    if (this.paused && this.inFlight() <= this.options.windowBytes / 2) {
+      this.paused = false
+      this.options.resume()
+    }
+  }
+
+  /** The log hit its size cap: discard the rest (the pipes keep draining). */
+  drop(): void {
+    this.dropping = true
+    this.dropped += this.batchSize + this.carry[0].concat(this.carry[1]).reduce((n, b) => n + b.length, 0)
+    this.batch = []
+    this.batchSize = 0
+    this.carry[0] = []
+    this.carry[1] = []
+    this.clearTimers()
+    if (this.paused) {
+      this.paused = false
+      this.options.resume()
+    }
+  }
+
+  /** The step's pipes closed: send everything left. */
+  end(): void {
+    this.releaseCarry(0)
+    this.releaseCarry(1)
+    this.flush()
+    this.clearTimers()
+  }
+
+  /** Stops timers without sending (the connection is gone). */
+  discard(): void {
+    this.clearTimers()
+    this.batch = []
+    this.carry[0] = []
+    this.carry[1] = []
+  }
+
+  private inFlight(): number {
+    return this.sent + this.batchSize - this.acked
+  }
+
+  private releaseCarry(pipe: 0 | 1): void {
+    clearTimeout(this.carryTimer[pipe])
+    this.carryTimer[pipe] = undefined
+    const parts = this.carry[pipe]
+    if (parts.length === 0) return
+    this.carry[pipe] = []
+    for (const part of parts) this.add(part)
+  }
+
+  private add(data: Buffer): void {
+    if (this.dropping || data.length === 0) return
+    this.batch.push(data)
+    this.batchSize += data.length
+    if (this.batchSize >= this.options.chunkBytes) this.flush()
+    else this.batchTimer ??= setTimeout(() => this.flush(), this.options.intervalMs)
+    if (!this.paused && this.inFlight() > this.options.windowBytes) {
+      this.paused = true
+      this.options.pause()
+    }
+  }
+
+  private flush(): void {
+    clearTimeout(this.batchTimer)
+    this.batchTimer = undefined
+    if (this.batchSize === 0) return
+    const chunks = this.batch
+    const size = this.batchSize
+    this.batch = []
+    this.batchSize = 0
+    this.sent += size
+    this.options.send(chunks, size)
+  }
+
+  private clearTimers(): void {
+    clearTimeout(this.batchTimer)
+    this.batchTimer = undefined
+    for (const pipe of [0, 1] as const) {
+      clearTimeout(this.carryTimer[pipe])
+      this.carryTimer[pipe] = undefined
+    }
+  }
+}

@@ -1,0 +1,111 @@
+import {execa} from 'execa'
+import type {Readable} from 'node:stream'
+import {once} from 'node:events'
+import type {StepResult, StepSpec} from '../ci/protocol.js'
+import {killLeftovers, killTree} from './process-tree.js'
+import {StepOutput, type StepOutputOptions} from './step-output.js'
+
+export interface StepEnd {
+  result: StepResult
+  exitCode: number | null
+  message?: string
+}
+
+export interface StepProcessOptions {
+  spec: StepSpec
+  cwd: string
+  output: Omit<StepOutputOptions, 'pause' | 'resume'>
+  killGraceMs: number
+  /** The step's process started (pid, for the leftover-process registry) and ended. */
+  onSpawn(pid: number): void
+  onExit(pid: number): void
+}
+
+/** The worker's own environment minus tend's internal variables: the base of every step's. */
+function baseEnvironment(): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const [key, value] of Object.entries(process.env)) if (value !== undefined && !key.startsWith('TEND_')) env[key] = value
+  return env
+}
+
+/**
+ * One step: `/bin/sh -c RUN` in its own session (so the whole tree can be killed), stdout and
+ * stderr streamed through StepOutput, a timeout, and cancel. The step ends when its command
+ * exits; anything it left in its process group is killed then (cancel and timeout also hunt
+ * descendants that left the group).
+ */
+export class StepProcess {
+  readonly output: StepOutput
+  readonly done: Promise<StepEnd>
+  private pid: number | undefined
+  private stopping: {result: StepResult; message: string} | undefined
+  private killing: Promise<void> | undefined
+
+  constructor(private readonly options: StepProcessOptions) {
+    const pipes: Readable[] = []
+    this.output = new StepOutput({
+      ...options.output,
+      pause: () => pipes.forEach((p) => p.pause()),
+      resume: () => pipes.forEach((p) => p.resume()),
+    })
+    this.done = this.run(pipes)
+  }
+
+  /** Kills the step's tree; the step ends with `result` (cancelled or timeout). */
+  stop(result: StepResult, message: string): void {
+    if (this.stopping) return
+    this.stopping = {result, message}
+    if (this.pid !== undefined) this.killing = killTree(this.pid, this.options.killGraceMs)
+  }
+
+  private async run(pipes: Readable[]): Promise<StepEnd> {
+    const {spec, cwd} = this.options
+    const child = execa('/bin/sh', ['-c', spec.run], {
+      cwd,
+      env: {...baseEnvironment(), ...spec.env},
+      extendEnv: false,
+      detached: true,
+      stdin: 'ignore',
+      stdout: 'pipe',
+      stderr: 'pipe',
+      buffer: false,
+      reject: false,
+      stripFinalNewline: false,
+    })
+    const timer =
+      spec.timeoutS === undefined
+        ? undefined
+        : setTimeout(() => this.stop('timeout', `timed out after ${spec.timeoutS} s`), spec.timeoutS * 1000)
+    const ended: Promise<unknown>[] = []
+    for (const [index, pipe] of [child.stdout, child.stderr].entries()) {
+      if (!pipe) continue
+      pipes.push(pipe)
+      pipe.on('data', (data: Buffer) => this.output.push(index as 0 | 1, data))
+      ended.push(once(pipe, 'end').catch(() => undefined))
+    }
+    if (child.pid !== undefined) {
+      this.pid = child.pid
+      this.options.onSpawn(child.pid)
+      if (this.stopping) this.killing = killTree(child.pid, this.options.killGraceMs)
+    }
+    await new Promise((resolve) => {
+      child.once('exit', resolve)
+      child.once('error', resolve)
+    })
+    clearTimeout(timer)
+    // Background processes the command left behind would hold its pipes open: end them.
+    if (this.pid !== undefined) killLeftovers(this.pid)
+    await Promise.all(ended)
+    const result = await child
+    await this.killing
+    if (this.pid !== undefined) this.options.onExit(this.pid)
+    this.output.end()
+    if (this.stopping) return {result: this.stopping.result, exitCode: result.exitCode ?? null, message: this.stopping.message}
+    if (result.failed && result.exitCode === undefined && !result.signal) {
+      return {result: 'exception', exitCode: null, message: `could not run the step: ${result.originalMessage ?? result.shortMessage}`}
+    }
+    if (result.exitCode === 0) return {result: 'success', exitCode: 0}
+    if (result.signal) return {result: 'failure', exitCode: null, message: `step ${spec.name} was killed by ${result.signal}`}
+    return {result: 'failure', exitCode: result.exitCode ?? null, message: `step ${spec.name} failed (exit ${result.exitCode})`}
+  }
+}

@@ -1,0 +1,255 @@
+import type {IncomingMessage} from 'node:http'
+import {WebSocket} from 'ws'
+import {errorMessage} from '../../lib/errors.js'
+import type {Logger} from '../../lib/logger.js'
+import {
+  HEADER_PROTOCOL,
+  HEADER_SECRET,
+  HEADER_WORKER,
+  type MasterMessage,
+  masterMessage,
+  outputHeader,
+  OUTPUT_HEADER_BYTES,
+  PROTOCOL_VERSION,
+  parseMessage,
+  WORKER_PATH,
+  type WorkerMessage,
+} from '../ci/protocol.js'
+import {type BuildChannel, BuildRun, type BuildRunOptions} from './build-run.js'
+
+/** How to reach masters, plus how each build runs (BuildRunOptions). */
+export interface CiWorkerOptions extends BuildRunOptions {
+  name: string
+  /** Read at each connection attempt. */
+  secret(): string
+  masters: string[]
+  slots: number
+  reconnectMinMs: number
+  reconnectMaxMs: number
+}
+
+export interface WorkerStatus {
+  state: 'connecting' | 'connected' | 'waiting' | 'stopped'
+  master: string | null
+  masterName: string | null
+  running: Array<{build: number; builder: string; step: number | null}>
+  connects: number
+  lastError: string | null
+}
+
+/**
+ * Client masking (RFC 6455) protects browsers' intermediaries from cache poisoning; a worker is
+ * not a browser, and an all-zero mask lets ws skip XOR-ing every output byte on both ends.
+ */
+const zeroMask = (mask: Buffer) => mask.fill(0)
+const MAX_FRAME = 4 * 1024 * 1024
+/** A connection that stayed up this long resets the reconnect backoff. */
+const STABLE_MS = 10_000
+
+/** The ws:// URL of a master's worker endpoint (the path is implied when not given). */
+export function workerEndpoint(master: string): string {
+  const url = new URL(master)
+  if (url.pathname === '/' || url.pathname === '') url.pathname = WORKER_PATH
+  return url.toString()
+}
+
+/**
+ * A CI worker: dials its masters (in turn, with exponential backoff and jitter), authenticates
+ * in the upgrade request, heartbeats both ways, and runs the builds it is given. When the
+ * connection to the master is lost it stops its builds, since the master gives them up as lost.
+ */
+export class CiWorker {
+  private socket: WebSocket | undefined
+  private readonly builds = new Map<number, BuildRun>()
+  private state: WorkerStatus['state'] = 'connecting'
+  private masterIndex = 0
+  private attempt = 0
+  private connects = 0
+  private lastError: string | null = null
+  private masterName: string | null = null
+  private retryTimer: NodeJS.Timeout | undefined
+  private heartbeat: NodeJS.Timeout | undefined
+  private lastFromMaster = 0
+  private connectedAt = 0
+  private windowBytes = 8 * 1024 * 1024
+
+  constructor(
+    private readonly options: CiWorkerOptions,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    this.connect()
+  }
+
+  status(): WorkerStatus {
+    return {
+      state: this.state,
+      master: this.state === 'connected' ? this.options.masters[this.masterIndex] : null,
+      masterName: this.state === 'connected' ? this.masterName : null,
+      running: [...this.builds.values()].map((b) => ({build: b.spec.id, builder: b.spec.builder, step: b.currentStep ?? null})),
+      connects: this.connects,
+      lastError: this.lastError,
+    }
+  }
+
+  /** Stops every build (killing its processes), then closes the connection. */
+  async stop(): Promise<void> {
+    this.state = 'stopped'
+    clearTimeout(this.retryTimer)
+    clearInterval(this.heartbeat)
+    for (const build of this.builds.values()) build.stop('cancelled', 'the worker is stopping')
+    await Promise.all([...this.builds.values()].map((b) => b.done))
+    if (this.socket) {
+      const socket = this.socket
+      const closed = new Promise((resolve) => socket.once('close', resolve))
+      socket.close(1001, 'worker stopping')
+      await Promise.race([closed, new Promise((r) => setTimeout(r, 2000))])
+      socket.terminate()
+    }
+  }
+
+  private connect(): void {
+    if (this.state === 'stopped') return
+    this.state = 'connecting'
+    const master = this.options.masters[this.masterIndex]
+    let secret: string
+    try {
+      secret = this.options.secret()
+    } catch (error) {
+      this.lastError = errorMessage(error)
+      this.log.error(`cannot read the worker secret: ${this.lastError}`)
+      return this.retryLater(true)
+    }
+    const socket = new WebSocket(workerEndpoint(master), {
+      headers: {[HEADER_WORKER]: this.options.name, [HEADER_SECRET]: secret, [HEADER_PROTOCOL]: String(PROTOCOL_VERSION)},
+      generateMask: zeroMask,
+      handshakeTimeout: 10_000,
+      maxPayload: MAX_FRAME,
+      perMessageDeflate: false,
+    })
+    this.socket = socket
+    let refused = false
+    socket.on('unexpected-response', (_req, res: IncomingMessage) => {
+      refused = true
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk: string) => (body += chunk).slice(0, 500))
+      res.on('end', () => {
+        this.lastError = `master ${master} refused the connection: ${res.statusCode} ${body.trim()}`
+        this.log.warn(this.lastError)
+        socket.terminate()
+      })
+    })
+    socket.on('open', () => {
+      this.connects++
+      this.connectedAt = Date.now()
+      this.lastFromMaster = Date.now()
+      this.sendJson({t: 'hello', slots: this.options.slots, version: `tend-ci-worker/${PROTOCOL_VERSION}`})
+    })
+    socket.on('ping', () => (this.lastFromMaster = Date.now()))
+    socket.on('message', (data: Buffer, isBinary) => {
+      this.lastFromMaster = Date.now()
+      if (isBinary) return
+      const parsed = parseMessage(masterMessage, data.toString('utf8'))
+      if (!parsed.ok) {
+        this.log.warn(`ignoring a bad message from the master: ${parsed.error}`)
+        return
+      }
+      this.onMessage(parsed.message)
+    })
+    socket.on('error', (error) => {
+      if (!refused) this.lastError = `${master}: ${errorMessage(error)}`
+    })
+    let closed = false
+    socket.on('close', () => {
+      if (closed) return
+      closed = true
+      this.onClosed(master, refused)
+    })
+  }
+
+  private onMessage(message: MasterMessage): void {
+    switch (message.t) {
+      case 'welcome':
+        this.state = 'connected'
+        this.masterName = message.master
+        this.windowBytes = message.windowBytes
+        this.lastError = null
+        this.log.info(`connected to master ${message.master}`, {url: this.options.masters[this.masterIndex]})
+        // The master pings every heartbeatMs (ws answers with a pong); silence means it is gone.
+        clearInterval(this.heartbeat)
+        this.heartbeat = setInterval(() => {
+          if (Date.now() - this.lastFromMaster <= message.timeoutMs) return
+          this.log.warn(`master silent for ${Date.now() - this.lastFromMaster} ms: reconnecting`)
+          this.socket?.terminate()
+        }, message.heartbeatMs)
+        break
+      case 'start':
+        this.startBuild(message.build)
+        break
+      case 'cancel':
+        this.builds.get(message.build)?.stop('cancelled', `cancelled: ${message.reason}`)
+        break
+      case 'ack':
+        this.builds.get(message.build)?.ack(message.step, message.bytes)
+        break
+      case 'drop':
+        this.builds.get(message.build)?.drop(message.step)
+        break
+    }
+  }
+
+  private startBuild(spec: Extract<MasterMessage, {t: 'start'}>['build']): void {
+    if (this.builds.has(spec.id)) return
+    if (this.builds.size >= this.options.slots) {
+      this.sendJson({t: 'refuse', build: spec.id, reason: `all ${this.options.slots} slots are busy`})
+      return
+    }
+    const socket = this.socket
+    const channel: BuildChannel = {
+      windowBytes: this.windowBytes,
+      send: (message) => {
+        if (this.socket === socket) this.sendJson(message)
+      },
+      sendOutput: (build, step, chunks, size) => {
+        if (this.socket !== socket || socket?.readyState !== WebSocket.OPEN) return
+        socket.send(Buffer.concat([outputHeader(build, step), ...chunks], OUTPUT_HEADER_BYTES + size))
+      },
+    }
+    this.log.info(`build ${spec.id} started`, {builder: spec.builder, steps: spec.steps.length, attempt: spec.attempt})
+    const run = new BuildRun(spec, channel, this.options, this.log)
+    this.builds.set(spec.id, run)
+    void run.done.finally(() => {
+      this.builds.delete(spec.id)
+      this.log.info(`build ${spec.id} ended`)
+    })
+  }
+
+  private onClosed(master: string, refused: boolean): void {
+    clearInterval(this.heartbeat)
+    this.socket = undefined
+    const wasConnected = this.state === 'connected'
+    if (wasConnected) this.log.warn(`lost the connection to master ${this.masterName ?? master}`)
+    // The master gives these builds up as lost; stop them so nothing keeps running unowned.
+    for (const build of this.builds.values()) build.stop('cancelled', 'the connection to the master was lost')
+    if (this.state === 'stopped') return
+    if (wasConnected && Date.now() - this.connectedAt >= STABLE_MS) this.attempt = 0
+    // Try the next master in the list: failover when one is down.
+    this.masterIndex = (this.masterIndex + 1) % this.options.masters.length
+    this.retryLater(refused)
+  }
+
+  private retryLater(refused: boolean): void {
+    this.state = 'waiting'
+    const exponent = refused ? 10 : this.attempt
+    this.attempt++
+    const ceiling = Math.min(this.options.reconnectMaxMs, this.options.reconnectMinMs * 2 ** Math.min(exponent, 20))
+    const delay = Math.round(ceiling * (0.5 + Math.random() * 0.5))
+    this.retryTimer = setTimeout(() => this.connect(), delay)
+  }
+
+  private sendJson(message: WorkerMessage): void {
+    if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(message))
+  }
+}

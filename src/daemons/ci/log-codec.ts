@@ -1,0 +1,146 @@
+import {Decompressor} from 'zstd-napi'
+import binding from 'zstd-napi/binding.js'
+
+/**
+ * How step output is stored: a log is a byte stream cut into segments of at most
+ * SEGMENT_MAX_BYTES, each compressed once with zstd (or kept raw when that does not shrink
+ * it) and indexed by the line it starts in and the newlines it holds. Nothing is ever
+ * recompressed, and a reader decompresses only the segments covering the lines it wants.
+ */
+export const CODEC_RAW = 0
+export const CODEC_ZSTD = 1
+export type Codec = typeof CODEC_RAW | typeof CODEC_ZSTD
+
+export const SEGMENT_MAX_BYTES = 1 << 20
+
+export interface StoredSegment {
+  seq: number
+  /** 1-based line the segment's first byte belongs to. */
+  firstLine: number
+  /** '\n' bytes in the raw segment. */
+  newlines: number
+  rawBytes: number
+  codec: Codec
+  data: Buffer
+}
+
+const NEWLINE = 0x0a
+
+/** Counts '\n' bytes; indexOf is a native memchr, far faster than a JS loop over bytes. */
+export function countNewlines(buf: Uint8Array, start = 0, end = buf.length): number {
+  const view = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength)
+  let count = 0
+  let at = view.indexOf(NEWLINE, start)
+  while (at !== -1 && at < end) {
+    count++
+    at = view.indexOf(NEWLINE, at + 1)
+  }
+  return count
+}
+
+/**
+ * Compresses segments with one reused context and one reused output buffer (zstd-napi's
+ * Compressor allocates a fresh bound-sized buffer per call above 128 KiB: a megabyte of
+ * garbage per segment). The result is always a copy of its own, since callers reuse the input.
+ */
+export class SegmentCompressor {
+  private readonly cctx = new binding.CCtx()
+  private readonly scratch = Buffer.allocUnsafe(binding.compressBound(SEGMENT_MAX_BYTES))
+
+  constructor(level: number) {
+    this.cctx.setParameter(binding.CParameter.compressionLevel, level)
+  }
+
+  encode(raw: Buffer): {codec: Codec; data: Buffer} {
+    if (raw.length > SEGMENT_MAX_BYTES) throw new Error(`segment of ${raw.length} bytes is over ${SEGMENT_MAX_BYTES}`)
+    const size = this.cctx.compress2(this.scratch, raw)
+    return size < raw.length
+      ? {codec: CODEC_ZSTD, data: Buffer.from(this.scratch.subarray(0, size))}
+      : {codec: CODEC_RAW, data: Buffer.from(raw)}
+  }
+}
+
+let sharedDecompressor: Decompressor | undefined
+
+export function decodeSegment(codec: number, data: Uint8Array): Buffer {
+  if (codec === CODEC_RAW) return Buffer.from(data.buffer, data.byteOffset, data.byteLength)
+  if (codec === CODEC_ZSTD) {
+    sharedDecompressor ??= new Decompressor()
+    return sharedDecompressor.decompress(data)
+  }
+  throw new Error(`unknown log segment codec ${codec}`)
+}
+
+/**
+ * The part of a segment's raw text that lies in lines [from, to] (1-based, inclusive;
+ * to = Infinity for "to the end"), given the line the segment starts in.
+ */
+export function sliceLines(raw: Buffer, firstLine: number, from: number, to: number): Buffer {
+  let start = 0
+  let line = firstLine
+  while (line < from) {
+    const nl = raw.indexOf(NEWLINE, start)
+    if (nl === -1) return raw.subarray(raw.length)
+    start = nl + 1
+    line++
+  }
+  if (to === Number.POSITIVE_INFINITY) return raw.subarray(start)
+  let end = start
+  while (line <= to) {
+    const nl = raw.indexOf(NEWLINE, end)
+    if (nl === -1) return raw.subarray(start)
+    end = nl + 1
+    line++
+  }
+  return raw.subarray(start, end)
+}
+
+/**
+ * Replaces configured secrets in step output with `***`. Built once per set of secrets; the
+ * common case (no secret present) costs one native indexOf scan per secret and no copy.
+ */
+export class Redactor {
+  private readonly needles: Buffer[]
+  /** The longest secret: a cut inside a line must hold back this many bytes minus one. */
+  readonly longest: number
+
+  constructor(secrets: readonly string[]) {
+    const unique = [...new Set(secrets.filter((s) => s.length > 0))]
+    // Longest first, so a secret containing another is replaced whole.
+    this.needles = unique.map((s) => Buffer.from(s)).sort((a, b) => b.length - a.length)
+    this.longest = this.needles[0]?.length ?? 0
+  }
+
+  static readonly MASK = Buffer.from('***')
+
+  get empty(): boolean {
+    return this.needles.length === 0
+  }
+
+  redact(buf: Buffer): Buffer {
+    let out = buf
+    for (const needle of this.needles) {
+      let at = out.indexOf(needle)
+      if (at === -1) continue
+      const parts: Buffer[] = []
+      let from = 0
+      while (at !== -1) {
+        parts.push(out.subarray(from, at), Redactor.MASK)
+        from = at + needle.length
+        at = out.indexOf(needle, from)
+      }
+      parts.push(out.subarray(from))
+      out = Buffer.concat(parts)
+    }
+    return out
+  }
+}
+
+/** The line that ends a log cut at its size cap; readers and tests look for its prefix. */
+export const TRUNCATION_PREFIX = '[tend] log truncated'
+
+export function truncationMarker(maxBytes: number, afterPartialLine: boolean): Buffer {
+  return Buffer.from(
+    `${afterPartialLine ? '\n' : ''}${TRUNCATION_PREFIX}: it reached the builder's log_max_bytes of ${maxBytes} bytes; later output of this step was discarded\n`,
+  )
+}

@@ -1,0 +1,106 @@
+import {z} from 'zod'
+
+/**
+ * The master-worker protocol over one WebSocket. Control messages are JSON text frames with a
+ * `t` tag; step output travels in binary frames (OUTPUT_HEADER_BYTES of header, then the raw
+ * bytes), so the hot path never touches JSON. The worker authenticates in the upgrade request
+ * (headers below), before any frame is exchanged. Heartbeats are WebSocket pings from the
+ * master (answered by the worker's pongs): no message parsing for them on either side.
+ */
+export const PROTOCOL_VERSION = 1
+export const WORKER_PATH = '/worker'
+export const HEADER_WORKER = 'x-tend-worker'
+export const HEADER_SECRET = 'x-tend-worker-secret'
+export const HEADER_PROTOCOL = 'x-tend-protocol'
+
+export const stepResults = ['success', 'failure', 'timeout', 'cancelled', 'exception'] as const
+export type StepResult = (typeof stepResults)[number]
+
+const id = z.number().int().positive()
+const stepIndex = z.number().int().min(0).max(0xffff)
+
+export const stepSpec = z.object({
+  name: z.string(),
+  run: z.string(),
+  env: z.record(z.string(), z.string()),
+  workdir: z.string().optional(),
+  timeoutS: z.number().positive().optional(),
+})
+export type StepSpec = z.infer<typeof stepSpec>
+
+export const buildSpec = z.object({
+  id,
+  builder: z.string(),
+  attempt: z.number().int().positive(),
+  steps: z.array(stepSpec).min(1),
+})
+export type BuildSpec = z.infer<typeof buildSpec>
+
+export const masterMessage = z.discriminatedUnion('t', [
+  z.object({
+    t: z.literal('welcome'),
+    master: z.string(),
+    heartbeatMs: z.number().int().positive(),
+    timeoutMs: z.number().int().positive(),
+    windowBytes: z.number().int().positive(),
+  }),
+  z.object({t: z.literal('start'), build: buildSpec}),
+  z.object({t: z.literal('cancel'), build: id, reason: z.string()}),
+  /** Output of this step up to `bytes` (counted from its start) is durable. */
+  z.object({t: z.literal('ack'), build: id, step: stepIndex, bytes: z.number().int().min(0)}),
+  /** The step's log hit its size cap: stop sending its output (keep draining the pipes). */
+  z.object({t: z.literal('drop'), build: id, step: stepIndex}),
+])
+export type MasterMessage = z.infer<typeof masterMessage>
+
+export const workerMessage = z.discriminatedUnion('t', [
+  z.object({t: z.literal('hello'), slots: z.number().int().min(1).max(1024), version: z.string().max(64)}),
+  z.object({t: z.literal('step-start'), build: id, step: stepIndex}),
+  z.object({
+    t: z.literal('step-end'),
+    build: id,
+    step: stepIndex,
+    result: z.enum(stepResults),
+    exitCode: z.number().int().nullable(),
+    message: z.string().max(2000).optional(),
+    /** Output bytes sent for the step, and those dropped after a `drop`. */
+    bytes: z.number().int().min(0),
+    dropped: z.number().int().min(0),
+  }),
+  z.object({t: z.literal('build-end'), build: id, result: z.enum(stepResults), message: z.string().max(2000).optional()}),
+  /** The worker cannot take this build (no free slot); the master queues it again. */
+  z.object({t: z.literal('refuse'), build: id, reason: z.string().max(500)}),
+])
+export type WorkerMessage = z.infer<typeof workerMessage>
+
+/** Parses a JSON text frame with the schema; undefined (the caller logs and drops it) when invalid. */
+export function parseMessage<T>(schema: z.ZodType<T>, text: string): {ok: true; message: T} | {ok: false; error: string} {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    return {ok: false, error: 'not JSON'}
+  }
+  const result = schema.safeParse(value)
+  if (!result.success) return {ok: false, error: result.error.issues[0]?.message ?? 'invalid message'}
+  return {ok: true, message: result.data}
+}
+
+/** Binary output frame: kind (1 byte), step (2), build id (8), then the bytes. */
+const OUTPUT_KIND = 1
+export const OUTPUT_HEADER_BYTES = 11
+
+export function outputHeader(build: number, step: number): Buffer {
+  const header = Buffer.allocUnsafe(OUTPUT_HEADER_BYTES)
+  header.writeUInt8(OUTPUT_KIND, 0)
+  header.writeUInt16BE(step, 1)
+  header.writeBigUInt64BE(BigInt(build), 3)
+  return header
+}
+
+export function parseOutputFrame(frame: Buffer): {build: number; step: number; data: Buffer} | undefined {
+  if (frame.length < OUTPUT_HEADER_BYTES || frame[0] !== OUTPUT_KIND) return undefined
+  const build = Number(frame.readBigUInt64BE(3))
+  if (!Number.isSafeInteger(build) || build <= 0) return undefined
+  return {build, step: frame.readUInt16BE(1), data: frame.subarray(OUTPUT_HEADER_BYTES)}
+}

@@ -1,0 +1,273 @@
+import {hash, randomBytes} from 'node:crypto'
+import {linkSync, renameSync, rmSync} from 'node:fs'
+import type {IncomingHttpHeaders} from 'node:http'
+import {dirname} from 'node:path'
+import {H, isStoredObjectHeader} from '../storage/backend.js'
+import {evaluatePreconditions, parseRange} from '../storage/http-semantics.js'
+import {hashPath} from '../storage/hash.js'
+import {parseSwiftTimestamp, ticksToHttpDate, ticksToMs, ticksToSwift} from '../storage/timestamp.js'
+import {type ReceivedBody, syncFile} from './body.js'
+import type {StoredObject} from './device-store.js'
+import type {LocalDevice} from './local-devices.js'
+import type {NodeContext} from './node-context.js'
+import {FLAG_EXPIRES, FLAG_EXTERNAL, FLAG_TOMBSTONE, type RecordMeta} from './record.js'
+
+/**
+ * The object server's operations on one replica, apart from how requests arrive: plain
+ * HTTP (object-api.ts) or batches from the proxy (batch-api.ts).
+ */
+
+export interface ObjectTarget {
+  device: LocalDevice
+  partition: number
+  account: string
+  container: string
+  object: string
+}
+
+/** A piece of a response body: bytes in memory, or a byte range of a large object's file. */
+export type BodySegment = Buffer | {path: string; start: number; end: number}
+
+export interface OpResult {
+  status: number
+  headers: Record<string, string | number>
+  segments?: BodySegment[]
+}
+
+const result = (status: number, headers: Record<string, string | number> = {}): OpResult => ({status, headers})
+
+function timestampOf(headers: IncomingHttpHeaders): number | undefined {
+  const header = headers[H.timestamp]
+  return typeof header === 'string' ? parseSwiftTimestamp(header) : undefined
+}
+
+function keyOf(ctx: NodeContext, t: ObjectTarget): Buffer {
+  return hashPath(ctx.ring().salt, t.account, t.container, t.object)
+}
+
+function storedHeaders(headers: IncomingHttpHeaders): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [name, value] of Object.entries(headers))
+    if (value !== undefined && isStoredObjectHeader(name)) out[name] = Array.isArray(value) ? value.join(',') : value
+  return out
+}
+
+function deleteAtOf(headers: IncomingHttpHeaders): number | undefined {
+  const header = headers[H.deleteAt]
+  return typeof header === 'string' && /^\d+$/.test(header) ? Number(header) : undefined
+}
+
+function isExpired(meta: RecordMeta): boolean {
+  return meta.deleteAt !== undefined && meta.deleteAt * 1000 <= Date.now()
+}
+
+/** Whether a live, unexpired version is here (reads the record only if it may expire). */
+async function isLive(t: ObjectTarget, key: Buffer): Promise<boolean> {
+  const entry = t.device.store.get(key)
+  if (!entry || entry.flags & FLAG_TOMBSTONE) return false
+  if (!(entry.flags & FLAG_EXPIRES)) return true
+  const current = await t.device.store.read(key)
+  return current !== undefined && !current.tombstone && !isExpired(current.meta)
+}
+
+/** What a PUT can be refused for before its body is read: bad timestamp, older than here, If-None-Match. */
+export async function putPrecheck(
+  ctx: NodeContext,
+  t: ObjectTarget,
+  headers: IncomingHttpHeaders,
+  key = keyOf(ctx, t),
+): Promise<OpResult | undefined> {
+  const timestamp = timestampOf(headers)
+  if (timestamp === undefined) return result(400)
+  const existing = t.device.store.get(key)
+  if (existing && existing.timestamp >= timestamp) return result(409, {[H.backendTimestamp]: ticksToSwift(existing.timestamp)})
+  if (headers['if-none-match'] === '*' && (await isLive(t, key))) return result(412)
+  return undefined
+}
+
+/** Stores a received body as the object's new version; durable (and, unless a replica copy, listed) before it answers. */
+export async function putObject(
+  ctx: NodeContext,
+  t: ObjectTarget,
+  headers: IncomingHttpHeaders,
+  body: ReceivedBody,
+  options: {listing?: boolean} = {},
+): Promise<OpResult> {
+  if (body.kind === 'failed') return result(body.reason === 'too-large' ? 413 : 499)
+  const key = keyOf(ctx, t)
+  const refused = await putPrecheck(ctx, t, headers, key)
+  const discard = () => body.kind === 'file' && rmSync(body.path, {force: true})
+  if (refused) {
+    discard()
+    return refused
+  }
+  const timestamp = timestampOf(headers)!
+  const expected = headers.etag
+  if (expected && expected.replace(/"/g, '').toLowerCase() !== body.md5) {
+    discard()
+    return result(422)
+  }
+  const store = t.device.store
+  const contentType = headers['content-type'] ?? 'application/octet-stream'
+  const deleteAt = deleteAtOf(headers)
+  const meta: RecordMeta = {
+    name: [t.account, t.container, t.object],
+    ct: contentType,
+    etag: body.md5,
+    size: body.size,
+    headers: storedHeaders(headers),
+    deleteAt,
+  }
+  let flags = deleteAt === undefined ? 0 : FLAG_EXPIRES
+  if (body.kind === 'file') {
+    const finalPath = store.externalPath(key, timestamp)
+    renameSync(body.path, finalPath)
+    await syncFile(dirname(finalPath))
+    flags |= FLAG_EXTERNAL
+  }
+  const written = await store.write({
+    key,
+    partition: t.partition,
+    timestamp,
+    flags,
+    meta,
+    data: body.kind === 'inline' ? body.data : Buffer.alloc(0),
+  })
+  if (!written.stored) return result(409, {[H.backendTimestamp]: ticksToSwift(written.previous!.timestamp)})
+  if (options.listing !== false)
+    await ctx.sendObjectUpdate(t, {
+      a: t.account,
+      c: t.container,
+      o: t.object,
+      ts: timestamp,
+      size: body.size,
+      etag: body.md5,
+      ct: contentType,
+      deleted: false,
+    })
+  ctx.metrics.bytesIn(body.size)
+  return result(201, {etag: body.md5, 'last-modified': ticksToHttpDate(timestamp), [H.backendTimestamp]: ticksToSwift(timestamp)})
+}
+
+/** Reads the object and checks its data against its ETag; a bad copy is quarantined here. */
+async function readVerified(ctx: NodeContext, t: ObjectTarget, key: Buffer): Promise<StoredObject | undefined> {
+  const found = await t.device.store.read(key)
+  if (!found || found.tombstone || !found.data) return found
+  if (hash('md5', found.data) === found.meta.etag) return found
+  t.device.store.quarantine(key, found.entry)
+  ctx.log.warn('object failed its checksum on read, quarantined', {
+    device: t.device.name,
+    object: `${t.account}/${t.container}/${t.object}`,
+  })
+  return undefined
+}
+
+/** GET or HEAD, with Range and the conditional headers. */
+export async function getObject(ctx: NodeContext, t: ObjectTarget, request: IncomingHttpHeaders, head: boolean): Promise<OpResult> {
+  const found = await readVerified(ctx, t, keyOf(ctx, t))
+  if (!found || found.tombstone) return result(404, found ? {[H.backendDeleteTimestamp]: ticksToSwift(found.entry.timestamp)} : {})
+  const meta = found.meta
+  if (isExpired(meta)) return result(404, {[H.backendDeleteTimestamp]: ticksToSwift(meta.deleteAt! * 100_000)})
+  const timestamp = found.entry.timestamp
+  const etag = meta.etag ?? ''
+  const size = meta.size ?? 0
+  const headers: Record<string, string | number> = {
+    'content-type': meta.ct ?? 'application/octet-stream',
+    etag,
+    'last-modified': ticksToHttpDate(timestamp),
+    [H.timestamp]: ticksToSwift(timestamp),
+    'accept-ranges': 'bytes',
+    ...meta.headers,
+  }
+  if (meta.deleteAt !== undefined) headers[H.deleteAt] = String(meta.deleteAt)
+  const precondition = evaluatePreconditions(request, {etag, lastModifiedMs: ticksToMs(timestamp)})
+  if (precondition === 304) return result(304, {etag, 'last-modified': headers['last-modified'], [H.timestamp]: headers[H.timestamp]})
+  if (precondition === 412) return result(412)
+  const ranges = parseRange(request.range, size)
+  if (ranges === 'unsatisfiable') return result(416, {'content-range': `bytes */${size}`})
+  const piece = (start: number, end: number): BodySegment =>
+    found.data ? found.data.subarray(start, end + 1) : {path: found.externalPath!, start, end}
+  if (!ranges) return {status: 200, headers: {...headers, 'content-length': size}, segments: head || size === 0 ? [] : [piece(0, size - 1)]}
+  if (ranges.length === 1) {
+    const [r] = ranges
+    headers['content-range'] = `bytes ${r.start}-${r.end}/${size}`
+    return {status: 206, headers: {...headers, 'content-length': r.end - r.start + 1}, segments: head ? [] : [piece(r.start, r.end)]}
+  }
+  const boundary = randomBytes(16).toString('hex')
+  const segments: BodySegment[] = []
+  for (const r of ranges) {
+    segments.push(
+      Buffer.from(`--${boundary}\r\nContent-Type: ${headers['content-type']}\r\nContent-Range: bytes ${r.start}-${r.end}/${size}\r\n\r\n`),
+      piece(r.start, r.end),
+      Buffer.from('\r\n'),
+    )
+  }
+  segments.push(Buffer.from(`--${boundary}--`))
+  const length = segments.reduce((sum, s) => sum + (Buffer.isBuffer(s) ? s.length : s.end - s.start + 1), 0)
+  return {
+    status: 206,
+    headers: {...headers, 'content-type': `multipart/byteranges;boundary=${boundary}`, 'content-length': length},
+    segments: head ? [] : segments,
+  }
+}
+
+export async function deleteObject(ctx: NodeContext, t: ObjectTarget, headers: IncomingHttpHeaders): Promise<OpResult> {
+  const timestamp = timestampOf(headers)
+  if (timestamp === undefined) return result(400)
+  const key = keyOf(ctx, t)
+  const store = t.device.store
+  const existing = store.get(key)
+  if (existing && existing.timestamp >= timestamp) return result(409, {[H.backendTimestamp]: ticksToSwift(existing.timestamp)})
+  const wasLive = await isLive(t, key)
+  const written = await store.write({
+    key,
+    partition: t.partition,
+    timestamp,
+    flags: FLAG_TOMBSTONE,
+    meta: {name: [t.account, t.container, t.object]},
+    data: Buffer.alloc(0),
+  })
+  if (!written.stored) return result(409, {[H.backendTimestamp]: ticksToSwift(written.previous!.timestamp)})
+  await ctx.sendObjectUpdate(t, {a: t.account, c: t.container, o: t.object, ts: timestamp, size: 0, etag: '', ct: '', deleted: true})
+  return result(wasLive ? 204 : 404, {[H.backendTimestamp]: ticksToSwift(timestamp)})
+}
+
+/** POST replaces the object's metadata (Swift's fast-POST): a new record with the same data. */
+export async function postObject(ctx: NodeContext, t: ObjectTarget, headers: IncomingHttpHeaders): Promise<OpResult> {
+  const timestamp = timestampOf(headers)
+  if (timestamp === undefined) return result(400)
+  const key = keyOf(ctx, t)
+  const store = t.device.store
+  const current = await store.read(key)
+  if (!current || current.tombstone || isExpired(current.meta)) return result(404)
+  if (current.entry.timestamp >= timestamp) return result(409, {[H.backendTimestamp]: ticksToSwift(current.entry.timestamp)})
+  const stored = storedHeaders(headers)
+  // A POST does not turn a large-object manifest into a plain object.
+  for (const name of ['x-object-manifest', 'x-static-large-object'])
+    if (current.meta.headers?.[name] && !stored[name]) stored[name] = current.meta.headers[name]
+  const deleteAt = deleteAtOf(headers)
+  const meta: RecordMeta = {...current.meta, ct: headers['content-type'] ?? current.meta.ct, headers: stored, deleteAt}
+  let flags = deleteAt === undefined ? 0 : FLAG_EXPIRES
+  if (current.externalPath) {
+    // The data file is named by its record's timestamp: give the new record its own link.
+    const next = store.externalPath(key, timestamp)
+    linkSync(current.externalPath, next)
+    await syncFile(dirname(next))
+    flags |= FLAG_EXTERNAL
+  }
+  const written = await store.write({key, partition: t.partition, timestamp, flags, meta, data: current.data ?? Buffer.alloc(0)})
+  if (!written.stored) return result(409)
+  if (meta.ct !== current.meta.ct) {
+    await ctx.sendObjectUpdate(t, {
+      a: t.account,
+      c: t.container,
+      o: t.object,
+      ts: timestamp,
+      size: meta.size ?? 0,
+      etag: meta.etag ?? '',
+      ct: meta.ct ?? '',
+      deleted: false,
+    })
+  }
+  return result(202)
+}

@@ -1,0 +1,48 @@
+import {statfsSync} from 'node:fs'
+import type {DaemonStatus} from '../runtime/contract.js'
+import type {StorageNode} from './node.js'
+
+/** The node's status: per device object counts, volumes and disk use; request rates. */
+export function nodeStatus(node: StorageNode, extra: {replication: unknown; audit: unknown; housekeeping: unknown}): DaemonStatus {
+  const devices = node.devices.all().map((device) => {
+    const volumes = device.store.volumeStats()
+    const totals = device.db.totals()
+    return {
+      name: device.name,
+      objects: device.store.liveObjects,
+      indexEntries: device.store.index.size,
+      indexBytes: device.store.index.memoryBytes,
+      volumes: volumes.length,
+      volumeBytes: volumes.reduce((sum, v) => sum + v.size, 0),
+      deadBytes: volumes.reduce((sum, v) => sum + v.deadBytes, 0),
+      containers: totals.containers,
+      listedObjects: totals.objectRows,
+      commits: device.store.stats.commits,
+      committedRecords: device.store.stats.committedRecords,
+      quarantined: device.store.stats.quarantined,
+    }
+  })
+  let disk: {totalBytes: number; freeBytes: number} | undefined
+  try {
+    const fs = statfsSync(node.devices.root)
+    disk = {totalBytes: fs.blocks * fs.bsize, freeBytes: fs.bavail * fs.bsize}
+  } catch {
+    disk = undefined
+  }
+  const objects = devices.reduce((sum, d) => sum + d.objects, 0)
+  const ring = node.ring()
+  return {
+    healthy: devices.length > 0,
+    summary: `${node.address}, ${devices.length} device${devices.length === 1 ? '' : 's'}, ${objects} objects, ring v${ring.version}`,
+    details: {
+      api: node.address,
+      ringVersion: ring.version,
+      devices,
+      disk,
+      requests: node.service.recent.snapshot(),
+      updates: node.updates.stats,
+      ...extra,
+      rssBytes: process.memoryUsage().rss,
+    },
+  }
+}

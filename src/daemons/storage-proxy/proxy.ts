@@ -1,0 +1,191 @@
+import type {IncomingMessage, ServerResponse} from 'node:http'
+import type {Logger} from '../../lib/logger.js'
+import type {MetricsRegistry} from '../runtime/metrics.js'
+import {checkName, constraints} from '../storage/constraints.js'
+import type {RingWatcher} from '../storage/ring.js'
+import {ServiceServer} from '../storage/service-server.js'
+import {TimestampClock} from '../storage/timestamp.js'
+import {TempAuth, type UserConfig, aclAllows} from './auth.js'
+import {Cluster} from './cluster.js'
+import {ContainerCache} from './container-cache.js'
+import {accountRequest, containerRequest} from './listing-controllers.js'
+import {objectRequest} from './object-controller.js'
+import type {ProxyContext} from './proxy-context.js'
+import {type SwiftRequest, parsePath} from './request.js'
+import {newTransId, sendBody, sendStatus} from './respond.js'
+
+export interface ProxyOptions {
+  bind: string
+  port: number
+  users: UserConfig[]
+  tokenTtlSeconds: number
+  secretFile: string
+  nodeTimeoutMs: number
+  errorLimitMs: number
+  clientTimeoutMs: number
+  containerCacheMs: number
+  bufferMaxBytes: number
+  batchInFlight: number
+}
+
+/**
+ * The Swift API v1 proxy: tempauth, then account, container and object requests, each
+ * turned into requests to the replicas the ring names.
+ */
+export class SwiftProxy {
+  readonly ctx: ProxyContext
+  readonly service: ServiceServer
+
+  constructor(
+    private readonly watcher: RingWatcher,
+    private readonly options: ProxyOptions,
+    private readonly log: Logger,
+    metrics: MetricsRegistry,
+  ) {
+    const cluster = new Cluster(watcher, options.nodeTimeoutMs, options.errorLimitMs, log, options.batchInFlight)
+    this.service = new ServiceServer(metrics, 'storage_proxy', {keepAliveMs: 65_000, maxHeaderSize: 64 * 1024})
+    this.ctx = {
+      cluster,
+      auth: new TempAuth(options.users, options.secretFile, options.tokenTtlSeconds),
+      clock: new TimestampClock(),
+      containers: new ContainerCache(cluster, options.containerCacheMs),
+      log,
+      bufferMaxBytes: options.bufferMaxBytes,
+      clientTimeoutMs: options.clientTimeoutMs,
+      stats: this.service.traffic,
+    }
+  }
+
+  async start(): Promise<void> {
+    await this.service.listen(
+      this.options.port,
+      this.options.bind,
+      (req, res) => {
+        const transId = newTransId()
+        res.setHeader('x-trans-id', transId)
+        res.setHeader('x-openstack-request-id', transId)
+        return this.route(req, res, transId)
+      },
+      (req, res, error) => {
+        this.log.error('request failed', {method: req.method, url: req.url, trans: res.getHeader('x-trans-id'), error: String(error)})
+        if (!res.headersSent) sendStatus(res, 500)
+        else res.destroy()
+      },
+    )
+  }
+
+  get address(): string {
+    return `http://${this.options.bind}:${this.service.port ?? this.options.port}`
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse, transId: string): Promise<void> {
+    const url = req.url ?? '/'
+    const q = url.indexOf('?')
+    const parsed = parsePath(q < 0 ? url : url.slice(0, q))
+    const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1))
+    const method = req.method ?? 'GET'
+    switch (parsed.kind) {
+      case 'auth':
+        req.resume()
+        return this.login(req, res)
+      case 'info':
+        req.resume()
+        return sendBody(res, 200, JSON.stringify(this.info()), {'content-type': 'application/json; charset=utf-8'}, method === 'HEAD')
+      case 'healthcheck':
+        req.resume()
+        return sendBody(res, 200, 'OK', {'content-type': 'text/plain'}, method === 'HEAD')
+      case 'invalid':
+        req.resume()
+        return sendStatus(res, parsed.status, {}, parsed.detail)
+      case 'unknown':
+        req.resume()
+        return sendStatus(res, 404)
+    }
+    const problem =
+      checkName('account', parsed.account) ??
+      (parsed.container !== undefined ? checkName('container', parsed.container) : undefined) ??
+      (parsed.object !== undefined ? checkName('object', parsed.object) : undefined)
+    if (problem || (parsed.object !== undefined && parsed.container === undefined)) {
+      req.resume()
+      return sendStatus(res, 400, {}, problem ?? 'Bad path')
+    }
+    const host = req.headers.host ?? this.address.replace(/^http:\/\//, '')
+    const r: SwiftRequest = {
+      req,
+      res,
+      transId,
+      method,
+      head: method === 'HEAD',
+      account: parsed.account,
+      container: parsed.container,
+      object: parsed.object,
+      query,
+      baseUrl: `http://${host}`,
+    }
+    const token = headerValue(req.headers['x-auth-token']) ?? headerValue(req.headers['x-storage-token'])
+    r.identity = this.ctx.auth.identify(token)
+    const denied = await this.authorize(r, token !== undefined)
+    if (denied) {
+      req.resume()
+      return sendStatus(res, denied, {}, undefined, r.head)
+    }
+    if (r.object !== undefined) return objectRequest(this.ctx, r)
+    if (r.container !== undefined) return containerRequest(this.ctx, r)
+    return accountRequest(this.ctx, r)
+  }
+
+  /** 401 without a valid token, 403 for a valid one without rights; undefined if allowed. */
+  private async authorize(r: SwiftRequest, gaveToken: boolean): Promise<number | undefined> {
+    const who = r.identity
+    if (gaveToken && !who) return 401
+    if (who?.resellerAdmin) return undefined
+    if (who && who.admin && who.storageAccount === r.account) return undefined
+    // Everyone else gets in only through a container ACL.
+    if (r.container === undefined) return who ? 403 : 401
+    const reading = r.method === 'GET' || r.method === 'HEAD'
+    if (!reading && r.object === undefined) return who ? 403 : 401
+    let state
+    try {
+      state = await this.ctx.containers.get(r.account, r.container)
+    } catch {
+      return 503
+    }
+    const acl = state.headers[reading ? 'x-container-read' : 'x-container-write']
+    return aclAllows(typeof acl === 'string' ? acl : undefined, who, r.object === undefined) ? undefined : who ? 403 : 401
+  }
+
+  private login(req: IncomingMessage, res: ServerResponse): void {
+    const user = headerValue(req.headers['x-auth-user']) ?? headerValue(req.headers['x-storage-user'])
+    const key = headerValue(req.headers['x-auth-key']) ?? headerValue(req.headers['x-storage-pass'])
+    const session = this.ctx.auth.login(user, key)
+    if (!session) return sendStatus(res, 401)
+    const host = req.headers.host ?? this.address.replace(/^http:\/\//, '')
+    sendStatus(res, 200, {
+      'x-storage-url': `http://${host}/v1/${session.account}`,
+      'x-auth-token': session.token,
+      'x-storage-token': session.token,
+      'x-auth-token-expires': String(session.expiresIn),
+    })
+  }
+
+  info(): Record<string, unknown> {
+    return {
+      swift: {
+        version: '2.30.1-tend',
+        ...constraints,
+        policies: [{name: 'Policy-0', aliases: 'Policy-0', default: true}],
+      },
+      tempauth: {},
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.service.close()
+    this.ctx.cluster.close()
+    this.watcher.close()
+  }
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value
+}

@@ -1,0 +1,49 @@
+import type {IncomingMessage, ServerResponse} from 'node:http'
+import type {Identity} from './auth.js'
+
+/** One Swift API request as the controllers see it: parsed path, identity, transaction id. */
+export interface SwiftRequest {
+  req: IncomingMessage
+  res: ServerResponse
+  transId: string
+  method: string
+  /** HEAD: answer like GET without a body. */
+  head: boolean
+  account: string
+  container?: string
+  object?: string
+  query: URLSearchParams
+  /** Who the token says the caller is; undefined for anonymous requests. */
+  identity?: Identity
+  /** The request's own URL base (scheme://host), for URLs the proxy hands back. */
+  baseUrl: string
+}
+
+export type ParsedPath =
+  | {kind: 'api'; version: string; account: string; container?: string; object?: string}
+  | {kind: 'auth'}
+  | {kind: 'info'}
+  | {kind: 'healthcheck'}
+  | {kind: 'invalid'; status: number; detail: string}
+  | {kind: 'unknown'}
+
+/**
+ * Splits `/v1/<account>/<container>/<object...>` like Swift: the whole path is unquoted
+ * first, so an encoded slash in the container part starts the object name.
+ */
+export function parsePath(rawPath: string): ParsedPath {
+  let path: string
+  try {
+    path = decodeURIComponent(rawPath)
+  } catch {
+    return {kind: 'invalid', status: 412, detail: 'Invalid UTF8 or contains NULL'}
+  }
+  if (path.includes('\0') || path.includes('\uFFFD')) return {kind: 'invalid', status: 412, detail: 'Invalid UTF8 or contains NULL'}
+  if (path === '/auth/v1.0' || path === '/auth/v1.0/' || path === '/auth/v1' || path === '/auth/v1/') return {kind: 'auth'}
+  if (path === '/info' || path === '/info/') return {kind: 'info'}
+  if (path === '/healthcheck') return {kind: 'healthcheck'}
+  const match = /^\/(v1|v1\.0)\/([^/]+)(?:\/([^/]*)(?:\/(.*))?)?$/s.exec(path)
+  if (!match) return {kind: 'unknown'}
+  const [, version, account, container, object] = match
+  return {kind: 'api', version, account, container: container || undefined, object: object || undefined}
+}

@@ -1,0 +1,38 @@
+import {Box, Text} from 'ink'
+import type {PanelProps} from '../panel-props.js'
+
+interface WorkerDetails {
+  name?: string
+  state?: string
+  master?: string | null
+  masterName?: string | null
+  maxBuilds?: number
+  masters?: string[]
+  running?: Array<{build: number; builder: string; step: number | null}>
+  connects?: number
+  lastError?: string | null
+}
+
+const fit = (text: string, width: number) => (text.length > width ? `${text.slice(0, Math.max(0, width - 1))}…` : text)
+
+/** `tend top` panel of a ci-worker: its master connection and the builds it runs. */
+export default function CiWorkerPanel({instance, width}: PanelProps) {
+  const d = (instance.status?.details ?? {}) as WorkerDetails
+  const running = d.running ?? []
+  return (
+    <Box flexDirection="column" width={width}>
+      <Text bold>{fit(`ci-worker ${d.name ?? instance.name}`, width)}</Text>
+      <Text color={d.state === 'connected' ? 'green' : 'yellow'}>
+        {fit(
+          `  ${d.state ?? 'unknown'}${d.masterName ? ` to ${d.masterName} (${d.master})` : ''}  ·  ${d.connects ?? 0} connections`,
+          width,
+        )}
+      </Text>
+      {d.lastError && d.state !== 'connected' ? <Text color="red">{fit(`  ${d.lastError}`, width)}</Text> : null}
+      <Text>{fit(`  builds ${running.length}/${d.maxBuilds ?? '?'}`, width)}</Text>
+      {running.map((r) => (
+        <Text key={r.build}>{fit(`    #${r.build} ${r.builder}  step ${r.step ?? '-'}`, width)}</Text>
+      ))}
+    </Box>
+  )
+}

@@ -1,0 +1,40 @@
+import {Box, Text} from 'ink'
+import {formatDuration} from '../../lib/format.js'
+import type {SourceStatus} from '../../daemons/usage-collector/runner.js'
+import {formatRate, type VmRate} from '../../daemons/usage-collector/rates.js'
+import type {PanelProps} from '../panel-props.js'
+
+const STATE_COLOR: Record<string, string> = {ok: 'green', partial: 'yellow', pending: 'gray', failing: 'red'}
+
+const ago = (iso: string | undefined) => (iso ? `${formatDuration((Date.now() - Date.parse(iso)) / 1000)} ago` : '-')
+
+/** The usage collector in `tend top`: each source's health, then the busiest VMs. */
+export default function UsageCollectorPanel({instance, width}: PanelProps) {
+  const details = instance.status?.details as {sources?: SourceStatus[]; top?: VmRate[]} | undefined
+  const sources = details?.sources ?? []
+  const top = details?.top ?? []
+  const nameWidth = Math.max(8, Math.min(32, width - 40))
+  return (
+    <Box flexDirection="column" width={width}>
+      {sources.map((s) => (
+        <Box key={s.name} flexDirection="column">
+          <Text>
+            <Text bold>{s.name.padEnd(12).slice(0, 12)}</Text> <Text color={STATE_COLOR[s.state] ?? 'white'}>{s.state.padEnd(8)}</Text>
+            {` ${String(s.vnics).padStart(6)} vNICs  last poll ${ago(s.lastPoll?.startedAt)} (${s.lastPoll?.durationMs ?? '-'} ms)  overruns ${s.overruns}  resets ${s.resets}`}
+          </Text>
+          {s.state === 'failing' && s.lastError ? <Text color="red" wrap="truncate-end">{`  ${s.lastError.message}`}</Text> : null}
+        </Box>
+      ))}
+      {top.length > 0 ? (
+        <Box flexDirection="column" marginTop={1}>
+          <Text dimColor>{`${'VM'.padEnd(nameWidth)} ${'RX'.padStart(12)} ${'TX'.padStart(12)}`}</Text>
+          {top.map((vm) => (
+            <Text key={`${vm.source}/${vm.vmId}`} wrap="truncate-end">
+              {`${vm.vm.padEnd(nameWidth).slice(0, nameWidth)} ${formatRate(vm.rxRate).padStart(12)} ${formatRate(vm.txRate).padStart(12)}`}
+            </Text>
+          ))}
+        </Box>
+      ) : null}
+    </Box>
+  )
+}

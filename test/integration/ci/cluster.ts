@@ -1,0 +1,85 @@
+import {readFileSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {type ForegroundDaemon, startForeground} from '../../helpers/daemon.js'
+import {waitFor} from '../../helpers/tend-home.js'
+
+/** Real ci-master and ci-worker processes for the CI family's integration tests. */
+
+export interface Master {
+  daemon: ForegroundDaemon
+  /** http://127.0.0.1:PORT */
+  api: string
+  /** ws://127.0.0.1:PORT for worker configs */
+  ws: string
+  token: string
+  get<T = any>(path: string): Promise<T>
+  post<T = any>(path: string, body?: unknown, token?: string | null): Promise<{status: number; body: T}>
+  /** Waits until the build is finished and returns {build, steps}. */
+  waitBuild(id: number, timeoutMs?: number): Promise<any>
+}
+
+export async function startMaster(home: string, name: string, config: Record<string, unknown>): Promise<Master> {
+  const daemon = await startForeground({home, kind: 'ci-master', name, config: {listen: '127.0.0.1:0', ...config}})
+  const details = (await daemon.status()).details
+  const api: string = details.api
+  const token = readFileSync(details.tokenFile, 'utf8').trim()
+  const get = async (path: string) => {
+    const res = await fetch(`${api}${path}`)
+    if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`)
+    return res.json()
+  }
+  const master: Master = {
+    daemon,
+    api,
+    ws: api.replace(/^http/, 'ws'),
+    token,
+    get,
+    post: async (path, body, useToken = token) => {
+      const res = await fetch(`${api}${path}`, {
+        method: 'POST',
+        headers: {'content-type': 'application/json', ...(useToken === null ? {} : {authorization: `Bearer ${useToken}`})},
+        body: JSON.stringify(body ?? {}),
+      })
+      return {status: res.status, body: await res.json()}
+    },
+    waitBuild: async (id, timeoutMs = 60_000) =>
+      waitFor(
+        async () => {
+          const detail = await get(`/api/builds/${id}?wait=5`)
+          return detail.build.state === 'finished' ? detail : undefined
+        },
+        {timeoutMs, what: `build ${id} to finish`},
+      ),
+  }
+  return master
+}
+
+/** A worker with its secret in a file; waits until its master lists it as connected (unless told not to). */
+export async function startWorker(
+  home: string,
+  name: string,
+  masters: string[],
+  options: {secret?: string; config?: Record<string, unknown>; waitConnected?: Master | false} = {},
+): Promise<ForegroundDaemon> {
+  const secretFile = join(home, `${name}.secret`)
+  writeFileSync(secretFile, `${options.secret ?? secretOf(name)}\n`, {mode: 0o600})
+  // A ci-worker is healthy only once a master accepted it, and some tests expect a refusal.
+  const config = {secret: {file: secretFile}, masters, ...options.config}
+  const worker = await startForeground({home, kind: 'ci-worker', name, config, ready: 'answering'})
+  if (options.waitConnected) {
+    const master = options.waitConnected
+    await waitFor(async () => (await master.get('/api/workers')).some((w: any) => w.name === name && w.connected), {
+      what: `${name} connected`,
+      timeoutMs: 30_000,
+    })
+  }
+  return worker
+}
+
+/** The secret the tests give a worker by default (the master's account uses the same). */
+export const secretOf = (name: string) => `secret-of-${name}-0123456789`
+
+/** Master config for workers that use secretOf(name). */
+export function workerAccounts(names: string[], tags: Record<string, string[]> = {}): Array<Record<string, unknown>> {
+  return names.map((name) => ({name, secret: secretOf(name), tags: tags[name] ?? []}))
+}

@@ -1,0 +1,69 @@
+import {render} from 'ink-testing-library'
+import {describe, expect, it} from 'vitest'
+import type {InstanceView} from '../../../src/daemons/runtime/instance-view.js'
+import CiMasterPanel from '../../../src/tui/panels/ci-master.js'
+import CiWorkerPanel from '../../../src/tui/panels/ci-worker.js'
+
+function instance(kind: string, details: Record<string, unknown>): InstanceView {
+  return {
+    name: kind,
+    kind,
+    stack: 'default',
+    managed: true,
+    state: 'running',
+    pid: 1,
+    uptimeSeconds: 5,
+    restarts: 0,
+    lastExit: null,
+    health: 'healthy',
+    summary: '',
+    status: {name: kind, kind, pid: 1, phase: 'running', startedAt: '', uptimeSeconds: 5, healthy: true, summary: '', details},
+  }
+}
+
+describe('CI panels for tend top', () => {
+  it('shows builders, workers, running builds and the live log tail', () => {
+    const {lastFrame} = render(
+      <CiMasterPanel
+        width={80}
+        instance={instance('ci-master', {
+          master: 'm1',
+          api: 'http://127.0.0.1:8410',
+          builders: [{name: 'unit', pending: 3, running: 1, maxBuilds: 2}],
+          workers: [
+            {name: 'w1', connected: true, running: [7], tags: ['linux']},
+            {name: 'w2', connected: false, running: [], tags: []},
+          ],
+          running: [
+            {id: 7, builder: 'unit', worker: 'w1', stepName: 'test', outputBytes: 2_500_000, tail: ['ok 41 - parses', 'ok 42 - renders']},
+          ],
+        })}
+      />,
+    )
+    const frame = lastFrame() ?? ''
+    expect(frame).toMatch(/unit\s+1 running \/ 2\s+3 queued/)
+    expect(frame).toContain('● w1')
+    expect(frame).toContain('busy: build 7')
+    expect(frame).toContain('○ w2')
+    expect(frame).toContain('#7 unit on w1  step test  2.4 MiB')
+    expect(frame).toContain('ok 42 - renders')
+  })
+
+  it('shows a worker waiting for its master and why', () => {
+    const {lastFrame} = render(
+      <CiWorkerPanel
+        width={80}
+        instance={instance('ci-worker', {
+          name: 'w1',
+          state: 'waiting',
+          maxBuilds: 1,
+          running: [],
+          connects: 3,
+          lastError: 'master ws://x refused the connection: 401',
+        })}
+      />,
+    )
+    expect(lastFrame()).toContain('waiting')
+    expect(lastFrame()).toContain('refused the connection: 401')
+  })
+})

@@ -1,0 +1,78 @@
+import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest'
+import {StepOutput} from '../../../src/daemons/ci-worker/step-output.js'
+
+function harness(options: {chunkBytes?: number; windowBytes?: number} = {}) {
+  const frames: string[] = []
+  const events: string[] = []
+  const output = new StepOutput({
+    chunkBytes: options.chunkBytes ?? 16,
+    intervalMs: 50,
+    windowBytes: options.windowBytes ?? 1000,
+    partialLineMs: 200,
+    send: (chunks, size) => {
+      const text = Buffer.concat(chunks).toString()
+      expect(text.length).toBe(size)
+      frames.push(text)
+    },
+    pause: () => events.push('pause'),
+    resume: () => events.push('resume'),
+  })
+  return {output, frames, events}
+}
+
+beforeEach(() => vi.useFakeTimers())
+afterEach(() => vi.useRealTimers())
+
+describe('StepOutput', () => {
+  it('batches into frames by size or after the interval', () => {
+    const {output, frames} = harness()
+    output.push(0, Buffer.from('0123456789\n'))
+    expect(frames).toEqual([])
+    output.push(0, Buffer.from('abcdefghij\n'))
+    expect(frames).toEqual(['0123456789\nabcdefghij\n'])
+    output.push(0, Buffer.from('x\n'))
+    vi.advanceTimersByTime(50)
+    expect(frames.at(-1)).toBe('x\n')
+    expect(output.sent).toBe(24)
+  })
+
+  it('keeps stdout and stderr lines whole when they interleave', () => {
+    const {output, frames} = harness({chunkBytes: 1000})
+    output.push(0, Buffer.from('out-a'))
+    output.push(1, Buffer.from('err-1\n'))
+    output.push(0, Buffer.from('-b\nout-c'))
+    output.end()
+    expect(frames.join('')).toBe('err-1\nout-a-b\nout-c')
+  })
+
+  it('sends a partial line after waiting for its newline', () => {
+    const {output, frames} = harness({chunkBytes: 1000})
+    output.push(0, Buffer.from('Password: '))
+    vi.advanceTimersByTime(199)
+    expect(frames).toEqual([])
+    vi.advanceTimersByTime(51)
+    expect(frames).toEqual(['Password: '])
+  })
+
+  it('pauses the pipes past the window of unacked bytes and resumes when acked', () => {
+    const {output, events} = harness({chunkBytes: 10, windowBytes: 40})
+    for (let i = 0; i < 5; i++) output.push(0, Buffer.from('123456789\n'))
+    expect(events).toEqual(['pause'])
+    output.ack(20)
+    expect(events).toEqual(['pause'])
+    output.ack(40)
+    expect(events).toEqual(['pause', 'resume'])
+  })
+
+  it('drops everything after drop(), counting it, and lets the pipes drain', () => {
+    const {output, frames, events} = harness({chunkBytes: 1000, windowBytes: 10})
+    output.push(0, Buffer.from('kept?\nmore than the window\n'))
+    expect(events).toEqual(['pause'])
+    output.drop()
+    expect(events).toEqual(['pause', 'resume'])
+    output.push(0, Buffer.from('dropped\n'))
+    output.end()
+    expect(frames).toEqual([])
+    expect(output.dropped).toBe(35)
+  })
+})
