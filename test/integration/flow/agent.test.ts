@@ -101,8 +101,8 @@ describe('flow-agent on a real Open vSwitch', () => {
   it('keeps ping flowing across kill -9 and restart (10 ms interval), sending no flow mods', async () => {
     const pinger = lab.startPing(h1, h2, 10)
     await waitFor(async () => (await lab.ping(h1, h2, {count: 1})).received === 1, {what: 'ping flowing'})
-    // A second of pings on each side of the restart, however quick it is (the pinger does not
-    // count the last second's requests, and under load ping sends less often than asked).
+    // A second of pings on each side of the restart, however quick it is (the pinger counts only
+    // requests answered, or overtaken by a later answer, before its last second).
     await new Promise((resolve) => setTimeout(resolve, 1000))
     await agent!.kill9()
     await startAgent()
@@ -110,7 +110,8 @@ describe('flow-agent on a real Open vSwitch', () => {
     expect(b.lastReport).toMatchObject({installed: FLOWS, flowMods: 0, added: 0, modified: 0, deleted: 0})
     await new Promise((resolve) => setTimeout(resolve, 1000))
     const result = await pinger.stop()
-    expect(result.sent).toBeGreaterThan(50)
+    // Under load ping sends less often than every 10 ms; a few dozen still span the restart.
+    expect(result.sent).toBeGreaterThan(20)
     expect(result.lost).toBe(0)
   })
 
