@@ -4,6 +4,7 @@
  * `flows` flows, shaped like a busy hypervisor's: many ports, each with its own rules.
  */
 import {compileModel} from '../../src/daemons/flow-agent/compile.js'
+import {dumpLine, type Flow} from '../../src/daemons/flow-agent/flow.js'
 import {validateModel} from '../../src/daemons/flow-agent/model.js'
 import type {LabHost} from './ovs.js'
 
@@ -62,4 +63,14 @@ export function resolveHosts(hosts: LabHost[]) {
 
 function hex2(n: number): string {
   return n.toString(16).padStart(2, '0')
+}
+
+/** Flows as the agent dumps them: one text per cookie slice (the cookie's lowest bit), in order. */
+export function dumpSlices(flows: Flow[]): string[] {
+  return [0n, 1n].map((slice) =>
+    flows
+      .filter((f) => (BigInt(f.cookie) & 1n) === slice)
+      .map((f) => `${dumpLine(f)}\n`)
+      .join(''),
+  )
 }

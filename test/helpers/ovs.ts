@@ -104,7 +104,9 @@ export class OvsLab {
       ],
       {reject: false, timeout: 60_000},
     )
-    return parsePing(String(result.stdout))
+    const summary = /(\d+) packets transmitted, (\d+) received/.exec(String(result.stdout))
+    const [sent, received] = summary ? [Number(summary[1]), Number(summary[2])] : [0, 0]
+    return {sent, received, lost: sent - received, maxGapMs: 0}
   }
 
   async cleanup(): Promise<void> {
@@ -145,27 +147,31 @@ export class Pinger {
     await new Promise((resolve) => setTimeout(resolve, tailMs))
     this.child.kill('SIGINT')
     const result = await this.child
-    return parsePing(String(result.stdout), Date.now() - tailMs, Math.ceil(tailMs / this.intervalMs))
+    return parsePing(String(result.stdout), Date.now() - tailMs)
   }
 }
 
-function parsePing(text: string, endedAt?: number, tail = 0): PingResult {
-  const summary = /(\d+) packets transmitted, (\d+) received/.exec(text)
-  const transmitted = summary ? Number(summary[1]) : 0
-  const replied = new Set([...text.matchAll(/icmp_seq=(\d+)/g)].map((m) => Number(m[1])))
-  const sent = Math.max(0, transmitted - tail)
-  let received = 0
-  for (let seq = 1; seq <= sent; seq++) if (replied.has(seq)) received++
-  const stamps = [...text.matchAll(/^\[(\d+\.\d+)\] \d+ bytes from/gm)].map((m) => Number(m[1]) * 1000)
+/**
+ * Replies arrive in order on this path, so a request is lost exactly when a later one was
+ * answered and it was not. Requests after the last reply before `endedAt` are still in flight;
+ * an outage at the very end shows as `maxGapMs` instead. This holds however often ping really
+ * sent, which under load is less often than asked.
+ */
+function parsePing(text: string, endedAt: number): PingResult {
+  const replies = [...text.matchAll(/^\[(\d+\.\d+)\] \d+ bytes from .*icmp_seq=(\d+)/gm)]
+    .map((m) => ({at: Number(m[1]) * 1000, seq: Number(m[2])}))
+    .filter((reply) => reply.at <= endedAt)
+  const answered = new Set(replies.map((reply) => reply.seq))
+  const sent = Math.max(0, ...answered)
   let maxGapMs = 0
   // Gaps count from the first reply: waiting for ARP at the start is not an outage.
-  let previous = stamps[0]
-  for (const stamp of stamps) {
-    maxGapMs = Math.max(maxGapMs, stamp - previous)
-    previous = stamp
+  let previous = replies[0]?.at
+  for (const {at} of replies) {
+    maxGapMs = Math.max(maxGapMs, at - previous!)
+    previous = at
   }
-  if (endedAt !== undefined && previous !== undefined) maxGapMs = Math.max(maxGapMs, endedAt - previous)
-  return {sent, received, lost: sent - received, maxGapMs: Math.round(maxGapMs)}
+  if (previous !== undefined) maxGapMs = Math.max(maxGapMs, endedAt - previous)
+  return {sent, received: answered.size, lost: sent - answered.size, maxGapMs: Math.round(maxGapMs)}
 }
 
 function hex2(n: number): string {

@@ -6,16 +6,18 @@
  * goes away it retries until it is back and re-syncs; when the model turns invalid it keeps
  * the last good one (also across its own restarts) and reports the error.
  */
-import {closeSync, type FSWatcher, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, watch, writeFileSync} from 'node:fs'
+import {type FSWatcher, watch} from 'node:fs'
 import {basename, dirname, join} from 'node:path'
 import type {DaemonContext} from '../runtime/contract.js'
 import {FailureError, UsageError, errorMessage} from '../../lib/errors.js'
-import {DesiredState, readModelFile} from './desired.js'
+import {type DesiredState, readModelText} from './desired.js'
+import {DesiredFlows} from './desired-flows.js'
 import {cookieTag, formatFlow} from './flow.js'
 import {EventChecker, FlowMonitor} from './flow-monitor.js'
+import {type BridgeToRead, fileStamp, type LoadedModel, ModelStore, type PortNumbers} from './model-store.js'
 import {OvsSwitch, SwitchUnreachableError} from './ovs-switch.js'
 import {PrivateOvs} from './private-ovs.js'
-import {dumpOwnFlows, type Prefetched, type SyncOptions, type SyncReport, syncBridge} from './sync.js'
+import {dumpOwnFlows, ownFlowsDigest, type Prefetched, type SyncOptions, type SyncReport, syncBridge} from './sync.js'
 import type {FlowAgentConfig} from './config.js'
 
 export interface BridgeStatus {
@@ -41,16 +43,21 @@ interface Bridge {
   status: BridgeStatus
   sw: OvsSwitch
   monitor: FlowMonitor
-  /** Checks monitor events against the desired flows it was built from. */
+  /** The desired flows monitor events are checked against (those of the last sync). */
+  checkedFlows?: DesiredFlows
   checker?: EventChecker
-  checkerFor?: object
+  /** A sync that will read this bridge is queued: until it starts, events need no checking. */
+  rereadPending: boolean
 }
 
-const LAST_GOOD = 'last-good-model.json'
+/** How soon after changing a switch the agent reads it again. */
+const SETTLE_MS = 1000
 
 export class FlowAgent {
   private desired: DesiredState | undefined
   private modelError: string | null = null
+  /** The model in force was restored from the compiled-model cache, not compiled by this process. */
+  private modelFromCache = false
   private modelStamp = ''
   private readonly bridges = new Map<string, Bridge>()
   private managed: PrivateOvs | undefined
@@ -60,10 +67,11 @@ export class FlowAgent {
   private pending: Promise<SyncReport[]> | undefined
   private pendingReasons: string[] = []
   private pendingMore = 0
-  private lastGoodPending: unknown
+  private readonly store: ModelStore
   private resetPending: boolean
   private timer: NodeJS.Timeout | undefined
   private retry: NodeJS.Timeout | undefined
+  private settle: NodeJS.Timeout | undefined
   private fileWatcher: FSWatcher | undefined
   private reloadTimer: NodeJS.Timeout | undefined
   private stopped = false
@@ -74,6 +82,7 @@ export class FlowAgent {
     private readonly config: FlowAgentConfig,
   ) {
     this.resetPending = config.reset_flows
+    this.store = new ModelStore(ctx.dataDir, config.cookie)
     const m = ctx.metrics
     this.metrics = {
       desired: m.gauge('flow_desired', 'Flows the model compiles to', ['bridge']),
@@ -111,6 +120,7 @@ export class FlowAgent {
     this.stopped = true
     clearInterval(this.timer)
     clearTimeout(this.retry)
+    clearTimeout(this.settle)
     clearTimeout(this.reloadTimer)
     this.fileWatcher?.close()
     for (const bridge of this.bridges.values()) bridge.monitor.stop()
@@ -125,51 +135,66 @@ export class FlowAgent {
     if (model) {
       try {
         const started = performance.now()
-        const doc = readModelFile(model)
-        const ports = await this.prefetch(doc)
-        this.adopt(await DesiredState.fromDocument(doc, model, this.config.cookie, ports), doc)
         this.modelStamp = fileStamp(model)
-        const flows = this.desired!.bridges.reduce((n, b) => n + this.desired!.current(b).flows.length, 0)
-        this.ctx.log.info('model loaded', {bridges: this.desired!.bridges.join(','), flows, ms: Math.round(performance.now() - started)})
+        const loaded = await this.store.load(readModelText(model), model, (bridges) => this.prefetch(bridges))
+        this.adopt(loaded)
+        this.ctx.log.info('model loaded', {
+          bridges: loaded.desired.bridges.join(','),
+          flows: loaded.desired.all().reduce((n, b) => n + b.flows.size, 0),
+          compiled: loaded.fromCache ? 'cached' : 'now',
+          ms: Math.round(performance.now() - started),
+        })
         return
       } catch (error) {
-        this.modelStamp = fileStamp(model)
         this.setModelError(error)
       }
     }
     // No model file, or an invalid one: the last good model (pushed or from the file) if any.
-    const lastGood = this.readLastGood()
+    const lastGood = this.store.lastGoodText()
     if (lastGood !== undefined) {
-      this.desired = await DesiredState.fromDocument(lastGood, `${this.ctx.dataDir}/${LAST_GOOD}`, this.config.cookie)
-      this.ctx.log.info('using the last good model', {bridges: this.desired.bridges.join(',')})
+      try {
+        const loaded = await this.store.load(lastGood, this.store.lastGoodPath)
+        this.store.adopt(loaded)
+        this.desired = loaded.desired
+        this.modelFromCache = loaded.fromCache
+        this.ctx.log.info('using the last good model', {bridges: this.desired.bridges.join(',')})
+      } catch (error) {
+        this.ctx.log.error('the last good model is unusable', {error: errorMessage(error)})
+      }
     }
   }
 
   /** Replaces the model from a pushed document (PUT /model); throws UsageError if invalid. */
   async pushModel(doc: unknown): Promise<SyncReport[]> {
     if (this.config.model) throw new UsageError(`this agent reads its model from ${this.config.model}`, {hint: 'edit that file instead'})
-    this.adopt(await DesiredState.fromDocument(doc, 'pushed model', this.config.cookie), doc)
+    this.adopt(await this.store.loadDocument(doc, 'pushed model'))
     // Acknowledged means durable: the pushed model survives a kill -9 from here on.
-    this.persistLastGood()
+    this.store.keepLastGood()
     await this.ensureBridges()
     return this.requestSync('model pushed')
   }
 
   /**
-   * Starts reading the bridges named in a model document before the model is validated and
-   * compiled: at 100k flows both take about half a second, and they overlap (the dump runs in
-   * ovs-ofctl processes writing to files). The first sync of each bridge uses the result.
+   * Starts reading the bridges while the model loads: restored from the cache, or validated
+   * and compiled (at 100k flows both take about half a second). A bridge whose digest is known
+   * right is asked for its digest first (see openflow.ts); the others are also dumped at once,
+   * by ovs-ofctl processes writing to files. The first sync of each bridge uses the result.
    * Resolves with the bridges' port numbers (a quick query), so the model compiles only once.
    */
-  private async prefetch(doc: unknown): Promise<Map<string, Map<string, number>> | undefined> {
-    const bridges = (doc as {bridges?: unknown})?.bridges
-    if (this.config.reset_flows || typeof bridges !== 'object' || bridges === null || this.config.ovs.managed) return undefined
-    const ports = new Map<string, Map<string, number>>()
+  private async prefetch(bridges: BridgeToRead[]): Promise<PortNumbers | undefined> {
+    if (this.config.reset_flows || this.config.ovs.managed) return undefined
+    const ports: PortNumbers = new Map()
     await Promise.all(
-      Object.keys(bridges).map(async (name) => {
+      bridges.map(async ({name, digestKnown}) => {
         const sw = new OvsSwitch(this.addressOf(name), {timeoutMs: this.config.ovs.timeout_ms})
-        const entry: Prefetched & {ports?: Map<string, number>} = {dump: dumpOwnFlows(sw, this.config.cookie), startedAt: performance.now()}
-        entry.dump.catch(() => undefined) // a failure shows when the sync awaits it
+        const entry: Prefetched & {ports?: Map<string, number>} = {
+          digest: ownFlowsDigest(sw, this.config.cookie),
+          startedAt: performance.now(),
+        }
+        if (!digestKnown) {
+          entry.dump = dumpOwnFlows(sw, this.config.cookie)
+          entry.dump.catch(() => undefined) // a failure shows when the sync awaits it
+        }
         this.prefetched.set(name, entry)
         entry.ports = await sw.portNumbers().catch(() => undefined)
         if (entry.ports) ports.set(name, entry.ports)
@@ -185,39 +210,18 @@ export class FlowAgent {
     )
   }
 
-  private adopt(desired: DesiredState, doc: unknown): void {
-    this.desired = desired
+  private adopt(loaded: LoadedModel): void {
+    this.store.adopt(loaded)
+    this.desired = loaded.desired
+    this.modelFromCache = loaded.fromCache
     this.modelError = null
     this.metrics.modelValid.set(1)
-    this.lastGoodPending = doc
-  }
-
-  /**
-   * Keeps the model in force in the data dir, for a restart that finds the model file broken.
-   * A model from a file is written after the sync it caused, off the restart's critical path.
-   */
-  private persistLastGood(): void {
-    const doc = this.lastGoodPending
-    if (doc === undefined) return
-    this.lastGoodPending = undefined
-    const path = join(this.ctx.dataDir, LAST_GOOD)
-    const text = JSON.stringify(doc)
-    if (readText(path) !== text) writeDurably(path, text)
   }
 
   private setModelError(error: unknown): void {
     this.modelError = errorMessage(error)
     this.metrics.modelValid.set(0)
     this.ctx.log.error(this.desired ? 'model rejected, keeping the last good one' : 'model rejected', {error: this.modelError})
-  }
-
-  private readLastGood(): unknown {
-    const text = readText(join(this.ctx.dataDir, LAST_GOOD))
-    try {
-      return text === undefined ? undefined : JSON.parse(text)
-    } catch {
-      return undefined
-    }
   }
 
   private watchModelFile(): void {
@@ -248,8 +252,7 @@ export class FlowAgent {
     if (stamp === this.modelStamp || this.stopped) return
     this.modelStamp = stamp
     try {
-      const doc = readModelFile(model)
-      this.adopt(await DesiredState.fromDocument(doc, model, this.config.cookie), doc)
+      this.adopt(await this.store.load(readModelText(model), model))
       this.ctx.log.info('model reloaded', {bridges: this.desired!.bridges.join(',')})
       await this.ensureBridges()
       this.syncSoon('model changed')
@@ -268,6 +271,7 @@ export class FlowAgent {
       const sw = new OvsSwitch(address, {timeoutMs: this.config.ovs.timeout_ms})
       const bridge: Bridge = {
         sw,
+        rereadPending: false,
         status: {
           name,
           address,
@@ -285,7 +289,7 @@ export class FlowAgent {
           error: null,
         },
         monitor: new FlowMonitor(address, join(this.ctx.dataDir, `monitor-${name}.ctl`), {
-          checker: () => bridge.checker,
+          checker: () => this.checkerOf(bridge),
           onDrift: (reason) => this.syncSoon(`monitor: ${reason}`),
           onClosed: (reason) => {
             this.ctx.log.warn(`bridge ${name}: ${reason}`)
@@ -307,6 +311,7 @@ export class FlowAgent {
     if (options.dryRun || options.resetFlows) return this.enqueue(() => this.syncAll(reason, options))
     if (this.pendingReasons.length < 3) this.pendingReasons.push(reason)
     else this.pendingMore++
+    for (const bridge of this.bridges.values()) bridge.rereadPending = true
     this.pending ??= this.enqueue(() => {
       this.pending = undefined
       const reasons = [...new Set(this.pendingReasons.splice(0))].join(', ')
@@ -360,7 +365,19 @@ export class FlowAgent {
       }
     }
     if (resetFlows && !options.dryRun && !unreachable) this.resetPending = false
-    this.persistLastGood()
+    if (!options.dryRun && !this.stopped && reports.some((r) => r.flowMods > 0)) {
+      // Read the switch again soon after changing it: to confirm, and to learn the order it
+      // now dumps in, which makes the next restart's (or interval's) check a string compare.
+      clearTimeout(this.settle)
+      this.settle = setTimeout(() => this.syncSoon('settle'), Math.min(SETTLE_MS, this.config.interval_ms))
+    }
+    // Before anyone hears of this sync (a few ms when nothing changed, ~30 ms to rewrite the
+    // cache at 100k flows), so that what a status shows done is kept.
+    try {
+      this.store.keep()
+    } catch (error) {
+      this.ctx.log.warn('cannot keep the model in the data dir', {error: errorMessage(error)})
+    }
     if (unreachable && !this.stopped) {
       // Retry soon rather than at the next interval: the switch is probably restarting.
       clearTimeout(this.retry)
@@ -373,7 +390,7 @@ export class FlowAgent {
   private async forget(name: string, bridge: Bridge, options: SyncOptions): Promise<SyncReport> {
     let report: SyncReport
     try {
-      ;({report} = await syncBridge(bridge.sw, name, new Map(), this.config.cookie, {dryRun: options.dryRun}))
+      ;({report} = await syncBridge(bridge.sw, name, new DesiredFlows([]), this.config.cookie, {dryRun: options.dryRun}))
     } catch (error) {
       // A bridge that is gone has no flows left to remove.
       if (error instanceof SwitchUnreachableError && !options.dryRun) this.bridges.delete(name)
@@ -388,12 +405,14 @@ export class FlowAgent {
   }
 
   private async syncOne(name: string, bridge: Bridge, desired: DesiredState, reason: string, options: SyncOptions): Promise<SyncReport> {
+    // From here on this sync reads the switch: events from now on may be news to it.
+    if (!options.dryRun) bridge.rereadPending = false
     const prefetched = options.dryRun || options.resetFlows ? undefined : this.prefetched.get(name)
     this.prefetched.delete(name)
     const ports = prefetched?.ports ?? (desired.needsPortNumbers(name) ? await bridge.sw.portNumbers() : new Map<string, number>())
-    const want = desired.forBridge(name, (iface) => ports.get(iface))
+    const want = await desired.forBridge(name, (iface) => ports.get(iface))
     const wasConnected = bridge.status.connected
-    const {report} = await syncBridge(bridge.sw, name, want.index, this.config.cookie, {...options, prefetched})
+    const {report} = await syncBridge(bridge.sw, name, want.flows, this.config.cookie, {...options, prefetched})
     if (options.dryRun) return report
     const s = bridge.status
     const drift = report.reset ? 0 : report.added + report.modified + report.replaced + report.deleted
@@ -409,10 +428,7 @@ export class FlowAgent {
     s.lastSyncMs = report.durationMs
     s.lastSyncReason = reason
     s.lastReport = report
-    if (bridge.checkerFor !== want) {
-      bridge.checker = new EventChecker(want.flows, (cookie) => cookieTag(cookie) === this.config.cookie)
-      bridge.checkerFor = want
-    }
+    this.checkAgainst(bridge, want.flows)
     if (!bridge.monitor.running && this.config.watch) bridge.monitor.start()
     this.metrics.desired.set({bridge: name}, report.desired)
     this.metrics.installed.set({bridge: name}, report.desired)
@@ -433,6 +449,18 @@ export class FlowAgent {
     return report
   }
 
+  /** What the bridge's monitor checks events with; none while a queued sync will re-read the bridge. */
+  private checkerOf(bridge: Bridge): EventChecker | undefined {
+    return bridge.checkedFlows && !bridge.rereadPending ? bridge.checker : undefined
+  }
+
+  /** Checks the bridge's monitor events against `flows` from now on. */
+  private checkAgainst(bridge: Bridge, flows: DesiredFlows): void {
+    if (bridge.checkedFlows === flows) return
+    bridge.checkedFlows = flows
+    bridge.checker = new EventChecker(flows, (cookie) => cookieTag(cookie) === this.config.cookie)
+  }
+
   // ---- reporting --------------------------------------------------------------------------
 
   /** The desired flows of each bridge, as `tend flow compile` prints them. */
@@ -440,15 +468,23 @@ export class FlowAgent {
     const out: Record<string, string[]> = {}
     if (!this.desired) return out
     for (const name of this.desired.bridges) {
-      out[name] = this.desired.current(name).flows.map(formatFlow)
+      out[name] = this.desired.current(name).flows.flows().map(formatFlow)
     }
     return out
   }
 
-  details(): {model: string | null; modelError: string | null; managedSwitch: string | null; intervalMs: number; bridges: BridgeStatus[]} {
+  details(): {
+    model: string | null
+    modelError: string | null
+    modelFromCache: boolean
+    managedSwitch: string | null
+    intervalMs: number
+    bridges: BridgeStatus[]
+  } {
     return {
       model: this.config.model ?? (this.desired ? 'pushed' : null),
       modelError: this.modelError,
+      modelFromCache: this.modelFromCache,
       managedSwitch: this.managed ? this.managed.dir : null,
       intervalMs: this.config.interval_ms,
       bridges: [...this.bridges.values()].map((b) => b.status),
@@ -478,35 +514,4 @@ function managedNetns(dataDir: string): string {
   let h = 0x811c9dc5
   for (let i = 0; i < dataDir.length; i++) h = Math.imul(h ^ dataDir.charCodeAt(i), 0x01000193) >>> 0
   return `tend-flow-${h.toString(16)}`
-}
-
-function readText(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8')
-  } catch {
-    return undefined
-  }
-}
-
-function fileStamp(path: string): string {
-  try {
-    const s = statSync(path)
-    return `${s.mtimeMs} ${s.size} ${s.ino}`
-  } catch {
-    return 'missing'
-  }
-}
-
-/** Writes a file so that a crash leaves either the old or the new content. */
-function writeDurably(path: string, text: string): void {
-  mkdirSync(dirname(path), {recursive: true})
-  const tmp = `${path}.tmp`
-  writeFileSync(tmp, text)
-  const fd = openSync(tmp, 'r')
-  try {
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
-  }
-  renameSync(tmp, path)
 }

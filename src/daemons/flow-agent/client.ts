@@ -41,8 +41,8 @@ export async function syncVia(target: FlowTarget, options: SyncOptions): Promise
   for (const bridge of desired.bridges) {
     const sw = new OvsSwitch(addresses.get(bridge)!)
     const ports = desired.needsPortNumbers(bridge) ? await sw.portNumbers() : new Map<string, number>()
-    const want = desired.forBridge(bridge, (iface) => ports.get(iface))
-    reports.push((await syncBridge(sw, bridge, want.index, target.cookie, {...options, sampleSize: 1000})).report)
+    const want = await desired.forBridge(bridge, (iface) => ports.get(iface))
+    reports.push((await syncBridge(sw, bridge, want.flows, target.cookie, {...options, sampleSize: 1000})).report)
   }
   return {via: 'direct', bridges: reports}
 }
@@ -74,8 +74,8 @@ export async function compileFile(
   for (const bridge of desired.bridges) {
     const address = resolveOn?.get(bridge)
     const ports = address && desired.needsPortNumbers(bridge) ? await new OvsSwitch(address).portNumbers() : new Map<string, number>()
-    const want = desired.forBridge(bridge, (iface) => ports.get(iface))
-    out[bridge] = {flows: want.flows.map(formatFlow), unresolvedPorts: want.unresolved}
+    const want = await desired.forBridge(bridge, (iface) => ports.get(iface))
+    out[bridge] = {flows: want.flows.flows().map(formatFlow), unresolvedPorts: want.unresolved}
   }
   return {bridges: out}
 }

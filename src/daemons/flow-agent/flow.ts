@@ -42,9 +42,23 @@ export function cookieTag(cookie: string): number {
 
 /** The line `ovs-ofctl --no-stats dump-flows` prints for a plain flow (no attributes). */
 export function dumpLine(flow: Flow): string {
+  return ` cookie=${flow.cookie},${dumpIdentity(flow)} actions=${flow.actions}`
+}
+
+/**
+ * The part of a dump line that names the flow's place (table, priority, match), as printed:
+ * ` table=10, priority=100,ip` (table 0 and the default priority are not printed).
+ */
+export function dumpIdentity(flow: Pick<Flow, 'table' | 'priority' | 'match'>): string {
   const table = flow.table ? ` table=${flow.table},` : ''
   const head = flow.priority === DEFAULT_PRIORITY ? flow.match : `priority=${flow.priority}${flow.match ? `,${flow.match}` : ''}`
-  return ` cookie=${flow.cookie},${table} ${head} actions=${flow.actions}`
+  // A flow at the default priority that matches everything prints nothing here.
+  return head ? `${table} ${head}` : table
+}
+
+/** dumpIdentity of a line dumpLine wrote, cut out of the text. */
+export function dumpLineIdentity(line: string): string {
+  return line.slice(line.indexOf(',') + 1, line.indexOf(' actions='))
 }
 
 /** The identity in ovs-ofctl syntax: `table=10,priority=100,ip,in_port=1`. */
@@ -83,10 +97,48 @@ const STAT_FIELDS = new Set(['duration', 'n_packets', 'n_bytes', 'idle_age', 'ha
  * Returns undefined for lines that are not flows (the OF1.0 reply header, blanks).
  */
 export function parseDumpedFlow(line: string): Flow | undefined {
+  return parsePlainLine(line) ?? parseAnyLine(line)
+}
+
+/**
+ * parseDumpedFlow for the usual line, fast (no regular expressions): cookie, maybe a table,
+ * then the match with its priority. Undefined for any other line (attributes, statistics).
+ */
+function parsePlainLine(line: string): Flow | undefined {
+  if (!line.startsWith(' cookie=')) return undefined
+  const cookieEnd = line.indexOf(',', 8)
+  if (cookieEnd < 0) return undefined
+  let at = cookieEnd + 1
+  let table = 0
+  if (line.startsWith(' table=', at)) {
+    const end = line.indexOf(',', at)
+    table = Number(line.slice(at + 7, end))
+    at = end + 1
+  }
+  const actionsAt = line.indexOf(' actions=', at)
+  if (actionsAt < 0) return undefined
+  let head = line.slice(at, actionsAt)
+  if (head.startsWith(' ')) head = head.slice(1)
+  // Anything else before the match (attributes, statistics) is separated by a space or ends in a comma.
+  if (head.includes(' ') || head.endsWith(',') || !Number.isInteger(table)) return undefined
+  if (!head.includes(',') && ATTRIBUTE.test(head)) return undefined // a flag alone: ` send_flow_rem actions=`
+  let priority = DEFAULT_PRIORITY
+  let match = head
+  if (head.startsWith('priority=')) {
+    const comma = head.indexOf(',')
+    priority = Number(comma < 0 ? head.slice(9) : head.slice(9, comma))
+    match = comma < 0 ? '' : head.slice(comma + 1)
+  }
+  return {table, priority, match, actions: line.slice(actionsAt + 9).trimEnd(), cookie: line.slice(8, cookieEnd)}
+}
+
+function parseAnyLine(line: string): Flow | undefined {
   const actionsAt = line.indexOf(' actions=')
   if (actionsAt < 0) return undefined
   const actions = line.slice(actionsAt + 9).trim()
-  const head = line.slice(0, actionsAt).trim()
+  // A flow at the default priority matching everything ends its head with the comma after
+  // the cookie or table: ` cookie=0x1, table=5, actions=drop`.
+  const head = line.slice(0, actionsAt).trim().replace(/,$/, '')
   let table = 0
   let cookie = '0x0'
   let priority = DEFAULT_PRIORITY

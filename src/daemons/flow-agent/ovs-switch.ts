@@ -4,10 +4,11 @@
  * (its default management socket), `unix:/path/br0.mgmt`, or `tcp:127.0.0.1:6653`.
  */
 import {execa} from 'execa'
-import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {FailureError, errorMessage} from '../../lib/errors.js'
+import {flowsDigest} from './openflow.js'
 
 const OPENFLOW = 'OpenFlow14'
 
@@ -50,7 +51,13 @@ export class OvsSwitch {
         Array.from({length: Number(slices)}, async (_, i) => {
           const filter = `cookie=0x${(cookie | BigInt(i)).toString(16)}/0x${(mask | (slices - 1n)).toString(16)}`
           const file = join(dir, String(i))
-          await this.ofctl(['--no-stats', '--no-names', 'dump-flows', this.address, filter], undefined, file)
+          // The child writes the file itself: the dump never passes through this process.
+          const fd = openSync(file, 'w')
+          try {
+            await this.ofctl(['--no-stats', '--no-names', 'dump-flows', this.address, filter], fd)
+          } finally {
+            closeSync(fd)
+          }
           return file
         }),
       )
@@ -60,13 +67,26 @@ export class OvsSwitch {
     }
   }
 
+  /** The native digest of the flows whose cookie matches `cookie/mask` (see openflow.ts). */
+  async flowsDigest(cookie: bigint, mask: bigint): Promise<string> {
+    return (await flowsDigest(this.address, cookie, mask, this.timeoutMs)).digest
+  }
+
   /**
    * Applies flow mods (lines of `add|modify_strict|delete_strict FLOW`) as one atomic bundle:
    * the switch applies all of them in one step or, on any error, none.
    */
   async applyBundle(lines: string[]): Promise<void> {
     if (lines.length === 0) return
-    await this.ofctl(['--bundle', 'add-flows', this.address, '-'], `${lines.join('\n')}\n`)
+    // ovs-ofctl reads a file itself: a big bundle never passes through a pipe from this process.
+    const dir = mkdtempSync(join(tmpdir(), 'tend-bundle-'))
+    try {
+      const file = join(dir, 'flow-mods')
+      writeFileSync(file, `${lines.join('\n')}\n`)
+      await this.ofctl(['--bundle', 'add-flows', this.address, file])
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
   }
 
   /** OpenFlow port numbers by interface name (ports without a number yet are left out). */
@@ -77,13 +97,13 @@ export class OvsSwitch {
     return ports
   }
 
-  private async ofctl(args: string[], input?: string, outputFile?: string): Promise<string> {
+  private async ofctl(args: string[], outputFd?: number): Promise<string> {
     const result = await execa('ovs-ofctl', ['-O', OPENFLOW, ...args], {
       reject: false,
       timeout: this.timeoutMs,
-      input,
-      stdin: input === undefined ? 'ignore' : undefined,
-      stdout: outputFile ? {file: outputFile} : 'pipe',
+      stdin: 'ignore',
+      // A file descriptor goes to the child as it is (execa's types only list 3-9).
+      stdout: (outputFd ?? 'pipe') as 'pipe',
       maxBuffer: 1 << 30,
       stripFinalNewline: false,
     })

@@ -4,7 +4,8 @@
  * `tend flow` commands' direct mode share it.
  */
 import {COOKIE_TAG_MASK, COOKIE_TAG_SHIFT} from './compile.js'
-import {type DesiredIndex, type FlowDiff, diffDumpText, flowModLines} from './diff.js'
+import type {DesiredFlows} from './desired-flows.js'
+import {type FlowDiff, diffDumpText, flowModLines} from './diff.js'
 import {type Flow, formatFlow} from './flow.js'
 import type {OvsSwitch} from './ovs-switch.js'
 
@@ -39,19 +40,25 @@ export interface SyncReport {
   durationMs: number
   /** Up to `sampleSize` of the changes, as `+ flow`, `~ flow` and `- flow` lines. */
   changes: string[]
+  /**
+   * How the switch was read: 'digest' when its flows' digest was the one known right (no dump
+   * was needed, see openflow.ts), else 'dump'.
+   */
+  read: 'digest' | 'dump'
 }
 
 export async function syncBridge(
   sw: OvsSwitch,
   bridge: string,
-  desired: DesiredIndex,
+  desired: DesiredFlows,
   cookieTag: number,
   options: SyncOptions & {sampleSize?: number; prefetched?: Prefetched} = {},
 ): Promise<{report: SyncReport; diff: FlowDiff}> {
   const started = options.prefetched?.startedAt ?? performance.now()
-  const dump = await (options.prefetched?.dump ?? dumpOwnFlows(sw, cookieTag))
+  const {diff, installed, read} = options.resetFlows
+    ? {diff: resetDiff(desired), installed: -1, read: 'dump' as const}
+    : await readSwitch(sw, desired, cookieTag, options.prefetched)
   const dumped = performance.now()
-  const {diff, installed} = options.resetFlows ? {diff: resetDiff(desired), installed: -1} : diffDumpText(desired, dump)
   let flowMods = 0
   if (!options.dryRun) {
     const lines = flowModLines(diff)
@@ -77,14 +84,45 @@ export async function syncBridge(
     applyMs: Math.round(applied - dumped),
     durationMs: Math.round(applied - started),
     changes: sampleChanges(diff, options.sampleSize ?? 20),
+    read,
   }
   return {report, diff}
 }
 
-/** A dump started ahead of the sync that uses it. */
+/** Reads started ahead of the sync that uses them. */
 export interface Prefetched {
-  dump: Promise<string[]>
+  digest?: Promise<string | undefined>
+  dump?: Promise<string[]>
   startedAt: number
+}
+
+/**
+ * The difference between the switch and the desired flows. The native digest comes first: if
+ * it is the one known right, the switch is right and no dump is needed. Otherwise the flows
+ * are dumped as text and compared; a dump found exactly right is remembered, and so is the
+ * digest if a second one, taken after the dump, equals the first (the flows did not change
+ * while they were dumped).
+ */
+async function readSwitch(
+  sw: OvsSwitch,
+  desired: DesiredFlows,
+  cookieTag: number,
+  prefetched?: Prefetched,
+): Promise<{diff: FlowDiff; installed: number; read: 'digest' | 'dump'}> {
+  const before = await (prefetched?.digest ?? ownFlowsDigest(sw, cookieTag))
+  if (before !== undefined && before === desired.knownDigest) {
+    return {diff: {add: [], modify: [], replace: [], delete: []}, installed: desired.size, read: 'digest'}
+  }
+  const dump = await (prefetched?.dump ?? dumpOwnFlows(sw, cookieTag))
+  const {diff, installed, identical, exact} = diffDumpText(desired, dump)
+  if (exact && !identical) desired.learnDump(dump)
+  if (exact && before !== undefined && (await ownFlowsDigest(sw, cookieTag)) === before) desired.knownDigest = before
+  return {diff, installed, read: 'dump'}
+}
+
+/** The native digest of the agent's flows, or undefined if it cannot be had (see openflow.ts). */
+export function ownFlowsDigest(sw: OvsSwitch, cookieTag: number): Promise<string | undefined> {
+  return sw.flowsDigest(BigInt(cookieTag) << COOKIE_TAG_SHIFT, COOKIE_TAG_MASK).catch(() => undefined)
 }
 
 /** The agent's flows on the switch (those whose cookie carries its tag), as dump text. */
@@ -93,8 +131,8 @@ export function dumpOwnFlows(sw: OvsSwitch, cookieTag: number): Promise<string[]
 }
 
 /** A reset re-adds every desired flow after the bundle's delete-all. */
-function resetDiff(desired: DesiredIndex): FlowDiff {
-  return {add: [...desired.values()], modify: [], replace: [], delete: []}
+function resetDiff(desired: DesiredFlows): FlowDiff {
+  return {add: desired.flows(), modify: [], replace: [], delete: []}
 }
 
 function sampleChanges(diff: FlowDiff, limit: number): string[] {

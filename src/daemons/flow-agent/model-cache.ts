@@ -1,0 +1,156 @@
+/**
+ * The compiled-model cache: what a model compiled to, kept in the agent's data dir, so a
+ * restart with an unchanged model skips validating and compiling it (at 100k flows, most of
+ * the CPU a restart spends). It holds each bridge's desired flows as dump lines, in the order
+ * the switch last dumped them when it was right (see DesiredFlows.knownDump).
+ *
+ * It is never trusted blindly. Its key is a hash of everything the result depends on: the
+ * model's bytes, the cookie tag, this agent's code, and the ovs-ofctl that canonicalised raw
+ * flows; its content carries a checksum. Any mismatch, or a file that cannot be read or
+ * parsed, is a miss, and the agent compiles the model as if there were no cache.
+ */
+import {createHash} from 'node:crypto'
+import {readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {delimiter, dirname, extname, join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import type {CompiledBridge} from './desired.js'
+import {DesiredFlows, flowLines} from './desired-flows.js'
+
+const FORMAT = 'tend flow-agent compiled model 1'
+
+interface Header {
+  format: string
+  key: string
+  /** Caller data kept with the entry (the agent: which last-good file it wrote). */
+  note: string
+  bridges: Array<{
+    name: string
+    interfaces: string[]
+    signature: string
+    unresolved: string[]
+    flows: number
+    /** Lengths of the body's parts for this bridge: the known dump's slices, or one part of lines. */
+    parts: number[]
+    dumpOrder: boolean
+    /** DesiredFlows.knownDigest. */
+    digest?: string
+  }>
+}
+
+export interface CacheEntry {
+  bridges: CompiledBridge[]
+  note: string
+}
+
+export class CompiledModelCache {
+  constructor(readonly path: string) {}
+
+  /** The key of a model's compiled form: its bytes, the cookie tag, the code and the ovs-ofctl in use. */
+  static key(modelText: Buffer, cookieTag: number): string {
+    return createHash('sha256').update(`${FORMAT}\0${codeVersion()}\0${ovsOfctlIdentity()}\0${cookieTag}\0`).update(modelText).digest('hex')
+  }
+
+  /** The entry for `key`, or undefined if there is none, it is for another key, or it is damaged. */
+  read(key: string): CacheEntry | undefined {
+    let text: string
+    try {
+      text = readFileSync(this.path, 'utf8')
+    } catch {
+      return undefined
+    }
+    const checksumEnd = text.indexOf('\n')
+    const headerEnd = text.indexOf('\n', checksumEnd + 1)
+    if (checksumEnd !== 64 || headerEnd < 0) return undefined
+    if (checksum(text.slice(checksumEnd + 1)) !== text.slice(0, checksumEnd)) return undefined
+    try {
+      const header = JSON.parse(text.slice(checksumEnd + 1, headerEnd)) as Header
+      if (header.format !== FORMAT || header.key !== key) return undefined
+      return entryOf(header, text, headerEnd + 1)
+    } catch {
+      // A header of another shape (the checksum only says the file is as written).
+      return undefined
+    }
+  }
+
+  /** Replaces the cache with one entry; a crash midway leaves a file the checksum rejects, or none. */
+  write(key: string, entry: CacheEntry): void {
+    const parts: string[] = []
+    const header: Header = {
+      format: FORMAT,
+      key,
+      note: entry.note,
+      bridges: entry.bridges.map((b) => {
+        const own = b.flows.knownDump ?? [b.flows.lines.length ? `${b.flows.lines.join('\n')}\n` : '']
+        parts.push(...own)
+        return {
+          name: b.name,
+          interfaces: b.interfaces,
+          signature: b.signature,
+          unresolved: b.unresolved,
+          flows: b.flows.size,
+          parts: own.map((part) => part.length),
+          dumpOrder: b.flows.knownDump !== undefined,
+          digest: b.flows.knownDigest,
+        }
+      }),
+    }
+    const content = `${JSON.stringify(header)}\n${parts.join('')}`
+    const tmp = `${this.path}.tmp`
+    writeFileSync(tmp, `${checksum(content)}\n${content}`)
+    renameSync(tmp, this.path)
+  }
+
+  clear(): void {
+    rmSync(this.path, {force: true})
+  }
+}
+
+/** The entry a header describes, its parts read from `text` at `at`; undefined if they do not add up. */
+function entryOf(header: Header, text: string, at: number): CacheEntry | undefined {
+  const bridges: CompiledBridge[] = []
+  for (const b of header.bridges) {
+    const parts = b.parts.map((length) => {
+      const part = text.slice(at, at + length)
+      at += length
+      return part
+    })
+    const flows = b.dumpOrder ? DesiredFlows.fromDump(parts) : new DesiredFlows(parts.flatMap(flowLines))
+    if (flows.size !== b.flows) return undefined
+    flows.knownDigest = typeof b.digest === 'string' ? b.digest : undefined
+    bridges.push({name: b.name, interfaces: b.interfaces, signature: b.signature, unresolved: b.unresolved, flows})
+  }
+  return at === text.length ? {bridges, note: header.note} : undefined
+}
+
+function checksum(text: string): string {
+  return createHash('sha256').update(text).digest('hex')
+}
+
+let code: string | undefined
+
+/** A hash of this agent's code: the modules of this folder (any change may change what a model compiles to). */
+function codeVersion(): string {
+  if (code === undefined) {
+    const here = fileURLToPath(import.meta.url)
+    const hash = createHash('sha256')
+    for (const file of readdirSync(dirname(here)).sort()) {
+      if (extname(file) === extname(here)) hash.update(file).update(readFileSync(join(dirname(here), file)))
+    }
+    code = hash.digest('hex')
+  }
+  return code
+}
+
+/** Which ovs-ofctl is on the PATH (it puts raw flows in canonical form): path, size and mtime. */
+function ovsOfctlIdentity(): string {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue
+    try {
+      const s = statSync(join(dir, 'ovs-ofctl'))
+      if (s.isFile()) return `${join(dir, 'ovs-ofctl')} ${s.size} ${s.mtimeMs}`
+    } catch {
+      // not in this folder
+    }
+  }
+  return 'none'
+}

@@ -1,0 +1,141 @@
+/**
+ * A native OpenFlow 1.4 client for one question: are a bridge's flows (those whose cookie
+ * matches cookie/mask) byte for byte what they were? It reads the flow statistics over the
+ * bridge's management socket and hashes them with the statistics (durations and counters)
+ * zeroed, in the order the switch sends them. At 100k flows ovs-ofctl spends ~0.4 CPU-s
+ * turning a dump into text; this costs the agent a few tens of milliseconds.
+ *
+ * It never decides what to change: a digest equal to one taken of a switch known to hold
+ * exactly the desired flows proves the switch right; any other answer, or any failure, and
+ * the agent reads the switch through ovs-ofctl as it would without it.
+ */
+import {createHash} from 'node:crypto'
+import {type Socket, connect} from 'node:net'
+
+const OFP14 = 0x05
+const OFPT_HELLO = 0
+const OFPT_ERROR = 1
+const OFPT_ECHO_REQUEST = 2
+const OFPT_ECHO_REPLY = 3
+const OFPT_MULTIPART_REQUEST = 18
+const OFPT_MULTIPART_REPLY = 19
+const OFPMP_FLOW = 1
+const OFPMPF_REPLY_MORE = 1
+const OFPTT_ALL = 0xff
+const OFPP_ANY = 0xffffffff
+const OFPG_ANY = 0xffffffff
+const OFPMT_OXM = 1
+
+export interface FlowsDigest {
+  digest: string
+  flows: number
+}
+
+/**
+ * The digest of the flows whose cookie matches cookie/mask, on the switch at `address`
+ * (`unix:PATH` or `tcp:HOST:PORT`, as ovs-ofctl takes them). Rejects on any other address,
+ * a switch that does not speak OpenFlow 1.4, an error, or a timeout.
+ */
+export function flowsDigest(address: string, cookie: bigint, mask: bigint, timeoutMs: number): Promise<FlowsDigest> {
+  return new Promise((resolve, reject) => {
+    const socket = open(address)
+    const hash = createHash('sha256')
+    let flows = 0
+    let pending: Buffer[] = []
+    let pendingBytes = 0
+    const fail = (error: Error) => {
+      socket.destroy()
+      reject(error)
+    }
+    socket.setTimeout(timeoutMs, () => fail(new Error(`no answer from ${address} in ${timeoutMs} ms`)))
+    socket.on('error', fail)
+    socket.on('close', () => reject(new Error(`${address} closed the connection`)))
+    socket.on('connect', () => socket.write(header(OFPT_HELLO, 8, 1)))
+    socket.on('data', (chunk: Buffer) => {
+      pending.push(chunk)
+      pendingBytes += chunk.length
+      try {
+        receive()
+      } catch (error) {
+        fail(error as Error)
+      }
+    })
+    const receive = () => {
+      while (pendingBytes >= 8) {
+        const head = pending[0].length >= 8 ? pending[0] : Buffer.concat(pending)
+        const length = head.readUInt16BE(2)
+        if (length < 8) return fail(new Error(`bad OpenFlow message length ${length}`))
+        if (pendingBytes < length) return
+        const all = pending.length === 1 ? pending[0] : Buffer.concat(pending)
+        const message = all.subarray(0, length)
+        pending = length < all.length ? [all.subarray(length)] : []
+        pendingBytes -= length
+        const type = message[1]
+        if (type === OFPT_HELLO) {
+          if (message[0] < OFP14) return fail(new Error(`${address} does not speak OpenFlow 1.4`))
+          socket.write(flowStatsRequest(cookie, mask))
+        } else if (type === OFPT_ECHO_REQUEST) {
+          const reply = Buffer.from(message)
+          reply[1] = OFPT_ECHO_REPLY
+          socket.write(reply)
+        } else if (type === OFPT_ERROR) {
+          return fail(new Error(`${address}: OpenFlow error type ${message.readUInt16BE(8)} code ${message.readUInt16BE(10)}`))
+        } else if (type === OFPT_MULTIPART_REPLY && message.readUInt16BE(8) === OFPMP_FLOW) {
+          flows += hashFlowStats(hash, message.subarray(16))
+          if ((message.readUInt16BE(10) & OFPMPF_REPLY_MORE) === 0) {
+            socket.removeAllListeners('close')
+            socket.destroy()
+            return resolve({digest: hash.digest('hex'), flows})
+          }
+        }
+      }
+    }
+  })
+}
+
+function open(address: string): Socket {
+  if (address.startsWith('unix:')) return connect({path: address.slice(5)})
+  const tcp = /^tcp:(.+):(\d+)$/.exec(address)
+  if (tcp) return connect({host: tcp[1].replace(/^\[(.*)\]$/, '$1'), port: Number(tcp[2])})
+  throw new Error(`no native OpenFlow connection to ${address}`)
+}
+
+function header(type: number, length: number, xid: number): Buffer {
+  const b = Buffer.alloc(length)
+  b[0] = OFP14
+  b[1] = type
+  b.writeUInt16BE(length, 2)
+  b.writeUInt32BE(xid, 4)
+  return b
+}
+
+/** OFPMP_FLOW request: all tables, any port and group, cookie/mask, an empty match. */
+function flowStatsRequest(cookie: bigint, mask: bigint): Buffer {
+  const b = header(OFPT_MULTIPART_REQUEST, 56, 2)
+  b.writeUInt16BE(OFPMP_FLOW, 8)
+  b[16] = OFPTT_ALL
+  b.writeUInt32BE(OFPP_ANY, 20)
+  b.writeUInt32BE(OFPG_ANY, 24)
+  b.writeBigUInt64BE(cookie, 32)
+  b.writeBigUInt64BE(mask, 40)
+  b.writeUInt16BE(OFPMT_OXM, 48)
+  b.writeUInt16BE(4, 50)
+  return b
+}
+
+/**
+ * Hashes a reply's ofp_flow_stats entries with their statistics zeroed (duration at 4-11,
+ * packet and byte counts at 32-47 of each entry); returns how many there were.
+ */
+function hashFlowStats(hash: ReturnType<typeof createHash>, body: Buffer): number {
+  let flows = 0
+  for (let at = 0; at + 48 <= body.length; flows++) {
+    const length = body.readUInt16BE(at)
+    if (length < 48 || at + length > body.length) throw new Error(`bad flow stats entry length ${length}`)
+    body.fill(0, at + 4, at + 12)
+    body.fill(0, at + 32, at + 48)
+    at += length
+  }
+  hash.update(body)
+  return flows
+}
