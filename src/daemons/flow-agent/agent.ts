@@ -48,6 +48,11 @@ interface Bridge {
   checker?: EventChecker
   /** A sync that will read this bridge is queued: until it starts, events need no checking. */
   rereadPending: boolean
+  /**
+   * The model this bridge was last brought in line with, while connected. Changes against that
+   * same model are drift; installing a new model, or refilling a restarted switch, is not.
+   */
+  syncedWith?: DesiredState
 }
 
 /** How soon after changing a switch the agent reads it again. */
@@ -415,7 +420,12 @@ export class FlowAgent {
     const {report} = await syncBridge(bridge.sw, name, want.flows, this.config.cookie, {...options, prefetched})
     if (options.dryRun) return report
     const s = bridge.status
-    const drift = report.reset ? 0 : report.added + report.modified + report.replaced + report.deleted
+    // The first sync of a restart is checked against the model the last run installed when
+    // that model came from the cache (unchanged since).
+    const sameModel = wasConnected ? bridge.syncedWith === desired : s.syncs === 0 && this.modelFromCache
+    const changes = report.added + report.modified + report.replaced + report.deleted
+    const drift = report.reset || !sameModel ? 0 : changes
+    bridge.syncedWith = desired
     s.connected = true
     s.error = null
     s.syncs++
@@ -433,12 +443,13 @@ export class FlowAgent {
     this.metrics.desired.set({bridge: name}, report.desired)
     this.metrics.installed.set({bridge: name}, report.desired)
     for (const kind of ['added', 'modified', 'replaced', 'deleted'] as const)
-      if (!report.reset && report[kind]) this.metrics.drift.inc({bridge: name, kind}, report[kind])
+      if (drift && report[kind]) this.metrics.drift.inc({bridge: name, kind}, report[kind])
     this.metrics.flowMods.inc({bridge: name}, report.flowMods)
     this.metrics.syncs.inc({bridge: name, result: 'ok'})
     this.metrics.duration.observe({bridge: name}, report.durationMs / 1000)
-    if (drift || report.reset || !wasConnected) {
-      this.ctx.log.info(`bridge ${name}: ${report.reset ? 'reset' : drift ? 'repaired drift' : 'in sync'}`, {
+    if (changes || report.reset || !wasConnected) {
+      const what = report.reset ? 'reset' : drift ? 'repaired drift' : changes ? 'applied the model' : 'in sync'
+      this.ctx.log.info(`bridge ${name}: ${what}`, {
         reason,
         added: report.added,
         modified: report.modified + report.replaced,
