@@ -153,14 +153,16 @@ export class Pinger {
 
 /**
  * Replies arrive in order on this path, so a request is lost exactly when a later one was
- * answered and it was not. Requests after the last reply before `endedAt` are still in flight;
- * an outage at the very end shows as `maxGapMs` instead. This holds however often ping really
- * sent, which under load is less often than asked.
+ * answered and it was not (whenever that answer came, the last second's included). Requests
+ * after the last answer are in flight, or lost in an outage that lasted to the end: that
+ * shows as `maxGapMs`, counted to `endedAt`. This holds however often ping really sent,
+ * which under load is less often than asked.
  */
 function parsePing(text: string, endedAt: number): PingResult {
-  const replies = [...text.matchAll(/^\[(\d+\.\d+)\] \d+ bytes from .*icmp_seq=(\d+)/gm)]
-    .map((m) => ({at: Number(m[1]) * 1000, seq: Number(m[2])}))
-    .filter((reply) => reply.at <= endedAt)
+  const replies = [...text.matchAll(/^\[(\d+\.\d+)\] \d+ bytes from .*icmp_seq=(\d+)/gm)].map((m) => ({
+    at: Number(m[1]) * 1000,
+    seq: Number(m[2]),
+  }))
   const answered = new Set(replies.map((reply) => reply.seq))
   const sent = Math.max(0, ...answered)
   let maxGapMs = 0
