@@ -27,6 +27,8 @@ export interface StoreOptions {
   partPower: number
   /** A volume is sealed and a new one started past this size. */
   maxVolumeBytes: number
+  /** Records up to this size are read synchronously (see the node's sync_read_max_kb). */
+  syncReadMaxBytes: number
   /** Records per commit batch at most. */
   maxBatch: number
   log: Logger
@@ -163,7 +165,7 @@ export class DeviceStore {
     if (!entry) return undefined
     const volume = this.volumes.get(entry.volume)
     if (!volume) return undefined
-    const record = await volume.read(entry.offset, entry.length)
+    const record = await volume.read(entry.offset, entry.length, this.options.syncReadMaxBytes)
     const header = decodeRecordHeader(record)
     if (!header) throw new Error(`volume ${entry.volume} offset ${entry.offset}: not a record`)
     return {entry, record, header}

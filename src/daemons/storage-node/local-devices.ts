@@ -19,6 +19,7 @@ export interface LocalDevice {
 
 export interface DeviceOptions {
   maxVolumeBytes: number
+  syncReadMaxBytes: number
   maxBatch: number
 }
 
@@ -56,6 +57,7 @@ export class LocalDevices {
       const store = new DeviceStore(root, {
         partPower: ring.partPower,
         maxVolumeBytes: this.options.maxVolumeBytes,
+        syncReadMaxBytes: this.options.syncReadMaxBytes,
         maxBatch: this.options.maxBatch,
         log: this.log.child(name),
       }).open()

@@ -23,6 +23,7 @@ export interface NodeOptions {
   port: number
   devicesRoot: string
   maxVolumeBytes: number
+  syncReadMaxBytes: number
   inlineMaxBytes: number
   maxObjectBytes: number
   nodeTimeoutMs: number
@@ -60,7 +61,11 @@ export class StorageNode implements NodeContext {
     this.log = ctx.log
     this.inlineMaxBytes = options.inlineMaxBytes
     this.maxObjectBytes = options.maxObjectBytes
-    this.devices = new LocalDevices(options.devicesRoot, {maxVolumeBytes: options.maxVolumeBytes, maxBatch: 512}, ctx.log)
+    this.devices = new LocalDevices(
+      options.devicesRoot,
+      {maxVolumeBytes: options.maxVolumeBytes, syncReadMaxBytes: options.syncReadMaxBytes, maxBatch: 512},
+      ctx.log,
+    )
     this.client = new BackendClient(options.nodeTimeoutMs)
     this.updates = new UpdateSender(this.client, (device) => this.localDevice(device), ctx.log)
     this.service = new ServiceServer(ctx.metrics, 'storage_node', {keepAliveMs: 30_000})

@@ -160,11 +160,12 @@ export class Volume {
       written += (await writeAsync(this.indexFd, bytes, written, bytes.length - written, position + written)).bytesWritten
   }
 
-  async read(offset: number, length: number): Promise<Buffer> {
+  /** Reads a record; one synchronous pread when it is at most `syncMax` bytes. */
+  async read(offset: number, length: number, syncMax = 0): Promise<Buffer> {
     this.readers++
     try {
       const buffer = Buffer.allocUnsafe(length)
-      let done = 0
+      let done = length <= syncMax ? readSync(this.fd, buffer, 0, length, offset) : 0
       while (done < length) {
         const n = await new Promise<number>((resolve, reject) =>
           read(this.fd, buffer, done, length - done, offset + done, (error, bytes) => (error ? reject(error) : resolve(bytes))),

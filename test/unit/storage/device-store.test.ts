@@ -10,10 +10,10 @@ import {FLAG_TOMBSTONE} from '../../../src/daemons/storage-node/record.js'
 const dirs: string[] = []
 afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, {recursive: true, force: true})))
 
-function open(root?: string, maxVolumeBytes = 1 << 30): DeviceStore {
+function open(root?: string, maxVolumeBytes = 1 << 30, syncReadMaxBytes = 64 * 1024): DeviceStore {
   const dir = root ?? mkdtempSync(join(tmpdir(), 'dev-'))
   if (!root) dirs.push(dir)
-  return new DeviceStore(dir, {partPower: 4, maxVolumeBytes, maxBatch: 256, log: nullLogger}).open()
+  return new DeviceStore(dir, {partPower: 4, maxVolumeBytes, syncReadMaxBytes, maxBatch: 256, log: nullLogger}).open()
 }
 
 const keyOf = (name: string) => createHash('md5').update(name).digest()
@@ -32,6 +32,21 @@ function put(store: DeviceStore, name: string, body: string, timestamp: number) 
 }
 
 describe('DeviceStore', () => {
+  it('reads the same records through the thread pool and synchronously, small and large', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dev-'))
+    dirs.push(dir)
+    const writer = open(dir)
+    const big = 'x'.repeat(200_000)
+    await Promise.all([put(writer, 'small', 'tiny body', 1000), put(writer, 'big', big, 1001)])
+    await writer.close()
+    for (const syncReadMaxBytes of [0, 64 * 1024, 1024 * 1024]) {
+      const store = open(dir, 1 << 30, syncReadMaxBytes)
+      expect((await store.read(keyOf('small')))?.data?.toString()).toBe('tiny body')
+      expect((await store.read(keyOf('big')))?.data?.toString()).toBe(big)
+      await store.close()
+    }
+  })
+
   it('group-commits concurrent writes: one fdatasync for many', async () => {
     const store = open()
     await Promise.all(Array.from({length: 200}, (_, i) => put(store, `o${i}`, `body ${i}`, 1000 + i)))
