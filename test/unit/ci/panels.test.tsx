@@ -1,32 +1,15 @@
 import {render} from 'ink-testing-library'
 import {describe, expect, it} from 'vitest'
-import type {InstanceView} from '../../../src/daemons/runtime/instance-view.js'
+import {panelInstance} from '../../helpers/instance-view.js'
 import CiMasterPanel from '../../../src/tui/panels/ci-master.js'
 import CiWorkerPanel from '../../../src/tui/panels/ci-worker.js'
-
-function instance(kind: string, details: Record<string, unknown>): InstanceView {
-  return {
-    name: kind,
-    kind,
-    stack: 'default',
-    managed: true,
-    state: 'running',
-    pid: 1,
-    uptimeSeconds: 5,
-    restarts: 0,
-    lastExit: null,
-    health: 'healthy',
-    summary: '',
-    status: {name: kind, kind, pid: 1, phase: 'running', startedAt: '', uptimeSeconds: 5, healthy: true, summary: '', details},
-  }
-}
 
 describe('CI panels for tend top', () => {
   it('shows builders, workers, running builds and the live log tail', () => {
     const {lastFrame} = render(
       <CiMasterPanel
         width={80}
-        instance={instance('ci-master', {
+        instance={panelInstance('ci-master', {
           master: 'm1',
           api: 'http://127.0.0.1:8410',
           builders: [{name: 'unit', pending: 3, running: 1, maxBuilds: 2}],
@@ -53,7 +36,7 @@ describe('CI panels for tend top', () => {
     const {lastFrame} = render(
       <CiWorkerPanel
         width={80}
-        instance={instance('ci-worker', {
+        instance={panelInstance('ci-worker', {
           name: 'w1',
           state: 'waiting',
           maxBuilds: 1,

@@ -1,5 +1,6 @@
 import {render} from 'ink-testing-library'
 import {describe, expect, it} from 'vitest'
+import {panelInstance} from '../../helpers/instance-view.js'
 import FlowAgentPanel from '../../../src/tui/panels/flow-agent.js'
 
 const bridge = {
@@ -19,15 +20,17 @@ const bridge = {
   error: null,
 }
 
-function instance(details: unknown): any {
-  return {name: 'flow', kind: 'flow-agent', status: {details}}
-}
-
 describe('flow-agent panel', () => {
   it('shows flows desired and installed, drift found and repaired, and the last sync', () => {
     const {lastFrame} = render(
       <FlowAgentPanel
-        instance={instance({model: 'model.yaml', modelError: null, managedSwitch: '/x', intervalMs: 10000, bridges: [bridge]})}
+        instance={panelInstance('flow-agent', {
+          model: 'model.yaml',
+          modelError: null,
+          managedSwitch: '/x',
+          intervalMs: 10000,
+          bridges: [bridge],
+        })}
         width={100}
       />,
     )
@@ -40,7 +43,7 @@ describe('flow-agent panel', () => {
     const down = {...bridge, connected: false, error: 'switch unix:/x/br-tend.mgmt is unreachable'}
     const {lastFrame} = render(
       <FlowAgentPanel
-        instance={instance({
+        instance={panelInstance('flow-agent', {
           model: 'm.yaml',
           modelError: 'm.yaml: bridges.br0.ports.a.mac: expected a MAC address',
           managedSwitch: null,

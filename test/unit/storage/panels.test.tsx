@@ -1,25 +1,8 @@
 import {render} from 'ink-testing-library'
 import {describe, expect, it} from 'vitest'
-import type {InstanceView} from '../../../src/daemons/runtime/instance-view.js'
+import {panelInstance} from '../../helpers/instance-view.js'
 import StorageNodePanel from '../../../src/tui/panels/storage-node.js'
 import StorageProxyPanel from '../../../src/tui/panels/storage-proxy.js'
-
-function view(kind: string, details: Record<string, unknown>): InstanceView {
-  return {
-    name: kind,
-    kind,
-    stack: 'default',
-    managed: true,
-    state: 'running',
-    pid: 1,
-    uptimeSeconds: 5,
-    restarts: 0,
-    lastExit: null,
-    health: 'healthy',
-    summary: '',
-    status: {name: kind, kind, pid: 1, phase: 'running', startedAt: '', uptimeSeconds: 5, healthy: true, summary: '', details},
-  }
-}
 
 const requests = {PUT: {rate: 2101.5, p50Ms: 12.3, p99Ms: 48.9, total: 40000}, GET: {rate: 5300, p50Ms: 3.1, p99Ms: 9.9, total: 90000}}
 
@@ -44,7 +27,7 @@ describe('storage panels', () => {
       ],
       requests,
     }
-    const frame = render(<StorageNodePanel instance={view('storage-node', details)} width={120} />).lastFrame()!
+    const frame = render(<StorageNodePanel instance={panelInstance('storage-node', details)} width={120} />).lastFrame()!
     expect(frame).toMatch(/http:\/\/127\.0\.0\.1:8781 · ring v4/)
     expect(frame).toMatch(/disk 40\.0 GiB used, 60\.0 GiB free/)
     expect(frame).toMatch(/d1\s+123456\s+2\s+600\.0 MiB\s+1\.0 KiB\s+8\.0 MiB\s+20\s+1/)
@@ -54,13 +37,19 @@ describe('storage panels', () => {
   it('show a proxy, and cope with a status that has no details yet', () => {
     const frame = render(
       <StorageProxyPanel
-        instance={view('storage-proxy', {api: 'http://127.0.0.1:8780', ringVersion: 4, devices: ['a', 'b', 'c'], replicas: 3, requests})}
+        instance={panelInstance('storage-proxy', {
+          api: 'http://127.0.0.1:8780',
+          ringVersion: 4,
+          devices: ['a', 'b', 'c'],
+          replicas: 3,
+          requests,
+        })}
         width={100}
       />,
     ).lastFrame()!
     expect(frame).toMatch(/3 devices, 3 replicas/)
     expect(frame).toMatch(/GET\s+5300\.0/)
-    const empty = render(<StorageNodePanel instance={{...view('storage-node', {}), status: null}} width={80} />).lastFrame()!
+    const empty = render(<StorageNodePanel instance={{...panelInstance('storage-node', {}), status: null}} width={80} />).lastFrame()!
     expect(empty).toMatch(/no requests yet/)
   })
 })

@@ -1,5 +1,6 @@
 import {render} from 'ink-testing-library'
 import {describe, expect, it} from 'vitest'
+import {panelInstance} from '../../helpers/instance-view.js'
 import UsageCollectorPanel from '../../../src/tui/panels/usage-collector.js'
 
 const source = {
@@ -18,12 +19,13 @@ const source = {
   lastError: null,
   nextPollAt: null,
 }
-const instance = (details: unknown): any => ({name: 'usage', kind: 'usage-collector', status: {details}})
 
 describe('usage-collector panel', () => {
   it('shows each source, its last poll, and the busiest VMs with their rates', () => {
     const top = [{source: 'engine', vmId: 'a', vm: 'web01', vnics: 2, rxRate: 1_572_864, txRate: 2048, rx: '1', tx: '2'}]
-    const frame = render(<UsageCollectorPanel instance={instance({sources: [source], top})} width={100} />).lastFrame()!
+    const frame = render(
+      <UsageCollectorPanel instance={panelInstance('usage-collector', {sources: [source], top})} width={100} />,
+    ).lastFrame()!
     expect(frame).toMatch(/engine\s+ok\s+20000 vNICs\s+last poll 0s ago \(812 ms\)\s+overruns 1\s+resets 3/)
     expect(frame).toMatch(/web01\s+1\.50 MiB\/s\s+2\.00 KiB\/s/)
   })
@@ -33,7 +35,9 @@ describe('usage-collector panel', () => {
       state: 'failing',
       lastError: {at: '', reason: 'auth', message: 'the engine refused the credentials of admin@internal (401)'},
     }
-    const frame = render(<UsageCollectorPanel instance={instance({sources: [failing], top: []})} width={120} />).lastFrame()!
+    const frame = render(
+      <UsageCollectorPanel instance={panelInstance('usage-collector', {sources: [failing], top: []})} width={120} />,
+    ).lastFrame()!
     expect(frame).toMatch(/engine\s+failing/)
     expect(frame).toMatch(/refused the credentials of admin@internal/)
   })
