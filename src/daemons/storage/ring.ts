@@ -78,14 +78,14 @@ export class Ring {
     for (const device of data.devices) this.byId.set(device.id, device)
     const parts = this.partitionCount
     this.assignments = data.assignments.map((text, replica) => {
-      const table = decodeUint16(text)
+      const table = decodeTable(text, Uint16Array)
       if (table.length !== parts) throw new UsageError(`ring: replica ${replica} assigns ${table.length} partitions, expected ${parts}`)
       return table
     })
     if (this.assignments.length !== 0 && this.assignments.length !== this.replicas) {
       throw new UsageError(`ring: ${this.assignments.length} assignment tables for ${this.replicas} replicas`)
     }
-    this.lastMoved = decodeUint32(data.last_moved)
+    this.lastMoved = decodeTable(data.last_moved, Uint32Array)
     if (this.lastMoved.length !== parts) throw new UsageError('ring: last_moved has the wrong length')
   }
 
@@ -100,14 +100,14 @@ export class Ring {
       hash_suffix: randomBytes(8).toString('hex'),
       devices: [],
       assignments: [],
-      last_moved: encodeUint32(new Uint32Array(2 ** options.partPower)),
+      last_moved: encodeTable(new Uint32Array(2 ** options.partPower)),
       updated_at: new Date().toISOString(),
     })
   }
 
   /** A ring with the given assignment tables (what a rebalance produces). */
   static withTables(data: RingFileData, assignments: Uint16Array[], lastMoved: Uint32Array): Ring {
-    return new Ring({...data, assignments: assignments.map(encodeUint16), last_moved: encodeUint32(lastMoved)})
+    return new Ring({...data, assignments: assignments.map(encodeTable), last_moved: encodeTable(lastMoved)})
   }
 
   get partitionCount(): number {
@@ -182,8 +182,8 @@ export class Ring {
       hash_prefix: this.salt.prefix,
       hash_suffix: this.salt.suffix,
       devices: this.devices,
-      assignments: this.assignments.map(encodeUint16),
-      last_moved: encodeUint32(this.lastMoved),
+      assignments: this.assignments.map(encodeTable),
+      last_moved: encodeTable(this.lastMoved),
       updated_at: new Date().toISOString(),
     }
   }
@@ -271,28 +271,18 @@ export class RingWatcher {
   }
 }
 
-function encodeUint16(table: Uint16Array): string {
-  const bytes = Buffer.alloc(table.length * 2)
-  for (let i = 0; i < table.length; i++) bytes.writeUInt16LE(table[i], i * 2)
+/** A table as little-endian base64, the same on any host. */
+function encodeTable(table: Uint16Array | Uint32Array): string {
+  const size = table.BYTES_PER_ELEMENT
+  const bytes = Buffer.alloc(table.length * size)
+  for (let i = 0; i < table.length; i++) bytes.writeUIntLE(table[i], i * size, size)
   return bytes.toString('base64')
 }
 
-function decodeUint16(text: string): Uint16Array {
+function decodeTable<T extends Uint16Array | Uint32Array>(text: string, Table: {new (length: number): T; BYTES_PER_ELEMENT: number}): T {
+  const size = Table.BYTES_PER_ELEMENT
   const bytes = Buffer.from(text, 'base64')
-  const table = new Uint16Array(bytes.length >> 1)
-  for (let i = 0; i < table.length; i++) table[i] = bytes.readUInt16LE(i * 2)
-  return table
-}
-
-function encodeUint32(table: Uint32Array): string {
-  const bytes = Buffer.alloc(table.length * 4)
-  for (let i = 0; i < table.length; i++) bytes.writeUInt32LE(table[i], i * 4)
-  return bytes.toString('base64')
-}
-
-function decodeUint32(text: string): Uint32Array {
-  const bytes = Buffer.from(text, 'base64')
-  const table = new Uint32Array(bytes.length >> 2)
-  for (let i = 0; i < table.length; i++) table[i] = bytes.readUInt32LE(i * 4)
+  const table = new Table(Math.floor(bytes.length / size))
+  for (let i = 0; i < table.length; i++) table[i] = bytes.readUIntLE(i * size, size)
   return table
 }
