@@ -163,8 +163,12 @@ function parsePing(text: string, endedAt: number): PingResult {
     at: Number(m[1]) * 1000,
     seq: Number(m[2]),
   }))
-  const answered = new Set(replies.map((reply) => reply.seq))
-  const sent = Math.max(0, ...answered)
+  const answered = new Set<number>()
+  let sent = 0
+  for (const {seq} of replies) {
+    answered.add(seq)
+    sent = Math.max(sent, seq)
+  }
   let maxGapMs = 0
   // Gaps count from the first reply: waiting for ARP at the start is not an outage.
   let previous = replies[0]?.at
