@@ -3,7 +3,7 @@
  * run of polls through every fault, checked against the simulator's ground truth to the byte.
  */
 import {setTimeout as sleep} from 'node:timers/promises'
-import {UsageReader, seedShape} from '../../src/daemons/usage-collector/reports.js'
+import {UsageReader, seedShape} from '../../src/cli/usage/reports.js'
 import {startForeground, type ForegroundDaemon} from '../../test/helpers/daemon.js'
 import {makeTendHome, waitFor} from '../../test/helpers/tend-home.js'
 import {generateTraffic, mulberry32, startSimulator, type SimNic} from '../../test/ovirt-sim/index.js'

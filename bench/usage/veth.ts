@@ -7,7 +7,7 @@
 import {execa, type ResultPromise} from 'execa'
 import {mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {UsageReader} from '../../src/daemons/usage-collector/reports.js'
+import {UsageReader} from '../../src/cli/usage/reports.js'
 import {startForeground, type ForegroundDaemon} from '../../test/helpers/daemon.js'
 import {makeTendHome, waitFor} from '../../test/helpers/tend-home.js'
 import {createVethLab, type VethLab} from '../../test/integration/usage/veth-lab.js'

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand} from '../../lib/base-command.js'
+import {BaseCommand} from '../../cli/base-command.js'
 import {exitAfterGrace} from '../../lib/exit-guard.js'
-import {instanceConfigFlags, instanceConfigFrom} from '../../lib/instance-flags.js'
+import {instanceConfigFlags, instanceConfigFrom} from '../../cli/instance-flags.js'
 import {runDaemonHost} from '../../daemons/runtime/host.js'
 import {KindRegistry} from '../../daemons/runtime/registry.js'
 

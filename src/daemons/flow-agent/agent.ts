@@ -18,7 +18,7 @@ import {type BridgeToRead, fileStamp, type LoadedModel, ModelStore, type PortNum
 import {OvsSwitch, SwitchUnreachableError} from './ovs-switch.js'
 import {PrivateOvs} from './private-ovs.js'
 import {dumpOwnFlows, ownFlowsDigest, type Prefetched, type SyncOptions, type SyncReport, syncBridge} from './sync.js'
-import type {FlowAgentConfig} from './config.js'
+import type {FlowAgentConfig} from './flow-agent-config.js'
 
 export interface BridgeStatus {
   name: string

@@ -1,7 +1,7 @@
 import type {Config} from '@oclif/core'
 import {UsageError} from '../../lib/errors.js'
 import {parseOrThrow} from '../../lib/validation.js'
-import {builtinKinds} from '../index.js'
+import {builtinKinds} from '../../cli/builtin-kinds.js'
 import type {DaemonKind, DaemonKindEntry} from './contract.js'
 import {collectExtensions} from './extensions.js'
 

@@ -4,7 +4,7 @@
  */
 import {UsageError} from '../../lib/errors.js'
 import {parseOrThrow} from '../../lib/validation.js'
-import type {SourceEntryConfig} from './config.js'
+import type {SourceEntryConfig} from './usage-collector-config.js'
 import type {UsageSourceDefinition, UsageSourceEntry} from './source-api.js'
 
 export const builtinSources: UsageSourceEntry[] = [

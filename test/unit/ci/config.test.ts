@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
-import {duration, size} from '../../../src/daemons/ci/config-types.js'
-import {masterConfig} from '../../../src/daemons/ci-master/config.js'
-import {workerConfig} from '../../../src/daemons/ci-worker/config.js'
+import {duration, size} from '../../../src/lib/units.js'
+import {masterConfig} from '../../../src/daemons/ci-master/ci-master-config.js'
+import {workerConfig} from '../../../src/daemons/ci-worker/ci-worker-config.js'
 import {describeZodIssues} from '../../../src/lib/validation.js'
 
 const errors = (value: unknown) => {

@@ -4,7 +4,7 @@ import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {z} from 'zod'
 import {KindRegistry} from '../../../src/daemons/runtime/registry.js'
-import {loadStack} from '../../../src/daemons/runtime/stack.js'
+import {loadStack} from '../../../src/cli/stack/stack-file.js'
 
 const echoKind = {
   kind: 'echo',

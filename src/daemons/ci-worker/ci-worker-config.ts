@@ -1,0 +1,31 @@
+import {z} from 'zod'
+import {ciName, duration, secretRef, size} from '../../lib/units.js'
+
+/** The ci-worker config (docs/ci.md has the reference). */
+export const workerConfig = z
+  .object({
+    /** The name the master knows this worker by; default: the instance name. */
+    name: ciName.optional(),
+    secret: secretRef,
+    /** Masters to dial, in order of preference: ws://host:port (path /worker implied). */
+    masters: z
+      .array(z.string().regex(/^wss?:\/\/[^\s/]+(\/\S*)?$/, 'expected a ws:// or wss:// URL, e.g. ws://127.0.0.1:8410'))
+      .min(1, 'list at least one master'),
+    /** Builds this worker runs at once. */
+    max_builds: z.number().int().min(1).max(64).default(1),
+    /** Where build dirs are made; default: DATA/work. */
+    work_dir: z.string().optional(),
+    /** Keep each build's dir after it ends (default: removed). */
+    keep_build_dirs: z.boolean().default(false),
+    /** Output is sent to the master in frames of about this size, or after chunk_interval. */
+    chunk_bytes: size.refine((n) => n >= 4096 && n <= 512 * 1024, 'chunk_bytes must be from 4KiB to 512KiB').default(256 * 1024),
+    chunk_interval: duration.default(50),
+    reconnect_min: duration.default(500),
+    reconnect_max: duration.default(15_000),
+    /** After SIGTERM on timeout or cancel, how long a step's processes get before SIGKILL. */
+    kill_grace: duration.default(5000),
+  })
+  .strict()
+  .refine((c) => c.reconnect_max >= c.reconnect_min, {message: 'reconnect_max must be at least reconnect_min', path: ['reconnect_max']})
+
+export type WorkerConfig = z.infer<typeof workerConfig>
