@@ -115,7 +115,7 @@ export async function runVethBench(log: (line: string) => void): Promise<VethBen
         home: env.home,
         kind: 'usage-collector',
         name: 'usage',
-        config: {interval_ms: 3_600_000, sources: [{type: 'local', name: 'host', include: [lab.ifB], vm: 'guest'}]},
+        config: {interval: '1h', sources: [{type: 'local', name: 'host', include: [lab.ifB], vm: 'guest'}]},
         wrap: ['ip', 'netns', 'exec', lab.nsB],
       })
     const poll = async () => {

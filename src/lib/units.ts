@@ -1,69 +1,73 @@
-import {readFileSync} from 'node:fs'
-import {isAbsolute, resolve} from 'node:path'
 import {z} from 'zod'
-import {UsageError, errorCode} from './errors.js'
-
-/** Config building blocks shared by ci-master and ci-worker: durations, sizes, secrets. */
-
-const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$/
-const DURATION_MS = {ms: 1, s: 1000, m: 60_000, h: 3_600_000} as const
-
-/** A duration: a number of seconds, or "500ms", "30s", "10m", "1h". Parsed to milliseconds. */
-export const duration = z
-  .union([z.number().positive(), z.string().regex(DURATION, 'expected a duration such as 500ms, 30s, 10m or 1h')])
-  .transform((value) => {
-    if (typeof value === 'number') return Math.round(value * 1000)
-    const [, amount, unit] = DURATION.exec(value)!
-    return Math.round(Number(amount) * DURATION_MS[unit as keyof typeof DURATION_MS])
-  })
-
-const SIZE = /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|KB|MB|GB)?$/
-const SIZE_BYTES = {B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, KB: 1000, MB: 1000 ** 2, GB: 1000 ** 3} as const
-
-/** A size: a number of bytes, or "64MiB", "500KB" and the like. */
-export const size = z
-  .union([z.number().int().positive(), z.string().regex(SIZE, 'expected a size such as 65536, 512KiB or 64MiB')])
-  .transform((value) => {
-    if (typeof value === 'number') return value
-    const [, amount, unit] = SIZE.exec(value)!
-    return Math.round(Number(amount) * SIZE_BYTES[(unit ?? 'B') as keyof typeof SIZE_BYTES])
-  })
 
 /**
- * A secret: the value itself, `{file: PATH}` (read at use; relative to the config's folder) or
- * `{env: VAR}`. Prefer file or env, so the value stays out of stack files.
+ * The one syntax for durations and sizes in every kind's config, stack files, `--config`
+ * and `--set` alike. Each is converted exactly once, when the daemon validates its config:
+ * config files hold what the user wrote, never converted numbers.
  */
-export const secretRef = z.union([
-  z.string().min(1),
-  z.object({file: z.string().min(1), create: z.boolean().optional()}).strict(),
-  z.object({env: z.string().min(1)}).strict(),
-])
-export type SecretRef = z.infer<typeof secretRef>
 
-/** Resolves a secret reference to its value; a missing file or variable is a clear UsageError. */
-export function resolveSecret(ref: SecretRef, baseDir: string, what: string): string {
-  if (typeof ref === 'string') return ref
-  if ('env' in ref) {
-    const value = process.env[ref.env]
-    if (!value) throw new UsageError(`${what}: environment variable ${ref.env} is not set`)
-    return value
-  }
-  const path = isAbsolute(ref.file) ? ref.file : resolve(baseDir, ref.file)
-  try {
-    const value = readFileSync(path, 'utf8').trim()
-    if (!value) throw new UsageError(`${what}: secret file ${path} is empty`)
-    return value
-  } catch (error) {
-    if (error instanceof UsageError) throw error
-    throw new UsageError(`${what}: cannot read secret file ${path} (${errorCode(error) ?? String(error)})`)
-  }
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/
+const MS_PER = {ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000} as const
+
+/** "500ms", "1.5s", "10m", "1h", "7d" to milliseconds; undefined if it is not a duration. */
+export function parseDuration(text: string): number | undefined {
+  const match = DURATION.exec(text.trim())
+  if (!match) return undefined
+  return Math.round(Number(match[1]) * MS_PER[match[2] as keyof typeof MS_PER])
 }
 
-export function secretPath(ref: SecretRef, baseDir: string): string | undefined {
-  return typeof ref === 'object' && 'file' in ref ? (isAbsolute(ref.file) ? ref.file : resolve(baseDir, ref.file)) : undefined
+const SIZE = /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|TiB|KB|MB|GB|TB)?$/
+const BYTES_PER = {B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, TiB: 1024 ** 4, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12} as const
+
+/** "65536", "512KiB", "64MiB", "1GB" to bytes; undefined if it is not a size. */
+export function parseSize(text: string): number | undefined {
+  const match = SIZE.exec(text.trim())
+  if (!match) return undefined
+  return Math.round(Number(match[1]) * BYTES_PER[(match[2] ?? 'B') as keyof typeof BYTES_PER])
 }
 
-/** A name used in URLs and CLI arguments: builders, workers, steps, schedulers. */
-export const ciName = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'use 1-63 letters, digits, ".", "_" or "-", starting with a letter or digit')
+interface Bounds {
+  min?: string
+  max?: string
+}
+
+/**
+ * A duration field: a string with a unit ("500ms", "10s", "5m", "1h", "7d"), parsed to
+ * milliseconds. A bare number is refused, since nobody can tell seconds from milliseconds.
+ * Give defaults as strings too: `duration().prefault('10s')`.
+ */
+export function duration(bounds: Bounds = {}) {
+  const min = bounds.min === undefined ? undefined : parseDuration(bounds.min)
+  const max = bounds.max === undefined ? undefined : parseDuration(bounds.max)
+  return z.string({error: 'expected a duration with a unit, such as 500ms, 10s, 5m or 1h'}).transform((text, ctx) => {
+    const ms = parseDuration(text)
+    if (ms === undefined) {
+      ctx.addIssue({code: 'custom', message: `expected a duration with a unit, such as 500ms, 10s, 5m or 1h (got ${JSON.stringify(text)})`})
+      return z.NEVER
+    }
+    if (min !== undefined && ms < min) ctx.addIssue({code: 'custom', message: `must be at least ${bounds.min}`})
+    if (max !== undefined && ms > max) ctx.addIssue({code: 'custom', message: `must be at most ${bounds.max}`})
+    return ms
+  })
+}
+
+/**
+ * A size field: a number of bytes, or a string such as "512KiB", "64MiB" or "1GB", parsed to
+ * bytes. Give defaults as they read: `size().prefault('64MiB')`.
+ */
+export function size(bounds: Bounds = {}) {
+  const min = bounds.min === undefined ? undefined : parseSize(bounds.min)
+  const max = bounds.max === undefined ? undefined : parseSize(bounds.max)
+  return z
+    .union([z.number().int().nonnegative(), z.string()], {error: 'expected a size such as 65536, 512KiB or 64MiB'})
+    .transform((value, ctx) => {
+      const bytes = typeof value === 'number' ? value : parseSize(value)
+      if (bytes === undefined) {
+        ctx.addIssue({code: 'custom', message: `expected a size such as 65536, 512KiB or 64MiB (got ${JSON.stringify(value)})`})
+        return z.NEVER
+      }
+      if (min !== undefined && bytes < min) ctx.addIssue({code: 'custom', message: `must be at least ${bounds.min}`})
+      if (max !== undefined && bytes > max) ctx.addIssue({code: 'custom', message: `must be at most ${bounds.max}`})
+      return bytes
+    })
+}

@@ -2,7 +2,7 @@ import {readFileSync} from 'node:fs'
 import {get as httpGet, type IncomingMessage} from 'node:http'
 import {FailureError, UsageError, errorCode, errorMessage} from '../../lib/errors.js'
 import {findInstance} from '../instances/discovery.js'
-import type {Build, Step} from '../../daemons/ci-master/db/store.js'
+import type {Build, Step} from '../../protocols/ci/builds.js'
 import {LOG_STREAM_TYPE, type LogFrame, LogFrameParser, segmentText} from '../../protocols/ci/log-stream.js'
 
 /** How a command reaches a master: a local instance (by name) or an API URL, and the token. */

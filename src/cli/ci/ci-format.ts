@@ -1,4 +1,4 @@
-import type {Build, BuildResult} from '../../daemons/ci-master/db/store.js'
+import type {Build, BuildResult} from '../../protocols/ci/builds.js'
 import type {BuildDetail, BuilderInfo, WorkerInfo} from './ci-client.js'
 
 /** Plain-text renderings for the `tend ci` commands (their --json output is the data itself). */

@@ -10,7 +10,8 @@ import {FailureError, UsageError} from '../../lib/errors.js'
 import {DesiredState} from '../../daemons/flow-agent/desired.js'
 import {formatFlow} from '../../daemons/flow-agent/flow.js'
 import {OvsSwitch} from '../../daemons/flow-agent/ovs-switch.js'
-import {type SyncOptions, type SyncReport, syncBridge} from '../../daemons/flow-agent/sync.js'
+import type {SyncReport} from '../../daemons/flow-agent/status.js'
+import {type SyncOptions, syncBridge} from '../../daemons/flow-agent/sync.js'
 
 export const KIND = 'flow-agent'
 

@@ -1,7 +1,6 @@
 /** Plain-text renderings for the `tend flow` commands (their --json output is the objects). */
 import type {InstanceStatusDoc} from '../../daemons/runtime/instance-view.js'
-import type {BridgeStatus} from '../../daemons/flow-agent/agent.js'
-import type {SyncReport} from '../../daemons/flow-agent/sync.js'
+import type {BridgeStatus, SyncReport} from '../../daemons/flow-agent/status.js'
 
 export function renderSyncReports(reports: SyncReport[], mode: 'diff' | 'sync'): string {
   const lines: string[] = []

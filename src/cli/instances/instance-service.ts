@@ -4,7 +4,7 @@ import {isProcessAlive} from '../../lib/process.js'
 import {controlGet, controlRequest} from '../../daemons/runtime/control-client.js'
 import type {InstanceStatusDoc} from '../../daemons/runtime/instance-view.js'
 import {StatePaths, validateInstanceName} from '../../daemons/runtime/paths.js'
-import {KindRegistry} from '../../daemons/runtime/registry.js'
+import {loadKinds} from '../kinds.js'
 import {waitHealthy} from '../stack/stack-runner.js'
 import {SupervisorClient} from '../../daemons/runtime/supervisor/supervisor-client.js'
 import type {InstanceRecord} from '../../daemons/runtime/supervisor/managed-instance.js'
@@ -32,13 +32,14 @@ export class InstanceService {
     timeoutMs: number
   }): Promise<InstanceRecord & {action: string}> {
     validateInstanceName(options.name)
-    const registry = await KindRegistry.load(options.oclif)
-    const {config} = await registry.validate(options.kind, options.rawConfig, `config of ${options.name}`)
+    const registry = await loadKinds(options.oclif)
+    // The daemon converts the config itself: the supervisor passes on what the user wrote.
+    await registry.validate(options.kind, options.rawConfig, `config of ${options.name}`)
     await this.client.ensureRunning()
     const {action} = await this.client.start({
       name: options.name,
       kind: options.kind,
-      config,
+      config: options.rawConfig,
       baseDir: options.baseDir,
       stack: null,
       restart: options.restart,

@@ -117,7 +117,10 @@ export async function loadStack(file: string, registry: KindRegistry, env: NodeJ
     // Unknown kinds are errors even for skipped instances: the file itself is wrong.
     registry.get(entry.kind, `${where}: instances.${name}.kind`)
     if (skipped.has(name)) continue
-    const {config} = await registry.validate(entry.kind, entry.config ?? {}, where, `instances.${name}.config`)
+    // Validated here so that a bad file starts nothing; the daemon gets the config as written
+    // and converts it (durations, sizes, defaults) itself, exactly once.
+    const config = entry.config ?? {}
+    await registry.validate(entry.kind, config, where, `instances.${name}.config`)
     instances.push({name, kind: entry.kind, config, dependsOn: entry.depends_on, restart: entry.restart, maxRestarts: entry.max_restarts})
   }
   return {

@@ -5,7 +5,7 @@ import {taskList} from '../tasks.js'
 import type {InstanceState} from '../../daemons/runtime/instance-view.js'
 import {lastLines} from '../../daemons/runtime/log-tail.js'
 import {StatePaths} from '../../daemons/runtime/paths.js'
-import {KindRegistry} from '../../daemons/runtime/registry.js'
+import {loadKinds} from '../kinds.js'
 import {DEFAULT_STACK_FILE, loadStack, resolveStackFile, type Stack, type StackInstance} from './stack-file.js'
 import {SupervisorClient} from '../../daemons/runtime/supervisor/supervisor-client.js'
 import type {InstanceRecord} from '../../daemons/runtime/supervisor/managed-instance.js'
@@ -182,6 +182,6 @@ export async function down(options: {oclif: Config; home: string; file?: string;
 }
 
 async function loadStackFor(options: {oclif: Config; home: string; file?: string}): Promise<Stack> {
-  const registry = await KindRegistry.load(options.oclif)
+  const registry = await loadKinds(options.oclif)
   return loadStack(resolveStackFile(options.file), registry, {...process.env, TEND_HOME: options.home})
 }

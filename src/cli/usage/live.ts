@@ -3,10 +3,9 @@ import {FailureError, UsageError} from '../../lib/errors.js'
 import {controlRequest} from '../../daemons/runtime/control-client.js'
 import {findInstance} from '../instances/discovery.js'
 import {StatePaths} from '../../daemons/runtime/paths.js'
-import {formatBytes, renderTable} from '../../lib/format.js'
+import {formatBytes, formatRate, renderTable} from '../../lib/format.js'
 import {KIND} from './locate.js'
-import {formatRate, type VmRate} from '../../daemons/usage-collector/rates.js'
-import type {PollSummary} from '../../daemons/usage-collector/runner.js'
+import type {PollSummary, VmRate} from '../../daemons/usage-collector/status.js'
 
 export interface TopSnapshot {
   instance: string

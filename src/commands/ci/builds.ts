@@ -3,7 +3,7 @@ import {BaseCommand} from '../../cli/base-command.js'
 import {CiClient} from '../../cli/ci/ci-client.js'
 import {masterFlags} from '../../cli/ci/ci-flags.js'
 import {renderBuilds} from '../../cli/ci/ci-format.js'
-import type {Build} from '../../daemons/ci-master/db/store.js'
+import type {Build} from '../../protocols/ci/builds.js'
 
 export default class CiBuilds extends BaseCommand {
   static summary = 'List builds, newest first'

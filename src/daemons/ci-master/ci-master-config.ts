@@ -1,6 +1,8 @@
 import {CronExpressionParser} from 'cron-parser'
 import {z} from 'zod'
-import {ciName, duration, secretRef, size} from '../../lib/units.js'
+import {secretRef} from '../../lib/secret-ref.js'
+import {duration, size} from '../../lib/units.js'
+import {ciName} from '../../protocols/ci/names.js'
 
 /** The ci-master config (docs/ci.md has the reference with examples). */
 
@@ -18,7 +20,7 @@ const step = z
       .string()
       .refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), 'workdir must be a relative path inside the build dir')
       .optional(),
-    timeout: duration.optional(),
+    timeout: duration().optional(),
   })
   .strict()
 
@@ -32,7 +34,7 @@ const builder = z
     max_builds: z.number().int().min(1).max(1000).default(10),
     /** How many times a lost build (worker or master gone) is run again. */
     retries: z.number().int().min(0).max(10).default(1),
-    log_max_bytes: size.default(64 * 1024 * 1024),
+    log_max_bytes: size().prefault('64MiB'),
     env: envMap.default({}),
     steps: z.array(step).min(1, 'a builder needs at least one step'),
   })
@@ -57,7 +59,7 @@ const scheduler = z.discriminatedUnion('type', [
       /** Anything `git ls-remote` accepts: a path, file://, https://, ssh. */
       repository: z.string().min(1),
       branch: z.string().min(1).default('main'),
-      interval: duration.default(60_000),
+      interval: duration().prefault('60s'),
     })
     .strict(),
   z
@@ -97,16 +99,16 @@ export const masterConfig = z
     master_name: ciName.optional(),
     /** The API token for state-changing calls; default: generated into DATA/api-token (mode 0600). */
     api_token: secretRef.optional(),
-    heartbeat: duration.default(5000),
+    heartbeat: duration().prefault('5s'),
     /** A worker silent this long is lost, and so are its builds. */
-    heartbeat_timeout: duration.default(15_000),
+    heartbeat_timeout: duration().prefault('15s'),
     /** Another master silent this long (shared PostgreSQL) is presumed dead: its builds are lost. */
-    master_timeout: duration.default(30_000),
+    master_timeout: duration().prefault('30s'),
     /** Unacknowledged output a worker may have in flight per step: the backpressure window. */
-    log_window: size.default(2 * 1024 * 1024),
+    log_window: size().prefault('2MiB'),
     log_compression_level: z.number().int().min(-5).max(19).default(1),
     /** Group commit interval of step output: also the floor of `tend ci log --follow` latency. */
-    log_flush_interval: duration.default(100),
+    log_flush_interval: duration().prefault('100ms'),
     /** Values referenced by `env: {X: {secret: NAME}}`; redacted from all step output. */
     secrets: z.record(ciName, secretRef).default({}),
     workers: z.array(worker).default([]),

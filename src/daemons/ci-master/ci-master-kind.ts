@@ -7,5 +7,4 @@ export default defineDaemonKind<MasterConfig>({
   summary: 'CI master: builders, schedulers, build queue and log store; workers dial in over WebSocket',
   config: masterConfig as never,
   start: startMaster,
-  panel: async () => (await import('../../tui/panels/ci-master.js')).default,
 })

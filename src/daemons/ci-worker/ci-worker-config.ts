@@ -1,5 +1,7 @@
 import {z} from 'zod'
-import {ciName, duration, secretRef, size} from '../../lib/units.js'
+import {secretRef} from '../../lib/secret-ref.js'
+import {duration, size} from '../../lib/units.js'
+import {ciName} from '../../protocols/ci/names.js'
 
 /** The ci-worker config (docs/ci.md has the reference). */
 export const workerConfig = z
@@ -18,12 +20,12 @@ export const workerConfig = z
     /** Keep each build's dir after it ends (default: removed). */
     keep_build_dirs: z.boolean().default(false),
     /** Output is sent to the master in frames of about this size, or after chunk_interval. */
-    chunk_bytes: size.refine((n) => n >= 4096 && n <= 512 * 1024, 'chunk_bytes must be from 4KiB to 512KiB').default(256 * 1024),
-    chunk_interval: duration.default(50),
-    reconnect_min: duration.default(500),
-    reconnect_max: duration.default(15_000),
+    chunk_bytes: size({min: '4KiB', max: '512KiB'}).prefault('256KiB'),
+    chunk_interval: duration().prefault('50ms'),
+    reconnect_min: duration().prefault('500ms'),
+    reconnect_max: duration().prefault('15s'),
     /** After SIGTERM on timeout or cancel, how long a step's processes get before SIGKILL. */
-    kill_grace: duration.default(5000),
+    kill_grace: duration().prefault('5s'),
   })
   .strict()
   .refine((c) => c.reconnect_max >= c.reconnect_min, {message: 'reconnect_max must be at least reconnect_min', path: ['reconnect_max']})

@@ -1,7 +1,7 @@
 import {mkdirSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 import {defineDaemonKind} from '../runtime/contract.js'
-import {resolveSecret} from '../../lib/units.js'
+import {resolveSecret} from '../../lib/secret-ref.js'
 import {workerConfig, type WorkerConfig} from './ci-worker-config.js'
 import {StepRegistry} from './leftovers.js'
 import {CiWorker} from './worker.js'
@@ -52,5 +52,4 @@ export default defineDaemonKind<WorkerConfig>({
       stop: () => worker.stop(),
     }
   },
-  panel: async () => (await import('../../tui/panels/ci-worker.js')).default,
 })

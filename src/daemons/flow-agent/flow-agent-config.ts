@@ -1,4 +1,5 @@
 import {z} from 'zod'
+import {duration} from '../../lib/units.js'
 
 /** The flow-agent's instance config (stack file `config:` or `tend daemon run --config`). */
 export const flowAgentConfig = z
@@ -8,7 +9,7 @@ export const flowAgentConfig = z
     /** The owner tag in the top 16 bits of every flow cookie: flows with another tag are foreign. */
     cookie: z.number().int().min(1).max(0xffff).default(0x7e4d),
     /** How often to re-read the switch and repair drift the flow monitor did not report. */
-    interval_ms: z.number().int().min(200).default(10_000),
+    interval: duration({min: '200ms'}).prefault('10s'),
     /** Replace every flow on the bridges (foreign ones too) at the first sync, in one bundle. */
     reset_flows: z.boolean().default(false),
     /** Watch the flow tables (ovs-ofctl monitor) to repair drift as it happens. */
@@ -26,7 +27,7 @@ export const flowAgentConfig = z
         managed: z.boolean().default(false),
         /** With managed: leave the switch running when the agent stops (a crash always does). */
         keep_running: z.boolean().default(false),
-        timeout_ms: z.number().int().min(1000).default(60_000),
+        timeout: duration({min: '1s'}).prefault('60s'),
       })
       .strict()
       .prefault({}),

@@ -17,7 +17,6 @@ export default defineDaemonKind({
   kind: 'flow-agent',
   summary: 'Keeps Open vSwitch flows equal to a declared network model, hitlessly (read, diff, apply the difference in one bundle)',
   config: flowAgentConfig,
-  panel: async () => (await import('../../tui/panels/flow-agent.js')).default,
   async start(ctx, config) {
     const model = config.model && !isAbsolute(config.model) ? resolve(ctx.baseDir, config.model) : config.model
     const agent = new FlowAgent(ctx, {...config, model})

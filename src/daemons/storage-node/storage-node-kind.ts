@@ -1,5 +1,6 @@
 import {join, resolve} from 'node:path'
 import {z} from 'zod'
+import {duration, size} from '../../lib/units.js'
 import {defineDaemonKind} from '../runtime/contract.js'
 import {openRing, ringConfigSchema} from '../../protocols/storage/ring-config.js'
 import {constraints} from '../../protocols/storage/constraints.js'
@@ -18,40 +19,36 @@ const nodeConfig = z
     devices_root: z.string().optional(),
     ring: ringConfigSchema,
     /** A volume file is sealed past this size and a new one started (≤ 4096: offsets are 32-bit). */
-    max_volume_mb: z.number().int().min(1).max(4000).default(1024),
+    max_volume: size({min: '1MiB', max: '4000MiB'}).prefault('1GiB'),
     /** Objects up to this size live inside volumes; larger ones get a file each. */
-    inline_max_kb: z.number().int().min(1).max(65536).default(1024),
+    inline_max: size({min: '1KiB', max: '64MiB'}).prefault('1MiB'),
     /**
      * Records up to this size are read with one synchronous pread on the event loop: from the
      * page cache that costs a few microseconds, where a hop through libuv's thread pool costs
      * tens (GET/s +30% on two cores). 0 sends every read through the pool, for disks that may
      * stall (a stalled read then blocks only its own request).
      */
-    sync_read_max_kb: z.number().int().min(0).max(1024).default(64),
+    sync_read_max: size({max: '1MiB'}).prefault('64KiB'),
     /** How long a request to another node may take. */
-    node_timeout_ms: z.number().int().min(100).default(10_000),
+    node_timeout: duration({min: '100ms'}).prefault('10s'),
     /** How long a PUT waits for the container listing update before answering anyway. */
-    container_update_timeout_ms: z.number().int().min(10).default(1000),
+    container_update_timeout: duration({min: '10ms'}).prefault('1s'),
     /** How often containers whose counts changed are reported to their accounts. */
-    account_update_interval_ms: z.number().int().min(100).default(1000),
+    account_update_interval: duration({min: '100ms'}).prefault('1s'),
     /** Pause between replication passes (each compares every partition with its peers). */
-    replication_interval_s: z.number().min(0.1).default(30),
-    /** The auditor re-reads every object at most this fast, then pauses audit_interval_s. */
+    replication_interval: duration({min: '100ms'}).prefault('30s'),
+    /** The auditor re-reads every object at most this fast, then pauses audit_interval. */
     audit_bytes_per_second: z
       .number()
       .int()
       .min(1024)
       .default(20 * 1024 * 1024),
-    audit_interval_s: z.number().min(0.1).default(3600),
-    /** Volumes at least this much garbage are compacted (checked every compaction_interval_s). */
+    audit_interval: duration({min: '100ms'}).prefault('1h'),
+    /** Volumes at least this much garbage are compacted (checked every compaction_interval). */
     compaction_min_garbage: z.number().min(0.05).max(1).default(0.5),
-    compaction_interval_s: z.number().min(0.1).default(300),
+    compaction_interval: duration({min: '100ms'}).prefault('5m'),
     /** Tombstones older than this are forgotten (every replica must have seen them by then). */
-    reclaim_age_s: z
-      .number()
-      .int()
-      .min(1)
-      .default(7 * 24 * 3600),
+    reclaim_age: duration({min: '1s'}).prefault('7d'),
   })
   .strict()
 
@@ -61,19 +58,18 @@ export default defineDaemonKind<NodeConfig>({
   kind: 'storage-node',
   summary: 'Stores objects in append-only volumes, and container and account listings in SQLite',
   config: nodeConfig,
-  panel: async () => (await import('../../tui/panels/storage-node.js')).default,
   async start(ctx, config) {
     const watcher = openRing(config.ring, ctx.baseDir, ctx.log)
     const node = new StorageNode(ctx, watcher, {
       bind: config.bind,
       port: config.port,
       devicesRoot: config.devices_root ? resolve(ctx.baseDir, config.devices_root) : join(ctx.dataDir, 'devices'),
-      maxVolumeBytes: config.max_volume_mb * 1024 * 1024,
-      syncReadMaxBytes: config.sync_read_max_kb * 1024,
-      inlineMaxBytes: config.inline_max_kb * 1024,
+      maxVolumeBytes: config.max_volume,
+      syncReadMaxBytes: config.sync_read_max,
+      inlineMaxBytes: config.inline_max,
       maxObjectBytes: constraints.max_file_size,
-      nodeTimeoutMs: config.node_timeout_ms,
-      containerUpdateTimeoutMs: config.container_update_timeout_ms,
+      nodeTimeoutMs: config.node_timeout,
+      containerUpdateTimeoutMs: config.container_update_timeout,
     })
     try {
       await node.start()
@@ -84,20 +80,20 @@ export default defineDaemonKind<NodeConfig>({
     }
     const reporter = setInterval(
       () => void node.reportDirtyContainers().catch((error) => ctx.log.warn('account update failed', {error: String(error)})),
-      config.account_update_interval_ms,
+      config.account_update_interval,
     )
-    const replicator = new Replicator(node, ctx.log.child('replicator'), config.replication_interval_s * 1000)
+    const replicator = new Replicator(node, ctx.log.child('replicator'), config.replication_interval)
     replicator.start()
     const auditor = new Auditor(
       {devices: node.devices, expire: (...args) => node.expire(...args), repairSoon: () => replicator.runSoon()},
       ctx.log.child('auditor'),
-      {bytesPerSecond: config.audit_bytes_per_second, intervalMs: config.audit_interval_s * 1000},
+      {bytesPerSecond: config.audit_bytes_per_second, intervalMs: config.audit_interval},
     )
     auditor.start()
     const housekeeping = new Housekeeping(node.devices, ctx.log.child('housekeeping'), {
-      intervalMs: config.compaction_interval_s * 1000,
+      intervalMs: config.compaction_interval,
       minGarbageRatio: config.compaction_min_garbage,
-      reclaimAgeMs: config.reclaim_age_s * 1000,
+      reclaimAgeMs: config.reclaim_age,
     })
     housekeeping.start()
     ctx.log.info('storage node listening', {address: node.address, devices: node.devices.all().map((d) => d.name)})

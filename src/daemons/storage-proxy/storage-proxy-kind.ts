@@ -1,5 +1,6 @@
 import {join, resolve} from 'node:path'
 import {z} from 'zod'
+import {duration, size} from '../../lib/units.js'
 import {defineDaemonKind} from '../runtime/contract.js'
 import {openRing, ringConfigSchema} from '../../protocols/storage/ring-config.js'
 import {userSchema} from './auth.js'
@@ -13,18 +14,18 @@ const proxyConfig = z
     ring: ringConfigSchema,
     /** tempauth users; clients authenticate at /auth/v1.0 with X-Auth-User and X-Auth-Key. */
     users: z.array(userSchema).min(1, 'at least one user is needed'),
-    token_ttl_s: z.number().int().min(60).default(86_400),
+    token_ttl: duration({min: '60s'}).prefault('24h'),
     /** Where the token signing secret is kept (default: the instance's data dir). */
     token_secret_file: z.string().optional(),
     /** How long a node may take to answer before it counts as failed. */
-    node_timeout_ms: z.number().int().min(100).default(10_000),
+    node_timeout: duration({min: '100ms'}).prefault('10s'),
     /** How long a node that failed is skipped (handoffs stand in for it). */
-    error_limit_ms: z.number().int().min(0).default(10_000),
+    error_limit: duration().prefault('10s'),
     /** How long a client may pause mid-body before its request fails with 408. */
-    client_timeout_ms: z.number().int().min(100).default(60_000),
-    container_cache_ms: z.number().int().min(0).default(10_000),
+    client_timeout: duration({min: '100ms'}).prefault('60s'),
+    container_cache: duration().prefault('10s'),
     /** Object bodies up to this size are read whole before going out; larger ones stream. */
-    buffer_max_kb: z.number().int().min(1).max(65_536).default(64),
+    buffer_max: size({min: '1KiB', max: '64MiB'}).prefault('64KiB'),
     /**
      * Batches of small-object operations in flight to one device. One means the largest
      * batches (the least CPU per object, what a busy machine needs); more overlap a batch's
@@ -40,7 +41,6 @@ export default defineDaemonKind<ProxyConfig>({
   kind: 'storage-proxy',
   summary: 'Swift API v1 proxy: auth, accounts, containers and objects over the storage nodes',
   config: proxyConfig,
-  panel: async () => (await import('../../tui/panels/storage-proxy.js')).default,
   async start(ctx, config) {
     const watcher = openRing(config.ring, ctx.baseDir, ctx.log)
     const proxy = new SwiftProxy(
@@ -49,13 +49,13 @@ export default defineDaemonKind<ProxyConfig>({
         bind: config.bind,
         port: config.port,
         users: config.users,
-        tokenTtlSeconds: config.token_ttl_s,
+        tokenTtlSeconds: Math.round(config.token_ttl / 1000),
         secretFile: config.token_secret_file ? resolve(ctx.baseDir, config.token_secret_file) : join(ctx.dataDir, 'token-secret'),
-        nodeTimeoutMs: config.node_timeout_ms,
-        errorLimitMs: config.error_limit_ms,
-        clientTimeoutMs: config.client_timeout_ms,
-        containerCacheMs: config.container_cache_ms,
-        bufferMaxBytes: config.buffer_max_kb * 1024,
+        nodeTimeoutMs: config.node_timeout,
+        errorLimitMs: config.error_limit,
+        clientTimeoutMs: config.client_timeout,
+        containerCacheMs: config.container_cache,
+        bufferMaxBytes: config.buffer_max,
         batchInFlight: config.batch_in_flight,
       },
       ctx.log,

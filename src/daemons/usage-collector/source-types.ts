@@ -55,7 +55,7 @@ export class SourceTypes {
       )
     }
     const definition = await found.load()
-    const {type: _type, name: _name, interval_ms: _interval, ...own} = entry
+    const {type: _type, name: _name, interval: _interval, ...own} = entry
     return {definition, config: parseOrThrow(definition.config, own, where, prefix)}
   }
 }

@@ -1,4 +1,5 @@
 import {z} from 'zod'
+import {duration} from '../../lib/units.js'
 
 const NAME = /^[a-z0-9][a-z0-9_.-]{0,62}$/
 
@@ -8,31 +9,28 @@ export const sourceEntrySchema = z.looseObject({
   /** Unique per collector; default: the type. Reports and metrics label series with it. */
   name: z.string().regex(NAME, 'use lowercase letters, digits, ".", "_" or "-"').optional(),
   /** This source's poll interval; default: the collector's. */
-  interval_ms: z.number().int().min(100).optional(),
+  interval: duration({min: '100ms'}).optional(),
 })
-
-const HOUR = 3_600_000
-const DAY = 24 * HOUR
 
 export const collectorConfigSchema = z
   .object({
     /** How often each source is polled. Totals do not depend on it; time resolution does. */
-    interval_ms: z.number().int().min(100).default(15_000),
+    interval: duration({min: '100ms'}).prefault('15s'),
     /** The SQLite file; default usage.db in the instance's data dir. */
     db: z.string().min(1).optional(),
-    /** How long each data set is kept; 0 keeps it forever. */
+    /** How long each data set is kept; 0s keeps it forever. */
     retention: z
       .object({
-        raw_hours: z.number().min(0).default(24),
-        five_minute_hours: z.number().min(0).default(48),
-        hourly_days: z.number().min(0).default(30),
-        daily_days: z.number().min(0).default(730),
-        monthly_days: z.number().min(0).default(0),
+        raw: duration().prefault('24h'),
+        five_minute: duration().prefault('48h'),
+        hourly: duration().prefault('30d'),
+        daily: duration().prefault('730d'),
+        monthly: duration().prefault('0s'),
       })
       .strict()
       .prefault({}),
     /** How often committed samples are folded into the rollups (and retention applied). */
-    rollup_interval_ms: z.number().int().min(1000).default(60_000),
+    rollup_interval: duration({min: '1s'}).prefault('60s'),
     sources: z.array(sourceEntrySchema).min(1, 'at least one source is needed, e.g. {type: local}'),
   })
   .strict()
@@ -56,10 +54,10 @@ export type SourceEntryConfig = z.infer<typeof sourceEntrySchema>
 
 export function retentionMs(config: CollectorConfig['retention']) {
   return {
-    raw: config.raw_hours * HOUR,
-    '5m': config.five_minute_hours * HOUR,
-    hour: config.hourly_days * DAY,
-    day: config.daily_days * DAY,
-    month: config.monthly_days * DAY,
+    raw: config.raw,
+    '5m': config.five_minute,
+    hour: config.hourly,
+    day: config.daily,
+    month: config.monthly,
   }
 }

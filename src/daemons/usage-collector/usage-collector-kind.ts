@@ -9,7 +9,8 @@ import {errorMessage, UsageError} from '../../lib/errors.js'
 import type {DaemonContext, RunningDaemon} from '../runtime/contract.js'
 import {defineDaemonKind} from '../runtime/contract.js'
 import {collectorConfigSchema, retentionMs, type CollectorConfig} from './usage-collector-config.js'
-import {SourceRunner, type PollSummary} from './runner.js'
+import {SourceRunner} from './runner.js'
+import type {PollSummary} from './status.js'
 import {SourceTypes} from './source-types.js'
 import type {UsageSource} from './source-api.js'
 import {UsageStore} from './store.js'
@@ -18,7 +19,6 @@ export const usageCollectorKind = defineDaemonKind<CollectorConfig>({
   kind: 'usage-collector',
   summary: 'Exact per-VM, per-vNIC network byte totals from cumulative counters (local, libvirt, oVirt)',
   config: collectorConfigSchema,
-  panel: async () => (await import('../../tui/panels/usage-collector.js')).default,
   start: async (ctx, config) => startCollector(ctx, config),
 })
 
@@ -58,9 +58,7 @@ async function startCollector(ctx: DaemonContext, config: CollectorConfig): Prom
       const log = ctx.log.child(name)
       const source = await resolved[index].definition.create({name, log, baseDir: ctx.baseDir}, resolved[index].config)
       sources.push(source)
-      runners.push(
-        new SourceRunner(name, entry.type, source, store, entry.interval_ms ?? config.interval_ms, log, {onPoll: metrics.onPoll}),
-      )
+      runners.push(new SourceRunner(name, entry.type, source, store, entry.interval ?? config.interval, log, {onPoll: metrics.onPoll}))
     }
   } catch (error) {
     await Promise.all(sources.map((s) => s.close?.().catch(() => undefined)))
@@ -83,7 +81,7 @@ async function startCollector(ctx: DaemonContext, config: CollectorConfig): Prom
       } catch (error) {
         ctx.log.error('rollup failed; retrying at the next interval', {error: errorMessage(error)})
       }
-      await sleep(config.rollup_interval_ms, undefined, {signal}).catch(() => undefined)
+      await sleep(config.rollup_interval, undefined, {signal}).catch(() => undefined)
     }
   })()
   ctx.log.info(`collecting from ${runners.map((r) => `${r.name} (${r.type})`).join(', ')}`, {db: dbPath})

@@ -16,12 +16,12 @@ instances:
     kind: http-probe
     restart: always
     config:
-      targets: [{url: http://localhost/healthz, socket: "\${TEND_HOME}/run/supervisor.sock", interval_ms: 200}]
+      targets: [{url: http://localhost/healthz, socket: "\${TEND_HOME}/run/supervisor.sock", interval: 200ms}]
   b:
     kind: http-probe
     depends_on: [a]
     config:
-      targets: [{url: http://localhost/healthz, socket: "\${TEND_HOME}/run/supervisor.sock", interval_ms: 200}]
+      targets: [{url: http://localhost/healthz, socket: "\${TEND_HOME}/run/supervisor.sock", interval: 200ms}]
 ${extra}`,
   )
   return file

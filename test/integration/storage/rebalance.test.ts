@@ -12,7 +12,7 @@ let cluster: LocalCluster
 let auth: Auth
 
 beforeAll(async () => {
-  cluster = await LocalCluster.start({nodes: 3, partPower: 6, nodeConfig: {replication_interval_s: 3600}})
+  cluster = await LocalCluster.start({nodes: 3, partPower: 6, nodeConfig: {replication_interval: '1h'}})
   auth = await login(cluster)
 }, 120_000)
 

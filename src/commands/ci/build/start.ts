@@ -4,7 +4,7 @@ import {waitForBuild} from '../../../cli/ci/build-wait.js'
 import {CiClient} from '../../../cli/ci/ci-client.js'
 import {masterFlags, parseProperties} from '../../../cli/ci/ci-flags.js'
 import {RESULT_EXIT_CODES, renderBuild} from '../../../cli/ci/ci-format.js'
-import type {Build, Step} from '../../../daemons/ci-master/db/store.js'
+import type {Build, Step} from '../../../protocols/ci/builds.js'
 
 export default class CiBuildStart extends BaseCommand {
   static summary = 'Queue a build of a builder (the force scheduler)'

@@ -3,7 +3,7 @@ import {BaseCommand} from '../../../cli/base-command.js'
 import {CiClient} from '../../../cli/ci/ci-client.js'
 import {masterFlags} from '../../../cli/ci/ci-flags.js'
 import {buildStatus} from '../../../cli/ci/ci-format.js'
-import type {Build} from '../../../daemons/ci-master/db/store.js'
+import type {Build} from '../../../protocols/ci/builds.js'
 
 export default class CiBuildStop extends BaseCommand {
   static summary = 'Stop a build: a queued one is cancelled, a running one has its process tree killed'

@@ -1,3 +1,4 @@
+import type {Build, BuildResult, BuildState, Step} from '../../../protocols/ci/builds.js'
 import type {Sql} from './sql.js'
 
 /**
@@ -5,46 +6,6 @@ import type {Sql} from './sql.js'
  * segments. The same SQL runs on SQLite and PostgreSQL; the two differences (row locking and
  * advisory locks) are spelled out where they occur.
  */
-
-export const buildResults = ['success', 'failure', 'cancelled', 'lost', 'exception'] as const
-export type BuildResult = (typeof buildResults)[number]
-export type BuildState = 'pending' | 'running' | 'finished'
-
-export interface Build {
-  id: number
-  builder: string
-  state: BuildState
-  result: BuildResult | null
-  reason: string
-  properties: Record<string, string>
-  attempt: number
-  retryOf: number | null
-  retriedAs: number | null
-  master: string | null
-  worker: string | null
-  cancelRequested: boolean
-  /** Why it ended the way it did, in one line. */
-  summary: string | null
-  createdAt: number
-  startedAt: number | null
-  finishedAt: number | null
-}
-
-export interface Step {
-  build: number
-  index: number
-  name: string
-  state: 'pending' | 'running' | 'finished'
-  result: string | null
-  exitCode: number | null
-  startedAt: number | null
-  finishedAt: number | null
-  logLines: number
-  logBytes: number
-  storedBytes: number
-  droppedBytes: number
-  truncated: boolean
-}
 
 interface BuildRow {
   id: number

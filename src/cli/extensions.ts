@@ -1,6 +1,6 @@
 import type {Config} from '@oclif/core'
-import {errorMessage} from '../../lib/errors.js'
-import {pluginApi} from '../../plugin-api.js'
+import {errorMessage} from '../lib/errors.js'
+import {pluginApi} from '../plugin-api.js'
 
 /**
  * Runs the oclif hook `tend:<point>` in every plugin and flattens what the plugins return.
