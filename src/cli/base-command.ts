@@ -26,10 +26,10 @@ export abstract class BaseCommand extends Command {
       process.exitCode = error.oclif.exit ?? 0
       return
     }
-    const {message, hint, exitCode} = describe(error)
+    const {message, hint, exitCode, code} = describe(error)
     process.exitCode = exitCode
     if (this.jsonEnabled()) {
-      process.stdout.write(`${JSON.stringify({error: {message, hint, exitCode}}, null, 2)}\n`)
+      process.stdout.write(`${JSON.stringify({error: {message, hint, exitCode, code}}, null, 2)}\n`)
       return
     }
     process.stderr.write(`Error: ${message}\n`)
@@ -38,16 +38,17 @@ export abstract class BaseCommand extends Command {
   }
 }
 
-function describe(error: Error): {message: string; hint?: string; exitCode: number} {
-  if (error instanceof TendError) return {message: error.message, hint: error.hint, exitCode: error.exitCode}
+function describe(error: Error): {message: string; hint?: string; exitCode: number; code: string} {
+  if (error instanceof TendError) return {message: error.message, hint: error.hint, exitCode: error.exitCode, code: error.code}
   if (error instanceof Errors.CLIError) {
     // Flag and argument parse errors: the first line is the useful one.
     const first = errorMessage(error).split('\n')[0]
-    return {message: first, hint: 'see --help', exitCode: error.oclif?.exit ?? 2}
+    return {message: first, hint: 'see --help', exitCode: error.oclif?.exit ?? 2, code: 'USAGE'}
   }
   return {
     message: `internal error: ${errorMessage(error)}`,
     hint: process.env.TEND_DEBUG ? undefined : 'this is a bug in tend; run again with TEND_DEBUG=1 for the stack trace',
     exitCode: 1,
+    code: 'BUG',
   }
 }
