@@ -1,5 +1,6 @@
 import {randomBytes} from 'node:crypto'
-import type {OutgoingHttpHeaders, ServerResponse} from 'node:http'
+import type {OutgoingHttpHeaders} from 'node:http'
+import type {ResponseWriter} from './middleware/exchange.js'
 
 /** Responses shaped like Swift's: a transaction id on everything, short HTML error bodies. */
 
@@ -39,14 +40,14 @@ export function newTransId(): string {
  * after the answer, rather than reading (say) 5 GiB only to throw it away, or mistaking the
  * rest of it for the next request.
  */
-function bodyLeftUnread(res: ServerResponse): boolean {
+function bodyLeftUnread(res: ResponseWriter): boolean {
   const req = res.req
   if (!req || req.complete) return false
   return Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined
 }
 
 /** An error (or empty) response; `detail` replaces the stock explanation. */
-export function sendStatus(res: ServerResponse, status: number, headers: OutgoingHttpHeaders = {}, detail?: string, head = false): void {
+export function sendStatus(res: ResponseWriter, status: number, headers: OutgoingHttpHeaders = {}, detail?: string, head = false): void {
   if (bodyLeftUnread(res)) headers = {...headers, connection: 'close'}
   const [title, text] = EXPLANATIONS[status] ?? ['', '']
   const body = status < 300 || status === 304 || !title ? '' : `<html><h1>${title}</h1><p>${escapeHtml(detail ?? text)}</p></html>`
@@ -59,7 +60,7 @@ export function sendStatus(res: ServerResponse, status: number, headers: Outgoin
   res.end(head || status === 204 || status === 304 ? undefined : bytes)
 }
 
-export function sendBody(res: ServerResponse, status: number, body: Buffer | string, headers: OutgoingHttpHeaders, head = false): void {
+export function sendBody(res: ResponseWriter, status: number, body: Buffer | string, headers: OutgoingHttpHeaders, head = false): void {
   const bytes = typeof body === 'string' ? Buffer.from(body) : body
   res.writeHead(status, {...headers, 'content-length': bytes.length})
   res.end(head ? undefined : bytes)

@@ -1,0 +1,162 @@
+import type {IncomingHttpHeaders} from 'node:http'
+import {Readable} from 'node:stream'
+import type {Logger} from '../../../lib/logger.js'
+import {checkName} from '../../storage/constraints.js'
+import type {SwiftRequest} from '../request.js'
+import {type Answer, CapturedResponse, SubrequestBody} from './exchange.js'
+
+/**
+ * The proxy's middleware pipeline, as Swift's WSGI pipeline: each request goes down an
+ * ordered list of middlewares to the controllers. A middleware passes a request on
+ * (`stage.next`), answers it itself, rewrites it or its answer, or makes requests of its own
+ * (`stage.subrequest`, Swift's make_subrequest), which run through the rest of the pipeline
+ * as the same user and are authorized like any other request. Answers stream: a middleware
+ * reading a 5 GiB segment holds a chunk at a time.
+ */
+
+export type Handler = (r: SwiftRequest) => Promise<void>
+
+/** Per-request state the middlewares share (Swift's WSGI environ). */
+export interface RequestEnv {
+  /** The middleware that made this request (Swift's swift.source); undefined for a client's. */
+  source?: string
+  /** The client sent a token (a valid one: a bad token is refused before the pipeline). */
+  tokenGiven?: boolean
+  /** Authorization is settled: a TempURL, or a middleware's pre-authorized request. */
+  preauthorized?: boolean
+  /** TempURL: the request may touch only this account (its subrequests included). */
+  tempUrlAccount?: string
+  /** Symlinks followed so far by this request. */
+  symlinkHops?: number
+}
+
+export interface SubrequestSpec {
+  method: string
+  /** Default: the parent's account. */
+  account?: string
+  container?: string
+  object?: string
+  query?: Record<string, string>
+  headers?: IncomingHttpHeaders
+  body?: Buffer | Readable
+  /** Skip authorization (Swift's make_pre_authed_request): the middleware checked access itself. */
+  preauthorized?: boolean
+  /** The middleware making it (Swift's swift.source). */
+  source: string
+}
+
+/** A middleware's place in the pipeline: the rest of it, and requests of its own. */
+export interface Stage {
+  /** The rest of the pipeline, down to the controllers (Swift's self.app). */
+  readonly next: Handler
+  /** Runs a request through the rest of the pipeline as the parent's user; the answer streams back. */
+  subrequest(parent: SwiftRequest, spec: SubrequestSpec): Promise<Answer>
+  /** Runs `r` (say, rewritten) through the rest of the pipeline, its answer captured rather than sent. */
+  capture(r: SwiftRequest): Promise<Answer>
+}
+
+export interface Middleware {
+  /** Swift's name for the feature. */
+  readonly name: string
+  /** The /info entries the feature adds ({slo: {...}}), when it is on. */
+  info?(): Record<string, Record<string, unknown>>
+  /** Authorizes requests (tempauth's place): subrequests made below it are authorized by the pipeline. */
+  readonly authorizes?: boolean
+  handle(r: SwiftRequest, stage: Stage): Promise<void>
+}
+
+/** Decides whether a request may go on: undefined if so, else the status to refuse it with. */
+export type Authorizer = (r: SwiftRequest) => Promise<number | undefined>
+
+export class Pipeline {
+  /** The pipeline's entry: a client's request, parsed and authenticated. */
+  readonly handle: Handler
+
+  constructor(
+    readonly middlewares: Middleware[],
+    terminal: Handler,
+    private readonly authorize: Authorizer,
+    private readonly log: Logger,
+  ) {
+    const authzAt = middlewares.findIndex((m) => m.authorizes)
+    let next = terminal
+    for (let i = middlewares.length - 1; i >= 0; i--) {
+      const middleware = middlewares[i]
+      const stage = this.stage(next, authzAt >= 0 && authzAt <= i)
+      next = (r) => middleware.handle(r, stage)
+    }
+    this.handle = next
+  }
+
+  /** The /info document's feature entries. */
+  info(): Record<string, Record<string, unknown>> {
+    return Object.assign({}, ...this.middlewares.map((m) => m.info?.() ?? {}))
+  }
+
+  private stage(next: Handler, belowAuthz: boolean): Stage {
+    const capture = (r: SwiftRequest): Promise<Answer> => {
+      const res = new CapturedResponse(r.req)
+      next({...r, res}).then(
+        // A handler that returned without answering is a bug: the reader gets a 500, not a hang.
+        () => res.headersSent || res.fail(),
+        (error) => {
+          this.log.error('subrequest failed', {method: r.method, source: r.env.source, trans: r.transId, error: String(error)})
+          res.fail()
+        },
+      )
+      return res.answer
+    }
+    return {
+      next,
+      capture,
+      subrequest: async (parent, spec) => {
+        const sub = subrequestOf(parent, spec)
+        const problem =
+          checkName('account', sub.account) ??
+          (sub.container !== undefined ? checkName('container', sub.container) : undefined) ??
+          (sub.object !== undefined ? checkName('object', sub.object) : undefined)
+        if (problem) return emptyAnswer(problem.includes('UTF-8') ? 412 : 400)
+        if (belowAuthz && !sub.env.preauthorized) {
+          const denied = await this.authorize(sub)
+          if (denied) return emptyAnswer(denied)
+        }
+        return capture(sub)
+      },
+    }
+  }
+}
+
+function subrequestOf(parent: SwiftRequest, spec: SubrequestSpec): SwiftRequest {
+  const headers: IncomingHttpHeaders = {}
+  for (const [name, value] of Object.entries(spec.headers ?? {})) if (value !== undefined) headers[name.toLowerCase()] = value
+  const body = spec.body
+  if (Buffer.isBuffer(body)) headers['content-length'] = String(body.length)
+  else if (body && headers['content-length'] === undefined) headers['transfer-encoding'] = 'chunked'
+  else if (!body && (spec.method === 'PUT' || spec.method === 'POST')) headers['content-length'] ??= '0'
+  const req = new SubrequestBody(headers, body)
+  return {
+    req,
+    res: new CapturedResponse(req),
+    transId: parent.transId,
+    method: spec.method,
+    head: spec.method === 'HEAD',
+    account: spec.account ?? parent.account,
+    container: spec.container,
+    object: spec.object,
+    query: new URLSearchParams(spec.query ?? {}),
+    identity: parent.identity,
+    baseUrl: parent.baseUrl,
+    env: {
+      source: spec.source,
+      tokenGiven: parent.env.tokenGiven,
+      preauthorized: spec.preauthorized || parent.env.preauthorized,
+      tempUrlAccount: parent.env.tempUrlAccount,
+      symlinkHops: parent.env.symlinkHops,
+    },
+  }
+}
+
+/** An answer with no body, for refusals made without running anything. */
+export function emptyAnswer(status: number, headers: Answer['headers'] = {}): Answer {
+  return {status, headers: {'content-length': 0, ...headers}, body: Readable.from([])}
+}
