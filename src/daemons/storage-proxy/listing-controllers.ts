@@ -4,6 +4,7 @@ import {checkMetadata, constraints} from '../storage/constraints.js'
 import {ticksToSwift} from '../storage/timestamp.js'
 import {countStatus} from './cluster.js'
 import {listingFormat, listingParams, renderListing} from './listing-format.js'
+import {showListingRows} from './middleware/listing-rows.js'
 import type {ProxyContext} from './proxy-context.js'
 import type {SwiftRequest} from './request.js'
 import {sendBody, sendStatus} from './respond.js'
@@ -56,6 +57,7 @@ async function readDatabase(ctx: ProxyContext, r: SwiftRequest, kind: 'container
   if (found) {
     headers = relayedHeaders(found.response.headers, kind)
     if (!r.head) items = JSON.parse(found.response.body.toString('utf8'))
+    if (kind === 'container') showListingRows(items)
   } else if (kind === 'account' && countStatus(results, (s) => s === 404) > 0) {
     // Accounts exist implicitly (account_autocreate): an unknown one is empty.
     headers = {

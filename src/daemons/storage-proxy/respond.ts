@@ -23,6 +23,11 @@ const EXPLANATIONS: Record<number, [string, string]> = {
   507: ['Insufficient Storage', 'There was not enough space to save the resource.'],
 }
 
+/** A status's title and stock explanation ('Bad Request', 'The server could not...'). */
+export function statusText(status: number): [string, string] | undefined {
+  return EXPLANATIONS[status]
+}
+
 // Swift's shape, tx<21 hex>-<10 hex time>: a random per-process part and a counter, which
 // is unique without asking the kernel for randomness on every request.
 const transPrefix = randomBytes(7).toString('hex').slice(0, 13)

@@ -254,5 +254,40 @@ export async function readBody(body: Readable, max = 64 * 1024 * 1024): Promise<
 
 /** Throws away what is left of a body (so its producer finishes). */
 export function discard(body: Readable): void {
+  body.on('error', () => {})
   if (!body.readableEnded && !body.destroyed) body.resume()
+}
+
+/** Sends an answer (a subrequest's, or one a middleware made) to a writer, streaming its body. */
+export function sendAnswer(res: ResponseWriter, answer: Answer, head = false): Promise<void> {
+  return new Promise((resolve) => {
+    res.writeHead(answer.status, answer.headers)
+    const body = answer.body
+    // A failing body reports through 'close' below (the producer logged why).
+    body.on('error', () => {})
+    if (head) {
+      discard(body)
+      res.end()
+      return resolve()
+    }
+    body.on('data', (chunk: Buffer) => {
+      if (!res.write(chunk)) {
+        body.pause()
+        res.once('drain', () => body.resume())
+      }
+    })
+    body.once('end', () => {
+      res.end()
+      resolve()
+    })
+    // A body cut short breaks the connection off: the client must not take it as whole.
+    body.once('close', () => {
+      if (!body.readableEnded) res.destroy()
+      resolve()
+    })
+    res.once('close', () => {
+      if (!body.readableEnded) body.destroy()
+      resolve()
+    })
+  })
 }

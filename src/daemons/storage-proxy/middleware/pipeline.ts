@@ -1,9 +1,9 @@
-import type {IncomingHttpHeaders} from 'node:http'
+import type {IncomingHttpHeaders, OutgoingHttpHeaders} from 'node:http'
 import {Readable} from 'node:stream'
 import type {Logger} from '../../../lib/logger.js'
 import {checkName} from '../../storage/constraints.js'
 import type {SwiftRequest} from '../request.js'
-import {type Answer, CapturedResponse, SubrequestBody} from './exchange.js'
+import {type Answer, CapturedResponse, HeadHook, SubrequestBody} from './exchange.js'
 
 /**
  * The proxy's middleware pipeline, as Swift's WSGI pipeline: each request goes down an
@@ -43,6 +43,8 @@ export interface SubrequestSpec {
   preauthorized?: boolean
   /** The middleware making it (Swift's swift.source). */
   source: string
+  /** Through the middleware making it as well (Swift's get_response(self)), not only what is below it. */
+  throughSelf?: boolean
 }
 
 /** A middleware's place in the pipeline: the rest of it, and requests of its own. */
@@ -53,6 +55,12 @@ export interface Stage {
   subrequest(parent: SwiftRequest, spec: SubrequestSpec): Promise<Answer>
   /** Runs `r` (say, rewritten) through the rest of the pipeline, its answer captured rather than sent. */
   capture(r: SwiftRequest): Promise<Answer>
+  /**
+   * Runs `r` through the rest of the pipeline and lets its answer through to `r.res`, unless
+   * `claim` wants it when its head is written (a manifest, a symlink): then it resolves with
+   * that answer, the body still streaming. Undefined when the answer went through.
+   */
+  intercept(r: SwiftRequest, claim: (status: number, headers: OutgoingHttpHeaders) => boolean): Promise<Answer | undefined>
 }
 
 export interface Middleware {
@@ -82,8 +90,10 @@ export class Pipeline {
     let next = terminal
     for (let i = middlewares.length - 1; i >= 0; i--) {
       const middleware = middlewares[i]
-      const stage = this.stage(next, authzAt >= 0 && authzAt <= i)
-      next = (r) => middleware.handle(r, stage)
+      let self: Handler = () => Promise.reject(new Error('pipeline not built'))
+      const stage = this.stage(next, authzAt >= 0 && authzAt <= i, (r) => self(r))
+      self = (r) => middleware.handle(r, stage)
+      next = self
     }
     this.handle = next
   }
@@ -93,10 +103,10 @@ export class Pipeline {
     return Object.assign({}, ...this.middlewares.map((m) => m.info?.() ?? {}))
   }
 
-  private stage(next: Handler, belowAuthz: boolean): Stage {
-    const capture = (r: SwiftRequest): Promise<Answer> => {
+  private stage(next: Handler, belowAuthz: boolean, self: Handler): Stage {
+    const capture = (r: SwiftRequest, handler = next): Promise<Answer> => {
       const res = new CapturedResponse(r.req)
-      next({...r, res}).then(
+      handler({...r, res}).then(
         // A handler that returned without answering is a bug: the reader gets a 500, not a hang.
         () => res.headersSent || res.fail(),
         (error) => {
@@ -106,9 +116,34 @@ export class Pipeline {
       )
       return res.answer
     }
+    const intercept = (r: SwiftRequest, claim: (status: number, headers: OutgoingHttpHeaders) => boolean) => {
+      let capture: CapturedResponse | undefined
+      let claimed!: (answer: Promise<Answer>) => void
+      // Settles at a claimed head (the handler may be far from done: the body can be large) ...
+      const atHead = new Promise<Answer>((resolve) => (claimed = resolve))
+      const res = new HeadHook(r.res, (status, headers) => {
+        if (!claim(status, headers)) return undefined
+        capture = new CapturedResponse(r.req)
+        claimed(capture.answer)
+        return capture
+      })
+      // ... or when the handler is done.
+      const done = next({...r, res}).then(
+        () => capture?.answer,
+        (error) => {
+          if (!capture) throw error
+          // Claimed: whoever reads the answer sees its body break off.
+          this.log.error('request failed after its answer was claimed', {method: r.method, trans: r.transId, error: String(error)})
+          capture.fail()
+          return capture.answer
+        },
+      )
+      return Promise.race([done, atHead])
+    }
     return {
       next,
-      capture,
+      capture: (r) => capture(r),
+      intercept,
       subrequest: async (parent, spec) => {
         const sub = subrequestOf(parent, spec)
         const problem =
@@ -120,7 +155,7 @@ export class Pipeline {
           const denied = await this.authorize(sub)
           if (denied) return emptyAnswer(denied)
         }
-        return capture(sub)
+        return capture(sub, spec.throughSelf ? self : next)
       },
     }
   }
@@ -129,6 +164,8 @@ export class Pipeline {
 function subrequestOf(parent: SwiftRequest, spec: SubrequestSpec): SwiftRequest {
   const headers: IncomingHttpHeaders = {}
   for (const [name, value] of Object.entries(spec.headers ?? {})) if (value !== undefined) headers[name.toLowerCase()] = value
+  // As Swift's make_subrequest: the referrer goes along (referrer ACLs apply to subrequests too).
+  if (headers.referer === undefined && parent.req.headers.referer !== undefined) headers.referer = parent.req.headers.referer
   const body = spec.body
   if (Buffer.isBuffer(body)) headers['content-length'] = String(body.length)
   else if (body && headers['content-length'] === undefined) headers['transfer-encoding'] = 'chunked'
