@@ -114,5 +114,6 @@ export async function accountRequest(ctx: ProxyContext, r: SwiftRequest): Promis
   const results = await ctx.cluster.writeReplicas(partition, (device) =>
     ctx.cluster.send(device, 'POST', backendPath(device.device, partition, r.account), headers),
   )
+  ctx.containers.forget(r.account)
   sendStatus(r.res, countStatus(results, (s) => s >= 200 && s < 300) >= ctx.cluster.quorum ? 204 : 503)
 }

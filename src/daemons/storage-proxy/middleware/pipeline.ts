@@ -4,6 +4,7 @@ import type {Logger} from '../../../lib/logger.js'
 import {checkName} from '../../storage/constraints.js'
 import type {SwiftRequest} from '../request.js'
 import {type Answer, CapturedResponse, HeadHook, SubrequestBody} from './exchange.js'
+import type {TempUrlScope} from './tempurl.js'
 
 /**
  * The proxy's middleware pipeline, as Swift's WSGI pipeline: each request goes down an
@@ -24,8 +25,8 @@ export interface RequestEnv {
   tokenGiven?: boolean
   /** Authorization is settled: a TempURL, or a middleware's pre-authorized request. */
   preauthorized?: boolean
-  /** TempURL: the request may touch only this account (its subrequests included). */
-  tempUrlAccount?: string
+  /** A TempURL's request: it, and its subrequests, may touch only this account or container. */
+  tempUrl?: TempUrlScope
   /** Symlinks followed so far by this request. */
   symlinkHops?: number
 }
@@ -187,7 +188,7 @@ function subrequestOf(parent: SwiftRequest, spec: SubrequestSpec): SwiftRequest 
       source: spec.source,
       tokenGiven: parent.env.tokenGiven,
       preauthorized: spec.preauthorized || parent.env.preauthorized,
-      tempUrlAccount: parent.env.tempUrlAccount,
+      tempUrl: parent.env.tempUrl,
       symlinkHops: parent.env.symlinkHops,
     },
   }

@@ -7,6 +7,7 @@ import {dynamicLargeObjects} from './dlo.js'
 import {gatekeeper} from './gatekeeper.js'
 import {type Authorizer, type Handler, Pipeline} from './pipeline.js'
 import {staticLargeObjects} from './slo.js'
+import {tempUrl, withinTempUrl} from './tempurl.js'
 
 /**
  * The proxy's pipeline, in Swift's order (proxy-server.conf-sample): what must see a
@@ -17,18 +18,22 @@ export function proxyPipeline(
   parts: {authorize: Authorizer; deny: (r: SwiftRequest, status: number) => void; controllers: Handler},
 ): Pipeline {
   const log = (message: string) => ctx.log.warn(message)
+  // A TempURL's signature stands for authorization, within its account or container.
+  const authorize: Authorizer = (r) =>
+    r.env.tempUrl ? Promise.resolve(withinTempUrl(r, r.env.tempUrl) ? undefined : 401) : parts.authorize(r)
   return new Pipeline(
     [
       gatekeeper(),
       // Bulk operations and copies are subrequests, each authorized on its own.
       bulk(),
+      tempUrl(ctx.containers),
       serverSideCopy(),
-      authorization(parts.authorize, parts.deny),
+      authorization(authorize, parts.deny),
       staticLargeObjects(log),
       dynamicLargeObjects(log),
     ],
     parts.controllers,
-    parts.authorize,
+    authorize,
     ctx.log,
   )
 }
