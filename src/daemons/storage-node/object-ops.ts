@@ -298,5 +298,8 @@ export async function postObject(ctx: NodeContext, t: ObjectTarget, headers: Inc
       deleted: false,
     })
   }
-  return result(202)
+  // As Swift's object server: the answer shows the system metadata (a symlink's target).
+  const sysmeta: Record<string, string> = {}
+  for (const [name, value] of Object.entries(stored)) if (name.startsWith('x-object-sysmeta-')) sysmeta[name] = value
+  return result(202, sysmeta)
 }

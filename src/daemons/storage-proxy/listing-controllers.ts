@@ -57,7 +57,7 @@ async function readDatabase(ctx: ProxyContext, r: SwiftRequest, kind: 'container
   if (found) {
     headers = relayedHeaders(found.response.headers, kind)
     if (!r.head) items = JSON.parse(found.response.body.toString('utf8'))
-    if (kind === 'container') showListingRows(items)
+    if (kind === 'container') showListingRows(items, r.account)
   } else if (kind === 'account' && countStatus(results, (s) => s === 404) > 0) {
     // Accounts exist implicitly (account_autocreate): an unknown one is empty.
     headers = {

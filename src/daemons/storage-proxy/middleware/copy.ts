@@ -25,7 +25,15 @@ function isMetadata(name: string): boolean {
 /** What the new object takes from the source (besides its body): metadata and the stored headers. */
 function isCarried(name: string): boolean {
   return (
-    !NOT_COPIED.has(name) && (isMetadata(name) || name === 'content-encoding' || name === 'content-disposition' || name === 'x-delete-at')
+    !NOT_COPIED.has(name) &&
+    (isMetadata(name) ||
+      name === 'content-encoding' ||
+      name === 'content-disposition' ||
+      name === 'x-delete-at' ||
+      // A link read with symlink=get is copied as a link.
+      name === 'x-symlink-target' ||
+      name === 'x-symlink-target-account' ||
+      name === 'x-symlink-target-etag')
   )
 }
 

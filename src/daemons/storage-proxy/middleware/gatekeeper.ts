@@ -21,7 +21,8 @@ export function gatekeeper(): Middleware {
     name: 'gatekeeper',
     handle(r, stage) {
       if (r.env.source === undefined) stripReserved(r.req.headers)
-      if (r.object === undefined || (r.method !== 'GET' && r.method !== 'HEAD')) return stage.next(r)
+      // Only object reads and POSTs answer with system metadata.
+      if (r.object === undefined || (r.method !== 'GET' && r.method !== 'HEAD' && r.method !== 'POST')) return stage.next(r)
       const res = new HeadHook(r.res, (_status, headers: OutgoingHttpHeaders) => {
         stripReserved(headers)
         return undefined

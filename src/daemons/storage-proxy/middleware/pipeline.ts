@@ -3,6 +3,7 @@ import {Readable} from 'node:stream'
 import type {Logger} from '../../../lib/logger.js'
 import {checkName} from '../../storage/constraints.js'
 import type {SwiftRequest} from '../request.js'
+import {sendStatus} from '../respond.js'
 import {type Answer, CapturedResponse, HeadHook, SubrequestBody} from './exchange.js'
 import type {TempUrlScope} from './tempurl.js'
 
@@ -197,4 +198,17 @@ function subrequestOf(parent: SwiftRequest, spec: SubrequestSpec): SwiftRequest 
 /** An answer with no body, for refusals made without running anything. */
 export function emptyAnswer(status: number, headers: Answer['headers'] = {}): Answer {
   return {status, headers: {'content-length': 0, ...headers}, body: Readable.from([])}
+}
+
+/** The controllers' own answer for a status (Swift's stock error body), captured. */
+export function stockAnswer(status: number): Promise<Answer> {
+  const res = new CapturedResponse()
+  sendStatus(res, status)
+  return res.answer
+}
+
+/** An answer a middleware makes up, with a short body (text/plain unless the headers say). */
+export function bodyAnswer(status: number, body: string | Buffer, headers: Answer['headers'] = {}): Answer {
+  const bytes = typeof body === 'string' ? Buffer.from(body) : body
+  return {status, headers: {'content-type': 'text/plain', ...headers, 'content-length': bytes.length}, body: Readable.from([bytes])}
 }

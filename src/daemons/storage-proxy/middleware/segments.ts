@@ -4,7 +4,7 @@ import {Readable} from 'node:stream'
 import {type ByteRange, evaluatePreconditions, parseRange} from '../../storage/http-semantics.js'
 import type {SwiftRequest} from '../request.js'
 import {type Answer, discard, headerText} from './exchange.js'
-import {emptyAnswer, type Stage} from './pipeline.js'
+import {type Stage, emptyAnswer, stockAnswer} from './pipeline.js'
 
 /**
  * The body of a large object (SLO or DLO): its segments read one after the other through
@@ -179,7 +179,7 @@ export async function largeObjectAnswer(
   } catch (error) {
     if (!(error instanceof SegmentError)) throw error
     options.log(error.message)
-    return emptyAnswer(error.status)
+    return stockAnswer(error.status)
   }
 }
 

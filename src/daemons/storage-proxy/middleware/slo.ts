@@ -7,7 +7,7 @@ import {type Answer, SubrequestBody, discard, headerText, readBody, sendAnswer} 
 import {type Report, type ToDelete, deleteAll, reporting} from './bulk.js'
 import {bestMatch, reportBody, statusLine} from './bulk-report.js'
 import {quote} from './names.js'
-import {type Middleware, type Stage, emptyAnswer} from './pipeline.js'
+import {type Middleware, type Stage, bodyAnswer, emptyAnswer} from './pipeline.js'
 import {type LargeObject, type Piece, SegmentError, largeObjectAnswer} from './segments.js'
 
 /**
@@ -490,12 +490,8 @@ async function checkAndStore(
 
 /** The answer to a manifest whose ETag is not the one the client expected. */
 function etagMismatch(): Answer {
-  const body = Buffer.from('<html><h1>Unprocessable Entity</h1><p>Unable to process the contained instructions</p></html>')
-  return {
-    status: 422,
-    headers: {'content-type': 'text/html; charset=UTF-8', 'content-length': body.length},
-    body: new SubrequestBody({}, body),
-  }
+  const body = '<html><h1>Unprocessable Entity</h1><p>Unable to process the contained instructions</p></html>'
+  return bodyAnswer(422, body, {'content-type': 'text/html; charset=UTF-8'})
 }
 
 // ---- deleting

@@ -7,6 +7,7 @@ import {dynamicLargeObjects} from './dlo.js'
 import {gatekeeper} from './gatekeeper.js'
 import {type Authorizer, type Handler, Pipeline} from './pipeline.js'
 import {staticLargeObjects} from './slo.js'
+import {symlinks} from './symlink.js'
 import {tempUrl, withinTempUrl} from './tempurl.js'
 
 /**
@@ -31,6 +32,7 @@ export function proxyPipeline(
       authorization(authorize, parts.deny),
       staticLargeObjects(log),
       dynamicLargeObjects(log),
+      symlinks(),
     ],
     parts.controllers,
     authorize,
