@@ -1,6 +1,6 @@
 import type {Readable} from 'node:stream'
 import {createGunzip} from 'node:zlib'
-import {constraints} from '../../storage/constraints.js'
+import {constraints} from '../../../protocols/storage/constraints.js'
 import type {SwiftRequest} from '../request.js'
 import {discard, headerText} from './exchange.js'
 import {bestMatch, reportBody, statusLine} from './bulk-report.js'

@@ -1,5 +1,5 @@
 import type {IncomingHttpHeaders} from 'node:http'
-import {constraints} from '../../storage/constraints.js'
+import {constraints} from '../../../protocols/storage/constraints.js'
 import type {SwiftRequest} from '../request.js'
 import {sendStatus} from '../respond.js'
 import {HeadHook, SubrequestBody, discard, headerText, sendAnswer} from './exchange.js'

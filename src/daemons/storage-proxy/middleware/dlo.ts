@@ -1,6 +1,6 @@
 import {createHash} from 'node:crypto'
 import type {OutgoingHttpHeaders} from 'node:http'
-import {constraints} from '../../storage/constraints.js'
+import {constraints} from '../../../protocols/storage/constraints.js'
 import type {SwiftRequest} from '../request.js'
 import {sendStatus} from '../respond.js'
 import {type Answer, discard, headerText, readBody, sendAnswer} from './exchange.js'

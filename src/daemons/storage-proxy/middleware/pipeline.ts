@@ -1,7 +1,7 @@
 import type {IncomingHttpHeaders, OutgoingHttpHeaders} from 'node:http'
 import {Readable} from 'node:stream'
 import type {Logger} from '../../../lib/logger.js'
-import {checkName} from '../../storage/constraints.js'
+import {checkName} from '../../../protocols/storage/constraints.js'
 import type {SwiftRequest} from '../request.js'
 import {sendStatus} from '../respond.js'
 import {type Answer, CapturedResponse, HeadHook, SubrequestBody} from './exchange.js'

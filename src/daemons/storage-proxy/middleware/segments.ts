@@ -1,7 +1,7 @@
 import {createHash, randomBytes} from 'node:crypto'
 import type {OutgoingHttpHeaders} from 'node:http'
 import {Readable} from 'node:stream'
-import {type ByteRange, evaluatePreconditions, parseRange} from '../../storage/http-semantics.js'
+import {type ByteRange, evaluatePreconditions, parseRange} from '../../../protocols/storage/http-semantics.js'
 import type {SwiftRequest} from '../request.js'
 import {type Answer, discard, headerText} from './exchange.js'
 import {type Stage, emptyAnswer, stockAnswer} from './pipeline.js'
