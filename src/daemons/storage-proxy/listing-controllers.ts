@@ -20,7 +20,9 @@ function relayedHeaders(headers: IncomingHttpHeaders, kind: 'container' | 'accou
       name === H.timestamp ||
       name === H.putTimestamp ||
       name === 'last-modified' ||
-      name === 'x-storage-policy'
+      name === 'x-storage-policy' ||
+      name === 'x-versions-location' ||
+      name === 'x-history-location'
     )
       out[name] = value
   }
@@ -33,6 +35,8 @@ function metadataForNodes(headers: IncomingHttpHeaders, kind: 'container' | 'acc
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined) continue
     if (name.startsWith(`x-${kind}-`) || name.startsWith(`x-remove-${kind}-`)) out[name] = value
+    // Versioning's locations (set through middleware/versioned-writes.ts).
+    else if (kind === 'container' && (name === 'x-versions-location' || name === 'x-history-location')) out[name] = value
   }
   return out
 }
