@@ -4,8 +4,8 @@ import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {KEY, LocalCluster, USER} from '../../../bench/storage/cluster.js'
-import {type Auth, call, login, md5} from './helpers.js'
+import {KEY, type LocalCluster, USER} from '../../../bench/storage/cluster.js'
+import {type Auth, call, login, md5, startCluster} from './helpers.js'
 
 // Large objects, copies and bulk operations, driven by the stock swift client where it has
 // a command for them and by plain HTTP otherwise. The 1 GiB round trip of issue 10 is
@@ -30,16 +30,7 @@ function seeded(size: number, seed = 1): Buffer {
 beforeAll(async () => {
   if (!existsSync(SWIFT)) throw new Error('the swift CLI is missing: apt-get install python3-swiftclient')
   work = mkdtempSync(join(tmpdir(), 'swift-lo-'))
-  cluster = await LocalCluster.start({
-    nodes: 3,
-    partPower: 6,
-    proxyConfig: {
-      users: [
-        {user: USER, key: KEY, roles: ['.admin']},
-        {user: 'test:tester3', key: 'testing3', roles: []},
-      ],
-    },
-  })
+  cluster = await startCluster()
   auth = await login(cluster)
 }, 120_000)
 

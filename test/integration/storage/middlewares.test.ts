@@ -1,7 +1,7 @@
 import {execa} from 'execa'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {KEY, LocalCluster, USER} from '../../../bench/storage/cluster.js'
-import {type Auth, call, login} from './helpers.js'
+import type {LocalCluster} from '../../../bench/storage/cluster.js'
+import {type Auth, call, login, startCluster} from './helpers.js'
 
 // TempURL (with the stock `swift tempurl`), versioning, symlinks, quotas and static web
 // against a real proxy and three nodes, as a client sees them; /info advertises each.
@@ -14,17 +14,7 @@ const url = (path: string) => `${auth.url}${path}`
 const base = () => `http://127.0.0.1:${cluster.proxy.port}`
 
 beforeAll(async () => {
-  cluster = await LocalCluster.start({
-    nodes: 3,
-    partPower: 6,
-    proxyConfig: {
-      users: [
-        {user: USER, key: KEY, roles: ['.admin']},
-        {user: 'admin:admin', key: 'admin', roles: ['.admin', '.reseller_admin']},
-      ],
-      container_cache: '0s',
-    },
-  })
+  cluster = await startCluster({container_cache: '0s'})
   auth = await login(cluster)
   reseller = await login(cluster, 'admin:admin', 'admin')
 }, 120_000)

@@ -68,7 +68,6 @@ class StaticSite {
   }
 
   async serve(): Promise<void> {
-    this.r.req.resume()
     const state = await this.containers.get(this.r.account, this.r.container)
     if (state.exists) {
       const meta = (name: string) => headerString(headerText(state.headers, `x-container-meta-web-${name}`) ?? '').trim()
@@ -81,10 +80,13 @@ class StaticSite {
         dirType: meta('directory-type'),
       }
     }
+    // A container that is no web site is left to the API (the common case for public reads).
+    if (!this.site.index && !this.site.listings && !this.site.error && !this.webMode) return this.stage.next(this.r)
     return this.send(this.r.object === undefined ? await this.container() : await this.object())
   }
 
   private send(answer: Answer): Promise<void> {
+    this.r.req.resume()
     return sendAnswer(this.r.res, answer, this.r.head)
   }
 
