@@ -150,6 +150,7 @@ describe('bulk', () => {
     }
     await execa('tar', ['-cf', join(work, 'a.tar'), '-C', tree, '.'])
     await execa('tar', ['-czf', join(work, 'a.tar.gz'), '-C', tree, 'docs'])
+    await execa('tar', ['-cjf', join(work, 'a.tar.bz2'), '-C', tree, 'pics'])
 
     const tar = await call(url('?extract-archive=tar'), 'PUT', h({accept: 'application/json'}), readFileSync(join(work, 'a.tar')))
     expect(tar.status).toBe(200)
@@ -163,6 +164,10 @@ describe('bulk', () => {
     const gz = await call(url('/into/base?extract-archive=tar.gz'), 'PUT', h(), readFileSync(join(work, 'a.tar.gz')))
     expect(gz.body.toString()).toContain('Number Files Created: 2')
     expect((await call(url('/into/base/docs/readme.txt'), 'GET', h())).body.toString()).toBe('read me')
+
+    const bz2 = await call(url('/into/b2?extract-archive=tar.bz2'), 'PUT', h(), readFileSync(join(work, 'a.tar.bz2')))
+    expect(bz2.body.toString()).toContain('Number Files Created: 1')
+    expect((await call(url('/into/b2/pics/a.jpg'), 'GET', h())).body.equals(seeded(100, 5))).toBe(true)
 
     const broken = await call(url('/into?extract-archive=tar'), 'PUT', h(), 'not a tar file at all'.repeat(40))
     expect(broken.body.toString()).toMatch(/Invalid Tar File[\s\S]*Response Status: 400 Bad Request/)

@@ -1,5 +1,6 @@
 import type {Readable} from 'node:stream'
 import {createGunzip} from 'node:zlib'
+import {execa} from 'execa'
 import {constraints} from '../../../protocols/storage/constraints.js'
 import type {SwiftRequest} from '../request.js'
 import {discard, headerText} from './exchange.js'
@@ -184,7 +185,7 @@ const ARCHIVES: Record<string, 'tar' | 'gz' | 'bz2'> = {tar: 'tar', 'tar.gz': 'g
 
 function extractArchive(r: SwiftRequest, stage: Stage, type: string): Promise<void> {
   const kind = ARCHIVES[type.toLowerCase().replace(/^\.+|\.+$/g, '')]
-  if (!kind || kind === 'bz2') {
+  if (!kind) {
     r.req.resume()
     r.res.writeHead(400, {'content-type': 'text/plain', 'content-length': 26})
     r.res.end('Unsupported archive format')
@@ -193,7 +194,27 @@ function extractArchive(r: SwiftRequest, stage: Stage, type: string): Promise<vo
   return reporting(r, 'extract', (report) => extract(r, stage, kind, report))
 }
 
-async function extract(r: SwiftRequest, stage: Stage, kind: 'tar' | 'gz', report: Report): Promise<void> {
+/**
+ * The archive's tar stream: gzip through zlib; bzip2, which Node lacks, through the
+ * system's `bzip2 -dc` (Debian's bzip2 package), killed when the extraction ends.
+ */
+function decompressed(body: Readable, kind: 'tar' | 'gz' | 'bz2'): {tar: Readable; done: () => void} {
+  if (kind === 'tar') return {tar: body, done: () => {}}
+  if (kind === 'gz') return {tar: body.pipe(createGunzip()), done: () => {}}
+  const child = execa('bzip2', ['-dc'], {stdin: 'pipe', stdout: 'pipe', stderr: 'ignore', reject: false, buffer: false})
+  body.pipe(child.stdin!)
+  child.stdin!.on('error', () => {})
+  const tar = child.stdout!
+  child.catch(() => {})
+  // A missing binary or a bad archive reads as a torn tar stream.
+  void child.then((result) => {
+    if (result.exitCode !== 0)
+      tar.destroy(new Error(result.failed && result.code === 'ENOENT' ? 'bzip2 is not installed' : 'bad bzip2 data'))
+  })
+  return {tar, done: () => child.kill()}
+}
+
+async function extract(r: SwiftRequest, stage: Stage, kind: 'tar' | 'gz' | 'bz2', report: Report): Promise<void> {
   report.fields['Response Status'] = statusLine(201)
   report.fields['Number Files Created'] = 0
   const headers = r.req.headers
@@ -219,7 +240,7 @@ async function extract(r: SwiftRequest, stage: Stage, kind: 'tar' | 'gz', report
   const fail = (path: string, status: number) => report.errors.push([quote(path.slice(0, MAX_PATH)), statusLine(status)])
   const containers = new Set<string>()
   let created = 0
-  const input: Readable = kind === 'gz' ? r.req.pipe(createGunzip()) : r.req
+  const {tar: input, done} = decompressed(r.req, kind)
   try {
     for await (const entry of readTar(input)) {
       if (report.errors.length >= BULK_LIMITS.max_failed_extractions) {
@@ -275,6 +296,8 @@ async function extract(r: SwiftRequest, stage: Stage, kind: 'tar' | 'gz', report
   } catch (error) {
     if (error instanceof ReportedError) throw error
     throw new ReportedError(400, `Invalid Tar File: ${error instanceof Error ? error.message : String(error)}`)
+  } finally {
+    done()
   }
   if (report.errors.length > 0) report.fields['Response Status'] = statusLine(failure)
   else if (!report.fields['Number Files Created']) {

@@ -118,30 +118,27 @@ export class Pipeline {
       )
       return res.answer
     }
-    const intercept = (r: SwiftRequest, claim: (status: number, headers: OutgoingHttpHeaders) => boolean) => {
-      let capture: CapturedResponse | undefined
-      let claimed!: (answer: Promise<Answer>) => void
-      // Settles at a claimed head (the handler may be far from done: the body can be large) ...
-      const atHead = new Promise<Answer>((resolve) => (claimed = resolve))
-      const res = new HeadHook(r.res, (status, headers) => {
-        if (!claim(status, headers)) return undefined
-        capture = new CapturedResponse(r.req)
-        claimed(capture.answer)
-        return capture
+    const intercept = (r: SwiftRequest, claim: (status: number, headers: OutgoingHttpHeaders) => boolean) =>
+      // Settles at a claimed head (the handler may be far from done: the body can be large),
+      // or, unclaimed, once the handler is done. One promise: this runs on every object read.
+      new Promise<Answer | undefined>((resolve, reject) => {
+        let capture: CapturedResponse | undefined
+        const res = new HeadHook(r.res, (status, headers) => {
+          if (!claim(status, headers)) return undefined
+          capture = new CapturedResponse(r.req)
+          void capture.answer.then(resolve)
+          return capture
+        })
+        next({...r, res}).then(
+          () => capture || resolve(undefined),
+          (error) => {
+            if (!capture) return reject(error)
+            // Claimed: whoever reads the answer sees its body break off.
+            this.log.error('request failed after its answer was claimed', {method: r.method, trans: r.transId, error: String(error)})
+            capture.fail()
+          },
+        )
       })
-      // ... or when the handler is done.
-      const done = next({...r, res}).then(
-        () => capture?.answer,
-        (error) => {
-          if (!capture) throw error
-          // Claimed: whoever reads the answer sees its body break off.
-          this.log.error('request failed after its answer was claimed', {method: r.method, trans: r.transId, error: String(error)})
-          capture.fail()
-          return capture.answer
-        },
-      )
-      return Promise.race([done, atHead])
-    }
     return {
       next,
       capture: (r) => capture(r),
