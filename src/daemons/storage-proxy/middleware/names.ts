@@ -12,7 +12,7 @@ export function quote(text: string): string {
  * arrives as one character per byte (Swift's "WSGI strings"); turned back into UTF-8 here.
  */
 export function headerString(value: string): string {
-  if (!/[\u0080-\u00ff]/.test(value) || /[^\u0000-\u00ff]/.test(value)) return value
+  if (!/[\u0080-\u00ff]/.test(value) || /[\u0100-\uffff]/.test(value)) return value
   const decoded = Buffer.from(value, 'latin1').toString('utf8')
   return decoded.includes('\uFFFD') ? value : decoded
 }
