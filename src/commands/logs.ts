@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../lib/base-command.js'
-import {UsageError} from '../lib/errors.js'
+import {NotFoundError} from '../lib/errors.js'
 import {StatePaths, validateInstanceName} from '../daemons/runtime/paths.js'
 import {followFile, lastLines} from '../daemons/runtime/log-tail.js'
 import {existsSync, statSync} from 'node:fs'
@@ -20,7 +20,7 @@ export default class Logs extends BaseCommand {
     const {args, flags} = await this.parse(Logs)
     const paths = new StatePaths(this.home)
     const file = args.name === 'supervisor' ? paths.supervisorLog : paths.logFile(validateInstanceName(args.name))
-    if (!existsSync(file)) throw new UsageError(`no log for ${args.name} in ${paths.logsDir}`, {hint: 'see: tend ps'})
+    if (!existsSync(file)) throw new NotFoundError(`no log for ${args.name} in ${paths.logsDir}`, {hint: 'see: tend ps'})
     const lines = lastLines(file, flags.lines)
     if (!this.jsonEnabled()) for (const line of lines) this.log(line)
     if (flags.follow) {

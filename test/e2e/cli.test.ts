@@ -2,6 +2,8 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 import {execa} from 'execa'
+import {createServer} from 'node:http'
+import type {AddressInfo} from 'node:net'
 import {binRun, cliEnv, repoRoot, tend, tendJson} from '../helpers/cli.js'
 import {makeTendHome, waitFor} from '../helpers/tend-home.js'
 import {controlRequest} from '../../src/daemons/runtime/control-client.js'
@@ -31,7 +33,9 @@ describe('the CLI', () => {
     expect(String(text.stderr).split('\n')[0]).toBe('Error: Nonexistent flag: --bogus')
     const json = await tend(['ps', '--bogus', '--json'], {home})
     expect(json.exitCode).toBe(2)
-    expect(JSON.parse(String(json.stdout))).toEqual({error: {message: 'Nonexistent flag: --bogus', hint: 'see --help', exitCode: 2}})
+    expect(JSON.parse(String(json.stdout))).toEqual({
+      error: {message: 'Nonexistent flag: --bogus', hint: 'see --help', exitCode: 2, code: 'usage'},
+    })
   })
 
   it('rejects a bad instance config before starting anything', async () => {
@@ -45,6 +49,10 @@ describe('the CLI', () => {
   })
 
   it('runs an instance in the foreground: control socket, metrics, one instance per name, clean SIGTERM', async () => {
+    // Something for the probe to find up: it is healthy only once a target answers.
+    const target = createServer((_req, res) => res.end('ok'))
+    await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve))
+    const port = (target.address() as AddressInfo).port
     const args = [
       'daemon',
       'run',
@@ -52,7 +60,7 @@ describe('the CLI', () => {
       '--name',
       'fg',
       '--set',
-      'targets.0.url=http://127.0.0.1:9/',
+      `targets.0.url=http://127.0.0.1:${port}/`,
       '--set',
       'targets.0.interval_ms=200',
     ]
@@ -61,7 +69,9 @@ describe('the CLI', () => {
     await waitFor(async () => (await controlRequest(socket, 'GET', '/healthz')).statusCode === 200, {what: 'fg healthy'})
 
     const metrics = await controlRequest<string>(socket, 'GET', '/metrics')
-    expect(metrics.body).toMatch(/tend_probe_checks_total\{target="127.0.0.1:9",result="down",instance="fg",kind="http-probe"\} \d+/)
+    expect(metrics.body).toMatch(
+      new RegExp(`tend_probe_checks_total\\{target="127.0.0.1:${port}",result="up",instance="fg",kind="http-probe"\\} \\d+`),
+    )
     expect(metrics.body).toContain('tend_process_resident_memory_bytes')
 
     const second = await tend(args, {home})
@@ -74,5 +84,6 @@ describe('the CLI', () => {
     expect(existsSync(socket)).toBe(false)
     expect(existsSync(join(home, 'run', 'fg.pid'))).toBe(false)
     expect(String(result.stdout)).toContain('received SIGTERM, stopping')
+    target.close()
   })
 })

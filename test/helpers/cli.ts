@@ -26,7 +26,7 @@ export async function tend(
 /** Runs `tend ... --json` and parses stdout. */
 export async function tendJson<T = any>(
   args: string[],
-  options: {home: string; env?: Record<string, string>; timeout?: number},
+  options: {home: string; env?: Record<string, string>; timeout?: number} & Pick<Options, 'cwd'>,
 ): Promise<{exitCode: number; data: T; stderr: string}> {
   const result = await tend([...args, '--json'], options)
   let data: T

@@ -1,5 +1,5 @@
 import {readdirSync} from 'node:fs'
-import {FailureError, UsageError, errorCode} from '../../lib/errors.js'
+import {NotFoundError, UnavailableError, UsageError, errorCode} from '../../lib/errors.js'
 import {controlGet} from './control-client.js'
 import type {InstanceStatusDoc} from './instance-view.js'
 import {StatePaths} from './paths.js'
@@ -27,10 +27,10 @@ export async function findInstance(home: string, kind: string, name?: string): P
   const all = (await liveInstances(home)).filter((doc) => doc.kind === kind)
   if (name) {
     const found = all.find((doc) => doc.name === name)
-    if (!found) throw new FailureError(`no running ${kind} instance named ${name}`, {hint: 'see: tend ps'})
+    if (!found) throw new NotFoundError(`no running ${kind} instance named ${name}`, {hint: 'see: tend ps'})
     return found
   }
-  if (all.length === 0) throw new FailureError(`no ${kind} instance is running in ${home}`, {hint: 'start one with: tend up'})
+  if (all.length === 0) throw new UnavailableError(`no ${kind} instance is running in ${home}`, {hint: 'start one with: tend up'})
   if (all.length > 1) {
     throw new UsageError(`several ${kind} instances are running: ${all.map((d) => d.name).join(', ')}`, {
       hint: 'pick one with --instance NAME',
