@@ -1,4 +1,5 @@
 import {z} from 'zod'
+import {dialUrl} from '../../lib/net-config.js'
 import {ciName, duration, secretRef, size} from '../ci/config-types.js'
 
 /** The ci-worker config (docs/ci.md has the reference). */
@@ -8,9 +9,7 @@ export const workerConfig = z
     name: ciName.optional(),
     secret: secretRef,
     /** Masters to dial, in order of preference: ws://host:port (path /worker implied). */
-    masters: z
-      .array(z.string().regex(/^wss?:\/\/[^\s/]+(\/\S*)?$/, 'expected a ws:// or wss:// URL, e.g. ws://127.0.0.1:8410'))
-      .min(1, 'list at least one master'),
+    masters: z.array(dialUrl(['ws', 'wss'], 'ws://127.0.0.1:8410')).min(1, 'list at least one master'),
     /** Builds this worker runs at once. */
     max_builds: z.number().int().min(1).max(64).default(1),
     /** Where build dirs are made; default: DATA/work. */

@@ -23,6 +23,8 @@ export interface LastExit {
   code: number | null
   signal: string | null
   at: string
+  /** What the daemon said on its way out, e.g. "listen 127.0.0.1:8410: address already in use". */
+  message: string | null
 }
 
 /** One row of `tend ps --json`: the supervisor's record of an instance joined with its /status. */

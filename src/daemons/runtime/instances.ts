@@ -1,5 +1,5 @@
 import type {Config} from '@oclif/core'
-import {FailureError} from '../../lib/errors.js'
+import {FailureError, NotFoundError, errorMessage} from '../../lib/errors.js'
 import {isProcessAlive} from '../../lib/process.js'
 import {controlGet, controlRequest} from './control-client.js'
 import type {InstanceStatusDoc} from './instance-view.js'
@@ -20,37 +20,43 @@ export class InstanceService {
     this.client = new SupervisorClient(this.paths)
   }
 
-  /** Validates the config, starts the instance under the supervisor and waits until it is healthy. */
+  /**
+   * Validates the config, starts the instance under the supervisor and waits until it is
+   * healthy. Without a config (`tend daemon start NAME`), an instance the supervisor already
+   * knows (a stopped one of a stack) starts again as it was.
+   */
   async start(options: {
     oclif: Config
     kind: string
     name: string
     rawConfig: unknown
+    /** Whether the user gave a config (--config or --set). */
+    configGiven: boolean
     baseDir: string
     restart: RestartPolicy
     maxRestarts: number
     timeoutMs: number
   }): Promise<InstanceRecord & {action: string}> {
     validateInstanceName(options.name)
+    const known = options.configGiven ? undefined : await this.record(options.name)
+    if (known && (options.kind === known.name || options.kind === known.kind)) {
+      const {action} = await this.client.resume(known.name)
+      return {...(await this.waitHealthy(known.name, options.timeoutMs)), action}
+    }
     const registry = await KindRegistry.load(options.oclif)
-    const {config} = await registry.validate(options.kind, options.rawConfig, `config of ${options.name}`)
+    await registry.validate(options.kind, options.rawConfig, `config of ${options.name}`)
     await this.client.ensureRunning()
     const {action} = await this.client.start({
       name: options.name,
       kind: options.kind,
-      config,
+      // As given: the daemon applies units and defaults itself, once.
+      config: options.rawConfig,
       baseDir: options.baseDir,
       stack: null,
       restart: options.restart,
       maxRestarts: options.maxRestarts,
     })
-    try {
-      return {...(await waitHealthy(this.client, options.name, options.timeoutMs)), action}
-    } catch (error) {
-      throw new FailureError(`${options.name} did not become healthy: ${(error as Error).message}`, {
-        hint: `see: tend logs ${options.name}`,
-      })
-    }
+    return {...(await this.waitHealthy(options.name, options.timeoutMs)), action}
   }
 
   /** Stops an instance, whether the supervisor manages it or it runs in a terminal. */
@@ -61,7 +67,7 @@ export class InstanceService {
     }
     const socket = this.paths.controlSocket(name)
     const live = await controlGet<InstanceStatusDoc>(socket, '/status')
-    if (!live) throw new FailureError(`no instance named ${name} is running`, {hint: 'see: tend ps'})
+    if (!live) throw notFound(name)
     await controlRequest(socket, 'POST', '/stop')
     const deadline = Date.now() + 15_000
     while ((await controlGet(socket, '/healthz', 500)) !== undefined || isProcessAlive(live.pid)) {
@@ -73,16 +79,17 @@ export class InstanceService {
 
   async restart(name: string, timeoutMs: number): Promise<InstanceRecord> {
     if (!(await this.isManaged(name))) {
+      if (!(await controlGet(this.paths.controlSocket(name), '/status'))) throw notFound(name)
       throw new FailureError(`${name} is not managed by the supervisor, so nothing would start it again`, {
         hint: 'restart it where it runs, or start it with tend daemon start',
       })
     }
     await this.client.restart(name)
-    return waitHealthy(this.client, name, timeoutMs)
+    return this.waitHealthy(name, timeoutMs)
   }
 
   async delete(name: string): Promise<{deleted: string}> {
-    if (!(await this.isManaged(name))) throw new FailureError(`no instance named ${name} is managed here`, {hint: 'see: tend ps'})
+    if (!(await this.isManaged(name))) throw notFound(name)
     await this.client.delete(name)
     return {deleted: name}
   }
@@ -91,13 +98,29 @@ export class InstanceService {
   async status(name: string): Promise<InstanceStatusDoc | InstanceRecord> {
     const live = await controlGet<InstanceStatusDoc>(this.paths.controlSocket(name), '/status')
     if (live) return live
-    const record = (await this.client.list().catch(() => [])).find((r) => r.name === name)
+    const record = await this.record(name)
     if (record) return record
-    throw new FailureError(`no instance named ${name} here`, {hint: 'see: tend ps'})
+    throw notFound(name)
+  }
+
+  /** Waits until the instance is healthy; says why when it fails first (its exit reason, config errors included). */
+  private async waitHealthy(name: string, timeoutMs: number): Promise<InstanceRecord> {
+    try {
+      return await waitHealthy(this.client, name, timeoutMs)
+    } catch (error) {
+      throw new FailureError(`${name} did not become healthy: ${errorMessage(error)}`, {hint: `see: tend logs ${name}`})
+    }
+  }
+
+  private async record(name: string): Promise<InstanceRecord | undefined> {
+    return (await this.client.list().catch(() => [])).find((r) => r.name === name)
   }
 
   private async isManaged(name: string): Promise<boolean> {
-    const records = await this.client.list().catch(() => [])
-    return records.some((r) => r.name === name)
+    return (await this.record(name)) !== undefined
   }
+}
+
+function notFound(name: string): NotFoundError {
+  return new NotFoundError(`no instance named ${name} here`, {hint: 'see: tend ps'})
 }

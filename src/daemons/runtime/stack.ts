@@ -2,7 +2,7 @@ import {existsSync} from 'node:fs'
 import {basename, delimiter, dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {z} from 'zod'
-import {UsageError} from '../../lib/errors.js'
+import {ConfigError} from '../../lib/errors.js'
 import {isPlainObject, readYamlFile} from '../../lib/config-input.js'
 import {describeZodIssues} from '../../lib/validation.js'
 import {validateInstanceName} from './paths.js'
@@ -49,7 +49,10 @@ const stackSchema = z
 export interface StackInstance {
   name: string
   kind: string
-  /** Validated and defaulted by the kind's schema. */
+  /**
+   * As written (variables filled in), validated by the kind's schema: the daemon parses it
+   * itself, so units and defaults are applied exactly once, there.
+   */
   config: unknown
   dependsOn: string[]
   restart: RestartPolicy
@@ -83,7 +86,7 @@ export async function loadStack(file: string, registry: KindRegistry, env: NodeJ
   const where = file === DEFAULT_STACK_FILE ? 'default stack' : file
   const raw = interpolate(readYamlFile(file, 'stack file'), env, where, [])
   const parsed = stackSchema.safeParse(raw)
-  if (!parsed.success) throw new UsageError(`${where}: ${describeZodIssues(parsed.error)}`)
+  if (!parsed.success) throw new ConfigError(`${where}: ${describeZodIssues(parsed.error)}`)
   const spec = parsed.data
 
   const names = Object.keys(spec.instances)
@@ -91,11 +94,12 @@ export async function loadStack(file: string, registry: KindRegistry, env: NodeJ
     try {
       validateInstanceName(name)
     } catch (error) {
-      throw new UsageError(`${where}: instances.${name}: ${(error as Error).message}`)
+      throw new ConfigError(`${where}: instances.${name}: ${(error as Error).message}`)
     }
     for (const dep of spec.instances[name].depends_on) {
-      if (!(dep in spec.instances)) throw new UsageError(`${where}: instances.${name}.depends_on: no instance named ${JSON.stringify(dep)}`)
-      if (dep === name) throw new UsageError(`${where}: instances.${name}.depends_on: an instance cannot depend on itself`)
+      if (!(dep in spec.instances))
+        throw new ConfigError(`${where}: instances.${name}.depends_on: no instance named ${JSON.stringify(dep)}`)
+      if (dep === name) throw new ConfigError(`${where}: instances.${name}.depends_on: an instance cannot depend on itself`)
     }
   }
   const order = topologicalOrder(names, (name) => spec.instances[name].depends_on, where)
@@ -117,7 +121,8 @@ export async function loadStack(file: string, registry: KindRegistry, env: NodeJ
     // Unknown kinds are errors even for skipped instances: the file itself is wrong.
     registry.get(entry.kind, `${where}: instances.${name}.kind`)
     if (skipped.has(name)) continue
-    const {config} = await registry.validate(entry.kind, entry.config ?? {}, where, `instances.${name}.config`)
+    const config = entry.config ?? {}
+    await registry.validate(entry.kind, config, where, `instances.${name}.config`)
     instances.push({name, kind: entry.kind, config, dependsOn: entry.depends_on, restart: entry.restart, maxRestarts: entry.max_restarts})
   }
   return {
@@ -139,7 +144,7 @@ function interpolate(value: unknown, env: NodeJS.ProcessEnv, where: string, path
       const found = env[name!]
       if (found !== undefined && found !== '') return found
       if (fallback !== undefined) return fallback
-      throw new UsageError(`${where}: ${path.join('.') || 'value'}: environment variable ${name} is not set`, {
+      throw new ConfigError(`${where}: ${path.join('.') || 'value'}: environment variable ${name} is not set`, {
         hint: `set it, or give a default: \${${name}:-value}`,
       })
     })
@@ -158,7 +163,7 @@ function topologicalOrder(names: string[], deps: (name: string) => string[], whe
     if (state.get(name) === 'done') return
     if (state.get(name) === 'visiting') {
       const cycle = [...trail.slice(trail.indexOf(name)), name].join(' -> ')
-      throw new UsageError(`${where}: depends_on has a cycle: ${cycle}`)
+      throw new ConfigError(`${where}: depends_on has a cycle: ${cycle}`)
     }
     state.set(name, 'visiting')
     for (const dep of deps(name)) visit(dep, [...trail, name])

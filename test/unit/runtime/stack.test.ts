@@ -24,7 +24,7 @@ describe('loadStack', () => {
     return file
   }
 
-  it('orders instances after their dependencies and applies defaults', async () => {
+  it('orders instances after their dependencies and keeps each config as written (the daemon applies its defaults)', async () => {
     const file = write(
       'version: 1\ninstances:\n  web: {kind: echo, depends_on: [db, cache]}\n  db: {kind: echo}\n  cache: {kind: echo, depends_on: [db]}\n',
     )
@@ -33,7 +33,7 @@ describe('loadStack', () => {
     expect(stack.instances[0]).toEqual({
       name: 'db',
       kind: 'echo',
-      config: {port: 1, text: ''},
+      config: {},
       dependsOn: [],
       restart: 'on-failure',
       maxRestarts: 10,
@@ -45,7 +45,7 @@ describe('loadStack', () => {
   it('interpolates environment variables after parsing, with defaults and $$', async () => {
     const file = write('version: 1\nname: s\ninstances:\n  a: {kind: echo, config: {text: "${GREETING} ${WHO:-world} $$5 ${EVIL}"}}\n')
     const stack = await loadStack(file, registry, {GREETING: 'hello', EVIL: '"}\ninjected: true'})
-    expect(stack.instances[0].config).toEqual({port: 1, text: 'hello world $5 "}\ninjected: true'})
+    expect(stack.instances[0].config).toEqual({text: 'hello world $5 "}\ninjected: true'})
   })
 
   it('skips an instance whose required command is missing, and its dependents, saying why', async () => {
