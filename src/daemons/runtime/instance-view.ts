@@ -15,7 +15,8 @@ export interface InstanceStatusDoc extends DaemonStatus {
  * Supervisord's process states. STARTING until the instance is healthy, BACKOFF while waiting
  * to restart after a crash, FATAL when it failed too often to keep trying.
  */
-export type InstanceState = 'starting' | 'running' | 'backoff' | 'stopping' | 'stopped' | 'exited' | 'fatal'
+export const instanceStates = ['starting', 'running', 'backoff', 'stopping', 'stopped', 'exited', 'fatal'] as const
+export type InstanceState = (typeof instanceStates)[number]
 
 export type Health = 'healthy' | 'unhealthy' | 'unknown'
 

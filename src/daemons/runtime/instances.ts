@@ -1,8 +1,10 @@
 import type {Config} from '@oclif/core'
 import {FailureError, NotFoundError, errorMessage} from '../../lib/errors.js'
+import {globToRegExp} from '../../lib/glob.js'
 import {isProcessAlive} from '../../lib/process.js'
 import {controlGet, controlRequest} from './control-client.js'
-import type {InstanceStatusDoc} from './instance-view.js'
+import type {InstanceStatusDoc, InstanceView} from './instance-view.js'
+import {listInstances} from './ps.js'
 import {StatePaths, validateInstanceName} from './paths.js'
 import {KindRegistry} from './registry.js'
 import {waitHealthy} from './stack-runner.js'
@@ -88,19 +90,43 @@ export class InstanceService {
     return this.waitHealthy(name, timeoutMs)
   }
 
+  /**
+   * `tend restart`: the managed instances whose names match any of the globs, or that belong to
+   * the stack, restarted one after another in their start order, each healthy before the next
+   * (a rolling restart stops at the first that does not come back).
+   */
+  async restartMatching(
+    selection: {patterns: string[]; stack?: string},
+    timeoutMs: number,
+    onRestarted: (record: InstanceRecord) => void = () => undefined,
+  ): Promise<InstanceRecord[]> {
+    const res = selection.patterns.map(globToRegExp)
+    const records = (await this.client.list()).filter(
+      (r) => (selection.stack !== undefined && r.stack === selection.stack) || res.some((re) => re.test(r.name)),
+    )
+    if (records.length === 0) {
+      const what = [...selection.patterns, ...(selection.stack ? [`stack ${selection.stack}`] : [])].join(', ')
+      throw new NotFoundError(`no managed instance matches ${what}`, {hint: 'see: tend ps'})
+    }
+    const restarted: InstanceRecord[] = []
+    for (const record of records) {
+      restarted.push(await this.restart(record.name, timeoutMs))
+      onRestarted(restarted.at(-1)!)
+    }
+    return restarted
+  }
+
   async delete(name: string): Promise<{deleted: string}> {
     if (!(await this.isManaged(name))) throw notFound(name)
     await this.client.delete(name)
     return {deleted: name}
   }
 
-  /** The instance's /status, or what the supervisor knows when it is not running. */
-  async status(name: string): Promise<InstanceStatusDoc | InstanceRecord> {
-    const live = await controlGet<InstanceStatusDoc>(this.paths.controlSocket(name), '/status')
-    if (live) return live
-    const record = await this.record(name)
-    if (record) return record
-    throw notFound(name)
+  /** What `tend ps` shows of one instance: the supervisor's record joined with its /status. */
+  async status(name: string): Promise<InstanceView> {
+    const view = (await listInstances(this.paths.home)).instances.find((v) => v.name === name)
+    if (!view) throw notFound(name)
+    return view
   }
 
   /** Waits until the instance is healthy; says why when it fails first (its exit reason, config errors included). */

@@ -9,7 +9,7 @@
  * delta lands in the bucket of the first poll back. Lifetime totals come from the series table.
  */
 import type Database from 'better-sqlite3'
-import {globToRegExp} from './glob.js'
+import {globToRegExp} from '../../lib/glob.js'
 import type {SeriesIdentity} from './store.js'
 import {counterFromDb, nextBucket, bucketStart, openReadOnly, RESOLUTIONS, type Resolution} from './schema.js'
 
