@@ -136,10 +136,17 @@ export async function loadStack(file: string, registry: KindRegistry, env: NodeJ
 
 const VARIABLE = /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g
 
-/** Replaces ${VAR} and ${VAR:-default} in every string ($$ is a literal $). Done after parsing, so values cannot inject YAML. */
+const WHOLE_VARIABLE = /^\$\{[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\}$/
+const NUMBER = /^-?\d+(\.\d+)?$/
+
+/**
+ * Replaces ${VAR} and ${VAR:-default} in every string ($$ is a literal $). Done after parsing,
+ * so values cannot inject YAML. A value that is one variable and nothing else, and comes out
+ * as a number, is a number (`port: ${TEND_STORAGE_PORT:-8780}`).
+ */
 function interpolate(value: unknown, env: NodeJS.ProcessEnv, where: string, path: string[]): unknown {
   if (typeof value === 'string') {
-    return value.replace(VARIABLE, (match, name: string | undefined, fallback: string | undefined) => {
+    const text = value.replace(VARIABLE, (match, name: string | undefined, fallback: string | undefined) => {
       if (match === '$$') return '$'
       const found = env[name!]
       if (found !== undefined && found !== '') return found
@@ -148,6 +155,7 @@ function interpolate(value: unknown, env: NodeJS.ProcessEnv, where: string, path
         hint: `set it, or give a default: \${${name}:-value}`,
       })
     })
+    return WHOLE_VARIABLE.test(value) && NUMBER.test(text) ? Number(text) : text
   }
   if (Array.isArray(value)) return value.map((item, i) => interpolate(item, env, where, [...path, String(i)]))
   if (isPlainObject(value)) {
