@@ -5,6 +5,7 @@
  */
 import {ConfigError, FailureError, UsageError} from './lib/errors.js'
 import {defineDaemonKind} from './daemons/runtime/contract.js'
+import {duration, size} from './lib/units.js'
 import {SourceError, defineUsageSource} from './daemons/usage-collector/source-api.js'
 
 export const pluginApi = {
@@ -15,6 +16,9 @@ export const pluginApi = {
   /** A config found wrong at start (a file it names is missing): the daemon exits 2 and is not restarted. */
   ConfigError,
   FailureError,
+  /** Config fields in tend's one syntax: durations with a unit ("500ms", "10s"), sizes ("64MiB"). */
+  duration,
+  size,
   /** For `tend:usage-sources` hooks: a source type for the usage collector. */
   defineUsageSource,
   /** Thrown by a usage source's poll; its reason decides the collector's backoff. */

@@ -14,13 +14,13 @@ export function reportOf(error: unknown): ErrorReport {
   if (error instanceof TendError) return {message: error.message, hint: error.hint, exitCode: error.exitCode, code: error.code}
   if (error instanceof Errors.CLIError) {
     const usage = parseErrorAsUsage(error)
-    return {message: usage.message, hint: usage.hint, exitCode: 2, code: 'usage'}
+    return {message: usage.message, hint: usage.hint, exitCode: 2, code: 'USAGE'}
   }
   return {
     message: `internal error: ${errorMessage(error)}`,
     hint: process.env.TEND_DEBUG ? undefined : 'this is a bug in tend; run again with TEND_DEBUG=1 for the stack trace',
     exitCode: 1,
-    code: 'internal',
+    code: 'BUG',
   }
 }
 

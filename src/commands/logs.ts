@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand} from '../lib/base-command.js'
+import {BaseCommand} from '../cli/base-command.js'
 import {type Color, paint, useColor} from '../lib/format.js'
 import {StatePaths} from '../daemons/runtime/paths.js'
 import {followLogs, type LogLine, mergedTail, selectionGrows, selectLogs} from '../cli/logs/log-selection.js'

@@ -1,8 +1,8 @@
 import {Flags} from '@oclif/core'
-import {BaseCommand} from '../lib/base-command.js'
+import {BaseCommand} from '../cli/base-command.js'
 import {useColor} from '../lib/format.js'
 import {instanceStates} from '../daemons/runtime/instance-view.js'
-import {filterInstances, listInstances, type PsResult} from '../daemons/runtime/ps.js'
+import {filterInstances, listInstances, type PsResult} from '../cli/instances/ps.js'
 import {renderInstanceTable} from '../tui/ps-table.js'
 
 export default class Ps extends BaseCommand {

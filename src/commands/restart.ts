@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand} from '../lib/base-command.js'
-import {InstanceService} from '../daemons/runtime/instances.js'
-import {stackName} from '../daemons/runtime/stack-runner.js'
+import {BaseCommand} from '../cli/base-command.js'
+import {InstanceService} from '../cli/instances/instance-service.js'
+import {stackName} from '../cli/stack/stack-runner.js'
 
 export default class Restart extends BaseCommand {
   static summary = 'Restart instances by name or glob, or a whole stack, one after another'

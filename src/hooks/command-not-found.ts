@@ -24,7 +24,7 @@ const hook: Hook<'command_not_found'> = async function ({argv, config, id}) {
     const visible = config.commands.filter((c) => !c.hidden).flatMap((c) => [c.id, ...c.aliases])
     const suggestion = closest(id, [...visible, ...config.topics.map((t) => t.name)])
     error = new UsageError(`unknown command: ${config.bin} ${toConfiguredId(id, config)}`, {
-      code: 'unknown_command',
+      code: 'UNKNOWN_COMMAND',
       hint: `${suggestion ? `did you mean: ${config.bin} ${toConfiguredId(suggestion, config)}? ` : ''}see: ${config.bin} --help`,
     })
   }

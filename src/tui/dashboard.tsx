@@ -1,7 +1,7 @@
 import {Box, type Key, render, renderToString, Text, useApp, useInput, useStdout} from 'ink'
 import {type ComponentType, useEffect, useRef, useState} from 'react'
 import {errorMessage} from '../lib/errors.js'
-import type {PsResult} from '../daemons/runtime/ps.js'
+import type {PsResult} from '../cli/instances/ps.js'
 import {DetailsPanel} from './details-panel.js'
 import type {PanelProps} from './panel-props.js'
 import type {ProcessStats} from './process-stats.js'

@@ -41,7 +41,7 @@ describe('tend top', () => {
     })
     ;({home, cleanup} = makeTendHome())
     const file = join(home, 'tend.yaml')
-    const target = `{url: http://localhost/healthz, socket: "\${TEND_HOME}/run/supervisor.sock", interval_ms: 300}`
+    const target = `{url: http://localhost/healthz, socket: "\${TEND_HOME}/run/supervisor.sock", interval: 300ms}`
     const instances = NAMES.map((name) => `  ${name}: {kind: http-probe, config: {targets: [${target}]}}`).join('\n')
     writeFileSync(file, `version: 1\nname: t\ninstances:\n${instances}\n`)
     const up = await tend(['up', '-f', file], {home, timeout: 120_000})

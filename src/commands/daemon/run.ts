@@ -1,12 +1,13 @@
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand} from '../../lib/base-command.js'
+import {BaseCommand} from '../../cli/base-command.js'
 import {exitAfterGrace} from '../../lib/exit-guard.js'
-import {instanceConfigFlags, instanceConfigFrom} from '../../lib/instance-flags.js'
+import {instanceConfigFlags, instanceConfigFrom} from '../../cli/instance-flags.js'
+import {collectExtensions} from '../../cli/extensions.js'
 import {reportOf} from '../../cli/error-report.js'
+import {loadKinds} from '../../cli/kinds.js'
 import {writeExitReport} from '../../daemons/runtime/exit-report.js'
 import {runDaemonHost} from '../../daemons/runtime/host.js'
 import {StatePaths} from '../../daemons/runtime/paths.js'
-import {KindRegistry} from '../../daemons/runtime/registry.js'
 
 export default class DaemonRun extends BaseCommand {
   static summary = 'Run one daemon instance in the foreground'
@@ -32,8 +33,8 @@ debugging; tend daemon start runs the same thing under the supervisor.`
     try {
       const {rawConfig, baseDir} = instanceConfigFrom(flags)
       await runDaemonHost({
-        oclif: this.config,
-        registry: await KindRegistry.load(this.config),
+        extensions: async (point) => (await collectExtensions(this.config, point)).map((e) => e.value as never),
+        registry: await loadKinds(this.config),
         home: this.home,
         kind: args.kind,
         name,

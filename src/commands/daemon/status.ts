@@ -1,6 +1,6 @@
 import {Args} from '@oclif/core'
-import {BaseCommand} from '../../lib/base-command.js'
-import {InstanceService} from '../../daemons/runtime/instances.js'
+import {BaseCommand} from '../../cli/base-command.js'
+import {InstanceService} from '../../cli/instances/instance-service.js'
 import {instanceFacts, renderFacts} from '../../cli/instances/instance-facts.js'
 
 export default class DaemonStatus extends BaseCommand {

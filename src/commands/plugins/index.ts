@@ -1,4 +1,4 @@
-import {BaseCommand} from '../../lib/base-command.js'
+import {BaseCommand} from '../../cli/base-command.js'
 import {renderTable, useColor} from '../../lib/format.js'
 
 interface PluginRow {

@@ -85,10 +85,10 @@ export async function controlGet<T>(socketPath: string, path: string, timeoutMs 
 export function controlError(res: ControlResponse, what?: string): TendError {
   const body = (typeof res.body === 'object' && res.body !== null ? res.body : {}) as {error?: unknown; hint?: unknown; code?: unknown}
   const message = typeof body.error === 'string' ? body.error : `answered HTTP ${res.statusCode}`
-  const code = typeof body.code === 'string' ? (body.code as ErrorCode) : res.statusCode === 404 ? 'not_found' : undefined
+  const code = typeof body.code === 'string' ? (body.code as ErrorCode) : res.statusCode === 404 ? 'NOT_FOUND' : undefined
   return new TendError(what ? `${what}: ${message}` : message, {
     exitCode: res.statusCode === 400 ? 2 : 1,
     hint: typeof body.hint === 'string' ? body.hint : undefined,
-    code: code ?? (res.statusCode >= 500 ? 'internal' : undefined),
+    code: code ?? (res.statusCode >= 500 ? 'BUG' : undefined),
   })
 }

@@ -92,7 +92,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, routes: Record<
 /** 400 for bad input, 404 for what does not exist, 409 for the rest: controlError() turns them back into errors. */
 function statusOf(error: TendError): number {
   if (error.exitCode === 2) return 400
-  return error.code === 'not_found' ? 404 : 409
+  return error.code === 'NOT_FOUND' ? 404 : 409
 }
 
 function isRouteResult(value: unknown): value is RouteResult {

@@ -2,7 +2,7 @@ import {createServer, type Server} from 'node:net'
 import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {StatePaths} from '../../../src/daemons/runtime/paths.js'
-import {SupervisorClient} from '../../../src/daemons/runtime/supervisor/client.js'
+import {SupervisorClient} from '../../../src/daemons/runtime/supervisor/supervisor-client.js'
 import {tend, tendJson} from '../../helpers/cli.js'
 import {instanceProcesses, isAlive, makeTendHome, waitFor} from '../../helpers/tend-home.js'
 
@@ -34,7 +34,7 @@ function probeArgs(home: string, name: string): string[] {
     '--set',
     `targets.0.socket=${join(home, 'run', 'supervisor.sock')}`,
     '--set',
-    'targets.0.interval_ms=300',
+    'targets.0.interval=300ms',
   ]
 }
 
@@ -61,7 +61,7 @@ describe('the supervisor', () => {
     const spec = {
       name: 'x',
       kind: 'http-probe',
-      config: {targets: [{url: 'http://localhost/healthz', socket: paths.supervisorSocket, interval_ms: 300}]},
+      config: {targets: [{url: 'http://localhost/healthz', socket: paths.supervisorSocket, interval: '300ms'}]},
       baseDir: home,
       stack: null,
       restart: 'on-failure' as const,

@@ -25,7 +25,7 @@ describe('the libvirt usage source with a real virsh', () => {
       home: env.home,
       kind: 'usage-collector',
       name: 'virt',
-      config: {interval_ms: 3_600_000, sources: [{type: 'libvirt', name: 'virt', uri: 'test:///default'}]},
+      config: {interval: '1h', sources: [{type: 'libvirt', name: 'virt', uri: 'test:///default'}]},
     })
     await waitFor(async () => (await good.status()).details.sources[0].baselined, {what: 'first poll'})
     const polled = await tendJson(['usage', 'poll', '--instance', 'virt'], {home: env.home})
@@ -41,7 +41,7 @@ describe('the libvirt usage source with a real virsh', () => {
       home: env.home,
       kind: 'usage-collector',
       name: 'nohost',
-      config: {interval_ms: 3_600_000, sources: [{type: 'libvirt', uri: 'test:///nonexistent/host.xml'}]},
+      config: {interval: '1h', sources: [{type: 'libvirt', uri: 'test:///nonexistent/host.xml'}]},
       ready: 'answering',
     })
     const failed = await tend(['usage', 'poll', '--instance', 'nohost'], {home: env.home})

@@ -3,8 +3,9 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {z} from 'zod'
+import {duration} from '../../../src/lib/units.js'
 import {KindRegistry} from '../../../src/daemons/runtime/registry.js'
-import {loadStack} from '../../../src/daemons/runtime/stack.js'
+import {loadStack} from '../../../src/cli/stack/stack-file.js'
 
 const echoKind = {
   kind: 'echo',
@@ -40,6 +41,20 @@ describe('loadStack', () => {
     })
     expect(stack.name).toBe(dir.split('/').at(-1))
     expect(stack.baseDir).toBe(dir)
+  })
+
+  it('hands each instance its config as written, so that its daemon converts durations once', async () => {
+    const timed = z.object({every: duration().prefault('5s'), wait: duration()}).strict()
+    const timedRegistry = new KindRegistry([
+      {kind: 'timed', summary: 'test kind', source: 'test', load: async () => ({...echoKind, kind: 'timed', config: timed})},
+    ])
+    const stack = await loadStack(write('version: 1\ninstances:\n  a: {kind: timed, config: {wait: 500ms}}\n'), timedRegistry, {})
+    expect(stack.instances[0].config).toEqual({wait: '500ms'})
+    // What the daemon does with it (through the config file the supervisor writes as JSON):
+    expect(timed.parse(JSON.parse(JSON.stringify(stack.instances[0].config)))).toEqual({every: 5000, wait: 500})
+    await expect(loadStack(write('version: 1\ninstances:\n  a: {kind: timed, config: {wait: 500}}\n'), timedRegistry, {})).rejects.toThrow(
+      /instances\.a\.config\.wait: expected a duration with a unit/,
+    )
   })
 
   it('interpolates environment variables after parsing, with defaults and $$', async () => {
