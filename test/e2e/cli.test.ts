@@ -22,7 +22,11 @@ describe('the CLI', () => {
   })
 
   it('loads the http-probe plugin by default', async () => {
-    expect(String((await tend(['plugins', '--core'], {home})).stdout)).toContain('@tend/plugin-http-probe')
+    expect(String((await tend(['plugins'], {home})).stdout)).toMatch(/@tend\/plugin-http-probe\s+0\.1\.0\s+bundled\s+tend:daemon-kinds/)
+    const plugins = await tendJson<{plugins: Array<{name: string; source: string; extends: string[]}>}>(['plugins'], {home})
+    expect(plugins.data.plugins).toContainEqual(
+      expect.objectContaining({name: '@tend/plugin-ovirt', source: 'bundled', extends: ['tend:usage-sources']}),
+    )
     const {data} = await tendJson<{kinds: Array<{kind: string; source: string}>}>(['daemon', 'kinds'], {home})
     expect(data.kinds).toContainEqual(expect.objectContaining({kind: 'http-probe', source: '@tend/plugin-http-probe'}))
   })
