@@ -31,6 +31,31 @@ describe('the CLI', () => {
     expect(data.kinds).toContainEqual(expect.objectContaining({kind: 'http-probe', source: '@tend/plugin-http-probe'}))
   })
 
+  it('completes commands in bash (tend autocomplete)', async () => {
+    // The completion cache goes to XDG_CACHE_HOME: a temp dir, never the user's.
+    const env = {XDG_CACHE_HOME: join(home, 'cache'), HOME: home}
+    expect((await tend(['autocomplete', 'bash'], {home, env})).exitCode).toBe(0)
+    const setup = join(home, 'cache', 'tend', 'autocomplete', 'bash_setup')
+    const complete = (line: string) =>
+      execa(
+        'bash',
+        [
+          '-c',
+          `source ${setup}; COMP_LINE='${line}'; COMP_WORDS=(${line}); COMP_CWORD=${line.split(' ').length - 1}; _tend_autocomplete; echo "\${COMPREPLY[@]}"`,
+        ],
+        {
+          env: cliEnv(home, env),
+          extendEnv: false,
+        },
+      )
+    expect(
+      String((await complete('tend daemon st')).stdout)
+        .split(' ')
+        .sort(),
+    ).toEqual(['start', 'status', 'stop'])
+    expect(String((await complete('tend ps --st')).stdout)).toContain('--state')
+  })
+
   it('exits 2 with one line for a usage error, in text and in --json', async () => {
     const text = await tend(['ps', '--bogus'], {home})
     expect(text.exitCode).toBe(2)
