@@ -2,7 +2,7 @@ import {Box, type Key, render, renderToString, Text, useApp, useInput, useStdout
 import {type ComponentType, useEffect, useRef, useState} from 'react'
 import {errorMessage} from '../lib/errors.js'
 import type {PsResult} from '../cli/instances/ps.js'
-import {DetailsPanel} from './details-panel.js'
+import {DetailsPanel, KeyValueLines} from './details-panel.js'
 import type {PanelProps} from './panel-props.js'
 import type {ProcessStats} from './process-stats.js'
 import {
@@ -218,7 +218,7 @@ export function Dashboard({source, intervalMs}: {source: DashboardSource; interv
         <Box flexDirection="column" height={boxLines} overflow="hidden">
           <Box flexDirection="column" flexShrink={0}>
             {mode.kind === 'help' ? (
-              <HelpView width={innerWidth} />
+              <KeyValueLines rows={KEYS} width={innerWidth} keys="bold" />
             ) : !current ? (
               <Text dimColor>{all.length === 0 ? 'no instances: start some with tend up' : 'no instance matches the filter'}</Text>
             ) : mode.kind === 'panel' ? (
@@ -278,19 +278,6 @@ function BoxTitle({mode, current, width}: {mode: Mode; current: TopRow | undefin
     <Text inverse bold wrap="truncate-end">
       {` ${title} `.padEnd(Math.min(width, title.length + 2))}
     </Text>
-  )
-}
-
-function HelpView({width}: {width: number}) {
-  const keyWidth = Math.max(...KEYS.map(([k]) => k.length))
-  return (
-    <Box flexDirection="column" width={width}>
-      {KEYS.map(([keys, what]) => (
-        <Text key={keys} wrap="truncate-end">
-          <Text bold>{keys.padEnd(keyWidth)}</Text> {what}
-        </Text>
-      ))}
-    </Box>
   )
 }
 
