@@ -104,7 +104,8 @@ describe('exit codes and messages', () => {
         label,
       ).toBe(true)
     })
-  })
+    // Forty-odd CLI runs: a loaded two-core machine needs more than the default minute.
+  }, 300_000)
 
   it('exits 0 without a word when the reader of its output goes away (| head -1)', async () => {
     const result = await execa('bash', ['-c', `set -o pipefail; "${process.execPath}" "${binRun}" logs big -n 20000 | head -1`], {
