@@ -1,3 +1,4 @@
+import {stripVTControlCharacters} from 'node:util'
 import {Errors} from '@oclif/core'
 import {type ErrorCode, TendError, UsageError, errorMessage} from '../lib/errors.js'
 
@@ -48,8 +49,7 @@ interface ParseContext {
  */
 export function parseErrorAsUsage(error: unknown, context: ParseContext = {}): UsageError {
   const hint = error instanceof TendError ? (error.hint ?? 'see --help') : 'see --help'
-  const lines = errorMessage(error)
-    .replace(/\x1b\[[0-9;]*m/g, '')
+  const lines = stripVTControlCharacters(errorMessage(error))
     .split('\n')
     .map((line) => line.trim())
     .filter((line) => line !== '' && line !== 'See more help with --help')

@@ -5,6 +5,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {binRun, cliEnv, tend, tendJson} from '../helpers/cli.js'
 import {startForeground} from '../helpers/daemon.js'
 import {makeTendHome, waitFor} from '../helpers/tend-home.js'
+import type {TargetState} from '../../plugins/http-probe/src/probe-kind.js'
 
 interface Row {
   name: string
@@ -114,8 +115,8 @@ describe('everyday commands on a running stack', () => {
       ready: 'answering',
     })
     const status = await waitFor(async () => {
-      const s = await probe.status()
-      return s.details?.targets?.[0]?.checks > 0 ? s : undefined
+      const s = await probe.status<{targets: TargetState[]}>()
+      return s.details.targets[0]?.checks > 0 ? s : undefined
     })
     expect(status).toMatchObject({healthy: false, summary: '0/1 targets up'})
     expect((await probe.request('GET', '/healthz')).statusCode).toBe(503)

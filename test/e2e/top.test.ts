@@ -128,11 +128,11 @@ describe('tend top', () => {
     await waitFor(async () => /6\/6 healthy/.test(await screen()) && !/filter:/.test(await screen()), {what: 'filter cleared'})
 
     await tmux('send-keys', '-t', 'top', '?')
-    await waitFor(async () => /│  keys\s+│/.test(await screen()) && /filter by name, kind, stack, state or health/.test(await screen()), {
+    await waitFor(async () => /│ {2}keys\s+│/.test(await screen()) && /filter by name, kind, stack, state or health/.test(await screen()), {
       what: 'help',
     })
     await tmux('send-keys', '-t', 'top', 'x')
-    await waitFor(async () => !/│  keys/.test(await screen()), {what: 'help closed'})
+    await waitFor(async () => !/│ {2}keys/.test(await screen()), {what: 'help closed'})
 
     await tmux('send-keys', '-t', 'top', 'g')
     await waitFor(async () => /› \w+\s+http-probe/.test(await screen()), {what: 'first row selected'})

@@ -21,7 +21,8 @@ export class ContainerCache {
     private readonly ttlMs: number,
   ) {}
 
-  async get(account: string, container: string): Promise<ContainerState> {
+  /** A container's state, or with no container the account's (its metadata: TempURL keys, quotas). */
+  async get(account: string, container?: string): Promise<ContainerState> {
     const key = `${account}/${container}`
     const cached = this.entries.get(key)
     if (cached && cached.expires > Date.now()) return cached.state
@@ -40,7 +41,7 @@ export class ContainerCache {
     return state
   }
 
-  forget(account: string, container: string): void {
+  forget(account: string, container?: string): void {
     this.entries.delete(`${account}/${container}`)
   }
 }

@@ -1,8 +1,11 @@
 import {execa} from 'execa'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {tend, tendJson} from '../../helpers/cli.js'
+import {type JsonOf, tend, tendJson} from '../../helpers/cli.js'
 import {startForeground} from '../../helpers/daemon.js'
 import {makeTendHome, waitFor} from '../../helpers/tend-home.js'
+import type {CollectorDetails} from '../../../src/daemons/usage-collector/status.js'
+import type {SeedReport} from '../../../src/cli/usage/reports.js'
+import type UsagePoll from '../../../src/commands/usage/poll.js'
 
 /**
  * The libvirt source against a real virsh and libvirt's built-in test driver (test:///default:
@@ -27,11 +30,11 @@ describe('the libvirt usage source with a real virsh', () => {
       name: 'virt',
       config: {interval: '1h', sources: [{type: 'libvirt', name: 'virt', uri: 'test:///default'}]},
     })
-    await waitFor(async () => (await good.status()).details.sources[0].baselined, {what: 'first poll'})
-    const polled = await tendJson(['usage', 'poll', '--instance', 'virt'], {home: env.home})
+    await waitFor(async () => (await good.status<CollectorDetails>()).details.sources[0].baselined, {what: 'first poll'})
+    const polled = await tendJson<JsonOf<typeof UsagePoll>>(['usage', 'poll', '--instance', 'virt'], {home: env.home})
     expect(polled.exitCode).toBe(0)
     expect(polled.data.polls[0]).toMatchObject({source: 'virt', ok: true, complete: true, seen: 1})
-    const report = (await tendJson(['usage', 'report', '--instance', 'virt'], {home: env.home})).data
+    const report = (await tendJson<SeedReport>(['usage', 'report', '--instance', 'virt'], {home: env.home})).data
     expect(Object.keys(report)).toEqual(['test'])
     expect(Object.keys(report.test)).toEqual(['aa:bb:cc:dd:ee:ff'])
     expect(Number(report.test['aa:bb:cc:dd:ee:ff'].rx)).toBeGreaterThan(0)
