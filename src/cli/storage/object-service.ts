@@ -4,7 +4,7 @@ import type {IncomingHttpHeaders, IncomingMessage} from 'node:http'
 import {basename} from 'node:path'
 import {Transform} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
-import {FailureError, UsageError, errorCode} from '../../lib/errors.js'
+import {FailureError, NotFoundError, UsageError, errorCode} from '../../lib/errors.js'
 import {checkName} from '../../protocols/storage/constraints.js'
 import type {SwiftClient} from './swift-client.js'
 
@@ -18,13 +18,14 @@ function check(what: 'container' | 'object', name: string): void {
 }
 
 function failure(what: string, status: number, body?: Buffer): FailureError {
+  if (status === 404) return new NotFoundError(`${what}: not found`, {hint: 'see: tend storage ls'})
   const detail = body
     ?.toString('utf8')
     .replace(/<[^>]+>/g, ' ')
     .replace(/\s+/g, ' ')
     .trim()
   return new FailureError(`${what}: the server answered ${status}${detail ? ` (${detail})` : ''}`, {
-    hint: status === 401 ? 'check --user and --key' : status === 404 ? 'see: tend storage ls' : undefined,
+    hint: status === 401 ? 'check --user and --key' : undefined,
   })
 }
 
