@@ -14,6 +14,7 @@ export abstract class BaseCommand extends Command {
 
   /** Warnings said under --json: they go into the JSON document instead of stderr. */
   private warnings: string[] = []
+  private stopCollecting: () => void = () => undefined
 
   /** The state home this command works on. */
   protected get home(): string {
@@ -22,7 +23,7 @@ export abstract class BaseCommand extends Command {
 
   async init(): Promise<void> {
     await super.init()
-    if (this.jsonEnabled()) this.warnings = collectWarnings()
+    if (this.jsonEnabled()) ({warnings: this.warnings, stop: this.stopCollecting} = collectWarnings())
     // `tend ps | head -1`: a reader that has seen enough is not an error.
     process.stdout.on('error', (error) => {
       if (errorCode(error) === 'EPIPE') process.exit(0)
@@ -39,6 +40,11 @@ export abstract class BaseCommand extends Command {
   warn(input: string | Error): string | Error {
     warn(typeof input === 'string' ? input : input.message)
     return input
+  }
+
+  async finally(error: Error | undefined): Promise<void> {
+    this.stopCollecting()
+    await super.finally(error)
   }
 
   protected toSuccessJson(result: unknown): unknown {

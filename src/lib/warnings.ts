@@ -3,15 +3,21 @@
  * twice): on stderr as `Warning: ...`, or, while a command runs with --json, collected into
  * its JSON document's `warnings` so that a script sees them too.
  */
-let collected: string[] | undefined
+let collecting: string[] | undefined
 
 export function warn(message: string): void {
-  if (collected) collected.push(message)
+  if (collecting) collecting.push(message)
   else process.stderr.write(`Warning: ${message}\n`)
 }
 
-/** From now on, warnings go into the returned list instead of stderr (a --json command). */
-export function collectWarnings(): string[] {
-  collected ??= []
-  return collected
+/** Until `stop()`, warnings go into `warnings` instead of stderr (a --json command). */
+export function collectWarnings(): {warnings: string[]; stop(): void} {
+  const warnings: string[] = []
+  collecting = warnings
+  return {
+    warnings,
+    stop: () => {
+      if (collecting === warnings) collecting = undefined
+    },
+  }
 }
