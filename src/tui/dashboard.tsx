@@ -46,6 +46,8 @@ const KEYS: Array<[string, string]> = [
   ['q, Ctrl+C', 'quit'],
 ]
 
+const FLASH_MS = 5000
+
 /** The live `tend top` view: instances, a detail panel, recent log lines, restart and stop. */
 export function Dashboard({source, intervalMs}: {source: DashboardSource; intervalMs: number}) {
   const {exit} = useApp()
@@ -111,6 +113,13 @@ export function Dashboard({source, intervalMs}: {source: DashboardSource; interv
     }
   }, [currentKind, panels, source])
 
+  // A message stays a few seconds, then the line goes back to the filter and sort.
+  useEffect(() => {
+    if (!flash) return
+    const timer = setTimeout(() => setFlash(null), FLASH_MS)
+    return () => clearTimeout(timer)
+  }, [flash])
+
   const act = (action: 'restart' | 'stop', name: string) => {
     setFlash(`${action === 'restart' ? 'restarting' : 'stopping'} ${name}…`)
     source[action](name)
@@ -160,9 +169,11 @@ export function Dashboard({source, intervalMs}: {source: DashboardSource; interv
     else if (input === '?') return {kind: 'help'}
     else if (input === 'o') setSort(nextSort)
     else if (input === 'O') setSort((s) => ({...s, descending: !s.descending}))
-    else if ((input === 'r' || input === 's') && current) {
-      if (current.managed) return {kind: 'confirm', action: input === 'r' ? 'restart' : 'stop', name: current.name}
-      setFlash(`${current.name} is not managed by the supervisor: restart or stop it where it runs`)
+    else if (input === 'r' || input === 's') {
+      // The row selected by a key just before this one, even if no frame showed it yet.
+      const target = rows[live.current.selected]
+      if (target?.managed) return {kind: 'confirm', action: input === 'r' ? 'restart' : 'stop', name: target.name}
+      if (target) setFlash(`${target.name} is not managed by the supervisor: restart or stop it where it runs`)
     }
     return mode
   }
@@ -263,7 +274,7 @@ function statusLine(s: {
   total: number
 }): {text: string; color?: 'red' | 'yellow' | 'cyan'} {
   if (s.error) return {text: `cannot read state: ${s.error}`, color: 'red'}
-  if (s.flash) return {text: s.flash, color: 'cyan'}
+  if (s.flash && !s.filtering) return {text: s.flash, color: 'cyan'}
   if (s.note) return {text: s.note, color: 'yellow'}
   const parts: string[] = []
   if (s.filter || s.filtering) parts.push(`filter: ${s.filter}${s.filtering ? '▏' : ''} (${s.shown} of ${s.total})`)
