@@ -99,6 +99,10 @@ describe('the supervisor', () => {
     })
     expect(fatal).toMatchObject({pid: null, restarts: 1, summary: 'killed by SIGKILL; gave up after 1 restart in a row'})
     expect(fatal.lastExit).toMatchObject({code: null, signal: 'SIGKILL'})
+    // The same in the table a person reads.
+    expect(String((await tend(['ps'], {home})).stdout)).toMatch(
+      /^flaky\s+http-probe\s+-\s+fatal\s+-\s+-\s+1\s+\S+\s+killed by SIGKILL; gave up after 1 restart in a row$/m,
+    )
 
     const once = (await row(home, 'once'))!
     process.kill(once.pid!, 'SIGKILL')
@@ -127,5 +131,9 @@ describe('the supervisor', () => {
     expect(ci).toMatchObject({state: 'fatal', pid: null, restarts: 0})
     expect(ci.summary).toMatch(/^config error: .*address already in use/)
     expect(ci.lastExit).toMatchObject({code: 2})
+    expect(String((await tend(['ps'], {home})).stdout)).toMatch(/^ci\s+ci-master\s+-\s+fatal\s+-\s+-\s+0\s+\S+\s+config error: /m)
+    expect(String((await tend(['daemon', 'status', 'ci'], {home})).stdout)).toMatch(
+      new RegExp(`^summary\\s+config error: .*address already in use 127\\.0\\.0\\.1:${port}$`, 'm'),
+    )
   })
 })
