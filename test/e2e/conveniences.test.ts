@@ -122,4 +122,21 @@ describe('everyday commands on a running stack', () => {
     expect((await probe.request('GET', '/healthz')).statusCode).toBe(503)
     expect(await probe.stop()).toBe(0)
   })
+
+  it('never calls an instance healthy before a check has passed: daemon start of a probe of nothing fails', async () => {
+    const args = ['daemon', 'start', 'http-probe', '--name', 'nowhere', '--timeout', '2']
+    const config = [
+      '--set',
+      'targets.0.url=http://localhost/healthz',
+      '--set',
+      `targets.0.socket=${join(home, 'run', 'nothing-here.sock')}`,
+    ]
+    const result = await tend([...args, ...config], {home})
+    expect(result.exitCode).toBe(1)
+    expect(String(result.stderr)).toMatch(
+      /nowhere did not become healthy: not healthy after 2 s \(state (starting|running), health (unhealthy|unknown)\)$/m,
+    )
+    expect(String(result.stdout)).not.toMatch(/healthy/)
+    expect((await tend(['daemon', 'delete', 'nowhere'], {home})).exitCode).toBe(0)
+  })
 })
