@@ -70,7 +70,8 @@ export class InstanceService {
     const socket = this.paths.controlSocket(name)
     const live = await controlGet<InstanceStatusDoc>(socket, '/status')
     if (!live) throw notFound(name)
-    await controlRequest(socket, 'POST', '/stop')
+    // Gone already in between is fine: the wait below sees it.
+    await controlRequest(socket, 'POST', '/stop').catch(() => undefined)
     const deadline = Date.now() + 15_000
     while ((await controlGet(socket, '/healthz', 500)) !== undefined || isProcessAlive(live.pid)) {
       if (Date.now() > deadline) throw new FailureError(`${name} (pid ${live.pid}) did not stop within 15 s`)

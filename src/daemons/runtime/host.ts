@@ -1,10 +1,11 @@
 import {mkdirSync, rmSync, writeFileSync} from 'node:fs'
 import type {Server} from 'node:http'
 import type {Server as NetServer} from 'node:net'
-import {ConfigError, FailureError, TendError, errorCode, errorMessage} from '../../lib/errors.js'
+import {FailureError, TendError, errorMessage} from '../../lib/errors.js'
 import {Logger, type LogSink, parseLogLevel} from '../../lib/logger.js'
 import type {DaemonContext, RunningDaemon} from './contract.js'
 import type {InstanceStatusDoc} from './instance-view.js'
+import {listenConfigError} from './listen.js'
 import {releaseLock, tryAcquireLock} from './lock.js'
 import {closeStream, openRotatingLog, streamSink} from './log-file.js'
 import {MetricsRegistry} from './metrics.js'
@@ -190,9 +191,6 @@ class InstanceHost {
   }
 }
 
-/** Errors a daemon gets from listen() when its configured address cannot be used. */
-const ADDRESS_ERRORS = new Set(['EADDRINUSE', 'EADDRNOTAVAIL', 'ERR_SOCKET_BAD_PORT'])
-
 /**
  * Why start() failed, as the error the process exits with. What only a live check finds wrong
  * in the config (a port in use, an address not on this host) is a ConfigError like a schema
@@ -200,7 +198,7 @@ const ADDRESS_ERRORS = new Set(['EADDRINUSE', 'EADDRNOTAVAIL', 'ERR_SOCKET_BAD_P
  */
 function startFailure(error: unknown): TendError {
   if (error instanceof TendError) return error
-  const code = errorCode(error)
-  if (code && ADDRESS_ERRORS.has(code)) return new ConfigError(errorMessage(error))
+  const configError = listenConfigError(error)
+  if (configError) return configError
   return new FailureError(`failed to start: ${errorMessage(error)}`)
 }

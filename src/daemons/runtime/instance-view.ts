@@ -24,7 +24,7 @@ export interface LastExit {
   code: number | null
   signal: string | null
   at: string
-  /** What the daemon said on its way out, e.g. "listen 127.0.0.1:8410: address already in use". */
+  /** What the daemon said on its way out, e.g. "cannot listen on 127.0.0.1:8410: the address is in use". */
   message: string | null
 }
 

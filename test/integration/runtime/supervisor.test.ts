@@ -126,14 +126,19 @@ describe('the supervisor', () => {
 
     const result = await tend(['daemon', 'start', 'ci-master', '--name', 'ci', '--set', `listen=127.0.0.1:${port}`], {home})
     expect(result.exitCode).toBe(1)
-    expect(String(result.stderr)).toMatch(new RegExp(`ci did not become healthy: config error: .*EADDRINUSE.*127\\.0\\.0\\.1:${port}`))
+    expect(String(result.stderr)).toMatch(
+      new RegExp(`ci did not become healthy: config error: cannot listen on 127\\.0\\.0\\.1:${port}: the address is in use`),
+    )
     const ci = (await row(home, 'ci'))!
     expect(ci).toMatchObject({state: 'fatal', pid: null, restarts: 0})
-    expect(ci.summary).toMatch(/^config error: .*address already in use/)
+    expect(ci.summary).toMatch(/^config error: cannot listen on .*: the address is in use/)
     expect(ci.lastExit).toMatchObject({code: 2})
     expect(String((await tend(['ps'], {home})).stdout)).toMatch(/^ci\s+ci-master\s+-\s+fatal\s+-\s+-\s+0\s+\S+\s+config error: /m)
     expect(String((await tend(['daemon', 'status', 'ci'], {home})).stdout)).toMatch(
-      new RegExp(`^summary\\s+config error: .*address already in use 127\\.0\\.0\\.1:${port}$`, 'm'),
+      new RegExp(
+        `^summary\\s+config error: cannot listen on 127\\.0\\.0\\.1:${port}: the address is in use \\(another process listens there\\)$`,
+        'm',
+      ),
     )
   })
 })
