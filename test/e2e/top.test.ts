@@ -40,6 +40,8 @@ describe('tend top', () => {
       // CI=true stays set under .ci/run: top must still draw live in a terminal.
       `env -u NODE_ENV TEND_HOME=${home} ${process.execPath} ${binRun} top --interval 300`,
     )
+    // The pane stays after top exits, so a test can see how it left the terminal.
+    await tmux('set-option', '-t', 'top', 'remain-on-exit', 'on')
     const raw = join(home, `top-${columns}x${rows}.raw`)
     await tmux('pipe-pane', '-t', 'top', '-o', `cat >> ${raw}`)
     await waitFor(async () => allHealthy.test(await screen()), {timeoutMs: 20_000, what: 'dashboard drawn'})
@@ -82,10 +84,11 @@ describe('tend top', () => {
     expect(output).not.toMatch(REACT_WARNING)
   }
 
+  /** q ends top, which leaves the alternate screen on its way out. */
   const quit = async () => {
     await keys('q')
-    await waitFor(async () => (await tmux('display', '-t', 'top', '-p', '#{alternate_on}')).includes('0'), {
-      what: 'left the alternate screen',
+    await waitFor(async () => (await tmux('display', '-t', 'top', '-p', '#{pane_dead} #{alternate_on}')).trim() === '1 0', {
+      what: 'top exited and left the alternate screen',
     })
   }
 
