@@ -10,7 +10,7 @@ import {openOutputFile} from '../../../src/cli/output-file.js'
 import {listenTcp} from '../../../src/daemons/runtime/listen.js'
 import {StatePaths} from '../../../src/daemons/runtime/paths.js'
 import {openReadOnly} from '../../../src/daemons/usage-collector/schema.js'
-import {ExternalError, FailureError, UsageError} from '../../../src/lib/errors.js'
+import {ConfigError, ExternalError, FailureError, UsageError} from '../../../src/lib/errors.js'
 import {Ring, writeRing} from '../../../src/protocols/storage/ring.js'
 
 // The failure sites a user reaches with a wrong path, port or file: each is a typed error with
@@ -36,14 +36,15 @@ describe('listenTcp', () => {
     const {port} = first.address() as {port: number}
     const second = createServer()
     const error = await listenTcp(second, port, '127.0.0.1').catch((e: unknown) => e)
-    expect(error).toBeInstanceOf(UsageError)
+    expect(error).toBeInstanceOf(ConfigError)
+    expect((error as ConfigError).code).toBe('CONFIG')
     expect((error as Error).message).toBe(`cannot listen on 127.0.0.1:${port}: the address is in use (another process listens there)`)
   })
 
   it('says an address no interface has is a config error', async () => {
     // 192.0.2.1 (TEST-NET-1) is on no interface of a test machine.
     const error = await listenTcp(createServer(), 0, '192.0.2.1').catch((e: unknown) => e)
-    expect(error).toBeInstanceOf(UsageError)
+    expect(error).toBeInstanceOf(ConfigError)
     expect((error as Error).message).toMatch(/no interface of this machine has that address/)
   })
 })
