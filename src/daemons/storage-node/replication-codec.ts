@@ -1,5 +1,5 @@
 import {z} from 'zod'
-import type {RowBatch} from './listing-db.js'
+import type {RowBatch} from './listing-rows.js'
 
 /**
  * What replicas exchange: per-partition key lists (to find what differs), raw volume records
