@@ -10,6 +10,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {controlRequest} from '../../src/daemons/runtime/control-client.js'
+import {SECRET_HEADER, defaultSecretPath, loadClusterSecret} from '../../src/daemons/storage/cluster-secret.js'
 import {addRingDevice, createRingFile, rebalanceRingFile} from '../../src/daemons/storage/ring-service.js'
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url))
@@ -80,6 +81,11 @@ export class LocalCluster {
 
   get authUrl(): string {
     return `http://127.0.0.1:${this.proxy.port}/auth/v1.0`
+  }
+
+  /** The header a request straight to a node needs: the cluster secret the daemons made. */
+  get nodeAuth(): Record<string, string> {
+    return {[SECRET_HEADER]: loadClusterSecret(defaultSecretPath(this.ringFile))}
   }
 
   private async build(): Promise<void> {

@@ -1,7 +1,7 @@
 import {join, resolve} from 'node:path'
 import {z} from 'zod'
 import {defineDaemonKind} from '../runtime/contract.js'
-import {openRing, ringConfigSchema} from '../storage/ring-config.js'
+import {openClusterSecret, openRing, ringConfigSchema} from '../storage/ring-config.js'
 import {constraints} from '../storage/constraints.js'
 import {StorageNode} from './node.js'
 import {Replicator} from './replicator.js'
@@ -63,10 +63,12 @@ export default defineDaemonKind<NodeConfig>({
   config: nodeConfig,
   panel: async () => (await import('../../tui/panels/storage-node.js')).default,
   async start(ctx, config) {
+    const clusterSecret = openClusterSecret(config.ring, ctx.baseDir)
     const watcher = openRing(config.ring, ctx.baseDir, ctx.log)
     const node = new StorageNode(ctx, watcher, {
       bind: config.bind,
       port: config.port,
+      clusterSecret,
       devicesRoot: config.devices_root ? resolve(ctx.baseDir, config.devices_root) : join(ctx.dataDir, 'devices'),
       maxVolumeBytes: config.max_volume_mb * 1024 * 1024,
       syncReadMaxBytes: config.sync_read_max_kb * 1024,

@@ -236,9 +236,9 @@ export function bootstrapRing(path: string, bootstrap: RingBootstrap): Ring {
   let ring = Ring.create({partPower: bootstrap.part_power, replicas: bootstrap.replicas, minPartHours: bootstrap.min_part_hours})
   for (const device of bootstrap.devices) ring = addDevice(ring, device).ring
   ring = rebalance(ring).ring
-  mkdirSync(dirname(path), {recursive: true})
+  mkdirSync(dirname(path), {recursive: true, mode: 0o700})
   const temp = `${path}.${process.pid}.new`
-  writeFileSync(temp, `${JSON.stringify(ring.toFileData(), null, 1)}\n`)
+  writeFileSync(temp, `${JSON.stringify(ring.toFileData(), null, 1)}\n`, {mode: 0o600})
   try {
     linkSync(temp, path)
   } catch (error) {

@@ -61,7 +61,7 @@ export function createRingFile(
   if (options.partPower < 0 || options.partPower > 22) throw new UsageError('--part-power must be between 0 and 22')
   if (options.replicas < 1 || options.replicas > 8) throw new UsageError('--replicas must be between 1 and 8')
   const ring = Ring.create(options)
-  mkdirSync(dirname(file), {recursive: true})
+  mkdirSync(dirname(file), {recursive: true, mode: 0o700})
   writeRing(file, ring)
   return summarize(file, ring)
 }

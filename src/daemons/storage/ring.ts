@@ -224,7 +224,7 @@ export function readRing(path: string): Ring {
 /** Writes the ring atomically (temp file + rename), so a daemon never reads half a ring. */
 export function writeRing(path: string, ring: Ring): void {
   const temp = `${path}.${process.pid}.tmp`
-  writeFileSync(temp, `${JSON.stringify(ring.toFileData(), null, 1)}\n`)
+  writeFileSync(temp, `${JSON.stringify(ring.toFileData(), null, 1)}\n`, {mode: 0o600})
   renameSync(temp, path)
 }
 
