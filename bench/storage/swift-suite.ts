@@ -6,10 +6,11 @@
  * hand-run script bench/storage/swift-functional.ts.
  */
 import {execa} from 'execa'
-import {existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {binRun, freePort, repoRoot} from './cluster.js'
+import {repoRoot} from './cluster.js'
+import {type StackUser, type StorageStack, upStorageStack} from './stack.js'
 
 /** Debian's interpreter: the suite needs the python3-* packages, not another python on PATH. */
 const PYTHON = '/usr/bin/python3'
@@ -18,7 +19,7 @@ export const DEFAULT_SOURCE = process.env.TEND_SWIFT_SOURCE || '/var/cache/tend/
 const FETCH_SCRIPT = join(repoRoot, 'bench', 'storage', 'fetch-swift-source.sh')
 
 /** The tempauth users test.conf names (and the stack configures). */
-const USERS = [
+const USERS: StackUser[] = [
   {user: 'test:tester', key: 'testing', roles: ['.admin']},
   {user: 'test2:tester2', key: 'testing2', roles: ['.admin']},
   {user: 'test:tester3', key: 'testing3', roles: []},
@@ -91,44 +92,6 @@ export async function prepareSuite(source = DEFAULT_SOURCE): Promise<void> {
   if (check.exitCode !== 0) throw new Error(`python modules the suite needs are missing: apt-get install ${PYTHON_PACKAGES}\n${check.all}`)
 }
 
-export function functionalStack(ports: {proxy: number; nodes: number[]}): string {
-  const devices = ports.nodes.map((port, i) => `            - {ip: 127.0.0.1, port: ${port}, device: d1, zone: ${i + 1}}`).join('\n')
-  const nodes = ports.nodes
-    .map(
-      (port, i) => `  storage-node-${i + 1}:
-    kind: storage-node
-    config:
-      port: ${port}
-      ring: ${i === 0 ? '&storage-ring' : '*storage-ring'}${
-        i === 0
-          ? `
-        file: \${TEND_HOME}/storage/ring.json
-        bootstrap:
-          part_power: 8
-          replicas: 3
-          devices:
-${devices}`
-          : ''
-      }`,
-    )
-    .join('\n')
-  const users = USERS.map((u) => `        - {user: '${u.user}', key: ${u.key}, roles: [${u.roles.join(', ')}]}`).join('\n')
-  return `# Swift's functional suite runs against this: documented defaults, free ports.
-version: 1
-name: swift-functional
-instances:
-${nodes}
-  storage-proxy:
-    kind: storage-proxy
-    depends_on: [${ports.nodes.map((_, i) => `storage-node-${i + 1}`).join(', ')}]
-    config:
-      port: ${ports.proxy}
-      ring: *storage-ring
-      users:
-${users}
-`
-}
-
 function testConf(proxyPort: number): string {
   return `[func_test]
 auth_uri = http://127.0.0.1:${proxyPort}/auth/v1.0
@@ -158,17 +121,13 @@ export async function runSwiftSuite(options: SuiteOptions = {}): Promise<SuiteRu
   await prepareSuite(source)
   // Short path: control sockets live under it.
   const home = mkdtempSync(join(tmpdir(), 'swft-'))
-  const env = {TEND_HOME: home, NO_COLOR: '1'}
-  const stackFile = join(home, 'swift-functional.yaml')
   const started = Date.now()
+  let stack: StorageStack | undefined
   try {
-    const [proxy, ...nodes] = await Promise.all([0, 1, 2, 3].map(() => freePort()))
-    writeFileSync(stackFile, functionalStack({proxy, nodes}))
-    const up = await execa(process.execPath, [binRun, 'up', '-f', stackFile, '--timeout', '120'], {env, reject: false, all: true})
-    if (up.exitCode !== 0) throw new Error(`tend up failed:\n${up.all}`)
-    note(`stack up: proxy http://127.0.0.1:${proxy} (TEND_HOME ${home})`)
+    stack = await upStorageStack({home, users: USERS})
+    note(`stack up: proxy http://127.0.0.1:${stack.proxyPort} (TEND_HOME ${home})`)
     const conf = join(home, 'test.conf')
-    writeFileSync(conf, testConf(proxy))
+    writeFileSync(conf, testConf(stack.proxyPort))
     const report = join(home, 'report.jsonl')
     const targets = options.targets ?? ['test/functional', 'test/functional/tests.py']
     note(`pytest ${targets.join(' ')} ${(options.pytestArgs ?? []).join(' ')}`)
@@ -194,8 +153,7 @@ export async function runSwiftSuite(options: SuiteOptions = {}): Promise<SuiteRu
     const tests = readReport(report)
     return {tests, ...countByFile(tests), seconds: (Date.now() - started) / 1000, log: String(pytest.all)}
   } finally {
-    await execa(process.execPath, [binRun, 'down', '-f', stackFile], {env, reject: false})
-    killLeftovers(home)
+    await stack?.down()
     if (options.keepHome) note(`kept ${home}`)
     else rmSync(home, {recursive: true, force: true})
   }
@@ -237,23 +195,6 @@ export function allowedSkip(test: SuiteTest): string | undefined {
 /** Tests that neither passed nor skipped for an allowed reason. */
 export function notPassing(run: SuiteRun): SuiteTest[] {
   return run.tests.filter((t) => t.outcome === 'failed' || (t.outcome === 'skipped' && !allowedSkip(t)))
-}
-
-/** Stops anything `tend down` left (a supervisor, an instance) by the pidfiles in the home. */
-function killLeftovers(home: string): void {
-  const runDir = join(home, 'run')
-  if (!existsSync(runDir)) return
-  for (const file of readdirSync(runDir).filter((f) => f.endsWith('.pid'))) {
-    const pid = Number.parseInt(readFileSync(join(runDir, file), 'utf8'), 10)
-    if (!(pid > 0)) continue
-    for (const target of [-pid, pid]) {
-      try {
-        process.kill(target, 'SIGKILL')
-      } catch {
-        // gone already
-      }
-    }
-  }
 }
 
 /**

@@ -1,8 +1,8 @@
 import {join, resolve} from 'node:path'
 import {z} from 'zod'
 import {defineDaemonKind} from '../runtime/contract.js'
-import {openRing, ringConfigSchema} from '../storage/ring-config.js'
-import {userSchema} from './auth.js'
+import {openClusterSecret, openRing, ringConfigSchema} from '../storage/ring-config.js'
+import {DEFAULT_RESELLER_PREFIXES, resellerPrefixSchema, userSchema} from './auth.js'
 import {SwiftProxy} from './proxy.js'
 
 const proxyConfig = z
@@ -13,6 +13,8 @@ const proxyConfig = z
     ring: ringConfigSchema,
     /** tempauth users; clients authenticate at /auth/v1.0 with X-Auth-User and X-Auth-Key. */
     users: z.array(userSchema).min(1, 'at least one user is needed'),
+    /** Account name prefixes this proxy serves (tempauth's reseller_prefix); the first is the users' own. */
+    reseller_prefixes: z.array(resellerPrefixSchema).min(1).default(DEFAULT_RESELLER_PREFIXES),
     token_ttl_s: z.number().int().min(60).default(86_400),
     /** Where the token signing secret is kept (default: the instance's data dir). */
     token_secret_file: z.string().optional(),
@@ -42,6 +44,7 @@ export default defineDaemonKind<ProxyConfig>({
   config: proxyConfig,
   panel: async () => (await import('../../tui/panels/storage-proxy.js')).default,
   async start(ctx, config) {
+    const clusterSecret = openClusterSecret(config.ring, ctx.baseDir)
     const watcher = openRing(config.ring, ctx.baseDir, ctx.log)
     const proxy = new SwiftProxy(
       watcher,
@@ -49,6 +52,8 @@ export default defineDaemonKind<ProxyConfig>({
         bind: config.bind,
         port: config.port,
         users: config.users,
+        resellerPrefixes: config.reseller_prefixes,
+        clusterSecret,
         tokenTtlSeconds: config.token_ttl_s,
         secretFile: config.token_secret_file ? resolve(ctx.baseDir, config.token_secret_file) : join(ctx.dataDir, 'token-secret'),
         nodeTimeoutMs: config.node_timeout_ms,

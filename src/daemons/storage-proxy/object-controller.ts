@@ -5,14 +5,16 @@ import {H, backendPath, isStoredObjectHeader} from '../storage/backend.js'
 import {readAll} from '../storage/backend-client.js'
 import type {BatchOp} from '../storage/batch-codec.js'
 import {checkMetadata, constraints} from '../storage/constraints.js'
-import {guessContentType} from '../storage/http-semantics.js'
+import {guessContentType} from '../storage/content-types.js'
 import {ticksToSwift} from '../storage/timestamp.js'
 import {type NodeResult, countStatus} from './cluster.js'
 import type {ProxyContext} from './proxy-context.js'
 import type {SwiftRequest} from './request.js'
 import {sendStatus} from './respond.js'
 import {readClientBody} from './client-body.js'
-import {copiedMetadata, openCopySource, parseObjectRef} from './object-copy.js'
+import {copiedMetadata, copySource, openCopySource, parseObjectRef, quote, unquoteHeader} from './object-copy.js'
+import type {FetchedObject} from './object-read.js'
+import {accessOf, decide} from './authorize.js'
 import {getObject} from './object-read.js'
 import {streamToReplicas} from './replica-stream.js'
 
@@ -23,8 +25,10 @@ export async function objectRequest(ctx: ProxyContext, r: SwiftRequest): Promise
     case 'GET':
     case 'HEAD':
       return getObject(ctx, r)
-    case 'PUT':
-      return putObject(ctx, r)
+    case 'PUT': {
+      const from = r.req.headers['x-copy-from']
+      return putObject(ctx, r, typeof from === 'string' ? {from, authorizeWrite: false} : undefined)
+    }
     case 'COPY':
       return copyObject(ctx, r)
     case 'DELETE':
@@ -63,7 +67,8 @@ function objectHeaders(r: SwiftRequest, object: string, now: number): {headers: 
   if (deleteAt !== undefined) {
     if (!/^\d+$/.test(String(deleteAt))) return {status: 400, detail: 'Non-integer X-Delete-At'}
     if (Number(deleteAt) * 1000 <= now) return {status: 400, detail: 'X-Delete-At in past'}
-    headers[H.deleteAt] = String(Number(deleteAt))
+    // Swift keeps X-Delete-At to ten digits: further off is "never" (9999999999).
+    headers[H.deleteAt] = String(deleteAt).replace(/^0+(?=\d)/, '').length > 10 ? '9999999999' : String(Number(deleteAt))
   } else if (deleteAfter !== undefined) {
     if (!/^\d+$/.test(String(deleteAfter))) return {status: 400, detail: 'Non-integer X-Delete-After'}
     headers[H.deleteAt] = String(Math.floor(now / 1000) + Number(deleteAfter))
@@ -74,7 +79,14 @@ function objectHeaders(r: SwiftRequest, object: string, now: number): {headers: 
 /** Where a PUT's body comes from: the client, or the source of a copy. */
 type BodySource = {kind: 'buffer'; data: Buffer} | {kind: 'stream'; stream: Readable; length?: number}
 
-async function putObject(ctx: ProxyContext, r: SwiftRequest, copyFrom = r.req.headers['x-copy-from']): Promise<void> {
+/** A PUT that copies: its source, and whether the write to its destination is still to be authorized (a COPY's). */
+interface CopyRequest {
+  from: string
+  authorizeWrite: boolean
+}
+
+async function putObject(ctx: ProxyContext, r: SwiftRequest, copy?: CopyRequest): Promise<void> {
+  const copyFrom = copy?.from
   const {account, container, object} = names(r)
   const req = r.req
   const chunked = /\bchunked\b/i.test(String(req.headers['transfer-encoding'] ?? ''))
@@ -88,18 +100,34 @@ async function putObject(ctx: ProxyContext, r: SwiftRequest, copyFrom = r.req.he
   if (ifNoneMatch !== undefined && ifNoneMatch !== '*') return reject(r, 400, 'If-None-Match only supports *')
   const meta = objectHeaders(r, object, Date.now())
   if ('status' in meta) return reject(r, meta.status, meta.detail)
-  const state = await ctx.containers.get(account, container)
-  if (!state.exists) return reject(r, 404)
-
-  let body: BodySource
-  let copied: {headers: IncomingHttpHeaders; path: string} | undefined
-  if (copyFrom !== undefined) {
+  // A copy reads its source first (as Swift does): that it may not be read, or is not there,
+  // is what the client hears, whatever the destination.
+  let opened: {found: FetchedObject; path: string; account: string} | undefined
+  if (copy) {
     if ((length ?? 0) > 0 || chunked) return reject(r, 400, 'Copy requests require a zero byte body')
     req.resume()
-    const source = await openCopySource(ctx, r, String(copyFrom))
+    const source = await copySource(ctx, r, copy.from)
     if ('status' in source) return sendStatus(r.res, source.status, {}, source.detail)
-    const {found} = source
-    copied = {headers: found.headers, path: source.path}
+    const found = await openCopySource(ctx, r, source)
+    if ('status' in found) return sendStatus(r.res, found.status, {}, found.detail)
+    opened = found
+    const write = copy.authorizeWrite ? await decide(ctx, accessOf(ctx, r, {method: 'PUT', account, container, object})) : undefined
+    if (write && !write.allowed) {
+      opened.found.stream?.destroy()
+      return sendStatus(r.res, write.status)
+    }
+  }
+  const state = await ctx.containers.get(account, container)
+  if (!state.exists) {
+    opened?.found.stream?.destroy()
+    return reject(r, 404)
+  }
+
+  let body: BodySource
+  let copied: {headers: IncomingHttpHeaders; path: string; account: string} | undefined
+  if (opened) {
+    const {found} = opened
+    copied = {headers: found.headers, path: opened.path, account: opened.account}
     const sourceLength = Number(found.headers['content-length'] ?? 0)
     body = found.stream
       ? sourceLength <= ctx.bufferMaxBytes
@@ -152,7 +180,7 @@ async function putObject(ctx: ProxyContext, r: SwiftRequest, copyFrom = r.req.he
   }
   if (copied) {
     extra['x-copied-from'] = copied.path
-    extra['x-copied-from-account'] = account
+    extra['x-copied-from-account'] = quote(copied.account)
     if (copied.headers['last-modified']) extra['x-copied-from-last-modified'] = copied.headers['last-modified']
   }
   sendStatus(r.res, status, extra)
@@ -170,6 +198,7 @@ function putOutcome(ctx: ProxyContext, results: NodeResult[]): number {
   if (count(412) >= ctx.cluster.quorum) return 412
   if (count(409) >= ctx.cluster.quorum) return 202
   if (count(413) > 0) return 413
+  if (count(408) > 0) return 408
   if (count(499) > 0) return 499
   return 503
 }
@@ -184,25 +213,39 @@ async function copyObject(ctx: ProxyContext, r: SwiftRequest): Promise<void> {
   if (typeof destination !== 'string') return reject(r, 412, 'Destination header required')
   const ref = parseObjectRef(destination)
   if (!ref) return reject(r, 412, 'Destination header must be of the form <container name>/<object name>')
-  const destAccount = typeof r.req.headers['destination-account'] === 'string' ? r.req.headers['destination-account'] : r.account
-  if (destAccount !== r.account && !r.identity?.resellerAdmin) return reject(r, 403)
-  const source = `/${encodeURIComponent(r.container!)}/${encodeURIComponent(r.object!)}`
-  r.req.headers['x-copy-from-account'] = r.account
-  return putObject(ctx, {...r, method: 'PUT', account: destAccount, container: ref.container, object: ref.object}, source)
+  const header = r.req.headers['destination-account']
+  const destAccount = typeof header === 'string' ? unquoteHeader(header) : r.account
+  if (!destAccount) return reject(r, 412, 'Account name cannot be empty')
+  // A COPY is a PUT of its destination from its source (which authorize.ts let it read).
+  r.req.headers['x-copy-from-account'] = quote(r.account)
+  return putObject(
+    ctx,
+    {...r, method: 'PUT', account: destAccount, container: ref.container, object: ref.object},
+    {
+      from: `/${quote(r.container!)}/${quote(r.object!)}`,
+      authorizeWrite: true,
+    },
+  )
 }
 
 async function deleteObject(ctx: ProxyContext, r: SwiftRequest): Promise<void> {
   const {account, container, object} = names(r)
   r.req.resume()
+  const ifDeleteAt = r.req.headers['x-if-delete-at'] as string | undefined
+  if (ifDeleteAt !== undefined && !/^\d+$/.test(ifDeleteAt)) return sendStatus(r.res, 400, {}, 'Bad X-If-Delete-At header value')
   const state = await ctx.containers.get(account, container)
   if (!state.exists) return sendStatus(r.res, 404)
-  const headers = {[H.timestamp]: ticksToSwift(ctx.clock.now())}
+  const headers: Record<string, string> = {[H.timestamp]: ticksToSwift(ctx.clock.now())}
+  // Deletes only the version that expires then (what the expirer does in Swift).
+  if (ifDeleteAt !== undefined) headers['x-if-delete-at'] = ifDeleteAt
   const partition = ctx.cluster.ring.partition(account, container, object)
   const op: BatchOp = {m: 'DELETE', p: partition, a: account, c: container, o: object, h: headers}
   const results = await ctx.cluster.writeReplicas(partition, (device) => ctx.cluster.batch(device, op))
   const deleted = countStatus(results, (s) => s === 204)
   const missing = countStatus(results, (s) => s === 404)
   if (deleted + missing >= ctx.cluster.quorum) return sendStatus(r.res, deleted > 0 ? 204 : 404)
+  if (countStatus(results, (s) => s === 412) >= ctx.cluster.quorum)
+    return sendStatus(r.res, 412, {}, 'X-If-Delete-At and X-Delete-At do not match')
   sendStatus(r.res, 503)
 }
 

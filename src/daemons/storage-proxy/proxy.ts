@@ -5,19 +5,24 @@ import {checkName, constraints} from '../storage/constraints.js'
 import type {RingWatcher} from '../storage/ring.js'
 import {ServiceServer} from '../storage/service-server.js'
 import {TimestampClock} from '../storage/timestamp.js'
-import {TempAuth, type UserConfig, aclAllows} from './auth.js'
+import {type ResellerPrefix, TempAuth, type UserConfig} from './auth.js'
+import {authorize} from './authorize.js'
 import {Cluster} from './cluster.js'
 import {ContainerCache} from './container-cache.js'
 import {accountRequest, containerRequest} from './listing-controllers.js'
 import {objectRequest} from './object-controller.js'
 import type {ProxyContext} from './proxy-context.js'
 import {type SwiftRequest, parsePath} from './request.js'
-import {newTransId, sendBody, sendStatus} from './respond.js'
+import {SwiftResponse, newTransId, sendBody, sendStatus} from './respond.js'
+import {handleClientErrors} from './client-errors.js'
+import {requestProblem} from './request-checks.js'
 
 export interface ProxyOptions {
   bind: string
   port: number
   users: UserConfig[]
+  resellerPrefixes: ResellerPrefix[]
+  clusterSecret: string
   tokenTtlSeconds: number
   secretFile: string
   nodeTimeoutMs: number
@@ -42,11 +47,16 @@ export class SwiftProxy {
     private readonly log: Logger,
     metrics: MetricsRegistry,
   ) {
-    const cluster = new Cluster(watcher, options.nodeTimeoutMs, options.errorLimitMs, log, options.batchInFlight)
-    this.service = new ServiceServer(metrics, 'storage_proxy', {keepAliveMs: 65_000, maxHeaderSize: 64 * 1024})
+    const cluster = new Cluster(watcher, options.clusterSecret, options.nodeTimeoutMs, options.errorLimitMs, log, options.batchInFlight)
+    this.service = new ServiceServer(metrics, 'storage_proxy', {
+      keepAliveMs: 65_000,
+      maxHeaderSize: 64 * 1024,
+      ServerResponse: SwiftResponse,
+      setup: handleClientErrors,
+    })
     this.ctx = {
       cluster,
-      auth: new TempAuth(options.users, options.secretFile, options.tokenTtlSeconds),
+      auth: new TempAuth(options.users, options.secretFile, options.tokenTtlSeconds, options.resellerPrefixes),
       clock: new TimestampClock(),
       containers: new ContainerCache(cluster, options.containerCacheMs),
       log,
@@ -84,6 +94,11 @@ export class SwiftProxy {
     const parsed = parsePath(q < 0 ? url : url.slice(0, q))
     const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1))
     const method = req.method ?? 'GET'
+    const refused = requestProblem(req)
+    if (refused) {
+      req.resume()
+      return sendStatus(res, refused.status, {}, refused.detail)
+    }
     switch (parsed.kind) {
       case 'auth':
         req.resume()
@@ -135,23 +150,8 @@ export class SwiftProxy {
   }
 
   /** 401 without a valid token, 403 for a valid one without rights; undefined if allowed. */
-  private async authorize(r: SwiftRequest, gaveToken: boolean): Promise<number | undefined> {
-    const who = r.identity
-    if (gaveToken && !who) return 401
-    if (who?.resellerAdmin) return undefined
-    if (who && who.admin && who.storageAccount === r.account) return undefined
-    // Everyone else gets in only through a container ACL.
-    if (r.container === undefined) return who ? 403 : 401
-    const reading = r.method === 'GET' || r.method === 'HEAD'
-    if (!reading && r.object === undefined) return who ? 403 : 401
-    let state
-    try {
-      state = await this.ctx.containers.get(r.account, r.container)
-    } catch {
-      return 503
-    }
-    const acl = state.headers[reading ? 'x-container-read' : 'x-container-write']
-    return aclAllows(typeof acl === 'string' ? acl : undefined, who, r.object === undefined) ? undefined : who ? 403 : 401
+  private authorize(r: SwiftRequest, gaveToken: boolean): Promise<number | undefined> {
+    return authorize(this.ctx, r, gaveToken)
   }
 
   private login(req: IncomingMessage, res: ServerResponse): void {
@@ -175,7 +175,7 @@ export class SwiftProxy {
         ...constraints,
         policies: [{name: 'Policy-0', aliases: 'Policy-0', default: true}],
       },
-      tempauth: {},
+      tempauth: {account_acls: true},
     }
   }
 

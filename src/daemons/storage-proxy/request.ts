@@ -15,6 +15,8 @@ export interface SwiftRequest {
   query: URLSearchParams
   /** Who the token says the caller is; undefined for anonymous requests. */
   identity?: Identity
+  /** Authorized as the account's owner (Swift's swift_owner): sees and may set ACLs and keys. */
+  owner?: boolean
   /** The request's own URL base (scheme://host), for URLs the proxy hands back. */
   baseUrl: string
 }
@@ -42,6 +44,7 @@ export function parsePath(rawPath: string): ParsedPath {
   if (path === '/auth/v1.0' || path === '/auth/v1.0/' || path === '/auth/v1' || path === '/auth/v1/') return {kind: 'auth'}
   if (path === '/info' || path === '/info/') return {kind: 'info'}
   if (path === '/healthcheck') return {kind: 'healthcheck'}
+  if (/^\/(v1|v1\.0)\/?$/.test(path)) return {kind: 'invalid', status: 412, detail: 'Bad URL'}
   const match = /^\/(v1|v1\.0)\/([^/]+)(?:\/([^/]*)(?:\/(.*))?)?$/s.exec(path)
   if (!match) return {kind: 'unknown'}
   const [, version, account, container, object] = match

@@ -76,35 +76,3 @@ export function evaluatePreconditions(headers: IncomingHttpHeaders, object: {eta
   }
   return 200
 }
-
-/** A Content-Type for a name when the client gave none (Swift guesses from the extension). */
-export function guessContentType(name: string): string {
-  const ext = /\.([A-Za-z0-9]+)$/.exec(name)?.[1]?.toLowerCase()
-  return (ext && CONTENT_TYPES[ext]) || 'application/octet-stream'
-}
-
-const CONTENT_TYPES: Record<string, string> = {
-  txt: 'text/plain',
-  html: 'text/html',
-  htm: 'text/html',
-  css: 'text/css',
-  csv: 'text/csv',
-  js: 'application/javascript',
-  json: 'application/json',
-  xml: 'application/xml',
-  pdf: 'application/pdf',
-  zip: 'application/zip',
-  gz: 'application/gzip',
-  tar: 'application/x-tar',
-  png: 'image/png',
-  jpg: 'image/jpeg',
-  jpeg: 'image/jpeg',
-  gif: 'image/gif',
-  svg: 'image/svg+xml',
-  mp4: 'video/mp4',
-  mp3: 'audio/mpeg',
-  yaml: 'application/yaml',
-  yml: 'application/yaml',
-  md: 'text/markdown',
-  log: 'text/plain',
-}

@@ -1,6 +1,7 @@
 import {describe, expect, it} from 'vitest'
 import {checkMetadata, checkName} from '../../../src/daemons/storage/constraints.js'
-import {evaluatePreconditions, guessContentType, parseRange} from '../../../src/daemons/storage/http-semantics.js'
+import {guessContentType} from '../../../src/daemons/storage/content-types.js'
+import {evaluatePreconditions, parseRange} from '../../../src/daemons/storage/http-semantics.js'
 import {parseSwiftTimestamp, ticksToListingDate, ticksToSwift} from '../../../src/daemons/storage/timestamp.js'
 
 describe('parseRange', () => {
@@ -56,6 +57,12 @@ describe('names and metadata', () => {
   it('guesses content types from names', () => {
     expect(guessContentType('a/b/photo.JPG')).toBe('image/jpeg')
     expect(guessContentType('noext')).toBe('application/octet-stream')
+    // Python's mimetypes, as Swift uses it: compression suffixes come off first.
+    expect(guessContentType('sound.wav')).toBe('audio/x-wav')
+    expect(guessContentType('dump.tar.gz')).toBe('application/x-tar')
+    expect(guessContentType('dump.tgz')).toBe('application/x-tar')
+    expect(guessContentType('notes.gz')).toBe('application/octet-stream')
+    expect(guessContentType('.profile')).toBe('application/octet-stream')
   })
 })
 
