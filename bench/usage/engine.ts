@@ -3,13 +3,17 @@
  * run of polls through every fault, checked against the simulator's ground truth to the byte.
  */
 import {setTimeout as sleep} from 'node:timers/promises'
-import {UsageReader, seedShape} from '../../src/daemons/usage-collector/reports.js'
+import {UsageReader, seedShape} from '../../src/cli/usage/reports.js'
 import {startForeground, type ForegroundDaemon} from '../../test/helpers/daemon.js'
 import {makeTendHome, waitFor} from '../../test/helpers/tend-home.js'
 import {generateTraffic, mulberry32, startSimulator, type SimNic} from '../../test/ovirt-sim/index.js'
 import {expectedReport, truthTotals} from '../../test/ovirt-sim/truth.js'
 import {onInterrupt} from './cleanup.js'
 import {cpuSeconds, median, peakRssMb} from './proc.js'
+import type {CollectorDetails, PollSummary} from '../../src/daemons/usage-collector/status.js'
+
+/** What the collector's `POST /poll` answers. */
+type PollAnswer = {polls: PollSummary[]}
 
 export interface EngineBenchOptions {
   vms: number
@@ -74,7 +78,7 @@ export async function runEngineBench(options: EngineBenchOptions): Promise<Engin
         healthyTimeoutMs: 120_000,
         config: {
           // Polls are driven by the benchmark, one per engine refresh.
-          interval_ms: 3_600_000,
+          interval: '1h',
           sources: [
             {
               type: 'ovirt',
@@ -84,17 +88,17 @@ export async function runEngineBench(options: EngineBenchOptions): Promise<Engin
               page_size: PAGE_SIZE,
               concurrency: 4,
               // The simulator renders each VM's template on first use: the first pages are slow.
-              timeout_ms: 5000,
+              timeout: '5s',
               retries: 2,
             },
           ],
         },
       })
-      await waitFor(async () => (await daemon.status()).phase === 'running', {what: 'the collector running'})
+      await waitFor(async () => (await daemon.status<CollectorDetails>()).phase === 'running', {what: 'the collector running'})
       return daemon
     }
     const poll = async (daemon: ForegroundDaemon) => {
-      const res = await daemon.request<{polls?: any[]; error?: string}>('POST', '/poll', {})
+      const res = await daemon.request<Partial<PollAnswer> & {error?: string}>('POST', '/poll', {})
       if (res.statusCode !== 200 || !res.body.polls) throw new Error(`POST /poll answered ${res.statusCode}: ${res.body.error}`)
       return res.body.polls[0]
     }
@@ -106,7 +110,7 @@ export async function runEngineBench(options: EngineBenchOptions): Promise<Engin
     sim.engine.markBaseline()
     collector = await start()
     // The baseline is the first complete poll: poll until there is one (the interval is an hour).
-    for (let attempt = 0; !(await collector.status()).details.sources[0].baselined; attempt++) {
+    for (let attempt = 0; !(await collector.status<CollectorDetails>()).details.sources[0].baselined; attempt++) {
       if (attempt === 10) throw new Error('no complete baseline poll in 10 attempts')
       await poll(collector)
     }
@@ -225,7 +229,7 @@ export async function runEngineBench(options: EngineBenchOptions): Promise<Engin
 
     // Healed: polls until one reads everything.
     for (let i = 0; i < 5 && !(await poll(collector)).complete; i++) await sleep(200)
-    const db = (await collector.status()).details.db as string
+    const db = (await collector.status<CollectorDetails>()).details.db
     peak = Math.max(peak, peakRssMb(collector.process.pid!))
     await collector.stop()
     collector = undefined

@@ -7,11 +7,15 @@
 import {execa, type ResultPromise} from 'execa'
 import {mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {UsageReader} from '../../src/daemons/usage-collector/reports.js'
+import {UsageReader} from '../../src/cli/usage/reports.js'
 import {startForeground, type ForegroundDaemon} from '../../test/helpers/daemon.js'
 import {makeTendHome, waitFor} from '../../test/helpers/tend-home.js'
 import {createVethLab, type VethLab} from '../../test/integration/usage/veth-lab.js'
 import {onInterrupt} from './cleanup.js'
+import type {CollectorDetails, PollSummary} from '../../src/daemons/usage-collector/status.js'
+
+/** What the collector's `POST /poll` answers. */
+type PollAnswer = {polls: PollSummary[]}
 
 export interface VethBenchResult {
   /** "vnStat daemon 2.10 ..." */
@@ -115,15 +119,15 @@ export async function runVethBench(log: (line: string) => void): Promise<VethBen
         home: env.home,
         kind: 'usage-collector',
         name: 'usage',
-        config: {interval_ms: 3_600_000, sources: [{type: 'local', name: 'host', include: [lab.ifB], vm: 'guest'}]},
+        config: {interval: '1h', sources: [{type: 'local', name: 'host', include: [lab.ifB], vm: 'guest'}]},
         wrap: ['ip', 'netns', 'exec', lab.nsB],
       })
     const poll = async () => {
-      const summary = (await collector!.request<{polls: any[]}>('POST', '/poll', {})).body.polls[0]
+      const summary = (await collector!.request<PollAnswer>('POST', '/poll', {})).body.polls[0]
       if (!summary.ok || !summary.complete) throw new Error(`veth poll failed: ${JSON.stringify(summary)}`)
     }
     collector = await start()
-    await waitFor(async () => (await collector!.status()).details.sources[0].baselined, {what: 'the baseline poll'})
+    await waitFor(async () => (await collector!.status<CollectorDetails>()).details.sources[0].baselined, {what: 'the baseline poll'})
 
     let sent = await lab.send('a', 600, 958)
     await poll()
@@ -143,7 +147,7 @@ export async function runVethBench(log: (line: string) => void): Promise<VethBen
     await vnstatRead()
     log('  interface re-created and 500,000 B sent between two vnStat reads; collector polled')
 
-    const db = (await collector.status()).details.db as string
+    const db = (await collector.status<CollectorDetails>()).details.db
     await collector.stop()
     collector = undefined
     const reader = UsageReader.open(db)

@@ -1,7 +1,7 @@
-import {BaseCommand} from '../../lib/base-command.js'
+import {BaseCommand} from '../../cli/base-command.js'
 import {useColor} from '../../lib/format.js'
-import {dataFlags, windowFlags} from '../../daemons/usage-collector/flags.js'
-import {eventsJson, eventsTable, usageEvents} from '../../daemons/usage-collector/report-view.js'
+import {dataFlags, windowFlags} from '../../cli/usage/usage-flags.js'
+import {eventsJson, eventsTable, usageEvents} from '../../cli/usage/report-view.js'
 
 export default class UsageEventsCommand extends BaseCommand {
   static summary = 'Counter resets, wraps and anomalies, with what they leave unknown'
@@ -9,7 +9,7 @@ export default class UsageEventsCommand extends BaseCommand {
   static examples = ['<%= config.bin %> usage events', '<%= config.bin %> usage events --vm web01 --since 7d --json']
   static flags = {...windowFlags, ...dataFlags}
 
-  async run(): Promise<unknown> {
+  async run() {
     const {flags} = await this.parse(UsageEventsCommand)
     const events = await usageEvents(this.home, flags)
     if (!this.jsonEnabled()) this.log(eventsTable(events, {color: useColor(), width: process.stdout.columns}))

@@ -1,8 +1,8 @@
 import {Flags} from '@oclif/core'
-import {BaseCommand} from '../../lib/base-command.js'
+import {BaseCommand} from '../../cli/base-command.js'
 import {UsageError} from '../../lib/errors.js'
-import {exportUsage} from '../../daemons/usage-collector/export.js'
-import {dataFlags} from '../../daemons/usage-collector/flags.js'
+import {exportUsage} from '../../cli/usage/export.js'
+import {dataFlags} from '../../cli/usage/usage-flags.js'
 
 export default class UsageExportCommand extends BaseCommand {
   static summary = 'The whole usage history as NDJSON (series, polls, samples, rollups, events)'
@@ -13,7 +13,7 @@ export default class UsageExportCommand extends BaseCommand {
     ...dataFlags,
   }
 
-  async run(): Promise<unknown> {
+  async run() {
     const {flags} = await this.parse(UsageExportCommand)
     if (this.jsonEnabled() && !flags.output) throw new UsageError('--json needs --output FILE: without it the export itself goes to stdout')
     const summary = await exportUsage(this.home, flags)

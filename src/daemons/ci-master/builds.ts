@@ -1,12 +1,14 @@
 import {EventEmitter} from 'node:events'
 import {errorMessage} from '../../lib/errors.js'
 import type {Logger} from '../../lib/logger.js'
-import type {Notifier} from '../ci/db/connect.js'
-import type {Build, BuildResult, CiStore} from '../ci/db/store.js'
-import type {StoredSegment} from '../ci/log-codec.js'
-import type {BuildSpec, StepResult, WorkerMessage} from '../ci/protocol.js'
-import type {BuilderConfig} from './config.js'
+import type {Notifier} from './db/connect.js'
+import type {Build, BuildResult} from '../../protocols/ci/builds.js'
+import type {CiStore} from './db/store.js'
+import type {StoredSegment} from '../../protocols/ci/log-codec.js'
+import type {BuildSpec, StepResult, WorkerMessage} from '../../protocols/ci/worker-protocol.js'
+import type {BuilderConfig} from './ci-master-config.js'
 import {LogTail} from './log-tail.js'
+import type {RunningView} from './status.js'
 import type {CommittedLog, LogWriter} from './log-writer.js'
 import type {WorkerConnection, WorkerHub} from './worker-hub.js'
 
@@ -25,18 +27,6 @@ interface ActiveBuild {
   tail: LogTail
   cancelSent: boolean
   ending: boolean
-}
-
-export interface RunningView {
-  id: number
-  builder: string
-  worker: string
-  attempt: number
-  step: number | null
-  stepName: string | null
-  startedAt: number | null
-  outputBytes: number
-  tail: string[]
 }
 
 interface CoordinatorEvents {

@@ -1,16 +1,18 @@
 import {join} from 'node:path'
 import {errorMessage} from '../../lib/errors.js'
 import type {DaemonContext, DaemonStatus, RunningDaemon} from '../runtime/contract.js'
-import {resolveSecret, secretPath, type SecretRef} from '../ci/config-types.js'
-import {openCiDatabase, parseDbLocation, redactUrl} from '../ci/db/connect.js'
-import {type Build, CiStore} from '../ci/db/store.js'
-import {readOrCreateSecretFile} from '../ci/secrets.js'
+import {resolveSecret, secretPath, type SecretRef} from '../../lib/secret-ref.js'
+import {openCiDatabase, parseDbLocation, redactUrl} from './db/connect.js'
+import type {Build} from '../../protocols/ci/builds.js'
+import {CiStore} from './db/store.js'
+import {readOrCreateSecretFile} from '../../protocols/ci/secrets.js'
 import {CiApi} from './api.js'
 import {BuildCoordinator, WAKE_CHANNEL} from './builds.js'
-import type {BuilderConfig, MasterConfig} from './config.js'
+import type {BuilderConfig, MasterConfig} from './ci-master-config.js'
 import {LogService} from './log-service.js'
 import {LogWriter} from './log-writer.js'
 import {Schedulers} from './schedulers.js'
+import type {CiMasterDetails} from './status.js'
 import {type WorkerAccount, WorkerHub} from './worker-hub.js'
 
 /** Where a generated API token is kept: readable only by the master's user. */
@@ -132,7 +134,7 @@ export async function startMaster(ctx: DaemonContext, config: MasterConfig): Pro
             running,
             followers: logService.followers,
             outputBytes: coordinator.outputBytes,
-          },
+          } satisfies CiMasterDetails,
         }
       },
       stop: async () => {

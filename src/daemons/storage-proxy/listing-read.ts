@@ -1,6 +1,6 @@
-import {backendPath} from '../storage/backend.js'
-import type {RingDevice} from '../storage/ring.js'
-import type {BackendResponse} from '../storage/backend-client.js'
+import {backendPath} from '../../protocols/storage/backend.js'
+import type {RingDevice} from '../../protocols/storage/ring.js'
+import type {BackendResponse} from '../../protocols/storage/backend-client.js'
 import {type NodeResult, isConnectionError} from './cluster.js'
 import type {ProxyContext} from './proxy-context.js'
 

@@ -1,5 +1,5 @@
 import type {IncomingMessage} from 'node:http'
-import {constraints} from '../storage/constraints.js'
+import {constraints} from '../../protocols/storage/constraints.js'
 import {titleCase} from './respond.js'
 
 /**

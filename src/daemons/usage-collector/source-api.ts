@@ -69,7 +69,7 @@ export interface UsageSourceDefinition<Config = unknown> {
   /** The `type` used in the collector config: lowercase, dash-separated. */
   readonly type: string
   readonly summary: string
-  /** Validates the source's own config keys (everything but type, name and interval_ms). */
+  /** Validates the source's own config keys (everything but type, name and interval). */
   readonly config: z.ZodType<Config>
   create(ctx: UsageSourceContext, config: Config): UsageSource | Promise<UsageSource>
 }
@@ -78,6 +78,8 @@ export interface UsageSourceDefinition<Config = unknown> {
 export interface UsageSourceEntry {
   readonly type: string
   readonly summary: string
+  // Any config: each source's create() takes what its own schema parsed.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   load(): Promise<UsageSourceDefinition<any>>
 }
 

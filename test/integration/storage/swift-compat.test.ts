@@ -1,5 +1,5 @@
 import {execa} from 'execa'
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -33,7 +33,7 @@ beforeAll(async () => {
       {user: 'test:tester3', key: 'testing3'},
     ],
     // The one setting not as shipped: a client that stalls gets its 408 in 1 s, not 60.
-    proxyConfig: {client_timeout_ms: 1000},
+    proxyConfig: {client_timeout: '1s'},
   })
   auth = await login('test:tester', 'testing')
   auth2 = await login('test2:tester2', 'testing2')

@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import type {RingDevice} from '../../../src/daemons/storage/ring.js'
+import type {RingDevice} from '../../../src/protocols/storage/ring.js'
 import {updateTargets} from '../../../src/daemons/storage-node/update-routing.js'
 
 const dev = (id: number): RingDevice => ({
@@ -12,7 +12,7 @@ const dev = (id: number): RingDevice => ({
   weight: 1,
   removed: false,
 })
-const ids = (list: RingDevice[]) => list.map((d) => d.id)
+const ids = (list: readonly RingDevice[]) => list.map((d) => d.id)
 
 /** Every database replica is updated exactly once when all holders send. */
 function coverage(holders: number[], databases: number[]): number[] {

@@ -2,7 +2,7 @@ import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
-import {UsageReader, seedShape} from '../../../src/daemons/usage-collector/reports.js'
+import {UsageReader, seedShape} from '../../../src/cli/usage/reports.js'
 import {UsageStore} from '../../../src/daemons/usage-collector/store.js'
 import {sample, scriptedRunner} from './scripted.js'
 
@@ -54,7 +54,7 @@ describe('usage reports', () => {
       ['2026-11-01T03:00:00.000Z', 400n],
     ])
     // Everything rolled up and the raw samples pruned: windows now come from 5-minute rollups.
-    while (store.rollupBatch(1000)) {}
+    while (store.rollupBatch(1000)) continue
     store.prune({raw: 1, '5m': 0, hour: 0, day: 0, month: 0}, T0 + 10 * H)
     const rolled = read((r) => r.totals({since: T0 + 2 * H + 30_000, until: T0 + 3 * H}))
     expect([rolled.resolution, rolled.since, rolled.rows[0].rx]).toEqual(['5m', '2026-11-01T02:00:00.000Z', 200n])

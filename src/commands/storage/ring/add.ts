@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
-import {BaseCommand} from '../../../lib/base-command.js'
-import {ringFlag} from '../../../daemons/storage/cli-flags.js'
-import {addRingDevice, defaultRingPath} from '../../../daemons/storage/ring-service.js'
+import {BaseCommand} from '../../../cli/base-command.js'
+import {ringFlag} from '../../../cli/storage/storage-flags.js'
+import {addRingDevice, defaultRingPath} from '../../../cli/storage/ring-service.js'
 
 export default class RingAdd extends BaseCommand {
   static summary = 'Add a device (a directory on a storage node) to the ring'
@@ -17,7 +17,7 @@ export default class RingAdd extends BaseCommand {
     weight: Flags.integer({description: 'relative capacity, e.g. its size in GB', default: 100, min: 0}),
   }
 
-  async run(): Promise<unknown> {
+  async run() {
     const {flags} = await this.parse(RingAdd)
     const result = addRingDevice(flags.ring ?? defaultRingPath(this.home), {
       ip: flags.ip,
