@@ -51,7 +51,7 @@ export async function decide(ctx: ProxyContext, access: Access): Promise<Decisio
   }
 
   if (groups.length > 0) {
-    const account = await ctx.containers.account(access.account)
+    const account = await ctx.containers.get(access.account)
     const sysmeta = account.headers['x-account-sysmeta-core-access-control']
     const acl = parseAccountAcl(typeof sysmeta === 'string' ? sysmeta : undefined)
     if (acl) {

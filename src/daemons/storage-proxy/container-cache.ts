@@ -4,8 +4,8 @@ import type {Cluster} from './cluster.js'
 
 /**
  * What the proxy needs to know about a container before touching its objects (does it
- * exist, its ACLs), and about an account before letting a non-owner in (its ACL), cached
- * briefly as Swift caches them in memcache: an object PUT must not cost a container HEAD.
+ * exist, its ACLs), cached briefly as Swift caches it in memcache: an object PUT must not
+ * cost a container HEAD.
  */
 
 export interface ContainerState {
@@ -21,34 +21,27 @@ export class ContainerCache {
     private readonly ttlMs: number,
   ) {}
 
-  get(account: string, container: string): Promise<ContainerState> {
-    return this.lookup(`${account}/${container}`, account, container)
-  }
-
-  /** The account's headers (its metadata and ACL); `exists` is false for one never written. */
-  account(account: string): Promise<ContainerState> {
-    return this.lookup(account, account)
-  }
-
-  private async lookup(key: string, account: string, container?: string): Promise<ContainerState> {
+  /** A container's state, or with no container the account's (its metadata: TempURL keys, quotas). */
+  async get(account: string, container?: string): Promise<ContainerState> {
+    const key = `${account}/${container}`
     const cached = this.entries.get(key)
     if (cached && cached.expires > Date.now()) return cached.state
-    const partition = container === undefined ? this.cluster.ring.partition(account) : this.cluster.ring.partition(account, container)
+    const ring = this.cluster.ring
+    const partition = ring.partition(account, container)
     const {found, results} = await this.cluster.readFirst(
       partition,
       (device) => this.cluster.send(device, 'HEAD', backendPath(device.device, partition, account, container)),
       (r) => r.status === 204 || r.status === 200,
     )
-    if (!found && results.every((r) => 'error' in r || r.response.status >= 500))
-      throw new Error(`no ${container === undefined ? 'account' : 'container'} server answered`)
+    if (!found && results.every((r) => 'error' in r || r.response.status >= 500)) throw new Error('no container server answered')
     const state: ContainerState = found ? {exists: true, headers: found.response.headers} : {exists: false, headers: {}}
     if (this.entries.size > 50_000) this.entries.clear()
-    // A missing one is remembered only briefly: someone may be creating it right now.
+    // A missing container is remembered only briefly: someone may be creating it right now.
     this.entries.set(key, {state, expires: Date.now() + (state.exists ? this.ttlMs : Math.min(this.ttlMs, 1000))})
     return state
   }
 
   forget(account: string, container?: string): void {
-    this.entries.delete(container === undefined ? account : `${account}/${container}`)
+    this.entries.delete(`${account}/${container}`)
   }
 }

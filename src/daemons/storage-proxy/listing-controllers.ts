@@ -9,7 +9,7 @@ import {type NodeResult, countStatus} from './cluster.js'
 import {listingFormat, listingParams, renderListing} from './listing-format.js'
 import type {ProxyContext} from './proxy-context.js'
 import type {SwiftRequest} from './request.js'
-import {sendBody, sendStatus} from './respond.js'
+import {sendBody, sendNotAllowed, sendStatus} from './respond.js'
 
 /** Container and account requests: the databases that list objects and containers. */
 
@@ -136,7 +136,7 @@ export async function containerRequest(ctx: ProxyContext, r: SwiftRequest): Prom
   const {account, container} = r as SwiftRequest & {container: string}
   if (r.method === 'GET' || r.method === 'HEAD') return readDatabase(ctx, r, 'container')
   r.req.resume()
-  if (!['PUT', 'POST', 'DELETE'].includes(r.method)) return sendStatus(r.res, 405, {allow: 'GET, HEAD, PUT, POST, DELETE'})
+  if (!['PUT', 'POST', 'DELETE'].includes(r.method)) return sendNotAllowed(r.res, r.method, ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'])
   const problem = checkMetadata('container', r.req.headers)
   if (problem) return sendStatus(r.res, 400, {}, problem)
   const policy = r.req.headers['x-storage-policy']
@@ -167,7 +167,7 @@ export async function accountRequest(ctx: ProxyContext, r: SwiftRequest): Promis
   if (r.method === 'GET' || r.method === 'HEAD') return readDatabase(ctx, r, 'account')
   r.req.resume()
   // Creating and deleting accounts is the reseller's business (allow_account_management off).
-  if (r.method !== 'POST') return sendStatus(r.res, 405, {allow: 'GET, HEAD, POST'})
+  if (r.method !== 'POST') return sendNotAllowed(r.res, r.method, ['GET', 'HEAD', 'POST'])
   const problem = checkMetadata('account', r.req.headers)
   if (problem) return sendStatus(r.res, 400, {}, problem)
   const metadata = metadataForNodes(r, 'account')

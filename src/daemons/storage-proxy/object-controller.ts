@@ -10,7 +10,7 @@ import {ticksToSwift} from '../../protocols/storage/timestamp.js'
 import {type NodeResult, countStatus} from './cluster.js'
 import type {ProxyContext} from './proxy-context.js'
 import type {SwiftRequest} from './request.js'
-import {sendStatus} from './respond.js'
+import {sendNotAllowed, sendStatus} from './respond.js'
 import {readClientBody} from './client-body.js'
 import {copiedMetadata, copySource, openCopySource, parseObjectRef, quote, unquoteHeader} from './object-copy.js'
 import type {FetchedObject} from './object-read.js'
@@ -37,7 +37,7 @@ export async function objectRequest(ctx: ProxyContext, r: SwiftRequest): Promise
       return postObject(ctx, r)
     default:
       r.req.resume()
-      return sendStatus(r.res, 405, {allow: 'GET, HEAD, PUT, POST, DELETE, COPY'})
+      return sendNotAllowed(r.res, r.method, ['GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'COPY'])
   }
 }
 

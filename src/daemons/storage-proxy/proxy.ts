@@ -173,6 +173,9 @@ export class SwiftProxy {
       swift: {
         version: '2.30.1-tend',
         ...constraints,
+        // Accounts are made on first use, never by a PUT; CORS is strict (Swift's defaults).
+        allow_account_management: false,
+        strict_cors_mode: true,
         policies: [{name: 'Policy-0', aliases: 'Policy-0', default: true}],
       },
       tempauth: {account_acls: true},

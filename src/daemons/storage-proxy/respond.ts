@@ -106,6 +106,16 @@ export class SwiftResponse<Request extends IncomingMessage = IncomingMessage> ex
   }
 }
 
+/**
+ * The answer to a method a controller does not have: OPTIONS gets 200 and the methods there
+ * are (Swift's base OPTIONS, without an Origin: no CORS), anything else 405.
+ */
+export function sendNotAllowed(res: ServerResponse, method: string, allowed: string[]): void {
+  const allow = ['OPTIONS', ...allowed].sort().join(', ')
+  if (method === 'OPTIONS') return sendStatus(res, 200, {allow})
+  sendStatus(res, 405, {allow})
+}
+
 export function sendBody(res: ServerResponse, status: number, body: Buffer | string, headers: OutgoingHttpHeaders, head = false): void {
   const bytes = typeof body === 'string' ? Buffer.from(body) : body
   res.writeHead(status, {...headers, 'content-length': bytes.length})

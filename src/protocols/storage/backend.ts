@@ -58,6 +58,8 @@ export function isStoredContainerHeader(name: string): boolean {
   return (
     name.startsWith('x-container-meta-') ||
     name.startsWith('x-container-sysmeta-') ||
+    name === 'x-container-sync-key' ||
+    name === 'x-container-sync-to' ||
     name === 'x-container-read' ||
     name === 'x-container-write' ||
     name === 'x-versions-location' ||

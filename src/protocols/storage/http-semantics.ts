@@ -48,31 +48,30 @@ function etagList(header: string): string[] {
 }
 
 /**
- * Evaluates If-Match, If-None-Match, If-Modified-Since and If-Unmodified-Since for a GET or
- * HEAD: 200 to serve, 304 or 412.
+ * Evaluates If-None-Match, If-Match, If-Modified-Since and If-Unmodified-Since for a GET or
+ * HEAD, in Swift's order (swob): 200 to serve, 304 or 412. Unlike RFC 9110, Swift checks the
+ * dates even when an ETag condition is there too.
  */
 export function evaluatePreconditions(headers: IncomingHttpHeaders, object: {etag: string; lastModifiedMs: number}): 200 | 304 | 412 {
-  const ifMatch = headers['if-match']
-  if (ifMatch !== undefined) {
-    const tags = etagList(ifMatch)
-    if (!tags.includes('*') && !tags.includes(object.etag)) return 412
+  const matches = (header: string) => {
+    const tags = etagList(header)
+    return tags.includes('*') || tags.includes(object.etag)
   }
   const ifNoneMatch = headers['if-none-match']
-  if (ifNoneMatch !== undefined) {
-    const tags = etagList(ifNoneMatch)
-    if (tags.includes('*') || tags.includes(object.etag)) return 304
-  }
+  if (ifNoneMatch !== undefined && matches(ifNoneMatch)) return 304
+  const ifMatch = headers['if-match']
+  if (ifMatch !== undefined && !matches(ifMatch)) return 412
   // Last-Modified has second precision: compare whole seconds.
   const modifiedSeconds = Math.ceil(object.lastModifiedMs / 1000)
-  const ifUnmodified = headers['if-unmodified-since']
-  if (ifMatch === undefined && ifUnmodified) {
-    const at = Date.parse(ifUnmodified)
-    if (!Number.isNaN(at) && modifiedSeconds > at / 1000) return 412
-  }
   const ifModified = headers['if-modified-since']
-  if (ifNoneMatch === undefined && ifModified) {
+  if (ifModified) {
     const at = Date.parse(ifModified)
     if (!Number.isNaN(at) && modifiedSeconds <= at / 1000) return 304
+  }
+  const ifUnmodified = headers['if-unmodified-since']
+  if (ifUnmodified) {
+    const at = Date.parse(ifUnmodified)
+    if (!Number.isNaN(at) && modifiedSeconds > at / 1000) return 412
   }
   return 200
 }

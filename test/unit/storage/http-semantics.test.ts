@@ -28,7 +28,7 @@ describe('parseRange', () => {
 
 describe('evaluatePreconditions', () => {
   const object = {etag: 'abc', lastModifiedMs: Date.parse('2026-01-01T00:00:00Z')}
-  it('follows RFC 9110 order and second precision', () => {
+  it("follows Swift's order (swob) and second precision", () => {
     expect(evaluatePreconditions({'if-match': '"abc"'}, object)).toBe(200)
     expect(evaluatePreconditions({'if-match': 'zzz'}, object)).toBe(412)
     expect(evaluatePreconditions({'if-none-match': 'W/"abc"'}, object)).toBe(304)
@@ -36,8 +36,10 @@ describe('evaluatePreconditions', () => {
     expect(evaluatePreconditions({'if-modified-since': 'Thu, 01 Jan 2026 00:00:00 GMT'}, object)).toBe(304)
     expect(evaluatePreconditions({'if-modified-since': 'Wed, 31 Dec 2025 23:59:59 GMT'}, object)).toBe(200)
     expect(evaluatePreconditions({'if-unmodified-since': 'Wed, 31 Dec 2025 23:59:59 GMT'}, object)).toBe(412)
-    // If-None-Match wins over If-Modified-Since.
-    expect(evaluatePreconditions({'if-none-match': 'other', 'if-modified-since': 'Thu, 01 Jan 2026 00:00:00 GMT'}, object)).toBe(200)
+    // As Swift (not RFC 9110): the dates count even with an ETag condition that passed.
+    expect(evaluatePreconditions({'if-none-match': 'other', 'if-modified-since': 'Thu, 01 Jan 2026 00:00:00 GMT'}, object)).toBe(304)
+    expect(evaluatePreconditions({'if-match': 'abc', 'if-unmodified-since': 'Wed, 31 Dec 2025 23:59:59 GMT'}, object)).toBe(412)
+    expect(evaluatePreconditions({'if-none-match': 'abc', 'if-match': 'zzz'}, object)).toBe(304)
   })
 })
 
