@@ -28,7 +28,7 @@ export interface StorageStack {
 export function storageStackYaml(
   ports: {proxy: number; nodes: number[]},
   users: StackUser[],
-  proxyConfig: Record<string, string | number> = {},
+  proxyConfig: Record<string, unknown> = {},
 ): string {
   const devices = ports.nodes.map((port, i) => `            - {ip: 127.0.0.1, port: ${port}, device: d1, zone: ${i + 1}}`).join('\n')
   const ring = `&storage-ring
@@ -69,7 +69,7 @@ export async function upStorageStack(options: {
   home: string
   users: StackUser[]
   /** Settings of the proxy that differ from its defaults (the fewer the better). */
-  proxyConfig?: Record<string, string | number>
+  proxyConfig?: Record<string, unknown>
 }): Promise<StorageStack> {
   const stackDir = mkdtempSync(join(tmpdir(), 'stack-'))
   const stackFile = join(stackDir, 'tend.yaml')

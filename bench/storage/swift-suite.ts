@@ -23,7 +23,12 @@ const USERS: StackUser[] = [
   {user: 'test:tester', key: 'testing', roles: ['.admin']},
   {user: 'test2:tester2', key: 'testing2', roles: ['.admin']},
   {user: 'test:tester3', key: 'testing3', roles: []},
+  // A service user (group "service"): with its token as X-Service-Token, test's admins own SERVICE_test.
+  {user: 'test5:tester5', key: 'testing5', roles: ['service']},
 ]
+
+/** Tempauth's reseller prefixes as the suite's service-token tests want them. */
+const PROXY_CONFIG = {reseller_prefixes: [{prefix: 'AUTH_'}, {prefix: 'SERVICE_', require_group: 'service'}]}
 
 /**
  * Why the suite may skip a test here, and only these: what needs Keystone, more than one
@@ -103,6 +108,10 @@ username2 = tester2
 password2 = testing2
 username3 = tester3
 password3 = testing3
+account5 = test5
+username5 = tester5
+password5 = testing5
+service_prefix = SERVICE
 s3_access_key = test:tester
 s3_secret_key = testing
 s3_access_key2 = test:tester2
@@ -124,7 +133,7 @@ export async function runSwiftSuite(options: SuiteOptions = {}): Promise<SuiteRu
   const started = Date.now()
   let stack: StorageStack | undefined
   try {
-    stack = await upStorageStack({home, users: USERS})
+    stack = await upStorageStack({home, users: USERS, proxyConfig: PROXY_CONFIG})
     note(`stack up: proxy http://127.0.0.1:${stack.proxyPort} (TEND_HOME ${home})`)
     const conf = join(home, 'test.conf')
     writeFileSync(conf, testConf(stack.proxyPort))

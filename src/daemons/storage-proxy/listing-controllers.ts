@@ -5,6 +5,7 @@ import {ticksToSwift} from '../../protocols/storage/timestamp.js'
 import type {BackendResponse} from '../../protocols/storage/backend-client.js'
 import {AclError, accountAclProblem, cleanAcl, formatAccountAcl} from './acl.js'
 import {type ListingEntry, readContainerListing} from './listing-read.js'
+import {handleCors} from './cors.js'
 import {type NodeResult, countStatus} from './cluster.js'
 import {listingFormat, listingParams, renderListing} from './listing-format.js'
 import type {ProxyContext} from './proxy-context.js'
@@ -132,11 +133,14 @@ async function readDatabase(ctx: ProxyContext, r: SwiftRequest, kind: 'container
   sendBody(r.res, rendered.status, rendered.body, {...headers, 'content-type': rendered.contentType})
 }
 
+const CONTAINER_METHODS = ['GET', 'HEAD', 'PUT', 'POST', 'DELETE']
+
 export async function containerRequest(ctx: ProxyContext, r: SwiftRequest): Promise<void> {
   const {account, container} = r as SwiftRequest & {container: string}
+  if (await handleCors(ctx, r, CONTAINER_METHODS)) return
   if (r.method === 'GET' || r.method === 'HEAD') return readDatabase(ctx, r, 'container')
   r.req.resume()
-  if (!['PUT', 'POST', 'DELETE'].includes(r.method)) return sendNotAllowed(r.res, r.method, ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'])
+  if (!['PUT', 'POST', 'DELETE'].includes(r.method)) return sendNotAllowed(r.res, r.method, CONTAINER_METHODS)
   const problem = checkMetadata('container', r.req.headers)
   if (problem) return sendStatus(r.res, 400, {}, problem)
   const policy = r.req.headers['x-storage-policy']

@@ -11,6 +11,7 @@ import {type NodeResult, countStatus} from './cluster.js'
 import type {ProxyContext} from './proxy-context.js'
 import type {SwiftRequest} from './request.js'
 import {sendNotAllowed, sendStatus} from './respond.js'
+import {handleCors} from './cors.js'
 import {readClientBody} from './client-body.js'
 import {copiedMetadata, copySource, openCopySource, parseObjectRef, quote, unquoteHeader} from './object-copy.js'
 import type {FetchedObject} from './object-read.js'
@@ -20,7 +21,10 @@ import {streamToReplicas} from './replica-stream.js'
 
 /** Object requests: PUT (and copies), GET, HEAD, DELETE, POST, COPY. */
 
+const OBJECT_METHODS = ['GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'COPY']
+
 export async function objectRequest(ctx: ProxyContext, r: SwiftRequest): Promise<void> {
+  if (await handleCors(ctx, r, OBJECT_METHODS)) return
   switch (r.method) {
     case 'GET':
     case 'HEAD':
@@ -37,7 +41,7 @@ export async function objectRequest(ctx: ProxyContext, r: SwiftRequest): Promise
       return postObject(ctx, r)
     default:
       r.req.resume()
-      return sendNotAllowed(r.res, r.method, ['GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'COPY'])
+      return sendNotAllowed(r.res, r.method, OBJECT_METHODS)
   }
 }
 

@@ -96,13 +96,38 @@ export class SwiftResponse<Request extends IncomingMessage = IncomingMessage> ex
     return super.setHeader(titleCase(name), value)
   }
 
+  /** CORS headers this answer carries (cors.ts): the allowed origin, and the exposed headers. */
+  cors?: {allow: OutgoingHttpHeaders; expose: string[]}
+
   override writeHead(statusCode: number, ...rest: unknown[]): this {
+    if (this.cors) rest = this.withCors(rest)
     const titled = rest.map((arg) =>
       arg && typeof arg === 'object' && !Array.isArray(arg)
         ? Object.fromEntries(Object.entries(arg as OutgoingHttpHeaders).map(([k, v]) => [titleCase(k), v]))
         : arg,
     ) as [OutgoingHttpHeaders | OutgoingHttpHeader[] | undefined]
     return super.writeHead(statusCode, ...titled)
+  }
+
+  /** Adds the CORS headers: the exposed ones include the answer's own metadata headers. */
+  private withCors(rest: unknown[]): unknown[] {
+    const {allow, expose} = this.cors!
+    const headersAt = rest.findIndex((arg) => arg && typeof arg === 'object' && !Array.isArray(arg))
+    const given = headersAt >= 0 ? (rest[headersAt] as OutgoingHttpHeaders) : {}
+    const names = [...Object.keys(given), ...this.getHeaderNames()].map((n) => n.toLowerCase())
+    const headers: OutgoingHttpHeaders = {...given}
+    if (!names.includes('access-control-expose-headers'))
+      headers['access-control-expose-headers'] = [
+        ...new Set([...expose, ...names.filter((n) => n.startsWith('x-container-meta') || n.startsWith('x-object-meta'))]),
+      ].join(', ')
+    if (!names.includes('access-control-allow-origin')) {
+      headers['access-control-allow-origin'] = allow['access-control-allow-origin']
+      if (allow.vary) headers.vary = given.vary ? `${String(given.vary)}, ${String(allow.vary)}` : allow.vary
+    }
+    const out = [...rest]
+    if (headersAt >= 0) out[headersAt] = headers
+    else out.push(headers)
+    return out
   }
 }
 
