@@ -16,6 +16,13 @@ export interface StackUser {
   roles?: string[]
 }
 
+/** The users Swift's functional suite names: two account owners, a member without rights. */
+export const TEST_USERS: StackUser[] = [
+  {user: 'test:tester', key: 'testing', roles: ['.admin']},
+  {user: 'test2:tester2', key: 'testing2', roles: ['.admin']},
+  {user: 'test:tester3', key: 'testing3'},
+]
+
 export interface StorageStack {
   home: string
   proxyPort: number

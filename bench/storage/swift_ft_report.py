@@ -1,7 +1,7 @@
 """A pytest plugin for tend's runs of Swift's functional suite (bench/storage/swift-functional.ts).
 
-Writes one JSON line per test phase that matters (a failure or skip in any phase, the outcome of
-the call) to $TEND_SWIFT_FT_REPORT, so the runner reads outcomes without parsing pytest's text.
+Writes one JSON line per test phase (setup, call, teardown: outcome, reason, seconds) to
+$TEND_SWIFT_FT_REPORT, so the runner reads outcomes and times without parsing pytest's text.
 A bare `raise SkipTest` has no reason; the `if` above it says why instead.
 """
 import json
@@ -66,8 +66,6 @@ def _failure_message(report):
 
 def pytest_runtest_logreport(report):
     if _out is None:
-        return
-    if report.when != 'call' and report.outcome == 'passed':
         return
     entry = {'id': report.nodeid, 'when': report.when, 'outcome': report.outcome}
     if report.outcome == 'skipped':

@@ -1,6 +1,7 @@
 import {randomBytes, timingSafeEqual} from 'node:crypto'
-import {linkSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {readFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
+import {createOnce} from '../../lib/create-once.js'
 import {UsageError, errorCode} from '../../lib/errors.js'
 
 /**
@@ -24,16 +25,7 @@ export function defaultSecretPath(ringFile: string): string {
 export function loadClusterSecret(path: string): string {
   const existing = readSecret(path)
   if (existing) return existing
-  mkdirSync(dirname(path), {recursive: true, mode: 0o700})
-  const temp = `${path}.${process.pid}.new`
-  writeFileSync(temp, `${randomBytes(32).toString('hex')}\n`, {mode: 0o600})
-  try {
-    linkSync(temp, path)
-  } catch (error) {
-    if (errorCode(error) !== 'EEXIST') throw error
-  } finally {
-    rmSync(temp, {force: true})
-  }
+  createOnce(path, `${randomBytes(32).toString('hex')}\n`)
   const secret = readSecret(path)
   if (!secret) throw new UsageError(`cluster secret ${path} is empty or shorter than 32 characters`)
   return secret

@@ -11,7 +11,8 @@ export interface Auth {
   url: string
 }
 
-export async function login(cluster: LocalCluster, user = USER, key = KEY): Promise<Auth> {
+/** A token and storage URL from a proxy (a LocalCluster's, a stack's). */
+export async function login(cluster: {authUrl: string}, user = USER, key = KEY): Promise<Auth> {
   const res = await fetch(cluster.authUrl, {headers: {'x-auth-user': user, 'x-auth-key': key}})
   if (res.status !== 200) throw new Error(`auth answered ${res.status}`)
   return {token: res.headers.get('x-auth-token')!, url: res.headers.get('x-storage-url')!}

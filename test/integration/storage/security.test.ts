@@ -4,11 +4,11 @@ import {chmodSync, lstatSync, mkdtempSync, readFileSync, readdirSync, rmSync, wr
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {type StorageStack, upStorageStack} from '../../../bench/storage/stack.js'
+import {type StorageStack, TEST_USERS, upStorageStack} from '../../../bench/storage/stack.js'
 import {SECRET_HEADER} from '../../../src/protocols/storage/cluster-secret.js'
 import {readRing} from '../../../src/protocols/storage/ring.js'
 import {tendJson} from '../../helpers/cli.js'
-import {type Auth, call} from './helpers.js'
+import {type Auth, call, login} from './helpers.js'
 
 // What a local user or a user of the cluster without rights must not get at: objects read
 // around the proxy, files of the state home, objects copied out of a container they cannot read.
@@ -29,11 +29,7 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'sec-work-'))
   stack = await upStorageStack({
     home,
-    users: [
-      {user: 'test:tester', key: 'testing', roles: ['.admin']},
-      {user: 'test2:tester2', key: 'testing2', roles: ['.admin']},
-      {user: 'test:tester3', key: 'testing3'},
-    ],
+    users: TEST_USERS,
   })
 }, 180_000)
 
@@ -42,11 +38,6 @@ afterAll(async () => {
   rmSync(home, {recursive: true, force: true})
   rmSync(work, {recursive: true, force: true})
 })
-
-async function login(user: string, key: string): Promise<Auth> {
-  const res = await call(stack.authUrl, 'GET', {'x-auth-user': user, 'x-auth-key': key})
-  return {token: String(res.headers['x-auth-token']), url: String(res.headers['x-storage-url'])}
-}
 
 function secret(): string {
   return readFileSync(join(home, 'storage', 'cluster.secret'), 'utf8').trim()
@@ -134,9 +125,9 @@ describe('storage security', () => {
     const as = (who: Auth | undefined, extra: Record<string, string> = {}) => (who ? {'x-auth-token': who.token, ...extra} : extra)
 
     beforeAll(async () => {
-      tester = await login('test:tester', 'testing')
-      tester2 = await login('test2:tester2', 'testing2')
-      tester3 = await login('test:tester3', 'testing3')
+      tester = await login(stack, 'test:tester', 'testing')
+      tester2 = await login(stack, 'test2:tester2', 'testing2')
+      tester3 = await login(stack, 'test:tester3', 'testing3')
       for (const name of ['acl-groups', 'acl-public', 'acl-listed', 'acl-referrers']) {
         expect((await call(`${base()}/${name}`, 'PUT', as(tester))).status).toBe(201)
         expect((await call(`${base()}/${name}/o`, 'PUT', as(tester), 'data')).status).toBe(201)

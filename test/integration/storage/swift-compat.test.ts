@@ -3,8 +3,8 @@ import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {type StorageStack, upStorageStack} from '../../../bench/storage/stack.js'
-import {type Auth, call, rawExchange} from './helpers.js'
+import {type StorageStack, TEST_USERS, upStorageStack} from '../../../bench/storage/stack.js'
+import {type Auth, call, login, rawExchange} from './helpers.js'
 
 // Where tend used to differ from Swift 2.30 in what a client sees (issue 10), each checked
 // against what Swift answers: listings, names and metadata past ASCII, headers, errors.
@@ -17,27 +17,18 @@ let auth: Auth
 let auth2: Auth
 let auth3: Auth
 
-async function login(user: string, key: string): Promise<Auth> {
-  const res = await call(stack.authUrl, 'GET', {'x-auth-user': user, 'x-auth-key': key})
-  return {token: String(res.headers['x-auth-token']), url: String(res.headers['x-storage-url'])}
-}
-
 beforeAll(async () => {
   home = mkdtempSync(join(tmpdir(), 'compat-'))
   work = mkdtempSync(join(tmpdir(), 'compat-work-'))
   stack = await upStorageStack({
     home,
-    users: [
-      {user: 'test:tester', key: 'testing', roles: ['.admin']},
-      {user: 'test2:tester2', key: 'testing2', roles: ['.admin']},
-      {user: 'test:tester3', key: 'testing3'},
-    ],
+    users: TEST_USERS,
     // The one setting not as shipped: a client that stalls gets its 408 in 1 s, not 60.
     proxyConfig: {client_timeout: '1s'},
   })
-  auth = await login('test:tester', 'testing')
-  auth2 = await login('test2:tester2', 'testing2')
-  auth3 = await login('test:tester3', 'testing3')
+  auth = await login(stack, 'test:tester', 'testing')
+  auth2 = await login(stack, 'test2:tester2', 'testing2')
+  auth3 = await login(stack, 'test:tester3', 'testing3')
 }, 180_000)
 
 afterAll(async () => {
