@@ -209,6 +209,26 @@ describe('headers and errors as Swift sends them', () => {
   })
 })
 
+describe('OPTIONS and CORS', () => {
+  it('answers OPTIONS with Allow, preflights for the origins a container allows, and labels their answers', async () => {
+    expect(await put('/cors', '', {'x-container-meta-access-control-allow-origin': 'http://app.example'})).toBe(201)
+    expect(await put('/cors/o', 'x')).toBe(201)
+    const plain = await call(url('/cors/o'), 'OPTIONS', {})
+    expect(plain.status).toBe(200)
+    expect(plain.headers.allow).toBe('COPY, DELETE, GET, HEAD, OPTIONS, POST, PUT')
+    const preflight = await call(url('/cors/o'), 'OPTIONS', {origin: 'http://app.example', 'access-control-request-method': 'GET'})
+    expect(preflight.status).toBe(200)
+    expect(preflight.headers['access-control-allow-origin']).toBe('http://app.example')
+    expect((await call(url('/cors/o'), 'OPTIONS', {origin: 'http://evil.example', 'access-control-request-method': 'GET'})).status).toBe(
+      401,
+    )
+    const get = await call(url('/cors/o'), 'GET', h({origin: 'http://app.example'}))
+    expect(get.headers['access-control-allow-origin']).toBe('http://app.example')
+    expect(String(get.headers['access-control-expose-headers'])).toMatch(/\betag\b/)
+    expect((await call(url('/cors/o'), 'GET', h({origin: 'http://evil.example'}))).headers['access-control-allow-origin']).toBeUndefined()
+  })
+})
+
 describe('copies', () => {
   it('copies the Range asked for', async () => {
     expect(await put('/copies')).toBe(201)
