@@ -178,6 +178,7 @@ async function putObject(ctx: ProxyContext, r: SwiftRequest, copy?: CopyRequest)
   const status = putOutcome(ctx, results)
   const created = results.find((x) => 'response' in x && x.response.status === 201)
   const extra: OutgoingHttpHeaders = {}
+  if (status === 201) ctx.recent.note(account, container, object, timestamp, false)
   if (status === 201 && created && 'response' in created) {
     extra.etag = created.response.headers.etag
     extra['last-modified'] = created.response.headers['last-modified']
@@ -239,7 +240,8 @@ async function deleteObject(ctx: ProxyContext, r: SwiftRequest): Promise<void> {
   if (ifDeleteAt !== undefined && !/^\d+$/.test(ifDeleteAt)) return sendStatus(r.res, 400, {}, 'Bad X-If-Delete-At header value')
   const state = await ctx.containers.get(account, container)
   if (!state.exists) return sendStatus(r.res, 404)
-  const headers: Record<string, string> = {[H.timestamp]: ticksToSwift(ctx.clock.now())}
+  const timestamp = ctx.clock.now()
+  const headers: Record<string, string> = {[H.timestamp]: ticksToSwift(timestamp)}
   // Deletes only the version that expires then (what the expirer does in Swift).
   if (ifDeleteAt !== undefined) headers['x-if-delete-at'] = ifDeleteAt
   const partition = ctx.cluster.ring.partition(account, container, object)
@@ -247,7 +249,10 @@ async function deleteObject(ctx: ProxyContext, r: SwiftRequest): Promise<void> {
   const results = await ctx.cluster.writeReplicas(partition, (device) => ctx.cluster.batch(device, op))
   const deleted = countStatus(results, (s) => s === 204)
   const missing = countStatus(results, (s) => s === 404)
-  if (deleted + missing >= ctx.cluster.quorum) return sendStatus(r.res, deleted > 0 ? 204 : 404)
+  if (deleted + missing >= ctx.cluster.quorum) {
+    ctx.recent.note(account, container, object, timestamp, true)
+    return sendStatus(r.res, deleted > 0 ? 204 : 404)
+  }
   if (countStatus(results, (s) => s === 412) >= ctx.cluster.quorum)
     return sendStatus(r.res, 412, {}, 'X-If-Delete-At and X-Delete-At do not match')
   sendStatus(r.res, 503)
@@ -261,11 +266,15 @@ async function postObject(ctx: ProxyContext, r: SwiftRequest): Promise<void> {
   if (!r.req.headers['content-type']) delete meta.headers['content-type']
   const state = await ctx.containers.get(account, container)
   if (!state.exists) return sendStatus(r.res, 404)
-  const headers = {...meta.headers, [H.timestamp]: ticksToSwift(ctx.clock.now())}
+  const timestamp = ctx.clock.now()
+  const headers = {...meta.headers, [H.timestamp]: ticksToSwift(timestamp)}
   const partition = ctx.cluster.ring.partition(account, container, object)
   const op: BatchOp = {m: 'POST', p: partition, a: account, c: container, o: object, h: stringHeaders(headers)}
   const results = await ctx.cluster.writeReplicas(partition, (device) => ctx.cluster.batch(device, op))
-  if (countStatus(results, (s) => s === 202) >= ctx.cluster.quorum) return sendStatus(r.res, 202)
+  if (countStatus(results, (s) => s === 202) >= ctx.cluster.quorum) {
+    ctx.recent.note(account, container, object, timestamp, false)
+    return sendStatus(r.res, 202)
+  }
   if (countStatus(results, (s) => s === 404) >= ctx.cluster.quorum) return sendStatus(r.res, 404)
   sendStatus(r.res, 503)
 }

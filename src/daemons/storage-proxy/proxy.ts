@@ -9,6 +9,7 @@ import {type ResellerPrefix, TempAuth, type UserConfig} from './auth.js'
 import {authorize} from './authorize.js'
 import {Cluster} from './cluster.js'
 import {ContainerCache} from './container-cache.js'
+import {RecentWrites} from './recent-writes.js'
 import {accountRequest, containerRequest} from './listing-controllers.js'
 import {objectRequest} from './object-controller.js'
 import type {ProxyContext} from './proxy-context.js'
@@ -59,6 +60,7 @@ export class SwiftProxy {
       auth: new TempAuth(options.users, options.secretFile, options.tokenTtlSeconds, options.resellerPrefixes),
       clock: new TimestampClock(),
       containers: new ContainerCache(cluster, options.containerCacheMs),
+      recent: new RecentWrites(),
       log,
       bufferMaxBytes: options.bufferMaxBytes,
       clientTimeoutMs: options.clientTimeoutMs,
@@ -185,6 +187,7 @@ export class SwiftProxy {
   async stop(): Promise<void> {
     await this.service.close()
     this.ctx.cluster.close()
+    this.ctx.recent.close()
     this.watcher.close()
   }
 }

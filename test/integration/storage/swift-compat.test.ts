@@ -95,6 +95,15 @@ describe('listings', () => {
     expect((await names('/ryw?format=json')).length).toBe(40)
   })
 
+  it('reads back the version it just wrote, not one a lagging replica still has', async () => {
+    for (let i = 0; i < 40; i++) {
+      expect(await put('/ryw/same', `version ${i}`)).toBe(201)
+      expect((await call(url('/ryw/same'), 'GET', h())).body.toString(), `right after PUT ${i}`).toBe(`version ${i}`)
+    }
+    expect((await call(url('/ryw/same'), 'DELETE', h())).status).toBe(204)
+    expect((await call(url('/ryw/same'), 'GET', h())).status).toBe(404)
+  })
+
   it('shows a Content-Type past ASCII as the text it is, not encoded twice', async () => {
     expect(await put('/types')).toBe(201)
     const type = 'text/plain; name=\u00e9t\u00e9' // node:http sends it as UTF-8
