@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3'
+import {StatementCache} from '../../lib/statement-cache.js'
 import {type ListingItem, type ListingQuery, listPages, rangeClause} from './listing-pages.js'
 import {
   type AccountContainerRecord,
@@ -39,7 +40,8 @@ export class ListingDb {
   readonly sync: ListingSync
   private seq: number
   private readonly stmts
-  private readonly adHoc = new Map<string, Database.Statement>()
+  /** Statements for SQL built at run time (listing variants), prepared once. */
+  private readonly adHoc: StatementCache
   /** Containers whose counts changed since they were last reported to their account. */
   readonly dirtyContainers = new Set<number>()
 
@@ -52,6 +54,7 @@ export class ListingDb {
     this.id = opened.id
     this.seq = opened.lastSeq
     this.stmts = this.prepare()
+    this.adHoc = new StatementCache(this.db)
     for (const {id} of this.db
       .prepare(
         `SELECT id FROM containers WHERE object_count != reported_count OR bytes_used != reported_bytes OR put_ts != reported_put_ts OR delete_ts != reported_delete_ts`,
@@ -100,16 +103,6 @@ export class ListingDb {
         `SELECT COUNT(*) AS n, COALESCE(SUM(object_count), 0) AS objects FROM containers WHERE put_ts > delete_ts`,
       ),
     }
-  }
-
-  /** A prepared statement for SQL built at run time (listing variants), prepared once. */
-  private statement(sql: string): Database.Statement {
-    let stmt = this.adHoc.get(sql)
-    if (!stmt) {
-      stmt = this.db.prepare(sql)
-      this.adHoc.set(sql, stmt)
-    }
-    return stmt
   }
 
   private nextSeq(): number {
@@ -190,9 +183,9 @@ export class ListingDb {
   listContainers(account: string, query: ListingQuery): ListingItem<AccountContainerRow>[] {
     return listPages(query, (range) => {
       const {where, params, order} = rangeClause(range, 'name')
-      const records = this.statement(
-        `SELECT * FROM account_containers WHERE account = ? AND put_ts > delete_ts ${where} ORDER BY name ${order} LIMIT ?`,
-      ).all(account, ...params, range.limit) as AccountContainerRecord[]
+      const records = this.adHoc
+        .get(`SELECT * FROM account_containers WHERE account = ? AND put_ts > delete_ts ${where} ORDER BY name ${order} LIMIT ?`)
+        .all(account, ...params, range.limit) as AccountContainerRecord[]
       return records.map((r) => ({key: r.name, row: toAccountContainer(r)}))
     })
   }
@@ -291,9 +284,11 @@ export class ListingDb {
     if (!record) return []
     return listPages(query, (range) => {
       const {where, params, order} = rangeClause(range, 'name')
-      const records = this.statement(
-        `SELECT name, ts, size, etag, content_type, deleted FROM objects WHERE cid = ? AND deleted = 0 ${where} ORDER BY name ${order} LIMIT ?`,
-      ).all(record.id, ...params, range.limit) as Omit<ObjectRecord, 'cid' | 'seq'>[]
+      const records = this.adHoc
+        .get(
+          `SELECT name, ts, size, etag, content_type, deleted FROM objects WHERE cid = ? AND deleted = 0 ${where} ORDER BY name ${order} LIMIT ?`,
+        )
+        .all(record.id, ...params, range.limit) as Omit<ObjectRecord, 'cid' | 'seq'>[]
       return records.map((r) => ({key: r.name, row: toObjectRow(account, container, r)}))
     })
   }
@@ -303,7 +298,7 @@ export class ListingDb {
     const record = this.containerRecord(account, container)
     if (!record) return []
     const rows: ObjectRow[] = []
-    const find = this.statement(`SELECT name, ts, size, etag, content_type, deleted FROM objects WHERE cid = ? AND name = ?`)
+    const find = this.adHoc.get(`SELECT name, ts, size, etag, content_type, deleted FROM objects WHERE cid = ? AND name = ?`)
     for (const name of names) {
       const found = find.get(record.id, name) as Omit<ObjectRecord, 'cid' | 'seq'> | undefined
       if (found) rows.push(toObjectRow(account, container, found))

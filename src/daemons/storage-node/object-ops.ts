@@ -92,7 +92,10 @@ export async function putPrecheck(
  */
 function listedAs(meta: RecordMeta): {etag: string; ct: string} {
   const override = (name: string) => meta.headers?.[`x-object-sysmeta-container-update-override-${name}`]
-  return {etag: override('etag') ?? meta.etag ?? '', ct: override('content-type') ?? meta.ct ?? ''}
+  // The content type override adds its parameters (swift_bytes=...) to the current type,
+  // which a POST may have changed since.
+  const params = override('content-type')?.split(';').slice(1) ?? []
+  return {etag: override('etag') ?? meta.etag ?? '', ct: [meta.ct ?? '', ...params].join(';')}
 }
 
 /** The first of a comma-separated list of header names that the object's metadata has. */
@@ -303,5 +306,8 @@ export async function postObject(ctx: NodeContext, t: ObjectTarget, headers: Inc
       deleted: false,
     })
   }
-  return result(202)
+  // As Swift's object server: the answer shows the system metadata (a symlink's target).
+  const sysmeta: Record<string, string> = {}
+  for (const [name, value] of Object.entries(stored)) if (name.startsWith('x-object-sysmeta-')) sysmeta[name] = value
+  return result(202, sysmeta)
 }

@@ -10,7 +10,7 @@ import type {SwiftRequest} from './request.js'
  * designation, or the account's ACL. The ACLs are read from the container and account (cached).
  */
 
-/** One access to decide on: a request, or a part of one (a copy's source, its destination). */
+/** One access to decide on. */
 export interface Access {
   method: string
   account: string
@@ -81,20 +81,18 @@ export async function authorize(ctx: ProxyContext, r: SwiftRequest, tokenGiven: 
   return undefined
 }
 
-/** The access a request asks for; `overrides` name another target (a copy's source or destination). */
-export function accessOf(ctx: ProxyContext, r: SwiftRequest, overrides: Partial<Access> = {}): Access {
+/** The access a request asks for (a copy's source and destination are subrequests of their own: middleware/copy.ts). */
+function accessOf(ctx: ProxyContext, r: SwiftRequest): Access {
   const serviceToken = r.req.headers['x-service-token']
   const service = typeof serviceToken === 'string' ? ctx.auth.identify(serviceToken) : undefined
   const referer = r.req.headers.referer
   return {
-    // A COPY reads its source (the request's path); its destination is checked as a PUT.
-    method: r.method === 'COPY' ? 'GET' : r.method,
+    method: r.method,
     account: r.account,
     container: r.container,
     object: r.object,
     identity: r.identity,
     serviceGroups: service?.groups,
     referer: typeof referer === 'string' ? referer : undefined,
-    ...overrides,
   }
 }

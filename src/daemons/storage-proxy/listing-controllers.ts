@@ -5,11 +5,11 @@ import {ticksToSwift} from '../../protocols/storage/timestamp.js'
 import type {BackendResponse} from '../../protocols/storage/backend-client.js'
 import {AclError, accountAclProblem, cleanAcl, formatAccountAcl} from './acl.js'
 import {type ListingEntry, readContainerListing} from './listing-read.js'
-import {handleCors} from './cors.js'
 import {type NodeResult, countStatus} from './cluster.js'
 import {listingFormat, listingParams, renderListing} from './listing-format.js'
+import {showListingRows} from './middleware/listing-rows.js'
 import type {ProxyContext} from './proxy-context.js'
-import type {SwiftRequest} from './request.js'
+import {CONTAINER_METHODS, type SwiftRequest} from './request.js'
 import {sendBody, sendNotAllowed, sendStatus} from './respond.js'
 
 /** Container and account requests: the databases that list objects and containers. */
@@ -44,7 +44,9 @@ function relayedHeaders(headers: IncomingHttpHeaders, kind: 'container' | 'accou
       name === H.timestamp ||
       name === H.putTimestamp ||
       name === 'last-modified' ||
-      name === 'x-storage-policy'
+      name === 'x-storage-policy' ||
+      name === 'x-versions-location' ||
+      name === 'x-history-location'
     )
       out[name] = value
   }
@@ -76,6 +78,8 @@ function metadataForNodes(r: SwiftRequest, kind: 'container' | 'account'): {head
       if (problem) return {problem: `X-Account-Access-Control invalid: ${problem}\n\nInput: ${text}\n`}
       out[ACCOUNT_ACL_SYSMETA] = text
     } else if (name.startsWith(`x-${kind}-`) || name.startsWith(`x-remove-${kind}-`)) out[name] = value
+    // Versioning's locations (set through middleware/versioned-writes.ts).
+    else if (kind === 'container' && (name === 'x-versions-location' || name === 'x-history-location')) out[name] = value
   }
   return {headers: out}
 }
@@ -115,6 +119,7 @@ async function readDatabase(ctx: ProxyContext, r: SwiftRequest, kind: 'container
   if (found) {
     headers = relayedHeaders(found.response.headers, kind, r.owner === true)
     if (!r.head) items = read.entries ?? JSON.parse(found.response.body.toString('utf8'))
+    if (kind === 'container') showListingRows(items, r.account)
   } else if (kind === 'account' && countStatus(results, (s) => s === 404) > 0) {
     // Accounts exist implicitly (account_autocreate): an unknown one is empty.
     headers = {
@@ -133,11 +138,8 @@ async function readDatabase(ctx: ProxyContext, r: SwiftRequest, kind: 'container
   sendBody(r.res, rendered.status, rendered.body, {...headers, 'content-type': rendered.contentType})
 }
 
-const CONTAINER_METHODS = ['GET', 'HEAD', 'PUT', 'POST', 'DELETE']
-
 export async function containerRequest(ctx: ProxyContext, r: SwiftRequest): Promise<void> {
   const {account, container} = r as SwiftRequest & {container: string}
-  if (await handleCors(ctx, r, CONTAINER_METHODS)) return
   if (r.method === 'GET' || r.method === 'HEAD') return readDatabase(ctx, r, 'container')
   r.req.resume()
   if (!['PUT', 'POST', 'DELETE'].includes(r.method)) return sendNotAllowed(r.res, r.method, CONTAINER_METHODS)

@@ -1,40 +1,28 @@
 import {hash} from 'node:crypto'
-import type {IncomingHttpHeaders, OutgoingHttpHeaders} from 'node:http'
+import type {OutgoingHttpHeaders} from 'node:http'
 import type {Readable} from 'node:stream'
 import {H, backendPath, isStoredObjectHeader} from '../../protocols/storage/backend.js'
-import {readAll} from '../../protocols/storage/backend-client.js'
 import type {BatchOp} from '../../protocols/storage/batch-codec.js'
 import {checkMetadata, constraints} from '../../protocols/storage/constraints.js'
 import {guessContentType} from '../../protocols/storage/content-types.js'
 import {ticksToSwift} from '../../protocols/storage/timestamp.js'
 import {type NodeResult, countStatus} from './cluster.js'
 import type {ProxyContext} from './proxy-context.js'
-import type {SwiftRequest} from './request.js'
+import {OBJECT_METHODS, type SwiftRequest} from './request.js'
 import {sendNotAllowed, sendStatus} from './respond.js'
-import {handleCors} from './cors.js'
 import {readClientBody} from './client-body.js'
-import {copiedMetadata, copySource, openCopySource, parseObjectRef, quote, unquoteHeader} from './object-copy.js'
-import type {FetchedObject} from './object-read.js'
-import {accessOf, decide} from './authorize.js'
 import {getObject} from './object-read.js'
 import {streamToReplicas} from './replica-stream.js'
 
-/** Object requests: PUT (and copies), GET, HEAD, DELETE, POST, COPY. */
-
-const OBJECT_METHODS = ['GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'COPY']
+/** Object requests: PUT, GET, HEAD, DELETE, POST (COPY and X-Copy-From are middleware/copy.ts's). */
 
 export async function objectRequest(ctx: ProxyContext, r: SwiftRequest): Promise<void> {
-  if (await handleCors(ctx, r, OBJECT_METHODS)) return
   switch (r.method) {
     case 'GET':
     case 'HEAD':
       return getObject(ctx, r)
-    case 'PUT': {
-      const from = r.req.headers['x-copy-from']
-      return putObject(ctx, r, typeof from === 'string' ? {from, authorizeWrite: false} : undefined)
-    }
-    case 'COPY':
-      return copyObject(ctx, r)
+    case 'PUT':
+      return putObject(ctx, r)
     case 'DELETE':
       return deleteObject(ctx, r)
     case 'POST':
@@ -80,66 +68,28 @@ function objectHeaders(r: SwiftRequest, object: string, now: number): {headers: 
   return {headers}
 }
 
-/** Where a PUT's body comes from: the client, or the source of a copy. */
+/** A PUT's body: read whole (small), or streamed to the replicas. */
 type BodySource = {kind: 'buffer'; data: Buffer} | {kind: 'stream'; stream: Readable; length?: number}
 
-/** A PUT that copies: its source, and whether the write to its destination is still to be authorized (a COPY's). */
-interface CopyRequest {
-  from: string
-  authorizeWrite: boolean
-}
-
-async function putObject(ctx: ProxyContext, r: SwiftRequest, copy?: CopyRequest): Promise<void> {
-  const copyFrom = copy?.from
+async function putObject(ctx: ProxyContext, r: SwiftRequest): Promise<void> {
   const {account, container, object} = names(r)
   const req = r.req
   const chunked = /\bchunked\b/i.test(String(req.headers['transfer-encoding'] ?? ''))
   const lengthHeader = req.headers['content-length']
   const length = lengthHeader === undefined ? undefined : Number(lengthHeader)
   if (lengthHeader !== undefined && !(Number.isInteger(length) && length! >= 0)) return reject(r, 400, 'Invalid Content-Length')
-  if (!chunked && length === undefined && !copyFrom) return reject(r, 411)
+  if (!chunked && length === undefined) return reject(r, 411)
   if ((length ?? 0) > constraints.max_file_size)
     return reject(r, 413, `Your request is too large; the limit is ${constraints.max_file_size} bytes`)
   const ifNoneMatch = req.headers['if-none-match']
   if (ifNoneMatch !== undefined && ifNoneMatch !== '*') return reject(r, 400, 'If-None-Match only supports *')
   const meta = objectHeaders(r, object, Date.now())
   if ('status' in meta) return reject(r, meta.status, meta.detail)
-  // A copy reads its source first (as Swift does): that it may not be read, or is not there,
-  // is what the client hears, whatever the destination.
-  let opened: {found: FetchedObject; path: string; account: string} | undefined
-  if (copy) {
-    if ((length ?? 0) > 0 || chunked) return reject(r, 400, 'Copy requests require a zero byte body')
-    req.resume()
-    const source = await copySource(ctx, r, copy.from)
-    if ('status' in source) return sendStatus(r.res, source.status, {}, source.detail)
-    const found = await openCopySource(ctx, r, source)
-    if ('status' in found) return sendStatus(r.res, found.status, {}, found.detail)
-    opened = found
-    const write = copy.authorizeWrite ? await decide(ctx, accessOf(ctx, r, {method: 'PUT', account, container, object})) : undefined
-    if (write && !write.allowed) {
-      opened.found.stream?.destroy()
-      return sendStatus(r.res, write.status)
-    }
-  }
   const state = await ctx.containers.get(account, container)
-  if (!state.exists) {
-    opened?.found.stream?.destroy()
-    return reject(r, 404)
-  }
+  if (!state.exists) return reject(r, 404)
 
   let body: BodySource
-  let copied: {headers: IncomingHttpHeaders; path: string; account: string} | undefined
-  if (opened) {
-    const {found} = opened
-    copied = {headers: found.headers, path: opened.path, account: opened.account}
-    const sourceLength = Number(found.headers['content-length'] ?? 0)
-    body = found.stream
-      ? sourceLength <= ctx.bufferMaxBytes
-        ? {kind: 'buffer', data: await readAll(found.stream, ctx.clientTimeoutMs)}
-        : {kind: 'stream', stream: found.stream, length: sourceLength}
-      : {kind: 'buffer', data: found.body ?? Buffer.alloc(0)}
-    Object.assign(meta.headers, copiedMetadata(found.headers, req.headers))
-  } else if (!chunked && length! <= ctx.bufferMaxBytes) {
+  if (!chunked && length! <= ctx.bufferMaxBytes) {
     const received = await readClientBody(req, length!, ctx.clientTimeoutMs)
     if (received.kind !== 'ok') return sendStatus(r.res, received.kind === 'timeout' ? 408 : 499)
     body = {kind: 'buffer', data: received.data}
@@ -152,9 +102,9 @@ async function putObject(ctx: ProxyContext, r: SwiftRequest, copy?: CopyRequest)
   if (body.kind === 'buffer') {
     // Hash once here rather than on every replica; a mismatch never reaches the nodes.
     const md5 = hash('md5', body.data)
-    if (req.headers.etag && !copyFrom && req.headers.etag.replace(/"/g, '').toLowerCase() !== md5) return sendStatus(r.res, 422)
+    if (req.headers.etag && req.headers.etag.replace(/"/g, '').toLowerCase() !== md5) return sendStatus(r.res, 422)
     headers[H.backendEtag] = md5
-  } else if (req.headers.etag && !copyFrom) headers.etag = req.headers.etag
+  } else if (req.headers.etag) headers.etag = req.headers.etag
   if (ifNoneMatch) headers['if-none-match'] = ifNoneMatch
   const partition = ctx.cluster.ring.partition(account, container, object)
   const putOp: BatchOp = {
@@ -183,11 +133,6 @@ async function putObject(ctx: ProxyContext, r: SwiftRequest, copy?: CopyRequest)
     extra.etag = created.response.headers.etag
     extra['last-modified'] = created.response.headers['last-modified']
   }
-  if (copied) {
-    extra['x-copied-from'] = copied.path
-    extra['x-copied-from-account'] = quote(copied.account)
-    if (copied.headers['last-modified']) extra['x-copied-from-last-modified'] = copied.headers['last-modified']
-  }
   sendStatus(r.res, status, extra)
 }
 
@@ -211,26 +156,6 @@ function putOutcome(ctx: ProxyContext, results: NodeResult[]): number {
 function reject(r: SwiftRequest, status: number, detail?: string): void {
   r.req.resume()
   sendStatus(r.res, status, {}, detail)
-}
-
-async function copyObject(ctx: ProxyContext, r: SwiftRequest): Promise<void> {
-  const destination = r.req.headers.destination
-  if (typeof destination !== 'string') return reject(r, 412, 'Destination header required')
-  const ref = parseObjectRef(destination)
-  if (!ref) return reject(r, 412, 'Destination header must be of the form <container name>/<object name>')
-  const header = r.req.headers['destination-account']
-  const destAccount = typeof header === 'string' ? unquoteHeader(header) : r.account
-  if (!destAccount) return reject(r, 412, 'Account name cannot be empty')
-  // A COPY is a PUT of its destination from its source (which authorize.ts let it read).
-  r.req.headers['x-copy-from-account'] = quote(r.account)
-  return putObject(
-    ctx,
-    {...r, method: 'PUT', account: destAccount, container: ref.container, object: ref.object},
-    {
-      from: `/${quote(r.container!)}/${quote(r.object!)}`,
-      authorizeWrite: true,
-    },
-  )
 }
 
 async function deleteObject(ctx: ProxyContext, r: SwiftRequest): Promise<void> {
@@ -273,7 +198,12 @@ async function postObject(ctx: ProxyContext, r: SwiftRequest): Promise<void> {
   const results = await ctx.cluster.writeReplicas(partition, (device) => ctx.cluster.batch(device, op))
   if (countStatus(results, (s) => s === 202) >= ctx.cluster.quorum) {
     ctx.recent.note(account, container, object, timestamp, false)
-    return sendStatus(r.res, 202)
+    // The system metadata the nodes show is for the middlewares (the gatekeeper keeps it from clients).
+    const accepted = results.find((x) => 'response' in x && x.response.status === 202)
+    const sysmeta: OutgoingHttpHeaders = {}
+    if (accepted && 'response' in accepted)
+      for (const [name, value] of Object.entries(accepted.response.headers)) if (name.startsWith('x-object-sysmeta-')) sysmeta[name] = value
+    return sendStatus(r.res, 202, sysmeta)
   }
   if (countStatus(results, (s) => s === 404) >= ctx.cluster.quorum) return sendStatus(r.res, 404)
   sendStatus(r.res, 503)

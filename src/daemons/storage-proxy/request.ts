@@ -1,10 +1,14 @@
-import type {IncomingMessage, ServerResponse} from 'node:http'
 import type {Identity} from './auth.js'
+import type {RequestBody, ResponseWriter} from './middleware/exchange.js'
+import type {RequestEnv} from './middleware/pipeline.js'
 
-/** One Swift API request as the controllers see it: parsed path, identity, transaction id. */
+/**
+ * One Swift API request as the controllers see it: parsed path, identity, transaction id.
+ * `req` and `res` are the client's, or a middleware's subrequest's (middleware/exchange.ts).
+ */
 export interface SwiftRequest {
-  req: IncomingMessage
-  res: ServerResponse
+  req: RequestBody
+  res: ResponseWriter
   transId: string
   method: string
   /** HEAD: answer like GET without a body. */
@@ -19,7 +23,13 @@ export interface SwiftRequest {
   owner?: boolean
   /** The request's own URL base (scheme://host), for URLs the proxy hands back. */
   baseUrl: string
+  /** State the middlewares share about this request (middleware/pipeline.ts). */
+  env: RequestEnv
 }
+
+/** The methods the object and container controllers have (OPTIONS besides: an Allow header's). */
+export const OBJECT_METHODS = ['GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'COPY']
+export const CONTAINER_METHODS = ['GET', 'HEAD', 'PUT', 'POST', 'DELETE']
 
 export type ParsedPath =
   | {kind: 'api'; version: string; account: string; container?: string; object?: string}

@@ -1,5 +1,6 @@
 import {randomBytes} from 'node:crypto'
 import {type IncomingMessage, type OutgoingHttpHeader, type OutgoingHttpHeaders, ServerResponse} from 'node:http'
+import type {RequestBody, ResponseWriter} from './middleware/exchange.js'
 
 /**
  * Responses shaped like Swift's (swob): a transaction id on everything, header names in
@@ -28,6 +29,11 @@ const EXPLANATIONS: Record<number, [string, string]> = {
   507: ['Insufficient Storage', 'There was not enough space to save the resource.'],
 }
 
+/** A status's title and stock explanation ('Bad Request', 'The server could not...'). */
+export function statusText(status: number): [string, string] | undefined {
+  return EXPLANATIONS[status]
+}
+
 // Swift's shape, tx<21 hex>-<10 hex time>: a random per-process part and a counter, which
 // is unique without asking the kernel for randomness on every request.
 const transPrefix = randomBytes(7).toString('hex').slice(0, 13)
@@ -45,7 +51,7 @@ export function newTransId(): string {
  * after the answer, rather than reading (say) 5 GiB only to throw it away, or mistaking the
  * rest of it for the next request.
  */
-function bodyLeftUnread(res: ServerResponse): boolean {
+function bodyLeftUnread(res: ResponseWriter): boolean {
   const req = res.req
   if (!req || req.complete) return false
   return Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined
@@ -55,7 +61,7 @@ function bodyLeftUnread(res: ServerResponse): boolean {
  * A response without a body of its own (an error, or an empty success): `detail`, plain
  * text, replaces the stock HTML explanation (which only some statuses have).
  */
-export function sendStatus(res: ServerResponse, status: number, headers: OutgoingHttpHeaders = {}, detail?: string, head = false): void {
+export function sendStatus(res: ResponseWriter, status: number, headers: OutgoingHttpHeaders = {}, detail?: string, head = false): void {
   if (bodyLeftUnread(res)) headers = {...headers, connection: 'close'}
   if (status === 401 && headers['www-authenticate'] === undefined)
     headers = {...headers, 'www-authenticate': `Swift realm="${realm(res.req)}"`}
@@ -71,7 +77,7 @@ export function sendStatus(res: ServerResponse, status: number, headers: Outgoin
 }
 
 /** The account a 401 is about (swob's www_authenticate), 'unknown' outside /v1/<account>. */
-function realm(req: IncomingMessage | undefined): string {
+function realm(req: RequestBody | undefined): string {
   const match = /^\/[^/?]+\/([^/?]+)/.exec(req?.url ?? '')
   if (!match || match[1] === 'v1.0' || match[1] === 'auth' || req?.url?.startsWith('/auth')) return 'unknown'
   return match[1]
@@ -96,11 +102,7 @@ export class SwiftResponse<Request extends IncomingMessage = IncomingMessage> ex
     return super.setHeader(titleCase(name), value)
   }
 
-  /** CORS headers this answer carries (cors.ts): the allowed origin, and the exposed headers. */
-  cors?: {allow: OutgoingHttpHeaders; expose: string[]}
-
   override writeHead(statusCode: number, ...rest: unknown[]): this {
-    if (this.cors) rest = this.withCors(rest)
     const titled = rest.map((arg) =>
       arg && typeof arg === 'object' && !Array.isArray(arg)
         ? Object.fromEntries(Object.entries(arg as OutgoingHttpHeaders).map(([k, v]) => [titleCase(k), v]))
@@ -108,40 +110,19 @@ export class SwiftResponse<Request extends IncomingMessage = IncomingMessage> ex
     ) as [OutgoingHttpHeaders | OutgoingHttpHeader[] | undefined]
     return super.writeHead(statusCode, ...titled)
   }
-
-  /** Adds the CORS headers: the exposed ones include the answer's own metadata headers. */
-  private withCors(rest: unknown[]): unknown[] {
-    const {allow, expose} = this.cors!
-    const headersAt = rest.findIndex((arg) => arg && typeof arg === 'object' && !Array.isArray(arg))
-    const given = headersAt >= 0 ? (rest[headersAt] as OutgoingHttpHeaders) : {}
-    const names = [...Object.keys(given), ...this.getHeaderNames()].map((n) => n.toLowerCase())
-    const headers: OutgoingHttpHeaders = {...given}
-    if (!names.includes('access-control-expose-headers'))
-      headers['access-control-expose-headers'] = [
-        ...new Set([...expose, ...names.filter((n) => n.startsWith('x-container-meta') || n.startsWith('x-object-meta'))]),
-      ].join(', ')
-    if (!names.includes('access-control-allow-origin')) {
-      headers['access-control-allow-origin'] = allow['access-control-allow-origin']
-      if (allow.vary) headers.vary = given.vary ? `${String(given.vary)}, ${String(allow.vary)}` : allow.vary
-    }
-    const out = [...rest]
-    if (headersAt >= 0) out[headersAt] = headers
-    else out.push(headers)
-    return out
-  }
 }
 
 /**
  * The answer to a method a controller does not have: OPTIONS gets 200 and the methods there
  * are (Swift's base OPTIONS, without an Origin: no CORS), anything else 405.
  */
-export function sendNotAllowed(res: ServerResponse, method: string, allowed: string[]): void {
+export function sendNotAllowed(res: ResponseWriter, method: string, allowed: string[]): void {
   const allow = ['OPTIONS', ...allowed].sort().join(', ')
   if (method === 'OPTIONS') return sendStatus(res, 200, {allow})
   sendStatus(res, 405, {allow})
 }
 
-export function sendBody(res: ServerResponse, status: number, body: Buffer | string, headers: OutgoingHttpHeaders, head = false): void {
+export function sendBody(res: ResponseWriter, status: number, body: Buffer | string, headers: OutgoingHttpHeaders, head = false): void {
   const bytes = typeof body === 'string' ? Buffer.from(body) : body
   res.writeHead(status, {...headers, 'content-length': bytes.length})
   res.end(head ? undefined : bytes)

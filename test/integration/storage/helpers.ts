@@ -1,7 +1,8 @@
 import {hash} from 'node:crypto'
 import {request} from 'node:http'
 import {connect} from 'node:net'
-import {KEY, type LocalCluster, USER} from '../../../bench/storage/cluster.js'
+import {KEY, LocalCluster, USER} from '../../../bench/storage/cluster.js'
+import {TEST_USERS as SUITE_USERS} from '../../../bench/storage/stack.js'
 import {readRing} from '../../../src/protocols/storage/ring.js'
 
 /** Helpers for the storage integration tests: a token, raw requests, direct node lookups. */
@@ -9,6 +10,14 @@ import {readRing} from '../../../src/protocols/storage/ring.js'
 export interface Auth {
   token: string
   url: string
+}
+
+/** Users as Swift's functional tests name them (two owners, a plain user of test), and a reseller admin. */
+export const TEST_USERS = [...SUITE_USERS, {user: 'admin:admin', key: 'admin', roles: ['.admin', '.reseller_admin']}]
+
+/** A proxy (with TEST_USERS and `proxyConfig`) and three nodes on a small ring. */
+export function startCluster(proxyConfig: Record<string, unknown> = {}): Promise<LocalCluster> {
+  return LocalCluster.start({nodes: 3, partPower: 6, proxyConfig: {users: TEST_USERS, ...proxyConfig}})
 }
 
 /** A token and storage URL from a proxy (a LocalCluster's, a stack's). */
