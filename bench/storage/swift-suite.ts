@@ -25,12 +25,17 @@ const USERS: StackUser[] = [
   {user: 'test5:tester5', key: 'testing5', roles: ['service']},
 ]
 
-/** Tempauth's reseller prefixes as the suite's service-token tests want them. */
-const PROXY_CONFIG = {reseller_prefixes: [{prefix: 'AUTH_'}, {prefix: 'SERVICE_', require_group: 'service'}]}
+/** Tempauth's reseller prefixes as the suite's service-token tests want them; domain_remap for its tests and static web's. */
+const STORAGE_DOMAIN = 'example.com'
+const PROXY_CONFIG = {
+  reseller_prefixes: [{prefix: 'AUTH_'}, {prefix: 'SERVICE_', require_group: 'service'}],
+  storage_domains: [STORAGE_DOMAIN],
+}
 
 /**
  * Why the suite may skip a test here, and only these: what needs Keystone, more than one
- * storage policy, or the S3 API (none of which tend has).
+ * storage policy, or the S3 API (none of which tend has), and the two tests the suite
+ * always skips.
  */
 export const ALLOWED_SKIPS: {why: string; reason?: RegExp; file?: RegExp}[] = [
   {why: 'Keystone', reason: /^keystoneclient is not available$/},
@@ -40,6 +45,8 @@ export const ALLOWED_SKIPS: {why: string; reason?: RegExp; file?: RegExp}[] = [
   {why: 'multiple storage policies', reason: /^Cross policy test requires multiple policies$/},
   // Some s3api tests skip for their boto version before they look for s3api.
   {why: 's3api', file: /^test\/functional\/s3api\//},
+  // TestStaticWebUTF8 skips these itself, whatever the proxy (a UTF-8 name is no DNS label).
+  {why: "the suite's own (UTF-8 in a Host name)", reason: /^Can't remap UTF8 containers$/},
 ]
 
 export type Outcome = 'passed' | 'failed' | 'skipped'
@@ -118,6 +125,7 @@ s3_access_key3 = test:tester3
 s3_secret_key3 = testing3
 collate = C
 insecure = no
+storage_domain = ${STORAGE_DOMAIN}
 `
 }
 

@@ -208,7 +208,12 @@ export class ListingDb {
     const record = this.ensureContainer(account, container)
     const putTs = Math.max(record.put_ts, change.putTs ?? 0)
     const deleteTs = Math.max(record.delete_ts, change.deleteTs ?? 0)
-    const meta = JSON.stringify(mergeMetadata(JSON.parse(record.meta) as Metadata, change.meta ?? {}))
+    const current = JSON.parse(record.meta) as Metadata
+    // As Swift's delete_db: a deleted container's metadata (its ACLs too) is cleared, so a
+    // container made again by that name starts without it.
+    const cleared: Metadata = {}
+    if (deleteTs > record.delete_ts) for (const key of Object.keys(current)) cleared[key] = ['', deleteTs]
+    const meta = JSON.stringify(mergeMetadata(mergeMetadata(current, cleared), change.meta ?? {}))
     if (putTs !== record.put_ts || deleteTs !== record.delete_ts || meta !== record.meta) {
       this.stmts.updateContainer.run({id: record.id, put_ts: putTs, delete_ts: deleteTs, meta, seq: this.nextSeq()})
       this.dirtyContainers.add(record.id)

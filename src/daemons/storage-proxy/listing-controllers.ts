@@ -33,12 +33,11 @@ const OWNER_HEADERS = new Set([
   'x-account-access-control',
 ])
 
-const isSysmeta = (name: string) => /^x-(account|container|object)-sysmeta-/.test(name)
-
+/** A node's answer as the client sees it; system metadata is for the middlewares (the gatekeeper keeps it from clients). */
 function relayedHeaders(headers: IncomingHttpHeaders, kind: 'container' | 'account', owner: boolean): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {}
   for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || isSysmeta(name) || (!owner && OWNER_HEADERS.has(name))) continue
+    if (value === undefined || (!owner && OWNER_HEADERS.has(name))) continue
     if (
       name.startsWith(`x-${kind}-`) ||
       name === H.timestamp ||
@@ -64,7 +63,8 @@ function relayedHeaders(headers: IncomingHttpHeaders, kind: 'container' | 'accou
 function metadataForNodes(r: SwiftRequest, kind: 'container' | 'account'): {headers: OutgoingHttpHeaders} | {problem: string} {
   const out: OutgoingHttpHeaders = {}
   for (const [name, value] of Object.entries(r.req.headers)) {
-    if (value === undefined || isSysmeta(name) || (!r.owner && OWNER_HEADERS.has(name))) continue
+    // System metadata here is a middleware's (the gatekeeper drops a client's).
+    if (value === undefined || (!r.owner && OWNER_HEADERS.has(name))) continue
     const text = Array.isArray(value) ? value.join(',') : value
     if (name === 'x-container-read' || name === 'x-container-write') {
       try {

@@ -9,8 +9,10 @@ import {type ResellerPrefix, TempAuth, type UserConfig} from './auth.js'
 import {authorize} from './authorize.js'
 import {Cluster} from './cluster.js'
 import {ContainerCache} from './container-cache.js'
+import {remapDomain, restoreLocations} from './domain-remap.js'
 import {RecentWrites} from './recent-writes.js'
 import {accountRequest, containerRequest} from './listing-controllers.js'
+import {HeadHook} from './middleware/exchange.js'
 import type {Pipeline} from './middleware/pipeline.js'
 import {proxyPipeline} from './middleware/stack.js'
 import {objectRequest} from './object-controller.js'
@@ -25,6 +27,8 @@ export interface ProxyOptions {
   port: number
   users: UserConfig[]
   resellerPrefixes: ResellerPrefix[]
+  /** domain_remap's storage domains (none: off). */
+  storageDomains: string[]
   clusterSecret: string
   tokenTtlSeconds: number
   secretFile: string
@@ -107,7 +111,19 @@ export class SwiftProxy {
   }
 
   private async route(req: IncomingMessage, res: ServerResponse, transId: string): Promise<void> {
-    const url = req.url ?? '/'
+    const remapped = remapDomain(
+      req.url ?? '/',
+      req.headers.host,
+      this.options.storageDomains,
+      this.options.resellerPrefixes.map((p) => p.prefix),
+    )
+    if ('problem' in remapped) {
+      req.resume()
+      return sendStatus(res, 400, {'content-type': 'text/plain'}, remapped.problem)
+    }
+    // As Swift's PATH_INFO: everything past here sees the remapped path.
+    const url = remapped.url
+    req.url = url
     const q = url.indexOf('?')
     const parsed = parsePath(q < 0 ? url : url.slice(0, q))
     const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1))
@@ -143,9 +159,15 @@ export class SwiftProxy {
       return sendStatus(res, 400, {}, problem ?? 'Bad path')
     }
     const host = req.headers.host ?? this.address.replace(/^http:\/\//, '')
+    const paths = remapped.paths
     const r: SwiftRequest = {
       req,
-      res,
+      res: paths
+        ? new HeadHook(res, (_status, headers) => {
+            restoreLocations(headers, paths)
+            return undefined
+          })
+        : res,
       transId,
       method,
       head: method === 'HEAD',
@@ -194,6 +216,7 @@ export class SwiftProxy {
       },
       tempauth: {account_acls: true},
       ...this.pipeline.info(),
+      ...(this.options.storageDomains.length > 0 ? {domain_remap: {default_reseller_prefix: null}} : {}),
     }
   }
 

@@ -16,6 +16,8 @@ const proxyConfig = z
     users: z.array(userSchema).min(1, 'at least one user is needed'),
     /** Account name prefixes this proxy serves (tempauth's reseller_prefix); the first is the users' own. */
     reseller_prefixes: z.array(resellerPrefixSchema).min(1).default(DEFAULT_RESELLER_PREFIXES),
+    /** Swift's domain_remap: `<container>.<account>.<domain>` Host names for these domains. */
+    storage_domains: z.array(z.string().regex(/^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$/, 'a domain name')).default([]),
     token_ttl: duration({min: '60s'}).prefault('24h'),
     /** Where the token signing secret is kept (default: the instance's data dir). */
     token_secret_file: z.string().optional(),
@@ -53,6 +55,7 @@ export default defineDaemonKind<ProxyConfig>({
         port: config.port,
         users: config.users,
         resellerPrefixes: config.reseller_prefixes,
+        storageDomains: config.storage_domains,
         clusterSecret,
         tokenTtlSeconds: Math.round(config.token_ttl / 1000),
         secretFile: config.token_secret_file ? resolve(ctx.baseDir, config.token_secret_file) : join(ctx.dataDir, 'token-secret'),

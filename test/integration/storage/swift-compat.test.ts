@@ -23,8 +23,8 @@ beforeAll(async () => {
   stack = await upStorageStack({
     home,
     users: TEST_USERS,
-    // The one setting not as shipped: a client that stalls gets its 408 in 1 s, not 60.
-    proxyConfig: {client_timeout: '1s'},
+    // Not as shipped: a client that stalls gets its 408 in 1 s, not 60; domain_remap is on.
+    proxyConfig: {client_timeout: '1s', storage_domains: ['example.com']},
   })
   auth = await login(stack, 'test:tester', 'testing')
   auth2 = await login(stack, 'test2:tester2', 'testing2')
@@ -272,5 +272,47 @@ describe('copies', () => {
       '',
     )
     expect(notReadable.status).toBe(403)
+  })
+})
+
+describe('middlewares of their own', () => {
+  it('serves <container>.<account>.<domain> Hosts (domain_remap), redirects back under them, and says so in /info', async () => {
+    expect(await put('/site', '', {'x-container-read': '.r:*,.rlistings', 'x-container-meta-web-listings': 'true'})).toBe(201)
+    expect(await put('/site/dir/page', 'hello')).toBe(201)
+    const base = auth.url.replace(/\/v1\/.*$/, '')
+    const got = await call(`${base}/dir/page`, 'GET', {host: 'site.auth-test.example.com'})
+    expect(got.status).toBe(200)
+    expect(got.body.toString()).toBe('hello')
+    const dir = await call(`${base}/dir`, 'GET', {host: 'site.AUTH_test.example.com'})
+    expect(dir.status).toBe(301)
+    expect(dir.headers.location).toBe('http://site.AUTH_test.example.com/dir/')
+    expect((await call(`${base}/x`, 'GET', {host: 'a.b.AUTH_test.example.com'})).status).toBe(400)
+    const info = JSON.parse((await call(`${base}/info`, 'GET', {})).body.toString()) as Record<string, unknown>
+    expect(info.domain_remap).toEqual({default_reseller_prefix: null})
+  })
+
+  it('quotes ETags where the container, or else the account, asks for RFC ETags (etag_quoter)', async () => {
+    expect(await put('/quoted')).toBe(201)
+    expect(await put('/quoted/o', 'test')).toBe(201)
+    const etag = async () => (await call(url('/quoted/o'), 'HEAD', h())).headers.etag
+    expect(await etag()).toBe('098f6bcd4621d373cade4e832627b4f6')
+    expect((await call(url('/quoted'), 'POST', h({'x-container-rfc-compliant-etags': 't'}))).status).toBe(204)
+    expect(await etag()).toBe('"098f6bcd4621d373cade4e832627b4f6"')
+    expect((await call(url('/quoted'), 'HEAD', h())).headers['x-container-rfc-compliant-etags']).toBe('true')
+    expect((await call(url('/quoted'), 'HEAD', h())).headers['x-container-sysmeta-rfc-compliant-etags']).toBeUndefined()
+    expect((await call(url(''), 'POST', h({'x-account-rfc-compliant-etags': 'false'}))).status).toBe(204)
+    expect((await call(url('/quoted'), 'POST', h({'x-remove-container-rfc-compliant-etags': 'x'}))).status).toBe(204)
+    expect(await etag()).toBe('098f6bcd4621d373cade4e832627b4f6')
+  })
+
+  it("forgets a container's ACLs when it is deleted: one made again by that name is private", async () => {
+    expect(await put('/again', '', {'x-container-read': 'test2'})).toBe(201)
+    expect(await put('/again/o', 'x')).toBe(201)
+    expect((await call(url('/again/o'), 'GET', h({}, auth2))).status).toBe(200)
+    expect((await call(url('/again/o'), 'DELETE', h())).status).toBe(204)
+    expect((await call(url('/again'), 'DELETE', h())).status).toBe(204)
+    expect(await put('/again')).toBe(201)
+    expect(await put('/again/o', 'x')).toBe(201)
+    expect((await call(url('/again/o'), 'GET', h({}, auth2))).status).toBe(403)
   })
 })

@@ -36,6 +36,16 @@ describe('ListingDb', () => {
     db.mergeObjects(['a', 'a/1', 'a/2', 'a0', 'b/x/1', 'b/y', 'c', 'é'].map((n, i) => row(n, 10 + i)))
   })
 
+  it("clears a container's metadata when it is deleted, so one made again by its name starts without it", () => {
+    db.mergeContainer('AUTH_t', 'acl', {putTs: 1, meta: {'x-container-read': ['test2', 1]}})
+    db.mergeContainer('AUTH_t', 'acl', {deleteTs: 2})
+    db.mergeContainer('AUTH_t', 'acl', {putTs: 3})
+    expect(db.containerInfo('AUTH_t', 'acl')?.meta['x-container-read']).toEqual(['', 2])
+    // Metadata written after the delete stays.
+    db.mergeContainer('AUTH_t', 'acl', {meta: {'x-container-read': ['test3', 4]}, deleteTs: 2})
+    expect(db.containerInfo('AUTH_t', 'acl')?.meta['x-container-read']).toEqual(['test3', 4])
+  })
+
   it('lists in UTF-8 byte order with limit, marker and end_marker', () => {
     expect(names(db.listObjects('AUTH_t', 'c', {limit: 100}))).toEqual(['a', 'a/1', 'a/2', 'a0', 'b/x/1', 'b/y', 'c', 'é'])
     expect(names(db.listObjects('AUTH_t', 'c', {limit: 2, marker: 'a/1'}))).toEqual(['a/2', 'a0'])

@@ -6,6 +6,7 @@ import {serverSideCopy} from './copy.js'
 import {cors} from './cors.js'
 import {accountQuotas, containerQuotas} from './quotas.js'
 import {dynamicLargeObjects} from './dlo.js'
+import {etagQuoter} from './etag-quoter.js'
 import {gatekeeper} from './gatekeeper.js'
 import {type Authorizer, type Handler, Pipeline} from './pipeline.js'
 import {staticLargeObjects} from './slo.js'
@@ -36,6 +37,7 @@ export function proxyPipeline(
       staticWeb(ctx.containers, authorize),
       serverSideCopy(),
       authorization(authorize, parts.deny),
+      etagQuoter(ctx.containers),
       containerQuotas(ctx.containers),
       accountQuotas(ctx.containers),
       staticLargeObjects(log),
