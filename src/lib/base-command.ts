@@ -1,6 +1,8 @@
-import {Command, Errors} from '@oclif/core'
+import {Command, Errors, type Interfaces} from '@oclif/core'
 import {resolveTendHome} from '../daemons/runtime/paths.js'
-import {TendError, errorMessage} from './errors.js'
+import {TendError, UsageError, errorCode, errorMessage} from './errors.js'
+
+type Output = {[name: string]: any}
 
 /**
  * The base of every tend command (after Salesforce's SfCommand): a global --json flag with a
@@ -9,6 +11,29 @@ import {TendError, errorMessage} from './errors.js'
  */
 export abstract class BaseCommand extends Command {
   static enableJsonFlag = true
+
+  async init(): Promise<void> {
+    await super.init()
+    // A reader that closed early (`tend ci log 1 --raw | head -1`) got what it wanted: stop
+    // quietly with 0, as a pipe's writer should, instead of reporting the write as a bug.
+    process.stdout.on('error', (error) => {
+      if (errorCode(error) === 'EPIPE') process.exit(0)
+      throw error
+    })
+  }
+
+  /** Whatever goes wrong reading flags and arguments is bad input: exit 2 with the parser's message. */
+  protected async parse<F extends Output, B extends Output, A extends Output>(
+    options?: Interfaces.Input<F, B, A>,
+    argv?: string[],
+  ): Promise<Interfaces.ParserOutput<F, B, A>> {
+    try {
+      return await super.parse(options, argv)
+    } catch (error) {
+      if (error instanceof TendError || error instanceof Errors.CLIError) throw error
+      throw new UsageError(errorMessage(error), {hint: 'see --help'})
+    }
+  }
 
   /** The state home this command works on. */
   protected get home(): string {
@@ -41,9 +66,13 @@ export abstract class BaseCommand extends Command {
 function describe(error: Error): {message: string; hint?: string; exitCode: number} {
   if (error instanceof TendError) return {message: error.message, hint: error.hint, exitCode: error.exitCode}
   if (error instanceof Errors.CLIError) {
-    // Flag and argument parse errors: the first line is the useful one.
-    const first = errorMessage(error).split('\n')[0]
-    return {message: first, hint: 'see --help', exitCode: error.oclif?.exit ?? 2}
+    // Flag and argument parse errors: "Parsing --limit \n\tExpected an integer..." on one line.
+    const message = errorMessage(error)
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line && !line.startsWith('See more help'))
+      .reduce((text, line) => (text ? `${text}${text.endsWith(':') ? ' ' : ': '}${line}` : line), '')
+    return {message, hint: 'see --help', exitCode: error.oclif?.exit ?? 2}
   }
   return {
     message: `internal error: ${errorMessage(error)}`,
