@@ -8,7 +8,7 @@ import {LOG_STREAM_TYPE} from '../ci/log-stream.js'
 import {hubSignatureValid, secretsEqual} from '../ci/secrets.js'
 import {ApiError, parseJsonBody} from './api-error.js'
 import type {BuildCoordinator} from './builds.js'
-import {parsePushPayload, type ChangeTrigger} from './change-hook.js'
+import {deliveryId, parsePushPayload, type ChangeTrigger} from './change-hook.js'
 import type {BuilderConfig, WorkerConfigEntry} from './config.js'
 import type {LogService} from './log-service.js'
 import type {WorkerHub} from './worker-hub.js'
@@ -254,9 +254,10 @@ export class CiApi {
     const event = req.headers['x-github-event']
     if (event === 'ping') return {ok: true, builds: []}
     if (event !== undefined && event !== 'push') return {ok: true, ignored: `event ${String(event)}`, builds: []}
+    const delivery = deliveryId(req.headers)
     const change = parsePushPayload(raw)
-    const builds = await this.deps.changes.onChange(change)
-    return {ok: true, change, builds: builds.map((b) => b.id)}
+    const queued = await this.deps.changes.onChange(change, delivery)
+    return {ok: true, change, builds: queued.ids, ...(queued.duplicate ? {duplicate: true} : {})}
   }
 
   private unknownBuilder(name: string): ApiError {

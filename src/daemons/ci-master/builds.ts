@@ -2,7 +2,9 @@ import {EventEmitter} from 'node:events'
 import {errorMessage} from '../../lib/errors.js'
 import type {Logger} from '../../lib/logger.js'
 import type {Notifier} from '../ci/db/connect.js'
-import type {Build, BuildResult, CiStore} from '../ci/db/store.js'
+import {storedTotals} from '../ci/db/segments.js'
+import type {Sql} from '../ci/db/sql.js'
+import type {Build, BuildRequest, BuildResult, CiStore, Queued} from '../ci/db/store.js'
 import type {StoredSegment} from '../ci/log-codec.js'
 import type {BuildSpec, StepResult, WorkerMessage} from '../ci/protocol.js'
 import type {BuilderConfig} from './config.js'
@@ -70,6 +72,8 @@ export class BuildCoordinator extends EventEmitter<CoordinatorEvents> {
   constructor(
     private readonly master: string,
     private readonly store: CiStore,
+    /** Where log segments are read (the totals of steps whose master died come from there). */
+    private readonly logs: Sql,
     private readonly notifier: Notifier,
     private readonly hub: WorkerHub,
     private readonly writer: LogWriter,
@@ -105,11 +109,19 @@ export class BuildCoordinator extends EventEmitter<CoordinatorEvents> {
   }
 
   async enqueue(builder: string, reason: string, properties: Record<string, string>): Promise<Build> {
-    const build = await this.store.enqueue(builder, reason, properties)
-    this.log.info(`build ${build.id} queued`, {builder, reason})
-    await this.wakeOthers('queued')
-    this.dispatch()
-    return build
+    return (await this.enqueueAll([{builder, reason, properties}])).builds[0]
+  }
+
+  /** Queues builds in one transaction; a change delivery seen before queues nothing (CiStore.enqueueAll). */
+  async enqueueAll(requests: BuildRequest[], delivery?: string): Promise<Queued> {
+    const queued = await this.store.enqueueAll(requests, delivery)
+    if (queued.duplicate) this.log.info(`change delivery ${delivery} was seen before: nothing queued`, {builds: queued.ids})
+    for (const build of queued.builds) this.log.info(`build ${build.id} queued`, {builder: build.builder, reason: build.reason})
+    if (queued.builds.length > 0) {
+      await this.wakeOthers('queued')
+      this.dispatch()
+    }
+    return queued
   }
 
   /** Stops a build wherever it runs; resolves with its state after the request. */
@@ -339,6 +351,10 @@ export class BuildCoordinator extends EventEmitter<CoordinatorEvents> {
   }
 
   private async loseInStore(build: Build, why: string): Promise<void> {
+    for (const step of await this.store.steps(build.id)) {
+      if (step.state === 'running')
+        await this.store.recordStepTotals(build.id, step.index, await storedTotals(this.logs, build.id, step.index))
+    }
     const retries = this.builders.get(build.builder)?.retries ?? 0
     const {lost, retry} = await this.store.loseBuild(build.id, why, retries)
     if (!lost) return

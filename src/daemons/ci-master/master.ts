@@ -66,7 +66,7 @@ export async function startMaster(ctx: DaemonContext, config: MasterConfig): Pro
       log,
     )
     cleanup.unshift(() => hub.close())
-    const coordinator = new BuildCoordinator(name, store, db.notifier, hub, writer, builders, stepEnvironment(secrets), log)
+    const coordinator = new BuildCoordinator(name, store, db.logs, db.notifier, hub, writer, builders, stepEnvironment(secrets), log)
     const schedulers = new Schedulers(config.schedulers, store, coordinator, ctx.baseDir, log)
     const logService = new LogService(store, db.logs, coordinator)
     const api = new CiApi({

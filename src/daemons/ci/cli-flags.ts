@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import {Args, Flags} from '@oclif/core'
 import {UsageError} from '../../lib/errors.js'
 
 /** Flags every `tend ci` command that talks to a master takes. */
@@ -22,3 +22,14 @@ export function parseProperties(items: string[]): Record<string, string> {
   }
   return properties
 }
+
+/** A build id argument: a positive integer, or a usage error that says what was wrong. */
+export const buildIdArg = Args.custom<number>({
+  description: 'build id (see `tend ci builds`)',
+  parse: async (input) => {
+    const id = Number(input)
+    if (!/^[1-9]\d*$/.test(input) || !Number.isSafeInteger(id))
+      throw new UsageError(`a build id is a positive integer, not ${JSON.stringify(input)}`, {hint: 'see: tend ci builds'})
+    return id
+  },
+})

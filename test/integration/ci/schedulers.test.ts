@@ -14,6 +14,7 @@ let home: string
 let cleanup: () => Promise<void>
 let repo: string
 let master: Master
+let masterConfig: Record<string, unknown>
 let worker: ForegroundDaemon
 
 const git = (...args: string[]) =>
@@ -32,7 +33,7 @@ beforeAll(async () => {
   repo = mkdtempSync(join(tmpdir(), 'tend-ci-repo-'))
   await execa('git', ['init', '-q', '-b', 'main', repo])
   await commit('first')
-  master = await startMaster(home, 'm1', {
+  masterConfig = {
     workers: workerAccounts(['w1']),
     change_hook_secret: HOOK_SECRET,
     builders: [
@@ -46,7 +47,8 @@ beforeAll(async () => {
       // Every second (six fields: seconds first).
       {name: 'every-second', type: 'periodic', cron: '* * * * * *', builders: ['nightly']},
     ],
-  })
+  }
+  master = await startMaster(home, 'm1', masterConfig)
   worker = await startWorker(home, 'w1', [master.ws], {waitConnected: master})
 })
 
@@ -68,10 +70,15 @@ function pushPayload(branch: string, after: string) {
   })
 }
 
-async function hook(body: string, signature: string | undefined, event = 'push') {
+async function hook(body: string, signature: string | undefined, event = 'push', delivery?: string) {
   const res = await fetch(`${master.api}/api/change-hook/github`, {
     method: 'POST',
-    headers: {'content-type': 'application/json', 'x-github-event': event, ...(signature ? {'x-hub-signature-256': signature} : {})},
+    headers: {
+      'content-type': 'application/json',
+      'x-github-event': event,
+      ...(signature ? {'x-hub-signature-256': signature} : {}),
+      ...(delivery ? {'x-github-delivery': delivery} : {}),
+    },
     body,
   })
   return {status: res.status, body: await res.json()}
@@ -108,6 +115,31 @@ describe('schedulers', () => {
     const other = pushPayload('feature', 'b'.repeat(40))
     expect((await hook(other, sign(other))).body.builds).toEqual([])
     expect((await hook('{}', sign('{}'), 'ping')).status).toBe(200)
+  })
+
+  it('the change hook queues a delivery once, however often it is redelivered, across a master restart', async () => {
+    const body = pushPayload('main', 'd'.repeat(40))
+    const delivery = '72d3162e-cc78-11e3-81ab-4c9367dc0958'
+    const first = await hook(body, sign(body), 'push', delivery)
+    expect(first.body.builds).toHaveLength(1)
+    for (let i = 0; i < 2; i++) {
+      const again = await hook(body, sign(body), 'push', delivery)
+      expect(again.status).toBe(200)
+      expect(again.body).toMatchObject({duplicate: true, builds: first.body.builds})
+    }
+    await master.waitBuild(first.body.builds[0])
+    // The master restarts (same database): the delivery is still known.
+    await master.daemon.stop()
+    master = await startMaster(home, 'm1', masterConfig)
+    const afterRestart = await hook(body, sign(body), 'push', delivery)
+    expect(afterRestart.body).toMatchObject({duplicate: true, builds: first.body.builds})
+    const revisionBuilds = (await master.get('/api/builds?builder=on-push')).filter((b: any) => b.properties.revision === 'd'.repeat(40))
+    expect(revisionBuilds).toHaveLength(1)
+    // Another delivery of the same push (a second webhook, say) is a new event.
+    const other = await hook(body, sign(body), 'push', 'another-delivery')
+    expect(other.body.builds).toHaveLength(1)
+    expect(other.body.builds[0]).not.toBe(first.body.builds[0])
+    expect((await hook(body, sign(body), 'push', 'bad id with spaces')).status).toBe(400)
   })
 
   it('the change hook refuses a bad signature, no credentials, and a malformed payload', async () => {

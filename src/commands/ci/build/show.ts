@@ -1,13 +1,12 @@
-import {Args} from '@oclif/core'
 import {BaseCommand} from '../../../lib/base-command.js'
 import {type BuildDetail, CiClient} from '../../../daemons/ci/client.js'
-import {masterFlags} from '../../../daemons/ci/cli-flags.js'
+import {buildIdArg, masterFlags} from '../../../daemons/ci/cli-flags.js'
 import {renderBuild} from '../../../daemons/ci/cli-format.js'
 
 export default class CiBuildShow extends BaseCommand {
   static summary = 'Show a build and its steps'
   static examples = ['<%= config.bin %> ci build show 42', '<%= config.bin %> ci build show 42 --json']
-  static args = {id: Args.integer({description: 'build id', required: true, min: 1})}
+  static args = {id: buildIdArg({required: true})}
   static flags = {...masterFlags}
 
   async run(): Promise<BuildDetail> {

@@ -1,14 +1,14 @@
-import {Args, Flags} from '@oclif/core'
+import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../../lib/base-command.js'
 import {CiClient} from '../../../daemons/ci/client.js'
-import {masterFlags} from '../../../daemons/ci/cli-flags.js'
+import {buildIdArg, masterFlags} from '../../../daemons/ci/cli-flags.js'
 import {buildStatus} from '../../../daemons/ci/cli-format.js'
 import type {Build} from '../../../daemons/ci/db/store.js'
 
 export default class CiBuildStop extends BaseCommand {
   static summary = 'Stop a build: a queued one is cancelled, a running one has its process tree killed'
   static examples = ['<%= config.bin %> ci build stop 42', '<%= config.bin %> ci build stop 42 --reason "wrong branch"']
-  static args = {id: Args.integer({description: 'build id', required: true, min: 1})}
+  static args = {id: buildIdArg({required: true})}
   static flags = {...masterFlags, reason: Flags.string({description: 'why (recorded with the build)'})}
 
   async run(): Promise<Build> {

@@ -72,6 +72,18 @@ const metaMigrations: Migration[] = [
       )`,
     ],
   },
+  {
+    version: 2,
+    statements: () => [
+      // Change-hook deliveries seen, by the sender's delivery id (X-GitHub-Delivery and the
+      // like), with the builds they queued: a redelivered push queues nothing more.
+      `CREATE TABLE change_deliveries (
+        id TEXT PRIMARY KEY,
+        received_at BIGINT NOT NULL,
+        builds TEXT NOT NULL
+      )`,
+    ],
+  },
 ]
 
 const logMigrations: Migration[] = [

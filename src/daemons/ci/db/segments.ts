@@ -1,8 +1,9 @@
 import type Database from 'better-sqlite3'
 import pg from 'pg'
-import type {Codec, StoredSegment} from '../log-codec.js'
+import {type Codec, decodeSegment, type StoredSegment} from '../log-codec.js'
 import {openSqliteFile, postgresConfig, sqliteFiles, type DbLocation} from './connect.js'
 import type {Sql} from './sql.js'
+import type {StepTotals} from './store.js'
 
 /** Reading and writing log segments (table log_segments, see schema.ts). */
 
@@ -111,4 +112,28 @@ export async function segmentForLine(sql: Sql, build: number, step: number, line
     [line, build, step],
   )
   return Number(row?.seq ?? row?.next ?? 0)
+}
+
+/**
+ * A step's log totals counted from its stored segments: for a step whose log was never closed
+ * because its master died, so `build show` reports what is really stored. A last line without
+ * its newline counts as a line, as it does when a log is closed normally.
+ */
+export async function storedTotals(sql: Sql, build: number, step: number): Promise<StepTotals> {
+  const row = await sql.get<{newlines: number | null; raw: number | null; stored: number | null; last: number | null}>(
+    'SELECT SUM(newlines) AS newlines, SUM(raw_bytes) AS raw, SUM(LENGTH(data)) AS stored, MAX(seq) AS last FROM log_segments WHERE build_id = ? AND step = ?',
+    [build, step],
+  )
+  const totals = {
+    lines: Number(row?.newlines ?? 0),
+    rawBytes: Number(row?.raw ?? 0),
+    storedBytes: Number(row?.stored ?? 0),
+    dropped: 0,
+    truncated: false,
+  }
+  if (row?.last == null) return totals
+  const [last] = await readSegments(sql, build, step, Number(row.last), 1)
+  const raw = decodeSegment(last.codec, last.data)
+  if (raw.length > 0 && raw[raw.length - 1] !== 0x0a) totals.lines++
+  return totals
 }

@@ -122,6 +122,20 @@ function toStep(r: StepRow): Step {
   }
 }
 
+/** A build to queue: for which builder, why, with which properties. */
+export interface BuildRequest {
+  builder: string
+  reason: string
+  properties: Record<string, string>
+}
+
+/** What enqueueAll did: the builds queued, or for a delivery seen before, the ids it queued then. */
+export interface Queued {
+  ids: number[]
+  builds: Build[]
+  duplicate: boolean
+}
+
 export interface StepTotals {
   lines: number
   rawBytes: number
@@ -136,7 +150,32 @@ export class CiStore {
   // ---- builds
 
   async enqueue(builder: string, reason: string, properties: Record<string, string>, now = Date.now()): Promise<Build> {
-    return this.sql.transaction((tx) => insertPending(tx, {builder, reason, properties, attempt: 1, retryOf: null}, now))
+    return (await this.enqueueAll([{builder, reason, properties}], undefined, now)).builds[0]
+  }
+
+  /**
+   * Queues builds in one transaction. With a delivery id (a change hook's), the delivery is
+   * recorded with them, and a delivery seen before queues nothing: `ids` are then the builds
+   * it queued the first time, `builds` is empty and `duplicate` is set.
+   */
+  async enqueueAll(requests: BuildRequest[], delivery?: string, now = Date.now()): Promise<Queued> {
+    return this.sql.transaction(async (tx) => {
+      if (delivery !== undefined) {
+        const fresh = await tx.run(
+          `INSERT INTO change_deliveries (id, received_at, builds) VALUES (?, ?, '[]') ON CONFLICT (id) DO NOTHING`,
+          [delivery, now],
+        )
+        if (fresh === 0) {
+          const seen = await tx.get<{builds: string}>('SELECT builds FROM change_deliveries WHERE id = ?', [delivery])
+          return {ids: JSON.parse(seen?.builds ?? '[]') as number[], builds: [], duplicate: true}
+        }
+      }
+      const builds: Build[] = []
+      for (const r of requests) builds.push(await insertPending(tx, {...r, attempt: 1, retryOf: null}, now))
+      const ids = builds.map((b) => b.id)
+      if (delivery !== undefined) await tx.run('UPDATE change_deliveries SET builds = ? WHERE id = ?', [JSON.stringify(ids), delivery])
+      return {ids, builds, duplicate: false}
+    })
   }
 
   async getBuild(id: number): Promise<Build | undefined> {
@@ -326,6 +365,14 @@ export class CiStore {
       `UPDATE steps SET state = 'finished', result = ?, exit_code = ?, finished_at = ?, log_lines = ?, log_bytes = ?, stored_bytes = ?, dropped_bytes = ?, truncated = ?
        WHERE build_id = ? AND idx = ?`,
       [result, exitCode, now, totals.lines, totals.rawBytes, totals.storedBytes, totals.dropped, totals.truncated ? 1 : 0, build, index],
+    )
+  }
+
+  /** Log totals of a step not finished yet (its master died before closing the log). */
+  async recordStepTotals(build: number, index: number, totals: StepTotals): Promise<void> {
+    await this.sql.run(
+      `UPDATE steps SET log_lines = ?, log_bytes = ?, stored_bytes = ? WHERE build_id = ? AND idx = ? AND state <> 'finished'`,
+      [totals.lines, totals.rawBytes, totals.storedBytes, build, index],
     )
   }
 
