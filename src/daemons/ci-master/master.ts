@@ -62,7 +62,13 @@ export async function startMaster(ctx: DaemonContext, config: MasterConfig): Pro
     const builders = new Map(config.builders.map((b) => [b.name, b]))
     const hub = new WorkerHub(
       accounts,
-      {master: name, heartbeatMs: config.heartbeat, timeoutMs: config.heartbeat_timeout, windowBytes: config.log_window},
+      {
+        master: name,
+        heartbeatMs: config.heartbeat,
+        timeoutMs: config.heartbeat_timeout,
+        windowBytes: config.log_window,
+        flushMs: config.log_flush_interval,
+      },
       log,
     )
     cleanup.unshift(() => hub.close())

@@ -80,6 +80,7 @@ export interface HubOptions {
   heartbeatMs: number
   timeoutMs: number
   windowBytes: number
+  flushMs: number
 }
 
 // A worker's output frame holds at most 1 MiB; leave room for the header and JSON messages.
@@ -178,6 +179,7 @@ export class WorkerHub extends EventEmitter<HubEvents> {
       heartbeatMs: this.options.heartbeatMs,
       timeoutMs: this.options.timeoutMs,
       windowBytes: this.options.windowBytes,
+      flushMs: this.options.flushMs,
     })
     ws.on('message', (data: Buffer, isBinary) => {
       connection.lastSeen = Date.now()

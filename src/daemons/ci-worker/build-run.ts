@@ -11,6 +11,8 @@ export interface BuildChannel {
   sendOutput(build: number, step: number, chunks: Buffer[], size: number): void
   /** The master's window of unacknowledged output per step. */
   windowBytes: number
+  /** How long output may wait to be batched into a frame. */
+  chunkIntervalMs: number
 }
 
 export interface BuildRunOptions {
@@ -88,7 +90,7 @@ export class BuildRun {
           onExit: this.options.onExit,
           output: {
             chunkBytes: this.options.chunkBytes,
-            intervalMs: this.options.chunkIntervalMs,
+            intervalMs: this.channel.chunkIntervalMs,
             windowBytes: this.channel.windowBytes,
             partialLineMs: PARTIAL_LINE_MS,
             send: (chunks, size) => this.channel.sendOutput(this.spec.id, index, chunks, size),

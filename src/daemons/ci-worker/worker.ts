@@ -72,6 +72,7 @@ export class CiWorker {
   private lastFromMaster = 0
   private connectedAt = 0
   private windowBytes = 8 * 1024 * 1024
+  private masterFlushMs = Number.POSITIVE_INFINITY
 
   constructor(
     private readonly options: CiWorkerOptions,
@@ -175,6 +176,7 @@ export class CiWorker {
         this.state = 'connected'
         this.masterName = message.master
         this.windowBytes = message.windowBytes
+        this.masterFlushMs = message.flushMs ?? Number.POSITIVE_INFINITY
         this.lastError = null
         this.log.info(`connected to master ${message.master}`, {url: this.options.masters[this.masterIndex]})
         // The master pings every heartbeatMs (ws answers with a pong); silence means it is gone.
@@ -209,6 +211,8 @@ export class CiWorker {
     const socket = this.socket
     const channel: BuildChannel = {
       windowBytes: this.windowBytes,
+      // Output waits no longer here than the master lets it wait before its next commit.
+      chunkIntervalMs: Math.min(this.options.chunkIntervalMs, this.masterFlushMs),
       send: (message) => {
         if (this.socket === socket) this.sendJson(message)
       },

@@ -43,6 +43,8 @@ export const masterMessage = z.discriminatedUnion('t', [
     heartbeatMs: z.number().int().positive(),
     timeoutMs: z.number().int().positive(),
     windowBytes: z.number().int().positive(),
+    /** The master's group commit interval: a worker sends output at least this often. */
+    flushMs: z.number().int().positive().optional(),
   }),
   z.object({t: z.literal('start'), build: buildSpec}),
   z.object({t: z.literal('cancel'), build: id, reason: z.string()}),

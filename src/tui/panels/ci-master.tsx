@@ -17,13 +17,17 @@ function bytes(n: number): string {
   return `${(n / 1024 ** 2).toFixed(1)} MiB`
 }
 
-/** `tend top` panel of a ci-master: builders, workers, running builds and the newest log lines. */
+// Live tails shown: all of one build's, fewer lines each when several run.
+const MAX_TAILS = 3
+
+/** `tend top` panel of a ci-master: builders, workers, and each running step's newest output lines. */
 export default function CiMasterPanel({instance, width}: PanelProps) {
   const details = (instance.status?.details ?? {}) as MasterDetails
   const builders = details.builders ?? []
   const workers = details.workers ?? []
   const running = details.running ?? []
-  const newest = running.find((r) => r.tail.length > 0)
+  const tailed = running.slice(0, MAX_TAILS)
+  const tailLines = tailed.length > 1 ? 3 : 5
   return (
     <Box flexDirection="column" width={width}>
       <Text bold>{fit(`ci-master ${details.master ?? instance.name}  ${details.api ?? ''}`, width)}</Text>
@@ -48,17 +52,18 @@ export default function CiMasterPanel({instance, width}: PanelProps) {
       ))}
       <Text bold>Running</Text>
       {running.length === 0 ? <Text dimColor> nothing running</Text> : null}
-      {running.map((r) => (
-        <Text key={r.id}>{fit(`  #${r.id} ${r.builder} on ${r.worker}  step ${r.stepName ?? '-'}  ${bytes(r.outputBytes)}`, width)}</Text>
-      ))}
-      {newest ? (
-        <Box flexDirection="column" borderStyle="single" width={width}>
-          <Text dimColor>{fit(`log of #${newest.id} (${newest.stepName ?? ''})`, width - 4)}</Text>
-          {newest.tail.map((line, i) => (
-            <Text key={i}>{fit(line, width - 4)}</Text>
+      {tailed.map((r) => (
+        <Box key={r.id} flexDirection="column" borderStyle="single" width={width}>
+          <Text>{fit(`#${r.id} ${r.builder} on ${r.worker}  step ${r.stepName ?? '-'}  ${bytes(r.outputBytes)}`, width - 4)}</Text>
+          {r.tail.length === 0 ? <Text dimColor>(no output yet)</Text> : null}
+          {r.tail.slice(-tailLines).map((line, i) => (
+            <Text key={i} dimColor>
+              {fit(line, width - 4)}
+            </Text>
           ))}
         </Box>
-      ) : null}
+      ))}
+      {running.length > tailed.length ? <Text dimColor>{fit(`  and ${running.length - tailed.length} more running`, width)}</Text> : null}
     </Box>
   )
 }
