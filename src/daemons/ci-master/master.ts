@@ -8,8 +8,10 @@ import {readOrCreateSecretFile} from '../ci/secrets.js'
 import {CiApi} from './api.js'
 import {BuildCoordinator, WAKE_CHANNEL} from './builds.js'
 import type {BuilderConfig, MasterConfig} from './config.js'
+import {SegmentCompressor} from '../ci/log-codec.js'
 import {LogService} from './log-service.js'
 import {LogWriter} from './log-writer.js'
+import {Reporters} from './reporters.js'
 import {Schedulers} from './schedulers.js'
 import {type WorkerAccount, WorkerHub} from './worker-hub.js'
 
@@ -32,6 +34,8 @@ export async function startMaster(ctx: DaemonContext, config: MasterConfig): Pro
     const secret = account.secret()
     allSecrets.push(secret)
   }
+  const changeHookSecret = config.change_hook_secret && resolveSecret(config.change_hook_secret, ctx.baseDir, 'change_hook_secret')
+  if (changeHookSecret) allSecrets.push(changeHookSecret)
   const log = ctx.log.withRedaction((text) => allSecrets.reduce((t, s) => (s.length >= 4 ? t.split(s).join('***') : t), text))
   const location = parseDbLocation(config.db, ctx.dataDir, ctx.baseDir)
   const dbLabel = location.dialect === 'sqlite' ? `sqlite:${location.dir}` : redactUrl(location.url)
@@ -41,6 +45,8 @@ export async function startMaster(ctx: DaemonContext, config: MasterConfig): Pro
   const cleanup: Array<() => Promise<void>> = [() => db.close()]
   try {
     const store = new CiStore(db.sql)
+    const reporters = new Reporters(config.reporters, name, store, ctx.baseDir)
+    allSecrets.push(...reporters.secrets)
     const writer = await LogWriter.start(
       {
         location,
@@ -83,14 +89,20 @@ export async function startMaster(ctx: DaemonContext, config: MasterConfig): Pro
       builders,
       workers: config.workers,
       token,
-      changeHookSecret: config.change_hook_secret && resolveSecret(config.change_hook_secret, ctx.baseDir, 'change_hook_secret'),
+      changeHookSecret,
       changes: schedulers,
+      logStore: db.logs,
+      writer,
+      compressor: new SegmentCompressor(config.log_compression_level),
       log,
     })
     const apiUrl = await api.listen(config.listen)
     // Closed after the hub: the HTTP server would otherwise wait for the workers' upgraded sockets.
     cleanup.splice(1, 0, () => api.close())
 
+    // Before recovery, so the builds it loses are reported too.
+    reporters.start(coordinator, apiUrl, log)
+    cleanup.unshift(() => reporters.stop())
     await store.registerMaster(name, apiUrl)
     await coordinator.recoverAfterRestart()
     await db.notifier.listen(WAKE_CHANNEL, (what) => (what === 'cancel' ? void coordinator.applyCancelRequests() : coordinator.dispatch()))

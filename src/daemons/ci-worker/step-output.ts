@@ -90,6 +90,12 @@ export class StepOutput {
     this.clearTimers()
   }
 
+  /** A line from the worker itself (about artifacts, say), sent at once. */
+  note(text: string): void {
+    this.add(Buffer.from(`${text}\n`))
+    this.flush()
+  }
+
   /** Stops timers without sending (the connection is gone). */
   discard(): void {
     this.clearTimers()

@@ -1,7 +1,7 @@
 import {execa} from 'execa'
 import type {Readable} from 'node:stream'
 import {once} from 'node:events'
-import type {StepResult, StepSpec} from '../ci/protocol.js'
+import type {StepResult} from '../ci/protocol.js'
 import {killLeftovers, killTree} from './process-tree.js'
 import {StepOutput, type StepOutputOptions} from './step-output.js'
 
@@ -11,8 +11,16 @@ export interface StepEnd {
   message?: string
 }
 
+/** What a step process runs: a shell command line with its environment, and a time limit. */
+export interface ShellCommand {
+  name: string
+  run: string
+  env: Record<string, string>
+  timeoutS?: number
+}
+
 export interface StepProcessOptions {
-  spec: StepSpec
+  spec: ShellCommand
   cwd: string
   output: Omit<StepOutputOptions, 'pause' | 'resume'>
   killGraceMs: number

@@ -15,7 +15,9 @@ import {
   WORKER_PATH,
   type WorkerMessage,
 } from '../ci/protocol.js'
+import {uploadArtifact} from './artifacts.js'
 import {type BuildChannel, BuildRun, type BuildRunOptions} from './build-run.js'
+import {type Workspace, Workspaces} from './workspaces.js'
 
 /** How to reach masters, plus how each build runs (BuildRunOptions). */
 export interface CiWorkerOptions extends BuildRunOptions {
@@ -26,6 +28,9 @@ export interface CiWorkerOptions extends BuildRunOptions {
   slots: number
   reconnectMinMs: number
   reconnectMaxMs: number
+  workDir: string
+  /** Keep each fresh build dir after its build (kept builder dirs always stay). */
+  keepBuildDir: boolean
 }
 
 export interface WorkerStatus {
@@ -71,13 +76,16 @@ export class CiWorker {
   private heartbeat: NodeJS.Timeout | undefined
   private lastFromMaster = 0
   private connectedAt = 0
+  private readonly workspaces: Workspaces
   private windowBytes = 8 * 1024 * 1024
   private masterFlushMs = Number.POSITIVE_INFINITY
 
   constructor(
     private readonly options: CiWorkerOptions,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.workspaces = new Workspaces(options.workDir, options.keepBuildDir)
+  }
 
   start(): void {
     this.connect()
@@ -199,6 +207,9 @@ export class CiWorker {
       case 'drop':
         this.builds.get(message.build)?.drop(message.step)
         break
+      case 'triggered':
+        this.builds.get(message.build)?.triggered(message.step, {result: message.result, exitCode: null, message: message.message})
+        break
     }
   }
 
@@ -209,6 +220,7 @@ export class CiWorker {
       return
     }
     const socket = this.socket
+    const master = this.options.masters[this.masterIndex]
     const channel: BuildChannel = {
       windowBytes: this.windowBytes,
       // Output waits no longer here than the master lets it wait before its next commit.
@@ -220,9 +232,25 @@ export class CiWorker {
         if (this.socket !== socket || socket?.readyState !== WebSocket.OPEN) return
         socket.send(Buffer.concat([outputHeader(build, step), ...chunks], OUTPUT_HEADER_BYTES + size))
       },
+      // To the master that gave the build, which alone accepts its artifacts.
+      upload: (step, artifact) =>
+        uploadArtifact({master, worker: this.options.name, secret: this.options.secret()}, spec.id, step, artifact),
     }
     this.log.info(`build ${spec.id} started`, {builder: spec.builder, steps: spec.steps.length, attempt: spec.attempt})
-    const run = new BuildRun(spec, channel, this.options, this.log)
+    let workspace: Workspace
+    try {
+      workspace = this.workspaces.acquire(spec.builder, spec.id, spec.persistent)
+    } catch (error) {
+      this.log.error(`build ${spec.id}: cannot make its build dir`, {error: errorMessage(error)})
+      this.sendJson({
+        t: 'build-end',
+        build: spec.id,
+        result: 'exception',
+        message: `worker error: cannot make the build dir: ${errorMessage(error)}`,
+      })
+      return
+    }
+    const run = new BuildRun(spec, workspace, channel, this.options, this.log)
     this.builds.set(spec.id, run)
     void run.done.finally(() => {
       this.builds.delete(spec.id)

@@ -1,3 +1,5 @@
+import {formatBytes} from '../../lib/format.js'
+import type {Artifact} from './db/artifacts.js'
 import type {Build, BuildResult} from './db/store.js'
 import type {BuildDetail, BuilderInfo, WorkerInfo} from './client.js'
 
@@ -99,6 +101,14 @@ export function renderBuild({build, steps}: BuildDetail): string {
     )
   }
   return lines.join('\n')
+}
+
+export function renderArtifacts(build: number, artifacts: Artifact[], steps: string[]): string {
+  if (artifacts.length === 0) return `Build ${build} has no artifacts.`
+  return table(
+    ['PATH', 'STEP', 'SIZE', 'SHA256'],
+    artifacts.map((a) => [a.path, steps[a.step] ?? String(a.step), formatBytes(a.size), a.sha256.slice(0, 16)]),
+  )
 }
 
 /** `tend ci build start --wait` exits with the build's result: 0 success, 1 failure, 3-5 otherwise. */

@@ -1,4 +1,5 @@
 import {Box, Text} from 'ink'
+import {formatBytes} from '../../lib/format.js'
 import type {PanelProps} from '../panel-props.js'
 
 interface MasterDetails {
@@ -10,12 +11,6 @@ interface MasterDetails {
 }
 
 const fit = (text: string, width: number) => (text.length > width ? `${text.slice(0, Math.max(0, width - 1))}…` : text)
-
-function bytes(n: number): string {
-  if (n < 1024) return `${n} B`
-  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`
-  return `${(n / 1024 ** 2).toFixed(1)} MiB`
-}
 
 // Live tails shown: all of one build's, fewer lines each when several run.
 const MAX_TAILS = 3
@@ -54,7 +49,7 @@ export default function CiMasterPanel({instance, width}: PanelProps) {
       {running.length === 0 ? <Text dimColor> nothing running</Text> : null}
       {tailed.map((r) => (
         <Box key={r.id} flexDirection="column" borderStyle="single" width={width}>
-          <Text>{fit(`#${r.id} ${r.builder} on ${r.worker}  step ${r.stepName ?? '-'}  ${bytes(r.outputBytes)}`, width - 4)}</Text>
+          <Text>{fit(`#${r.id} ${r.builder} on ${r.worker}  step ${r.stepName ?? '-'}  ${formatBytes(r.outputBytes)}`, width - 4)}</Text>
           {r.tail.length === 0 ? <Text dimColor>(no output yet)</Text> : null}
           {r.tail.slice(-tailLines).map((line, i) => (
             <Text key={i} dimColor>

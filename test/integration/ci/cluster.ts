@@ -1,5 +1,6 @@
 import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
+import {LogFrameParser, segmentText} from '../../../src/daemons/ci/log-stream.js'
 import {type ForegroundDaemon, startForeground} from '../../helpers/daemon.js'
 import {waitFor} from '../../helpers/tend-home.js'
 
@@ -16,6 +17,10 @@ export interface Master {
   post<T = any>(path: string, body?: unknown, token?: string | null): Promise<{status: number; body: T}>
   /** Waits until the build is finished and returns {build, steps}. */
   waitBuild(id: number, timeoutMs?: number): Promise<any>
+  /** Queues a build and waits for its end: {build, steps}. */
+  run(builder: string, properties?: Record<string, string>): Promise<any>
+  /** A build's stored log text (all steps, or one by name), read through the API. */
+  log(id: number, step?: string): Promise<string>
 }
 
 export async function startMaster(home: string, name: string, config: Record<string, unknown>): Promise<Master> {
@@ -50,6 +55,21 @@ export async function startMaster(home: string, name: string, config: Record<str
         },
         {timeoutMs, what: `build ${id} to finish`},
       ),
+    run: async (builder, properties = {}) => {
+      const {status, body} = await master.post('/api/builds', {builder, properties})
+      if (status !== 201) throw new Error(`POST /api/builds ${builder}: ${status} ${JSON.stringify(body)}`)
+      return master.waitBuild(body.id)
+    },
+    log: async (id, step) => {
+      const res = await fetch(`${api}/api/builds/${id}/log${step === undefined ? '' : `?step=${encodeURIComponent(step)}`}`)
+      if (!res.ok) throw new Error(`GET log of build ${id}: ${res.status}`)
+      const parser = new LogFrameParser()
+      const text: Buffer[] = []
+      for (const {header, payload} of parser.push(Buffer.from(await res.arrayBuffer()))) {
+        if (header.t === 'seg') text.push(segmentText(header, payload, 1, Number.POSITIVE_INFINITY))
+      }
+      return Buffer.concat(text).toString('utf8')
+    },
   }
   return master
 }

@@ -28,7 +28,7 @@ describe('CI panels for tend top', () => {
     expect(frame).toContain('● w1')
     expect(frame).toContain('busy: build 7')
     expect(frame).toContain('○ w2')
-    expect(frame).toContain('#7 unit on w1  step test  2.4 MiB')
+    expect(frame).toContain('#7 unit on w1  step test  2.38 MiB')
     expect(frame).toContain('ok 42 - renders')
   })
 
