@@ -1,8 +1,8 @@
-import {BaseCommand} from '../../lib/base-command.js'
-import {CiClient} from '../../daemons/ci/client.js'
-import {buildIdArg, masterFlags} from '../../daemons/ci/cli-flags.js'
-import {renderArtifacts} from '../../daemons/ci/cli-format.js'
-import type {Artifact} from '../../daemons/ci/db/artifacts.js'
+import {BaseCommand} from '../../cli/base-command.js'
+import {CiClient} from '../../cli/ci/ci-client.js'
+import {buildIdArg, masterFlags} from '../../cli/ci/ci-flags.js'
+import {renderArtifacts} from '../../cli/ci/ci-format.js'
+import type {Artifact} from '../../protocols/ci/builds.js'
 
 export default class CiArtifacts extends BaseCommand {
   static summary = "List a build's artifacts: the files its steps uploaded"

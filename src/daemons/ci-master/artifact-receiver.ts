@@ -1,7 +1,7 @@
 import {createHash} from 'node:crypto'
 import type {IncomingMessage} from 'node:http'
-import {ARTIFACT_CHUNK_BYTES, type ArtifactChunkRow, type ArtifactRow} from '../ci/db/artifacts.js'
-import type {SegmentCompressor} from '../ci/log-codec.js'
+import {ARTIFACT_CHUNK_BYTES, type ArtifactChunkRow, type ArtifactRow} from './db/artifacts.js'
+import type {SegmentCompressor} from '../../protocols/ci/log-codec.js'
 import {ApiError} from './api-error.js'
 import type {LogWriter} from './log-writer.js'
 

@@ -1,6 +1,6 @@
 import {z} from 'zod'
-import type {Queued} from '../ci/db/store.js'
 import {ApiError, parseJsonBody} from './api-error.js'
+import type {Queued} from './db/store.js'
 
 /** A pushed revision, from the HTTP change hook or a git poller. */
 export interface Change {

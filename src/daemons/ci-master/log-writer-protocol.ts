@@ -1,6 +1,6 @@
-import type {DbLocation} from '../ci/db/connect.js'
-import type {ArtifactChunkRow, ArtifactRow} from '../ci/db/artifacts.js'
-import type {SegmentRow} from '../ci/db/segments.js'
+import type {ArtifactChunkRow, ArtifactRow} from './db/artifacts.js'
+import type {DbLocation} from './db/connect.js'
+import type {SegmentRow} from './db/segments.js'
 
 /** Messages between the master's main thread and its segment writer thread (log-writer-thread.ts). */
 

@@ -1,10 +1,11 @@
 import {createHash, createHmac} from 'node:crypto'
 import {errorMessage} from '../../lib/errors.js'
 import type {Logger} from '../../lib/logger.js'
-import {resolveSecret} from '../ci/config-types.js'
-import type {Build, CiStore, OutboxReport} from '../ci/db/store.js'
+import {resolveSecret} from '../../lib/secret-ref.js'
+import type {Build} from '../../protocols/ci/builds.js'
+import type {CiStore, OutboxReport} from './db/store.js'
 import type {BuildCoordinator} from './builds.js'
-import type {ReporterConfig} from './config.js'
+import type {ReporterConfig} from './ci-master-config.js'
 
 /** A commit status as GitHub's API takes it (POST /repos/{owner}/{repo}/statuses/{sha}). */
 export interface CommitStatus {

@@ -3,10 +3,10 @@ import {execa} from 'execa'
 import {isAbsolute, resolve} from 'node:path'
 import {errorMessage} from '../../lib/errors.js'
 import type {Logger} from '../../lib/logger.js'
-import type {BuildRequest, CiStore, Queued} from '../ci/db/store.js'
+import type {BuildRequest, CiStore, Queued} from './db/store.js'
 import type {BuildCoordinator} from './builds.js'
 import type {Change, ChangeTrigger} from './change-hook.js'
-import type {SchedulerConfig} from './config.js'
+import type {SchedulerConfig} from './ci-master-config.js'
 
 type Periodic = Extract<SchedulerConfig, {type: 'periodic'}>
 type GitPoller = Extract<SchedulerConfig, {type: 'git-poller'}>

@@ -1,6 +1,7 @@
-import type {Build, BuildRequest, BuildResult} from '../ci/db/store.js'
-import type {StepAction} from '../ci/protocol.js'
-import type {BuilderConfig, StepConfig} from './config.js'
+import type {Build, BuildResult} from '../../protocols/ci/builds.js'
+import type {StepAction} from '../../protocols/ci/worker-protocol.js'
+import type {BuilderConfig, StepConfig} from './ci-master-config.js'
+import type {BuildRequest} from './db/store.js'
 
 /**
  * What a step does on the worker, for this build. A git step checks out the build's revision

@@ -4,7 +4,7 @@ import {request as httpRequest} from 'node:http'
 import {request as httpsRequest} from 'node:https'
 import {join, relative, sep} from 'node:path'
 import {errorMessage} from '../../lib/errors.js'
-import {artifactPath, HEADER_PROTOCOL, HEADER_SECRET, HEADER_WORKER, PROTOCOL_VERSION} from '../ci/protocol.js'
+import {artifactPath, HEADER_PROTOCOL, HEADER_SECRET, HEADER_WORKER, PROTOCOL_VERSION} from '../../protocols/ci/worker-protocol.js'
 
 /** A file a step declared, found in its build dir. */
 export interface FoundArtifact {

@@ -1,5 +1,5 @@
 import {execa} from 'execa'
-import type {StepAction} from '../ci/protocol.js'
+import type {StepAction} from '../../protocols/ci/worker-protocol.js'
 
 type GitAction = Extract<StepAction, {type: 'git'}>
 

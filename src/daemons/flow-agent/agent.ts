@@ -17,27 +17,9 @@ import {EventChecker, FlowMonitor} from './flow-monitor.js'
 import {type BridgeToRead, fileStamp, type LoadedModel, ModelStore, type PortNumbers} from './model-store.js'
 import {OvsSwitch, SwitchUnreachableError} from './ovs-switch.js'
 import {PrivateOvs} from './private-ovs.js'
-import {dumpOwnFlows, ownFlowsDigest, type Prefetched, type SyncOptions, type SyncReport, syncBridge} from './sync.js'
-import type {FlowAgentConfig} from './config.js'
-
-export interface BridgeStatus {
-  name: string
-  address: string
-  connected: boolean
-  desired: number
-  installed: number
-  unresolvedPorts: string[]
-  syncs: number
-  /** Flows found differing from the model (missing, wrong or stale), over the agent's life. */
-  driftFound: number
-  /** Of those, the ones the agent fixed. */
-  driftRepaired: number
-  lastSyncAt: string | null
-  lastSyncMs: number | null
-  lastSyncReason: string | null
-  lastReport: SyncReport | null
-  error: string | null
-}
+import {dumpOwnFlows, ownFlowsDigest, type Prefetched, type SyncOptions, syncBridge} from './sync.js'
+import type {BridgeStatus, SyncReport} from './status.js'
+import type {FlowAgentConfig} from './flow-agent-config.js'
 
 interface Bridge {
   status: BridgeStatus
@@ -116,7 +98,7 @@ export class FlowAgent {
     this.timer = setInterval(() => {
       this.checkModelFile()
       this.syncSoon('interval')
-    }, this.config.interval_ms)
+    }, this.config.interval)
     // The first sync runs in the background: a slow or absent switch must not block start-up.
     this.syncSoon('start')
   }
@@ -191,7 +173,7 @@ export class FlowAgent {
     const ports: PortNumbers = new Map()
     await Promise.all(
       bridges.map(async ({name, digestKnown}) => {
-        const sw = new OvsSwitch(this.addressOf(name), {timeoutMs: this.config.ovs.timeout_ms})
+        const sw = new OvsSwitch(this.addressOf(name), {timeoutMs: this.config.ovs.timeout})
         const entry: Prefetched & {ports?: Map<string, number>} = {
           digest: ownFlowsDigest(sw, this.config.cookie),
           startedAt: performance.now(),
@@ -273,7 +255,7 @@ export class FlowAgent {
       if (this.bridges.has(name)) continue
       if (this.managed) await this.managed.addBridge(name)
       const address = this.addressOf(name)
-      const sw = new OvsSwitch(address, {timeoutMs: this.config.ovs.timeout_ms})
+      const sw = new OvsSwitch(address, {timeoutMs: this.config.ovs.timeout})
       const bridge: Bridge = {
         sw,
         rereadPending: false,
@@ -374,7 +356,7 @@ export class FlowAgent {
       // Read the switch again soon after changing it: to confirm, and to learn the order it
       // now dumps in, which makes the next restart's (or interval's) check a string compare.
       clearTimeout(this.settle)
-      this.settle = setTimeout(() => this.syncSoon('settle'), Math.min(SETTLE_MS, this.config.interval_ms))
+      this.settle = setTimeout(() => this.syncSoon('settle'), Math.min(SETTLE_MS, this.config.interval))
     }
     // Before anyone hears of this sync (a few ms when nothing changed, ~30 ms to rewrite the
     // cache at 100k flows), so that what a status shows done is kept.
@@ -386,7 +368,7 @@ export class FlowAgent {
     if (unreachable && !this.stopped) {
       // Retry soon rather than at the next interval: the switch is probably restarting.
       clearTimeout(this.retry)
-      this.retry = setTimeout(() => this.syncSoon('switch back?'), Math.min(1000, this.config.interval_ms))
+      this.retry = setTimeout(() => this.syncSoon('switch back?'), Math.min(1000, this.config.interval))
     }
     return reports
   }
@@ -497,7 +479,7 @@ export class FlowAgent {
       modelError: this.modelError,
       modelFromCache: this.modelFromCache,
       managedSwitch: this.managed ? this.managed.dir : null,
-      intervalMs: this.config.interval_ms,
+      intervalMs: this.config.interval,
       bridges: [...this.bridges.values()].map((b) => b.status),
     }
   }

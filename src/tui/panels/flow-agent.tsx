@@ -1,6 +1,6 @@
 import {Box, Text} from 'ink'
 import type {PanelProps} from '../panel-props.js'
-import type {BridgeStatus} from '../../daemons/flow-agent/agent.js'
+import type {BridgeStatus} from '../../daemons/flow-agent/status.js'
 
 interface FlowDetails {
   model: string | null

@@ -1,6 +1,6 @@
 import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {LogFrameParser, segmentText} from '../../../src/daemons/ci/log-stream.js'
+import {LogFrameParser, segmentText} from '../../../src/protocols/ci/log-stream.js'
 import {type ForegroundDaemon, startForeground} from '../../helpers/daemon.js'
 import {waitFor} from '../../helpers/tend-home.js'
 

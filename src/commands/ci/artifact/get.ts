@@ -1,8 +1,8 @@
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand} from '../../../lib/base-command.js'
-import {downloadArtifact, type Downloaded} from '../../../daemons/ci/artifact-download.js'
-import {CiClient} from '../../../daemons/ci/client.js'
-import {buildIdArg, masterFlags} from '../../../daemons/ci/cli-flags.js'
+import {BaseCommand} from '../../../cli/base-command.js'
+import {downloadArtifact, type Downloaded} from '../../../cli/ci/artifact-download.js'
+import {CiClient} from '../../../cli/ci/ci-client.js'
+import {buildIdArg, masterFlags} from '../../../cli/ci/ci-flags.js'
 import {formatBytes} from '../../../lib/format.js'
 
 export default class CiArtifactGet extends BaseCommand {

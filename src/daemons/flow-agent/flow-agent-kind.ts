@@ -1,0 +1,38 @@
+import {isAbsolute, resolve} from 'node:path'
+import {z} from 'zod'
+import {defineDaemonKind} from '../runtime/contract.js'
+import {parseOrThrow} from '../../lib/validation.js'
+import {FlowAgent} from './agent.js'
+import {flowAgentConfig} from './flow-agent-config.js'
+
+const syncRequest = z
+  .object({
+    dry_run: z.boolean().default(false),
+    reset_flows: z.boolean().default(false),
+  })
+  .strict()
+  .prefault({})
+
+export default defineDaemonKind({
+  kind: 'flow-agent',
+  summary: 'Keeps Open vSwitch flows equal to a declared network model, hitlessly (read, diff, apply the difference in one bundle)',
+  config: flowAgentConfig,
+  async start(ctx, config) {
+    const model = config.model && !isAbsolute(config.model) ? resolve(ctx.baseDir, config.model) : config.model
+    const agent = new FlowAgent(ctx, {...config, model})
+    await agent.start()
+    return {
+      status: () => ({healthy: agent.healthy(), summary: agent.summary(), details: agent.details()}),
+      stop: () => agent.stop(),
+      control: {
+        'GET /flows': async () => ({bridges: agent.desiredFlows()}),
+        'GET /diff': async () => ({bridges: await agent.requestSync('diff', {dryRun: true})}),
+        'POST /sync': async ({body}) => {
+          const request = parseOrThrow(syncRequest, body, 'sync request')
+          return {bridges: await agent.requestSync('requested', {dryRun: request.dry_run, resetFlows: request.reset_flows})}
+        },
+        'PUT /model': async ({body}) => ({bridges: await agent.pushModel(body)}),
+      },
+    }
+  },
+})
