@@ -257,7 +257,7 @@ export class BuildCoordinator extends EventEmitter<CoordinatorEvents> {
         action: stepAction(step, build),
         env: this.stepEnv(builder, index, build),
         workdir: step.workdir,
-        timeoutS: step.timeout === undefined ? undefined : step.timeout / 1000,
+        timeoutMs: step.timeout,
         artifacts: step.artifacts,
       })),
       persistent: builder.steps.some((step) => step.git?.mode === 'incremental'),

@@ -141,7 +141,7 @@ export class BuildRun {
           })()
         : {run: step.action.type === 'shell' ? step.action.run : '', env: step.env}
     const process = new StepProcess({
-      spec: {name: step.name, run: command.run, env: command.env, timeoutS: step.timeoutS},
+      spec: {name: step.name, run: command.run, env: command.env, timeoutMs: step.timeoutMs},
       cwd,
       killGraceMs: this.options.killGraceMs,
       onSpawn: this.options.onSpawn,

@@ -16,7 +16,7 @@ export interface ShellCommand {
   name: string
   run: string
   env: Record<string, string>
-  timeoutS?: number
+  timeoutMs?: number
 }
 
 export interface StepProcessOptions {
@@ -28,6 +28,9 @@ export interface StepProcessOptions {
   onSpawn(pid: number): void
   onExit(pid: number): void
 }
+
+/** 500ms, 3s, 10m: a duration as a config would give it. */
+const formatMs = (ms: number) => (ms < 1000 || ms % 1000 !== 0 ? `${ms}ms` : ms % 60_000 === 0 ? `${ms / 60_000}m` : `${ms / 1000}s`)
 
 /** The worker's own environment minus tend's internal variables: the base of every step's. */
 function baseEnvironment(): Record<string, string> {
@@ -81,9 +84,9 @@ export class StepProcess {
       stripFinalNewline: false,
     })
     const timer =
-      spec.timeoutS === undefined
+      spec.timeoutMs === undefined
         ? undefined
-        : setTimeout(() => this.stop('timeout', `timed out after ${spec.timeoutS} s`), spec.timeoutS * 1000)
+        : setTimeout(() => this.stop('timeout', `timed out after ${formatMs(spec.timeoutMs!)}`), spec.timeoutMs)
     const ended: Promise<unknown>[] = []
     for (const [index, pipe] of [child.stdout, child.stderr].entries()) {
       if (!pipe) continue

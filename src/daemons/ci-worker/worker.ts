@@ -276,8 +276,11 @@ export class CiWorker {
     this.state = 'waiting'
     const exponent = refused ? 10 : this.attempt
     this.attempt++
-    const ceiling = Math.min(this.options.reconnectMaxMs, this.options.reconnectMinMs * 2 ** Math.min(exponent, 20))
-    const delay = Math.round(ceiling * (0.5 + Math.random() * 0.5))
+    // Between reconnect_min and a ceiling doubling per failed try up to reconnect_max, jittered
+    // so that workers dropped together do not come back together.
+    const {reconnectMinMs: min, reconnectMaxMs: max} = this.options
+    const ceiling = Math.min(max, min * 2 ** Math.min(exponent, 20))
+    const delay = Math.round(min + Math.random() * (ceiling - min))
     this.retryTimer = setTimeout(() => this.connect(), delay)
   }
 

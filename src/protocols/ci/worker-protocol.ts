@@ -39,7 +39,7 @@ export const stepSpec = z.object({
   action: stepAction,
   env: z.record(z.string(), z.string()),
   workdir: z.string().optional(),
-  timeoutS: z.number().positive().optional(),
+  timeoutMs: z.number().int().positive().optional(),
   artifacts: z.object({paths: z.array(z.string()).min(1), when: z.enum(['on_success', 'always'])}).optional(),
 })
 export type StepSpec = z.infer<typeof stepSpec>
