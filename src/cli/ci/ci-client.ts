@@ -4,6 +4,7 @@ import {readFileSync} from 'node:fs'
 import type {Writable} from 'node:stream'
 import {get as httpGet, type IncomingMessage} from 'node:http'
 import {FailureError, UsageError, errorCode, errorMessage} from '../../lib/errors.js'
+import type {MasterStatusDetails} from '../../daemons/ci-master/status.js'
 import {findInstance} from '../instances/discovery.js'
 import type {Artifact, Build, Step} from '../../protocols/ci/builds.js'
 import {LOG_STREAM_TYPE, type LogFrame, LogFrameParser, segmentText} from '../../protocols/ci/log-stream.js'
@@ -80,7 +81,7 @@ export class CiClient {
       })
     }
     const instance = await findInstance(home, 'ci-master', target.instance)
-    const details = (instance.details ?? {}) as {api?: string; tokenFile?: string | null}
+    const details = (instance.details ?? {}) as Partial<MasterStatusDetails>
     if (!details.api)
       throw new FailureError(`ci-master ${instance.name} reports no API address (is it still starting?)`, {hint: 'see: tend ps'})
     return new CiClient(details.api, () => target.token ?? readTokenFile(details.tokenFile ?? null, instance.name))

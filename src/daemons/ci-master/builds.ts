@@ -10,6 +10,7 @@ import {storedTotals} from './db/segments.js'
 import type {Sql} from './db/sql.js'
 import type {BuildRequest, CiStore, Ended, Queued} from './db/store.js'
 import {LogTail} from './log-tail.js'
+import type {RunningView} from './status.js'
 import type {CommittedLog, LogWriter} from './log-writer.js'
 import {endTriggers, stepAction, triggeredProperties} from './triggers.js'
 import type {WorkerConnection, WorkerHub} from './worker-hub.js'
@@ -31,18 +32,6 @@ interface ActiveBuild {
   ending: boolean
   /** Artifact bytes stored or being stored for the build. */
   artifactBytes: number
-}
-
-export interface RunningView {
-  id: number
-  builder: string
-  worker: string
-  attempt: number
-  step: number | null
-  stepName: string | null
-  startedAt: number | null
-  outputBytes: number
-  tail: string[]
 }
 
 interface CoordinatorEvents {

@@ -14,6 +14,7 @@ import {LogService} from './log-service.js'
 import {LogWriter} from './log-writer.js'
 import {Reporters} from './reporters.js'
 import {Schedulers} from './schedulers.js'
+import type {MasterStatusDetails} from './status.js'
 import {type WorkerAccount, WorkerHub} from './worker-hub.js'
 
 /** Where a generated API token is kept: readable only by the master's user. */
@@ -130,28 +131,29 @@ export async function startMaster(ctx: DaemonContext, config: MasterConfig): Pro
         const counts = await store.builderCounts()
         const running = coordinator.running()
         const connected = hub.all().filter((w) => w.ready)
+        const details: MasterStatusDetails = {
+          api: apiUrl,
+          tokenFile,
+          master: name,
+          db: dbLabel,
+          builders: config.builders.map((b) => ({
+            name: b.name,
+            pending: counts.get(b.name)?.pending ?? 0,
+            running: counts.get(b.name)?.running ?? 0,
+            maxBuilds: b.max_builds,
+          })),
+          workers: config.workers.map((w) => {
+            const c = hub.get(w.name)
+            return {name: w.name, tags: w.tags, connected: Boolean(c?.ready), running: c ? [...c.running] : [], slots: c?.slots ?? null}
+          }),
+          running,
+          followers: logService.followers,
+          outputBytes: coordinator.outputBytes,
+        }
         return {
           healthy: true,
           summary: `${builders.size} builders, ${connected.length}/${accounts.size} workers, ${running.length} running`,
-          details: {
-            api: apiUrl,
-            tokenFile,
-            master: name,
-            db: dbLabel,
-            builders: config.builders.map((b) => ({
-              name: b.name,
-              pending: counts.get(b.name)?.pending ?? 0,
-              running: counts.get(b.name)?.running ?? 0,
-              maxBuilds: b.max_builds,
-            })),
-            workers: config.workers.map((w) => {
-              const c = hub.get(w.name)
-              return {name: w.name, tags: w.tags, connected: Boolean(c?.ready), running: c ? [...c.running] : [], slots: c?.slots ?? null}
-            }),
-            running,
-            followers: logService.followers,
-            outputBytes: coordinator.outputBytes,
-          },
+          details: {...details},
         }
       },
       stop: async () => {

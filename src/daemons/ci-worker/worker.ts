@@ -17,6 +17,7 @@ import {
 } from '../../protocols/ci/worker-protocol.js'
 import {uploadArtifact} from './artifacts.js'
 import {type BuildChannel, BuildRun, type BuildRunOptions} from './build-run.js'
+import type {WorkerStatus} from './status.js'
 import {type Workspace, Workspaces} from './workspaces.js'
 
 /** How to reach masters, plus how each build runs (BuildRunOptions). */
@@ -31,15 +32,6 @@ export interface CiWorkerOptions extends BuildRunOptions {
   workDir: string
   /** Keep each fresh build dir after its build (kept builder dirs always stay). */
   keepBuildDir: boolean
-}
-
-export interface WorkerStatus {
-  state: 'connecting' | 'connected' | 'waiting' | 'stopped'
-  master: string | null
-  masterName: string | null
-  running: Array<{build: number; builder: string; step: number | null}>
-  connects: number
-  lastError: string | null
 }
 
 /**

@@ -1,14 +1,10 @@
 import {Box, Text} from 'ink'
 import {formatBytes} from '../../lib/format.js'
+import type {MasterStatusDetails} from '../../daemons/ci-master/status.js'
 import type {PanelProps} from '../panel-props.js'
 
-interface MasterDetails {
-  api?: string
-  master?: string
-  builders?: Array<{name: string; pending: number; running: number; maxBuilds: number}>
-  workers?: Array<{name: string; connected: boolean; running: number[]; tags: string[]}>
-  running?: Array<{id: number; builder: string; worker: string; stepName: string | null; outputBytes: number; tail: string[]}>
-}
+/** What the panel reads; any field may be missing while the master starts. */
+type MasterDetails = Partial<MasterStatusDetails>
 
 const fit = (text: string, width: number) => (text.length > width ? `${text.slice(0, Math.max(0, width - 1))}…` : text)
 
