@@ -2,6 +2,7 @@ import {execa, type ResultPromise} from 'execa'
 import {readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
+import {builtinKinds} from '../../src/cli/kinds.js'
 import {controlRequest} from '../../src/daemons/runtime/control-client.js'
 
 /** Real ci-master and ci-worker processes for the benchmark, started as `tend daemon run` would be. */
@@ -26,10 +27,12 @@ export function nodeArgs(): string[] {
   return [...(dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []), ...extra]
 }
 
+/** Starts a daemon as the supervisor would: with its kind's Node flags (and nodeArgs()). */
 export async function startDaemon(home: string, kind: string, name: string, config: unknown, timeoutMs = 60_000): Promise<Daemon> {
   const file = join(home, `${name}.json`)
   writeFileSync(file, JSON.stringify(config))
-  const child = execa(process.execPath, [...nodeArgs(), binRun, 'daemon', 'run', kind, '--name', name, '--config', file], {
+  const kindFlags = builtinKinds.find((k) => k.kind === kind)?.nodeFlags ?? []
+  const child = execa(process.execPath, [...kindFlags, ...nodeArgs(), binRun, 'daemon', 'run', kind, '--name', name, '--config', file], {
     env: {TEND_HOME: home},
     stdin: 'ignore',
     stdout: {file: join(home, `${name}.stdout`)},

@@ -44,6 +44,7 @@ export class InstanceService {
       stack: null,
       restart: options.restart,
       maxRestarts: options.maxRestarts,
+      nodeFlags: [...(registry.get(options.kind).nodeFlags ?? [])],
     })
     try {
       return {...(await waitHealthy(this.client, options.name, options.timeoutMs)), action}

@@ -297,6 +297,8 @@ describe('CI from a stack file with the default durations', () => {
     const written = JSON.parse(readFileSync(join(home, 'run', 'm1.config.json'), 'utf8'))
     expect(written.builders.find((b: any) => b.name === 'timeout').steps[0].timeout).toBe('3s')
     expect(written).not.toHaveProperty('heartbeat_timeout')
+    // The supervisor starts each kind with its Node flags.
+    expect(readFileSync(`/proc/${pidOf('m1')}/cmdline`, 'utf8').split('\0')).toContain('--v8-pool-size=1')
   })
 
   it('a step with timeout: 3s running sleep 20 fails as timed out', async () => {

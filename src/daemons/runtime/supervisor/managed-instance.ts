@@ -156,7 +156,7 @@ export class ManagedInstance {
     writeFileSync(configFile, JSON.stringify(config ?? {}), {mode: 0o600})
     const child = spawnDetached(
       process.execPath,
-      [bin, 'daemon', 'run', kind, '--name', name, '--config', configFile, '--base-dir', baseDir, '--supervised'],
+      [...this.spec.nodeFlags, bin, 'daemon', 'run', kind, '--name', name, '--config', configFile, '--base-dir', baseDir, '--supervised'],
       {
         logFile: paths.logFile(name),
         env: {TEND_HOME: paths.home},
