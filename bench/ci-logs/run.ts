@@ -1,9 +1,10 @@
 /**
  * bench/ci-logs: the CI log-ingest benchmark of BENCH.md. Usage:
  *
- *   npx tsx bench/ci-logs/run.ts                 # W=B=8, L=40000, SQLite then PostgreSQL, 3 runs each, 300 idle workers
+ *   npx tsx bench/ci-logs/run.ts                 # W=B=8, L=40000, SQLite then PostgreSQL, 3 runs each,
+ *                                                # 300 idle workers, follow at 1, 10 and 100 lines/s
  *   npx tsx bench/ci-logs/run.ts --smoke         # seconds: tiny sizes, still verifies every byte
- *   npx tsx bench/ci-logs/run.ts --db sqlite --runs 1 --idle 0
+ *   npx tsx bench/ci-logs/run.ts --db sqlite --runs 1 --idle 0 --human 0
  *
  * Needs `npm run build` first (the daemons and the CLI run from bin/run.js), perl, and for
  * PostgreSQL the Debian package postgresql. Exits 1 when a log is not stored byte for byte
@@ -19,10 +20,13 @@ import {join} from 'node:path'
 import {parseArgs} from 'node:util'
 import {startPostgres, type TempPostgres} from '../../test/helpers/postgres.js'
 import {expectedLog, gzip9Ratio, makePool} from './corpus.js'
+import {humanRun, type HumanFigures} from './human.js'
 import {idleRun, type IdleFigures} from './idle.js'
 import {type IngestFigures, ingestRun} from './ingest.js'
 
 const REACH = {linesPerS: 250_000, linesPerCpuS: 300_000, followP99Ms: 1000, storedRatio: 0.5, idleCpuPercent: 2, idleRssMb: 300}
+// Follow at human rates (BENCH.md): lines a second, and how many (a minute at 1/s).
+const HUMAN_RATES = [1, 10, 100]
 
 const {values: args} = parseArgs({
   options: {
@@ -34,6 +38,7 @@ const {values: args} = parseArgs({
     runs: {type: 'string'},
     idle: {type: 'string'},
     'idle-seconds': {type: 'string'},
+    human: {type: 'string'},
     strict: {type: 'boolean', default: false},
   },
 })
@@ -51,6 +56,8 @@ const lines = int(args.lines, smoke ? 3000 : 40_000, 'lines')
 const runs = Math.max(1, int(args.runs, smoke ? 1 : 3, 'runs'))
 const idleCount = int(args.idle, smoke ? 20 : 300, 'idle')
 const idleSeconds = Math.max(1, int(args['idle-seconds'], smoke ? 2 : 30, 'idle-seconds'))
+/** Seconds each human-rate build prints for (0: skip that part). */
+const humanSeconds = int(args.human, smoke ? 2 : 60, 'human')
 const dbs = args.db === 'both' ? ['sqlite', 'postgres'] : [args.db!]
 if (dbs.some((d) => d !== 'sqlite' && d !== 'postgres')) throw new Error('--db must be sqlite, postgres or both')
 
@@ -127,6 +134,26 @@ async function main(): Promise<number> {
     summaries.push(
       `idle: ${idle.workers} workers, master ${idle.cpuPercent.toFixed(2)}% of a core, RSS ${idle.rssMb.toFixed(0)} MB over ${idle.seconds} s${smoke ? '' : ok ? ' [reach met]' : ' [below reach]'} (load ${idle.load.split(' ')[0]})`,
     )
+  }
+  if (humanSeconds > 0) {
+    const home = mkdtempSync(join(tmpdir(), 'tend-bench-ci-'))
+    let human: HumanFigures
+    try {
+      human = await humanRun(
+        home,
+        HUMAN_RATES.map((rate) => ({rate, lines: Math.min(rate * humanSeconds, 3000)})),
+        (m) => say(`[human] ${m}`),
+      )
+    } finally {
+      rmSync(home, {recursive: true, force: true})
+    }
+    const ok = human.rates.every((r) => r.p99Ms <= REACH.followP99Ms)
+    if (!smoke && !ok) missed = true
+    summaries.push(
+      `follow at ${human.rates.map((r) => `${r.rate}/s p99 ${fmt(r.p99Ms)} ms`).join(', ')}${smoke ? '' : ok ? ' [reach met]' : ' [below reach]'} (load ${human.load.split(' ')[0]})`,
+    )
+    for (const r of human.rates)
+      say(`[human] ${r.rate} line(s)/s, ${r.lines} lines: follow p50 ${fmt(r.p50Ms)} ms, p99 ${fmt(r.p99Ms)} ms, max ${fmt(r.maxMs)} ms`)
   }
   for (const line of summaries) say(line)
   say(`SUMMARY W=${workers} B=${builds} L=${lines} ${summaries.join(' | ')}`)
