@@ -6,12 +6,15 @@ import type {BuildSpec, StepResult, StepSpec, WorkerMessage} from '../../protoco
 import {type FoundArtifact, findArtifacts, MAX_ARTIFACTS_PER_BUILD} from './artifacts.js'
 import {checkedOutRevision, gitCommand} from './git-step.js'
 import {type StepEnd, StepProcess} from './step-process.js'
+import type {FramePool} from './step-output.js'
 import type {Workspace} from './workspaces.js'
 
 /** How a build run talks back to its master. */
 export interface BuildChannel {
   send(message: WorkerMessage): void
-  sendOutput(build: number, step: number, chunks: Buffer[], size: number): void
+  /** Sends a frame from `pool` holding `size` bytes of output (and gives it back to the pool). */
+  sendOutput(build: number, step: number, frame: Buffer, size: number): void
+  pool: FramePool
   /** Uploads a step's artifact to the master; resolves with its SHA-256 once stored. */
   upload(step: number, artifact: FoundArtifact): Promise<{sha256: string}>
   /** The master's window of unacknowledged output per step. */
@@ -21,7 +24,6 @@ export interface BuildChannel {
 }
 
 export interface BuildRunOptions {
-  chunkBytes: number
   chunkIntervalMs: number
   killGraceMs: number
   onSpawn(pid: number): void
@@ -147,11 +149,11 @@ export class BuildRun {
       onSpawn: this.options.onSpawn,
       onExit: this.options.onExit,
       output: {
-        chunkBytes: this.options.chunkBytes,
+        pool: this.channel.pool,
         intervalMs: this.channel.chunkIntervalMs,
         windowBytes: this.channel.windowBytes,
         partialLineMs: PARTIAL_LINE_MS,
-        send: (chunks, size) => this.channel.sendOutput(this.spec.id, index, chunks, size),
+        send: (frame, size) => this.channel.sendOutput(this.spec.id, index, frame, size),
       },
     })
     this.current = {index, process}

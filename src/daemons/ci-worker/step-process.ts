@@ -29,6 +29,14 @@ export interface StepProcessOptions {
   onExit(pid: number): void
 }
 
+/**
+ * The step's command runs only once the worker has recorded its pid (onSpawn, for the
+ * leftover registry): the shell waits for a line on stdin, then becomes the step's shell with
+ * stdin from /dev/null. A worker killed before that leaves a shell that reads end of file and
+ * exits, never a step nobody knows about.
+ */
+const GATE = 'read -r go || exit 125; exec /bin/sh -c "$1" </dev/null'
+
 /** 500ms, 3s, 10m: a duration as a config would give it. */
 const formatMs = (ms: number) => (ms < 1000 || ms % 1000 !== 0 ? `${ms}ms` : ms % 60_000 === 0 ? `${ms / 60_000}m` : `${ms / 1000}s`)
 
@@ -71,12 +79,12 @@ export class StepProcess {
 
   private async run(pipes: Readable[]): Promise<StepEnd> {
     const {spec, cwd} = this.options
-    const child = execa('/bin/sh', ['-c', spec.run], {
+    const child = execa('/bin/sh', ['-c', GATE, 'tend-step', spec.run], {
       cwd,
       env: {...baseEnvironment(), ...spec.env},
       extendEnv: false,
       detached: true,
-      stdin: 'ignore',
+      stdin: 'pipe',
       stdout: 'pipe',
       stderr: 'pipe',
       buffer: false,
@@ -96,7 +104,13 @@ export class StepProcess {
     }
     if (child.pid !== undefined) {
       this.pid = child.pid
-      this.options.onSpawn(child.pid)
+      try {
+        this.options.onSpawn(child.pid)
+      } finally {
+        // Recorded: the step may start. (A step gone already makes this an EPIPE: no matter.)
+        child.stdin?.on('error', () => undefined)
+        child.stdin?.end('go\n')
+      }
       if (this.stopping) this.killing = killTree(child.pid, this.options.killGraceMs)
     }
     await new Promise((resolve) => {

@@ -8,16 +8,17 @@ import {
   HEADER_WORKER,
   type MasterMessage,
   masterMessage,
-  outputHeader,
   OUTPUT_HEADER_BYTES,
   PROTOCOL_VERSION,
   parseMessage,
   WORKER_PATH,
   type WorkerMessage,
+  writeOutputHeader,
 } from '../../protocols/ci/worker-protocol.js'
 import {uploadArtifact} from './artifacts.js'
 import {type BuildChannel, BuildRun, type BuildRunOptions} from './build-run.js'
 import type {WorkerStatus} from './status.js'
+import {FramePool} from './step-output.js'
 import {type Workspace, Workspaces} from './workspaces.js'
 
 /** How to reach masters, plus how each build runs (BuildRunOptions). */
@@ -27,6 +28,8 @@ export interface CiWorkerOptions extends BuildRunOptions {
   secret(): string
   masters: string[]
   slots: number
+  /** Output frames hold this many bytes. */
+  chunkBytes: number
   reconnectMinMs: number
   reconnectMaxMs: number
   workDir: string
@@ -69,6 +72,7 @@ export class CiWorker {
   private lastFromMaster = 0
   private connectedAt = 0
   private readonly workspaces: Workspaces
+  private readonly frames: FramePool
   private windowBytes = 8 * 1024 * 1024
   private masterFlushMs = Number.POSITIVE_INFINITY
 
@@ -77,6 +81,7 @@ export class CiWorker {
     private readonly log: Logger,
   ) {
     this.workspaces = new Workspaces(options.workDir, options.keepBuildDir)
+    this.frames = new FramePool(OUTPUT_HEADER_BYTES, options.chunkBytes)
   }
 
   start(): void {
@@ -220,9 +225,12 @@ export class CiWorker {
       send: (message) => {
         if (this.socket === socket) this.sendJson(message)
       },
-      sendOutput: (build, step, chunks, size) => {
-        if (this.socket !== socket || socket?.readyState !== WebSocket.OPEN) return
-        socket.send(Buffer.concat([outputHeader(build, step), ...chunks], OUTPUT_HEADER_BYTES + size))
+      pool: this.frames,
+      sendOutput: (build, step, frame, size) => {
+        if (this.socket !== socket || socket?.readyState !== WebSocket.OPEN) return this.frames.give(frame)
+        writeOutputHeader(frame, build, step)
+        // The frame goes back to the pool once written out, not before.
+        socket.send(frame.subarray(0, OUTPUT_HEADER_BYTES + size), () => this.frames.give(frame))
       },
       // To the master that gave the build, which alone accepts its artifacts.
       upload: (step, artifact) =>

@@ -120,10 +120,15 @@ export const OUTPUT_HEADER_BYTES = 11
 
 export function outputHeader(build: number, step: number): Buffer {
   const header = Buffer.allocUnsafe(OUTPUT_HEADER_BYTES)
-  header.writeUInt8(OUTPUT_KIND, 0)
-  header.writeUInt16BE(step, 1)
-  header.writeBigUInt64BE(BigInt(build), 3)
+  writeOutputHeader(header, build, step)
   return header
+}
+
+/** Writes the header into the first OUTPUT_HEADER_BYTES of a frame the output is already in. */
+export function writeOutputHeader(frame: Buffer, build: number, step: number): void {
+  frame.writeUInt8(OUTPUT_KIND, 0)
+  frame.writeUInt16BE(step, 1)
+  frame.writeBigUInt64BE(BigInt(build), 3)
 }
 
 export function parseOutputFrame(frame: Buffer): {build: number; step: number; data: Buffer} | undefined {
