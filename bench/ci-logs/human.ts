@@ -1,7 +1,9 @@
 import {execa, type ResultPromise} from 'execa'
 import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
+import type {MasterStatusDetails} from '../../src/daemons/ci-master/status.js'
 import {controlRequest} from '../../src/daemons/runtime/control-client.js'
+import type {Build} from '../../src/protocols/ci/builds.js'
 import {freePort} from '../../test/helpers/postgres.js'
 import {binRun, loadAverage, MasterApi} from './cluster.js'
 import {percentile} from './ingest.js'
@@ -66,7 +68,7 @@ export async function humanRun(home: string, rates: HumanRate[], progress: (mess
     const api = new MasterApi(`http://127.0.0.1:${port}`, readFileSync(join(home, 'data', 'master', 'api-token'), 'utf8').trim())
     progress(`stack up (default durations); ${rates.map((r) => `${r.lines} lines at ${r.rate}/s`).join(', ')}`)
     const ids: number[] = []
-    for (const name of names) ids.push((await api.post('/api/builds', {builder: name})).id)
+    for (const name of names) ids.push((await api.post<Build>('/api/builds', {builder: name})).id)
     const shown = ids.map(() => [] as Array<{printedMs: number; shownMs: number}>)
     for (const [i, id] of ids.entries()) {
       const follower = execa(process.execPath, [binRun, 'ci', 'log', String(id), '--follow', '--raw'], {
@@ -85,10 +87,10 @@ export async function humanRun(home: string, rates: HumanRate[], progress: (mess
         for (const line of lines) shown[i].push({printedMs: Number(line.split(' ')[1]), shownMs: now})
       })
     }
-    await api.waitFor(async () => (await api.get<any>('/api/builds?state=running')).length === ids.length, 'the builds to run')
+    await api.waitFor(async () => (await api.get<Build[]>('/api/builds?state=running')).length === ids.length, 'the builds to run')
     const socket = join(home, 'run', 'master.sock')
     await api.waitFor(
-      async () => (await controlRequest<any>(socket, 'GET', '/status')).body.details.followers >= ids.length,
+      async () => (await controlRequest<{details: MasterStatusDetails}>(socket, 'GET', '/status')).body.details.followers >= ids.length,
       'the followers to attach',
     )
     const load = loadAverage()

@@ -28,7 +28,9 @@ import {controlRequest} from '../../src/daemons/runtime/control-client.js'
 import {compileModel} from '../../src/daemons/flow-agent/compile.js'
 import {formatFlow} from '../../src/daemons/flow-agent/flow.js'
 import {validateModel} from '../../src/daemons/flow-agent/model.js'
+import type {BridgeStatus, FlowAgentDetails, SyncReport} from '../../src/daemons/flow-agent/status.js'
 import {binRun, repoRoot} from '../../test/helpers/cli.js'
+import type {StatusOf} from '../../test/helpers/daemon.js'
 import {labModel, resolveHosts} from '../../test/helpers/flow-model.js'
 import {type LabHost, OvsLab, type PingResult, type PortType} from '../../test/helpers/ovs.js'
 
@@ -156,7 +158,7 @@ class Bench {
   }
 
   /** Starts the agent process; resolves when its first sync is done, with the spawn-to-synced time and CPU. */
-  async startAgent(): Promise<{wallMs: number; cpuMs: number; switchCpuMs: number; report: any}> {
+  async startAgent(): Promise<{wallMs: number; cpuMs: number; switchCpuMs: number; report: SyncReport}> {
     const switchBefore = this.switchCpuMs()
     const started = performance.now()
     this.agent = execa(
@@ -171,19 +173,19 @@ class Bench {
         stderr: 'ignore',
       },
     )
-    const bridge = await this.waitStatus((b) => b.syncs >= 1, 120_000, 'first sync')
+    const bridge = await this.waitStatus((b) => b.syncs >= 1 && b.lastReport !== null, 120_000, 'first sync')
     return {
       wallMs: Math.round(performance.now() - started),
       cpuMs: this.agentCpuMs(),
       switchCpuMs: this.switchCpuMs() - switchBefore,
-      report: bridge.lastReport,
+      report: bridge.lastReport!,
     }
   }
 
-  async waitStatus(ok: (bridge: any) => boolean, timeoutMs: number, what: string): Promise<any> {
+  async waitStatus(ok: (bridge: BridgeStatus) => boolean, timeoutMs: number, what: string): Promise<BridgeStatus> {
     const deadline = Date.now() + timeoutMs
     for (;;) {
-      const res = await controlRequest<any>(this.socket, 'GET', '/status', {timeoutMs: 5000}).catch(() => undefined)
+      const res = await controlRequest<StatusOf<FlowAgentDetails>>(this.socket, 'GET', '/status', {timeoutMs: 5000}).catch(() => undefined)
       const bridge = res?.body?.details?.bridges?.[0]
       if (bridge && ok(bridge)) return bridge
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
@@ -423,7 +425,7 @@ async function main(): Promise<void> {
         )
         // (a) restarts an agent at rest: one that has read the switch back after the install and
         // found it right (it does so a second after changing it).
-        await bench.waitStatus((b) => b.syncs >= 2 && b.lastReport.flowMods === 0, 120_000, 'the install confirmed')
+        await bench.waitStatus((b) => b.syncs >= 2 && b.lastReport?.flowMods === 0, 120_000, 'the install confirmed')
         const probe = await lab.ping(h1, h2, {count: 20, intervalMs: 100})
         check(probe.received > 0, `${portType}: hosts cannot ping through the agent's flows`)
         await agentScenarios(bench, portType)

@@ -2,7 +2,7 @@ import {Command, Errors, type Interfaces} from '@oclif/core'
 import {resolveTendHome} from '../daemons/runtime/paths.js'
 import {TendError, UsageError, errorCode, errorMessage} from '../lib/errors.js'
 
-type Output = {[name: string]: any}
+type Output = {[name: string]: unknown}
 
 /**
  * The base of every tend command (after Salesforce's SfCommand): a global --json flag with a

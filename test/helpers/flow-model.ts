@@ -5,15 +5,20 @@
  */
 import {compileModel} from '../../src/daemons/flow-agent/compile.js'
 import {dumpLine, type Flow} from '../../src/daemons/flow-agent/flow.js'
-import {validateModel} from '../../src/daemons/flow-agent/model.js'
+import type {z} from 'zod'
+import {type networkModelSchema, validateModel} from '../../src/daemons/flow-agent/model.js'
 import type {LabHost} from './ovs.js'
 
 const RULES_PER_FILLER = 15
 const PORTS_PER_NETWORK = 50
 
-export function labModel(bridge: string, hosts: LabHost[], flows: number, cookieTag = 0x7e4d): {doc: any; flows: number} {
+/** A model document as a user writes it (before validation fills in the defaults). */
+export type ModelDoc = z.input<typeof networkModelSchema>
+type PortDoc = ModelDoc['bridges'][string]['ports'] extends Record<string, infer P> | undefined ? P : never
+
+export function labModel(bridge: string, hosts: LabHost[], flows: number, cookieTag = 0x7e4d): {doc: ModelDoc; flows: number} {
   const networks: Record<string, {vlan: number}> = {lab: {vlan: 10}}
-  const ports: Record<string, any> = {}
+  const ports: Record<string, PortDoc & {allow: NonNullable<PortDoc['allow']>}> = {}
   for (const h of hosts) {
     ports[h.name] = {
       interface: h.iface,
@@ -23,7 +28,7 @@ export function labModel(bridge: string, hosts: LabHost[], flows: number, cookie
       allow: hosts.filter((o) => o !== h).map((o) => ({from: o.name, protocol: 'icmp'})),
     }
   }
-  const doc = {version: 1, networks, bridges: {[bridge]: {ports}}}
+  const doc = {version: 1 as const, networks, bridges: {[bridge]: {ports}}}
   const count = () =>
     compileModel(validateModel(structuredClone(doc), 'lab model'), {cookieTag, resolveOfport: resolveHosts(hosts)}).get(bridge)!.flows
       .length

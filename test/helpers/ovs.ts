@@ -127,11 +127,7 @@ export interface PingResult {
 export class Pinger {
   private readonly child: ResultPromise
 
-  constructor(
-    from: LabHost,
-    to: LabHost,
-    private readonly intervalMs: number,
-  ) {
+  constructor(from: LabHost, to: LabHost, intervalMs: number) {
     // -D stamps each reply; the summary on SIGINT counts what was sent and received.
     this.child = execa('ip', ['netns', 'exec', from.netns, 'ping', '-n', '-D', '-i', String(intervalMs / 1000), to.ip], {
       reject: false,

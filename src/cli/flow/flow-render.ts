@@ -1,6 +1,6 @@
 /** Plain-text renderings for the `tend flow` commands (their --json output is the objects). */
 import type {InstanceStatusDoc} from '../../daemons/runtime/instance-view.js'
-import type {BridgeStatus, SyncReport} from '../../daemons/flow-agent/status.js'
+import type {FlowAgentDetails, SyncReport} from '../../daemons/flow-agent/status.js'
 
 export function renderSyncReports(reports: SyncReport[], mode: 'diff' | 'sync'): string {
   const lines: string[] = []
@@ -19,7 +19,7 @@ export function renderSyncReports(reports: SyncReport[], mode: 'diff' | 'sync'):
 }
 
 export function renderAgentStatus(doc: InstanceStatusDoc): string {
-  const details = doc.details as {model: string | null; modelError: string | null; bridges: BridgeStatus[]} | undefined
+  const details = doc.details as FlowAgentDetails | undefined
   const lines = [`${doc.name}: ${doc.healthy ? 'healthy' : 'unhealthy'}, ${doc.summary}`]
   if (details?.model) lines.push(`model: ${details.model}`)
   if (details?.modelError) lines.push(`model error (last good model kept): ${details.modelError}`)

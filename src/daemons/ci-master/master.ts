@@ -131,29 +131,28 @@ export async function startMaster(ctx: DaemonContext, config: MasterConfig): Pro
         const counts = await store.builderCounts()
         const running = coordinator.running()
         const connected = hub.all().filter((w) => w.ready)
-        const details: MasterStatusDetails = {
-          api: apiUrl,
-          tokenFile,
-          master: name,
-          db: dbLabel,
-          builders: config.builders.map((b) => ({
-            name: b.name,
-            pending: counts.get(b.name)?.pending ?? 0,
-            running: counts.get(b.name)?.running ?? 0,
-            maxBuilds: b.max_builds,
-          })),
-          workers: config.workers.map((w) => {
-            const c = hub.get(w.name)
-            return {name: w.name, tags: w.tags, connected: Boolean(c?.ready), running: c ? [...c.running] : [], slots: c?.slots ?? null}
-          }),
-          running,
-          followers: logService.followers,
-          outputBytes: coordinator.outputBytes,
-        }
         return {
           healthy: true,
           summary: `${builders.size} builders, ${connected.length}/${accounts.size} workers, ${running.length} running`,
-          details: {...details},
+          details: {
+            api: apiUrl,
+            tokenFile,
+            master: name,
+            db: dbLabel,
+            builders: config.builders.map((b) => ({
+              name: b.name,
+              pending: counts.get(b.name)?.pending ?? 0,
+              running: counts.get(b.name)?.running ?? 0,
+              maxBuilds: b.max_builds,
+            })),
+            workers: config.workers.map((w) => {
+              const c = hub.get(w.name)
+              return {name: w.name, tags: w.tags, connected: Boolean(c?.ready), running: c ? [...c.running] : [], slots: c?.slots ?? null}
+            }),
+            running,
+            followers: logService.followers,
+            outputBytes: coordinator.outputBytes,
+          } satisfies MasterStatusDetails,
         }
       },
       stop: async () => {

@@ -48,8 +48,11 @@ export default defineDaemonKind<WorkerConfig>({
             ? `connected to ${s.masterName}, ${s.running.length}/${config.max_builds} builds`
             : `${s.state}${s.lastError ? `: ${s.lastError}` : ''}`
         // Healthy when it can take builds: connected (and accepted) by a master.
-        const details: WorkerStatusDetails = {name, maxBuilds: config.max_builds, masters: config.masters, ...s}
-        return {healthy: s.state === 'connected', summary, details: {...details}}
+        return {
+          healthy: s.state === 'connected',
+          summary,
+          details: {name, maxBuilds: config.max_builds, masters: config.masters, ...s} satisfies WorkerStatusDetails,
+        }
       },
       stop: () => worker.stop(),
     }

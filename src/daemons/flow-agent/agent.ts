@@ -18,7 +18,7 @@ import {type BridgeToRead, fileStamp, type LoadedModel, ModelStore, type PortNum
 import {OvsSwitch, SwitchUnreachableError} from './ovs-switch.js'
 import {PrivateOvs} from './private-ovs.js'
 import {dumpOwnFlows, ownFlowsDigest, type Prefetched, type SyncOptions, syncBridge} from './sync.js'
-import type {BridgeStatus, SyncReport} from './status.js'
+import type {BridgeStatus, FlowAgentDetails, SyncReport} from './status.js'
 import type {FlowAgentConfig} from './flow-agent-config.js'
 
 interface Bridge {
@@ -466,14 +466,7 @@ export class FlowAgent {
     return out
   }
 
-  details(): {
-    model: string | null
-    modelError: string | null
-    modelFromCache: boolean
-    managedSwitch: string | null
-    intervalMs: number
-    bridges: BridgeStatus[]
-  } {
+  details(): FlowAgentDetails {
     return {
       model: this.config.model ?? (this.desired ? 'pushed' : null),
       modelError: this.modelError,

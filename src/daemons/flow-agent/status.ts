@@ -49,3 +49,15 @@ export interface BridgeStatus {
   lastReport: SyncReport | null
   error: string | null
 }
+
+/** A flow agent's `/status` details. */
+// A type, not an interface: DaemonStatus.details takes only types with an implicit index signature.
+export type FlowAgentDetails = {
+  /** The model file, 'pushed' for a model sent with `PUT /model`, or null for none yet. */
+  model: string | null
+  modelError: string | null
+  modelFromCache: boolean
+  managedSwitch: string | null
+  intervalMs: number
+  bridges: BridgeStatus[]
+}

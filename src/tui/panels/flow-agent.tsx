@@ -1,18 +1,11 @@
 import {Box, Text} from 'ink'
+import {formatAge} from '../../lib/format.js'
 import type {PanelProps} from '../panel-props.js'
-import type {BridgeStatus} from '../../daemons/flow-agent/status.js'
-
-interface FlowDetails {
-  model: string | null
-  modelError: string | null
-  managedSwitch: string | null
-  intervalMs: number
-  bridges: BridgeStatus[]
-}
+import type {FlowAgentDetails} from '../../daemons/flow-agent/status.js'
 
 /** The flow agent in `tend top`: per bridge, flows desired and installed, drift, last sync. */
 export default function FlowAgentPanel({instance, width}: PanelProps) {
-  const details = instance.status?.details as FlowDetails | undefined
+  const details = instance.status?.details as FlowAgentDetails | undefined
   if (!details) return <Text dimColor>no status yet</Text>
   return (
     <Box flexDirection="column" width={width}>
@@ -36,7 +29,7 @@ export default function FlowAgentPanel({instance, width}: PanelProps) {
             String(b.installed),
             String(b.driftFound),
             String(b.driftRepaired),
-            b.lastSyncAt ? `${ago(b.lastSyncAt)} ago` : 'never',
+            b.lastSyncAt ? `${formatAge(b.lastSyncAt)} ago` : 'never',
             b.lastSyncMs === null ? '-' : `${b.lastSyncMs} ms`,
           ])}
         </Text>
@@ -56,9 +49,4 @@ const WIDTHS = [12, 12, 9, 10, 12, 9, 10, 8]
 
 function row(cells: string[]): string {
   return cells.map((cell, i) => cell.padEnd(WIDTHS[i])).join('')
-}
-
-function ago(iso: string): string {
-  const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000))
-  return s < 60 ? `${s}s` : s < 3600 ? `${Math.floor(s / 60)}m` : `${Math.floor(s / 3600)}h`
 }

@@ -6,7 +6,9 @@ import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {tend, tendJson} from '../../helpers/cli.js'
+import type CiArtifacts from '../../../src/commands/ci/artifacts.js'
+import type {Artifact, Build} from '../../../src/protocols/ci/builds.js'
+import {type JsonOf, tend, tendJson} from '../../helpers/cli.js'
 import type {ForegroundDaemon} from '../../helpers/daemon.js'
 import {makeTendHome, waitFor} from '../../helpers/tend-home.js'
 import {type Master, startMaster, startWorker, workerAccounts} from './cluster.js'
@@ -176,7 +178,7 @@ describe('git source step', () => {
   it('fails the step, saying why, when the revision is not in the repository', async () => {
     const missing = await build('inc', {revision: 'e'.repeat(40)})
     expect(missing.build.result).toBe('failure')
-    expect(missing.steps.map((s: any) => s.result)).toEqual(['failure', 'skipped'])
+    expect(missing.steps.map((s) => s.result)).toEqual(['failure', 'skipped'])
     expect(await logOf(missing.build.id)).toContain('e'.repeat(40))
   })
 })
@@ -189,7 +191,7 @@ describe('artifacts', () => {
     const log = await logOf(id)
     expect(log).toContain('[tend] artifacts: nothing matches missing/**')
     expect(log).toMatch(/\[tend\] artifact app\/out\/a\.txt: 5 bytes uploaded, sha256 [0-9a-f]{64}/)
-    const listed = await tendJson(['ci', 'artifacts', String(id)], {home})
+    const listed = await tendJson<JsonOf<typeof CiArtifacts>>(['ci', 'artifacts', String(id)], {home})
     expect(listed.exitCode).toBe(0)
     const big = readFileSync(join(scratch, `big-${id}`))
     expect(listed.data).toEqual([
@@ -218,7 +220,7 @@ describe('artifacts', () => {
     const [escape, big] = await Promise.all([build('art-escape'), build('art-big')])
     expect(escape.build.result).toBe('failure')
     expect(await logOf(escape.build.id)).toContain('[tend] artifacts refused: leak leads outside the build dir')
-    expect(await master.get(`/api/builds/${escape.build.id}/artifacts`)).toEqual([])
+    expect(await master.get<Artifact[]>(`/api/builds/${escape.build.id}/artifacts`)).toEqual([])
 
     expect(big.build.result).toBe('failure')
     expect(await logOf(big.build.id)).toContain('would take the build past its artifacts_max_bytes of 1024')
@@ -238,16 +240,17 @@ describe('triggers', () => {
   it('a trigger step queues builds with properties and waits for them; a finished build triggers others', async () => {
     const parent = await build('parent', {revision: 'abc123'})
     expect(parent.build.result).toBe('success')
-    const builds = await master.get('/api/builds?limit=50')
-    const child = builds.find((b: any) => b.builder === 'child' && b.properties.triggered_by === String(parent.build.id))
+    const builds = await master.get<Build[]>('/api/builds?limit=50')
+    const child = builds.find((b) => b.builder === 'child' && b.properties.triggered_by === String(parent.build.id))
+    if (!child) throw new Error(`no build of child triggered by build ${parent.build.id}`)
     expect(child).toMatchObject({result: 'success', properties: {env: 'staging', revision: 'abc123', triggered_by_builder: 'parent'}})
     expect(await logOf(child.id)).toBe(`child env=staging of ${parent.build.id} rev=abc123\n`)
     expect(await logOf(parent.build.id, 'fan-out')).toBe(
       `[tend] queued build ${child.id} of child\n[tend] build ${child.id} of child ended success\n`,
     )
     const after = await waitFor(async () =>
-      (await master.get('/api/builds?builder=after')).find(
-        (b: any) => b.properties.triggered_by === String(parent.build.id) && b.state === 'finished',
+      (await master.get<Build[]>('/api/builds?builder=after')).find(
+        (b) => b.properties.triggered_by === String(parent.build.id) && b.state === 'finished',
       ),
     )
     expect(after).toMatchObject({result: 'success', properties: {stage: 'done'}})
@@ -284,7 +287,7 @@ describe('reporters', () => {
 
   it('retries a refused report with growing delays until it is taken', async () => {
     flaky.set('/repos/acme/app/statuses/feed', 2)
-    const queued = await master.post('/api/builds', {builder: 'reported', properties: {repository: 'acme/app', revision: 'feed'}})
+    const queued = await master.post<Build>('/api/builds', {builder: 'reported', properties: {repository: 'acme/app', revision: 'feed'}})
     const id = queued.body.id
     const posts = await waitFor(
       () => {

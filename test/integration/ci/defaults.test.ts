@@ -7,7 +7,11 @@ import {createElement} from 'react'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {controlRequest} from '../../../src/daemons/runtime/control-client.js'
 import CiMasterPanel from '../../../src/tui/panels/ci-master.js'
-import {binRun, cliEnv, repoRoot, tend} from '../../helpers/cli.js'
+import type {BuildDetail, BuilderInfo, WorkerInfo} from '../../../src/cli/ci/ci-client.js'
+import type Up from '../../../src/commands/up.js'
+import type {MasterStatusDetails} from '../../../src/daemons/ci-master/status.js'
+import type {Build} from '../../../src/protocols/ci/builds.js'
+import {binRun, cliEnv, type JsonOf, repoRoot, tend} from '../../helpers/cli.js'
 import {panelInstance} from '../../helpers/instance-view.js'
 import {freePort, startPostgres, type TempPostgres} from '../../helpers/postgres.js'
 import {makeTendHome, waitFor} from '../../helpers/tend-home.js'
@@ -98,17 +102,17 @@ ${worker('w5', [ports.m3], ['m3'])}
 }
 
 interface MasterApi {
-  get<T = any>(path: string): Promise<T>
+  get<T>(path: string): Promise<T>
   start(builder: string): Promise<number>
 }
 
 function master(name: 'm1' | 'm2' | 'm3'): MasterApi {
   const url = `http://127.0.0.1:${ports[name]}`
   return {
-    get: async (path) => {
+    get: async <T>(path: string) => {
       const res = await fetch(`${url}${path}`)
       if (!res.ok) throw new Error(`GET ${path} on ${name}: ${res.status}`)
-      return res.json()
+      return (await res.json()) as T
     },
     start: async (builder) => {
       const token = readFileSync(join(home, 'data', name, 'api-token'), 'utf8').trim()
@@ -118,22 +122,28 @@ function master(name: 'm1' | 'm2' | 'm3'): MasterApi {
         body: JSON.stringify({builder}),
       })
       if (res.status !== 201) throw new Error(`starting ${builder} on ${name}: ${res.status} ${await res.text()}`)
-      return (await res.json()).id
+      return ((await res.json()) as Build).id
     },
   }
 }
 
+/** m1's /status, as `tend top` reads it. */
+const masterStatus = async () => (await controlRequest<{details: MasterStatusDetails}>(join(home, 'run', 'm1.sock'), 'GET', '/status')).body
+
 const pidOf = (name: string) => Number(readFileSync(join(home, 'run', `${name}.pid`), 'utf8'))
 const connected = async (m: MasterApi, worker: string) =>
-  (await m.get('/api/workers').catch(() => [])).some((w: any) => w.name === worker && w.connected)
+  (await m.get<WorkerInfo[]>('/api/workers').catch(() => [])).some((w) => w.name === worker && w.connected)
+/** When the worker is seen connected to the master again. */
+const workerBack = (m: MasterApi, worker: string) =>
+  waitFor(async () => ((await connected(m, worker)) ? Date.now() : undefined), {timeoutMs: 60_000, intervalMs: 100, what: `${worker} back`})
 const runningStep = (m: MasterApi, id: number) =>
-  waitFor(async () => (await m.get(`/api/builds/${id}`)).steps.some((s: any) => s.state === 'running'), {
+  waitFor(async () => (await m.get<BuildDetail>(`/api/builds/${id}`)).steps.some((s) => s.state === 'running'), {
     what: `build ${id} running a step`,
   })
 const finished = (m: MasterApi, id: number, timeoutMs: number) =>
   waitFor(
     async () => {
-      const detail = await m.get(`/api/builds/${id}`)
+      const detail = await m.get<BuildDetail>(`/api/builds/${id}`)
       return detail.build.state === 'finished' ? {...detail, seenAt: Date.now()} : undefined
     },
     {timeoutMs, intervalMs: 100, what: `build ${id} to finish`},
@@ -150,14 +160,14 @@ async function followScenario() {
     buffer: {stdout: false},
     reject: false,
   })
-  await waitFor(async () => (await controlRequest<any>(join(home, 'run', 'm1.sock'), 'GET', '/status')).body.details.followers >= 1, {
+  await waitFor(async () => (await masterStatus()).details.followers >= 1, {
     what: 'the follower to attach',
     timeoutMs: 60_000,
   })
   writeFileSync(join(scratch, `go-${id}`), '')
   const shown: Array<{line: number; printedMs: number; shownMs: number}> = []
   let pending = ''
-  let midway: Promise<any> | undefined
+  let midway: Promise<{details: MasterStatusDetails}> | undefined
   follower.stdout!.on('data', (chunk: Buffer) => {
     const now = Date.now()
     pending += chunk.toString('utf8')
@@ -167,7 +177,7 @@ async function followScenario() {
       if (match) shown.push({line: Number(match[1]), printedMs: Number(BigInt(match[2]) / 1_000_000n), shownMs: now})
     }
     // Midway, what `tend top` would show of the master: its live tail of the running step.
-    if (!midway && shown.length >= 5) midway = controlRequest<any>(join(home, 'run', 'm1.sock'), 'GET', '/status').then((r) => r.body)
+    if (!midway && shown.length >= 5) midway = masterStatus()
   })
   const result = await follower
   return {id, result, shown, status: await midway}
@@ -203,6 +213,7 @@ async function takeoverScenario() {
   process.kill(pidOf('m2'), 'SIGKILL')
   const killedAt = Date.now()
   const lost = await finished(m1, id, DEFAULTS.masterTimeoutMs + 60_000)
+  if (lost.build.retriedAs === null) throw new Error(`build ${id} was not retried`)
   const retry = await finished(m1, lost.build.retriedAs, 60_000)
   return {lost, retry, tookMs: lost.seenAt - killedAt}
 }
@@ -221,19 +232,15 @@ async function reconnectAfterKill() {
           return 0
         }
       })()
-      return (
-        pid !== oldPid &&
-        pid !== 0 &&
-        (await m3
-          .get('/api/builders')
-          .then(() => Date.now())
-          .catch(() => 0))
-      )
+      if (pid === oldPid || pid === 0) return undefined
+      return m3
+        .get<BuilderInfo[]>('/api/builders')
+        .then(() => Date.now())
+        .catch(() => undefined)
     },
     {timeoutMs: 60_000, intervalMs: 100, what: 'm3 restarted by the supervisor'},
   )
-  const backAt = await waitFor(async () => (await connected(m3, 'w5')) && Date.now(), {timeoutMs: 60_000, intervalMs: 100, what: 'w5 back'})
-  return {reconnectMs: backAt - upAt}
+  return {reconnectMs: (await workerBack(m3, 'w5')) - upAt}
 }
 
 /** `tend up` with m3's config changed replaces m3: how long until its worker is back. */
@@ -242,8 +249,7 @@ async function reconnectAfterUp() {
   writeFileSync(stackFile, stack(true))
   const up = await tend(['up', '-f', stackFile, '--json'], {home, timeout: 120_000})
   const upAt = Date.now()
-  const backAt = await waitFor(async () => (await connected(m3, 'w5')) && Date.now(), {timeoutMs: 60_000, intervalMs: 100, what: 'w5 back'})
-  return {up, reconnectMs: backAt - upAt, builders: (await m3.get('/api/builders')).map((b: any) => b.name)}
+  return {up, reconnectMs: (await workerBack(m3, 'w5')) - upAt, builders: (await m3.get<BuilderInfo[]>('/api/builders')).map((b) => b.name)}
 }
 
 let scenarios: {
@@ -294,8 +300,10 @@ afterAll(async () => {
 
 describe('CI from a stack file with the default durations', () => {
   it('hands each daemon the config as written: durations converted once, by the daemon', () => {
-    const written = JSON.parse(readFileSync(join(home, 'run', 'm1.config.json'), 'utf8'))
-    expect(written.builders.find((b: any) => b.name === 'timeout').steps[0].timeout).toBe('3s')
+    const written = JSON.parse(readFileSync(join(home, 'run', 'm1.config.json'), 'utf8')) as {
+      builders: Array<{name: string; steps: Array<{timeout?: string}>}>
+    }
+    expect(written.builders.find((b) => b.name === 'timeout')?.steps[0].timeout).toBe('3s')
     expect(written).not.toHaveProperty('heartbeat_timeout')
     // The supervisor starts each kind with its Node flags.
     expect(readFileSync(`/proc/${pidOf('m1')}/cmdline`, 'utf8').split('\0')).toContain('--v8-pool-size=1')
@@ -305,8 +313,9 @@ describe('CI from a stack file with the default durations', () => {
     const {build, steps} = await scenarios.timeout
     expect(steps[0]).toMatchObject({result: 'timeout'})
     expect(build).toMatchObject({result: 'failure', summary: 'timed out after 3s'})
-    expect(build.finishedAt - build.startedAt).toBeGreaterThanOrEqual(3000)
-    expect(build.finishedAt - build.startedAt).toBeLessThan(20_000)
+    const tookMs = (build.finishedAt ?? 0) - (build.startedAt ?? 0)
+    expect(tookMs).toBeGreaterThanOrEqual(3000)
+    expect(tookMs).toBeLessThan(20_000)
   }, 90_000)
 
   it('a worker stopped with SIGSTOP is lost once silent for heartbeat_timeout', async () => {
@@ -332,8 +341,8 @@ describe('CI from a stack file with the default durations', () => {
     const {afterKill, afterUp} = await scenarios.reconnect
     expect(afterKill.reconnectMs).toBeLessThan(DEFAULTS.reconnectMaxMs + SLACK_MS)
     expect(afterUp.up.exitCode, String(afterUp.up.stderr)).toBe(0)
-    const up = JSON.parse(String(afterUp.up.stdout))
-    expect(up.instances.find((i: any) => i.name === 'm3').action).toBe('replaced')
+    const up = JSON.parse(String(afterUp.up.stdout)) as JsonOf<typeof Up>
+    expect(up.instances.find((i) => i.name === 'm3')?.action).toBe('replaced')
     expect(up.removed.sort()).toEqual(['m2', 'w4'])
     expect(afterUp.builders).toEqual(['idle', 'added'])
     expect(afterUp.reconnectMs).toBeLessThan(DEFAULTS.reconnectMaxMs + SLACK_MS)
@@ -354,9 +363,13 @@ describe('CI from a stack file with the default durations', () => {
     expect(beforeNext / shown.length).toBeGreaterThanOrEqual(0.99)
 
     // Midway through, the master's status (what tend top's panel draws) held the live tail.
-    const running = status.details.running.find((r: any) => r.builder === 'follow')
+    if (!status) throw new Error('no status taken midway')
+    const running = status.details.running.find((r) => r.builder === 'follow')
+    if (!running) throw new Error('the follow build was not running midway')
     expect(running.tail.at(-1)).toMatch(/^line \d+ \d+$/)
-    const frame = render(createElement(CiMasterPanel, {instance: panelInstance('ci-master', status.details, 'm1'), width: 100})).lastFrame()
+    const frame = render(
+      createElement(CiMasterPanel, {instance: panelInstance('ci-master', {...status.details}, 'm1'), width: 100}),
+    ).lastFrame()
     expect(frame).toContain(`#${running.id} follow on w1  step print`)
     expect(frame).toContain(running.tail.at(-1))
   }, 180_000)

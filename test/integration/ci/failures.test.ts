@@ -2,7 +2,11 @@ import {existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
-import {tend, tendJson} from '../../helpers/cli.js'
+import type CiBuilds from '../../../src/commands/ci/builds.js'
+import type CiBuildShow from '../../../src/commands/ci/build/show.js'
+import type {BuildDetail} from '../../../src/cli/ci/ci-client.js'
+import type {Build} from '../../../src/protocols/ci/builds.js'
+import {type JsonOf, tend, tendJson} from '../../helpers/cli.js'
 import type {ForegroundDaemon} from '../../helpers/daemon.js'
 import {isAlive, makeTendHome, waitFor} from '../../helpers/tend-home.js'
 import {type Master, startMaster, startWorker, workerAccounts} from './cluster.js'
@@ -54,7 +58,7 @@ function masterConfig(extra: Record<string, unknown> = {}) {
 }
 
 async function start(master: Master, builder: string): Promise<number> {
-  const {status, body} = await master.post('/api/builds', {builder})
+  const {status, body} = await master.post<Build>('/api/builds', {builder})
   expect(status).toBe(201)
   return body.id
 }
@@ -67,7 +71,7 @@ describe('failure semantics', () => {
     // Started the way a user would, waiting: it must follow the build to its retry's result.
     const waiting = tend(['ci', 'build', 'start', 'long', '--wait'], {home, timeout: 90_000})
     await waitFor(() => existsSync(join(scratch, 'pids-1')), {what: 'the step to start'})
-    const id = (await master.get('/api/builds?state=running'))[0].id
+    const id = (await master.get<Build[]>('/api/builds?state=running'))[0].id
     const killedAt = Date.now()
     await w1.kill9()
     const lost = await master.waitBuild(id, 10_000)
@@ -88,7 +92,7 @@ describe('failure semantics', () => {
     expect(waited.stderr).toContain(`retried as build ${retry.build.id}`)
     // The list shows both attempts, newest first.
     const builds = await tend(['ci', 'builds', '--json'], {home})
-    expect(JSON.parse(builds.stdout).map((b: any) => b.result)).toEqual(['success', 'lost'])
+    expect((JSON.parse(builds.stdout) as JsonOf<typeof CiBuilds>).map((b) => b.result)).toEqual(['success', 'lost'])
   })
 
   it('a worker that stops answering is lost after the heartbeat timeout, though its connection stays open', async () => {
@@ -113,7 +117,7 @@ describe('failure semantics', () => {
       process.kill(pid, 'SIGCONT')
     }
     // Awake again, the worker finds its connection gone, drops the stale build, reconnects and runs the retry.
-    const detail = await master.get(`/api/builds/${id}`)
+    const detail = await master.get<BuildDetail>(`/api/builds/${id}`)
     expect((await master.waitBuild(detail.build.retriedAs, 30_000)).build).toMatchObject({result: 'success', worker: 'w1'})
   })
 
@@ -207,8 +211,8 @@ describe('failure semantics', () => {
     expect(lost.build.summary).toContain('restarted')
     const retry = await master.waitBuild(lost.build.retriedAs, 30_000)
     expect(retry.build).toMatchObject({result: 'success', worker: 'w1'})
-    expect((await master.get('/api/builds?state=running')).length).toBe(0)
-    const shown = await tendJson(['ci', 'build', 'show', String(chatty)], {home})
+    expect((await master.get<Build[]>('/api/builds?state=running')).length).toBe(0)
+    const shown = await tendJson<JsonOf<typeof CiBuildShow>>(['ci', 'build', 'show', String(chatty)], {home})
     expect(shown.data.build.result).toBe('lost')
     expect(shown.data.steps[0]).toMatchObject({result: 'lost', logLines: 80000, logBytes: 468894})
     expect(shown.data.steps[0].storedBytes).toBeGreaterThan(0)
