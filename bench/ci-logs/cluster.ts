@@ -113,14 +113,15 @@ export function mainThreadCpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100
 }
 
-/** CPU seconds of each thread of a process, by thread id. */
-export function threadCpuSeconds(pid: number): Map<number, number> {
-  const out = new Map<number, number>()
+/** CPU seconds of each thread of a process, by thread id and name (`main` for the event loop). */
+export function threadCpuSeconds(pid: number): Map<string, number> {
+  const out = new Map<string, number>()
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
       const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
+      const name = Number(tid) === pid ? 'main' : `${stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))}/${tid}`
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      out.set(Number(tid), (Number(fields[11]) + Number(fields[12])) / 100)
+      out.set(name, (Number(fields[11]) + Number(fields[12])) / 100)
     } catch {
       // the thread ended
     }

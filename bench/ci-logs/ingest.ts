@@ -179,12 +179,12 @@ export async function ingestRun(options: IngestOptions, progress: (message: stri
     const harnessCpuS = (harness.user + harness.system) / 1e6
     const dbCpuS = options.dbPid ? serverCpuSeconds(options.dbPid) - dbBefore : null
     {
-      const deltas = [...threadCpuSeconds(master.pid)].map(([tid, cpu]) => [tid, cpu - (threadsBefore.get(tid) ?? 0)] as const)
+      const deltas = [...threadCpuSeconds(master.pid)].map(([thread, cpu]) => [thread, cpu - (threadsBefore.get(thread) ?? 0)] as const)
       progress(
-        `master threads (tid: CPU-s): ${deltas
+        `master threads (name/tid: CPU-s): ${deltas
           .filter(([, d]) => d > 0)
           .sort((a, b) => b[1] - a[1])
-          .map(([tid, d]) => `${tid === master.pid ? 'main' : tid}: ${d.toFixed(2)}`)
+          .map(([thread, d]) => `${thread}: ${d.toFixed(2)}`)
           .join(', ')}`,
       )
     }
