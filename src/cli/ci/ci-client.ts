@@ -3,7 +3,7 @@ import {once} from 'node:events'
 import {readFileSync} from 'node:fs'
 import type {Writable} from 'node:stream'
 import {get as httpGet, type IncomingMessage} from 'node:http'
-import {ExternalError, FailureError, TendError, UsageError, errorCode, errorMessage} from '../../lib/errors.js'
+import {ExternalError, FailureError, NotFoundError, TendError, UsageError, errorCode, errorMessage} from '../../lib/errors.js'
 import type {MasterStatusDetails} from '../../daemons/ci-master/status.js'
 import {findInstance} from '../instances/discovery.js'
 import type {Artifact, Build, Step} from '../../protocols/ci/builds.js'
@@ -246,7 +246,9 @@ export class CiClient {
     } catch {
       // not JSON: keep the status line
     }
-    if (res.status === 400 || res.status === 404 || res.status === 413) throw new UsageError(message, {hint})
+    // A build or builder that does not exist is "not found" (exit 1), as everywhere in tend.
+    if (res.status === 404) throw new NotFoundError(message, {hint})
+    if (res.status === 400 || res.status === 413) throw new UsageError(message, {hint})
     if (res.status === 401 || res.status === 403)
       throw new FailureError(`the master refused the request: ${message}`, {
         hint: hint ?? "check the API token (--token, TEND_CI_TOKEN or the master's token file)",

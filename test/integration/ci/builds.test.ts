@@ -234,7 +234,7 @@ describe('limits and errors', () => {
     }
     const flag = await tend(['ci', 'builds', '--limit', 'many'], {home})
     expect(flag.exitCode).toBe(2)
-    expect(flag.stderr).toContain('Parsing --limit: Expected an integer but received: many')
+    expect(flag.stderr).toContain('--limit: must be an integer')
   })
 
   it('stops quietly with 0 when the reader of its output goes away', async () => {
@@ -253,9 +253,9 @@ describe('limits and errors', () => {
     expect(piped.stderr).toBe('exit=0')
   })
 
-  it('refuses an unknown builder with a usage error', async () => {
+  it('refuses an unknown builder as not found (exit 1, as every not-found)', async () => {
     const result = await tend(['ci', 'build', 'start', 'nope'], {home})
-    expect(result.exitCode).toBe(2)
+    expect(result.exitCode).toBe(1)
     expect(result.stderr).toContain('unknown builder "nope"')
     expect(result.stderr).toContain('known builders: bytes')
   })
