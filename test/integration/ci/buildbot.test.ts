@@ -212,7 +212,8 @@ describe('artifacts', () => {
     const toStdout = await tend(['ci', 'artifact', 'get', String(id), 'app/out/a.txt', '-o', '-'], {home})
     expect(toStdout.stdout).toBe('hello')
     const unknown = await tend(['ci', 'artifact', 'get', String(id), 'app/out/a.log', '-o', '-'], {home})
-    expect(unknown.exitCode).toBe(2)
+    // Not found is exit 1, as every not-found (the exit-code table).
+    expect(unknown.exitCode).toBe(1)
     expect(unknown.stderr).toContain(`build ${id} has no artifact app/out/a.log`)
   })
 
