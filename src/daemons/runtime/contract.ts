@@ -91,6 +91,11 @@ export interface DaemonKindEntry {
    * not in it, so that a daemon never loads the TUI.
    */
   panel?: () => Promise<unknown>
+  /**
+   * Node flags the supervisor starts this kind's processes with, e.g. ['--v8-pool-size=1']
+   * (flags that must be given at start; `tend daemon run` users put them in NODE_OPTIONS).
+   */
+  readonly nodeFlags?: readonly string[]
 }
 
 /** Helper for kind authors: keeps the Config type tied to the schema. */

@@ -178,7 +178,7 @@ export class ManagedInstance {
     rmSync(paths.exitReportFile(name), {force: true})
     const child = spawnDetached(
       process.execPath,
-      [bin, 'daemon', 'run', kind, '--name', name, '--config', configFile, '--base-dir', baseDir, '--supervised'],
+      [...this.spec.nodeFlags, bin, 'daemon', 'run', kind, '--name', name, '--config', configFile, '--base-dir', baseDir, '--supervised'],
       {
         logFile: paths.logFile(name),
         env: {TEND_HOME: paths.home},
