@@ -6,16 +6,23 @@
  * goes away it retries until it is back and re-syncs; when the model turns invalid it keeps
  * the last good one (also across its own restarts) and reports the error.
  */
-import {type FSWatcher, watch} from 'node:fs'
+import {existsSync, type FSWatcher, watch} from 'node:fs'
+import {hostname} from 'node:os'
 import {basename, dirname, join} from 'node:path'
 import type {DaemonContext} from '../runtime/contract.js'
 import {FailureError, UsageError, errorMessage} from '../../lib/errors.js'
-import {type DesiredState, readModelText} from './desired.js'
+import type {DesiredState} from './desired.js'
 import {DesiredFlows} from './desired-flows.js'
 import {cookieTag, formatFlow} from './flow.js'
+import {type ExplainRequest, type Explanation, explainPacket} from './explain.js'
 import {EventChecker, FlowMonitor} from './flow-monitor.js'
+import {InfrastructureSync} from './infrastructure-sync.js'
+import {InterfaceWatch} from './interface-watch.js'
+import {readModelInput} from './model-input.js'
 import {type BridgeToRead, fileStamp, type LoadedModel, ModelStore, type PortNumbers} from './model-store.js'
+import {OvsDb} from './ovsdb.js'
 import {OvsSwitch, SwitchUnreachableError} from './ovs-switch.js'
+import {runCommand} from './command.js'
 import {PrivateOvs} from './private-ovs.js'
 import {dumpOwnFlows, ownFlowsDigest, type Prefetched, type SyncOptions, type SyncReport, syncBridge} from './sync.js'
 import type {FlowAgentConfig} from './config.js'
@@ -26,7 +33,8 @@ export interface BridgeStatus {
   connected: boolean
   desired: number
   installed: number
-  unresolvedPorts: string[]
+  /** Interfaces the flows need that are not on the switch (yet). */
+  missingInterfaces: string[]
   syncs: number
   /** Flows found differing from the model (missing, wrong or stale), over the agent's life. */
   driftFound: number
@@ -66,6 +74,13 @@ export class FlowAgent {
   private modelStamp = ''
   private readonly bridges = new Map<string, Bridge>()
   private managed: PrivateOvs | undefined
+  /** This agent's host in a multi-host model. */
+  private readonly host: string
+  /** OVSDB: bridges, tunnel, patch and NIC ports (when the agent can reach it). */
+  private infra: InfrastructureSync | undefined
+  private infraError: string | null = null
+  private lastInfraChanges: string[] = []
+  private interfaceWatch: InterfaceWatch | undefined
   /** Dumps (and port numbers) read at start for each bridge's first sync. */
   private readonly prefetched = new Map<string, Prefetched & {ports?: Map<string, number>}>()
   private queue: Promise<unknown> = Promise.resolve()
@@ -77,7 +92,7 @@ export class FlowAgent {
   private timer: NodeJS.Timeout | undefined
   private retry: NodeJS.Timeout | undefined
   private settle: NodeJS.Timeout | undefined
-  private fileWatcher: FSWatcher | undefined
+  private readonly fileWatchers: FSWatcher[] = []
   private reloadTimer: NodeJS.Timeout | undefined
   private stopped = false
   private readonly metrics
@@ -87,7 +102,8 @@ export class FlowAgent {
     private readonly config: FlowAgentConfig,
   ) {
     this.resetPending = config.reset_flows
-    this.store = new ModelStore(ctx.dataDir, config.cookie)
+    this.host = config.host ?? hostname()
+    this.store = new ModelStore(ctx.dataDir, config.cookie, this.host)
     const m = ctx.metrics
     this.metrics = {
       desired: m.gauge('flow_desired', 'Flows the model compiles to', ['bridge']),
@@ -106,10 +122,15 @@ export class FlowAgent {
   }
 
   async start(): Promise<void> {
+    const db = this.config.ovs.db ?? `unix:${join(this.config.ovs.rundir, 'db.sock')}`
+    // Read OVSDB while the model loads (a restart's check of the tunnels and patch ports costs nothing then).
+    if (!this.config.ovs.managed && (this.config.ovs.db || existsSync(db.slice(5)))) this.startInfrastructure(db)
     await this.loadInitialModel()
     if (this.config.ovs.managed) {
-      this.managed = await PrivateOvs.start({dir: join(this.ctx.dataDir, 'ovs'), netns: managedNetns(this.ctx.dataDir)})
+      const netns = this.config.ovs.netns ?? managedNetns(this.ctx.dataDir)
+      this.managed = await PrivateOvs.start({dir: join(this.ctx.dataDir, 'ovs'), netns, ownsNetns: this.config.ovs.netns === undefined})
       this.ctx.log.info('managed Open vSwitch running', {dir: this.managed.dir, netns: this.managed.netns})
+      this.startInfrastructure(this.managed.dbAddress)
     }
     await this.ensureBridges()
     this.watchModelFile()
@@ -127,10 +148,27 @@ export class FlowAgent {
     clearTimeout(this.retry)
     clearTimeout(this.settle)
     clearTimeout(this.reloadTimer)
-    this.fileWatcher?.close()
+    for (const watcher of this.fileWatchers) watcher.close()
     for (const bridge of this.bridges.values()) bridge.monitor.stop()
+    this.interfaceWatch?.stop()
     await this.queue.catch(() => undefined)
     if (this.managed && !this.config.ovs.keep_running) await this.managed.stop()
+  }
+
+  private startInfrastructure(db: string): void {
+    const managed = this.managed
+    this.infra = new InfrastructureSync({
+      db: new OvsDb(db, this.config.ovs.timeout_ms),
+      ownerTag: this.config.cookie,
+      datapathType: managed ? 'netdev' : undefined,
+      underlay: managed && {netns: managed.netns, appctlTarget: managed.appctlTarget},
+      log: this.ctx.log,
+    })
+    if (!managed) this.infra.prefetch()
+    this.interfaceWatch = new InterfaceWatch(db, {
+      onChange: () => this.syncSoon('interfaces changed'),
+      onClosed: (reason) => this.ctx.log.warn(reason),
+    })
   }
 
   // ---- model ------------------------------------------------------------------------------
@@ -140,8 +178,8 @@ export class FlowAgent {
     if (model) {
       try {
         const started = performance.now()
-        this.modelStamp = fileStamp(model)
-        const loaded = await this.store.load(readModelText(model), model, (bridges) => this.prefetch(bridges))
+        this.modelStamp = this.modelFilesStamp()
+        const loaded = await this.store.load(readModelInput(model, this.config.hosts_file), (bridges) => this.prefetch(bridges))
         this.adopt(loaded)
         this.ctx.log.info('model loaded', {
           bridges: loaded.desired.bridges.join(','),
@@ -158,7 +196,7 @@ export class FlowAgent {
     const lastGood = this.store.lastGoodText()
     if (lastGood !== undefined) {
       try {
-        const loaded = await this.store.load(lastGood, this.store.lastGoodPath)
+        const loaded = await this.store.load({text: lastGood, source: this.store.lastGoodPath})
         this.store.adopt(loaded)
         this.desired = loaded.desired
         this.modelFromCache = loaded.fromCache
@@ -229,21 +267,32 @@ export class FlowAgent {
     this.ctx.log.error(this.desired ? 'model rejected, keeping the last good one' : 'model rejected', {error: this.modelError})
   }
 
+  /** The files the model is read from: the model file and the hosts file, if any. */
+  private modelFiles(): string[] {
+    return this.config.model ? [this.config.model, ...(this.config.hosts_file ? [this.config.hosts_file] : [])] : []
+  }
+
+  private modelFilesStamp(): string {
+    return this.modelFiles().map(fileStamp).join(' | ')
+  }
+
   private watchModelFile(): void {
-    const {model} = this.config
-    if (!model) return
-    try {
-      // Watch the folder: editors replace files by rename, which a watch on the file misses.
-      this.fileWatcher = watch(dirname(model), (_, file) => {
-        if (file === null || file === basename(model)) this.scheduleReload()
-      })
-    } catch (error) {
-      this.ctx.log.warn('cannot watch the model file; checking it on the interval', {error: errorMessage(error)})
+    for (const path of this.modelFiles()) {
+      try {
+        // Watch the folder: editors replace files by rename, which a watch on the file misses.
+        this.fileWatchers.push(
+          watch(dirname(path), (_, file) => {
+            if (file === null || file === basename(path)) this.scheduleReload()
+          }),
+        )
+      } catch (error) {
+        this.ctx.log.warn(`cannot watch ${path}; checking it on the interval`, {error: errorMessage(error)})
+      }
     }
   }
 
   private checkModelFile(): void {
-    if (this.config.model && fileStamp(this.config.model) !== this.modelStamp) this.scheduleReload()
+    if (this.config.model && this.modelFilesStamp() !== this.modelStamp) this.scheduleReload()
   }
 
   private scheduleReload(): void {
@@ -253,11 +302,11 @@ export class FlowAgent {
 
   private async reloadModel(): Promise<void> {
     const model = this.config.model!
-    const stamp = fileStamp(model)
+    const stamp = this.modelFilesStamp()
     if (stamp === this.modelStamp || this.stopped) return
     this.modelStamp = stamp
     try {
-      this.adopt(await this.store.load(readModelText(model), model))
+      this.adopt(await this.store.load(readModelInput(model, this.config.hosts_file)))
       this.ctx.log.info('model reloaded', {bridges: this.desired!.bridges.join(',')})
       await this.ensureBridges()
       this.syncSoon('model changed')
@@ -268,10 +317,10 @@ export class FlowAgent {
 
   // ---- bridges ----------------------------------------------------------------------------
 
-  private async ensureBridges(): Promise<void> {
+  /** Starts keeping the model's bridges (the infrastructure sync creates them on a managed switch). */
+  private ensureBridges(): void {
     for (const name of this.desired?.bridges ?? []) {
       if (this.bridges.has(name)) continue
-      if (this.managed) await this.managed.addBridge(name)
       const address = this.addressOf(name)
       const sw = new OvsSwitch(address, {timeoutMs: this.config.ovs.timeout_ms})
       const bridge: Bridge = {
@@ -283,7 +332,7 @@ export class FlowAgent {
           connected: false,
           desired: 0,
           installed: 0,
-          unresolvedPorts: [],
+          missingInterfaces: [],
           syncs: 0,
           driftFound: 0,
           driftRepaired: 0,
@@ -349,7 +398,7 @@ export class FlowAgent {
     }
     const resetFlows = options.resetFlows || (this.resetPending && !options.dryRun)
     const reports: SyncReport[] = []
-    let unreachable = false
+    let unreachable = !(await this.syncInfrastructure(desired, options))
     for (const [name, bridge] of this.bridges) {
       try {
         if (!desired.bridges.includes(name)) {
@@ -365,6 +414,8 @@ export class FlowAgent {
           if (bridge.status.connected) this.ctx.log.warn(`bridge ${name}: switch unreachable`, {error: bridge.status.error})
           bridge.status.connected = false
           bridge.monitor.stop()
+          // A switch that restarts comes back without the underlay's address on its bridge.
+          this.infra?.lost()
         } else this.ctx.log.error(`bridge ${name}: sync failed`, {error: bridge.status.error})
         if (options.dryRun || options.resetFlows) throw error
       }
@@ -389,6 +440,47 @@ export class FlowAgent {
       this.retry = setTimeout(() => this.syncSoon('switch back?'), Math.min(1000, this.config.interval_ms))
     }
     return reports
+  }
+
+  /**
+   * Makes OVSDB hold the bridges and ports the model needs here (first: the flows refer to the
+   * ports' numbers). False when OVSDB is unreachable.
+   */
+  private async syncInfrastructure(desired: DesiredState, options: SyncOptions): Promise<boolean> {
+    const infra = desired.infrastructure
+    this.watchInterfaces(desired)
+    if (!this.managed && infra.ports.length === 0) return true
+    if (!this.infra) {
+      this.infraError = `the model needs tunnel, patch or NIC ports, and OVSDB is not reachable at unix:${join(this.config.ovs.rundir, 'db.sock')}`
+      this.ctx.log.error(this.infraError, {hint: 'set ovs.db in the agent config'})
+      return true
+    }
+    try {
+      const changes = await this.infra.sync(infra, options.dryRun)
+      this.infraError = null
+      if (options.dryRun) return true
+      if (changes.length) this.lastInfraChanges = changes
+      return true
+    } catch (error) {
+      this.infraError = errorMessage(error)
+      if (!(error instanceof SwitchUnreachableError)) {
+        this.ctx.log.error('infrastructure sync failed', {error: this.infraError})
+        return true
+      }
+      this.infra.lost()
+      this.interfaceWatch?.stop()
+      if (options.dryRun) throw error
+      return false
+    }
+  }
+
+  /**
+   * Watches OVSDB's interfaces when flows depend on port numbers, so a port plugged in (or
+   * created by the infrastructure sync) gets its flows at once.
+   */
+  private watchInterfaces(desired: DesiredState): void {
+    const needed = desired.infrastructure.ports.length > 0 || desired.bridges.some((b) => desired.needsPortNumbers(b))
+    if (needed && this.interfaceWatch && !this.interfaceWatch.running && !this.stopped) this.interfaceWatch.start()
   }
 
   /** A bridge the model no longer has: delete the agent's flows there, then stop watching it. */
@@ -431,7 +523,7 @@ export class FlowAgent {
     s.syncs++
     s.desired = report.desired
     s.installed = report.desired
-    s.unresolvedPorts = want.unresolved
+    s.missingInterfaces = want.unresolved
     s.driftFound += drift
     s.driftRepaired += drift
     s.lastSyncAt = new Date().toISOString()
@@ -474,6 +566,23 @@ export class FlowAgent {
 
   // ---- reporting --------------------------------------------------------------------------
 
+  /** Traces a packet from a port of this host through the switch (`tend flow explain`). */
+  async explain(request: ExplainRequest): Promise<Explanation> {
+    const desired = this.desired
+    if (!desired) throw new FailureError(this.modelError ?? 'no model yet')
+    const rundirCtl = join(this.config.ovs.rundir, 'ovs-vswitchd.ctl')
+    const target = this.managed?.appctlTarget ?? (existsSync(rundirCtl) ? rundirCtl : 'ovs-vswitchd')
+    return explainPacket(
+      {
+        model: await desired.model(),
+        host: this.host,
+        portNumbers: (bridge) => (this.bridges.get(bridge)?.sw ?? new OvsSwitch(this.addressOf(bridge))).portNumbers(),
+        appctl: (args) => runCommand('ovs-appctl', ['-t', target, ...args], {env: {OVS_RUNDIR: this.config.ovs.rundir}}),
+      },
+      request,
+    )
+  }
+
   /** The desired flows of each bridge, as `tend flow compile` prints them. */
   desiredFlows(): Record<string, string[]> {
     const out: Record<string, string[]> = {}
@@ -488,22 +597,34 @@ export class FlowAgent {
     model: string | null
     modelError: string | null
     modelFromCache: boolean
+    host: string
     managedSwitch: string | null
     intervalMs: number
+    infrastructure: {ports: Array<{bridge: string; name: string; type: string}>; lastChanges: string[]; error: string | null}
     bridges: BridgeStatus[]
   } {
     return {
       model: this.config.model ?? (this.desired ? 'pushed' : null),
       modelError: this.modelError,
       modelFromCache: this.modelFromCache,
+      host: this.host,
       managedSwitch: this.managed ? this.managed.dir : null,
       intervalMs: this.config.interval_ms,
+      infrastructure: {
+        ports: (this.desired?.infrastructure.ports ?? []).map(({bridge, name, type}) => ({bridge, name, type})),
+        lastChanges: this.lastInfraChanges,
+        error: this.infraError,
+      },
       bridges: [...this.bridges.values()].map((b) => b.status),
     }
   }
 
   healthy(): boolean {
-    return this.desired !== undefined && [...this.bridges.values()].every((b) => b.status.connected && b.status.error === null)
+    return (
+      this.desired !== undefined &&
+      this.infraError === null &&
+      [...this.bridges.values()].every((b) => b.status.connected && b.status.error === null)
+    )
   }
 
   summary(): string {
@@ -516,6 +637,7 @@ export class FlowAgent {
     const repaired = bridges.reduce((n, b) => n + b.driftRepaired, 0)
     if (repaired) parts.push(`${repaired} drifted flows repaired`)
     if (this.modelError) parts.push('model error (last good model kept)')
+    if (this.infraError) parts.push(`infrastructure: ${this.infraError}`)
     return parts.join(', ')
   }
 }

@@ -28,7 +28,7 @@ describe('network model validation', () => {
   it.each([
     ['a bad MAC', (m: any) => (m.bridges.br0.ports.a.mac = 'zz'), /m\.yaml: bridges\.br0\.ports\.a\.mac: expected a MAC address/],
     ['a multicast MAC', (m: any) => (m.bridges.br0.ports.a.mac = '01:00:00:00:00:01'), /ports\.a\.mac: expected a unicast MAC/],
-    ['a bad IP', (m: any) => (m.bridges.br0.ports.a.ips = ['10.0.0.300']), /ports\.a\.ips\.0: expected an IPv4 address/],
+    ['a bad IP', (m: any) => (m.bridges.br0.ports.a.ips = ['10.0.0.300']), /ports\.a\.ips\.0: expected an IPv4 or IPv6 address/],
     ['an unknown network', (m: any) => (m.bridges.br0.ports.a.network = 'red'), /ports\.a\.network: unknown network "red" \(known: blue\)/],
     ['an unknown peer', (m: any) => (m.bridges.br0.ports.a.allow[0].from = 'zed'), /ports\.a\.allow\.0: from: "zed" is not a port/],
     [
@@ -114,7 +114,7 @@ describe('compiler', () => {
     delete model.bridges.br0.ports.a.ofport
     model.bridges.br0.ports.a.interface = 'veth-a'
     const compiled = compileModel(validateModel(model, 'm'), {cookieTag: 0x7e4d, resolveOfport: () => undefined}).get('br0')!
-    expect(compiled.unresolved).toEqual(['a'])
+    expect(compiled.unresolved).toEqual(['veth-a'])
     expect(compiled.flows.some((f) => f.match.includes('in_port=1'))).toBe(false)
   })
 })

@@ -9,7 +9,7 @@ const bridge = {
   connected: true,
   desired: 19,
   installed: 19,
-  unresolvedPorts: [],
+  missingInterfaces: [],
   syncs: 3,
   driftFound: 5,
   driftRepaired: 5,
