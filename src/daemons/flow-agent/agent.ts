@@ -142,7 +142,8 @@ export class FlowAgent {
     this.syncSoon('start')
   }
 
-  async stop(): Promise<void> {
+  /** Stops; a managed switch keeps forwarding through a restart (and with keep_running, always). */
+  async stop(restarting = false): Promise<void> {
     this.stopped = true
     clearInterval(this.timer)
     clearTimeout(this.retry)
@@ -152,7 +153,7 @@ export class FlowAgent {
     for (const bridge of this.bridges.values()) bridge.monitor.stop()
     this.interfaceWatch?.stop()
     await this.queue.catch(() => undefined)
-    if (this.managed && !this.config.ovs.keep_running) await this.managed.stop()
+    if (this.managed && !this.config.ovs.keep_running && !restarting) await this.managed.stop()
   }
 
   private startInfrastructure(db: string): void {

@@ -34,7 +34,7 @@ export default defineDaemonKind({
     await agent.start()
     return {
       status: () => ({healthy: agent.healthy(), summary: agent.summary(), details: agent.details()}),
-      stop: () => agent.stop(),
+      stop: (reason) => agent.stop(reason?.restarting ?? false),
       control: {
         'GET /flows': async () => ({bridges: agent.desiredFlows()}),
         'GET /diff': async () => ({bridges: await agent.requestSync('diff', {dryRun: true})}),

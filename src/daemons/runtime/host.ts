@@ -4,7 +4,7 @@ import type {Server} from 'node:http'
 import type {Server as NetServer} from 'node:net'
 import {FailureError, TendError, errorMessage} from '../../lib/errors.js'
 import {Logger, type LogSink, parseLogLevel} from '../../lib/logger.js'
-import type {DaemonContext, RunningDaemon} from './contract.js'
+import type {DaemonContext, RunningDaemon, StopReason} from './contract.js'
 import {collectExtensions} from './extensions.js'
 import type {InstanceStatusDoc} from './instance-view.js'
 import {releaseLock, tryAcquireLock} from './lock.js'
@@ -136,14 +136,14 @@ class InstanceHost {
     }
   }
 
-  private stop(exitCode: number): Promise<void> {
+  private stop(exitCode: number, reason: StopReason = {restarting: false}): Promise<void> {
     this.stopping ??= (async () => {
       this.exitCode = Math.max(this.exitCode, exitCode)
       this.phase = 'stopping'
       this.abort.abort()
       if (this.running) {
         try {
-          await this.running.stop()
+          await this.running.stop(reason)
         } catch (error) {
           this.log.error('stop failed', {error: errorMessage(error)})
           this.exitCode = 1
@@ -182,9 +182,10 @@ class InstanceHost {
       },
       'GET /status': async () => this.statusDoc(),
       'GET /metrics': async () => ({status: 200, body: await this.metrics.text(), contentType: this.metrics.contentType}),
-      'POST /stop': async () => {
+      'POST /stop': async ({body}) => {
+        const restarting = (body as {restarting?: unknown} | undefined)?.restarting === true
         // Answer first, then stop: the caller must not see a reset connection.
-        setImmediate(() => void this.stop(0))
+        setImmediate(() => void this.stop(0, {restarting}))
         return {status: 202, body: {stopping: true}}
       },
     }

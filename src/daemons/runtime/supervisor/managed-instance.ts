@@ -3,6 +3,7 @@ import {errorMessage} from '../../../lib/errors.js'
 import {isProcessAlive, signalProcess} from '../../../lib/process.js'
 import {spawnDetached} from '../../../lib/spawn-detached.js'
 import type {Logger} from '../../../lib/logger.js'
+import type {StopReason} from '../contract.js'
 import {controlRequest} from '../control-client.js'
 import type {Health, InstanceState, LastExit} from '../instance-view.js'
 import type {StatePaths} from '../paths.js'
@@ -109,13 +110,13 @@ export class ManagedInstance {
   }
 
   async restart(): Promise<void> {
-    await this.stop()
+    await this.stop(STOP_TIMEOUT_MS, {restarting: true})
     this.restarts++
     this.start()
   }
 
   /** Stops gracefully (POST /stop, else SIGTERM), then SIGKILLs the process group after a timeout. */
-  async stop(timeoutMs = STOP_TIMEOUT_MS): Promise<void> {
+  async stop(timeoutMs = STOP_TIMEOUT_MS, reason: StopReason = {restarting: false}): Promise<void> {
     this.wanted = false
     clearTimeout(this.backoffTimer)
     const pid = this.pid
@@ -127,7 +128,7 @@ export class ManagedInstance {
     this.state = 'stopping'
     const exited = this.waitForExit()
     try {
-      await controlRequest(this.deps.paths.controlSocket(this.spec.name), 'POST', '/stop', {timeoutMs: 2000})
+      await controlRequest(this.deps.paths.controlSocket(this.spec.name), 'POST', '/stop', {body: reason, timeoutMs: 2000})
     } catch {
       signalProcess(pid, 'SIGTERM')
     }
