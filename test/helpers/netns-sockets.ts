@@ -11,6 +11,8 @@ function inNetns(netns: string, script: string, args: string[]): ResultPromise {
     reject: false,
     stdin: 'ignore',
     timeout: 10 * 60_000,
+    // A sender given SIGTERM finishes its stream; it is not to be killed meanwhile.
+    forceKillAfterDelay: false,
     buffer: true,
   })
 }
@@ -53,11 +55,12 @@ const [host, port] = process.argv.slice(-2)
 let sent = 0
 const socket = net.connect(Number(port), host, () => {
   console.log(JSON.stringify({connected: true}))
-  const timer = setInterval(() => { const b = Buffer.alloc(8192, 1); socket.write(b); sent += b.length }, 10)
-  process.on('SIGTERM', () => { clearInterval(timer); socket.end(() => console.log(JSON.stringify({sent}))) })
+  // At most 8 KiB per 10 ms, and never more than the path takes (no backlog to flush at the end).
+  const timer = setInterval(() => { if (socket.writableNeedDrain) return; const b = Buffer.alloc(8192, 1); socket.write(b); sent += b.length }, 10)
+  process.on('SIGTERM', () => { clearInterval(timer); socket.end() })
 })
-socket.on('error', (e) => { console.log(JSON.stringify({error: e.code, sent})); process.exit(1) })
-socket.on('close', () => process.exit(0))
+socket.on('error', (e) => console.log(JSON.stringify({error: e.code})))
+socket.on('close', () => { console.log(JSON.stringify({sent})); process.exit(0) })
 `
 
 /**
@@ -94,7 +97,13 @@ export class TcpTransfer {
   /** Bytes written so far is not known before finish(); the receiver's count is, at the end. */
   async finish(): Promise<{sent: number; received: number; errors: string[]}> {
     this.sender.kill('SIGTERM')
+    // A stream that stalled never finishes: that is an error too.
+    const stalled = setTimeout(() => {
+      this.senderLines.push({error: 'the stream did not finish within 30 s'})
+      this.sender.kill('SIGKILL')
+    }, 30_000)
     await this.sender
+    clearTimeout(stalled)
     await waitFor(() => this.receiverLines.some((l) => l.received !== undefined || l.error), {
       timeoutMs: 20_000,
       what: 'receiver done',
@@ -179,7 +188,8 @@ export async function udpReceiver(
 const UDP_SENDER = `
 const dgram = require('node:dgram')
 const [fromPort, to, toPort, text] = process.argv.slice(-4)
-const s = dgram.createSocket('udp6')
+// reuseAddr: the same namespace may also be receiving on the port (a DHCP server does).
+const s = dgram.createSocket({type: 'udp6', reuseAddr: true})
 s.bind(Number(fromPort), '::', () => {
   let n = 0
   const send = () => s.send(text, Number(toPort), to, () => { if (++n < 5) setTimeout(send, 100); else s.close() })
@@ -189,5 +199,6 @@ s.bind(Number(fromPort), '::', () => {
 
 /** Sends five datagrams from a UDP port (to a link-local or multicast address: give it with %eth0). */
 export async function udpSend(netns: string, fromPort: number, to: string, toPort: number, text: string): Promise<void> {
-  await inNetns(netns, UDP_SENDER, [String(fromPort), to, String(toPort), text])
+  const result = await inNetns(netns, UDP_SENDER, [String(fromPort), to, String(toPort), text])
+  if (result.exitCode !== 0) throw new Error(`udp send from ${netns} failed: ${String(result.stderr)}`)
 }

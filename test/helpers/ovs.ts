@@ -191,7 +191,11 @@ function hex2(n: number): string {
 
 async function sh(command: string, args: string[]): Promise<void> {
   const result = await execa(command, args, {reject: false, timeout: 30_000})
-  if (result.exitCode !== 0) throw new Error(`${command} ${args.join(' ')}: ${String(result.stderr).trim()}`)
+  if (result.exitCode === 0) return
+  const missing = /exec of "(\w+)" failed|ENOENT/.exec(`${result.stderr} ${result.message}`)
+  if (missing)
+    throw new Error(`${missing[1] ?? command} is not installed (apt-get install ${missing[1] ?? command}): ${command} ${args.join(' ')}`)
+  throw new Error(`${command} ${args.join(' ')}: ${String(result.stderr).trim()}`)
 }
 
 /** A virtual machine of a CloudLab: a namespace whose eth0 is a veth pair's end, the other end a tap on a host. */
@@ -207,22 +211,25 @@ export interface LabVm {
 /**
  * A lab of several hosts for the flow agent's multi-host tests: each host a network
  * namespace (where its agent runs its private Open vSwitch) with a NIC `eth1` on a shared
- * underlay (a Linux bridge in a namespace of its own), VMs as namespaces joined to a host by
- * veth pairs, and an "outside" namespace on the underlay for provider VLANs. The switches
- * belong to the agents; this lab owns the namespaces and links, and cleanup() removes them
- * all (the name of each carries the pid), even after a failure.
+ * underlay, VMs as namespaces joined to a host by veth pairs, and "outside" machines on a
+ * provider VLAN. The underlay is a learning switch (an Open vSwitch of the lab's own, with
+ * VLAN trunks to the hosts and access ports for the outside machines: this kernel has no
+ * 802.1Q devices). The hosts' switches belong to their agents; this lab owns the rest, and
+ * cleanup() removes it all (each name carries the pid), even after a failure.
  */
 export class CloudLab {
   readonly vms: LabVm[] = []
   private readonly namespaces: string[] = []
   private vmCount = 0
 
+  private underlaySwitch: PrivateOvs | undefined
+
   private constructor(
     readonly id: string,
     readonly hosts: string[],
   ) {}
 
-  /** The underlay's namespace, with the Linux bridge `ul0` joining the hosts' eth1. */
+  /** The underlay's namespace, whose switch `ul0` joins the hosts' eth1. */
   get underlay(): string {
     return `tfc${this.id}ul`
   }
@@ -240,13 +247,15 @@ export class CloudLab {
     )
     try {
       await lab.netns(lab.underlay)
-      await sh('ip', ['-n', lab.underlay, 'link', 'add', 'ul0', 'type', 'bridge'])
-      await sh('ip', ['-n', lab.underlay, 'link', 'set', 'ul0', 'up'])
+      lab.underlaySwitch = await PrivateOvs.start({dir: mkdtempSync(`/tmp/tfc${id}-`), netns: lab.underlay, ownsNetns: false})
+      await lab.underlaySwitch.addBridge('ul0')
+      await sh('ovs-ofctl', ['add-flow', lab.underlaySwitch.bridgeAddress('ul0'), 'actions=NORMAL'])
       for (const [n, host] of lab.hosts.entries()) {
         await lab.netns(host)
         await sh('ip', ['-n', host, 'link', 'set', 'lo', 'up'])
         await lab.wire(host, 'eth1', lab.underlay, `h${n + 1}`)
-        await sh('ip', ['-n', lab.underlay, 'link', 'set', `h${n + 1}`, 'master', 'ul0'])
+        await sh('ip', ['-n', lab.underlay, 'link', 'set', `h${n + 1}`, 'up'])
+        await lab.underlaySwitch.vsctl(['add-port', 'ul0', `h${n + 1}`])
       }
       return lab
     } catch (error) {
@@ -256,10 +265,11 @@ export class CloudLab {
   }
 
   /**
-   * A VM on host n: its eth0 gets `mac` and `ips` (CIDRs; IPv6 without duplicate address
-   * detection); the host side is `iface` in the host's namespace, up, for the test to plug in.
+   * A VM on host n: its eth0 gets `mac`, `ips` (CIDRs; IPv6 without duplicate address
+   * detection) and `mtu`; the host side is `iface` in the host's namespace, up, for the test to
+   * plug in.
    */
-  async addVm(host: number, options: {name: string; iface: string; mac: string; ips: string[]}): Promise<LabVm> {
+  async addVm(host: number, options: {name: string; iface: string; mac: string; ips: string[]; mtu?: number}): Promise<LabVm> {
     const vm: LabVm = {
       name: options.name,
       netns: `tfc${this.id}v${++this.vmCount}`,
@@ -270,6 +280,10 @@ export class CloudLab {
     await this.netns(vm.netns)
     await this.wire(this.hosts[host], options.iface, vm.netns, 'eth0')
     await sh('ip', ['-n', vm.netns, 'link', 'set', 'eth0', 'address', options.mac])
+    // A veth leaves TCP and UDP checksums to be filled in later; through a userspace switch they
+    // never are (and conntrack calls such packets invalid): the VM computes them itself.
+    await sh('ip', ['netns', 'exec', vm.netns, 'ethtool', '-K', 'eth0', 'tx', 'off'])
+    if (options.mtu) await sh('ip', ['-n', vm.netns, 'link', 'set', 'eth0', 'mtu', String(options.mtu)])
     for (const ip of options.ips) await sh('ip', ['-n', vm.netns, 'addr', 'add', ip, 'dev', 'eth0', ...(ip.includes(':') ? ['nodad'] : [])])
     await sh('ip', ['-n', vm.netns, 'link', 'set', 'eth0', 'up'])
     await sh('ip', ['-n', vm.netns, 'link', 'set', 'lo', 'up'])
@@ -277,16 +291,17 @@ export class CloudLab {
     return vm
   }
 
-  /** A namespace on the underlay whose `eth0.VLAN` has `ip`: a machine outside, on a provider VLAN. */
+  /**
+   * A machine outside on a provider VLAN: a namespace whose eth0 (with `ip`) is an access port
+   * of that VLAN on the underlay: it hears the hosts only in frames tagged with it.
+   */
   async addOutside(vlan: number, ip: string): Promise<string> {
     const netns = `tfc${this.id}out${vlan}`
     await this.netns(netns)
     await this.wire(this.underlay, `out${vlan}`, netns, 'eth0')
-    await sh('ip', ['-n', this.underlay, 'link', 'set', `out${vlan}`, 'master', 'ul0'])
+    await this.underlaySwitch!.vsctl(['add-port', 'ul0', `out${vlan}`, `tag=${vlan}`])
+    await sh('ip', ['-n', netns, 'addr', 'add', ip, 'dev', 'eth0'])
     await sh('ip', ['-n', netns, 'link', 'set', 'eth0', 'up'])
-    await sh('ip', ['-n', netns, 'link', 'add', 'link', 'eth0', 'name', `eth0.${vlan}`, 'type', 'vlan', 'id', String(vlan)])
-    await sh('ip', ['-n', netns, 'addr', 'add', ip, 'dev', `eth0.${vlan}`])
-    await sh('ip', ['-n', netns, 'link', 'set', `eth0.${vlan}`, 'up'])
     return netns
   }
 
@@ -301,7 +316,12 @@ export class CloudLab {
   }
 
   async cleanup(): Promise<void> {
-    // VMs first: deleting a namespace takes its end of each veth pair, and with it the peer.
+    if (this.underlaySwitch) {
+      await this.underlaySwitch.stop()
+      rmSync(this.underlaySwitch.dir, {recursive: true, force: true})
+      this.underlaySwitch = undefined
+    }
+    // Deleting a namespace takes its end of each veth pair, and with it the peer.
     for (const netns of [...this.namespaces].reverse()) await execa('ip', ['netns', 'delete', netns], {reject: false})
     this.namespaces.length = 0
   }

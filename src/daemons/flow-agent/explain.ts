@@ -156,7 +156,7 @@ function tableName(view: HostView, bridge: string, table: number): string {
   return key ? key.replace(/[A-Z]/g, (c) => ` ${c.toLowerCase()}`) : ''
 }
 
-const STEP = /^\s*(\d+)\. (?:(No match\.)|(.*?), priority (\d+)(?:, cookie 0x[0-9a-f]+)?)$/
+const STEP = /^\s*(\d+)\. (?:(No match\.)|(?:(.*?), )?priority (\d+)(?:, cookie 0x[0-9a-f]+)?)$/
 
 /** The steps, outputs and verdict of an ofproto/trace text. */
 export function readTrace(
