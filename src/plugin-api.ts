@@ -5,6 +5,7 @@
  */
 import {FailureError, UsageError} from './lib/errors.js'
 import {defineDaemonKind} from './daemons/runtime/contract.js'
+import {duration, size} from './lib/units.js'
 import {SourceError, defineUsageSource} from './daemons/usage-collector/source-api.js'
 
 export const pluginApi = {
@@ -13,6 +14,9 @@ export const pluginApi = {
   defineDaemonKind,
   UsageError,
   FailureError,
+  /** Config fields in tend's one syntax: durations with a unit ("500ms", "10s"), sizes ("64MiB"). */
+  duration,
+  size,
   /** For `tend:usage-sources` hooks: a source type for the usage collector. */
   defineUsageSource,
   /** Thrown by a usage source's poll; its reason decides the collector's backoff. */

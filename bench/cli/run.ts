@@ -40,7 +40,7 @@ try {
     await timed(['down'])
   }
 
-  const target = `{url: http://localhost/healthz, socket: "\${TEND_HOME}/run/supervisor.sock", interval_ms: 1000}`
+  const target = `{url: http://localhost/healthz, socket: "\${TEND_HOME}/run/supervisor.sock", interval: 1s}`
   const instances = Array.from({length: 10}, (_, i) => `  p${i}: {kind: http-probe, restart: always, config: {targets: [${target}]}}`).join(
     '\n',
   )

@@ -136,7 +136,7 @@ class Bench {
     writeFileSync(this.flowsFile, `${compiled.flows.map(formatFlow).join('\n')}\n`)
     writeFileSync(
       join(this.home, 'agent.json'),
-      JSON.stringify({model: this.modelFile, interval_ms: INTERVAL_MS, ovs: {addresses: {[lab.bridge]: lab.address}}}),
+      JSON.stringify({model: this.modelFile, interval: `${INTERVAL_MS}ms`, ovs: {addresses: {[lab.bridge]: lab.address}}}),
     )
   }
 

@@ -10,7 +10,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {controlRequest} from '../../src/daemons/runtime/control-client.js'
-import {addRingDevice, createRingFile, rebalanceRingFile} from '../../src/daemons/storage/ring-service.js'
+import {addRingDevice, createRingFile, rebalanceRingFile} from '../../src/cli/storage/ring-service.js'
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url))
 export const binRun = join(repoRoot, 'bin', 'run.js')

@@ -8,8 +8,8 @@
 import {hash} from 'node:crypto'
 import {readFileSync} from 'node:fs'
 import {Agent, request} from 'node:http'
-import {encodeBatchOp} from '../../src/daemons/storage/batch-codec.js'
-import {readRing} from '../../src/daemons/storage/ring.js'
+import {encodeBatchOp} from '../../src/protocols/storage/batch-codec.js'
+import {readRing} from '../../src/protocols/storage/ring.js'
 import {LocalCluster} from './cluster.js'
 
 const batchSize = Number(process.argv[2] ?? 16)

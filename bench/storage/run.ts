@@ -16,7 +16,7 @@ import {existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync} from 'nod
 import {loadavg} from 'node:os'
 import {join} from 'node:path'
 import {parseArgs} from 'node:util'
-import type {BenchResult, PhaseResult} from '../../src/daemons/storage/bench.js'
+import type {BenchResult, PhaseResult} from '../../src/cli/storage/bench.js'
 import {KEY, LocalCluster, USER, binRun, repoRoot} from './cluster.js'
 
 const {values: args} = parseArgs({

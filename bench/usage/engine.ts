@@ -3,7 +3,7 @@
  * run of polls through every fault, checked against the simulator's ground truth to the byte.
  */
 import {setTimeout as sleep} from 'node:timers/promises'
-import {UsageReader, seedShape} from '../../src/daemons/usage-collector/reports.js'
+import {UsageReader, seedShape} from '../../src/cli/usage/reports.js'
 import {startForeground, type ForegroundDaemon} from '../../test/helpers/daemon.js'
 import {makeTendHome, waitFor} from '../../test/helpers/tend-home.js'
 import {generateTraffic, mulberry32, startSimulator, type SimNic} from '../../test/ovirt-sim/index.js'
@@ -74,7 +74,7 @@ export async function runEngineBench(options: EngineBenchOptions): Promise<Engin
         healthyTimeoutMs: 120_000,
         config: {
           // Polls are driven by the benchmark, one per engine refresh.
-          interval_ms: 3_600_000,
+          interval: '1h',
           sources: [
             {
               type: 'ovirt',
@@ -84,7 +84,7 @@ export async function runEngineBench(options: EngineBenchOptions): Promise<Engin
               page_size: PAGE_SIZE,
               concurrency: 4,
               // The simulator renders each VM's template on first use: the first pages are slow.
-              timeout_ms: 5000,
+              timeout: '5s',
               retries: 2,
             },
           ],

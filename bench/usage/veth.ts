@@ -7,7 +7,7 @@
 import {execa, type ResultPromise} from 'execa'
 import {mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {UsageReader} from '../../src/daemons/usage-collector/reports.js'
+import {UsageReader} from '../../src/cli/usage/reports.js'
 import {startForeground, type ForegroundDaemon} from '../../test/helpers/daemon.js'
 import {makeTendHome, waitFor} from '../../test/helpers/tend-home.js'
 import {createVethLab, type VethLab} from '../../test/integration/usage/veth-lab.js'
@@ -115,7 +115,7 @@ export async function runVethBench(log: (line: string) => void): Promise<VethBen
         home: env.home,
         kind: 'usage-collector',
         name: 'usage',
-        config: {interval_ms: 3_600_000, sources: [{type: 'local', name: 'host', include: [lab.ifB], vm: 'guest'}]},
+        config: {interval: '1h', sources: [{type: 'local', name: 'host', include: [lab.ifB], vm: 'guest'}]},
         wrap: ['ip', 'netns', 'exec', lab.nsB],
       })
     const poll = async () => {

@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
-import {BaseCommand} from '../lib/base-command.js'
-import {down, type DownResult} from '../daemons/runtime/stack-runner.js'
+import {BaseCommand} from '../cli/base-command.js'
+import {down, type DownResult} from '../cli/stack/stack-runner.js'
 
 export default class Down extends BaseCommand {
   static summary = 'Stop the instances of a stack (dependents first) and remove them'

@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand} from '../lib/base-command.js'
+import {BaseCommand} from '../cli/base-command.js'
 import {UsageError} from '../lib/errors.js'
 import {StatePaths, validateInstanceName} from '../daemons/runtime/paths.js'
 import {followFile, lastLines} from '../daemons/runtime/log-tail.js'

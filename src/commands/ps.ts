@@ -1,6 +1,6 @@
-import {BaseCommand} from '../lib/base-command.js'
+import {BaseCommand} from '../cli/base-command.js'
 import {useColor} from '../lib/format.js'
-import {listInstances, type PsResult} from '../daemons/runtime/ps.js'
+import {listInstances, type PsResult} from '../cli/instances/ps.js'
 import {renderInstanceTable} from '../tui/ps-table.js'
 
 export default class Ps extends BaseCommand {

@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
-import {BaseCommand} from '../lib/base-command.js'
-import {up, type UpResult} from '../daemons/runtime/stack-runner.js'
+import {BaseCommand} from '../cli/base-command.js'
+import {up, type UpResult} from '../cli/stack/stack-runner.js'
 
 export default class Up extends BaseCommand {
   static summary = 'Start the instances a stack file declares and wait until they are healthy'

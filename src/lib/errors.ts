@@ -1,31 +1,51 @@
 /**
  * Errors a user can act on, kept apart from bugs (Shopify CLI's AbortError vs BugError).
- * A TendError prints as one line (plus an optional hint) and exits with its code;
- * anything else is a bug and prints a stack trace only with TEND_DEBUG=1.
+ * A TendError prints as one line (plus an optional hint) and exits with its exit code; its
+ * `code` is the stable name scripts match on in `--json` errors. Anything else is a bug and
+ * prints a stack trace only with TEND_DEBUG=1.
  */
 export class TendError extends Error {
   readonly exitCode: number
+  readonly code: string
   readonly hint?: string
 
-  constructor(message: string, options: {exitCode?: number; hint?: string; cause?: unknown} = {}) {
+  constructor(message: string, options: ErrorOptions & {exitCode?: number; code?: string} = {}) {
     super(message, {cause: options.cause})
     this.name = new.target.name
     this.exitCode = options.exitCode ?? 1
+    this.code = options.code ?? 'FAILED'
     this.hint = options.hint
   }
 }
 
+interface ErrorOptions {
+  hint?: string
+  cause?: unknown
+  /** A stable name for scripts, e.g. NOT_FOUND; each class has its default. */
+  code?: string
+}
+
 /** Bad input: an unknown kind, an invalid field, a missing file, bad YAML. Exit 2, nothing done. */
 export class UsageError extends TendError {
-  constructor(message: string, options: {hint?: string; cause?: unknown} = {}) {
-    super(message, {...options, exitCode: 2})
+  constructor(message: string, options: ErrorOptions = {}) {
+    super(message, {code: 'USAGE', ...options, exitCode: 2})
   }
 }
 
 /** The command ran but what it asked for failed (a daemon did not become healthy, a build failed). Exit 1. */
 export class FailureError extends TendError {
-  constructor(message: string, options: {hint?: string; cause?: unknown; exitCode?: number} = {}) {
-    super(message, {...options, exitCode: options.exitCode ?? 1})
+  constructor(message: string, options: ErrorOptions & {exitCode?: number} = {}) {
+    super(message, {code: 'FAILED', ...options, exitCode: options.exitCode ?? 1})
+  }
+}
+
+/**
+ * Something outside tend failed: a child command (ovs-ofctl, virsh, git), a peer (a storage
+ * node, the oVirt engine) or the system. Exit 1; the message says which and what it said.
+ */
+export class ExternalError extends TendError {
+  constructor(message: string, options: ErrorOptions = {}) {
+    super(message, {code: 'EXTERNAL', ...options, exitCode: 1})
   }
 }
 

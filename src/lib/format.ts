@@ -33,6 +33,11 @@ export function formatBytes(bytes: number | null | undefined): string {
   return `${unit === 0 ? value : value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`
 }
 
+/** A rate for people: "1.5 MiB/s". */
+export function formatRate(bytesPerSecond: number): string {
+  return `${formatBytes(bytesPerSecond)}/s`
+}
+
 export interface Column<Row> {
   header: string
   value: (row: Row) => string

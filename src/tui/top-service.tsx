@@ -1,10 +1,10 @@
 import type {Config} from '@oclif/core'
 import type {ComponentType} from 'react'
-import {listInstances} from '../daemons/runtime/ps.js'
-import {InstanceService} from '../daemons/runtime/instances.js'
+import {listInstances} from '../cli/instances/ps.js'
+import {InstanceService} from '../cli/instances/instance-service.js'
 import {lastLines} from '../daemons/runtime/log-tail.js'
 import {StatePaths} from '../daemons/runtime/paths.js'
-import {KindRegistry} from '../daemons/runtime/registry.js'
+import {loadKinds} from '../cli/kinds.js'
 import type {DashboardSource} from './dashboard.js'
 import type {PanelProps} from './panel-props.js'
 
@@ -37,7 +37,7 @@ export async function topService(options: {oclif: Config; home: string; interval
 }
 
 async function dashboardSource(oclif: Config, home: string): Promise<DashboardSource> {
-  const registry = await KindRegistry.load(oclif)
+  const registry = await loadKinds(oclif)
   const paths = new StatePaths(home)
   const instances = new InstanceService(home)
   return {
@@ -45,8 +45,8 @@ async function dashboardSource(oclif: Config, home: string): Promise<DashboardSo
     load: () => listInstances(home),
     logTail: (name, lines) => lastLines(paths.logFile(name), lines),
     panelFor: async (kind) => {
-      const definition = await registry.get(kind).load()
-      return definition.panel ? ((await definition.panel()) as ComponentType<PanelProps>) : undefined
+      const {panel} = registry.get(kind)
+      return panel ? ((await panel()) as ComponentType<PanelProps>) : undefined
     },
     restart: async (name) => void (await instances.restart(name, 30_000)),
     stop: async (name) => void (await instances.stop(name)),

@@ -1,7 +1,7 @@
 import {Box, render, Text, useApp, useInput} from 'ink'
 import {useEffect, useState} from 'react'
 import {errorMessage} from '../lib/errors.js'
-import {topSnapshot, topTable, type TopSnapshot} from '../daemons/usage-collector/live.js'
+import {topSnapshot, topTable, type TopSnapshot} from '../cli/usage/live.js'
 
 interface Props {
   home: string

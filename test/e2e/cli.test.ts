@@ -31,12 +31,12 @@ describe('the CLI', () => {
     expect(String(text.stderr).split('\n')[0]).toBe('Error: Nonexistent flag: --bogus')
     const json = await tend(['ps', '--bogus', '--json'], {home})
     expect(json.exitCode).toBe(2)
-    expect(JSON.parse(String(json.stdout))).toEqual({error: {message: 'Nonexistent flag: --bogus', hint: 'see --help', exitCode: 2}})
+    expect(JSON.parse(String(json.stdout))).toEqual({error: {message: 'Nonexistent flag: --bogus', hint: 'see --help', exitCode: 2, code: 'USAGE'}})
   })
 
   it('rejects a bad instance config before starting anything', async () => {
     const result = await tend(
-      ['daemon', 'run', 'http-probe', '--name', 'x', '--set', 'targets.0.url=ftp://nope', '--set', 'targets.0.interval_ms=5'],
+      ['daemon', 'run', 'http-probe', '--name', 'x', '--set', 'targets.0.url=ftp://nope', '--set', 'targets.0.interval=5ms'],
       {home},
     )
     expect(result.exitCode).toBe(2)
@@ -54,7 +54,7 @@ describe('the CLI', () => {
       '--set',
       'targets.0.url=http://127.0.0.1:9/',
       '--set',
-      'targets.0.interval_ms=200',
+      'targets.0.interval=200ms',
     ]
     const child = execa(process.execPath, [binRun, ...args], {cwd: repoRoot, env: cliEnv(home), extendEnv: false, reject: false})
     const socket = join(home, 'run', 'fg.sock')

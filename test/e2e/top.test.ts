@@ -18,7 +18,7 @@ describe('tend top', () => {
   beforeAll(async () => {
     ;({home, cleanup} = makeTendHome())
     const file = join(home, 'tend.yaml')
-    const target = `{url: http://localhost/healthz, socket: "\${TEND_HOME}/run/supervisor.sock", interval_ms: 300}`
+    const target = `{url: http://localhost/healthz, socket: "\${TEND_HOME}/run/supervisor.sock", interval: 300ms}`
     writeFileSync(
       file,
       `version: 1\nname: t\ninstances:\n  alpha: {kind: http-probe, config: {targets: [${target}]}}\n  beta: {kind: http-probe, config: {targets: [${target}]}}\n`,

@@ -5,29 +5,32 @@ import {resolve} from 'node:path'
 import {z} from 'zod'
 import type {DaemonContext, PluginApi, RunningDaemon} from 'tend/plugin-api'
 
-const target = z
-  .object({
-    name: z.string().min(1).optional(),
-    url: z.url({protocol: /^https?$/, error: 'must be an http:// or https:// URL'}),
-    /** Send the request over this unix socket instead of TCP (like curl --unix-socket). */
-    socket: z.string().min(1).optional(),
-    interval_ms: z.number().int().min(100).default(5000),
-    timeout_ms: z.number().int().min(10).default(2000),
-    /** PEM file of the CA that signs an https target's certificate (read at start). */
-    ca_file: z.string().min(1).optional(),
-    /** Status codes that count as up; default any 2xx or 3xx. */
-    expect_status: z.array(z.number().int().min(100).max(599)).optional(),
-  })
-  .strict()
+/** The config schema: built from the API so durations read as in every tend kind ("5s"). */
+function probeConfigSchema(tend: PluginApi) {
+  const target = z
+    .object({
+      name: z.string().min(1).optional(),
+      url: z.url({protocol: /^https?$/, error: 'must be an http:// or https:// URL'}),
+      /** Send the request over this unix socket instead of TCP (like curl --unix-socket). */
+      socket: z.string().min(1).optional(),
+      interval: tend.duration({min: '100ms'}).prefault('5s'),
+      timeout: tend.duration({min: '10ms'}).prefault('2s'),
+      /** PEM file of the CA that signs an https target's certificate (read at start). */
+      ca_file: z.string().min(1).optional(),
+      /** Status codes that count as up; default any 2xx or 3xx. */
+      expect_status: z.array(z.number().int().min(100).max(599)).optional(),
+    })
+    .strict()
 
-const probeConfig = z
-  .object({
-    targets: z.array(target).min(1, 'at least one target is needed'),
-  })
-  .strict()
+  return z
+    .object({
+      targets: z.array(target).min(1, 'at least one target is needed'),
+    })
+    .strict()
+}
 
-type ProbeConfig = z.infer<typeof probeConfig>
-type Target = z.infer<typeof target>
+type ProbeConfig = z.infer<ReturnType<typeof probeConfigSchema>>
+type Target = ProbeConfig['targets'][number]
 
 /** What status() reports per target (and the panel shows). */
 export interface TargetState {
@@ -46,9 +49,8 @@ export function createProbeKind(tend: PluginApi) {
   return tend.defineDaemonKind<ProbeConfig>({
     kind: 'http-probe',
     summary: 'Probes HTTP endpoints (TCP or unix socket) on an interval and reports their health',
-    config: probeConfig,
+    config: probeConfigSchema(tend),
     start: async (ctx, config) => startProber(ctx, config),
-    panel: async () => (await import('./panel.js')).ProbePanel,
   })
 }
 
@@ -110,7 +112,7 @@ async function startProber(ctx: DaemonContext, config: ProbeConfig): Promise<Run
           timers.delete(timer)
           loop(target, state)
         },
-        Math.max(0, began + target.interval_ms - Date.now()),
+        Math.max(0, began + target.interval - Date.now()),
       )
       timers.add(timer)
     })
@@ -146,12 +148,12 @@ function probe(target: Target, ca: Buffer | undefined): Promise<{status: number 
   return new Promise((resolve) => {
     const finish = (status: number | null, error: string | null) =>
       resolve({status, error, latencyMs: Math.round((performance.now() - started) * 10) / 10})
-    const req = request(url, {method: 'GET', timeout: target.timeout_ms, socketPath: target.socket, ca}, (res) => {
+    const req = request(url, {method: 'GET', timeout: target.timeout, socketPath: target.socket, ca}, (res) => {
       res.resume()
       res.on('end', () => finish(res.statusCode ?? null, null))
       res.on('error', (error) => finish(res.statusCode ?? null, error.message))
     })
-    req.on('timeout', () => req.destroy(new Error(`timed out after ${target.timeout_ms} ms`)))
+    req.on('timeout', () => req.destroy(new Error(`timed out after ${target.timeout} ms`)))
     req.on('error', (error) => finish(null, error.message))
     req.end()
   })

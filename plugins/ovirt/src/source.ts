@@ -12,50 +12,53 @@ import {EngineClient} from './client.js'
 import {exactCount, readNicList, readStatisticList, readVmList, VmListReader, type NicTotals, type VmEntry} from './engine-json.js'
 import {JsonSyntaxError} from './json-scan.js'
 
-const ovirtConfig = z
-  .object({
-    /** The engine's API: https://ENGINE/ovirt-engine/api */
-    url: z
-      .url({protocol: /^https?$/, error: 'must be an http:// or https:// URL'})
-      .refine(
-        (url) => URL.canParse(url) && /\/ovirt-engine\/api\/?$/.test(new URL(url).pathname),
-        'must end with /ovirt-engine/api, e.g. https://engine.example.com/ovirt-engine/api',
-      ),
-    /** user@domain */
-    username: z.string().min(1).default('admin@internal'),
-    password: z.string().min(1).optional(),
-    /** A file holding the password (relative paths resolve from the config's folder). */
-    password_file: z.string().min(1).optional(),
-    /** oauth: an SSO token (renewed when it expires); basic: HTTP basic auth on every request. */
-    auth: z.enum(['oauth', 'basic']).default('oauth'),
-    /** The engine's CA certificate (PEM), to trust its TLS certificate. */
-    ca_file: z.string().min(1).optional(),
-    /** Skip TLS verification (tests only). */
-    insecure: z.boolean().default(false),
-    /** VMs per page (the API's max). */
-    page_size: z.number().int().min(1).max(10_000).default(500),
-    /** Requests at once. */
-    concurrency: z.number().int().min(1).max(16).default(4),
-    /** Deadline for one request, whole body included. */
-    timeout_ms: z.number().int().min(100).default(30_000),
-    /** Retries of a page that failed (5xx, timeout, cut off) before it is left for the next poll. */
-    retries: z.number().int().min(0).max(10).default(2),
-    /** An engine search to narrow the VMs, e.g. "cluster=prod". */
-    search: z.string().min(1).optional(),
-  })
-  .strict()
-  .refine((c) => (c.password === undefined) !== (c.password_file === undefined), {
-    message: 'give exactly one of password and password_file',
-    path: ['password'],
-  })
+/** The config schema: built from the API so durations read as in every tend kind ("30s"). */
+function ovirtConfigSchema(tend: PluginApi) {
+  return z
+    .object({
+      /** The engine's API: https://ENGINE/ovirt-engine/api */
+      url: z
+        .url({protocol: /^https?$/, error: 'must be an http:// or https:// URL'})
+        .refine(
+          (url) => URL.canParse(url) && /\/ovirt-engine\/api\/?$/.test(new URL(url).pathname),
+          'must end with /ovirt-engine/api, e.g. https://engine.example.com/ovirt-engine/api',
+        ),
+      /** user@domain */
+      username: z.string().min(1).default('admin@internal'),
+      password: z.string().min(1).optional(),
+      /** A file holding the password (relative paths resolve from the config's folder). */
+      password_file: z.string().min(1).optional(),
+      /** oauth: an SSO token (renewed when it expires); basic: HTTP basic auth on every request. */
+      auth: z.enum(['oauth', 'basic']).default('oauth'),
+      /** The engine's CA certificate (PEM), to trust its TLS certificate. */
+      ca_file: z.string().min(1).optional(),
+      /** Skip TLS verification (tests only). */
+      insecure: z.boolean().default(false),
+      /** VMs per page (the API's max). */
+      page_size: z.number().int().min(1).max(10_000).default(500),
+      /** Requests at once. */
+      concurrency: z.number().int().min(1).max(16).default(4),
+      /** Deadline for one request, whole body included. */
+      timeout: tend.duration({min: '100ms'}).prefault('30s'),
+      /** Retries of a page that failed (5xx, timeout, cut off) before it is left for the next poll. */
+      retries: z.number().int().min(0).max(10).default(2),
+      /** An engine search to narrow the VMs, e.g. "cluster=prod". */
+      search: z.string().min(1).optional(),
+    })
+    .strict()
+    .refine((c) => (c.password === undefined) !== (c.password_file === undefined), {
+      message: 'give exactly one of password and password_file',
+      path: ['password'],
+    })
+}
 
-export type OvirtConfig = z.infer<typeof ovirtConfig>
+export type OvirtConfig = z.infer<ReturnType<typeof ovirtConfigSchema>>
 
 export function createOvirtSource(tend: PluginApi) {
   return tend.defineUsageSource<OvirtConfig>({
     type: 'ovirt',
     summary: 'oVirt engine VMs through the REST API v4 (cumulative data.total.rx/tx per vNIC)',
-    config: ovirtConfig,
+    config: ovirtConfigSchema(tend),
     create: (ctx, config) => {
       const read = (file: string, what: string) => {
         const path = resolve(ctx.baseDir, file)
@@ -74,7 +77,7 @@ export function createOvirtSource(tend: PluginApi) {
           auth: config.auth,
           ca: config.ca_file ? read(config.ca_file, 'CA file') : undefined,
           insecure: config.insecure,
-          timeoutMs: config.timeout_ms,
+          timeoutMs: config.timeout,
         },
         tend,
       )

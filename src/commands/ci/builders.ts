@@ -1,7 +1,7 @@
-import {BaseCommand} from '../../lib/base-command.js'
-import {CiClient, type BuilderInfo} from '../../daemons/ci/client.js'
-import {masterFlags} from '../../daemons/ci/cli-flags.js'
-import {renderBuilders} from '../../daemons/ci/cli-format.js'
+import {BaseCommand} from '../../cli/base-command.js'
+import {CiClient, type BuilderInfo} from '../../cli/ci/ci-client.js'
+import {masterFlags} from '../../cli/ci/ci-flags.js'
+import {renderBuilders} from '../../cli/ci/ci-format.js'
 
 export default class CiBuilders extends BaseCommand {
   static summary = "List the master's builders with their queued and running builds"

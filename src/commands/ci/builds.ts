@@ -1,9 +1,9 @@
 import {Flags} from '@oclif/core'
-import {BaseCommand} from '../../lib/base-command.js'
-import {CiClient} from '../../daemons/ci/client.js'
-import {masterFlags} from '../../daemons/ci/cli-flags.js'
-import {renderBuilds} from '../../daemons/ci/cli-format.js'
-import type {Build} from '../../daemons/ci/db/store.js'
+import {BaseCommand} from '../../cli/base-command.js'
+import {CiClient} from '../../cli/ci/ci-client.js'
+import {masterFlags} from '../../cli/ci/ci-flags.js'
+import {renderBuilds} from '../../cli/ci/ci-format.js'
+import type {Build} from '../../protocols/ci/builds.js'
 
 export default class CiBuilds extends BaseCommand {
   static summary = 'List builds, newest first'

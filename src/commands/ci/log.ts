@@ -1,9 +1,9 @@
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand} from '../../lib/base-command.js'
+import {BaseCommand} from '../../cli/base-command.js'
 import {UsageError} from '../../lib/errors.js'
-import {CiClient} from '../../daemons/ci/client.js'
-import {masterFlags} from '../../daemons/ci/cli-flags.js'
-import {type CollectedLog, collectingSink, streamSink} from '../../daemons/ci/log-output.js'
+import {CiClient} from '../../cli/ci/ci-client.js'
+import {masterFlags} from '../../cli/ci/ci-flags.js'
+import {type CollectedLog, collectingSink, streamSink} from '../../cli/ci/log-output.js'
 
 export default class CiLog extends BaseCommand {
   static summary = "Print a build's log, or follow it while it runs"

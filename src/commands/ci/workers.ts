@@ -1,7 +1,7 @@
-import {BaseCommand} from '../../lib/base-command.js'
-import {CiClient, type WorkerInfo} from '../../daemons/ci/client.js'
-import {masterFlags} from '../../daemons/ci/cli-flags.js'
-import {renderWorkers} from '../../daemons/ci/cli-format.js'
+import {BaseCommand} from '../../cli/base-command.js'
+import {CiClient, type WorkerInfo} from '../../cli/ci/ci-client.js'
+import {masterFlags} from '../../cli/ci/ci-flags.js'
+import {renderWorkers} from '../../cli/ci/ci-format.js'
 
 export default class CiWorkers extends BaseCommand {
   static summary = "List the master's workers: connected or not, and what they run"

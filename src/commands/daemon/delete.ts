@@ -1,6 +1,6 @@
 import {Args} from '@oclif/core'
-import {BaseCommand} from '../../lib/base-command.js'
-import {InstanceService} from '../../daemons/runtime/instances.js'
+import {BaseCommand} from '../../cli/base-command.js'
+import {InstanceService} from '../../cli/instances/instance-service.js'
 
 export default class DaemonDelete extends BaseCommand {
   static summary = 'Stop an instance and remove it from the supervisor (its data stays)'

@@ -1,6 +1,6 @@
-import {BaseCommand} from '../../lib/base-command.js'
+import {BaseCommand} from '../../cli/base-command.js'
 import {renderTable, useColor} from '../../lib/format.js'
-import {KindRegistry} from '../../daemons/runtime/registry.js'
+import {loadKinds} from '../../cli/kinds.js'
 
 export default class DaemonKinds extends BaseCommand {
   static summary = 'List the daemon kinds this CLI can run, built in and from plugins'
@@ -8,7 +8,7 @@ export default class DaemonKinds extends BaseCommand {
 
   async run() {
     await this.parse(DaemonKinds)
-    const kinds = (await KindRegistry.load(this.config)).list().map(({kind, summary, source}) => ({kind, summary, source}))
+    const kinds = (await loadKinds(this.config)).list().map(({kind, summary, source}) => ({kind, summary, source}))
     this.log(
       renderTable(
         [

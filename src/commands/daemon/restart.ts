@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand} from '../../lib/base-command.js'
-import {InstanceService} from '../../daemons/runtime/instances.js'
+import {BaseCommand} from '../../cli/base-command.js'
+import {InstanceService} from '../../cli/instances/instance-service.js'
 
 export default class DaemonRestart extends BaseCommand {
   static summary = 'Restart a supervised instance and wait until it is healthy'

@@ -1,9 +1,10 @@
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand} from '../../lib/base-command.js'
+import {BaseCommand} from '../../cli/base-command.js'
 import {exitAfterGrace} from '../../lib/exit-guard.js'
-import {instanceConfigFlags, instanceConfigFrom} from '../../lib/instance-flags.js'
+import {instanceConfigFlags, instanceConfigFrom} from '../../cli/instance-flags.js'
+import {collectExtensions} from '../../cli/extensions.js'
 import {runDaemonHost} from '../../daemons/runtime/host.js'
-import {KindRegistry} from '../../daemons/runtime/registry.js'
+import {loadKinds} from '../../cli/kinds.js'
 
 export default class DaemonRun extends BaseCommand {
   static summary = 'Run one daemon instance in the foreground'
@@ -25,9 +26,9 @@ debugging; tend daemon start runs the same thing under the supervisor.`
   async run(): Promise<void> {
     const {args, flags} = await this.parse(DaemonRun)
     const {rawConfig, baseDir} = instanceConfigFrom(flags)
-    const registry = await KindRegistry.load(this.config)
+    const registry = await loadKinds(this.config)
     const exitCode = await runDaemonHost({
-      oclif: this.config,
+      extensions: async (point) => (await collectExtensions(this.config, point)).map((e) => e.value as never),
       registry,
       home: this.home,
       kind: args.kind,

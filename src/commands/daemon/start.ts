@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand} from '../../lib/base-command.js'
-import {instanceConfigFlags, instanceConfigFrom} from '../../lib/instance-flags.js'
-import {InstanceService} from '../../daemons/runtime/instances.js'
+import {BaseCommand} from '../../cli/base-command.js'
+import {instanceConfigFlags, instanceConfigFrom} from '../../cli/instance-flags.js'
+import {InstanceService} from '../../cli/instances/instance-service.js'
 import {restartPolicies} from '../../daemons/runtime/supervisor/spec.js'
 
 export default class DaemonStart extends BaseCommand {

@@ -1,8 +1,8 @@
 import {Args} from '@oclif/core'
 import {inspect} from 'node:util'
-import {BaseCommand} from '../../lib/base-command.js'
+import {BaseCommand} from '../../cli/base-command.js'
 import {useColor} from '../../lib/format.js'
-import {InstanceService} from '../../daemons/runtime/instances.js'
+import {InstanceService} from '../../cli/instances/instance-service.js'
 
 export default class DaemonStatus extends BaseCommand {
   static summary = "Show one instance's /status (or the supervisor's record when it is not running)"

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand} from '../../lib/base-command.js'
-import {parseCookieTag} from '../../daemons/flow-agent/cli-flags.js'
-import {compileFile} from '../../daemons/flow-agent/client.js'
+import {BaseCommand} from '../../cli/base-command.js'
+import {parseCookieTag} from '../../cli/flow/flow-flags.js'
+import {compileFile} from '../../cli/flow/flow-client.js'
 
 export default class FlowCompile extends BaseCommand {
   static summary = 'Print the OpenFlow flows a network model compiles to'

@@ -1,7 +1,7 @@
-import {BaseCommand} from '../../lib/base-command.js'
-import {flowTarget, flowTargetFlags} from '../../daemons/flow-agent/cli-flags.js'
-import {syncVia} from '../../daemons/flow-agent/client.js'
-import {renderSyncReports} from '../../daemons/flow-agent/render.js'
+import {BaseCommand} from '../../cli/base-command.js'
+import {flowTarget, flowTargetFlags} from '../../cli/flow/flow-flags.js'
+import {syncVia} from '../../cli/flow/flow-client.js'
+import {renderSyncReports} from '../../cli/flow/flow-render.js'
 
 export default class FlowDiff extends BaseCommand {
   static summary = 'Show what a sync would change on the switch (exit 2 when there is drift)'

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand} from '../../lib/base-command.js'
-import {explainVia} from '../../daemons/flow-agent/client.js'
-import {renderExplanation} from '../../daemons/flow-agent/render.js'
+import {BaseCommand} from '../../cli/base-command.js'
+import {explainVia} from '../../cli/flow/flow-client.js'
+import {renderExplanation} from '../../cli/flow/flow-render.js'
 
 export default class FlowExplain extends BaseCommand {
   static summary = "Trace a packet from a port through the switch's flows: which tables it crosses, where it leaves or why it is dropped"

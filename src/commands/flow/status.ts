@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
-import {BaseCommand} from '../../lib/base-command.js'
-import {agentStatus} from '../../daemons/flow-agent/client.js'
-import {renderAgentStatus} from '../../daemons/flow-agent/render.js'
+import {BaseCommand} from '../../cli/base-command.js'
+import {agentStatus} from '../../cli/flow/flow-client.js'
+import {renderAgentStatus} from '../../cli/flow/flow-render.js'
 
 export default class FlowStatus extends BaseCommand {
   static summary = "Show a flow agent's bridges: flows desired and installed, drift found and repaired, last sync"

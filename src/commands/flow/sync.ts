@@ -1,8 +1,8 @@
 import {Flags} from '@oclif/core'
-import {BaseCommand} from '../../lib/base-command.js'
-import {flowTarget, flowTargetFlags} from '../../daemons/flow-agent/cli-flags.js'
-import {syncVia} from '../../daemons/flow-agent/client.js'
-import {renderSyncReports} from '../../daemons/flow-agent/render.js'
+import {BaseCommand} from '../../cli/base-command.js'
+import {flowTarget, flowTargetFlags} from '../../cli/flow/flow-flags.js'
+import {syncVia} from '../../cli/flow/flow-client.js'
+import {renderSyncReports} from '../../cli/flow/flow-render.js'
 
 export default class FlowSync extends BaseCommand {
   static summary = 'Make the switch match the model now, changing only what differs'

@@ -1,10 +1,10 @@
 import {Flags} from '@oclif/core'
-import {BaseCommand} from '../../lib/base-command.js'
+import {BaseCommand} from '../../cli/base-command.js'
 import {FailureError} from '../../lib/errors.js'
-import {type BenchResult, runBench} from '../../daemons/storage/bench.js'
-import {clientFlags} from '../../daemons/storage/cli-flags.js'
-import {resolveAuthUrl} from '../../daemons/storage/cli-client.js'
-import {ProgressLine} from '../../daemons/storage/progress.js'
+import {type BenchResult, runBench} from '../../cli/storage/bench.js'
+import {clientFlags} from '../../cli/storage/storage-flags.js'
+import {resolveAuthUrl} from '../../cli/storage/storage-client.js'
+import {ProgressLine} from '../../cli/storage/progress.js'
 
 export default class StorageBench extends BaseCommand {
   static summary = 'Benchmark the object store the way swift-bench does: PUT, GET, DELETE phases'

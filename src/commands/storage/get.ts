@@ -1,9 +1,9 @@
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand} from '../../lib/base-command.js'
-import {clientFlags} from '../../daemons/storage/cli-flags.js'
-import {connect} from '../../daemons/storage/cli-client.js'
-import {getObject} from '../../daemons/storage/object-service.js'
-import {ProgressLine} from '../../daemons/storage/progress.js'
+import {BaseCommand} from '../../cli/base-command.js'
+import {clientFlags} from '../../cli/storage/storage-flags.js'
+import {connect} from '../../cli/storage/storage-client.js'
+import {getObject} from '../../cli/storage/object-service.js'
+import {ProgressLine} from '../../cli/storage/progress.js'
 
 export default class StorageGet extends BaseCommand {
   static summary = 'Download an object to a file or stdout (its MD5 is checked against the ETag)'

@@ -1,8 +1,8 @@
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand} from '../../lib/base-command.js'
-import {clientFlags} from '../../daemons/storage/cli-flags.js'
-import {connect} from '../../daemons/storage/cli-client.js'
-import {type ListItem, list} from '../../daemons/storage/object-service.js'
+import {BaseCommand} from '../../cli/base-command.js'
+import {clientFlags} from '../../cli/storage/storage-flags.js'
+import {connect} from '../../cli/storage/storage-client.js'
+import {type ListItem, list} from '../../cli/storage/object-service.js'
 
 export default class StorageLs extends BaseCommand {
   static summary = 'List containers, or the objects of a container'

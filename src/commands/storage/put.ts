@@ -1,10 +1,10 @@
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand} from '../../lib/base-command.js'
+import {BaseCommand} from '../../cli/base-command.js'
 import {UsageError} from '../../lib/errors.js'
-import {clientFlags} from '../../daemons/storage/cli-flags.js'
-import {connect} from '../../daemons/storage/cli-client.js'
-import {type PutResult, putFiles} from '../../daemons/storage/object-service.js'
-import {ProgressLine} from '../../daemons/storage/progress.js'
+import {clientFlags} from '../../cli/storage/storage-flags.js'
+import {connect} from '../../cli/storage/storage-client.js'
+import {type PutResult, putFiles} from '../../cli/storage/object-service.js'
+import {ProgressLine} from '../../cli/storage/progress.js'
 
 export default class StoragePut extends BaseCommand {
   static summary = 'Upload files as objects (the container is created if needed)'

@@ -1,8 +1,8 @@
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand} from '../../lib/base-command.js'
-import {clientFlags} from '../../daemons/storage/cli-flags.js'
-import {connect} from '../../daemons/storage/cli-client.js'
-import {remove} from '../../daemons/storage/object-service.js'
+import {BaseCommand} from '../../cli/base-command.js'
+import {clientFlags} from '../../cli/storage/storage-flags.js'
+import {connect} from '../../cli/storage/storage-client.js'
+import {remove} from '../../cli/storage/object-service.js'
 
 export default class StorageRm extends BaseCommand {
   static summary = 'Delete objects, or an empty container'

@@ -1,8 +1,8 @@
 import {Args} from '@oclif/core'
-import {BaseCommand} from '../../lib/base-command.js'
-import {clientFlags} from '../../daemons/storage/cli-flags.js'
-import {connect} from '../../daemons/storage/cli-client.js'
-import {stat} from '../../daemons/storage/object-service.js'
+import {BaseCommand} from '../../cli/base-command.js'
+import {clientFlags} from '../../cli/storage/storage-flags.js'
+import {connect} from '../../cli/storage/storage-client.js'
+import {stat} from '../../cli/storage/object-service.js'
 
 export default class StorageStat extends BaseCommand {
   static summary = 'Show the headers of the account, a container or an object'

@@ -1,5 +1,5 @@
 import {Flags} from '@oclif/core'
-import {BaseCommand} from '../../lib/base-command.js'
+import {BaseCommand} from '../../cli/base-command.js'
 import {exitAfterGrace} from '../../lib/exit-guard.js'
 import {runSupervisor} from '../../daemons/runtime/supervisor/run.js'
 

@@ -1,7 +1,7 @@
-import {BaseCommand} from '../../lib/base-command.js'
+import {BaseCommand} from '../../cli/base-command.js'
 import {useColor} from '../../lib/format.js'
-import {dataFlags, windowFlags} from '../../daemons/usage-collector/flags.js'
-import {eventsJson, eventsTable, usageEvents} from '../../daemons/usage-collector/report-view.js'
+import {dataFlags, windowFlags} from '../../cli/usage/usage-flags.js'
+import {eventsJson, eventsTable, usageEvents} from '../../cli/usage/report-view.js'
 
 export default class UsageEventsCommand extends BaseCommand {
   static summary = 'Counter resets, wraps and anomalies, with what they leave unknown'

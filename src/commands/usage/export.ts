@@ -1,8 +1,8 @@
 import {Flags} from '@oclif/core'
-import {BaseCommand} from '../../lib/base-command.js'
+import {BaseCommand} from '../../cli/base-command.js'
 import {UsageError} from '../../lib/errors.js'
-import {exportUsage} from '../../daemons/usage-collector/export.js'
-import {dataFlags} from '../../daemons/usage-collector/flags.js'
+import {exportUsage} from '../../cli/usage/export.js'
+import {dataFlags} from '../../cli/usage/usage-flags.js'
 
 export default class UsageExportCommand extends BaseCommand {
   static summary = 'The whole usage history as NDJSON (series, polls, samples, rollups, events)'

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
-import {BaseCommand} from '../../lib/base-command.js'
-import {dataFlags} from '../../daemons/usage-collector/flags.js'
-import {pollNow, pollTable} from '../../daemons/usage-collector/live.js'
+import {BaseCommand} from '../../cli/base-command.js'
+import {dataFlags} from '../../cli/usage/usage-flags.js'
+import {pollNow, pollTable} from '../../cli/usage/live.js'
 
 export default class UsagePollCommand extends BaseCommand {
   static summary = 'Poll the sources now, without waiting for the next interval'

@@ -1,8 +1,8 @@
 import {Flags} from '@oclif/core'
-import {BaseCommand} from '../../lib/base-command.js'
+import {BaseCommand} from '../../cli/base-command.js'
 import {useColor} from '../../lib/format.js'
-import {dataFlags, windowFlags} from '../../daemons/usage-collector/flags.js'
-import {reportCsv, reportJson, reportTable, usageReport} from '../../daemons/usage-collector/report-view.js'
+import {dataFlags, windowFlags} from '../../cli/usage/usage-flags.js'
+import {reportCsv, reportJson, reportTable, usageReport} from '../../cli/usage/report-view.js'
 
 export default class UsageReportCommand extends BaseCommand {
   static summary = 'Network usage per VM and vNIC, in bytes'

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
-import {BaseCommand} from '../../lib/base-command.js'
-import {dataFlags} from '../../daemons/usage-collector/flags.js'
-import {topSnapshot, topTable} from '../../daemons/usage-collector/live.js'
+import {BaseCommand} from '../../cli/base-command.js'
+import {dataFlags} from '../../cli/usage/usage-flags.js'
+import {topSnapshot, topTable} from '../../cli/usage/live.js'
 import {useColor} from '../../lib/format.js'
 
 export default class UsageTopCommand extends BaseCommand {

@@ -1,5 +1,5 @@
 import {z} from 'zod'
-import type {Build} from '../ci/db/store.js'
+import type {Build} from '../../protocols/ci/builds.js'
 import {parseJsonBody} from './api-error.js'
 
 /** A pushed revision, from the HTTP change hook or a git poller. */

@@ -5,7 +5,7 @@ import {
   type SegmentCompressor,
   type StoredSegment,
   truncationMarker,
-} from '../ci/log-codec.js'
+} from '../../protocols/ci/log-codec.js'
 
 export interface LogTotals {
   lines: number

@@ -1,9 +1,10 @@
 import type {ServerResponse} from 'node:http'
-import type {Sql} from '../ci/db/sql.js'
-import {readSegments, segmentForLine} from '../ci/db/segments.js'
-import type {CiStore, Step} from '../ci/db/store.js'
-import type {StoredSegment} from '../ci/log-codec.js'
-import {encodeFrame, type LogFrame} from '../ci/log-stream.js'
+import type {Sql} from './db/sql.js'
+import {readSegments, segmentForLine} from './db/segments.js'
+import type {Step} from '../../protocols/ci/builds.js'
+import type {CiStore} from './db/store.js'
+import type {StoredSegment} from '../../protocols/ci/log-codec.js'
+import {encodeFrame, type LogFrame} from '../../protocols/ci/log-stream.js'
 import type {BuildCoordinator} from './builds.js'
 
 export interface LogQuery {

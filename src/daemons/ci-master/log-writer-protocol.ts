@@ -1,5 +1,5 @@
-import type {DbLocation} from '../ci/db/connect.js'
-import type {SegmentRow} from '../ci/db/segments.js'
+import type {DbLocation} from './db/connect.js'
+import type {SegmentRow} from './db/segments.js'
 
 /** Messages between the master's main thread and its segment writer thread (log-writer-thread.ts). */
 

@@ -5,7 +5,7 @@
  */
 import {parentPort, workerData} from 'node:worker_threads'
 import {errorMessage} from '../../lib/errors.js'
-import {openSegmentSink, type SegmentSink} from '../ci/db/segments.js'
+import {openSegmentSink, type SegmentSink} from './db/segments.js'
 import type {FromWriterThread, ToWriterThread, WriterThreadOptions} from './log-writer-protocol.js'
 
 const port = parentPort!

@@ -1,9 +1,9 @@
 import {EventEmitter} from 'node:events'
 import {Worker} from 'node:worker_threads'
 import type {Logger} from '../../lib/logger.js'
-import type {DbLocation} from '../ci/db/connect.js'
-import type {SegmentRow} from '../ci/db/segments.js'
-import {Redactor, SEGMENT_MAX_BYTES, SegmentCompressor, type StoredSegment} from '../ci/log-codec.js'
+import type {DbLocation} from './db/connect.js'
+import type {SegmentRow} from './db/segments.js'
+import {Redactor, SEGMENT_MAX_BYTES, SegmentCompressor, type StoredSegment} from '../../protocols/ci/log-codec.js'
 import {LogAssembler, type LogTotals} from './log-assembler.js'
 import type {FromWriterThread, ToWriterThread} from './log-writer-protocol.js'
 

@@ -3,10 +3,11 @@ import {execa} from 'execa'
 import {isAbsolute, resolve} from 'node:path'
 import {errorMessage} from '../../lib/errors.js'
 import type {Logger} from '../../lib/logger.js'
-import type {Build, CiStore} from '../ci/db/store.js'
+import type {Build} from '../../protocols/ci/builds.js'
+import type {CiStore} from './db/store.js'
 import type {BuildCoordinator} from './builds.js'
 import type {Change, ChangeTrigger} from './change-hook.js'
-import type {SchedulerConfig} from './config.js'
+import type {SchedulerConfig} from './ci-master-config.js'
 
 type Periodic = Extract<SchedulerConfig, {type: 'periodic'}>
 type GitPoller = Extract<SchedulerConfig, {type: 'git-poller'}>

@@ -14,8 +14,8 @@ import {
   WORKER_PATH,
   type WorkerMessage,
   workerMessage,
-} from '../ci/protocol.js'
-import {secretsEqual} from '../ci/secrets.js'
+} from '../../protocols/ci/worker-protocol.js'
+import {secretsEqual} from '../../protocols/ci/secrets.js'
 
 export interface WorkerAccount {
   name: string

@@ -2,7 +2,7 @@ import {mkdirSync, rmSync} from 'node:fs'
 import {join, resolve, sep} from 'node:path'
 import {errorMessage} from '../../lib/errors.js'
 import type {Logger} from '../../lib/logger.js'
-import type {BuildSpec, StepResult, WorkerMessage} from '../ci/protocol.js'
+import type {BuildSpec, StepResult, WorkerMessage} from '../../protocols/ci/worker-protocol.js'
 import {type StepEnd, StepProcess} from './step-process.js'
 
 /** How a build run talks back to its master. */

@@ -1,7 +1,7 @@
 import {execa} from 'execa'
 import type {Readable} from 'node:stream'
 import {once} from 'node:events'
-import type {StepResult, StepSpec} from '../ci/protocol.js'
+import type {StepResult, StepSpec} from '../../protocols/ci/worker-protocol.js'
 import {killLeftovers, killTree} from './process-tree.js'
 import {StepOutput, type StepOutputOptions} from './step-output.js'
 

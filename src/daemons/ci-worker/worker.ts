@@ -14,7 +14,7 @@ import {
   parseMessage,
   WORKER_PATH,
   type WorkerMessage,
-} from '../ci/protocol.js'
+} from '../../protocols/ci/worker-protocol.js'
 import {type BuildChannel, BuildRun, type BuildRunOptions} from './build-run.js'
 
 /** How to reach masters, plus how each build runs (BuildRunOptions). */

@@ -14,7 +14,7 @@ import {FailureError, UsageError, errorMessage} from '../../lib/errors.js'
 import type {DesiredState} from './desired.js'
 import {DesiredFlows} from './desired-flows.js'
 import {cookieTag, formatFlow} from './flow.js'
-import {type ExplainRequest, type Explanation, explainPacket} from './explain.js'
+import {explainPacket} from './explain.js'
 import {EventChecker, FlowMonitor} from './flow-monitor.js'
 import {InfrastructureSync} from './infrastructure-sync.js'
 import {InterfaceWatch} from './interface-watch.js'
@@ -24,28 +24,9 @@ import {OvsDb} from './ovsdb.js'
 import {OvsSwitch, SwitchUnreachableError} from './ovs-switch.js'
 import {runCommand} from './command.js'
 import {PrivateOvs} from './private-ovs.js'
-import {dumpOwnFlows, ownFlowsDigest, type Prefetched, type SyncOptions, type SyncReport, syncBridge} from './sync.js'
-import type {FlowAgentConfig} from './config.js'
-
-export interface BridgeStatus {
-  name: string
-  address: string
-  connected: boolean
-  desired: number
-  installed: number
-  /** Interfaces the flows need that are not on the switch (yet). */
-  missingInterfaces: string[]
-  syncs: number
-  /** Flows found differing from the model (missing, wrong or stale), over the agent's life. */
-  driftFound: number
-  /** Of those, the ones the agent fixed. */
-  driftRepaired: number
-  lastSyncAt: string | null
-  lastSyncMs: number | null
-  lastSyncReason: string | null
-  lastReport: SyncReport | null
-  error: string | null
-}
+import {dumpOwnFlows, ownFlowsDigest, type Prefetched, type SyncOptions, syncBridge} from './sync.js'
+import type {BridgeStatus, ExplainRequest, Explanation, FlowAgentDetails, SyncReport} from './status.js'
+import type {FlowAgentConfig} from './flow-agent-config.js'
 
 interface Bridge {
   status: BridgeStatus
@@ -137,7 +118,7 @@ export class FlowAgent {
     this.timer = setInterval(() => {
       this.checkModelFile()
       this.syncSoon('interval')
-    }, this.config.interval_ms)
+    }, this.config.interval)
     // The first sync runs in the background: a slow or absent switch must not block start-up.
     this.syncSoon('start')
   }
@@ -159,7 +140,7 @@ export class FlowAgent {
   private startInfrastructure(db: string): void {
     const managed = this.managed
     this.infra = new InfrastructureSync({
-      db: new OvsDb(db, this.config.ovs.timeout_ms),
+      db: new OvsDb(db, this.config.ovs.timeout),
       ownerTag: this.config.cookie,
       datapathType: managed ? 'netdev' : undefined,
       underlay: managed && {netns: managed.netns, appctlTarget: managed.appctlTarget},
@@ -230,7 +211,7 @@ export class FlowAgent {
     const ports: PortNumbers = new Map()
     await Promise.all(
       bridges.map(async ({name, digestKnown}) => {
-        const sw = new OvsSwitch(this.addressOf(name), {timeoutMs: this.config.ovs.timeout_ms})
+        const sw = new OvsSwitch(this.addressOf(name), {timeoutMs: this.config.ovs.timeout})
         const entry: Prefetched & {ports?: Map<string, number>} = {
           digest: ownFlowsDigest(sw, this.config.cookie),
           startedAt: performance.now(),
@@ -323,7 +304,7 @@ export class FlowAgent {
     for (const name of this.desired?.bridges ?? []) {
       if (this.bridges.has(name)) continue
       const address = this.addressOf(name)
-      const sw = new OvsSwitch(address, {timeoutMs: this.config.ovs.timeout_ms})
+      const sw = new OvsSwitch(address, {timeoutMs: this.config.ovs.timeout})
       const bridge: Bridge = {
         sw,
         rereadPending: false,
@@ -426,7 +407,7 @@ export class FlowAgent {
       // Read the switch again soon after changing it: to confirm, and to learn the order it
       // now dumps in, which makes the next restart's (or interval's) check a string compare.
       clearTimeout(this.settle)
-      this.settle = setTimeout(() => this.syncSoon('settle'), Math.min(SETTLE_MS, this.config.interval_ms))
+      this.settle = setTimeout(() => this.syncSoon('settle'), Math.min(SETTLE_MS, this.config.interval))
     }
     // Before anyone hears of this sync (a few ms when nothing changed, ~30 ms to rewrite the
     // cache at 100k flows), so that what a status shows done is kept.
@@ -438,7 +419,7 @@ export class FlowAgent {
     if (unreachable && !this.stopped) {
       // Retry soon rather than at the next interval: the switch is probably restarting.
       clearTimeout(this.retry)
-      this.retry = setTimeout(() => this.syncSoon('switch back?'), Math.min(1000, this.config.interval_ms))
+      this.retry = setTimeout(() => this.syncSoon('switch back?'), Math.min(1000, this.config.interval))
     }
     return reports
   }
@@ -594,23 +575,14 @@ export class FlowAgent {
     return out
   }
 
-  details(): {
-    model: string | null
-    modelError: string | null
-    modelFromCache: boolean
-    host: string
-    managedSwitch: string | null
-    intervalMs: number
-    infrastructure: {ports: Array<{bridge: string; name: string; type: string}>; lastChanges: string[]; error: string | null}
-    bridges: BridgeStatus[]
-  } {
+  details(): FlowAgentDetails {
     return {
       model: this.config.model ?? (this.desired ? 'pushed' : null),
       modelError: this.modelError,
       modelFromCache: this.modelFromCache,
       host: this.host,
       managedSwitch: this.managed ? this.managed.dir : null,
-      intervalMs: this.config.interval_ms,
+      intervalMs: this.config.interval,
       infrastructure: {
         ports: (this.desired?.infrastructure.ports ?? []).map(({bridge, name, type}) => ({bridge, name, type})),
         lastChanges: this.lastInfraChanges,

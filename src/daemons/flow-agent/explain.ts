@@ -10,46 +10,8 @@ import {familyOf, parseAnyCidr} from './addresses.js'
 import type {NetworkModel, PortModel} from './model.js'
 import {TABLES} from './pipeline-integration.js'
 import {TUNNEL_TABLES} from './pipeline-uplinks.js'
+import type {ExplainRequest, Explanation, TraceStep} from './status.js'
 import {type HostView, hostView} from './topology.js'
-
-export interface ExplainRequest {
-  /** A port of the model, on this host. */
-  port: string
-  /** `IP`, `IP:PORT` or `[IPv6]:PORT`. */
-  to: string
-  protocol?: 'tcp' | 'udp' | 'icmp'
-  /** The destination MAC, when the address is no port of the model. */
-  mac?: string
-  /** Trace a packet of an established connection rather than the first of a new one. */
-  established?: boolean
-}
-
-export interface TraceStep {
-  bridge: string
-  table: number
-  /** What the table is for (see docs/flow.md), '' for a table the agent does not use. */
-  name: string
-  /** The flow that matched (its match), or null when none did. */
-  match: string | null
-  priority: number | null
-  actions: string[]
-}
-
-export interface Explanation {
-  port: string
-  bridge: string
-  /** The packet traced, in ovs-ofctl flow syntax. */
-  packet: string
-  conntrack: 'new' | 'established'
-  verdict: 'forwarded' | 'dropped'
-  steps: TraceStep[]
-  /** Where it left: ports, tunnels, the wire. */
-  outputs: string[]
-  /** With verdict dropped: the table that dropped it and why. */
-  drop: {bridge: string; table: number; name: string; reason: string} | null
-  datapathActions: string
-  trace: string
-}
 
 export interface ExplainContext {
   model: NetworkModel

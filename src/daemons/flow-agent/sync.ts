@@ -8,6 +8,7 @@ import type {DesiredFlows} from './desired-flows.js'
 import {type FlowDiff, diffDumpText, flowModLines} from './diff.js'
 import {type Flow, formatFlow} from './flow.js'
 import type {OvsSwitch} from './ovs-switch.js'
+import type {SyncReport} from './status.js'
 
 export interface SyncOptions {
   /** Compute and report the difference, change nothing. */
@@ -17,34 +18,6 @@ export interface SyncOptions {
    * bundle that deletes all and adds all, so even a reset leaves no gap in forwarding.
    */
   resetFlows?: boolean
-}
-
-export interface SyncReport {
-  bridge: string
-  address: string
-  /** Desired flows. */
-  desired: number
-  /** The agent's flows found on the switch before the sync. */
-  installed: number
-  added: number
-  modified: number
-  /** Flows re-added because their cookie or attributes differed. */
-  replaced: number
-  deleted: number
-  /** Flow mods sent (0 in a dry run). */
-  flowMods: number
-  applied: boolean
-  reset: boolean
-  dumpMs: number
-  applyMs: number
-  durationMs: number
-  /** Up to `sampleSize` of the changes, as `+ flow`, `~ flow` and `- flow` lines. */
-  changes: string[]
-  /**
-   * How the switch was read: 'digest' when its flows' digest was the one known right (no dump
-   * was needed, see openflow.ts), else 'dump'.
-   */
-  read: 'digest' | 'dump'
 }
 
 export async function syncBridge(

@@ -64,11 +64,6 @@ export interface DaemonKind<Config = unknown> {
   /** Validates and defaults the config; a failure is reported before anything starts. */
   readonly config: z.ZodType<Config>
   start(ctx: DaemonContext, config: Config): Promise<RunningDaemon>
-  /**
-   * The `tend top` detail panel for this kind, loaded only when the dashboard renders.
-   * Resolves to a React component taking PanelProps (src/tui/panel-props.ts).
-   */
-  panel?: () => Promise<unknown>
 }
 
 /**
@@ -81,6 +76,12 @@ export interface DaemonKindEntry {
   /** Who provides it: 'tend' for built-ins, else the plugin's package name. */
   readonly source: string
   load(): Promise<DaemonKind<any>>
+  /**
+   * The `tend top` detail panel for this kind, loaded only when the dashboard renders: a
+   * React component taking PanelProps (src/tui/panel-props.ts). Registered beside the kind,
+   * not in it, so that a daemon never loads the TUI.
+   */
+  panel?: () => Promise<unknown>
 }
 
 /** Helper for kind authors: keeps the Config type tied to the schema. */

@@ -1,11 +1,9 @@
-import type {Config} from '@oclif/core'
 import {mkdirSync, rmSync, writeFileSync} from 'node:fs'
 import type {Server} from 'node:http'
 import type {Server as NetServer} from 'node:net'
 import {FailureError, TendError, errorMessage} from '../../lib/errors.js'
 import {Logger, type LogSink, parseLogLevel} from '../../lib/logger.js'
 import type {DaemonContext, RunningDaemon, StopReason} from './contract.js'
-import {collectExtensions} from './extensions.js'
 import type {InstanceStatusDoc} from './instance-view.js'
 import {releaseLock, tryAcquireLock} from './lock.js'
 import {closeStream, openRotatingLog, streamSink} from './log-file.js'
@@ -15,7 +13,8 @@ import type {KindRegistry} from './registry.js'
 import {closeUnixHttp, type Route, serveUnixHttp} from './unix-http.js'
 
 export interface HostOptions {
-  oclif: Config
+  /** Values plugins registered for an extension point (the CLI runs the oclif hooks). */
+  extensions: <T>(point: string) => Promise<T[]>
   registry: KindRegistry
   home: string
   kind: string
@@ -104,7 +103,7 @@ class InstanceHost {
         log: this.log,
         metrics: this.metrics,
         signal: this.abort.signal,
-        extensions: async <T>(point: string) => (await collectExtensions<T>(this.options.oclif, point)).map((e) => e.value),
+        extensions: this.options.extensions,
       }
       try {
         this.running = await definition.start(ctx, config)

@@ -1,13 +1,10 @@
-import type {Config} from '@oclif/core'
 import {UsageError} from '../../lib/errors.js'
 import {parseOrThrow} from '../../lib/validation.js'
-import {builtinKinds} from '../index.js'
 import type {DaemonKind, DaemonKindEntry} from './contract.js'
-import {collectExtensions} from './extensions.js'
 
 const KIND_NAME = /^[a-z][a-z0-9-]{0,62}$/
 
-/** Every daemon kind this CLI knows: the built-ins and those plugins register. */
+/** A set of daemon kinds by name (the CLI fills it: src/cli/kinds.ts). */
 export class KindRegistry {
   private readonly entries = new Map<string, DaemonKindEntry>()
 
@@ -21,12 +18,6 @@ export class KindRegistry {
       }
       this.entries.set(entry.kind, entry)
     }
-  }
-
-  static async load(config: Config): Promise<KindRegistry> {
-    const fromPlugins = await collectExtensions<DaemonKind | DaemonKindEntry>(config, 'daemon-kinds')
-    const entries = fromPlugins.map(({plugin, value}) => toEntry(value, plugin))
-    return new KindRegistry([...builtinKinds, ...entries])
   }
 
   list(): DaemonKindEntry[] {
@@ -56,13 +47,4 @@ export class KindRegistry {
     const config = parseOrThrow(definition.config, rawConfig ?? {}, where, prefix)
     return {definition, config}
   }
-}
-
-function toEntry(value: DaemonKind | DaemonKindEntry, plugin: string): DaemonKindEntry {
-  if (!value || typeof value !== 'object' || typeof value.kind !== 'string') {
-    throw new Error(`plugin ${plugin} returned an invalid daemon kind from hook tend:daemon-kinds`)
-  }
-  if ('load' in value && typeof value.load === 'function') return {...value, source: plugin}
-  const definition = value as DaemonKind
-  return {kind: definition.kind, summary: definition.summary, source: plugin, load: async () => definition}
 }

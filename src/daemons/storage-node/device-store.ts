@@ -27,7 +27,7 @@ export interface StoreOptions {
   partPower: number
   /** A volume is sealed and a new one started past this size. */
   maxVolumeBytes: number
-  /** Records up to this size are read synchronously (see the node's sync_read_max_kb). */
+  /** Records up to this size are read synchronously (see the node's sync_read_max). */
   syncReadMaxBytes: number
   /** Records per commit batch at most. */
   maxBatch: number

@@ -1,5 +1,5 @@
 import type {Logger} from '../../lib/logger.js'
-import {msToTicks} from '../storage/timestamp.js'
+import {msToTicks} from '../../protocols/storage/timestamp.js'
 import type {LocalDevice} from './local-devices.js'
 
 /**

@@ -1,6 +1,6 @@
 import type {Logger} from '../../lib/logger.js'
-import type {ObjectUpdate} from '../storage/backend.js'
-import type {Ring} from '../storage/ring.js'
+import type {ObjectUpdate} from '../../protocols/storage/backend.js'
+import type {Ring} from '../../protocols/storage/ring.js'
 import type {ContainerInfo} from './listing-db.js'
 import type {LocalDevice} from './local-devices.js'
 

@@ -1,5 +1,5 @@
 import type {IncomingMessage, ServerResponse} from 'node:http'
-import {readAll} from '../storage/backend-client.js'
+import {readAll} from '../../protocols/storage/backend-client.js'
 import type {LocalDevice} from './local-devices.js'
 import type {InternalRoute} from './node.js'
 import {FLAG_TOMBSTONE} from './record.js'

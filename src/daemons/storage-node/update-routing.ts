@@ -1,4 +1,4 @@
-import type {RingDevice} from '../storage/ring.js'
+import type {RingDevice} from '../../protocols/storage/ring.js'
 
 /**
  * Which replicas of a database a replica of one of its entries updates: an object replica

@@ -1,7 +1,7 @@
 import type {Logger} from '../../lib/logger.js'
-import {BackendClient} from '../storage/backend-client.js'
-import type {ContainerReport, ObjectUpdate, UpdateBatch} from '../storage/backend.js'
-import type {RingDevice} from '../storage/ring.js'
+import {BackendClient} from '../../protocols/storage/backend-client.js'
+import type {ContainerReport, ObjectUpdate, UpdateBatch} from '../../protocols/storage/backend.js'
+import type {RingDevice} from '../../protocols/storage/ring.js'
 import type {LocalDevice} from './local-devices.js'
 
 /**

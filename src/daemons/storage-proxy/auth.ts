@@ -6,7 +6,7 @@ import {z} from 'zod'
  * Swift's tempauth: users with keys and roles in the config, `GET /auth/v1.0` trades them
  * for a token and a storage URL. Tokens are signed (HMAC with a secret kept in the proxy's
  * data dir) rather than stored, so they survive a proxy restart and need no memcache; they
- * expire after token_ttl_s.
+ * expire after token_ttl.
  */
 
 export const userSchema = z

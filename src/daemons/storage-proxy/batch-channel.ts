@@ -1,7 +1,7 @@
 import type {IncomingHttpHeaders} from 'node:http'
-import {type BackendClient, BackendError, type BackendResponse} from '../storage/backend-client.js'
-import {type BatchOp, decodeBatchResults, encodeBatchOp} from '../storage/batch-codec.js'
-import type {RingDevice} from '../storage/ring.js'
+import {type BackendClient, BackendError, type BackendResponse} from '../../protocols/storage/backend-client.js'
+import {type BatchOp, decodeBatchResults, encodeBatchOp} from '../../protocols/storage/batch-codec.js'
+import type {RingDevice} from '../../protocols/storage/ring.js'
 
 /**
  * Gathers the proxy's small-object operations per device and sends them as batches (see

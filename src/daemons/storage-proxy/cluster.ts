@@ -1,8 +1,8 @@
 import type {OutgoingHttpHeaders} from 'node:http'
 import type {Logger} from '../../lib/logger.js'
-import {BackendClient, type BackendResponse} from '../storage/backend-client.js'
-import type {BatchOp} from '../storage/batch-codec.js'
-import type {Ring, RingDevice, RingWatcher} from '../storage/ring.js'
+import {BackendClient, type BackendResponse} from '../../protocols/storage/backend-client.js'
+import type {BatchOp} from '../../protocols/storage/batch-codec.js'
+import type {Ring, RingDevice, RingWatcher} from '../../protocols/storage/ring.js'
 import {BatchChannels, type BatchResponse} from './batch-channel.js'
 
 /**

@@ -1,5 +1,5 @@
 import type {IncomingHttpHeaders} from 'node:http'
-import {backendPath} from '../storage/backend.js'
+import {backendPath} from '../../protocols/storage/backend.js'
 import type {Cluster} from './cluster.js'
 
 /**

@@ -1,5 +1,5 @@
 import type {IncomingHttpHeaders} from 'node:http'
-import {constraints} from '../storage/constraints.js'
+import {constraints} from '../../protocols/storage/constraints.js'
 
 /** Listing requests: their parameters, checked, and the three output formats. */
 

@@ -1,6 +1,6 @@
 import type {IncomingHttpHeaders, OutgoingHttpHeaders} from 'node:http'
-import {isStoredObjectHeader} from '../storage/backend.js'
-import {checkName} from '../storage/constraints.js'
+import {isStoredObjectHeader} from '../../protocols/storage/backend.js'
+import {checkName} from '../../protocols/storage/constraints.js'
 import {type FetchedObject, fetchObject} from './object-read.js'
 import type {ProxyContext} from './proxy-context.js'
 import type {SwiftRequest} from './request.js'

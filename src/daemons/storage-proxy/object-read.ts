@@ -1,6 +1,6 @@
 import type {IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders} from 'node:http'
-import {H, backendPath, isStoredObjectHeader} from '../storage/backend.js'
-import {parseSwiftTimestamp} from '../storage/timestamp.js'
+import {H, backendPath, isStoredObjectHeader} from '../../protocols/storage/backend.js'
+import {parseSwiftTimestamp} from '../../protocols/storage/timestamp.js'
 import {isConnectionError} from './cluster.js'
 import type {ProxyContext} from './proxy-context.js'
 import type {SwiftRequest} from './request.js'

@@ -1,5 +1,5 @@
 import type {Logger} from '../../lib/logger.js'
-import type {TimestampClock} from '../storage/timestamp.js'
+import type {TimestampClock} from '../../protocols/storage/timestamp.js'
 import type {TempAuth} from './auth.js'
 import type {Cluster} from './cluster.js'
 import type {ContainerCache} from './container-cache.js'

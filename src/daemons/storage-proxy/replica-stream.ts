@@ -1,7 +1,7 @@
 import type {IncomingMessage, OutgoingHttpHeaders} from 'node:http'
 import type {Readable} from 'node:stream'
-import {readAll} from '../storage/backend-client.js'
-import type {RingDevice} from '../storage/ring.js'
+import {readAll} from '../../protocols/storage/backend-client.js'
+import type {RingDevice} from '../../protocols/storage/ring.js'
 import {type NodeResult, isConnectionError} from './cluster.js'
 import type {ProxyContext} from './proxy-context.js'
 

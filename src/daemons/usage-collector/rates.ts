@@ -2,26 +2,8 @@
  * Live rates for `tend usage top` and the dashboard panel: bytes booked between two counter
  * changes over the time between them. Display only; totals never come from rates.
  */
-import {formatBytes} from '../../lib/format.js'
 import {fit, type SeriesTable} from './series-table.js'
-
-/** A rate for people: "1.5 MiB/s". */
-export function formatRate(bytesPerSecond: number): string {
-  return `${formatBytes(bytesPerSecond)}/s`
-}
-
-export interface VmRate {
-  source: string
-  vmId: string
-  vm: string
-  vnics: number
-  /** Bytes per second. */
-  rxRate: number
-  txRate: number
-  /** Lifetime booked bytes, as decimal strings (exact). */
-  rx: string
-  tx: string
-}
+import type {VmRate} from './status.js'
 
 /** Per-series rates, by the series' slot in its table. */
 export class RateTracker {

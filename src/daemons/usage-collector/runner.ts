@@ -11,43 +11,8 @@ import {RateTracker} from './rates.js'
 import {backoffMs, nextSlot} from './schedule.js'
 import {CountColumn, fit, SeriesTable} from './series-table.js'
 import {SourceError, type CounterSample, type SourceErrorReason, type SourcePoll, type UsageSource} from './source-api.js'
+import type {PollSummary, SourceState, SourceStatus} from './status.js'
 import type {Count, SeriesWrite, UsageStore} from './store.js'
-
-export type SourceState = 'pending' | 'ok' | 'partial' | 'failing'
-
-export interface PollSummary {
-  source: string
-  ok: boolean
-  startedAt: string
-  durationMs: number
-  /** CPU time of this process during the poll (all threads). */
-  cpuMs: number
-  complete: boolean
-  seen: number
-  booked: number
-  rxBytes: string
-  txBytes: string
-  resets: number
-  warnings: string[]
-  error?: {reason: SourceErrorReason; message: string}
-}
-
-export interface SourceStatus {
-  name: string
-  type: string
-  state: SourceState
-  intervalMs: number
-  vnics: number
-  baselined: boolean
-  polls: number
-  failures: number
-  consecutiveFailures: number
-  overruns: number
-  resets: number
-  lastPoll: PollSummary | null
-  lastError: {at: string; reason: SourceErrorReason; message: string} | null
-  nextPollAt: string | null
-}
 
 export interface RunnerHooks {
   /** After each poll attempt (for metrics). */

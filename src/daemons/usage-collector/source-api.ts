@@ -69,7 +69,7 @@ export interface UsageSourceDefinition<Config = unknown> {
   /** The `type` used in the collector config: lowercase, dash-separated. */
   readonly type: string
   readonly summary: string
-  /** Validates the source's own config keys (everything but type, name and interval_ms). */
+  /** Validates the source's own config keys (everything but type, name and interval). */
   readonly config: z.ZodType<Config>
   create(ctx: UsageSourceContext, config: Config): UsageSource | Promise<UsageSource>
 }

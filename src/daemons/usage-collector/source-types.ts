@@ -4,7 +4,7 @@
  */
 import {UsageError} from '../../lib/errors.js'
 import {parseOrThrow} from '../../lib/validation.js'
-import type {SourceEntryConfig} from './config.js'
+import type {SourceEntryConfig} from './usage-collector-config.js'
 import type {UsageSourceDefinition, UsageSourceEntry} from './source-api.js'
 
 export const builtinSources: UsageSourceEntry[] = [
@@ -55,7 +55,7 @@ export class SourceTypes {
       )
     }
     const definition = await found.load()
-    const {type: _type, name: _name, interval_ms: _interval, ...own} = entry
+    const {type: _type, name: _name, interval: _interval, ...own} = entry
     return {definition, config: parseOrThrow(definition.config, own, where, prefix)}
   }
 }

@@ -1,7 +1,6 @@
 import {Box, Text} from 'ink'
-import {formatDuration} from '../../lib/format.js'
-import type {SourceStatus} from '../../daemons/usage-collector/runner.js'
-import {formatRate, type VmRate} from '../../daemons/usage-collector/rates.js'
+import {formatDuration, formatRate} from '../../lib/format.js'
+import type {SourceStatus, VmRate} from '../../daemons/usage-collector/status.js'
 import type {PanelProps} from '../panel-props.js'
 
 const STATE_COLOR: Record<string, string> = {ok: 'green', partial: 'yellow', pending: 'gray', failing: 'red'}

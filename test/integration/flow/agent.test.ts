@@ -45,7 +45,7 @@ async function startAgent(): Promise<ForegroundDaemon> {
     name: 'flow',
     // The default interval (10 s): the monitor and the read after a change are what the tests
     // exercise, and a sync every second would race their changes.
-    config: {model: modelFile, interval_ms: 10_000, ovs: {addresses: {br0: lab.address}}},
+    config: {model: modelFile, interval: '10s', ovs: {addresses: {br0: lab.address}}},
   })
   return agent
 }

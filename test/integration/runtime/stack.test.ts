@@ -16,12 +16,12 @@ instances:
     kind: http-probe
     restart: always
     config:
-      targets: [{url: http://localhost/healthz, socket: "\${TEND_HOME}/run/supervisor.sock", interval_ms: 200}]
+      targets: [{url: http://localhost/healthz, socket: "\${TEND_HOME}/run/supervisor.sock", interval: 200ms}]
   b:
     kind: http-probe
     depends_on: [a]
     config:
-      targets: [{url: http://localhost/healthz, socket: "\${TEND_HOME}/run/supervisor.sock", interval_ms: 200}]
+      targets: [{url: http://localhost/healthz, socket: "\${TEND_HOME}/run/supervisor.sock", interval: 200ms}]
 ${extra}`,
   )
   return file
@@ -192,7 +192,7 @@ describe('bad stack files start nothing', () => {
     const result = await tend(['up', '-f', join(home, 'missing.yaml'), '--json'], {home})
     expect(result.exitCode).toBe(2)
     expect(JSON.parse(String(result.stdout))).toEqual({
-      error: {message: `stack file not found: ${join(home, 'missing.yaml')}`, exitCode: 2},
+      error: {message: `stack file not found: ${join(home, 'missing.yaml')}`, exitCode: 2, code: 'USAGE'},
     })
   })
 })

@@ -22,7 +22,7 @@ beforeAll(async () => {
         {user: 'test2:tester2', key: 'testing2', roles: ['.admin']},
         {user: 'test:tester3', key: 'testing3', roles: []},
       ],
-      container_cache_ms: 0,
+      container_cache: '0s',
     },
   })
   auth = await login(cluster)

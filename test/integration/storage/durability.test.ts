@@ -10,7 +10,7 @@ let cluster: LocalCluster
 let auth: Auth
 
 beforeAll(async () => {
-  cluster = await LocalCluster.start({nodes: 3, partPower: 8, nodeConfig: {replication_interval_s: 3600}})
+  cluster = await LocalCluster.start({nodes: 3, partPower: 8, nodeConfig: {replication_interval: '1h'}})
   auth = await login(cluster)
   expect((await call(`${auth.url}/load`, 'PUT', {'x-auth-token': auth.token})).status).toBe(201)
 }, 120_000)

@@ -1,7 +1,7 @@
 import {hash} from 'node:crypto'
 import {request} from 'node:http'
 import {KEY, type LocalCluster, USER} from '../../../bench/storage/cluster.js'
-import {readRing} from '../../../src/daemons/storage/ring.js'
+import {readRing} from '../../../src/protocols/storage/ring.js'
 
 /** Helpers for the storage integration tests: a token, raw requests, direct node lookups. */
 

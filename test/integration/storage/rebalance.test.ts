@@ -1,7 +1,7 @@
 import {randomBytes} from 'node:crypto'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {LocalCluster} from '../../../bench/storage/cluster.js'
-import {readRing} from '../../../src/daemons/storage/ring.js'
+import {readRing} from '../../../src/protocols/storage/ring.js'
 import {waitFor} from '../../helpers/tend-home.js'
 import {type Auth, call, login, md5, onNode, primariesOf} from './helpers.js'
 
@@ -12,7 +12,7 @@ let cluster: LocalCluster
 let auth: Auth
 
 beforeAll(async () => {
-  cluster = await LocalCluster.start({nodes: 3, partPower: 6, nodeConfig: {replication_interval_s: 3600}})
+  cluster = await LocalCluster.start({nodes: 3, partPower: 6, nodeConfig: {replication_interval: '1h'}})
   auth = await login(cluster)
 }, 120_000)
 

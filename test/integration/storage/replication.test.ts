@@ -17,8 +17,8 @@ beforeAll(async () => {
   cluster = await LocalCluster.start({
     nodes: 4,
     partPower: 6,
-    nodeConfig: {replication_interval_s: 3600, audit_interval_s: 3600},
-    proxyConfig: {error_limit_ms: 60_000},
+    nodeConfig: {replication_interval: '1h', audit_interval: '1h'},
+    proxyConfig: {error_limit: '60s'},
   })
   auth = await login(cluster)
   expect((await call(`${auth.url}/rep`, 'PUT', {'x-auth-token': auth.token})).status).toBe(201)

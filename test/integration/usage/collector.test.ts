@@ -39,7 +39,7 @@ describe('usage-collector daemon', () => {
       home: env.home,
       kind: 'usage-collector',
       name: 'engine',
-      config: {interval_ms: 3_600_000, sources: [{type: 'ovirt', name: 'engine', url: sim.url, password: 'secret'}]},
+      config: {interval: '1h', sources: [{type: 'ovirt', name: 'engine', url: sim.url, password: 'secret'}]},
     })
     await waitFor(async () => (await daemon.status()).details.sources[0].baselined)
     generateTraffic(sim.engine, mulberry32(3))
@@ -84,7 +84,7 @@ describe('usage-collector daemon', () => {
       home: env.home,
       kind: 'usage-collector',
       name: 'slow',
-      config: {interval_ms: 250, sources: [{type: 'ovirt', name: 'engine', url: sim.url, password: 'secret', retries: 0}]},
+      config: {interval: '250ms', sources: [{type: 'ovirt', name: 'engine', url: sim.url, password: 'secret', retries: 0}]},
     })
     const status = await waitFor(async () => {
       const s = await daemon.status()

@@ -28,7 +28,7 @@ describe('usage-collector local source on a real veth pair', () => {
       home: env.home,
       kind: 'usage-collector',
       name: 'usage',
-      config: {interval_ms: intervalMs, sources: [{type: 'local', name: 'host', include: [lab.ifB], vm: 'guest'}]},
+      config: {interval: `${intervalMs}ms`, sources: [{type: 'local', name: 'host', include: [lab.ifB], vm: 'guest'}]},
       wrap: ['ip', 'netns', 'exec', lab.nsB],
     })
   const poll = async () => {

@@ -36,9 +36,9 @@ describe('usage-collector ovirt source against the engine simulator', () => {
       kind: 'usage-collector',
       name,
       config: {
-        interval_ms: intervalMs,
+        interval: `${intervalMs}ms`,
         sources: [
-          {type: 'ovirt', name: 'engine', url: sim.url, password: 'secret', page_size: 7, concurrency: 3, timeout_ms: 1500, ...extra},
+          {type: 'ovirt', name: 'engine', url: sim.url, password: 'secret', page_size: 7, concurrency: 3, timeout: '1500ms', ...extra},
         ],
       },
     })
@@ -193,7 +193,7 @@ describe('usage-collector ovirt source: bad configuration', () => {
         home: env.home,
         kind: 'usage-collector',
         name: `bad-${auth}`,
-        config: {interval_ms: 1000, sources: [{type: 'ovirt', name: 'engine', url: sim.url, password: 'wrong', auth}]},
+        config: {interval: '1s', sources: [{type: 'ovirt', name: 'engine', url: sim.url, password: 'wrong', auth}]},
       })
       const status = await waitFor(async () => {
         const s = await daemon.status()
@@ -250,7 +250,7 @@ describe('usage-collector ovirt source over TLS', () => {
         home: env.home,
         kind: 'usage-collector',
         name,
-        config: {interval_ms: 3_600_000, sources: [{type: 'ovirt', url: sim.url, password: 'secret', ...extra}]},
+        config: {interval: '1h', sources: [{type: 'ovirt', url: sim.url, password: 'secret', ...extra}]},
       })
     sim.engine.markBaseline()
     const trusted = await run('trusted', {ca_file: pki.caFile})
@@ -289,7 +289,7 @@ describe('usage-collector ovirt source on older engines', () => {
       kind: 'usage-collector',
       name: 'old',
       config: {
-        interval_ms: 3_600_000,
+        interval: '1h',
         sources: [{type: 'ovirt', name: 'engine', url: sim.url, password: 'secret', page_size: 3, concurrency: 1}],
       },
     })

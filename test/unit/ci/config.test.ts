@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
-import {duration, size} from '../../../src/daemons/ci/config-types.js'
-import {masterConfig} from '../../../src/daemons/ci-master/config.js'
-import {workerConfig} from '../../../src/daemons/ci-worker/config.js'
+import {duration, size} from '../../../src/lib/units.js'
+import {masterConfig} from '../../../src/daemons/ci-master/ci-master-config.js'
+import {workerConfig} from '../../../src/daemons/ci-worker/ci-worker-config.js'
 import {describeZodIssues} from '../../../src/lib/validation.js'
 
 const errors = (value: unknown) => {
@@ -11,15 +11,19 @@ const errors = (value: unknown) => {
 
 describe('CI config', () => {
   it('reads durations and sizes in friendly units', () => {
-    expect(duration.parse('500ms')).toBe(500)
-    expect(duration.parse('1.5s')).toBe(1500)
-    expect(duration.parse('10m')).toBe(600_000)
-    expect(duration.parse(2)).toBe(2000)
-    expect(duration.safeParse('soon').success).toBe(false)
-    expect(size.parse('64MiB')).toBe(64 * 1024 * 1024)
-    expect(size.parse('500KB')).toBe(500_000)
-    expect(size.parse(4096)).toBe(4096)
-    expect(size.safeParse('lots').success).toBe(false)
+    expect(duration().parse('500ms')).toBe(500)
+    expect(duration().parse('1.5s')).toBe(1500)
+    expect(duration().parse('10m')).toBe(600_000)
+    expect(duration().parse('7d')).toBe(7 * 86_400_000)
+    // A bare number could be seconds or milliseconds: refused, not guessed.
+    expect(duration().safeParse(2).success).toBe(false)
+    expect(duration().safeParse('soon').success).toBe(false)
+    expect(duration({min: '1s'}).safeParse('500ms').success).toBe(false)
+    expect(size().parse('64MiB')).toBe(64 * 1024 * 1024)
+    expect(size().parse('500KB')).toBe(500_000)
+    expect(size().parse(4096)).toBe(4096)
+    expect(size().safeParse('lots').success).toBe(false)
+    expect(size({max: '512KiB'}).safeParse('1MiB').success).toBe(false)
   })
 
   it('fills defaults for a minimal master', () => {

@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import {decodeSegment, Redactor, SEGMENT_MAX_BYTES, SegmentCompressor, type StoredSegment} from '../../../src/daemons/ci/log-codec.js'
+import {decodeSegment, Redactor, SEGMENT_MAX_BYTES, SegmentCompressor, type StoredSegment} from '../../../src/protocols/ci/log-codec.js'
 import {LogAssembler} from '../../../src/daemons/ci-master/log-assembler.js'
 
 const compressor = new SegmentCompressor(1)

@@ -8,7 +8,7 @@ import {
   SegmentCompressor,
   sliceLines,
   truncationMarker,
-} from '../../../src/daemons/ci/log-codec.js'
+} from '../../../src/protocols/ci/log-codec.js'
 
 describe('log codec', () => {
   it('counts newlines in a buffer and in a range of it', () => {

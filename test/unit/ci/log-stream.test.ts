@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
-import {SegmentCompressor} from '../../../src/daemons/ci/log-codec.js'
-import {encodeFrame, LogFrameParser, segmentText} from '../../../src/daemons/ci/log-stream.js'
+import {SegmentCompressor} from '../../../src/protocols/ci/log-codec.js'
+import {encodeFrame, LogFrameParser, segmentText} from '../../../src/protocols/ci/log-stream.js'
 
 describe('log stream frames', () => {
   it('parses frames however the bytes are split', () => {

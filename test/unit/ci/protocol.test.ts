@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
-import {masterMessage, outputHeader, parseMessage, parseOutputFrame, workerMessage} from '../../../src/daemons/ci/protocol.js'
+import {masterMessage, outputHeader, parseMessage, parseOutputFrame, workerMessage} from '../../../src/protocols/ci/worker-protocol.js'
 import {parsePushPayload} from '../../../src/daemons/ci-master/change-hook.js'
-import {hubSignatureValid, secretsEqual} from '../../../src/daemons/ci/secrets.js'
+import {hubSignatureValid, secretsEqual} from '../../../src/protocols/ci/secrets.js'
 import {createHmac} from 'node:crypto'
 
 describe('worker protocol', () => {

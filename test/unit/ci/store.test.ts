@@ -2,8 +2,8 @@ import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
-import {type CiDatabase, openCiDatabase} from '../../../src/daemons/ci/db/connect.js'
-import {CiStore} from '../../../src/daemons/ci/db/store.js'
+import {type CiDatabase, openCiDatabase} from '../../../src/daemons/ci-master/db/connect.js'
+import {CiStore} from '../../../src/daemons/ci-master/db/store.js'
 
 // The store on a real SQLite database (the PostgreSQL paths run in the multi-master integration test).
 let dir: string

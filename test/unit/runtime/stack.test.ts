@@ -3,8 +3,9 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {z} from 'zod'
+import {duration} from '../../../src/lib/units.js'
 import {KindRegistry} from '../../../src/daemons/runtime/registry.js'
-import {loadStack} from '../../../src/daemons/runtime/stack.js'
+import {loadStack} from '../../../src/cli/stack/stack-file.js'
 
 const echoKind = {
   kind: 'echo',
@@ -33,7 +34,7 @@ describe('loadStack', () => {
     expect(stack.instances[0]).toEqual({
       name: 'db',
       kind: 'echo',
-      config: {port: 1, text: ''},
+      config: {},
       dependsOn: [],
       restart: 'on-failure',
       maxRestarts: 10,
@@ -42,10 +43,24 @@ describe('loadStack', () => {
     expect(stack.baseDir).toBe(dir)
   })
 
+  it('hands each instance its config as written, so that its daemon converts durations once', async () => {
+    const timed = z.object({every: duration().prefault('5s'), wait: duration()}).strict()
+    const timedRegistry = new KindRegistry([
+      {kind: 'timed', summary: 'test kind', source: 'test', load: async () => ({...echoKind, kind: 'timed', config: timed})},
+    ])
+    const stack = await loadStack(write('version: 1\ninstances:\n  a: {kind: timed, config: {wait: 500ms}}\n'), timedRegistry, {})
+    expect(stack.instances[0].config).toEqual({wait: '500ms'})
+    // What the daemon does with it (through the config file the supervisor writes as JSON):
+    expect(timed.parse(JSON.parse(JSON.stringify(stack.instances[0].config)))).toEqual({every: 5000, wait: 500})
+    await expect(loadStack(write('version: 1\ninstances:\n  a: {kind: timed, config: {wait: 500}}\n'), timedRegistry, {})).rejects.toThrow(
+      /instances\.a\.config\.wait: expected a duration with a unit/,
+    )
+  })
+
   it('interpolates environment variables after parsing, with defaults and $$', async () => {
     const file = write('version: 1\nname: s\ninstances:\n  a: {kind: echo, config: {text: "${GREETING} ${WHO:-world} $$5 ${EVIL}"}}\n')
     const stack = await loadStack(file, registry, {GREETING: 'hello', EVIL: '"}\ninjected: true'})
-    expect(stack.instances[0].config).toEqual({port: 1, text: 'hello world $5 "}\ninjected: true'})
+    expect(stack.instances[0].config).toEqual({text: 'hello world $5 "}\ninjected: true'})
   })
 
   it('skips an instance whose required command is missing, and its dependents, saying why', async () => {

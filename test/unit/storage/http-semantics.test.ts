@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
-import {checkMetadata, checkName} from '../../../src/daemons/storage/constraints.js'
-import {evaluatePreconditions, guessContentType, parseRange} from '../../../src/daemons/storage/http-semantics.js'
-import {parseSwiftTimestamp, ticksToListingDate, ticksToSwift} from '../../../src/daemons/storage/timestamp.js'
+import {checkMetadata, checkName} from '../../../src/protocols/storage/constraints.js'
+import {evaluatePreconditions, guessContentType, parseRange} from '../../../src/protocols/storage/http-semantics.js'
+import {parseSwiftTimestamp, ticksToListingDate, ticksToSwift} from '../../../src/protocols/storage/timestamp.js'
 
 describe('parseRange', () => {
   it('reads single, open, suffix and several ranges', () => {

@@ -2,8 +2,8 @@ import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
-import {Ring, parseRing, readRing, writeRing} from '../../../src/daemons/storage/ring.js'
-import {addDevice, bootstrapRing, rebalance, removeDevice, setWeight} from '../../../src/daemons/storage/ring-builder.js'
+import {Ring, parseRing, readRing, writeRing} from '../../../src/protocols/storage/ring.js'
+import {addDevice, bootstrapRing, rebalance, removeDevice, setWeight} from '../../../src/protocols/storage/ring-builder.js'
 
 function ringWith(devices: number, options: {zones?: number; partPower?: number} = {}): Ring {
   let ring = Ring.create({partPower: options.partPower ?? 10, replicas: 3, minPartHours: 1})

@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import type {RingDevice} from '../../../src/daemons/storage/ring.js'
+import type {RingDevice} from '../../../src/protocols/storage/ring.js'
 import {updateTargets} from '../../../src/daemons/storage-node/update-routing.js'
 
 const dev = (id: number): RingDevice => ({

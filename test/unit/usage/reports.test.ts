@@ -2,7 +2,7 @@ import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
-import {UsageReader, seedShape} from '../../../src/daemons/usage-collector/reports.js'
+import {UsageReader, seedShape} from '../../../src/cli/usage/reports.js'
 import {UsageStore} from '../../../src/daemons/usage-collector/store.js'
 import {sample, scriptedRunner} from './scripted.js'
 

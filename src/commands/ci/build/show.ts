@@ -1,8 +1,8 @@
 import {Args} from '@oclif/core'
-import {BaseCommand} from '../../../lib/base-command.js'
-import {type BuildDetail, CiClient} from '../../../daemons/ci/client.js'
-import {masterFlags} from '../../../daemons/ci/cli-flags.js'
-import {renderBuild} from '../../../daemons/ci/cli-format.js'
+import {BaseCommand} from '../../../cli/base-command.js'
+import {type BuildDetail, CiClient} from '../../../cli/ci/ci-client.js'
+import {masterFlags} from '../../../cli/ci/ci-flags.js'
+import {renderBuild} from '../../../cli/ci/ci-format.js'
 
 export default class CiBuildShow extends BaseCommand {
   static summary = 'Show a build and its steps'

@@ -1,10 +1,10 @@
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand} from '../../../lib/base-command.js'
-import {waitForBuild} from '../../../daemons/ci/build-wait.js'
-import {CiClient} from '../../../daemons/ci/client.js'
-import {masterFlags, parseProperties} from '../../../daemons/ci/cli-flags.js'
-import {RESULT_EXIT_CODES, renderBuild} from '../../../daemons/ci/cli-format.js'
-import type {Build, Step} from '../../../daemons/ci/db/store.js'
+import {BaseCommand} from '../../../cli/base-command.js'
+import {waitForBuild} from '../../../cli/ci/build-wait.js'
+import {CiClient} from '../../../cli/ci/ci-client.js'
+import {masterFlags, parseProperties} from '../../../cli/ci/ci-flags.js'
+import {RESULT_EXIT_CODES, renderBuild} from '../../../cli/ci/ci-format.js'
+import type {Build, Step} from '../../../protocols/ci/builds.js'
 
 export default class CiBuildStart extends BaseCommand {
   static summary = 'Queue a build of a builder (the force scheduler)'

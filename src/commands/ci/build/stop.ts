@@ -1,9 +1,9 @@
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand} from '../../../lib/base-command.js'
-import {CiClient} from '../../../daemons/ci/client.js'
-import {masterFlags} from '../../../daemons/ci/cli-flags.js'
-import {buildStatus} from '../../../daemons/ci/cli-format.js'
-import type {Build} from '../../../daemons/ci/db/store.js'
+import {BaseCommand} from '../../../cli/base-command.js'
+import {CiClient} from '../../../cli/ci/ci-client.js'
+import {masterFlags} from '../../../cli/ci/ci-flags.js'
+import {buildStatus} from '../../../cli/ci/ci-format.js'
+import type {Build} from '../../../protocols/ci/builds.js'
 
 export default class CiBuildStop extends BaseCommand {
   static summary = 'Stop a build: a queued one is cancelled, a running one has its process tree killed'

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
-import {BaseCommand} from '../../../lib/base-command.js'
-import {ringFlag} from '../../../daemons/storage/cli-flags.js'
-import {addRingDevice, defaultRingPath} from '../../../daemons/storage/ring-service.js'
+import {BaseCommand} from '../../../cli/base-command.js'
+import {ringFlag} from '../../../cli/storage/storage-flags.js'
+import {addRingDevice, defaultRingPath} from '../../../cli/storage/ring-service.js'
 
 export default class RingAdd extends BaseCommand {
   static summary = 'Add a device (a directory on a storage node) to the ring'

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
-import {BaseCommand} from '../../../lib/base-command.js'
-import {ringFlag} from '../../../daemons/storage/cli-flags.js'
-import {type RingSummary, createRingFile, defaultRingPath, formatRing} from '../../../daemons/storage/ring-service.js'
+import {BaseCommand} from '../../../cli/base-command.js'
+import {ringFlag} from '../../../cli/storage/storage-flags.js'
+import {type RingSummary, createRingFile, defaultRingPath, formatRing} from '../../../cli/storage/ring-service.js'
 
 export default class RingCreate extends BaseCommand {
   static summary = 'Create an empty ring: partition power, replica count, min_part_hours'

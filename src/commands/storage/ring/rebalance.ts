@@ -1,6 +1,6 @@
-import {BaseCommand} from '../../../lib/base-command.js'
-import {ringFlag} from '../../../daemons/storage/cli-flags.js'
-import {defaultRingPath, formatRing, rebalanceRingFile} from '../../../daemons/storage/ring-service.js'
+import {BaseCommand} from '../../../cli/base-command.js'
+import {ringFlag} from '../../../cli/storage/storage-flags.js'
+import {defaultRingPath, formatRing, rebalanceRingFile} from '../../../cli/storage/ring-service.js'
 
 export default class RingRebalance extends BaseCommand {
   static summary = 'Assign partitions to devices, moving as few as possible'

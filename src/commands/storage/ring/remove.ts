@@ -1,7 +1,7 @@
 import {Args} from '@oclif/core'
-import {BaseCommand} from '../../../lib/base-command.js'
-import {ringFlag} from '../../../daemons/storage/cli-flags.js'
-import {type RingSummary, defaultRingPath, removeRingDevice} from '../../../daemons/storage/ring-service.js'
+import {BaseCommand} from '../../../cli/base-command.js'
+import {ringFlag} from '../../../cli/storage/storage-flags.js'
+import {type RingSummary, defaultRingPath, removeRingDevice} from '../../../cli/storage/ring-service.js'
 
 export default class RingRemove extends BaseCommand {
   static summary = 'Take a device out of the ring at the next rebalance'

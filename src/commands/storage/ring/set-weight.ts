@@ -1,7 +1,7 @@
 import {Args} from '@oclif/core'
-import {BaseCommand} from '../../../lib/base-command.js'
-import {ringFlag} from '../../../daemons/storage/cli-flags.js'
-import {type RingSummary, defaultRingPath, setRingDeviceWeight} from '../../../daemons/storage/ring-service.js'
+import {BaseCommand} from '../../../cli/base-command.js'
+import {ringFlag} from '../../../cli/storage/storage-flags.js'
+import {type RingSummary, defaultRingPath, setRingDeviceWeight} from '../../../cli/storage/ring-service.js'
 
 export default class RingSetWeight extends BaseCommand {
   static summary = "Change a device's weight (its share of partitions) at the next rebalance"

@@ -1,6 +1,6 @@
-import {BaseCommand} from '../../../lib/base-command.js'
-import {ringFlag} from '../../../daemons/storage/cli-flags.js'
-import {type RingSummary, defaultRingPath, formatRing, showRingFile} from '../../../daemons/storage/ring-service.js'
+import {BaseCommand} from '../../../cli/base-command.js'
+import {ringFlag} from '../../../cli/storage/storage-flags.js'
+import {type RingSummary, defaultRingPath, formatRing, showRingFile} from '../../../cli/storage/ring-service.js'
 
 export default class RingShow extends BaseCommand {
   static summary = 'Show the ring: version, devices, their partitions and the balance'

@@ -6,6 +6,7 @@
  */
 import {execa} from 'execa'
 import {z} from 'zod'
+import {duration} from '../../../lib/units.js'
 import {SourceError, defineUsageSource, type CounterSample} from '../source-api.js'
 
 const libvirtConfig = z
@@ -14,7 +15,7 @@ const libvirtConfig = z
     uri: z.string().min(1).default('qemu:///system'),
     /** The virsh binary. */
     virsh: z.string().min(1).default('virsh'),
-    timeout_ms: z.number().int().min(100).default(10_000),
+    timeout: duration({min: '100ms'}).prefault('10s'),
     /** virsh processes at once. */
     concurrency: z.number().int().min(1).max(16).default(4),
   })
@@ -128,12 +129,12 @@ export function parseDomifstat(text: string, dev: string): {rx: bigint | null; t
 
 function execaRunner(config: LibvirtConfig): VirshRunner {
   return async (args) => {
-    const result = await execa(config.virsh, ['-c', config.uri, ...args], {reject: false, timeout: config.timeout_ms, stdin: 'ignore'})
+    const result = await execa(config.virsh, ['-c', config.uri, ...args], {reject: false, timeout: config.timeout, stdin: 'ignore'})
     if (result.failed) {
       if ((result as {code?: string}).code === 'ENOENT') {
         throw new SourceError('config', `${config.virsh} not found: the libvirt source needs virsh (apt-get install libvirt-clients)`)
       }
-      if (result.timedOut) throw new SourceError('unavailable', `virsh ${args.join(' ')} timed out after ${config.timeout_ms} ms`)
+      if (result.timedOut) throw new SourceError('unavailable', `virsh ${args.join(' ')} timed out after ${config.timeout} ms`)
       const message = String(result.stderr).trim().split('\n')[0] || `exit code ${result.exitCode}`
       throw new SourceError('unavailable', `virsh ${args.join(' ')}: ${message}`)
     }

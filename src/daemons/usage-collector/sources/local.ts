@@ -7,7 +7,7 @@
 import {readdirSync, readFileSync, statSync} from 'node:fs'
 import {hostname} from 'node:os'
 import {z} from 'zod'
-import {globToRegExp} from '../glob.js'
+import {globToRegExp} from '../../../lib/glob.js'
 import {SourceError, defineUsageSource, type CounterSample} from '../source-api.js'
 
 const regex = z.string().refine((value) => {

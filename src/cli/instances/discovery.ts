@@ -1,0 +1,40 @@
+import {readdirSync} from 'node:fs'
+import {FailureError, UsageError, errorCode} from '../../lib/errors.js'
+import {controlGet} from '../../daemons/runtime/control-client.js'
+import type {InstanceStatusDoc} from '../../daemons/runtime/instance-view.js'
+import {StatePaths} from '../../daemons/runtime/paths.js'
+
+/** Every instance that answers on a control socket in this state home, with its /status. */
+export async function liveInstances(home: string, timeoutMs = 2000): Promise<InstanceStatusDoc[]> {
+  const paths = new StatePaths(home)
+  let files: string[]
+  try {
+    files = readdirSync(paths.runDir)
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return []
+    throw error
+  }
+  const names = files.filter((f) => f.endsWith('.sock') && f !== 'supervisor.sock').map((f) => f.slice(0, -'.sock'.length))
+  const docs = await Promise.all(names.map((name) => controlGet<InstanceStatusDoc>(paths.controlSocket(name), '/status', timeoutMs)))
+  return docs.filter((doc): doc is InstanceStatusDoc => doc !== undefined && typeof doc === 'object')
+}
+
+/**
+ * The one running instance of a kind that a command should talk to: the one named, or the
+ * only one there is. Commands expose this as `--instance NAME`.
+ */
+export async function findInstance(home: string, kind: string, name?: string): Promise<InstanceStatusDoc> {
+  const all = (await liveInstances(home)).filter((doc) => doc.kind === kind)
+  if (name) {
+    const found = all.find((doc) => doc.name === name)
+    if (!found) throw new FailureError(`no running ${kind} instance named ${name}`, {hint: 'see: tend ps'})
+    return found
+  }
+  if (all.length === 0) throw new FailureError(`no ${kind} instance is running in ${home}`, {hint: 'start one with: tend up'})
+  if (all.length > 1) {
+    throw new UsageError(`several ${kind} instances are running: ${all.map((d) => d.name).join(', ')}`, {
+      hint: 'pick one with --instance NAME',
+    })
+  }
+  return all[0]
+}

@@ -1,0 +1,54 @@
+/**
+ * How usage commands find their data: `--db FILE`, else the running collector (named with
+ * `--instance`, or the only one), else the only usage.db under the state home's data dirs, so
+ * reports still work while the collector is stopped.
+ */
+import {existsSync, readdirSync} from 'node:fs'
+import {join, resolve} from 'node:path'
+import {FailureError, UsageError} from '../../lib/errors.js'
+import {liveInstances} from '../instances/discovery.js'
+import {StatePaths} from '../../daemons/runtime/paths.js'
+
+export const KIND = 'usage-collector'
+
+export async function locateUsageDb(home: string, options: {db?: string; instance?: string}): Promise<string> {
+  if (options.db) {
+    const path = resolve(options.db)
+    if (!existsSync(path)) throw new UsageError(`no usage database at ${path}`)
+    return path
+  }
+  const live = (await liveInstances(home)).filter((doc) => doc.kind === KIND && (!options.instance || doc.name === options.instance))
+  if (live.length > 1) {
+    throw new UsageError(`several usage collectors are running: ${live.map((d) => d.name).join(', ')}`, {
+      hint: 'pick one with --instance NAME',
+    })
+  }
+  const db = live[0]?.details?.db
+  if (typeof db === 'string') return db
+  const paths = new StatePaths(home)
+  const names = options.instance ? [options.instance] : existsSync(paths.dataRoot) ? readdirSync(paths.dataRoot) : []
+  const found = names.map((name) => join(paths.dataDir(name), 'usage.db')).filter((path) => existsSync(path))
+  if (found.length === 1) return found[0]
+  if (found.length > 1)
+    throw new UsageError(`several usage databases in ${home}: ${found.join(', ')}`, {hint: 'pick one with --instance NAME or --db FILE'})
+  throw new FailureError(`no usage database${options.instance ? ` for instance ${options.instance}` : ''} in ${home}`, {
+    hint: 'start a collector (tend up, or tend daemon run usage-collector --set sources.0.type=local), or pass --db FILE',
+  })
+}
+
+const UNITS: Record<string, number> = {s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000}
+
+/** `--since`/`--until` values: an ISO date or time (UTC unless it says otherwise), `now`, or a duration ago (`24h`, `7d`). */
+export function parseTimeFlag(flag: string, value: string | undefined, now = Date.now()): number | null {
+  if (value === undefined) return null
+  const relative = /^(\d+)([smhdw])$/.exec(value)
+  if (relative) return now - Number(relative[1]) * UNITS[relative[2]]
+  if (value === 'now') return now
+  const at = /^\d{4}-\d{2}(-\d{2})?$/.test(value) ? Date.parse(value.length === 7 ? `${value}-01` : value) : Date.parse(value)
+  if (Number.isNaN(at) || !/^\d{4}-/.test(value)) {
+    throw new UsageError(`--${flag}: cannot read ${JSON.stringify(value)}`, {
+      hint: 'use an ISO date or time (2026-11-01, 2026-11-01T10:00Z), now, or a duration ago (30m, 24h, 7d)',
+    })
+  }
+  return at
+}

@@ -1,0 +1,33 @@
+import {z} from 'zod'
+import {secretRef} from '../../lib/secret-ref.js'
+import {duration, size} from '../../lib/units.js'
+import {ciName} from '../../protocols/ci/names.js'
+
+/** The ci-worker config (docs/ci.md has the reference). */
+export const workerConfig = z
+  .object({
+    /** The name the master knows this worker by; default: the instance name. */
+    name: ciName.optional(),
+    secret: secretRef,
+    /** Masters to dial, in order of preference: ws://host:port (path /worker implied). */
+    masters: z
+      .array(z.string().regex(/^wss?:\/\/[^\s/]+(\/\S*)?$/, 'expected a ws:// or wss:// URL, e.g. ws://127.0.0.1:8410'))
+      .min(1, 'list at least one master'),
+    /** Builds this worker runs at once. */
+    max_builds: z.number().int().min(1).max(64).default(1),
+    /** Where build dirs are made; default: DATA/work. */
+    work_dir: z.string().optional(),
+    /** Keep each build's dir after it ends (default: removed). */
+    keep_build_dirs: z.boolean().default(false),
+    /** Output is sent to the master in frames of about this size, or after chunk_interval. */
+    chunk_bytes: size({min: '4KiB', max: '512KiB'}).prefault('256KiB'),
+    chunk_interval: duration().prefault('50ms'),
+    reconnect_min: duration().prefault('500ms'),
+    reconnect_max: duration().prefault('15s'),
+    /** After SIGTERM on timeout or cancel, how long a step's processes get before SIGKILL. */
+    kill_grace: duration().prefault('5s'),
+  })
+  .strict()
+  .refine((c) => c.reconnect_max >= c.reconnect_min, {message: 'reconnect_max must be at least reconnect_min', path: ['reconnect_max']})
+
+export type WorkerConfig = z.infer<typeof workerConfig>

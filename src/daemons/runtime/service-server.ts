@@ -1,0 +1,92 @@
+import {type IncomingMessage, type Server, type ServerResponse, createServer} from 'node:http'
+import type {AddressInfo} from 'node:net'
+import type {MetricsRegistry} from './metrics.js'
+import {RollingStats} from '../../lib/rolling-stats.js'
+
+/**
+ * The HTTP service of a storage daemon (the proxy's Swift API, a node's backend API): it
+ * counts every request in Prometheus metrics and the live view, and on close lets the
+ * requests in flight finish (their writes are being committed) before dropping connections.
+ */
+export class ServiceServer {
+  readonly recent = new RollingStats()
+  private server: Server | undefined
+  private readonly inFlight = new Set<ServerResponse>()
+  private readonly requests
+  private readonly latency
+  private readonly bytes
+
+  constructor(
+    metrics: MetricsRegistry,
+    /** Metric name prefix, e.g. storage_node. */
+    prefix: string,
+    private readonly options: {keepAliveMs: number; maxHeaderSize?: number},
+  ) {
+    this.requests = metrics.counter(`${prefix}_requests_total`, 'Requests served, by method and status', ['method', 'status'])
+    this.latency = metrics.histogram(
+      `${prefix}_request_seconds`,
+      'Request latency, by method',
+      ['method'],
+      [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+    )
+    this.bytes = metrics.counter(`${prefix}_bytes_total`, 'Object bytes received and sent', ['direction'])
+  }
+
+  readonly traffic = {
+    bytesIn: (n: number) => this.bytes.inc({direction: 'in'}, n),
+    bytesOut: (n: number) => this.bytes.inc({direction: 'out'}, n),
+  }
+
+  /** Counts one operation (also those that arrive inside a batch). */
+  record(method: string, status: number, ms: number): void {
+    this.requests.inc({method, status: String(status)})
+    this.latency.observe({method}, ms / 1000)
+    this.recent.record(method, ms)
+  }
+
+  /**
+   * Listens, handing each request to `handle`; `label` names it in the metrics (by default
+   * its method). A handler that throws gets a 500 (or a reset, if it had started to answer).
+   */
+  async listen(
+    port: number,
+    host: string,
+    handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
+    onError: (req: IncomingMessage, res: ServerResponse, error: unknown) => void,
+    label: (req: IncomingMessage) => string | undefined = () => undefined,
+  ): Promise<void> {
+    const server = createServer(
+      {keepAliveTimeout: this.options.keepAliveMs, requestTimeout: 0, maxHeaderSize: this.options.maxHeaderSize},
+      (req, res) => {
+        const started = performance.now()
+        this.inFlight.add(res)
+        res.once('close', () => {
+          this.inFlight.delete(res)
+          this.record(label(req) ?? req.method ?? 'OTHER', res.statusCode, performance.now() - started)
+        })
+        handle(req, res).catch((error) => onError(req, res, error))
+      },
+    )
+    server.headersTimeout = 60_000
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(port, host, () => {
+        server.off('error', reject)
+        resolve()
+      })
+    })
+    this.server = server
+  }
+
+  get port(): number | undefined {
+    return (this.server?.address() as AddressInfo | undefined)?.port
+  }
+
+  async close(): Promise<void> {
+    if (!this.server) return
+    this.server.close()
+    const deadline = Date.now() + 5000
+    while (this.inFlight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+    this.server.closeAllConnections()
+  }
+}
