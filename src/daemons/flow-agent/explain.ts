@@ -145,7 +145,7 @@ export function readTrace(
         bridge,
         table,
         name: tableName(view, bridge, table),
-        match: s[2] ? null : s[3],
+        match: s[2] ? null : (s[3] ?? ''),
         priority: s[2] ? null : Number(s[4]),
         actions: s[2] ? ['drop'] : [],
       }

@@ -2,14 +2,21 @@
  * Keeps a host's infrastructure as the model wants it: the bridges and the patch, tunnel and
  * NIC ports in OVSDB, and, on a switch the agent runs itself, the underlay address and route.
  * Like the flows, it reads first and changes only what differs: a restart changes nothing.
+ * It also watches OVSDB's interfaces, when flows depend on their port numbers.
  */
+import {errorMessage} from '../../lib/errors.js'
 import type {Logger} from '../../lib/logger.js'
-import {infrastructureCommands, type OvsDb, type OvsdbState} from './ovsdb.js'
+import type {DesiredState} from './desired.js'
+import {InterfaceWatch} from './interface-watch.js'
+import {infrastructureCommands, OvsDb, type OvsdbState} from './ovsdb.js'
+import {SwitchUnreachableError} from './ovs-switch.js'
 import type {Infrastructure} from './topology.js'
 import {ensureUnderlay} from './underlay.js'
 
 export interface InfrastructureOptions {
-  db: OvsDb
+  /** OVSDB's address. */
+  db: string
+  timeoutMs: number
   /** The agent's cookie tag, marking the ports it created. */
   ownerTag: number
   /** The datapath of bridges it creates; by default the integration bridge's. */
@@ -17,18 +24,30 @@ export interface InfrastructureOptions {
   /** Set for a switch the agent runs: where to put the underlay address and route. */
   underlay?: {netns: string; appctlTarget: string}
   log: Logger
+  /** An interface was added, removed or renumbered. */
+  interfacesChanged: () => void
 }
 
 export class InfrastructureSync {
+  private readonly db: OvsDb
+  private readonly watch: InterfaceWatch
   private prefetched: Promise<OvsdbState> | undefined
   /** The underlay was found in place since the switch was last reached. */
   private underlayChecked = false
+  private stopped = false
+  /** Why the last sync failed, if it did. */
+  error: string | null = null
+  /** What the last sync that changed something changed. */
+  lastChanges: string[] = []
 
-  constructor(private readonly options: InfrastructureOptions) {}
+  constructor(private readonly options: InfrastructureOptions) {
+    this.db = new OvsDb(options.db, options.timeoutMs)
+    this.watch = new InterfaceWatch(options.db, {changed: options.interfacesChanged, closed: (reason) => options.log.warn(reason)})
+  }
 
   /** Starts reading OVSDB ahead of the first sync (at start, while the model loads). */
   prefetch(): void {
-    this.prefetched = this.options.db.read()
+    this.prefetched = this.db.read()
     this.prefetched.catch(() => undefined) // a failure shows when the sync awaits it
   }
 
@@ -38,18 +57,50 @@ export class InfrastructureSync {
   }
 
   /**
+   * Brings OVSDB in line with the model in force and watches its interfaces when flows depend
+   * on their numbers. False when OVSDB is unreachable (a dry run throws).
+   */
+  async keep(desired: DesiredState, options: {dryRun?: boolean; managed: boolean}): Promise<boolean> {
+    const infra = desired.infrastructure
+    const watched = infra.ports.length > 0 || desired.bridges.some((b) => desired.needsPortNumbers(b))
+    if (watched && !this.watch.running && !this.stopped) this.watch.start()
+    if (!options.managed && infra.ports.length === 0) return true
+    try {
+      const changes = await this.sync(infra, options.dryRun)
+      this.error = null
+      if (changes.length && !options.dryRun) this.lastChanges = changes
+      return true
+    } catch (error) {
+      this.error = errorMessage(error)
+      if (!(error instanceof SwitchUnreachableError)) {
+        this.options.log.error('infrastructure sync failed', {error: this.error})
+        return true
+      }
+      this.lost()
+      this.watch.stop()
+      if (options.dryRun) throw error
+      return false
+    }
+  }
+
+  stop(): void {
+    this.stopped = true
+    this.watch.stop()
+  }
+
+  /**
    * Makes OVSDB (and the underlay) hold `infra`; returns the changes made (or, in a dry run,
    * to be made). Throws SwitchUnreachableError when OVSDB does not answer.
    */
-  async sync(infra: Infrastructure, dryRun = false): Promise<string[]> {
-    const state = await (this.prefetched ?? this.options.db.read())
+  private async sync(infra: Infrastructure, dryRun = false): Promise<string[]> {
+    const state = await (this.prefetched ?? this.db.read())
     this.prefetched = undefined
     const integration = infra.bridges.find((b) => state.bridges.has(b))
     const datapathType = this.options.datapathType ?? (integration === undefined ? '' : state.bridges.get(integration)!)
     const commands = infrastructureCommands(state, infra, `0x${this.options.ownerTag.toString(16)}`, datapathType)
     const changes = describe(commands)
     if (!dryRun && commands.length) {
-      await this.options.db.transact(commands)
+      await this.db.transact(commands)
       this.options.log.info('infrastructure changed', {changes: changes.join('; ')})
     }
     if (infra.underlay && this.options.underlay && !dryRun && (!this.underlayChecked || commands.length)) {

@@ -11,7 +11,7 @@ export class InterfaceWatch {
 
   constructor(
     private readonly dbAddress: string,
-    private readonly handlers: {onChange: () => void; onClosed: (reason: string) => void},
+    private readonly handlers: {changed: () => void; closed: (reason: string) => void},
   ) {}
 
   get running(): boolean {
@@ -40,12 +40,12 @@ export class InterfaceWatch {
         initial = false
         lines.shift()
       }
-      if (lines.length) this.handlers.onChange()
+      if (lines.length) this.handlers.changed()
     })
     void child.then((result) => {
       if (this.child !== child) return
       this.child = undefined
-      if (!this.stopped) this.handlers.onClosed(`interface monitor exited (${result.exitCode ?? result.signal})`)
+      if (!this.stopped) this.handlers.closed(`interface monitor exited (${result.exitCode ?? result.signal})`)
     })
   }
 
