@@ -1,7 +1,10 @@
 /**
  * The flow benchmark (BENCH.md "Flow: hitless agent restart"): a private Open vSwitch in its own
  * namespace, two namespace hosts pinging every 2 ms through a chain of the model's flows, and a
- * model of N flows. Per port type (afxdp: PMD-polled; system: forwarded by vswitchd's main
+ * model of N flows on the integration bridge with every feature of a multi-host cloud (see
+ * benchModel: security groups through conntrack, IPv6, VXLAN and Geneve networks with ports on
+ * eight other hosts, a provider VLAN; so the agent also keeps br-tun and br-ex, and their
+ * ports in OVSDB). Per port type (afxdp: PMD-polled; system: forwarded by vswitchd's main
  * thread):
  *   (a) agent kill -9 + restart on a correct switch
  *   (b) agent kill -9, 1% drift (a third missing, a third wrong actions, a third stale), restart
@@ -29,7 +32,7 @@ import {compileModel} from '../../src/daemons/flow-agent/compile.js'
 import {formatFlow} from '../../src/daemons/flow-agent/flow.js'
 import {validateModel} from '../../src/daemons/flow-agent/model.js'
 import {binRun, repoRoot} from '../../test/helpers/cli.js'
-import {labModel, resolveHosts} from '../../test/helpers/flow-model.js'
+import {BENCH_HOST, BENCH_NIC, benchModel} from '../../test/helpers/flow-model.js'
 import {type LabHost, OvsLab, type PingResult, type PortType} from '../../test/helpers/ovs.js'
 
 const {values: args} = parseArgs({
@@ -116,28 +119,54 @@ async function flowCount(address: string, filter: string): Promise<number> {
   return Number(/flow_count=(\d+)/.exec(text)?.[1] ?? -1)
 }
 
+/** The bridges besides the lab's (br0, the integration bridge) that the model puts on the bench's host. */
+const UPLINK_BRIDGES = ['br-tun', 'br-ex']
+
 class Bench {
   private agent: ResultPromise | undefined
   private readonly home = mkdtempSync(join(tmpdir(), 'tfb-'))
   readonly modelFile = join(this.home, 'model.json')
+  /** The integration bridge's expected flows (the baselines' file); the other bridges' are beside it. */
   readonly flowsFile = join(this.home, 'flows.txt')
   private readonly socket = join(this.home, 'run', 'flow.sock')
+  private readonly doc: unknown
 
   constructor(
     readonly lab: OvsLab,
     readonly h1: LabHost,
     readonly h2: LabHost,
   ) {
-    const {doc} = labModel(lab.bridge, [h1, h2], N)
-    writeFileSync(this.modelFile, JSON.stringify(doc))
-    const compiled = compileModel(validateModel(doc, 'bench model'), {cookieTag: 0x7e4d, resolveOfport: resolveHosts([h1, h2])}).get(
-      lab.bridge,
-    )!
-    writeFileSync(this.flowsFile, `${compiled.flows.map(formatFlow).join('\n')}\n`)
+    this.doc = benchModel(lab.bridge, [h1, h2], N).doc
+    writeFileSync(this.modelFile, JSON.stringify(this.doc))
+    // OVSDB too: the agent creates the tunnel and physical bridges and their ports.
+    const ovs = {rundir: lab.ovs.dir, db: lab.ovs.dbAddress, addresses: {[lab.bridge]: lab.address}}
     writeFileSync(
       join(this.home, 'agent.json'),
-      JSON.stringify({model: this.modelFile, interval: `${INTERVAL_MS}ms`, ovs: {addresses: {[lab.bridge]: lab.address}}}),
+      JSON.stringify({model: this.modelFile, host: BENCH_HOST, interval: `${INTERVAL_MS}ms`, ovs}),
     )
+  }
+
+  /** Writes every bridge's expected flows, with the port numbers the switch gave the agent's ports. */
+  async writeExpected(): Promise<void> {
+    const numbers = new Map<string, Map<string, number>>()
+    for (const bridge of [this.lab.bridge, ...UPLINK_BRIDGES]) {
+      const text = await ofctl('dump-ports-desc', this.addressOf(bridge))
+      numbers.set(bridge, new Map([...text.matchAll(/^\s*(\d+)\(([^)]+)\):/gm)].map((m) => [m[2], Number(m[1])])))
+    }
+    const compiled = compileModel(validateModel(structuredClone(this.doc), 'bench model'), {
+      cookieTag: 0x7e4d,
+      host: BENCH_HOST,
+      resolveOfport: (bridge, iface) => numbers.get(bridge)?.get(iface),
+    })
+    for (const [bridge, c] of compiled) writeFileSync(this.flowsFileOf(bridge), `${c.flows.map(formatFlow).join('\n')}\n`)
+  }
+
+  private flowsFileOf(bridge: string): string {
+    return bridge === this.lab.bridge ? this.flowsFile : join(this.home, `flows-${bridge}.txt`)
+  }
+
+  private addressOf(bridge: string): string {
+    return bridge === this.lab.bridge ? this.lab.address : this.lab.ovs.bridgeAddress(bridge)
   }
 
   get address(): string {
@@ -171,24 +200,32 @@ class Bench {
         stderr: 'ignore',
       },
     )
-    const bridge = await this.waitStatus((b) => b.syncs >= 1, 120_000, 'first sync')
+    const bridges = await this.waitStatus((b) => b.syncs >= 1, 120_000, 'first sync')
+    const main = bridges.find((b: any) => b.name === this.lab.bridge)
     return {
       wallMs: Math.round(performance.now() - started),
       cpuMs: this.agentCpuMs(),
       switchCpuMs: this.switchCpuMs() - switchBefore,
-      report: bridge.lastReport,
+      // The integration bridge's report, with the flow mods sent to every bridge.
+      report: {...main.lastReport, flowMods: bridges.reduce((n: number, b: any) => n + b.lastReport.flowMods, 0)},
     }
   }
 
-  async waitStatus(ok: (bridge: any) => boolean, timeoutMs: number, what: string): Promise<any> {
+  /** Polls the agent's status until `ok` holds for every bridge of the model; resolves with them. */
+  async waitStatus(ok: (bridge: any) => boolean, timeoutMs: number, what: string): Promise<any[]> {
     const deadline = Date.now() + timeoutMs
     for (;;) {
       const res = await controlRequest<any>(this.socket, 'GET', '/status', {timeoutMs: 5000}).catch(() => undefined)
-      const bridge = res?.body?.details?.bridges?.[0]
-      if (bridge && ok(bridge)) return bridge
+      const bridges: any[] = res?.body?.details?.bridges ?? []
+      if (bridges.length === 1 + UPLINK_BRIDGES.length && bridges.every(ok)) return bridges
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
       await new Promise((resolve) => setTimeout(resolve, 10))
     }
+  }
+
+  /** The integration bridge's status. */
+  async mainStatus(): Promise<any> {
+    return (await this.waitStatus(() => true, 5000, 'status')).find((b) => b.name === this.lab.bridge)
   }
 
   async killAgent(): Promise<void> {
@@ -197,14 +234,19 @@ class Bench {
     this.agent = undefined
   }
 
+  /** diff-flows of every bridge against its expected flows (the integration bridge's against `file`). */
   async verify(file = this.flowsFile): Promise<string> {
-    const result = await execa('ovs-ofctl', ['-O', 'OpenFlow14', 'diff-flows', this.address, file], {
-      reject: false,
-      timeout: 600_000,
-      maxBuffer: 1 << 30,
-    })
-    if (result.exitCode === 0) return 'ok'
-    return `DIFF (${String(result.stdout).split('\n').length} lines)`
+    const problems: string[] = []
+    for (const bridge of [this.lab.bridge, ...UPLINK_BRIDGES]) {
+      const expected = bridge === this.lab.bridge ? file : this.flowsFileOf(bridge)
+      const result = await execa('ovs-ofctl', ['-O', 'OpenFlow14', 'diff-flows', this.addressOf(bridge), expected], {
+        reject: false,
+        timeout: 600_000,
+        maxBuffer: 1 << 30,
+      })
+      if (result.exitCode !== 0) problems.push(`${bridge}: DIFF (${String(result.stdout).split('\n').length} lines)`)
+    }
+    return problems.length ? problems.join(', ') : 'ok'
   }
 
   /** Runs `work` while pinging h1 -> h2 every PING_MS; returns the ping figures and the wall time. */
@@ -224,18 +266,21 @@ class Bench {
   }
 }
 
+/** The table of the filler ports' security group rules (ingress groups): most of the model. */
+const RULES_TABLE = 35
+
 /** 1% drift among the filler rules (never the hosts' path): a third deleted, a third wrong, a third stale. */
 async function injectDrift(bench: Bench): Promise<number> {
   const total = Math.max(3, Math.round(N / 100))
-  const lines = (await ofctl('--no-stats', 'dump-flows', bench.address, `table=30,${OURS}`))
+  const lines = (await ofctl('--no-stats', 'dump-flows', bench.address, `table=${RULES_TABLE},${OURS}`))
     .split('\n')
-    .filter((l) => l.includes('tp_dst=100'))
+    .filter((l) => /tp_dst=1\d\d\d /.test(l))
   const pick = lines.filter((_, i) => i % 7 === 3).slice(0, total)
   if (pick.length < total) throw new Error(`only ${pick.length} flows to drift`)
   const identity = (line: string) =>
     line
       .trim()
-      .replace(/^cookie=\S+, table=30, /, 'table=30,')
+      .replace(/^cookie=\S+, table=\d+, /, `table=${RULES_TABLE},`)
       .replace(/ actions=.*/, '')
   const third = Math.floor(total / 3)
   const mods = [
@@ -293,15 +338,19 @@ async function agentScenarios(bench: Bench, portType: PortType): Promise<void> {
   check(b.ping.lost === 0, `${portType} (b): ${b.ping.lost} pings lost`)
 
   // (c) someone deletes a table while the agent runs: time until the agent has restored it.
-  const table = 30
+  const table = RULES_TABLE
   const inTable = await flowCount(bench.address, `table=${table}`)
-  const before = (await bench.waitStatus(() => true, 5000, 'status')).driftRepaired
+  const before = (await bench.mainStatus()).driftRepaired
   const c = await bench.pinged(async () => {
     const cpuBefore = bench.agentCpuMs()
     const switchBefore = bench.switchCpuMs()
     await ofctl('del-flows', bench.address, `table=${table}`)
     const deletedAt = performance.now()
-    await bench.waitStatus((br) => br.driftRepaired >= before + inTable, INTERVAL_MS + 60_000, 'table repaired')
+    await bench.waitStatus(
+      (br) => br.name !== bench.lab.bridge || br.driftRepaired >= before + inTable,
+      INTERVAL_MS + 60_000,
+      'table repaired',
+    )
     return {
       repairedMs: Math.round(performance.now() - deletedAt),
       cpuMs: bench.agentCpuMs() - cpuBefore,
@@ -416,6 +465,7 @@ async function main(): Promise<void> {
       try {
         const h1 = await lab.addHost(1)
         const h2 = await lab.addHost(2)
+        await lab.addDevice(BENCH_NIC)
         bench = new Bench(lab, h1, h2)
         const first = await bench.startAgent()
         process.stdout.write(
@@ -424,6 +474,7 @@ async function main(): Promise<void> {
         // (a) restarts an agent at rest: one that has read the switch back after the install and
         // found it right (it does so a second after changing it).
         await bench.waitStatus((b) => b.syncs >= 2 && b.lastReport.flowMods === 0, 120_000, 'the install confirmed')
+        await bench.writeExpected()
         const probe = await lab.ping(h1, h2, {count: 20, intervalMs: 100})
         check(probe.received > 0, `${portType}: hosts cannot ping through the agent's flows`)
         await agentScenarios(bench, portType)

@@ -155,3 +155,121 @@ export function resolveAll(): (bridge: string, iface: string) => number {
     return numbers.get(key)!
   }
 }
+
+/** The bench's host in its model, and the NIC its physical bridge holds (made by the bench). */
+export const BENCH_HOST = 'bench'
+export const BENCH_NIC = 'nic0'
+const REMOTE_HOSTS = 8
+const FILLER_RULES = 15
+
+/**
+ * The benchmark's model with every feature of a multi-host cloud, on the bench's host: the
+ * lab's real hosts on an overlay network behind a security group (so their pings go through
+ * conntrack both ways), and filler ports with IPv4 and IPv6 addresses and security groups
+ * (remote CIDRs, a remote group), on VXLAN, Geneve and provider VLAN networks that also have
+ * ports on eight other hosts (tunnels to them, their MACs, ARP answered for them). Exactly
+ * `flows` flows on `bridge` (br-tun and br-ex get a few hundred more).
+ */
+export function benchModel(bridge: string, hosts: LabHost[], flows: number): {doc: any; flows: number} {
+  const build = (fillers: number, pad: number) => {
+    const doc: any = {
+      version: 1,
+      hosts: {
+        [BENCH_HOST]: {tunnel_ip: '192.0.2.1/24', physical_bridges: {'br-ex': {interface: BENCH_NIC, physnets: ['phys'], underlay: true}}},
+        ...Object.fromEntries(
+          Array.from({length: REMOTE_HOSTS}, (_, r) => [
+            `r${r}`,
+            {tunnel_ip: `192.0.2.${10 + r}`, physical_bridges: {'br-ex': {interface: 'eth1', physnets: ['phys']}}},
+          ]),
+        ),
+      },
+      networks: {lab: {vlan: 10, vni: 10010}} as Record<string, any>,
+      security_groups: {
+        lab: {rules: [{direction: 'egress'}, {direction: 'ingress', protocol: 'icmp', remote_group: 'lab'}]},
+        admins: {rules: [{direction: 'egress'}]},
+        pad: {rules: Array.from({length: pad}, (_, k) => ({direction: 'ingress', protocol: 'tcp', ports: 20000 + k, ethertype: 'ipv4'}))},
+        ...Object.fromEntries(
+          Array.from({length: 4}, (_, g) => [
+            `g${g}`,
+            {
+              rules: [
+                {direction: 'egress'},
+                {direction: 'ingress', protocol: 'icmp', remote_group: 'admins'},
+                ...Array.from({length: FILLER_RULES}, (_, k) => ({
+                  direction: 'ingress',
+                  protocol: k % 2 ? 'udp' : 'tcp',
+                  ports: 1000 + k + g * 100,
+                  remote: `10.${k}.0.0/16`,
+                })),
+              ],
+            },
+          ]),
+        ),
+      },
+      bridges: {[bridge]: {ports: {} as Record<string, any>}},
+    }
+    const ports = doc.bridges[bridge].ports
+    for (const h of hosts) {
+      ports[h.name] = {host: BENCH_HOST, interface: h.iface, mac: h.mac, ips: [h.ip], network: 'lab', security_groups: ['lab']}
+    }
+    const remote = (name: string, n: number, network: string, r: number, groups: string[]) => {
+      ports[name] = {
+        host: `r${r % REMOTE_HOSTS}`,
+        ofport: n,
+        mac: mac(0x20000 + n),
+        ips: [v4(0x20000 + n), v6(0x20000 + n)],
+        network,
+        security_groups: groups,
+      }
+    }
+    remote('adm0', 1, 'lab', 0, ['admins'])
+    remote('adm1', 2, 'lab', 1, ['admins'])
+    for (let i = 0; i < fillers; i++) {
+      const n = 1000 + i
+      const k = Math.floor(i / 50)
+      const network = `n${k}`
+      if (!doc.networks[network]) {
+        doc.networks[network] =
+          k % 3 === 2
+            ? {vlan: 100 + k, physnet: 'phys', segment: 200 + k}
+            : {vlan: 100 + k, vni: 20000 + k, tunnel: k % 3 ? 'geneve' : 'vxlan'}
+        remote(`q${k}a`, 10 + 2 * k, network, k, [])
+        remote(`q${k}b`, 11 + 2 * k, network, k + 1, [])
+      }
+      ports[`p${n}`] = {host: BENCH_HOST, ofport: n, mac: mac(n), ips: [v4(n), v6(n)], network, security_groups: [`g${i % 4}`]}
+    }
+    if (pad) (fillers ? ports[`p${999 + fillers}`] : ports[hosts[0].name]).security_groups.push('pad')
+    return doc
+  }
+  const count = (doc: any) =>
+    compileModel(validateModel(doc, 'bench model'), {cookieTag: 0x7e4d, host: BENCH_HOST, resolveOfport: resolveAll()}).get(bridge)!.flows
+      .length
+  const base = count(build(0, 0))
+  if (base > flows) throw new Error(`the lab's hosts alone need ${base} flows, more than ${flows}`)
+  // A network of 50 ports costs its ports and its own flows: estimate, build, then pad exactly.
+  const perPort = (count(build(100, 0)) - count(build(50, 0))) / 50
+  let fillers = Math.max(0, Math.floor((flows - base) / perPort))
+  for (;;) {
+    const total = count(build(fillers, 0))
+    // The pad group adds one flow per rule, on a port that has it (and the group's own drop: none).
+    if (total <= flows) {
+      const doc = build(fillers, flows - total)
+      const exact = count(doc)
+      if (exact !== flows) throw new Error(`bench model compiles to ${exact} flows, wanted ${flows}`)
+      return {doc, flows}
+    }
+    fillers -= Math.ceil((total - flows) / perPort)
+  }
+}
+
+function mac(n: number): string {
+  return `02:00:${hex2(n >> 24)}:${hex2((n >> 16) & 255)}:${hex2((n >> 8) & 255)}:${hex2(n & 255)}`
+}
+
+function v4(n: number): string {
+  return `10.${100 + (n >> 16)}.${(n >> 8) & 255}.${n & 255}`
+}
+
+function v6(n: number): string {
+  return `2001:db8:${(n >> 16).toString(16)}::${(n & 0xffff).toString(16)}`
+}

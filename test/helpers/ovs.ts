@@ -78,6 +78,12 @@ export class OvsLab {
     return host
   }
 
+  /** A network device in the switch's namespace that leads nowhere (one end of a veth pair), for a bridge to hold as its NIC. */
+  async addDevice(name: string): Promise<void> {
+    await sh('ip', ['-n', this.ovs.netns, 'link', 'add', name, 'type', 'veth', 'peer', 'name', `${name}p`])
+    await sh('ip', ['-n', this.ovs.netns, 'link', 'set', name, 'up'])
+  }
+
   /** Pings `to` from `from` every intervalMs; stop() ends it and reports what came back. */
   startPing(from: LabHost, to: LabHost, intervalMs: number): Pinger {
     return new Pinger(from.netns, to.ip, intervalMs)
