@@ -21,6 +21,7 @@
  *   npx tsx bench/flow/restart.ts                 # N=100000, afxdp and system
  *   npx tsx bench/flow/restart.ts --smoke         # N=3000, system ports, seconds
  *   npx tsx bench/flow/restart.ts --flows 10000 --port-types system --reps 3
+ *   npx tsx bench/flow/restart.ts --model single  # the single-host model of earlier runs
  */
 import {execa, type ResultPromise} from 'execa'
 import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
@@ -32,7 +33,7 @@ import {compileModel} from '../../src/daemons/flow-agent/compile.js'
 import {formatFlow} from '../../src/daemons/flow-agent/flow.js'
 import {validateModel} from '../../src/daemons/flow-agent/model.js'
 import {binRun, repoRoot} from '../../test/helpers/cli.js'
-import {BENCH_HOST, BENCH_NIC, benchModel} from '../../test/helpers/flow-model.js'
+import {BENCH_HOST, BENCH_NIC, benchModel, labModel} from '../../test/helpers/flow-model.js'
 import {type LabHost, OvsLab, type PingResult, type PortType} from '../../test/helpers/ovs.js'
 
 const {values: args} = parseArgs({
@@ -44,6 +45,8 @@ const {values: args} = parseArgs({
     'interval-ms': {type: 'string', default: '10000'},
     'baseline-timeout-s': {type: 'string', default: '60'},
     'no-baselines': {type: 'boolean', default: false},
+    // single: the single-host model of earlier runs (stateless rules, one bridge), to compare with them.
+    model: {type: 'string', default: 'cloud'},
     smoke: {type: 'boolean', default: false},
   },
 })
@@ -54,6 +57,8 @@ const PING_MS = Number(args['ping-ms'])
 const INTERVAL_MS = Number(args['interval-ms'])
 const BASELINE_TIMEOUT_MS = Number(args['baseline-timeout-s']) * 1000
 const OURS = 'cookie=0x7e4d000000000000/0xffff000000000000'
+if (args.model !== 'cloud' && args.model !== 'single') throw new Error(`--model ${args.model}: expected cloud or single`)
+const CLOUD = args.model === 'cloud'
 
 interface Row {
   portType: PortType
@@ -120,7 +125,7 @@ async function flowCount(address: string, filter: string): Promise<number> {
 }
 
 /** The bridges besides the lab's (br0, the integration bridge) that the model puts on the bench's host. */
-const UPLINK_BRIDGES = ['br-tun', 'br-ex']
+const UPLINK_BRIDGES = CLOUD ? ['br-tun', 'br-ex'] : []
 
 class Bench {
   private agent: ResultPromise | undefined
@@ -136,10 +141,12 @@ class Bench {
     readonly h1: LabHost,
     readonly h2: LabHost,
   ) {
-    this.doc = benchModel(lab.bridge, [h1, h2], N).doc
+    this.doc = CLOUD ? benchModel(lab.bridge, [h1, h2], N).doc : labModel(lab.bridge, [h1, h2], N).doc
     writeFileSync(this.modelFile, JSON.stringify(this.doc))
     // OVSDB too: the agent creates the tunnel and physical bridges and their ports.
-    const ovs = {rundir: lab.ovs.dir, db: lab.ovs.dbAddress, addresses: {[lab.bridge]: lab.address}}
+    const ovs = CLOUD
+      ? {rundir: lab.ovs.dir, db: lab.ovs.dbAddress, addresses: {[lab.bridge]: lab.address}}
+      : {addresses: {[lab.bridge]: lab.address}}
     writeFileSync(
       join(this.home, 'agent.json'),
       JSON.stringify({model: this.modelFile, host: BENCH_HOST, interval: `${INTERVAL_MS}ms`, ovs}),
@@ -266,8 +273,8 @@ class Bench {
   }
 }
 
-/** The table of the filler ports' security group rules (ingress groups): most of the model. */
-const RULES_TABLE = 35
+/** The table of the filler ports' rules (security groups'; the single-host model's ingress policy): most of the model. */
+const RULES_TABLE = CLOUD ? 35 : 30
 
 /** 1% drift among the filler rules (never the hosts' path): a third deleted, a third wrong, a third stale. */
 async function injectDrift(bench: Bench): Promise<number> {

@@ -19,7 +19,7 @@ import {BridgeKeeper, type FlowMetrics, flowMetrics} from './bridge-keeper.js'
 import {explainPacket} from './explain.js'
 import {formatFlow} from './flow.js'
 import type {FlowAgentConfig} from './flow-agent-config.js'
-import {InfrastructureSync} from './infrastructure-sync.js'
+import {type InfrastructureKept, InfrastructureSync} from './infrastructure-sync.js'
 import {ModelKeeper} from './model-keeper.js'
 import {OvsSwitch} from './ovs-switch.js'
 import type {ExplainRequest, Explanation, FlowAgentDetails, SyncReport} from './status.js'
@@ -75,7 +75,7 @@ export class FlowAgent {
     // A switch the agent does not run: OVSDB is read while the model loads (a restart's check
     // of the tunnels and patch ports costs nothing then), and so are the bridges.
     if (!this.config.ovs.managed) this.openInfrastructure()?.prefetch()
-    await this.model.load((bridges) => this.switch.prefetch(bridges))
+    await this.model.load((bridges) => this.switch.prefetch(bridges, this.infra?.prefetchedPortNumbers()))
     if (this.config.ovs.managed) {
       await this.switch.startManaged()
       this.openInfrastructure()
@@ -158,7 +158,8 @@ export class FlowAgent {
     const resetFlows = options.resetFlows || (this.resetPending && !options.dryRun)
     const reports: SyncReport[] = []
     // First OVSDB: the flows refer to the numbers of the ports it creates.
-    let unreachable = !(await this.keepInfrastructure(options))
+    const infra = await this.keepInfrastructure(options)
+    let unreachable = !infra.reachable
     for (const [name, bridge] of this.bridges) {
       const leaving = !desired.bridges.includes(name)
       try {
@@ -168,7 +169,8 @@ export class FlowAgent {
           continue
         }
         const read = options.dryRun || options.resetFlows ? undefined : this.switch.takeRead(name)
-        reports.push(await bridge.sync(desired, reason, {...options, resetFlows}, read, this.model.fromCache))
+        const ports = read?.ports ?? infra.ports?.get(name)
+        reports.push(await bridge.sync(desired, reason, {...options, resetFlows}, {read, ports, modelFromCache: this.model.fromCache}))
       } catch (error) {
         const failure = bridge.failed(error)
         if (failure.unreachable) {
@@ -193,16 +195,20 @@ export class FlowAgent {
     return reports
   }
 
-  /** Brings OVSDB in line with the model; false when it is unreachable. */
-  private async keepInfrastructure(options: SyncOptions): Promise<boolean> {
+  /** Brings OVSDB in line with the model (see InfrastructureSync.keep). */
+  private async keepInfrastructure(options: SyncOptions): Promise<InfrastructureKept> {
     const desired = this.model.desired!
-    if (this.infra) return this.infra.keep(desired, {dryRun: options.dryRun, managed: this.switch.managed !== undefined})
+    if (this.infra) {
+      const kept = await this.infra.keep(desired, {dryRun: options.dryRun, managed: this.switch.managed !== undefined})
+      if (kept.changed) this.switch.forgetPortNumbers()
+      return kept
+    }
     if (desired.infrastructure.ports.length) {
       this.ctx.log.error(`the model needs tunnel, patch or NIC ports, and no OVSDB answers at ${join(this.config.ovs.rundir, 'db.sock')}`, {
         hint: 'set ovs.db in the agent config',
       })
     }
-    return true
+    return {reachable: true, changed: false}
   }
 
   /** Traces a packet from a port of this host through the switch (`tend flow explain`). */

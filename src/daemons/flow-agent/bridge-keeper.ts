@@ -99,20 +99,21 @@ export class BridgeKeeper {
   }
 
   /**
-   * Brings the bridge in line with `desired` (or, in a dry run, says what that takes).
+   * Brings the bridge in line with `desired` (or, in a dry run, says what that takes), with the
+   * reads started for it and its port numbers if they are known already.
    * `modelFromCache`: the model in force is the one the last run of the agent installed.
    */
   async sync(
     desired: DesiredState,
     reason: string,
     options: SyncOptions,
-    read: BridgeRead | undefined,
-    modelFromCache: boolean,
+    known: {read?: BridgeRead; ports?: Map<string, number>; modelFromCache: boolean},
   ): Promise<SyncReport> {
     const {name, metrics} = this.options
+    const {read, modelFromCache} = known
     // From here on this sync reads the switch: events from now on may be news to it.
     if (!options.dryRun) this.rereadPending = false
-    const ports = read?.ports ?? (desired.needsPortNumbers(name) ? await this.sw.portNumbers() : new Map<string, number>())
+    const ports = known.ports ?? (desired.needsPortNumbers(name) ? await this.sw.portNumbers() : new Map<string, number>())
     const want = await desired.forBridge(name, (iface) => ports.get(iface))
     const wasConnected = this.status.connected
     const {report} = await syncBridge(this.sw, name, want.flows, this.options.cookieTag, {...options, prefetched: read})

@@ -5,6 +5,7 @@
  */
 import {UsageError} from '../../lib/errors.js'
 import {type Flow, formatCookie} from './flow.js'
+import {fnv1a} from './hash.js'
 
 /** The owner tag sits in the cookie's top 16 bits; the dump filter masks on them. */
 export const COOKIE_TAG_SHIFT = 48n
@@ -80,9 +81,7 @@ export function pushVlan(vlan: number): string {
   return `push_vlan:0x8100,${vlanVid(vlan)}`
 }
 
-/** FNV-1a, 32 bits, spread to the 48 low bits of the cookie: a stable id for the entry. */
+/** A stable id for the entry, in the 48 low bits of the cookie. */
 function entryId(text: string): bigint {
-  let h = 0x811c9dc5
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0
-  return BigInt(h)
+  return BigInt(fnv1a(text))
 }

@@ -8,7 +8,8 @@ import {errorMessage} from '../../lib/errors.js'
 import type {Logger} from '../../lib/logger.js'
 import type {DesiredState} from './desired.js'
 import {InterfaceWatch} from './interface-watch.js'
-import {infrastructureCommands, OvsDb, type OvsdbState} from './ovsdb.js'
+import type {PortNumbers} from './model-store.js'
+import {infrastructureCommands, OvsDb, type OvsdbState, portNumbersOf} from './ovsdb.js'
 import {SwitchUnreachableError} from './ovs-switch.js'
 import type {Infrastructure} from './topology.js'
 import {ensureUnderlay} from './underlay.js'
@@ -26,6 +27,15 @@ export interface InfrastructureOptions {
   log: Logger
   /** An interface was added, removed or renumbered. */
   interfacesChanged: () => void
+}
+
+export interface InfrastructureKept {
+  /** OVSDB answered. */
+  reachable: boolean
+  /** Something was added, re-created or removed. */
+  changed: boolean
+  /** Every bridge's port numbers, as read (when nothing changed them since). */
+  ports?: PortNumbers
 }
 
 export class InfrastructureSync {
@@ -51,6 +61,12 @@ export class InfrastructureSync {
     this.prefetched.catch(() => undefined) // a failure shows when the sync awaits it
   }
 
+  /** The port numbers of the read started by prefetch(), if it succeeds. */
+  async prefetchedPortNumbers(): Promise<PortNumbers | undefined> {
+    const state = await this.prefetched?.catch(() => undefined)
+    return state && portNumbersOf(state)
+  }
+
   /** The switch went away: its bridges' ports (and addresses) are checked again when it is back. */
   lost(): void {
     this.underlayChecked = false
@@ -58,28 +74,31 @@ export class InfrastructureSync {
 
   /**
    * Brings OVSDB in line with the model in force and watches its interfaces when flows depend
-   * on their numbers. False when OVSDB is unreachable (a dry run throws).
+   * on their numbers. Says whether OVSDB answered (a dry run throws when not) and whether
+   * anything was changed.
    */
-  async keep(desired: DesiredState, options: {dryRun?: boolean; managed: boolean}): Promise<boolean> {
+  async keep(desired: DesiredState, options: {dryRun?: boolean; managed: boolean}): Promise<InfrastructureKept> {
     const infra = desired.infrastructure
     const watched = infra.ports.length > 0 || desired.bridges.some((b) => desired.needsPortNumbers(b))
     if (watched && !this.watch.running && !this.stopped) this.watch.start()
-    if (!options.managed && infra.ports.length === 0) return true
+    if (!options.managed && infra.ports.length === 0) return {reachable: true, changed: false}
     try {
-      const changes = await this.sync(infra, options.dryRun)
+      const {changes, state} = await this.sync(infra, options.dryRun)
       this.error = null
       if (changes.length && !options.dryRun) this.lastChanges = changes
-      return true
+      const changed = changes.length > 0 && !options.dryRun
+      // The read's port numbers hold while nothing was added or re-created.
+      return {reachable: true, changed, ports: changed ? undefined : portNumbersOf(state)}
     } catch (error) {
       this.error = errorMessage(error)
       if (!(error instanceof SwitchUnreachableError)) {
         this.options.log.error('infrastructure sync failed', {error: this.error})
-        return true
+        return {reachable: true, changed: false}
       }
       this.lost()
       this.watch.stop()
       if (options.dryRun) throw error
-      return false
+      return {reachable: false, changed: false}
     }
   }
 
@@ -92,7 +111,7 @@ export class InfrastructureSync {
    * Makes OVSDB (and the underlay) hold `infra`; returns the changes made (or, in a dry run,
    * to be made). Throws SwitchUnreachableError when OVSDB does not answer.
    */
-  private async sync(infra: Infrastructure, dryRun = false): Promise<string[]> {
+  private async sync(infra: Infrastructure, dryRun = false): Promise<{changes: string[]; state: OvsdbState}> {
     const state = await (this.prefetched ?? this.db.read())
     this.prefetched = undefined
     const integration = infra.bridges.find((b) => state.bridges.has(b))
@@ -109,7 +128,7 @@ export class InfrastructureSync {
       changes.push(...made)
       this.underlayChecked = true
     }
-    return changes
+    return {changes, state}
   }
 }
 

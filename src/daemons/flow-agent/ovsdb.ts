@@ -19,6 +19,8 @@ export interface OvsdbInterface {
   type: string
   options: Record<string, string>
   externalIds: Record<string, string>
+  /** Its OpenFlow port number, once ovs-vswitchd gave it one. */
+  ofport?: number
 }
 
 export interface OvsdbState {
@@ -45,7 +47,7 @@ export class OvsDb {
       'list',
       'Port',
       '--',
-      '--columns=_uuid,name,type,options,external_ids',
+      '--columns=_uuid,name,type,options,external_ids,ofport',
       'list',
       'Interface',
     ])
@@ -64,13 +66,15 @@ export class OvsDb {
       const bridge = bridgeOfPort.get((uuid as string[])[1])
       if (bridge) for (const iface of setOf(ifaceSet)) bridgeOfInterface.set(iface, bridge)
     }
-    for (const [uuid, name, type, options, externalIds] of interfaces) {
+    for (const [uuid, name, type, options, externalIds, ofport] of interfaces) {
       state.interfaces.set(name as string, {
         name: name as string,
         bridge: bridgeOfInterface.get((uuid as string[])[1]),
         type: type as string,
         options: mapOf(options),
         externalIds: mapOf(externalIds),
+        // An integer once assigned; an empty set before, -1 when the port could not be made.
+        ofport: typeof ofport === 'number' && ofport > 0 ? ofport : undefined,
       })
     }
     return state
@@ -95,6 +99,17 @@ export class OvsDb {
       throw error
     }
   }
+}
+
+/** OpenFlow port numbers by interface name, per bridge (what `ovs-ofctl dump-ports-desc` says, for all bridges at once). */
+export function portNumbersOf(state: OvsdbState): Map<string, Map<string, number>> {
+  const out = new Map<string, Map<string, number>>()
+  for (const iface of state.interfaces.values()) {
+    if (iface.bridge === undefined || iface.ofport === undefined) continue
+    if (!out.has(iface.bridge)) out.set(iface.bridge, new Map())
+    out.get(iface.bridge)!.set(iface.name, iface.ofport)
+  }
+  return out
 }
 
 /** What a port should look like, as the state reads it. */

@@ -13,6 +13,7 @@ import type {FlowAgentConfig} from './flow-agent-config.js'
 import type {BridgeToRead, PortNumbers} from './model-store.js'
 import {OvsSwitch} from './ovs-switch.js'
 import {PrivateOvs} from './private-ovs.js'
+import {fnv1a} from './hash.js'
 import {dumpOwnFlows, ownFlowsDigest} from './sync.js'
 
 export class SwitchAccess {
@@ -64,9 +65,10 @@ export class SwitchAccess {
    * and compiled (at 100k flows both take about half a second). A bridge whose digest is known
    * right is asked for its digest first (see openflow.ts); the others are also dumped at once,
    * by ovs-ofctl processes writing to files. The first sync of each bridge takes the result.
-   * Resolves with the bridges' port numbers (a quick query), so the model compiles only once.
+   * Resolves with the bridges' port numbers (a quick query, or `fromOvsdb`'s for every bridge
+   * at once), so the model compiles only once.
    */
-  async prefetch(bridges: BridgeToRead[]): Promise<PortNumbers | undefined> {
+  async prefetch(bridges: BridgeToRead[], fromOvsdb?: Promise<PortNumbers | undefined>): Promise<PortNumbers | undefined> {
     if (this.config.reset_flows || this.config.ovs.managed) return undefined
     const ports: PortNumbers = new Map()
     await Promise.all(
@@ -78,11 +80,16 @@ export class SwitchAccess {
           read.dump.catch(() => undefined) // a failure shows when the sync awaits it
         }
         this.reads.set(name, read)
-        read.ports = await sw.portNumbers().catch(() => undefined)
+        read.ports = (await fromOvsdb)?.get(name) ?? (await sw.portNumbers().catch(() => undefined))
         if (read.ports) ports.set(name, read.ports)
       }),
     )
     return ports
+  }
+
+  /** Port numbers read at start are stale once the agent has added or re-created ports: forget them. */
+  forgetPortNumbers(): void {
+    for (const read of this.reads.values()) delete read.ports
   }
 
   /** The read started for a bridge's first sync, once. */
@@ -100,7 +107,5 @@ export class SwitchAccess {
 
 /** A namespace name per data dir, so two agents' managed switches never share one. */
 function managedNetns(dataDir: string): string {
-  let h = 0x811c9dc5
-  for (let i = 0; i < dataDir.length; i++) h = Math.imul(h ^ dataDir.charCodeAt(i), 0x01000193) >>> 0
-  return `tend-flow-${h.toString(16)}`
+  return `tend-flow-${fnv1a(dataDir).toString(16)}`
 }
