@@ -2,7 +2,9 @@ import {execa, type ResultPromise} from 'execa'
 import {readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
+import type {CiMasterDetails} from '../../src/daemons/ci-master/status.js'
 import {controlRequest} from '../../src/daemons/runtime/control-client.js'
+import type {StatusOf} from '../../test/helpers/daemon.js'
 
 /** Real ci-master and ci-worker processes for the benchmark, started as `tend daemon run` would be. */
 
@@ -12,7 +14,8 @@ export interface Daemon {
   name: string
   pid: number
   process: ResultPromise
-  status(): Promise<any>
+  /** GET /status; D is the kind's details type. */
+  status<D = Record<string, unknown>>(): Promise<StatusOf<D>>
   stop(): Promise<void>
 }
 
@@ -37,7 +40,7 @@ export async function startDaemon(home: string, kind: string, name: string, conf
     reject: false,
   })
   const socket = join(home, 'run', `${name}.sock`)
-  const status = async () => (await controlRequest<any>(socket, 'GET', '/status', {timeoutMs: 5000})).body
+  const status = async <D>() => (await controlRequest<StatusOf<D>>(socket, 'GET', '/status', {timeoutMs: 5000})).body
   let exited = false
   void child.then(() => (exited = true))
   const deadline = Date.now() + timeoutMs
@@ -147,17 +150,19 @@ export class MasterApi {
   ) {}
 
   static async of(master: Daemon): Promise<MasterApi> {
-    const details = (await master.status()).details
+    const details = (await master.status<CiMasterDetails>()).details
+    if (!details.tokenFile) throw new Error('the bench master keeps its token in a file')
     return new MasterApi(details.api, readFileSync(details.tokenFile, 'utf8').trim())
   }
 
-  async get<T = any>(path: string): Promise<T> {
+  /** GET on the API; T is the route's answer. */
+  async get<T>(path: string): Promise<T> {
     const res = await fetch(`${this.url}${path}`)
     if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`)
     return (await res.json()) as T
   }
 
-  async post<T = any>(path: string, body: unknown): Promise<T> {
+  async post<T>(path: string, body: unknown): Promise<T> {
     const res = await fetch(`${this.url}${path}`, {
       method: 'POST',
       headers: {'content-type': 'application/json', authorization: `Bearer ${this.token}`},

@@ -2,6 +2,7 @@ import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {nullLogger} from '../../src/lib/logger.js'
 import {CiWorker} from '../../src/daemons/ci-worker/worker.js'
+import type {WorkerInfo} from '../../src/cli/ci/ci-client.js'
 import {cpuSeconds, loadAverage, MasterApi, rssBytes, startDaemon} from './cluster.js'
 
 /**
@@ -59,7 +60,7 @@ export async function idleRun(
       worker.start()
     }
     await api.waitFor(
-      async () => (await api.get<any[]>('/api/workers')).filter((w) => w.connected).length === count,
+      async () => (await api.get<WorkerInfo[]>('/api/workers')).filter((w) => w.connected).length === count,
       `${count} workers connected`,
       120_000,
     )
@@ -70,7 +71,7 @@ export async function idleRun(
     const before = cpuSeconds(master.pid)
     await new Promise((r) => setTimeout(r, seconds * 1000))
     const cpu = cpuSeconds(master.pid) - before
-    const connected = (await api.get<any[]>('/api/workers')).filter((w) => w.connected).length
+    const connected = (await api.get<WorkerInfo[]>('/api/workers')).filter((w) => w.connected).length
     if (connected !== count) throw new Error(`only ${connected} of ${count} workers stayed connected`)
     return {workers: count, seconds, cpuPercent: (cpu / seconds) * 100, rssMb: rssBytes(master.pid) / 2 ** 20, load}
   } finally {

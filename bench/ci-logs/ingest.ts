@@ -1,4 +1,7 @@
 import {execa} from 'execa'
+import type {BuildDetail} from '../../src/cli/ci/ci-client.js'
+import type {CiMasterDetails} from '../../src/daemons/ci-master/status.js'
+import type {Build} from '../../src/protocols/ci/builds.js'
 import {existsSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -98,8 +101,9 @@ export async function ingestRun(options: IngestOptions, progress: (message: stri
     )
 
     const ids: number[] = []
-    for (let i = 0; i < builds; i++) ids.push((await api.post('/api/builds', {builder: `b${(i % workers) + 1}`, reason: 'bench'})).id)
-    await api.waitFor(async () => (await api.get<any[]>('/api/builds?state=running&limit=1000')).length === builds, 'all builds running')
+    for (let i = 0; i < builds; i++)
+      ids.push((await api.post<Build>('/api/builds', {builder: `b${(i % workers) + 1}`, reason: 'bench'})).id)
+    await api.waitFor(async () => (await api.get<Build[]>('/api/builds?state=running&limit=1000')).length === builds, 'all builds running')
 
     // The readers: real CLI processes, attached before the clock starts.
     const arrivals = ids.map(() => new Float64Array(lines + 1))
@@ -136,7 +140,7 @@ export async function ingestRun(options: IngestOptions, progress: (message: stri
     }
     await api.waitFor(async () => {
       if (readerExit) throw new Error(readerExit)
-      return ((await master.status()).details.followers ?? 0) >= builds
+      return ((await master.status<CiMasterDetails>()).details.followers ?? 0) >= builds
     }, 'all followers attached')
 
     const load = loadAverage()
@@ -205,8 +209,8 @@ export async function ingestRun(options: IngestOptions, progress: (message: stri
     progress('reading every log back through the CLI')
     for (const id of ids) await readBack(home, id, expected)
 
-    const details = await Promise.all(ids.map((id) => api.get(`/api/builds/${id}`)))
-    const storedBytes = details.reduce((sum, d) => sum + d.steps.reduce((s: number, step: any) => s + step.storedBytes, 0), 0)
+    const details = await Promise.all(ids.map((id) => api.get<BuildDetail>(`/api/builds/${id}`)))
+    const storedBytes = details.reduce((sum, d) => sum + d.steps.reduce((s, step) => s + step.storedBytes, 0), 0)
     const rawBytes = expected.length * builds
     const logsFile = join(home, 'data', 'bench-master', 'ci-logs.db')
     const dbFileBytes = existsSync(logsFile)
@@ -239,9 +243,9 @@ export async function ingestRun(options: IngestOptions, progress: (message: stri
   }
 }
 
-async function waitFinished(api: MasterApi, id: number): Promise<any> {
+async function waitFinished(api: MasterApi, id: number): Promise<BuildDetail> {
   for (;;) {
-    const detail = await api.get(`/api/builds/${id}?wait=60`)
+    const detail = await api.get<BuildDetail>(`/api/builds/${id}?wait=60`)
     if (detail.build.state === 'finished') return detail
   }
 }

@@ -32,7 +32,9 @@ import {controlRequest} from '../../src/daemons/runtime/control-client.js'
 import {compileModel} from '../../src/daemons/flow-agent/compile.js'
 import {formatFlow} from '../../src/daemons/flow-agent/flow.js'
 import {validateModel} from '../../src/daemons/flow-agent/model.js'
+import type {BridgeStatus, FlowAgentDetails, SyncReport} from '../../src/daemons/flow-agent/status.js'
 import {binRun, repoRoot} from '../../test/helpers/cli.js'
+import type {StatusOf} from '../../test/helpers/daemon.js'
 import {BENCH_HOST, BENCH_NIC, benchModel, labModel} from '../../test/helpers/flow-model.js'
 import {type LabHost, OvsLab, type PingResult, type PortType} from '../../test/helpers/ovs.js'
 
@@ -192,7 +194,7 @@ class Bench {
   }
 
   /** Starts the agent process; resolves when its first sync is done, with the spawn-to-synced time and CPU. */
-  async startAgent(): Promise<{wallMs: number; cpuMs: number; switchCpuMs: number; report: any}> {
+  async startAgent(): Promise<{wallMs: number; cpuMs: number; switchCpuMs: number; report: SyncReport}> {
     const switchBefore = this.switchCpuMs()
     const started = performance.now()
     this.agent = execa(
@@ -207,23 +209,23 @@ class Bench {
         stderr: 'ignore',
       },
     )
-    const bridges = await this.waitStatus((b) => b.syncs >= 1, 120_000, 'first sync')
-    const main = bridges.find((b: any) => b.name === this.lab.bridge)
+    const bridges = await this.waitStatus((b) => b.syncs >= 1 && b.lastReport !== null, 120_000, 'first sync')
+    const main = bridges.find((b) => b.name === this.lab.bridge)!
     return {
       wallMs: Math.round(performance.now() - started),
       cpuMs: this.agentCpuMs(),
       switchCpuMs: this.switchCpuMs() - switchBefore,
       // The integration bridge's report, with the flow mods sent to every bridge.
-      report: {...main.lastReport, flowMods: bridges.reduce((n: number, b: any) => n + b.lastReport.flowMods, 0)},
+      report: {...main.lastReport!, flowMods: bridges.reduce((n, b) => n + (b.lastReport?.flowMods ?? 0), 0)},
     }
   }
 
   /** Polls the agent's status until `ok` holds for every bridge of the model; resolves with them. */
-  async waitStatus(ok: (bridge: any) => boolean, timeoutMs: number, what: string): Promise<any[]> {
+  async waitStatus(ok: (bridge: BridgeStatus) => boolean, timeoutMs: number, what: string): Promise<BridgeStatus[]> {
     const deadline = Date.now() + timeoutMs
     for (;;) {
-      const res = await controlRequest<any>(this.socket, 'GET', '/status', {timeoutMs: 5000}).catch(() => undefined)
-      const bridges: any[] = res?.body?.details?.bridges ?? []
+      const res = await controlRequest<StatusOf<FlowAgentDetails>>(this.socket, 'GET', '/status', {timeoutMs: 5000}).catch(() => undefined)
+      const bridges = res?.body?.details?.bridges ?? []
       if (bridges.length === 1 + UPLINK_BRIDGES.length && bridges.every(ok)) return bridges
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
       await new Promise((resolve) => setTimeout(resolve, 10))
@@ -231,8 +233,8 @@ class Bench {
   }
 
   /** The integration bridge's status. */
-  async mainStatus(): Promise<any> {
-    return (await this.waitStatus(() => true, 5000, 'status')).find((b) => b.name === this.lab.bridge)
+  async mainStatus(): Promise<BridgeStatus> {
+    return (await this.waitStatus(() => true, 5000, 'status')).find((b) => b.name === this.lab.bridge)!
   }
 
   async killAgent(): Promise<void> {
@@ -480,7 +482,7 @@ async function main(): Promise<void> {
         )
         // (a) restarts an agent at rest: one that has read the switch back after the install and
         // found it right (it does so a second after changing it).
-        await bench.waitStatus((b) => b.syncs >= 2 && b.lastReport.flowMods === 0, 120_000, 'the install confirmed')
+        await bench.waitStatus((b) => b.syncs >= 2 && b.lastReport?.flowMods === 0, 120_000, 'the install confirmed')
         await bench.writeExpected()
         const probe = await lab.ping(h1, h2, {count: 20, intervalMs: 100})
         check(probe.received > 0, `${portType}: hosts cannot ping through the agent's flows`)

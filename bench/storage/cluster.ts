@@ -10,6 +10,8 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {controlRequest} from '../../src/daemons/runtime/control-client.js'
+import type {StorageNodeDetails} from '../../src/daemons/storage-node/status.js'
+import type {StatusOf} from '../../test/helpers/daemon.js'
 import {addRingDevice, createRingFile, rebalanceRingFile} from '../../src/cli/storage/ring-service.js'
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url))
@@ -176,13 +178,16 @@ export class LocalCluster {
     return `${read(`${name}.out`)}${read(`${name}.err`)}`
   }
 
-  async status(name: string): Promise<any> {
-    return (await controlRequest<any>(join(this.home, 'run', `${name}.sock`), 'GET', '/status', {timeoutMs: 10_000})).body
+  /** GET /status of a node; its details are the storage node's. */
+  async status(name: string): Promise<StatusOf<StorageNodeDetails>> {
+    return (
+      await controlRequest<StatusOf<StorageNodeDetails>>(join(this.home, 'run', `${name}.sock`), 'GET', '/status', {timeoutMs: 10_000})
+    ).body
   }
 
   /** POST to a daemon's control socket (e.g. a node's /replicate or /audit), answered as JSON. */
-  async control(name: string, path: string): Promise<any> {
-    const res = await controlRequest<any>(join(this.home, 'run', `${name}.sock`), 'POST', path, {timeoutMs: 120_000})
+  async control<T = unknown>(name: string, path: string): Promise<T> {
+    const res = await controlRequest<T>(join(this.home, 'run', `${name}.sock`), 'POST', path, {timeoutMs: 120_000})
     if (res.statusCode !== 200) throw new Error(`${name} ${path} answered ${res.statusCode}: ${JSON.stringify(res.body)}`)
     return res.body
   }

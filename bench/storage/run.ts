@@ -260,7 +260,7 @@ async function growthRun(): Promise<{failures: number; summary: string; report: 
   const cgroup = new MemoryCgroup(Number(args['cgroup-mb']) * 1024 * 1024)
   let cluster: LocalCluster | undefined
   let failures = 0
-  let baseRss: number[] = []
+  let baseRss: number[]
   const rounds: Record<string, unknown>[] = []
   try {
     cluster = await LocalCluster.start({nodes: 3, partPower: 10, replicas: 3, onNodeStarted: (pid) => cgroup.add(pid)})
@@ -296,9 +296,9 @@ async function growthRun(): Promise<{failures: number; summary: string; report: 
         perSecond = put.perSecond
       }
       const statuses = await Promise.all(cluster.nodes.map((_, i) => cluster!.status(cluster!.nodeName(i))))
-      const objectsOnNodes = statuses.map((s) => s.details.devices.reduce((sum: number, d: {objects: number}) => sum + d.objects, 0))
+      const objectsOnNodes = statuses.map((s) => s.details.devices.reduce((sum, d) => sum + d.objects, 0))
       const rss = cluster.nodes.map((n) => rssOf(n.pid))
-      const indexBytes = statuses.map((s) => s.details.devices.reduce((sum: number, d: {indexBytes: number}) => sum + d.indexBytes, 0))
+      const indexBytes = statuses.map((s) => s.details.devices.reduce((sum, d) => sum + d.indexBytes, 0))
       const entry = {
         round: rounds.length + 1,
         stored: stored + round,

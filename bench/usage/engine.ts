@@ -10,6 +10,10 @@ import {generateTraffic, mulberry32, startSimulator, type SimNic} from '../../te
 import {expectedReport, truthTotals} from '../../test/ovirt-sim/truth.js'
 import {onInterrupt} from './cleanup.js'
 import {cpuSeconds, median, peakRssMb} from './proc.js'
+import type {CollectorDetails, PollSummary} from '../../src/daemons/usage-collector/status.js'
+
+/** What the collector's `POST /poll` answers. */
+type PollAnswer = {polls: PollSummary[]}
 
 export interface EngineBenchOptions {
   vms: number
@@ -90,11 +94,11 @@ export async function runEngineBench(options: EngineBenchOptions): Promise<Engin
           ],
         },
       })
-      await waitFor(async () => (await daemon.status()).phase === 'running', {what: 'the collector running'})
+      await waitFor(async () => (await daemon.status<CollectorDetails>()).phase === 'running', {what: 'the collector running'})
       return daemon
     }
     const poll = async (daemon: ForegroundDaemon) => {
-      const res = await daemon.request<{polls?: any[]; error?: string}>('POST', '/poll', {})
+      const res = await daemon.request<Partial<PollAnswer> & {error?: string}>('POST', '/poll', {})
       if (res.statusCode !== 200 || !res.body.polls) throw new Error(`POST /poll answered ${res.statusCode}: ${res.body.error}`)
       return res.body.polls[0]
     }
@@ -106,7 +110,7 @@ export async function runEngineBench(options: EngineBenchOptions): Promise<Engin
     sim.engine.markBaseline()
     collector = await start()
     // The baseline is the first complete poll: poll until there is one (the interval is an hour).
-    for (let attempt = 0; !(await collector.status()).details.sources[0].baselined; attempt++) {
+    for (let attempt = 0; !(await collector.status<CollectorDetails>()).details.sources[0].baselined; attempt++) {
       if (attempt === 10) throw new Error('no complete baseline poll in 10 attempts')
       await poll(collector)
     }
@@ -225,7 +229,7 @@ export async function runEngineBench(options: EngineBenchOptions): Promise<Engin
 
     // Healed: polls until one reads everything.
     for (let i = 0; i < 5 && !(await poll(collector)).complete; i++) await sleep(200)
-    const db = (await collector.status()).details.db as string
+    const db = (await collector.status<CollectorDetails>()).details.db
     peak = Math.max(peak, peakRssMb(collector.process.pid!))
     await collector.stop()
     collector = undefined

@@ -12,6 +12,10 @@ import {startForeground, type ForegroundDaemon} from '../../test/helpers/daemon.
 import {makeTendHome, waitFor} from '../../test/helpers/tend-home.js'
 import {createVethLab, type VethLab} from '../../test/integration/usage/veth-lab.js'
 import {onInterrupt} from './cleanup.js'
+import type {CollectorDetails, PollSummary} from '../../src/daemons/usage-collector/status.js'
+
+/** What the collector's `POST /poll` answers. */
+type PollAnswer = {polls: PollSummary[]}
 
 export interface VethBenchResult {
   /** "vnStat daemon 2.10 ..." */
@@ -119,11 +123,11 @@ export async function runVethBench(log: (line: string) => void): Promise<VethBen
         wrap: ['ip', 'netns', 'exec', lab.nsB],
       })
     const poll = async () => {
-      const summary = (await collector!.request<{polls: any[]}>('POST', '/poll', {})).body.polls[0]
+      const summary = (await collector!.request<PollAnswer>('POST', '/poll', {})).body.polls[0]
       if (!summary.ok || !summary.complete) throw new Error(`veth poll failed: ${JSON.stringify(summary)}`)
     }
     collector = await start()
-    await waitFor(async () => (await collector!.status()).details.sources[0].baselined, {what: 'the baseline poll'})
+    await waitFor(async () => (await collector!.status<CollectorDetails>()).details.sources[0].baselined, {what: 'the baseline poll'})
 
     let sent = await lab.send('a', 600, 958)
     await poll()
@@ -143,7 +147,7 @@ export async function runVethBench(log: (line: string) => void): Promise<VethBen
     await vnstatRead()
     log('  interface re-created and 500,000 B sent between two vnStat reads; collector polled')
 
-    const db = (await collector.status()).details.db as string
+    const db = (await collector.status<CollectorDetails>()).details.db
     await collector.stop()
     collector = undefined
     const reader = UsageReader.open(db)

@@ -60,17 +60,18 @@ export function Dashboard({source, intervalMs}: {source: DashboardSource; interv
   const current: InstanceView | undefined = instances[Math.min(selected, Math.max(0, instances.length - 1))]
 
   // Load the selected kind's panel once; kinds without one use the generic details view.
+  const currentKind = current?.kind
   useEffect(() => {
-    if (!current || current.kind in panels) return
+    if (!currentKind || currentKind in panels) return
     let cancelled = false
     source
-      .panelFor(current.kind)
-      .then((panel) => !cancelled && setPanels((p) => ({...p, [current.kind]: panel ?? null})))
-      .catch(() => !cancelled && setPanels((p) => ({...p, [current.kind]: null})))
+      .panelFor(currentKind)
+      .then((panel) => !cancelled && setPanels((p) => ({...p, [currentKind]: panel ?? null})))
+      .catch(() => !cancelled && setPanels((p) => ({...p, [currentKind]: null})))
     return () => {
       cancelled = true
     }
-  }, [current?.kind, panels, source])
+  }, [currentKind, panels, source])
 
   const act = (action: 'restart' | 'stop', name: string) => {
     setFlash(`${action === 'restart' ? 'restarting' : 'stopping'} ${name}…`)

@@ -31,7 +31,9 @@ describe('the CLI', () => {
     expect(String(text.stderr).split('\n')[0]).toBe('Error: Nonexistent flag: --bogus')
     const json = await tend(['ps', '--bogus', '--json'], {home})
     expect(json.exitCode).toBe(2)
-    expect(JSON.parse(String(json.stdout))).toEqual({error: {message: 'Nonexistent flag: --bogus', hint: 'see --help', exitCode: 2, code: 'USAGE'}})
+    expect(JSON.parse(String(json.stdout))).toEqual({
+      error: {message: 'Nonexistent flag: --bogus', hint: 'see --help', exitCode: 2, code: 'USAGE'},
+    })
   })
 
   it('rejects a bad instance config before starting anything', async () => {

@@ -2,6 +2,7 @@ import {execa, type ResultPromise} from 'execa'
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {controlRequest} from '../../src/daemons/runtime/control-client.js'
+import type {InstanceStatusDoc} from '../../src/daemons/runtime/instance-view.js'
 import {binRun, cliEnv, repoRoot} from './cli.js'
 import {waitFor} from './tend-home.js'
 
@@ -9,14 +10,18 @@ export interface ForegroundDaemon {
   name: string
   socket: string
   process: ResultPromise
-  /** GET /status on its control socket. */
-  status<T = any>(): Promise<T>
-  request<T = any>(method: string, path: string, body?: unknown): Promise<{statusCode: number; body: T}>
+  /** GET /status on its control socket; D is the kind's details type (from its status.ts). */
+  status<D = Record<string, unknown>>(): Promise<StatusOf<D>>
+  /** A request on its control socket; T is the route's answer. */
+  request<T = unknown>(method: string, path: string, body?: unknown): Promise<{statusCode: number; body: T}>
   /** POST /stop and wait for the exit code. */
   stop(): Promise<number | undefined>
   /** SIGKILL, as a crash would. */
   kill9(): Promise<void>
 }
+
+/** An instance's `GET /status` document with its kind's details. */
+export type StatusOf<D> = Omit<InstanceStatusDoc, 'details'> & {details: D}
 
 /**
  * Starts `tend daemon run KIND --name NAME` as a real child process with the given config
@@ -74,7 +79,7 @@ export async function startForeground(options: {
     name: options.name,
     socket,
     process: child,
-    status: async () => (await controlRequest<any>(socket, 'GET', '/status')).body,
+    status: async <D>() => (await controlRequest<StatusOf<D>>(socket, 'GET', '/status')).body,
     request: (method, path, body) => controlRequest(socket, method, path, {body, timeoutMs: 30_000}),
     stop: async () => {
       if (!exited) await controlRequest(socket, 'POST', '/stop').catch(() => child.kill('SIGTERM'))

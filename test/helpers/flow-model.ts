@@ -5,15 +5,27 @@
  */
 import {compileModel} from '../../src/daemons/flow-agent/compile.js'
 import {dumpLine, type Flow} from '../../src/daemons/flow-agent/flow.js'
-import {validateModel} from '../../src/daemons/flow-agent/model.js'
+import type {z} from 'zod'
+import {type networkModelSchema, validateModel} from '../../src/daemons/flow-agent/model.js'
 import type {LabHost} from './ovs.js'
 
 const RULES_PER_FILLER = 15
 const PORTS_PER_NETWORK = 50
 
-export function labModel(bridge: string, hosts: LabHost[], flows: number, cookieTag = 0x7e4d): {doc: any; flows: number} {
+/** A model document as a user writes it (before validation fills in the defaults). */
+export type ModelDoc = z.input<typeof networkModelSchema>
+/** cloudModel()'s document, every part present (so tests can change any). */
+export type CloudDoc = ModelDoc & {
+  hosts: Record<string, NonNullable<ModelDoc['hosts']>[string]>
+  networks: Record<string, NonNullable<ModelDoc['networks']>[string]>
+  security_groups: Record<string, {rules: Array<NonNullable<NonNullable<ModelDoc['security_groups']>[string]['rules']>[number]>}>
+  bridges: Record<string, {ports: Record<string, PortDoc>}>
+}
+type PortDoc = ModelDoc['bridges'][string]['ports'] extends Record<string, infer P> | undefined ? P : never
+
+export function labModel(bridge: string, hosts: LabHost[], flows: number, cookieTag = 0x7e4d): {doc: ModelDoc; flows: number} {
   const networks: Record<string, {vlan: number}> = {lab: {vlan: 10}}
-  const ports: Record<string, any> = {}
+  const ports: Record<string, PortDoc & {allow: NonNullable<PortDoc['allow']>}> = {}
   for (const h of hosts) {
     ports[h.name] = {
       interface: h.iface,
@@ -23,7 +35,7 @@ export function labModel(bridge: string, hosts: LabHost[], flows: number, cookie
       allow: hosts.filter((o) => o !== h).map((o) => ({from: o.name, protocol: 'icmp'})),
     }
   }
-  const doc = {version: 1, networks, bridges: {[bridge]: {ports}}}
+  const doc = {version: 1 as const, networks, bridges: {[bridge]: {ports}}}
   const count = () =>
     compileModel(validateModel(structuredClone(doc), 'lab model'), {cookieTag, resolveOfport: resolveHosts(hosts)}).get(bridge)!.flows
       .length
@@ -81,7 +93,7 @@ export function dumpSlices(flows: Flow[]): string[] {
  * stateless rules, IPv6 and a DHCP port. For the compiler's tests: `resolveAll` numbers
  * every interface it is asked about.
  */
-export function cloudModel(): any {
+export function cloudModel(): CloudDoc {
   const physical = (ip: string) => ({
     tunnel_ip: ip,
     physical_bridges: {'br-ex': {interface: 'eth1', physnets: ['physnet1'], underlay: true}},
@@ -170,9 +182,11 @@ const FILLER_RULES = 15
  * ports on eight other hosts (tunnels to them, their MACs, ARP answered for them). Exactly
  * `flows` flows on `bridge` (br-tun and br-ex get a few hundred more).
  */
-export function benchModel(bridge: string, hosts: LabHost[], flows: number): {doc: any; flows: number} {
-  const build = (fillers: number, pad: number) => {
-    const doc: any = {
+export function benchModel(bridge: string, hosts: LabHost[], flows: number): {doc: ModelDoc; flows: number} {
+  const build = (fillers: number, pad: number): ModelDoc => {
+    const networks: NonNullable<ModelDoc['networks']> = {lab: {vlan: 10, vni: 10010}}
+    const ports: Record<string, PortDoc & {security_groups: string[]}> = {}
+    const doc: ModelDoc = {
       version: 1,
       hosts: {
         [BENCH_HOST]: {tunnel_ip: '192.0.2.1/24', physical_bridges: {'br-ex': {interface: BENCH_NIC, physnets: ['phys'], underlay: true}}},
@@ -183,7 +197,7 @@ export function benchModel(bridge: string, hosts: LabHost[], flows: number): {do
           ]),
         ),
       },
-      networks: {lab: {vlan: 10, vni: 10010}} as Record<string, any>,
+      networks,
       security_groups: {
         lab: {rules: [{direction: 'egress'}, {direction: 'ingress', protocol: 'icmp', remote_group: 'lab'}]},
         admins: {rules: [{direction: 'egress'}]},
@@ -206,9 +220,8 @@ export function benchModel(bridge: string, hosts: LabHost[], flows: number): {do
           ]),
         ),
       },
-      bridges: {[bridge]: {ports: {} as Record<string, any>}},
+      bridges: {[bridge]: {ports}},
     }
-    const ports = doc.bridges[bridge].ports
     for (const h of hosts) {
       ports[h.name] = {host: BENCH_HOST, interface: h.iface, mac: h.mac, ips: [h.ip], network: 'lab', security_groups: ['lab']}
     }
@@ -228,8 +241,8 @@ export function benchModel(bridge: string, hosts: LabHost[], flows: number): {do
       const n = 1000 + i
       const k = Math.floor(i / 50)
       const network = `n${k}`
-      if (!doc.networks[network]) {
-        doc.networks[network] =
+      if (!networks[network]) {
+        networks[network] =
           k % 3 === 2
             ? {vlan: 100 + k, physnet: 'phys', segment: 200 + k}
             : {vlan: 100 + k, vni: 20000 + k, tunnel: k % 3 ? 'geneve' : 'vxlan'}
@@ -241,7 +254,7 @@ export function benchModel(bridge: string, hosts: LabHost[], flows: number): {do
     if (pad) (fillers ? ports[`p${999 + fillers}`] : ports[hosts[0].name]).security_groups.push('pad')
     return doc
   }
-  const count = (doc: any) =>
+  const count = (doc: ModelDoc) =>
     compileModel(validateModel(doc, 'bench model'), {cookieTag: 0x7e4d, host: BENCH_HOST, resolveOfport: resolveAll()}).get(bridge)!.flows
       .length
   const base = count(build(0, 0))

@@ -112,11 +112,7 @@ export interface PingResult {
 export class Pinger {
   private readonly child: ResultPromise
 
-  constructor(
-    netns: string,
-    ip: string,
-    private readonly intervalMs: number,
-  ) {
+  constructor(netns: string, ip: string, intervalMs: number) {
     // -D stamps each reply; the summary on SIGINT counts what was sent and received.
     this.child = execa('ip', ['netns', 'exec', netns, 'ping', '-n', '-D', '-i', String(intervalMs / 1000), ip], {
       reject: false,

@@ -62,7 +62,7 @@ async function startProber(ctx: DaemonContext, config: ProbeConfig): Promise<Run
     try {
       cas.set(t, await readFile(file))
     } catch (error) {
-      throw new Error(`cannot read ca_file ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`)
+      throw new Error(`cannot read ca_file ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`, {cause: error})
     }
   }
   const up = ctx.metrics.gauge('probe_up', 'Whether the last probe of the target succeeded (1) or not (0)', ['target'])

@@ -4,7 +4,7 @@
  */
 import {formatBytes, renderTable, type Column} from '../../lib/format.js'
 import {locateUsageDb, parseTimeFlag} from './locate.js'
-import {jsonInteger, seedShape, UsageReader, type TotalsResult, type UsageEvent, type UsageRow} from './reports.js'
+import {jsonInteger, seedShape, type SeedReport, UsageReader, type TotalsResult, type UsageEvent, type UsageRow} from './reports.js'
 import type {Resolution} from '../../daemons/usage-collector/schema.js'
 
 export interface ReportOptions {
@@ -33,8 +33,21 @@ export async function usageReport(home: string, options: ReportOptions): Promise
   }
 }
 
+/** `tend usage report --by ... --json`: one row per vNIC per bucket. */
+export interface BucketReport {
+  by: Resolution
+  since: string | null
+  until: string | null
+  rows: Array<{start?: string; vm: string; vnic: string; rx: number | string; tx: number | string; resets: number}>
+}
+
+/** `tend usage events --json`: counter resets, re-creations, wraps and anomalies. */
+export interface EventsJson {
+  events: Array<Omit<UsageEvent, 'before' | 'after'> & {before: number | string | null; after: number | string | null}>
+}
+
 /** `--json`: the seed's {vm: {vnic: {rx, tx}}} without --by; with it, one row per vNIC per bucket. */
-export function reportJson(report: Report): unknown {
+export function reportJson(report: Report): SeedReport | BucketReport {
   if (!report.by) return seedShape(report.rows)
   return {
     by: report.by,
@@ -92,7 +105,7 @@ export async function usageEvents(home: string, options: Omit<ReportOptions, 'by
   }
 }
 
-export function eventsJson(events: UsageEvent[]): unknown {
+export function eventsJson(events: UsageEvent[]): EventsJson {
   return {
     events: events.map((e) => ({
       ...e,

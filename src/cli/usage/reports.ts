@@ -11,7 +11,16 @@
 import type Database from 'better-sqlite3'
 import {globToRegExp} from '../../lib/glob.js'
 import type {SeriesIdentity} from '../../daemons/usage-collector/store.js'
-import {counterFromDb, nextBucket, bucketStart, openReadOnly, RESOLUTIONS, type Resolution} from '../../daemons/usage-collector/schema.js'
+import {
+  counterFromDb,
+  nextBucket,
+  bucketStart,
+  openReadOnly,
+  RESOLUTIONS,
+  type Resolution,
+  type SeriesRow,
+  type EventRow,
+} from '../../daemons/usage-collector/schema.js'
 
 export interface SeriesInfo extends SeriesIdentity {
   /** The VM name reports use: the name, or `name (id)` when several VMs share it. */
@@ -87,7 +96,7 @@ export class UsageReader {
       .prepare(
         'SELECT id, source, vm_id, vnic_id, vm_name, vnic_name, rx_total, tx_total, first_at, last_at, removed_at FROM series ORDER BY id',
       )
-      .all() as Array<Record<string, any>>
+      .all() as Array<Omit<SeriesRow, 'epoch' | 'last_rx' | 'last_tx'>>
     const series = rows.map((r): SeriesInfo => ({
       id: Number(r.id),
       source: r.source,
@@ -163,7 +172,7 @@ export class UsageReader {
     const byId = new Map(this.filtered(vmFilter).map((s) => [s.id, s]))
     const rows = this.db
       .prepare('SELECT series_id, at, kind, counter, before, after, since FROM events WHERE at >= ? AND at < ? ORDER BY at, id')
-      .all(window.since ?? -1, window.until ?? Number.MAX_SAFE_INTEGER) as Array<Record<string, any>>
+      .all(window.since ?? -1, window.until ?? Number.MAX_SAFE_INTEGER) as Array<Omit<EventRow, 'id' | 'poll_id'>>
     return rows.flatMap((e): UsageEvent[] => {
       const s = byId.get(Number(e.series_id))
       if (!s) return []
@@ -278,7 +287,10 @@ export class UsageReader {
  * The seed script's shape: {vm: {vnic: {rx, tx}}} in bytes. vNICs of one VM with the same name
  * (deleted and re-created) are summed; integers beyond 2^53 are given as strings.
  */
-export function seedShape(rows: UsageRow[]): Record<string, Record<string, {rx: number | string; tx: number | string}>> {
+/** `tend usage report --json` without --by: {vm: {vnic: {rx, tx}}}, exact (a string past 2^53). */
+export type SeedReport = Record<string, Record<string, {rx: number | string; tx: number | string}>>
+
+export function seedShape(rows: UsageRow[]): SeedReport {
   const sums = new Map<string, Map<string, {rx: bigint; tx: bigint}>>()
   for (const r of rows) {
     const vm = sums.get(r.vm) ?? new Map<string, {rx: bigint; tx: bigint}>()
@@ -288,7 +300,7 @@ export function seedShape(rows: UsageRow[]): Record<string, Record<string, {rx: 
     nic.tx += r.tx
     vm.set(r.vnic, nic)
   }
-  const result: Record<string, Record<string, {rx: number | string; tx: number | string}>> = {}
+  const result: SeedReport = {}
   for (const vm of [...sums.keys()].sort()) {
     result[vm] = {}
     const nics = sums.get(vm)!

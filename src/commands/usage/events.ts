@@ -9,7 +9,7 @@ export default class UsageEventsCommand extends BaseCommand {
   static examples = ['<%= config.bin %> usage events', '<%= config.bin %> usage events --vm web01 --since 7d --json']
   static flags = {...windowFlags, ...dataFlags}
 
-  async run(): Promise<unknown> {
+  async run() {
     const {flags} = await this.parse(UsageEventsCommand)
     const events = await usageEvents(this.home, flags)
     if (!this.jsonEnabled()) this.log(eventsTable(events, {color: useColor(), width: process.stdout.columns}))

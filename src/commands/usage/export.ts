@@ -13,7 +13,7 @@ export default class UsageExportCommand extends BaseCommand {
     ...dataFlags,
   }
 
-  async run(): Promise<unknown> {
+  async run() {
     const {flags} = await this.parse(UsageExportCommand)
     if (this.jsonEnabled() && !flags.output) throw new UsageError('--json needs --output FILE: without it the export itself goes to stdout')
     const summary = await exportUsage(this.home, flags)

@@ -12,7 +12,7 @@ export default class UsagePollCommand extends BaseCommand {
     instance: dataFlags.instance,
   }
 
-  async run(): Promise<unknown> {
+  async run() {
     const {flags} = await this.parse(UsagePollCommand)
     const result = await pollNow(this.home, flags)
     if (!this.jsonEnabled()) this.log(pollTable(result.polls))

@@ -25,7 +25,7 @@ Rows marked ! include a counter reset: a lower bound (see tend usage events).`
     ...dataFlags,
   }
 
-  async run(): Promise<unknown> {
+  async run() {
     const {flags} = await this.parse(UsageReportCommand)
     const report = await usageReport(this.home, flags)
     if (flags.csv) this.log(reportCsv(report))

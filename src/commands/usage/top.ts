@@ -19,7 +19,7 @@ export default class UsageTopCommand extends BaseCommand {
     instance: dataFlags.instance,
   }
 
-  async run(): Promise<unknown> {
+  async run() {
     const {flags} = await this.parse(UsageTopCommand)
     if (this.jsonEnabled() || flags.once || !process.stdout.isTTY) {
       const snapshot = await topSnapshot(this.home, flags)

@@ -8,6 +8,7 @@ import type {StoredSegment} from '../../protocols/ci/log-codec.js'
 import type {BuildSpec, StepResult, WorkerMessage} from '../../protocols/ci/worker-protocol.js'
 import type {BuilderConfig} from './ci-master-config.js'
 import {LogTail} from './log-tail.js'
+import type {RunningView} from './status.js'
 import type {CommittedLog, LogWriter} from './log-writer.js'
 import type {WorkerConnection, WorkerHub} from './worker-hub.js'
 
@@ -26,18 +27,6 @@ interface ActiveBuild {
   tail: LogTail
   cancelSent: boolean
   ending: boolean
-}
-
-export interface RunningView {
-  id: number
-  builder: string
-  worker: string
-  attempt: number
-  step: number | null
-  stepName: string | null
-  startedAt: number | null
-  outputBytes: number
-  tail: string[]
 }
 
 interface CoordinatorEvents {

@@ -27,6 +27,8 @@ export class LogTail {
     if (lines.at(-1) === '') lines.pop()
     // The first line may start mid-line unless we hold everything since the start.
     if (this.bytes.length >= this.keepBytes) lines.shift()
+    // Control characters (but tabs) would garble a terminal; matching them is the point here.
+    // eslint-disable-next-line no-control-regex
     return lines.slice(-count).map((line) => line.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, ''))
   }
 }

@@ -4,6 +4,7 @@ import {defineDaemonKind} from '../runtime/contract.js'
 import {resolveSecret} from '../../lib/secret-ref.js'
 import {workerConfig, type WorkerConfig} from './ci-worker-config.js'
 import {StepRegistry} from './leftovers.js'
+import type {CiWorkerDetails} from './status.js'
 import {CiWorker} from './worker.js'
 
 export default defineDaemonKind<WorkerConfig>({
@@ -47,7 +48,11 @@ export default defineDaemonKind<WorkerConfig>({
             ? `connected to ${s.masterName}, ${s.running.length}/${config.max_builds} builds`
             : `${s.state}${s.lastError ? `: ${s.lastError}` : ''}`
         // Healthy when it can take builds: connected (and accepted) by a master.
-        return {healthy: s.state === 'connected', summary, details: {name, maxBuilds: config.max_builds, masters: config.masters, ...s}}
+        return {
+          healthy: s.state === 'connected',
+          summary,
+          details: {name, maxBuilds: config.max_builds, masters: config.masters, ...s} satisfies CiWorkerDetails,
+        }
       },
       stop: () => worker.stop(),
     }

@@ -15,6 +15,7 @@ import {
   WORKER_PATH,
   type WorkerMessage,
 } from '../../protocols/ci/worker-protocol.js'
+import type {WorkerStatus} from './status.js'
 import {type BuildChannel, BuildRun, type BuildRunOptions} from './build-run.js'
 
 /** How to reach masters, plus how each build runs (BuildRunOptions). */
@@ -26,15 +27,6 @@ export interface CiWorkerOptions extends BuildRunOptions {
   slots: number
   reconnectMinMs: number
   reconnectMaxMs: number
-}
-
-export interface WorkerStatus {
-  state: 'connecting' | 'connected' | 'waiting' | 'stopped'
-  master: string | null
-  masterName: string | null
-  running: Array<{build: number; builder: string; step: number | null}>
-  connects: number
-  lastError: string | null
 }
 
 /**

@@ -184,6 +184,7 @@ export class FlowAgent {
       }
     }
     if (resetFlows && !options.dryRun && !unreachable) this.resetPending = false
+    if (!unreachable) this.infra?.watchInterfaces(desired)
     // Read the switch again soon after changing it: to confirm, and to learn the order it now
     // dumps in, which makes the next restart's (or interval's) check a string compare.
     if (!options.dryRun && reports.some((r) => r.flowMods > 0)) this.scheduler.after(Math.min(SETTLE_MS, this.config.interval), 'settle')

@@ -73,14 +73,11 @@ export class InfrastructureSync {
   }
 
   /**
-   * Brings OVSDB in line with the model in force and watches its interfaces when flows depend
-   * on their numbers. Says whether OVSDB answered (a dry run throws when not) and whether
+   * Brings OVSDB in line with the model in force. Says whether OVSDB answered (a dry run throws when not) and whether
    * anything was changed.
    */
   async keep(desired: DesiredState, options: {dryRun?: boolean; managed: boolean}): Promise<InfrastructureKept> {
     const infra = desired.infrastructure
-    const watched = infra.ports.length > 0 || desired.bridges.some((b) => desired.needsPortNumbers(b))
-    if (watched && !this.watch.running && !this.stopped) this.watch.start()
     if (!options.managed && infra.ports.length === 0) return {reachable: true, changed: false}
     try {
       const {changes, state} = await this.sync(infra, options.dryRun)
@@ -100,6 +97,15 @@ export class InfrastructureSync {
       if (options.dryRun) throw error
       return {reachable: false, changed: false}
     }
+  }
+
+  /**
+   * Watches OVSDB's interfaces when flows depend on port numbers (after a sync: the restart's
+   * reads come first on a busy machine; the interval covers the moment between).
+   */
+  watchInterfaces(desired: DesiredState): void {
+    const needed = desired.infrastructure.ports.length > 0 || desired.bridges.some((b) => desired.needsPortNumbers(b))
+    if (needed && !this.watch.running && !this.stopped) this.watch.start()
   }
 
   stop(): void {

@@ -4,7 +4,9 @@
  * packet (`tend flow explain`).
  */
 
+// A type, not an interface: DaemonStatus.details takes only types with an implicit index signature.
 export type FlowAgentDetails = {
+  /** The model file, 'pushed' for a model sent with `PUT /model`, or null for none yet. */
   model: string | null
   modelError: string | null
   modelFromCache: boolean

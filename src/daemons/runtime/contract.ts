@@ -75,6 +75,8 @@ export interface DaemonKindEntry {
   readonly summary: string
   /** Who provides it: 'tend' for built-ins, else the plugin's package name. */
   readonly source: string
+  // Any config: each kind's start() takes what its own schema parsed (no one type fits all kinds).
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   load(): Promise<DaemonKind<any>>
   /**
    * The `tend top` detail panel for this kind, loaded only when the dashboard renders: a

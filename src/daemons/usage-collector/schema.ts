@@ -125,6 +125,40 @@ export function counterToDb(value: bigint | number | null): bigint | string | nu
   return value <= MAX_INTEGER ? value : value.toString()
 }
 
+/** A counter as stored: an integer, or its decimal text past 2^63 (see counterToDb). */
+export type DbCounter = bigint | string | null
+
+/** A `series` row as SQLite returns it (safe integers: INTEGER columns come back as bigint). */
+export interface SeriesRow {
+  id: bigint
+  source: string
+  vm_id: string
+  vnic_id: string
+  vm_name: string
+  vnic_name: string
+  epoch: string | null
+  last_rx: DbCounter
+  last_tx: DbCounter
+  last_at: bigint | null
+  rx_total: bigint
+  tx_total: bigint
+  first_at: bigint
+  removed_at: bigint | null
+}
+
+/** An `events` row as SQLite returns it. */
+export interface EventRow {
+  id: bigint
+  poll_id: bigint
+  series_id: bigint
+  at: bigint
+  kind: string
+  counter: string
+  before: DbCounter
+  after: DbCounter
+  since: bigint | null
+}
+
 export function counterFromDb(value: unknown): bigint | null {
   if (value === null || value === undefined) return null
   return BigInt(value as bigint | string | number)

@@ -78,6 +78,8 @@ export interface UsageSourceDefinition<Config = unknown> {
 export interface UsageSourceEntry {
   readonly type: string
   readonly summary: string
+  // Any config: each source's create() takes what its own schema parsed.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   load(): Promise<UsageSourceDefinition<any>>
 }
 

@@ -52,3 +52,15 @@ export interface VmRate {
   rx: string
   tx: string
 }
+
+/** A usage collector's `/status` details. */
+// A type, not an interface: DaemonStatus.details takes only types with an implicit index signature.
+export type CollectorDetails = {
+  db: string
+  vnics: number
+  sources: SourceStatus[]
+  /** The busiest VMs now, by rate. */
+  top: VmRate[]
+  /** The last rollup and prune: when, and how many samples it pruned. */
+  rollup: {at: string; rows: number} | null
+}

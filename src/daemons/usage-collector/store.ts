@@ -6,7 +6,7 @@
  */
 import type Database from 'better-sqlite3'
 import type {BookingEvent} from './accounting.js'
-import {counterFromDb, counterToDb, openWritable, RESOLUTIONS, type Resolution} from './schema.js'
+import {counterFromDb, counterToDb, openWritable, RESOLUTIONS, type Resolution, type SeriesRow} from './schema.js'
 import type {StoredSeries} from './series-table.js'
 
 /** A vNIC series: its identity (source, VM id, vNIC id) and its current names. */
@@ -157,7 +157,7 @@ export class UsageStore {
       .prepare(
         'SELECT id, vm_id, vnic_id, vm_name, vnic_name, epoch, last_rx, last_tx, last_at, rx_total, tx_total, removed_at FROM series WHERE source = ?',
       )
-      .iterate(source) as IterableIterator<Record<string, any>>
+      .iterate(source) as IterableIterator<Omit<SeriesRow, 'source' | 'first_at'>>
     for (const row of rows) {
       yield {
         id: Number(row.id),

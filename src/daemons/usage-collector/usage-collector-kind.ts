@@ -10,7 +10,7 @@ import type {DaemonContext, RunningDaemon} from '../runtime/contract.js'
 import {defineDaemonKind} from '../runtime/contract.js'
 import {collectorConfigSchema, retentionMs, type CollectorConfig} from './usage-collector-config.js'
 import {SourceRunner} from './runner.js'
-import type {PollSummary} from './status.js'
+import type {CollectorDetails, PollSummary} from './status.js'
 import {SourceTypes} from './source-types.js'
 import type {UsageSource} from './source-api.js'
 import {UsageStore} from './store.js'
@@ -97,7 +97,7 @@ async function startCollector(ctx: DaemonContext, config: CollectorConfig): Prom
       return {
         healthy: failing.length === 0,
         summary,
-        details: {db: dbPath, vnics, sources: statuses, top: topVms(runners, 5), rollup: lastRollup},
+        details: {db: dbPath, vnics, sources: statuses, top: topVms(runners, 5), rollup: lastRollup} satisfies CollectorDetails,
       }
     },
     control: {

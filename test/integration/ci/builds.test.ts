@@ -3,7 +3,17 @@ import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {binRun, repoRoot, tend, tendJson} from '../../helpers/cli.js'
+import type {BuildDetail, WorkerInfo} from '../../../src/cli/ci/ci-client.js'
+import type {Build} from '../../../src/protocols/ci/builds.js'
+import type CiBuilders from '../../../src/commands/ci/builders.js'
+import type CiBuildStart from '../../../src/commands/ci/build/start.js'
+import type CiBuildStop from '../../../src/commands/ci/build/stop.js'
+import type CiBuilds from '../../../src/commands/ci/builds.js'
+import type CiLog from '../../../src/commands/ci/log.js'
+import type CiWorkers from '../../../src/commands/ci/workers.js'
+import type {CiMasterDetails} from '../../../src/daemons/ci-master/status.js'
+import type {CiWorkerDetails} from '../../../src/daemons/ci-worker/status.js'
+import {binRun, type JsonOf, repoRoot, tend, tendJson} from '../../helpers/cli.js'
 import type {ForegroundDaemon} from '../../helpers/daemon.js'
 import {isAlive, makeTendHome, waitFor} from '../../helpers/tend-home.js'
 import {type Master, secretOf, startMaster, startWorker, workerAccounts} from './cluster.js'
@@ -82,8 +92,8 @@ afterAll(async () => {
 })
 
 const startBuild = async (builder: string, extra: string[] = []) => {
-  const {exitCode, data} = await tendJson(['ci', 'build', 'start', builder, ...extra], {home})
-  return {exitCode, build: data.build, steps: data.steps}
+  const {exitCode, data} = await tendJson<JsonOf<typeof CiBuildStart>>(['ci', 'build', 'start', builder, ...extra], {home})
+  return {exitCode, build: data.build, steps: data.steps ?? []}
 }
 
 describe('builds and logs', () => {
@@ -112,8 +122,8 @@ describe('builds and logs', () => {
     expect(log.stdout).toContain('to stderr')
     expect(log.stdout).toContain('==> step 0: show')
     expect(log.stdout).not.toContain(DEPLOY_SECRET)
-    const json = await tendJson(['ci', 'log', String(build.id)], {home})
-    expect(json.data.steps[0].lines).toContain(`token=*** build=${build.id} color=blue`)
+    const json = await tendJson<JsonOf<typeof CiLog>>(['ci', 'log', String(build.id)], {home})
+    expect(json.data?.steps[0].lines).toContain(`token=*** build=${build.id} color=blue`)
   })
 
   it('stops at the first failing step and exits 1 with --wait', async () => {
@@ -121,7 +131,7 @@ describe('builds and logs', () => {
     expect(exitCode).toBe(1)
     expect(build.result).toBe('failure')
     expect(build.summary).toContain('exit 3')
-    expect(steps.map((s: any) => s.result)).toEqual(['failure', 'skipped'])
+    expect(steps.map((s) => s.result)).toEqual(['failure', 'skipped'])
     expect(existsSync(join(scratch, 'second-ran'))).toBe(false)
   })
 
@@ -139,14 +149,14 @@ describe('builds and logs', () => {
       if (!text) firstAt = Date.now()
       text += chunk.toString()
     })
-    await waitFor(async () => (await master.daemon.status()).details.followers === 1, {what: 'the follower to attach'})
+    await waitFor(async () => (await master.daemon.status<CiMasterDetails>()).details.followers === 1, {what: 'the follower to attach'})
     writeFileSync(join(scratch, `go-${build.id}`), '')
     const result = await follower
     expect(result.exitCode).toBe(0)
     expect(text).toBe(Array.from({length: 15}, (_, i) => `tick ${i + 1}\n`).join(''))
-    const detail = await master.get(`/api/builds/${build.id}`)
+    const detail = await master.get<BuildDetail>(`/api/builds/${build.id}`)
     // The first tick was shown while the build still ran, not all at the end.
-    expect(firstAt).toBeLessThan(detail.build.finishedAt - 300)
+    expect(firstAt).toBeLessThan((detail.build.finishedAt ?? 0) - 300)
   })
 
   it('runs a tagged builder only on a worker with the tag', async () => {
@@ -166,7 +176,7 @@ describe('stopping builds', () => {
       return text.length === 2 ? text.map(Number) : undefined
     })
     expect(pids.every(isAlive)).toBe(true)
-    const stop = await tendJson(['ci', 'build', 'stop', String(build.id)], {home})
+    const stop = await tendJson<JsonOf<typeof CiBuildStop>>(['ci', 'build', 'stop', String(build.id)], {home})
     expect(stop.exitCode).toBe(0)
     const detail = await master.waitBuild(build.id)
     expect(detail.build.result).toBe('cancelled')
@@ -186,11 +196,11 @@ describe('stopping builds', () => {
   it('cancels a queued build before it starts', async () => {
     // Both workers busy with a long build each, so a third waits in the queue.
     const busy = [(await startBuild('tree')).build, (await startBuild('tree')).build]
-    await waitFor(async () => (await master.get('/api/builds?state=running')).length === 2)
+    await waitFor(async () => (await master.get<Build[]>('/api/builds?state=running')).length === 2)
     const {build} = await startBuild('env')
-    expect((await master.get(`/api/builds/${build.id}`)).build.state).toBe('pending')
+    expect((await master.get<BuildDetail>(`/api/builds/${build.id}`)).build.state).toBe('pending')
     await tend(['ci', 'build', 'stop', String(build.id)], {home})
-    const detail = await master.get(`/api/builds/${build.id}`)
+    const detail = await master.get<BuildDetail>(`/api/builds/${build.id}`)
     expect(detail.build).toMatchObject({state: 'finished', result: 'cancelled'})
     for (const b of busy) await tend(['ci', 'build', 'stop', String(b.id)], {home})
     for (const b of busy) expect((await master.waitBuild(b.id)).build.result).toBe('cancelled')
@@ -222,7 +232,7 @@ describe('limits and errors', () => {
     const bad = await tend(['ci', 'build', 'start', 'env', '--token', 'wrong-token'], {home})
     expect(bad.exitCode).toBe(1)
     expect(bad.stderr).toContain('the API token is wrong')
-    const none = await master.post('/api/builds', {builder: 'env'}, null)
+    const none = await master.post<{error: string}>('/api/builds', {builder: 'env'}, null)
     expect(none.status).toBe(401)
     expect(none.body.error).toContain('needs the API token')
     expect((await master.post('/api/builds', {builder: 'env', bogus: 1})).status).toBe(400)
@@ -234,15 +244,15 @@ describe('limits and errors', () => {
     try {
       for (const worker of [wrong, unknown]) {
         const status = await waitFor(async () => {
-          const s = await worker.status()
+          const s = await worker.status<CiWorkerDetails>()
           return s.details?.lastError ? s : undefined
         })
         expect(status.healthy).toBe(false)
         expect(status.details.lastError).toContain('401 unknown worker or wrong secret')
       }
-      const listed = await master.get('/api/workers')
-      expect(listed.map((w: any) => w.name).sort()).toEqual(['w1', 'w2'])
-      expect(listed.every((w: any) => w.connected)).toBe(true)
+      const listed = await master.get<WorkerInfo[]>('/api/workers')
+      expect(listed.map((w) => w.name).sort()).toEqual(['w1', 'w2'])
+      expect(listed.every((w) => w.connected)).toBe(true)
     } finally {
       await wrong.stop()
       await unknown.stop()
@@ -263,8 +273,8 @@ describe('limits and errors', () => {
   it('talks to a master by URL from anywhere, with the token given', async () => {
     const {home: elsewhere, cleanup: cleanupElsewhere} = makeTendHome('tend-ci-remote-')
     try {
-      const listed = await tendJson(['ci', 'builders', '--api', master.api], {home: elsewhere})
-      expect(listed.data.map((b: any) => b.name)).toContain('env')
+      const listed = await tendJson<JsonOf<typeof CiBuilders>>(['ci', 'builders', '--api', master.api], {home: elsewhere})
+      expect(listed.data.map((b) => b.name)).toContain('env')
       const noToken = await tend(['ci', 'build', 'start', 'env', '--api', master.api], {home: elsewhere})
       expect(noToken.exitCode).toBe(2)
       expect(noToken.stderr).toContain('needs the master')
@@ -280,11 +290,11 @@ describe('limits and errors', () => {
   })
 
   it('lists builders, workers and builds as JSON and text', async () => {
-    const builders = await tendJson(['ci', 'builders'], {home})
-    expect(builders.data.find((b: any) => b.name === 'fail')).toMatchObject({steps: ['first', 'second'], maxBuilds: 10})
-    const workerList = await tendJson(['ci', 'workers'], {home})
-    expect(workerList.data.find((w: any) => w.name === 'w1')).toMatchObject({connected: true, tags: ['linux'], slots: 1})
-    const builds = await tendJson(['ci', 'builds', '--builder', 'tagged', '--limit', '2'], {home})
+    const builders = await tendJson<JsonOf<typeof CiBuilders>>(['ci', 'builders'], {home})
+    expect(builders.data.find((b) => b.name === 'fail')).toMatchObject({steps: ['first', 'second'], maxBuilds: 10})
+    const workerList = await tendJson<JsonOf<typeof CiWorkers>>(['ci', 'workers'], {home})
+    expect(workerList.data.find((w) => w.name === 'w1')).toMatchObject({connected: true, tags: ['linux'], slots: 1})
+    const builds = await tendJson<JsonOf<typeof CiBuilds>>(['ci', 'builds', '--builder', 'tagged', '--limit', '2'], {home})
     expect(builds.data).toHaveLength(2)
     expect(builds.data[0].id).toBeGreaterThan(builds.data[1].id)
     const text = await tend(['ci', 'builds', '--builder', 'fail'], {home})

@@ -1,5 +1,7 @@
 import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
+import type {WorkerInfo, BuildDetail} from '../../../src/cli/ci/ci-client.js'
+import type {CiMasterDetails} from '../../../src/daemons/ci-master/status.js'
 import {type ForegroundDaemon, startForeground} from '../../helpers/daemon.js'
 import {waitFor} from '../../helpers/tend-home.js'
 
@@ -12,21 +14,23 @@ export interface Master {
   /** ws://127.0.0.1:PORT for worker configs */
   ws: string
   token: string
-  get<T = any>(path: string): Promise<T>
-  post<T = any>(path: string, body?: unknown, token?: string | null): Promise<{status: number; body: T}>
-  /** Waits until the build is finished and returns {build, steps}. */
-  waitBuild(id: number, timeoutMs?: number): Promise<any>
+  /** GET on the API; T is the route's answer. */
+  get<T>(path: string): Promise<T>
+  post<T>(path: string, body?: unknown, token?: string | null): Promise<{status: number; body: T}>
+  /** Waits until the build is finished and returns {build, steps}; null (no such build, e.g. no retry) fails. */
+  waitBuild(id: number | null, timeoutMs?: number): Promise<BuildDetail>
 }
 
 export async function startMaster(home: string, name: string, config: Record<string, unknown>): Promise<Master> {
   const daemon = await startForeground({home, kind: 'ci-master', name, config: {listen: '127.0.0.1:0', ...config}})
-  const details = (await daemon.status()).details
-  const api: string = details.api
+  const details = (await daemon.status<CiMasterDetails>()).details
+  const api = details.api
+  if (!details.tokenFile) throw new Error('the test masters keep their token in a file')
   const token = readFileSync(details.tokenFile, 'utf8').trim()
-  const get = async (path: string) => {
+  const get = async <T>(path: string) => {
     const res = await fetch(`${api}${path}`)
     if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`)
-    return res.json()
+    return (await res.json()) as T
   }
   const master: Master = {
     daemon,
@@ -34,22 +38,24 @@ export async function startMaster(home: string, name: string, config: Record<str
     ws: api.replace(/^http/, 'ws'),
     token,
     get,
-    post: async (path, body, useToken = token) => {
+    post: async <T>(path: string, body?: unknown, useToken: string | null = token) => {
       const res = await fetch(`${api}${path}`, {
         method: 'POST',
         headers: {'content-type': 'application/json', ...(useToken === null ? {} : {authorization: `Bearer ${useToken}`})},
         body: JSON.stringify(body ?? {}),
       })
-      return {status: res.status, body: await res.json()}
+      return {status: res.status, body: (await res.json()) as T}
     },
-    waitBuild: async (id, timeoutMs = 60_000) =>
-      waitFor(
+    waitBuild: async (id, timeoutMs = 60_000) => {
+      if (id === null) throw new Error('no build to wait for')
+      return waitFor(
         async () => {
-          const detail = await get(`/api/builds/${id}?wait=5`)
+          const detail = await get<BuildDetail>(`/api/builds/${id}?wait=5`)
           return detail.build.state === 'finished' ? detail : undefined
         },
         {timeoutMs, what: `build ${id} to finish`},
-      ),
+      )
+    },
   }
   return master
 }
@@ -68,7 +74,7 @@ export async function startWorker(
   const worker = await startForeground({home, kind: 'ci-worker', name, config, ready: 'answering'})
   if (options.waitConnected) {
     const master = options.waitConnected
-    await waitFor(async () => (await master.get('/api/workers')).some((w: any) => w.name === name && w.connected), {
+    await waitFor(async () => (await master.get<WorkerInfo[]>('/api/workers')).some((w) => w.name === name && w.connected), {
       what: `${name} connected`,
       timeoutMs: 30_000,
     })

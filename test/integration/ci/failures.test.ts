@@ -2,7 +2,10 @@ import {existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
-import {tend} from '../../helpers/cli.js'
+import type CiBuilds from '../../../src/commands/ci/builds.js'
+import type {BuildDetail} from '../../../src/cli/ci/ci-client.js'
+import type {Build} from '../../../src/protocols/ci/builds.js'
+import {type JsonOf, tend} from '../../helpers/cli.js'
 import type {ForegroundDaemon} from '../../helpers/daemon.js'
 import {isAlive, makeTendHome, waitFor} from '../../helpers/tend-home.js'
 import {type Master, startMaster, startWorker, workerAccounts} from './cluster.js'
@@ -49,7 +52,7 @@ function masterConfig(extra: Record<string, unknown> = {}) {
 }
 
 async function start(master: Master, builder: string): Promise<number> {
-  const {status, body} = await master.post('/api/builds', {builder})
+  const {status, body} = await master.post<Build>('/api/builds', {builder})
   expect(status).toBe(201)
   return body.id
 }
@@ -62,7 +65,7 @@ describe('failure semantics', () => {
     // Started the way a user would, waiting: it must follow the build to its retry's result.
     const waiting = tend(['ci', 'build', 'start', 'long', '--wait'], {home, timeout: 90_000})
     await waitFor(() => existsSync(join(scratch, 'pids-1')), {what: 'the step to start'})
-    const id = (await master.get('/api/builds?state=running'))[0].id
+    const id = (await master.get<Build[]>('/api/builds?state=running'))[0].id
     const killedAt = Date.now()
     await w1.kill9()
     const lost = await master.waitBuild(id, 10_000)
@@ -83,7 +86,7 @@ describe('failure semantics', () => {
     expect(waited.stderr).toContain(`retried as build ${retry.build.id}`)
     // The list shows both attempts, newest first.
     const builds = await tend(['ci', 'builds', '--json'], {home})
-    expect(JSON.parse(builds.stdout).map((b: any) => b.result)).toEqual(['success', 'lost'])
+    expect((JSON.parse(builds.stdout) as JsonOf<typeof CiBuilds>).map((b) => b.result)).toEqual(['success', 'lost'])
   })
 
   it('a worker that stops answering is lost after the heartbeat timeout, though its connection stays open', async () => {
@@ -108,7 +111,7 @@ describe('failure semantics', () => {
       process.kill(pid, 'SIGCONT')
     }
     // Awake again, the worker finds its connection gone, drops the stale build, reconnects and runs the retry.
-    const detail = await master.get(`/api/builds/${id}`)
+    const detail = await master.get<BuildDetail>(`/api/builds/${id}`)
     expect((await master.waitBuild(detail.build.retriedAs, 30_000)).build).toMatchObject({result: 'success', worker: 'w1'})
   })
 
@@ -194,7 +197,7 @@ describe('failure semantics', () => {
     expect(lost.build.summary).toContain('restarted')
     const retry = await master.waitBuild(lost.build.retriedAs, 30_000)
     expect(retry.build).toMatchObject({result: 'success', worker: 'w1'})
-    expect((await master.get('/api/builds?state=running')).length).toBe(0)
+    expect((await master.get<Build[]>('/api/builds?state=running')).length).toBe(0)
   })
 
   it('a bad builder config is a clear usage error before anything starts', async () => {

@@ -2,6 +2,8 @@ import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import type {BuildDetail, WorkerInfo} from '../../../src/cli/ci/ci-client.js'
+import type {Build} from '../../../src/protocols/ci/builds.js'
 import {tend} from '../../helpers/cli.js'
 import type {ForegroundDaemon} from '../../helpers/daemon.js'
 import {startPostgres, type TempPostgres} from '../../helpers/postgres.js'
@@ -67,7 +69,7 @@ describe('several masters on one PostgreSQL', () => {
     const ids: number[] = []
     // Queued through both masters, so each learns of half of them only through the database.
     for (let i = 0; i < REQUESTS; i++) {
-      const {status, body} = await (i % 2 === 0 ? m1 : m2).post('/api/builds', {builder: 'once'})
+      const {status, body} = await (i % 2 === 0 ? m1 : m2).post<Build>('/api/builds', {builder: 'once'})
       expect(status).toBe(201)
       ids.push(body.id)
     }
@@ -77,7 +79,7 @@ describe('several masters on one PostgreSQL', () => {
     expect(runs.length).toBe(REQUESTS)
     expect(new Set(runs)).toEqual(new Set(ids))
     const byMaster = new Map<string, number>()
-    for (const d of done) byMaster.set(d.build.master, (byMaster.get(d.build.master) ?? 0) + 1)
+    for (const d of done) byMaster.set(d.build.master ?? 'none', (byMaster.get(d.build.master ?? 'none') ?? 0) + 1)
     expect([...byMaster.keys()].sort()).toEqual(['m1', 'm2'])
     // Any master serves any build's log, from the shared database.
     const log = await tend(['ci', 'log', String(ids[0]), '--raw', '--instance', 'm2'], {home})
@@ -86,7 +88,7 @@ describe('several masters on one PostgreSQL', () => {
 
   it('stores logs in PostgreSQL and reads them back, following from another master', async () => {
     const [m1] = masters
-    const {body} = await m1.post('/api/builds', {builder: 'lines'})
+    const {body} = await m1.post<Build>('/api/builds', {builder: 'lines'})
     const follow = tend(['ci', 'log', String(body.id), '--raw', '--follow', '--instance', 'm2'], {home, timeout: 60_000})
     const expected = Array.from({length: 200_000}, (_, i) => `${i + 1}\n`).join('')
     const result = await follow
@@ -99,9 +101,9 @@ describe('several masters on one PostgreSQL', () => {
   it('when a master dies, another master loses and retries its builds, and its workers fail over', async () => {
     const [m1, m2] = masters
     // Only w3 may run 'long', and w3 is connected to m2: m2 runs it.
-    const {body} = await m1.post('/api/builds', {builder: 'long'})
-    await waitFor(async () => (await m1.get(`/api/builds/${body.id}`)).build.state === 'running')
-    expect((await m1.get(`/api/builds/${body.id}`)).build.master).toBe('m2')
+    const {body} = await m1.post<Build>('/api/builds', {builder: 'long'})
+    await waitFor(async () => (await m1.get<BuildDetail>(`/api/builds/${body.id}`)).build.state === 'running')
+    expect((await m1.get<BuildDetail>(`/api/builds/${body.id}`)).build.master).toBe('m2')
     await m2.daemon.kill9()
     masters.splice(1, 1)
     const lost = await m1.waitBuild(body.id, 30_000)
@@ -109,11 +111,11 @@ describe('several masters on one PostgreSQL', () => {
     expect(lost.build.summary).toContain('master m2 stopped answering')
     const retry = await m1.waitBuild(lost.build.retriedAs, 30_000)
     expect(retry.build).toMatchObject({result: 'success', master: 'm1', worker: 'w3', attempt: 2})
-    const listed = await m1.get('/api/workers')
+    const listed = await m1.get<WorkerInfo[]>('/api/workers')
     expect(
       listed
-        .filter((w: any) => w.connected)
-        .map((w: any) => w.name)
+        .filter((w) => w.connected)
+        .map((w) => w.name)
         .sort(),
     ).toEqual(['w1', 'w2', 'w3', 'w4'])
   })

@@ -4,6 +4,7 @@ import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import type {Build} from '../../../src/protocols/ci/builds.js'
 import type {ForegroundDaemon} from '../../helpers/daemon.js'
 import {makeTendHome, waitFor} from '../../helpers/tend-home.js'
 import {type Master, startMaster, startWorker, workerAccounts} from './cluster.js'
@@ -74,7 +75,7 @@ async function hook(body: string, signature: string | undefined, event = 'push')
     headers: {'content-type': 'application/json', 'x-github-event': event, ...(signature ? {'x-hub-signature-256': signature} : {})},
     body,
   })
-  return {status: res.status, body: await res.json()}
+  return {status: res.status, body: (await res.json()) as {builds?: number[]; error?: string}}
 }
 
 const sign = (body: string) => `sha256=${createHmac('sha256', HOOK_SECRET).update(body).digest('hex')}`
@@ -83,10 +84,10 @@ describe('schedulers', () => {
   it('a git poller builds each new revision of its branch', async () => {
     // The revision present at start is where polling begins: no build for it.
     await new Promise((r) => setTimeout(r, 1000))
-    expect(await master.get('/api/builds?builder=on-poll')).toHaveLength(0)
+    expect(await master.get<Build[]>('/api/builds?builder=on-poll')).toHaveLength(0)
     const revision = await commit('second')
     const [build] = await waitFor(async () => {
-      const builds = await master.get('/api/builds?builder=on-poll')
+      const builds = await master.get<Build[]>('/api/builds?builder=on-poll')
       return builds.length > 0 ? builds : undefined
     })
     expect(build.properties).toMatchObject({branch: 'main', revision, scheduler: 'poll'})
@@ -102,7 +103,7 @@ describe('schedulers', () => {
     const accepted = await hook(body, sign(body))
     expect(accepted.status).toBe(200)
     expect(accepted.body.builds).toHaveLength(1)
-    const detail = await master.waitBuild(accepted.body.builds[0])
+    const detail = await master.waitBuild(accepted.body.builds?.[0] ?? null)
     expect(detail.build.properties).toMatchObject({repository: 'acme/app', branch: 'main', revision})
     // Another branch matches no scheduler; a ping is acknowledged.
     const other = pushPayload('feature', 'b'.repeat(40))
@@ -125,7 +126,7 @@ describe('schedulers', () => {
   it('a periodic scheduler queues a build on each cron tick', async () => {
     const builds = await waitFor(
       async () => {
-        const list = await master.get('/api/builds?builder=nightly')
+        const list = await master.get<Build[]>('/api/builds?builder=nightly')
         return list.length >= 2 ? list : undefined
       },
       {timeoutMs: 10_000},

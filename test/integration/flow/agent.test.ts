@@ -7,12 +7,16 @@ import {execa} from 'execa'
 import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {tend, tendJson} from '../../helpers/cli.js'
-import {type ForegroundDaemon, startForeground} from '../../helpers/daemon.js'
+import type FlowCompile from '../../../src/commands/flow/compile.js'
+import type FlowDiff from '../../../src/commands/flow/diff.js'
+import type FlowSync from '../../../src/commands/flow/sync.js'
+import type {FlowAgentDetails} from '../../../src/daemons/flow-agent/status.js'
+import {type JsonOf, tend, tendJson} from '../../helpers/cli.js'
+import {type ForegroundDaemon, startForeground, type StatusOf} from '../../helpers/daemon.js'
 import {compileModel} from '../../../src/daemons/flow-agent/compile.js'
 import {dumpLine} from '../../../src/daemons/flow-agent/flow.js'
 import {validateModel} from '../../../src/daemons/flow-agent/model.js'
-import {labModel, resolveHosts} from '../../helpers/flow-model.js'
+import {labModel, type ModelDoc, resolveHosts} from '../../helpers/flow-model.js'
 import {type LabHost, OvsLab} from '../../helpers/ovs.js'
 import {makeTendHome, waitFor} from '../../helpers/tend-home.js'
 
@@ -26,7 +30,7 @@ let home: string
 let cleanupHome: () => Promise<void>
 let agent: ForegroundDaemon | undefined
 let modelFile: string
-let goodModel: any
+let goodModel: ModelDoc
 
 async function ofctl(...args: string[]): Promise<string> {
   const result = await execa('ovs-ofctl', ['-O', 'OpenFlow14', ...args], {timeout: 30_000})
@@ -50,14 +54,17 @@ async function startAgent(): Promise<ForegroundDaemon> {
   return agent
 }
 
-function bridgeStatus(status: any) {
+/** The agent's status, with the flow agent's details. */
+const agentStatus = () => agent!.status<FlowAgentDetails>()
+
+function bridgeStatus(status: StatusOf<FlowAgentDetails>) {
   return status.details.bridges[0]
 }
 
 async function waitForRepair(before: number, what: string) {
   return waitFor(
     async () => {
-      const b = bridgeStatus(await agent!.status())
+      const b = bridgeStatus(await agentStatus())
       return b.driftRepaired > before && b.lastReport ? b : undefined
     },
     {timeoutMs: 15_000, what},
@@ -84,7 +91,7 @@ describe('flow-agent on a real Open vSwitch', () => {
   it('installs the model at start: the hosts can ping, and diff finds nothing', async () => {
     expect(await lab.ping(h1, h2, {count: 1, timeoutS: 1})).toMatchObject({received: 0})
     await startAgent()
-    const b = bridgeStatus(await agent!.status())
+    const b = bridgeStatus(await agentStatus())
     // Installing the model on a switch that never had it is not drift.
     expect(b).toMatchObject({connected: true, desired: FLOWS, installed: FLOWS, driftFound: 0})
     expect(await countFlows(OURS)).toBe(FLOWS)
@@ -94,7 +101,7 @@ describe('flow-agent on a real Open vSwitch', () => {
     const compiled = compileModel(validateModel(goodModel, 'm'), {cookieTag: 0x7e4d, resolveOfport: resolveHosts([h1, h2])}).get('br0')!
     const dumped = (await ofctl('--no-stats', 'dump-flows', lab.address, OURS)).split('\n').filter((line) => line.includes('actions='))
     expect(new Set(dumped)).toEqual(new Set(compiled.flows.map(dumpLine)))
-    const diff = await tendJson(['flow', 'diff'], {home})
+    const diff = await tendJson<JsonOf<typeof FlowDiff>>(['flow', 'diff'], {home})
     expect(diff.exitCode).toBe(0)
     expect(diff.data.bridges[0]).toMatchObject({desired: FLOWS, installed: FLOWS, added: 0, modified: 0, deleted: 0})
   })
@@ -107,7 +114,7 @@ describe('flow-agent on a real Open vSwitch', () => {
     await new Promise((resolve) => setTimeout(resolve, 1000))
     await agent!.kill9()
     await startAgent()
-    const b = bridgeStatus(await agent!.status())
+    const b = bridgeStatus(await agentStatus())
     expect(b.lastReport).toMatchObject({installed: FLOWS, flowMods: 0, added: 0, modified: 0, deleted: 0})
     await new Promise((resolve) => setTimeout(resolve, 1000))
     const result = await pinger.stop()
@@ -118,7 +125,7 @@ describe('flow-agent on a real Open vSwitch', () => {
 
   it('restarts from the compiled-model cache; a damaged cache is ignored and the model compiled anew', async () => {
     // The restart above found the model compiled in the cache the first run wrote.
-    expect((await agent!.status()).details.modelFromCache).toBe(true)
+    expect((await agentStatus()).details.modelFromCache).toBe(true)
     const cacheFile = join(home, 'data', 'flow', 'compiled-model.cache')
     await agent!.kill9()
     // A flow in the cache with other actions: were it trusted, the agent would "repair" the switch to it.
@@ -127,14 +134,14 @@ describe('flow-agent on a real Open vSwitch', () => {
     const pinger = lab.startPing(h1, h2, 10)
     await waitFor(async () => (await lab.ping(h1, h2, {count: 1})).received === 1, {what: 'ping flowing'})
     await startAgent()
-    const status = await agent!.status()
+    const status = await agentStatus()
     expect(status.details.modelFromCache).toBe(false)
     expect(bridgeStatus(status).lastReport).toMatchObject({installed: FLOWS, flowMods: 0})
     // Written anew after the sync, and used by the next restart.
     await waitFor(async () => readFileSync(cacheFile, 'utf8') !== damaged, {what: 'cache rewritten'})
     await agent!.kill9()
     await startAgent()
-    const again = await agent!.status()
+    const again = await agentStatus()
     expect(again.details.modelFromCache).toBe(true)
     // Its flows' digest was known right: no dump at all.
     expect(bridgeStatus(again).lastReport).toMatchObject({installed: FLOWS, flowMods: 0, read: 'digest'})
@@ -161,7 +168,7 @@ describe('flow-agent on a real Open vSwitch', () => {
       `add ${identity(victims[5]).replace('table=30,', 'table=30,cookie=0x99,')} actions=output:9`,
       ...[1, 2, 3].map((k) => `add table=30,priority=5,cookie=0x7e4d0000000000${k}0,udp,tp_dst=${k} actions=drop`),
     ]
-    const before = bridgeStatus(await agent!.status()).driftRepaired
+    const before = bridgeStatus(await agentStatus()).driftRepaired
     await execa('ovs-ofctl', ['-O', 'OpenFlow14', '--bundle', 'add-flows', lab.address, '-'], {input: `${drift.join('\n')}\n`})
     const b = await waitForRepair(before, 'drift repaired')
     expect(b.lastReport).toMatchObject({added: 3, modified: 2, replaced: 1, deleted: 3, flowMods: 9})
@@ -174,8 +181,8 @@ describe('flow-agent on a real Open vSwitch', () => {
 
   it('notices at once a deleted flow whose actions OpenFlow 1.0 cannot print (set_field, goto_table)', async () => {
     // After the last repair the agent reads the switch once more; let that pass first.
-    await waitFor(async () => bridgeStatus(await agent!.status()).lastSyncReason === 'settle', {what: 'the read after the last repair'})
-    const before = bridgeStatus(await agent!.status()).driftRepaired
+    await waitFor(async () => bridgeStatus(await agentStatus()).lastSyncReason === 'settle', {what: 'the read after the last repair'})
+    const before = bridgeStatus(await agentStatus()).driftRepaired
     await ofctl('del-flows', '--strict', lab.address, 'table=0,priority=100,in_port=1')
     const b = await waitForRepair(before, 'in_port=1 restored')
     expect(b.lastReport).toMatchObject({added: 1, modified: 0, deleted: 0, flowMods: 1})
@@ -183,7 +190,7 @@ describe('flow-agent on a real Open vSwitch', () => {
   })
 
   it('repairs a del-flows of a whole table', async () => {
-    const before = bridgeStatus(await agent!.status()).driftRepaired
+    const before = bridgeStatus(await agentStatus()).driftRepaired
     const inTable20 = await countFlows('table=20')
     await ofctl('del-flows', lab.address, 'table=20')
     const b = await waitForRepair(before, 'table 20 restored')
@@ -194,7 +201,7 @@ describe('flow-agent on a real Open vSwitch', () => {
   it('leaves foreign flows alone', async () => {
     await ofctl('add-flow', lab.address, 'table=50,priority=7,cookie=0x1234,ip,actions=drop')
     await ofctl('add-flow', lab.address, 'table=0,priority=3,cookie=0x5678,arp,actions=drop')
-    const sync = await tendJson(['flow', 'sync'], {home})
+    const sync = await tendJson<JsonOf<typeof FlowSync>>(['flow', 'sync'], {home})
     expect(sync.exitCode).toBe(0)
     expect(sync.data.bridges[0]).toMatchObject({flowMods: 0, deleted: 0})
     expect(await countFlows('cookie=0x1234/-1')).toBe(1)
@@ -204,25 +211,25 @@ describe('flow-agent on a real Open vSwitch', () => {
 
   it('diff against a changed model exits 2 and lists the changes; compile prints the flows', async () => {
     const changed = structuredClone(goodModel)
-    changed.bridges.br0.ports.h2.allow.push({from: 'any', protocol: 'udp', ports: '53'})
+    changed.bridges.br0.ports!.h2.allow!.push({from: 'any', protocol: 'udp', ports: '53'})
     const changedFile = join(home, 'changed.yaml')
     writeFileSync(changedFile, JSON.stringify(changed))
     const diff = await tend(['flow', 'diff', '--model', changedFile, '--address', lab.address], {home})
     expect(diff.exitCode, String(diff.stderr)).toBe(2)
     expect(String(diff.stdout)).toMatch(/1 missing, 0 different, 0 stale/)
     expect(String(diff.stdout)).toMatch(/\+ table=30,priority=100,udp,reg7=0x2,tp_dst=53,/)
-    const compiled = await tendJson(['flow', 'compile', changedFile, '--address', lab.address], {home})
+    const compiled = await tendJson<JsonOf<typeof FlowCompile>>(['flow', 'compile', changedFile, '--address', lab.address], {home})
     expect(compiled.exitCode).toBe(0)
     expect(compiled.data.bridges.br0.flows).toHaveLength(FLOWS + 1)
   })
 
   it('rejects an invalid model naming the bad entry, and keeps the old flows', async () => {
     const bad = structuredClone(goodModel)
-    bad.bridges.br0.ports.h2.mac = '02:77:zz:00:00:02'
+    bad.bridges.br0.ports!.h2.mac = '02:77:zz:00:00:02'
     writeFileSync(modelFile, JSON.stringify(bad))
     const status = await waitFor(
       async () => {
-        const s = await agent!.status()
+        const s = await agentStatus()
         return s.details.modelError ? s : undefined
       },
       {what: 'model error reported'},
@@ -235,9 +242,9 @@ describe('flow-agent on a real Open vSwitch', () => {
     expect(await countFlows(OURS)).toBe(FLOWS)
     expect(await lab.ping(h1, h2, {count: 2})).toMatchObject({received: 2})
     writeFileSync(modelFile, JSON.stringify(goodModel))
-    await waitFor(async () => (await agent!.status()).details.modelError === null, {what: 'model error cleared'})
+    await waitFor(async () => (await agentStatus()).details.modelError === null, {what: 'model error cleared'})
     // A model file is the source of truth: a pushed model is refused, saying where to edit.
-    const push = await agent!.request('PUT', '/model', goodModel)
+    const push = await agent!.request<{error: string}>('PUT', '/model', goodModel)
     expect(push.statusCode).toBe(400)
     expect(push.body.error).toMatch(/reads its model from .*model\.yaml/)
   })
@@ -245,7 +252,7 @@ describe('flow-agent on a real Open vSwitch', () => {
   it('--reset-flows replaces everything, foreign flows included, in one bundle', async () => {
     const pinger = lab.startPing(h1, h2, 10)
     await waitFor(async () => (await lab.ping(h1, h2, {count: 1})).received === 1, {what: 'ping flowing'})
-    const reset = await tendJson(['flow', 'sync', '--reset-flows'], {home})
+    const reset = await tendJson<JsonOf<typeof FlowSync>>(['flow', 'sync', '--reset-flows'], {home})
     expect(reset.exitCode).toBe(0)
     expect(reset.data.bridges[0]).toMatchObject({reset: true, flowMods: FLOWS + 1})
     expect(await countFlows()).toBe(FLOWS)
@@ -255,11 +262,11 @@ describe('flow-agent on a real Open vSwitch', () => {
 
   it('re-syncs after Open vSwitch restarts', async () => {
     await lab.ovs.killSwitch()
-    await waitFor(async () => !bridgeStatus(await agent!.status()).connected, {what: 'agent notices the switch is gone'})
+    await waitFor(async () => !bridgeStatus(await agentStatus()).connected, {what: 'agent notices the switch is gone'})
     await lab.ovs.startSwitch()
     const b = await waitFor(
       async () => {
-        const s = bridgeStatus(await agent!.status())
+        const s = bridgeStatus(await agentStatus())
         return s.connected ? s : undefined
       },
       {timeoutMs: 20_000, what: 'agent reconnected'},

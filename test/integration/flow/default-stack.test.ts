@@ -8,11 +8,15 @@ import {execa} from 'execa'
 import {existsSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
+import type {FlowAgentDetails} from '../../../src/daemons/flow-agent/status.js'
 import {tend, tendJson} from '../../helpers/cli.js'
+import type {StatusOf} from '../../helpers/daemon.js'
 import {makeTendHome, waitFor} from '../../helpers/tend-home.js'
 
 const {home, cleanup} = makeTendHome('tfd-')
 const ovsDir = join(home, 'data', 'flow', 'ovs')
+/** `tend flow status --json`: the agent's status document. */
+type FlowStatusJson = StatusOf<FlowAgentDetails>
 
 function pidOf(daemon: string): number | undefined {
   try {
@@ -39,7 +43,7 @@ describe('the default stack flow agent', () => {
     expect(up.exitCode, String(up.stderr)).toBe(0)
     const flow = await waitFor(
       async () => {
-        const ps = await tendJson(['flow', 'status'], {home})
+        const ps = await tendJson<FlowStatusJson>(['flow', 'status'], {home})
         return ps.exitCode === 0 && ps.data.healthy ? ps.data : undefined
       },
       {timeoutMs: 30_000, what: 'flow agent healthy'},
@@ -53,7 +57,7 @@ describe('the default stack flow agent', () => {
     process.kill(flow.pid, 'SIGKILL')
     const again = await waitFor(
       async () => {
-        const s = await tendJson(['flow', 'status'], {home})
+        const s = await tendJson<FlowStatusJson>(['flow', 'status'], {home})
         return s.exitCode === 0 && s.data.pid !== flow.pid && s.data.details.bridges[0]?.syncs > 0 ? s.data : undefined
       },
       {timeoutMs: 30_000, what: 'agent restarted'},

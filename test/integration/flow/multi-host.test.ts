@@ -18,7 +18,9 @@ import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {linkLocalOf} from '../../../src/daemons/flow-agent/addresses.js'
+import type {Explanation, FlowAgentDetails} from '../../../src/daemons/flow-agent/status.js'
 import {tend, tendJson} from '../../helpers/cli.js'
+import type {StatusOf} from '../../helpers/daemon.js'
 import {tcpConnect, tcpListener, TcpTransfer, udpReceiver, udpSend} from '../../helpers/netns-sockets.js'
 import {CloudLab, type LabVm} from '../../helpers/ovs.js'
 import {makeTendHome, waitFor} from '../../helpers/tend-home.js'
@@ -108,7 +110,7 @@ const appctl = async (n: number, ...args: string[]) =>
   (await execa('ovs-appctl', ['-t', join(ovsDir(n), 'ovs-vswitchd.ctl'), ...args])).stdout
 const dumpFlows = async (n: number, bridge: string) =>
   (await execa('ovs-ofctl', ['-O', 'OpenFlow14', '--no-stats', 'dump-flows', `unix:${ovsDir(n)}/${bridge}.mgmt`])).stdout
-const status = async (n: number) => (await tendJson(['flow', 'status'], {home: home(n)})).data
+const status = async (n: number) => (await tendJson<StatusOf<FlowAgentDetails>>(['flow', 'status'], {home: home(n)})).data
 
 async function ping(from: string, to: string, count = 3) {
   return lab.ping(vms[from].netns, to, {count, intervalMs: 200, timeoutS: 1})
@@ -149,8 +151,9 @@ beforeAll(async () => {
   const ups = await Promise.all(HOSTS.map((_, n) => tend(['up', '-f', join(home(n), 'stack.yaml')], {home: home(n), timeout: 90_000})))
   for (const up of ups) expect(up.exitCode, String(up.stderr)).toBe(0)
   for (const [name, vm] of Object.entries(VMS)) {
-    // Tunnels add 50 bytes to a frame: VMs of overlay networks get a smaller MTU, as Neutron's DHCP tells them.
-    const mtu = model.networks[vm.network as keyof typeof model.networks].vni ? 1450 : undefined
+    // Tunnels add 50 bytes to a frame: VMs of the overlay networks (all but public) get a smaller
+    // MTU, as Neutron's DHCP tells them.
+    const mtu = vm.network === 'public' ? undefined : 1450
     vms[name] = await lab.addVm(vm.host, {name, iface: `tap-${name}`, mac: vm.mac, ips: vm.ips, mtu})
     // Plugging the VM in, as Nova does: the agent sees the interface and programs its flows.
     await vsctl(vm.host, 'add-port', 'br-int', `tap-${name}`)
@@ -160,7 +163,7 @@ beforeAll(async () => {
     await waitFor(
       async () => {
         const s = await status(n)
-        return s.healthy && s.details.bridges.every((b: any) => b.missingInterfaces.every((i: string) => i === 'tap-z2'))
+        return s.healthy && s.details.bridges.every((b) => b.missingInterfaces.every((i) => i === 'tap-z2'))
       },
       {timeoutMs: 30_000, what: `${HOSTS[n]}: every plugged-in port has its flows`},
     )
@@ -266,21 +269,21 @@ describe('three hosts, one model', () => {
   })
 
   it('tend flow explain shows the tables a packet crosses and where it is dropped', async () => {
-    const dropped = await tendJson(['flow', 'explain', 'a1', '--to', `${ip('a2')}:22`], {home: home(0)})
+    const dropped = await tendJson<Explanation>(['flow', 'explain', 'a1', '--to', `${ip('a2')}:22`], {home: home(0)})
     expect(dropped.exitCode, dropped.stderr).toBe(0)
     expect(dropped.data).toMatchObject({verdict: 'dropped', drop: {bridge: 'br-int', table: 35, name: 'ingress groups'}})
-    expect(dropped.data.steps.map((s: any) => s.table)).toEqual([0, 10, 12, 15, 20, 30, 32, 35])
+    expect(dropped.data.steps.map((s) => s.table)).toEqual([0, 10, 12, 15, 20, 30, 32, 35])
     const text = await tend(['flow', 'explain', 'a1', '--to', `${ip('a2')}:22`], {home: home(0)})
     expect(String(text.stdout)).toMatch(/dropped in br-int table 35 \(ingress groups\): nothing matched before the table's default drop/)
     // A packet of a connection a2 opened goes through.
-    const reply = await tendJson(['flow', 'explain', 'a1', '--to', `${ip('a2')}:22`, '--established'], {home: home(0)})
+    const reply = await tendJson<Explanation>(['flow', 'explain', 'a1', '--to', `${ip('a2')}:22`, '--established'], {home: home(0)})
     expect(reply.data).toMatchObject({verdict: 'forwarded', outputs: [expect.stringMatching(/port in reg7/)]})
-    const served = await tendJson(['flow', 'explain', 'a2', '--to', `${ip('a1')}:5001`], {home: home(0)})
+    const served = await tendJson<Explanation>(['flow', 'explain', 'a2', '--to', `${ip('a1')}:5001`], {home: home(0)})
     expect(served.data).toMatchObject({verdict: 'forwarded', outputs: ['out of br-int tap-a1 (port a1)']})
-    const remote = await tendJson(['flow', 'explain', 'a1', '--to', `[${ip('b1', 6)}]:22`], {home: home(0)})
+    const remote = await tendJson<Explanation>(['flow', 'explain', 'a1', '--to', `[${ip('b1', 6)}]:22`], {home: home(0)})
     expect(remote.data.verdict).toBe('forwarded')
     expect(remote.data.outputs.join()).toMatch(/tunnel to 192\.168\.50\.2/)
-    expect(remote.data.steps.map((s: any) => s.bridge)).toContain('br-tun')
+    expect(remote.data.steps.map((s) => s.bridge)).toContain('br-tun')
     const unknown = await tend(['flow', 'explain', 'b1', '--to', '10.1.0.1:22'], {home: home(0)})
     expect(unknown.exitCode).toBe(2)
     expect(String(unknown.stderr)).toMatch(/port b1 is on host h2, not on h1/)
@@ -304,7 +307,7 @@ describe('three hosts, one model', () => {
       const after = await waitFor(
         async () => {
           const s = await status(1)
-          return s.pid !== pid && s.details.bridges.every((b: any) => b.syncs > 0) ? s : undefined
+          return s.pid !== pid && s.details.bridges.every((b) => b.syncs > 0) ? s : undefined
         },
         {timeoutMs: 30_000, what: 'the restarted agent synced'},
       )

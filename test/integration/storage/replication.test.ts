@@ -3,6 +3,7 @@ import {readFileSync, readdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {LocalCluster} from '../../../bench/storage/cluster.js'
+import type {AuditStats} from '../../../src/daemons/storage-node/auditor.js'
 import {type Auth, call, login, md5, onNode, primariesOf} from './helpers.js'
 
 // Four nodes for three replicas, so every partition has a handoff to stand in for a
@@ -110,7 +111,7 @@ describe('the auditor', () => {
     bytes[at] ^= 0xff
     writeFileSync(file!, bytes)
 
-    const audit = await cluster.control(cluster.nodeName(node), '/audit')
+    const audit = await cluster.control<AuditStats>(cluster.nodeName(node), '/audit')
     expect(audit.quarantined).toBe(1)
     expect((await onNode(cluster, node, 'AUTH_test', 'rep', 'victim')).status).toBe(404)
     // Clients never see the bad copy: other replicas answer.
@@ -121,6 +122,6 @@ describe('the auditor', () => {
     const repaired = await onNode(cluster, node, 'AUTH_test', 'rep', 'victim', 'GET')
     expect(repaired.status).toBe(200)
     expect(md5(repaired.body)).toBe(md5(body))
-    expect((await cluster.control(cluster.nodeName(node), '/audit')).quarantined).toBe(1) // no new finding
+    expect((await cluster.control<AuditStats>(cluster.nodeName(node), '/audit')).quarantined).toBe(1) // no new finding
   }, 120_000)
 })

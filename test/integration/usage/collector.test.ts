@@ -1,10 +1,14 @@
 import {readFileSync} from 'node:fs'
 import {parse} from 'yaml'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {tend, tendJson} from '../../helpers/cli.js'
+import {type JsonOf, tend, tendJson} from '../../helpers/cli.js'
 import {startForeground} from '../../helpers/daemon.js'
 import {makeTendHome, waitFor} from '../../helpers/tend-home.js'
 import {generateTraffic, mulberry32, startSimulator, type Simulator} from '../../ovirt-sim/index.js'
+import type {CollectorDetails} from '../../../src/daemons/usage-collector/status.js'
+import type {SeedReport} from '../../../src/cli/usage/reports.js'
+import type UsagePoll from '../../../src/commands/usage/poll.js'
+import type UsageTop from '../../../src/commands/usage/top.js'
 
 /** The collector as an operator meets it: the default stack, metrics, commands, overruns, libvirt. */
 describe('usage-collector daemon', () => {
@@ -23,13 +27,13 @@ describe('usage-collector daemon', () => {
     const stack = parse(readFileSync(new URL('../../../stacks/default.yaml', import.meta.url), 'utf8'))
     const daemon = await startForeground({home: env.home, kind: 'usage-collector', name: 'usage', config: stack.instances.usage.config})
     const status = await waitFor(async () => {
-      const s = await daemon.status()
+      const s = await daemon.status<CollectorDetails>()
       return s.details.sources[0].state === 'ok' ? s : undefined
     })
     expect(status).toMatchObject({healthy: true, details: {sources: [{name: 'host', type: 'local', baselined: true}]}})
-    const top = await tendJson(['usage', 'top', '--instance', 'usage'], {home: env.home})
+    const top = await tendJson<JsonOf<typeof UsageTop>>(['usage', 'top', '--instance', 'usage'], {home: env.home})
     expect(top.exitCode).toBe(0)
-    expect(top.data.instance).toBe('usage')
+    expect(top.data?.instance).toBe('usage')
     expect(await daemon.stop()).toBe(0)
   })
 
@@ -41,15 +45,15 @@ describe('usage-collector daemon', () => {
       name: 'engine',
       config: {interval: '1h', sources: [{type: 'ovirt', name: 'engine', url: sim.url, password: 'secret'}]},
     })
-    await waitFor(async () => (await daemon.status()).details.sources[0].baselined)
+    await waitFor(async () => (await daemon.status<CollectorDetails>()).details.sources[0].baselined)
     generateTraffic(sim.engine, mulberry32(3))
     sim.engine.sample()
-    const polled = await tendJson(['usage', 'poll', '--instance', 'engine'], {home: env.home})
+    const polled = await tendJson<JsonOf<typeof UsagePoll>>(['usage', 'poll', '--instance', 'engine'], {home: env.home})
     expect(polled.data.polls[0]).toMatchObject({source: 'engine', ok: true, complete: true, seen: 6})
 
-    const report = (await tendJson(['usage', 'report', '--instance', 'engine'], {home: env.home})).data
+    const report = (await tendJson<SeedReport>(['usage', 'report', '--instance', 'engine'], {home: env.home})).data
     const metrics = (await daemon.request<string>('GET', '/metrics')).body
-    for (const [vm, nics] of Object.entries(report as Record<string, Record<string, {rx: number; tx: number}>>)) {
+    for (const [vm, nics] of Object.entries(report)) {
       for (const [nic, {rx, tx}] of Object.entries(nics)) {
         expect(metrics).toContain(
           `tend_usage_rx_bytes_total{source="engine",vm="${vm}",vnic="${nic}",instance="engine",kind="usage-collector"} ${rx}`,
@@ -87,7 +91,7 @@ describe('usage-collector daemon', () => {
       config: {interval: '250ms', sources: [{type: 'ovirt', name: 'engine', url: sim.url, password: 'secret', retries: 0}]},
     })
     const status = await waitFor(async () => {
-      const s = await daemon.status()
+      const s = await daemon.status<CollectorDetails>()
       return s.details.sources[0].polls >= 6 ? s : undefined
     })
     expect(status.healthy).toBe(true)
@@ -104,10 +108,10 @@ describe('usage-collector daemon', () => {
       name: 'kvm',
       config: {sources: [{type: 'libvirt', virsh: 'virsh-not-installed-here'}]},
     })
-    const error = await waitFor(async () => (await daemon.status()).details?.sources[0].lastError)
+    const error = await waitFor(async () => (await daemon.status<CollectorDetails>()).details?.sources[0].lastError)
     expect(error).toMatchObject({reason: 'config'})
-    expect(error.message).toMatch(/virsh-not-installed-here not found.*apt-get install libvirt-clients/)
-    const ps = await daemon.status()
+    expect(error?.message).toMatch(/virsh-not-installed-here not found.*apt-get install libvirt-clients/)
+    const ps = await daemon.status<CollectorDetails>()
     expect(ps.healthy).toBe(false)
     expect(ps.summary).toMatch(/libvirt failing: .*not found/)
     await daemon.stop()

@@ -3,6 +3,9 @@ import {tendJson} from '../../helpers/cli.js'
 import {startForeground, type ForegroundDaemon} from '../../helpers/daemon.js'
 import {makeTendHome, waitFor} from '../../helpers/tend-home.js'
 import {createVethLab, type VethLab} from './veth-lab.js'
+import type {CollectorDetails} from '../../../src/daemons/usage-collector/status.js'
+import type {EventsJson} from '../../../src/cli/usage/report-view.js'
+import type {SeedReport} from '../../../src/cli/usage/reports.js'
 
 /**
  * The local source against real kernel counters: a collector runs inside namespace B and
@@ -36,12 +39,12 @@ describe('usage-collector local source on a real veth pair', () => {
     expect(res.statusCode).toBe(200)
     expect(res.body.polls[0]).toMatchObject({ok: true, complete: true})
   }
-  const report = async () => (await tendJson(['usage', 'report', '--instance', 'usage'], {home: env.home})).data
+  const report = async () => (await tendJson<SeedReport>(['usage', 'report', '--instance', 'usage'], {home: env.home})).data
 
   it('books exactly the bytes sent, across a kill -9 and an interface re-created mid-run', async () => {
     // A long interval: this part drives the polls itself. The first poll (at start) is the baseline.
     collector = await start(3_600_000)
-    await waitFor(async () => (await collector!.status()).details.sources[0].baselined, {what: 'baseline poll'})
+    await waitFor(async () => (await collector!.status<CollectorDetails>()).details.sources[0].baselined, {what: 'baseline poll'})
     let rx = await lab.send('a', 600, 958) // 600,000 bytes into B
     let tx = await lab.send('b', 100, 958) // 100,000 bytes out of B
     await poll()
@@ -64,9 +67,9 @@ describe('usage-collector local source on a real veth pair', () => {
     expect(await report()).toEqual({guest: {[lab.ifB]: {rx: Number(rx), tx: Number(tx)}}})
     // The kernel itself only holds what was sent after the re-creation.
     expect(await lab.counters('b')).toEqual({rx: 500_000n, tx: 50_000n})
-    const {data} = await tendJson(['usage', 'events', '--instance', 'usage'], {home: env.home})
+    const {data} = await tendJson<EventsJson>(['usage', 'events', '--instance', 'usage'], {home: env.home})
     // The scheduled polls may read the new interface before, during or after the last sends.
-    expect(data.events.map((e: any) => [e.kind, e.counter, e.before])).toEqual([
+    expect(data.events.map((e) => [e.kind, e.counter, e.before])).toEqual([
       ['epoch', 'rx', 1_000_000],
       ['epoch', 'tx', 100_000],
     ])
@@ -82,10 +85,10 @@ describe('usage-collector local source on a real veth pair', () => {
     const after = await lab.send('a', 200, 958)
     collector = await start(3_600_000)
     await poll()
-    expect((await report()).guest[lab.ifB]).toEqual({rx: before.rx + Number(after), tx: before.tx})
-    const {data} = await tendJson(['usage', 'events', '--instance', 'usage'], {home: env.home})
+    expect((await report()).guest[lab.ifB]).toEqual({rx: Number(before.rx) + Number(after), tx: before.tx})
+    const {data} = await tendJson<EventsJson>(['usage', 'events', '--instance', 'usage'], {home: env.home})
     const last = data.events.at(-1)
     expect(last).toMatchObject({kind: 'epoch', counter: 'tx', vm: 'guest', vnic: lab.ifB})
-    expect(Date.parse(last.unknownSince)).toBeLessThan(Date.parse(last.at))
+    expect(Date.parse(last?.unknownSince ?? '')).toBeLessThan(Date.parse(last?.at ?? ''))
   })
 })

@@ -5,6 +5,11 @@ import {makeTendHome, waitFor} from '../../helpers/tend-home.js'
 import {generateTraffic, mulberry32, startSimulator, type Simulator} from '../../ovirt-sim/index.js'
 import {expectedReport, truthTotals} from '../../ovirt-sim/truth.js'
 import {makeTestPki, type TestPki} from '../../ovirt-sim/tls.js'
+import type {SeedReport} from '../../../src/cli/usage/reports.js'
+import type {CollectorDetails, PollSummary} from '../../../src/daemons/usage-collector/status.js'
+
+/** What the collector's `POST /poll` answers. */
+type PollAnswer = {polls: PollSummary[]}
 
 /**
  * The ovirt source (the plugin) in a real collector process against the simulator, through
@@ -46,7 +51,7 @@ describe('usage-collector ovirt source against the engine simulator', () => {
     return daemon
   }
   const poll = async (daemon: ForegroundDaemon) => {
-    const res = await daemon.request<{polls: any[]}>('POST', '/poll', {})
+    const res = await daemon.request<PollAnswer>('POST', '/poll', {})
     expect(res.statusCode).toBe(200)
     return res.body.polls[0]
   }
@@ -54,14 +59,14 @@ describe('usage-collector ovirt source against the engine simulator', () => {
     generateTraffic(sim.engine, rng)
     sim.engine.sample()
   }
-  const report = async (name: string) => (await tendJson(['usage', 'report', '--instance', name], {home: env.home})).data
+  const report = async (name: string) => (await tendJson<SeedReport>(['usage', 'report', '--instance', name], {home: env.home})).data
 
   let main: ForegroundDaemon
 
   it('baselines at the first poll and books exactly the engine increments after it', async () => {
     sim.engine.markBaseline()
     main = await start('main')
-    await waitFor(async () => (await main.status()).details.sources[0].baselined, {what: 'baseline poll'})
+    await waitFor(async () => (await main.status<CollectorDetails>()).details.sources[0].baselined, {what: 'baseline poll'})
     for (let i = 0; i < 3; i++) {
       tick()
       expect(await poll(main)).toMatchObject({ok: true, complete: true, seen: 80})
@@ -103,14 +108,14 @@ describe('usage-collector ovirt source against the engine simulator', () => {
     tick()
     const failed = await poll(main)
     expect(failed).toMatchObject({ok: false, error: {reason: 'unavailable'}})
-    expect(failed.error.message).toMatch(/connection refused/)
-    const status = await main.status()
+    expect(failed.error?.message).toMatch(/connection refused/)
+    const status = await main.status<CollectorDetails>()
     expect(status.healthy).toBe(false)
     expect(status.details.sources[0]).toMatchObject({state: 'failing', lastError: {reason: 'unavailable'}})
     tick() // the engine keeps counting while the collector cannot see it
     await sim.server.up()
     expect(await poll(main)).toMatchObject({ok: true, complete: true})
-    expect((await main.status()).healthy).toBe(true)
+    expect((await main.status<CollectorDetails>()).healthy).toBe(true)
     expect(await report('main')).toEqual(expectedReport(sim.engine))
   })
 
@@ -158,12 +163,12 @@ describe('usage-collector ovirt source against the engine simulator', () => {
     const before = await report('main')
     sim.engine.markBaseline()
     const fast = await start('fast', {}, 200)
-    await waitFor(async () => (await fast.status()).details.sources[0].baselined, {what: 'fast baseline'})
+    await waitFor(async () => (await fast.status<CollectorDetails>()).details.sources[0].baselined, {what: 'fast baseline'})
     for (let i = 0; i < 4; i++) {
       tick()
       await poll(main)
-      const polls = (await fast.status()).details.sources[0].polls
-      await waitFor(async () => (await fast.status()).details.sources[0].polls >= polls + 2, {what: 'fast polls'})
+      const polls = (await fast.status<CollectorDetails>()).details.sources[0].polls
+      await waitFor(async () => (await fast.status<CollectorDetails>()).details.sources[0].polls >= polls + 2, {what: 'fast polls'})
     }
     const slow = await report('main')
     const quick = await report('fast')
@@ -196,16 +201,16 @@ describe('usage-collector ovirt source: bad configuration', () => {
         config: {interval: '1s', sources: [{type: 'ovirt', name: 'engine', url: sim.url, password: 'wrong', auth}]},
       })
       const status = await waitFor(async () => {
-        const s = await daemon.status()
+        const s = await daemon.status<CollectorDetails>()
         return s.details?.sources[0].state === 'failing' ? s : undefined
       })
       expect(status.healthy).toBe(false)
-      expect(status.details.sources[0].lastError.reason).toBe('auth')
-      expect(status.details.sources[0].lastError.message).toMatch(
+      expect(status.details.sources[0].lastError?.reason).toBe('auth')
+      expect(status.details.sources[0].lastError?.message).toMatch(
         auth === 'oauth' ? /access_denied.*username or password is incorrect/ : /refused the credentials of admin@internal \(401/,
       )
       // Backoff for credentials is slow (15 s first): no hammering, but a next try is scheduled.
-      expect(Date.parse(status.details.sources[0].nextPollAt) - Date.now()).toBeGreaterThan(5000)
+      expect(Date.parse(status.details.sources[0].nextPollAt ?? '') - Date.now()).toBeGreaterThan(5000)
       expect(await daemon.stop()).toBe(0)
     }
   })
@@ -254,14 +259,16 @@ describe('usage-collector ovirt source over TLS', () => {
       })
     sim.engine.markBaseline()
     const trusted = await run('trusted', {ca_file: pki.caFile})
-    await waitFor(async () => (await trusted.status()).details?.sources[0].state === 'ok', {what: 'a poll over TLS'})
-    expect((await trusted.status()).details.sources[0].vnics).toBe(6)
+    await waitFor(async () => (await trusted.status<CollectorDetails>()).details?.sources[0].state === 'ok', {what: 'a poll over TLS'})
+    expect((await trusted.status<CollectorDetails>()).details.sources[0].vnics).toBe(6)
     generateTraffic(sim.engine, mulberry32(8))
     sim.engine.sample()
-    expect((await trusted.request<{polls: any[]}>('POST', '/poll', {})).body.polls[0]).toMatchObject({ok: true, complete: true})
-    expect((await tendJson(['usage', 'report', '--instance', 'trusted'], {home: env.home})).data).toEqual(expectedReport(sim.engine))
+    expect((await trusted.request<PollAnswer>('POST', '/poll', {})).body.polls[0]).toMatchObject({ok: true, complete: true})
+    expect((await tendJson<SeedReport>(['usage', 'report', '--instance', 'trusted'], {home: env.home})).data).toEqual(
+      expectedReport(sim.engine),
+    )
     const untrusted = await run('untrusted', {})
-    const error = await waitFor(async () => (await untrusted.status()).details?.sources[0].lastError)
+    const error = await waitFor(async () => (await untrusted.status<CollectorDetails>()).details?.sources[0].lastError)
     expect(error.reason).toBe('config')
     expect(error.message).toMatch(/not trusted.*set ca_file/)
     await trusted.stop()
@@ -293,15 +300,17 @@ describe('usage-collector ovirt source on older engines', () => {
         sources: [{type: 'ovirt', name: 'engine', url: sim.url, password: 'secret', page_size: 3, concurrency: 1}],
       },
     })
-    await waitFor(async () => (await daemon.status()).details.sources[0].baselined)
+    await waitFor(async () => (await daemon.status<CollectorDetails>()).details.sources[0].baselined)
     generateTraffic(sim.engine, mulberry32(5))
     sim.engine.sample()
     const before = sim.server.stats.apiRequests
-    const summary = (await daemon.request<{polls: any[]}>('POST', '/poll', {})).body.polls[0]
+    const summary = (await daemon.request<PollAnswer>('POST', '/poll', {})).body.polls[0]
     expect(summary).toMatchObject({ok: true, complete: true, seen: 8})
     // 2 pages (one short), then per VM its NIC list and per NIC its statistics.
     expect(sim.server.stats.apiRequests - before).toBe(2 + 4 + 8)
-    expect((await tendJson(['usage', 'report', '--instance', 'old'], {home: env.home})).data).toEqual(expectedReport(sim.engine))
+    expect((await tendJson<SeedReport>(['usage', 'report', '--instance', 'old'], {home: env.home})).data).toEqual(
+      expectedReport(sim.engine),
+    )
     await daemon.stop()
   })
 
@@ -315,7 +324,7 @@ describe('usage-collector ovirt source on older engines', () => {
       name: 'older',
       config: {sources: [{type: 'ovirt', url: sim.url, password: 'secret'}]},
     })
-    const error = await waitFor(async () => (await daemon.status()).details?.sources[0].lastError)
+    const error = await waitFor(async () => (await daemon.status<CollectorDetails>()).details?.sources[0].lastError)
     expect(error).toMatchObject({reason: 'config'})
     expect(error.message).toMatch(/oVirt 3\.5 publishes no cumulative vNIC totals/)
     await daemon.stop()

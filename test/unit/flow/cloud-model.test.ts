@@ -5,7 +5,7 @@ import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
 import {validateModel} from '../../../src/daemons/flow-agent/model.js'
 import {readModelFile} from '../../../src/daemons/flow-agent/model-input.js'
-import {cloudModel} from '../../helpers/flow-model.js'
+import {type CloudDoc, cloudModel} from '../../helpers/flow-model.js'
 
 describe('a multi-host model', () => {
   it('is valid as written', () => {
@@ -15,60 +15,64 @@ describe('a multi-host model', () => {
   it.each([
     [
       'a port of an overlay network without its host',
-      (m: any) => delete m.bridges['br-int'].ports.a1.host,
+      (m: CloudDoc) => delete m.bridges['br-int'].ports.a1.host,
       /ports\.a1\.host: a port on an overlay network needs its host/,
     ],
-    ['an unknown host', (m: any) => (m.bridges['br-int'].ports.a1.host = 'c9'), /ports\.a1\.host: unknown host "c9" \(known: c1, c2, c3\)/],
+    [
+      'an unknown host',
+      (m: CloudDoc) => (m.bridges['br-int'].ports.a1.host = 'c9'),
+      /ports\.a1\.host: unknown host "c9" \(known: c1, c2, c3\)/,
+    ],
     [
       'a host without a tunnel IP on an overlay network',
-      (m: any) => delete m.hosts.c3.tunnel_ip,
+      (m: CloudDoc) => delete m.hosts.c3.tunnel_ip,
       /ports\.d3: host c3 has no tunnel_ip for overlay network green/,
     ],
     [
       'a host without the physnet',
-      (m: any) => (m.bridges['br-int'].ports.p2.host = 'c3'),
+      (m: CloudDoc) => (m.bridges['br-int'].ports.p2.host = 'c3'),
       /ports\.p2: host c3 has no physical bridge for physnet physnet1/,
     ],
     [
       'allow and security groups together',
-      (m: any) => (m.bridges['br-int'].ports.c1.allow = [{from: 'any'}]),
+      (m: CloudDoc) => (m.bridges['br-int'].ports.c1.allow = [{from: 'any'}]),
       /ports\.c1: give allow \(stateless\) or security_groups \(stateful\), not both/,
     ],
     [
       'an unknown security group',
-      (m: any) => (m.bridges['br-int'].ports.c1.security_groups = ['nope']),
+      (m: CloudDoc) => (m.bridges['br-int'].ports.c1.security_groups = ['nope']),
       /ports\.c1\.security_groups: unknown security group "nope"/,
     ],
     [
       'an unknown remote group',
-      (m: any) => (m.security_groups.inside.rules[1].remote_group = 'nope'),
+      (m: CloudDoc) => (m.security_groups.inside.rules[1].remote_group = 'nope'),
       /security_groups\.inside\.rules\.1: remote_group: unknown security group "nope"/,
     ],
     [
       'a remote of the wrong family',
-      (m: any) => (m.security_groups.admin.rules[1].ethertype = 'ipv4'),
+      (m: CloudDoc) => (m.security_groups.admin.rules[1].ethertype = 'ipv4'),
       /rules\.1: remote 2001:db8::\/64 is not ipv4/,
     ],
-    ['two networks with one VNI', (m: any) => (m.networks.green.vni = 5001), /networks\.green: vni 5001 is also network blue's/],
-    ['two networks with one local id', (m: any) => (m.networks.green.vlan = 101), /networks\.green: vlan 101 is also network blue's/],
+    ['two networks with one VNI', (m: CloudDoc) => (m.networks.green.vni = 5001), /networks\.green: vni 5001 is also network blue's/],
+    ['two networks with one local id', (m: CloudDoc) => (m.networks.green.vlan = 101), /networks\.green: vlan 101 is also network blue's/],
     [
       'a VNI and a physnet',
-      (m: any) => (m.networks.blue.physnet = 'physnet1'),
+      (m: CloudDoc) => (m.networks.blue.physnet = 'physnet1'),
       /networks\.blue: a network is an overlay \(vni\) or a provider network \(physnet\), not both/,
     ],
     [
       'a flat network on the underlay bridge',
-      (m: any) => delete m.networks.public.segment,
+      (m: CloudDoc) => delete m.networks.public.segment,
       /the flat network public cannot share the underlay's bridge/,
     ],
     [
       'a physical bridge named like the overlay bridge',
-      (m: any) => (m.hosts.c1.physical_bridges['br-tun'] = {interface: 'eth2'}),
+      (m: CloudDoc) => (m.hosts.c1.physical_bridges!['br-tun'] = {interface: 'eth2'}),
       /physical_bridges\.br-tun: br-tun is an integration or the overlay bridge/,
     ],
     [
       'a duplicate interface on one host',
-      (m: any) => (m.bridges['br-int'].ports.c1.interface = 'tap-a1'),
+      (m: CloudDoc) => (m.bridges['br-int'].ports.c1.interface = 'tap-a1'),
       /ports\.c1: interface tap-a1 is also port a1 on host c1/,
     ],
   ])('rejects %s, naming the entry', (_, mutate, message) => {

@@ -1,8 +1,9 @@
 import {describe, expect, it} from 'vitest'
 import {compileModel, portMasks} from '../../../src/daemons/flow-agent/compile.js'
 import {parseCidr, validateModel} from '../../../src/daemons/flow-agent/model.js'
+import type {ModelDoc} from '../../helpers/flow-model.js'
 
-const base = () => ({
+const base = (): ModelDoc => ({
   networks: {blue: {vlan: 100}},
   bridges: {
     br0: {
@@ -20,38 +21,30 @@ const base = () => ({
   },
 })
 
+/** A port of base()'s bridge br0, and the first of its rules, to change. */
+const port = (m: ModelDoc, name: 'a' | 'b') => m.bridges.br0.ports![name]
+const rule = (m: ModelDoc, name: 'a' | 'b') => port(m, name).allow![0]
+
 describe('network model validation', () => {
   it('accepts a valid model and lowercases MACs', () => {
     expect(validateModel(base(), 'm.yaml').bridges.br0.ports.a.mac).toBe('02:00:00:00:00:0a')
   })
 
   it.each([
-    ['a bad MAC', (m: any) => (m.bridges.br0.ports.a.mac = 'zz'), /m\.yaml: bridges\.br0\.ports\.a\.mac: expected a MAC address/],
-    ['a multicast MAC', (m: any) => (m.bridges.br0.ports.a.mac = '01:00:00:00:00:01'), /ports\.a\.mac: expected a unicast MAC/],
-    ['a bad IP', (m: any) => (m.bridges.br0.ports.a.ips = ['10.0.0.300']), /ports\.a\.ips\.0: expected an IPv4 or IPv6 address/],
-    ['an unknown network', (m: any) => (m.bridges.br0.ports.a.network = 'red'), /ports\.a\.network: unknown network "red" \(known: blue\)/],
-    ['an unknown peer', (m: any) => (m.bridges.br0.ports.a.allow[0].from = 'zed'), /ports\.a\.allow\.0: from: "zed" is not a port/],
-    [
-      'ports without tcp/udp',
-      (m: any) => (m.bridges.br0.ports.a.allow[0].ports = 80),
-      /ports\.a\.allow\.0: ports need protocol tcp or udp/,
-    ],
-    [
-      'a reversed range',
-      (m: any) => (m.bridges.br0.ports.b.allow[0].ports = '90-80'),
-      /ports\.b\.allow\.0\.ports: expected a port within 1-65535/,
-    ],
-    [
-      'both ofport and interface',
-      (m: any) => (m.bridges.br0.ports.a.interface = 'veth1'),
-      /ports\.a: give exactly one of ofport or interface/,
-    ],
-    ['a duplicate ofport', (m: any) => (m.bridges.br0.ports.b.ofport = 1), /ports\.b: ofport 1 is also port a/],
-    ['a duplicate MAC', (m: any) => (m.bridges.br0.ports.b.mac = '02:00:00:00:00:0a'), /ports\.b\.mac: 02:00:00:00:00:0a is also port a's/],
-    ['an unknown field', (m: any) => (m.bridges.br0.ports.a.colour = 'red'), /ports\.a: Unrecognized key: "colour"/],
+    ['a bad MAC', (m: ModelDoc) => (port(m, 'a').mac = 'zz'), /m\.yaml: bridges\.br0\.ports\.a\.mac: expected a MAC address/],
+    ['a multicast MAC', (m: ModelDoc) => (port(m, 'a').mac = '01:00:00:00:00:01'), /ports\.a\.mac: expected a unicast MAC/],
+    ['a bad IP', (m: ModelDoc) => (port(m, 'a').ips = ['10.0.0.300']), /ports\.a\.ips\.0: expected an IPv4 or IPv6 address/],
+    ['an unknown network', (m: ModelDoc) => (port(m, 'a').network = 'red'), /ports\.a\.network: unknown network "red" \(known: blue\)/],
+    ['an unknown peer', (m: ModelDoc) => (rule(m, 'a').from = 'zed'), /ports\.a\.allow\.0: from: "zed" is not a port/],
+    ['ports without tcp/udp', (m: ModelDoc) => (rule(m, 'a').ports = 80), /ports\.a\.allow\.0: ports need protocol tcp or udp/],
+    ['a reversed range', (m: ModelDoc) => (rule(m, 'b').ports = '90-80'), /ports\.b\.allow\.0\.ports: expected a port within 1-65535/],
+    ['both ofport and interface', (m: ModelDoc) => (port(m, 'a').interface = 'veth1'), /ports\.a: give exactly one of ofport or interface/],
+    ['a duplicate ofport', (m: ModelDoc) => (port(m, 'b').ofport = 1), /ports\.b: ofport 1 is also port a/],
+    ['a duplicate MAC', (m: ModelDoc) => (port(m, 'b').mac = '02:00:00:00:00:0a'), /ports\.b\.mac: 02:00:00:00:00:0a is also port a's/],
+    ['an unknown field', (m: ModelDoc) => Object.assign(port(m, 'a'), {colour: 'red'}), /ports\.a: Unrecognized key: "colour"/],
     [
       'a raw flow with a priority in its match',
-      (m: any) => ((m.bridges.br0 as any).flows = [{table: 1, priority: 1, match: 'priority=3,ip', actions: 'drop'}]),
+      (m: ModelDoc) => (m.bridges.br0.flows = [{table: 1, priority: 1, match: 'priority=3,ip', actions: 'drop'}]),
       /flows\.0\.match: give table and priority/,
     ],
   ])('rejects %s, naming the entry', (_, mutate, message) => {
@@ -102,7 +95,7 @@ describe('compiler', () => {
   })
 
   it('rejects two entries that want the same flow with different actions', () => {
-    const model: any = base()
+    const model = base()
     model.bridges.br0.flows = [{table: 30, priority: 110, match: 'arp,reg7=0x1', actions: 'drop'}]
     expect(() => compileModel(validateModel(model, 'm'), {cookieTag: 0x7e4d})).toThrow(
       /flows\.0 and port a both want the flow table=30,priority=110,arp,reg7=0x1/,
@@ -110,9 +103,9 @@ describe('compiler', () => {
   })
 
   it('leaves out ports whose interface is not on the switch', () => {
-    const model: any = base()
-    delete model.bridges.br0.ports.a.ofport
-    model.bridges.br0.ports.a.interface = 'veth-a'
+    const model = base()
+    delete port(model, 'a').ofport
+    port(model, 'a').interface = 'veth-a'
     const compiled = compileModel(validateModel(model, 'm'), {cookieTag: 0x7e4d, resolveOfport: () => undefined}).get('br0')!
     expect(compiled.unresolved).toEqual(['veth-a'])
     expect(compiled.flows.some((f) => f.match.includes('in_port=1'))).toBe(false)

@@ -2,9 +2,9 @@
 import {describe, expect, it} from 'vitest'
 import {compileModel} from '../../../src/daemons/flow-agent/compile.js'
 import {validateModel} from '../../../src/daemons/flow-agent/model.js'
-import {cloudModel, resolveAll} from '../../helpers/flow-model.js'
+import {type CloudDoc, cloudModel, resolveAll} from '../../helpers/flow-model.js'
 
-function compiled(host: string, mutate: (m: any) => void = () => undefined) {
+function compiled(host: string, mutate: (m: CloudDoc) => void = () => undefined) {
   const doc = cloudModel()
   mutate(doc)
   const resolve = resolveAll()

@@ -44,7 +44,7 @@ describe('OVSDB commands for the infrastructure', () => {
   const held = (): OvsdbState => {
     const state: OvsdbState = {bridges: new Map(infra().bridges.map((b) => [b, 'netdev'])), interfaces: new Map()}
     for (const p of infra().ports) {
-      const externalIds = p.type === 'system' ? {} : {'tend-flow-agent': '0x7e4d'}
+      const externalIds: Record<string, string> = p.type === 'system' ? {} : {'tend-flow-agent': '0x7e4d'}
       state.interfaces.set(p.name, {
         name: p.name,
         bridge: p.bridge,

@@ -12,7 +12,7 @@ const dev = (id: number): RingDevice => ({
   weight: 1,
   removed: false,
 })
-const ids = (list: RingDevice[]) => list.map((d) => d.id)
+const ids = (list: readonly RingDevice[]) => list.map((d) => d.id)
 
 /** Every database replica is updated exactly once when all holders send. */
 function coverage(holders: number[], databases: number[]): number[] {

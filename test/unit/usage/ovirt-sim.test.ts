@@ -2,6 +2,35 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {Engine, startSimulator, type Simulator} from '../../ovirt-sim/index.js'
 import {bigDecimal2, nameUuid} from '../../ovirt-sim/render.js'
 
+/** The SSO endpoint's answer: a token, or an OAuth error. */
+interface SsoAnswer {
+  access_token?: string
+  error_code?: string
+  error?: string
+}
+
+/** The parts of the engine's JSON these tests read (every value as the engine writes it). */
+interface Link {
+  rel: string
+  href: string
+}
+interface StatisticJson {
+  id: string
+  name: string
+  href: string
+  nic: Record<string, string>
+}
+interface VmJson {
+  id: string
+  name: string
+  start_time: unknown
+  link: Link[]
+  nics?: {nic: Array<{id: string; statistics: {statistic: StatisticJson[]}}>}
+}
+interface VmList {
+  vm?: VmJson[]
+}
+
 /** The simulator must be faithful to the engine: these pin the shapes a collector meets. */
 describe('oVirt engine simulator', () => {
   let sim: Simulator
@@ -18,13 +47,15 @@ describe('oVirt engine simulator', () => {
   beforeAll(async () => {
     sim = await startSimulator({vms: 5, seed: 2})
     sim.engine.sample()
-    token = ((await (await sso('grant_type=password&scope=ovirt-app-api&username=admin%40internal&password=secret')).json()) as any)
-      .access_token
+    token = String(
+      ((await (await sso('grant_type=password&scope=ovirt-app-api&username=admin%40internal&password=secret')).json()) as SsoAnswer)
+        .access_token,
+    )
   })
   afterAll(() => sim?.stop())
 
   it('issues SSO tokens and answers OAuth errors as the engine does (400, error_code + error)', async () => {
-    const ok = (await (await sso('grant_type=password&scope=ovirt-app-api&username=admin%40internal&password=secret')).json()) as any
+    const ok = (await (await sso('grant_type=password&scope=ovirt-app-api&username=admin%40internal&password=secret')).json()) as SsoAnswer
     expect(ok).toMatchObject({scope: 'ovirt-app-api', exp: '9223372036854775807', token_type: 'bearer'})
     expect(typeof ok.access_token).toBe('string')
     const cases: Array<[string, string, string]> = [
@@ -36,9 +67,9 @@ describe('oVirt engine simulator', () => {
     for (const [body, accept, code] of cases) {
       const res = await sso(body, accept)
       expect(res.status).toBe(400)
-      expect(((await res.json()) as any).error_code).toBe(code)
+      expect(((await res.json()) as SsoAnswer).error_code).toBe(code)
     }
-    const denied = (await (await sso(cases[0][0])).json()) as any
+    const denied = (await (await sso(cases[0][0])).json()) as SsoAnswer
     expect(denied.error).toBe("Cannot authenticate user 'admin@internal': The username or password is incorrect..")
   })
 
@@ -62,22 +93,23 @@ describe('oVirt engine simulator', () => {
   it('writes VMs like Jackson over JAXB: integers and booleans as strings, dates as numbers', async () => {
     const text = await (await get('/vms?max=1')).text()
     expect(text).toMatch(/^\{\n {2}"vm" : \[ \{\n {4}"name" : "vm-00000",/)
-    const vm = ((await JSON.parse(text)) as any).vm[0]
+    const vm = (JSON.parse(text) as Required<VmList>).vm[0]
     expect(vm).toMatchObject({memory: '4294967296', stateless: 'false', status: 'up', cpu: {topology: {cores: '1', sockets: '2'}}})
     expect(typeof vm.start_time).toBe('number')
     expect(vm.nics).toBeUndefined()
-    expect(vm.link.map((l: any) => l.rel)).toEqual(['diskattachments', 'nics', 'statistics'])
+    expect(vm.link.map((l) => l.rel)).toEqual(['diskattachments', 'nics', 'statistics'])
   })
 
   it('pages with search=page N and max, sorted by name, and follows nics.statistics', async () => {
-    const names = async (query: string) => (((await (await get(`/vms?${query}`)).json()) as any).vm ?? []).map((v: any) => v.name)
+    const names = async (query: string) => (((await (await get(`/vms?${query}`)).json()) as VmList).vm ?? []).map((v) => v.name)
     expect(await names(`max=2&search=${encodeURIComponent('sortby name asc page 2')}`)).toEqual(['vm-00002', 'vm-00003'])
     expect(await names(`search=${encodeURIComponent('name=vm-0000[3]')}`)).toEqual([])
     expect(await names(`search=${encodeURIComponent('name=vm-0000* sortby name desc page 1')}&max=1`)).toEqual(['vm-00004'])
     expect(await (await get(`/vms?max=2&search=${encodeURIComponent('page 9')}`)).text()).toBe('{ }\n')
-    const followed = ((await (await get('/vms?max=1&follow=nics.statistics')).json()) as any).vm[0]
-    const stats = followed.nics.nic[0].statistics.statistic
-    expect(stats.map((s: any) => s.name)).toEqual([
+    const followed = ((await (await get('/vms?max=1&follow=nics.statistics')).json()) as Required<VmList>).vm[0]
+    const nic = followed.nics!.nic[0]
+    const stats = nic.statistics.statistic
+    expect(stats.map((s) => s.name)).toEqual([
       'data.current.rx',
       'data.current.tx',
       'data.current.rx.bps',
@@ -87,7 +119,7 @@ describe('oVirt engine simulator', () => {
       'data.total.rx',
       'data.total.tx',
     ])
-    const total = stats.find((s: any) => s.name === 'data.total.rx')
+    const total = stats.find((s) => s.name === 'data.total.rx')!
     expect(total).toMatchObject({
       description: 'Total received data',
       kind: 'counter',
@@ -95,7 +127,7 @@ describe('oVirt engine simulator', () => {
       unit: 'bytes',
       id: '0b9ddd6a-fc1b-398a-9f95-7a863c753017',
     })
-    expect(total.href).toBe(`/ovirt-engine/api/vms/${followed.id}/nics/${followed.nics.nic[0].id}/statistics/${total.id}`)
+    expect(total.href).toBe(`/ovirt-engine/api/vms/${followed.id}/nics/${nic.id}/statistics/${total.id}`)
     expect(Object.keys(total.nic)).toEqual(['href', 'id'])
   })
 

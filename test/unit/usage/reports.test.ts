@@ -54,7 +54,7 @@ describe('usage reports', () => {
       ['2026-11-01T03:00:00.000Z', 400n],
     ])
     // Everything rolled up and the raw samples pruned: windows now come from 5-minute rollups.
-    while (store.rollupBatch(1000)) {}
+    while (store.rollupBatch(1000)) continue
     store.prune({raw: 1, '5m': 0, hour: 0, day: 0, month: 0}, T0 + 10 * H)
     const rolled = read((r) => r.totals({since: T0 + 2 * H + 30_000, until: T0 + 3 * H}))
     expect([rolled.resolution, rolled.since, rolled.rows[0].rx]).toEqual(['5m', '2026-11-01T02:00:00.000Z', 200n])

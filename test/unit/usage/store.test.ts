@@ -41,9 +41,9 @@ describe('UsageStore', () => {
     await poll(t0, [sample('vm1', 'nic1', 0n)])
     await poll(t0 + 60_000, [sample('vm1', 'nic1', 1000n)]) // 23:59, January
     await poll(t0 + 180_000, [sample('vm1', 'nic1', 3000n)]) // 00:01, February
-    while (store.rollupBatch(1)) {} // one poll per batch
+    while (store.rollupBatch(1)) continue // one poll per batch
     await poll(t0 + 240_000, [sample('vm1', 'nic1', 3500n)])
-    while (store.rollupBatch(10_000)) {}
+    while (store.rollupBatch(10_000)) continue
     const rows = store.db.prepare('SELECT res, bucket, rx FROM rollups ORDER BY res, bucket').all() as Array<{
       res: string
       bucket: bigint
@@ -73,7 +73,7 @@ describe('UsageStore', () => {
     const retention = {raw: day, '5m': 0, hour: 0, day: 0, month: 0}
     store.prune(retention, 3 * day)
     expect(count('samples')).toBe(2n)
-    while (store.rollupBatch(100)) {}
+    while (store.rollupBatch(100)) continue
     store.prune(retention, 3 * day)
     expect(count('samples')).toBe(0n)
     expect((store.db.prepare("SELECT sum(rx) AS rx FROM rollups WHERE res = 'day'").get() as {rx: bigint}).rx).toBe(10n)

@@ -17,7 +17,7 @@ export default class RingAdd extends BaseCommand {
     weight: Flags.integer({description: 'relative capacity, e.g. its size in GB', default: 100, min: 0}),
   }
 
-  async run(): Promise<unknown> {
+  async run() {
     const {flags} = await this.parse(RingAdd)
     const result = addRingDevice(flags.ring ?? defaultRingPath(this.home), {
       ip: flags.ip,

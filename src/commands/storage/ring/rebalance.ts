@@ -11,7 +11,7 @@ a second; replicators then move the data.`
   static examples = ['<%= config.bin %> storage ring rebalance', '<%= config.bin %> storage ring rebalance --json']
   static flags = {ring: ringFlag}
 
-  async run(): Promise<unknown> {
+  async run() {
     const {flags} = await this.parse(RingRebalance)
     const result = rebalanceRingFile(flags.ring ?? defaultRingPath(this.home))
     this.log(`rebalanced: ${result.placed} partition replicas placed, ${result.moved} moved`)

@@ -228,7 +228,7 @@ export class ManagedInstance {
   private async checkHealth(): Promise<void> {
     const pid = this.pid
     if (pid === null) return
-    let health: Health = 'unknown'
+    let health: Health
     try {
       const res = await controlRequest(this.deps.paths.controlSocket(this.spec.name), 'GET', '/healthz', {timeoutMs: 2000})
       health = res.statusCode === 200 ? 'healthy' : 'unhealthy'
