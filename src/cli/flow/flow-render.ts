@@ -1,6 +1,6 @@
 /** Plain-text renderings for the `tend flow` commands (their --json output is the objects). */
 import type {InstanceStatusDoc} from '../../daemons/runtime/instance-view.js'
-import type {BridgeStatus, Explanation, SyncReport} from '../../daemons/flow-agent/status.js'
+import type {Explanation, FlowAgentDetails, SyncReport} from '../../daemons/flow-agent/status.js'
 
 export function renderSyncReports(reports: SyncReport[], mode: 'diff' | 'sync'): string {
   const lines: string[] = []
@@ -19,10 +19,13 @@ export function renderSyncReports(reports: SyncReport[], mode: 'diff' | 'sync'):
 }
 
 export function renderAgentStatus(doc: InstanceStatusDoc): string {
-  const details = doc.details as {model: string | null; modelError: string | null; bridges: BridgeStatus[]} | undefined
+  const details = doc.details as FlowAgentDetails | undefined
   const lines = [`${doc.name}: ${doc.healthy ? 'healthy' : 'unhealthy'}, ${doc.summary}`]
-  if (details?.model) lines.push(`model: ${details.model}`)
+  if (details?.model) lines.push(`model: ${details.model}${details.host ? `, host ${details.host}` : ''}`)
   if (details?.modelError) lines.push(`model error (last good model kept): ${details.modelError}`)
+  const tunnels = details?.infrastructure?.ports.filter((p) => p.type === 'vxlan' || p.type === 'geneve') ?? []
+  if (tunnels.length) lines.push(`tunnels: ${tunnels.map((t) => t.name).join(', ')}`)
+  if (details?.infrastructure?.error) lines.push(`infrastructure error: ${details.infrastructure.error}`)
   for (const b of details?.bridges ?? []) {
     lines.push(
       `${b.name} (${b.address}): ${b.connected ? 'connected' : 'unreachable'}, ${b.desired} flows desired, ${b.installed} installed, ` +

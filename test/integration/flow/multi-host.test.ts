@@ -202,6 +202,9 @@ describe('three hosts, one model', () => {
     expect(await tunnels(0)).toEqual(['geneve-c0a83203', 'vxlan-c0a83202', 'vxlan-c0a83203'])
     expect(await tunnels(1)).toEqual(['vxlan-c0a83201', 'vxlan-c0a83203'])
     expect(await tunnels(2)).toEqual(['geneve-c0a83201', 'vxlan-c0a83201', 'vxlan-c0a83202'])
+    const h3 = String((await tend(['flow', 'status'], {home: home(2)})).stdout)
+    expect(h3).toMatch(/host h3/)
+    expect(h3).toMatch(/tunnels: geneve-c0a83201, vxlan-c0a83201, vxlan-c0a83202/)
     // h2 has no green port: nothing of VNI 5002 (0x138a) there, and h1 floods green to h3 only.
     expect(await dumpFlows(1, 'br-tun')).not.toMatch(/0x138a/)
     const h1Ports = new Map(
