@@ -11,7 +11,7 @@ import type {NetworkModel, PortModel} from './model.js'
 import {TABLES} from './pipeline-integration.js'
 import {TUNNEL_TABLES} from './pipeline-uplinks.js'
 import type {ExplainRequest, Explanation, TraceStep} from './status.js'
-import {type HostView, hostView} from './topology.js'
+import {hostBridges, type HostView, hostView} from './topology.js'
 
 export interface ExplainContext {
   model: NetworkModel
@@ -88,8 +88,7 @@ function packetOf(view: HostView, port: PortModel, ofport: number, request: Expl
 /** Interface and model port names by bridge and OpenFlow port number, to name outputs. */
 async function interfaceNames(view: HostView, context: ExplainContext): Promise<Map<string, Map<number, string>>> {
   const out = new Map<string, Map<number, string>>()
-  const bridges = [...Object.keys(view.model.bridges), ...(view.tunnels ? [view.tunnels.bridge] : []), ...view.physical.map((b) => b.name)]
-  for (const bridge of bridges) {
+  for (const bridge of hostBridges(view)) {
     const names = new Map<number, string>()
     const numbers = await context.portNumbers(bridge).catch(() => new Map<string, number>())
     for (const [iface, n] of numbers) names.set(n, iface)
