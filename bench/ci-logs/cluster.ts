@@ -2,7 +2,7 @@ import {execa, type ResultPromise} from 'execa'
 import {readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
-import type {CiMasterDetails} from '../../src/daemons/ci-master/status.js'
+import type {MasterStatusDetails} from '../../src/daemons/ci-master/status.js'
 import {controlRequest} from '../../src/daemons/runtime/control-client.js'
 import type {StatusOf} from '../../test/helpers/daemon.js'
 
@@ -150,7 +150,7 @@ export class MasterApi {
   ) {}
 
   static async of(master: Daemon): Promise<MasterApi> {
-    const details = (await master.status<CiMasterDetails>()).details
+    const details = (await master.status<MasterStatusDetails>()).details
     if (!details.tokenFile) throw new Error('the bench master keeps its token in a file')
     return new MasterApi(details.api, readFileSync(details.tokenFile, 'utf8').trim())
   }

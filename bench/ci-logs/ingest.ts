@@ -1,6 +1,6 @@
 import {execa} from 'execa'
 import type {BuildDetail} from '../../src/cli/ci/ci-client.js'
-import type {CiMasterDetails} from '../../src/daemons/ci-master/status.js'
+import type {MasterStatusDetails} from '../../src/daemons/ci-master/status.js'
 import type {Build} from '../../src/protocols/ci/builds.js'
 import {existsSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
@@ -140,7 +140,7 @@ export async function ingestRun(options: IngestOptions, progress: (message: stri
     }
     await api.waitFor(async () => {
       if (readerExit) throw new Error(readerExit)
-      return ((await master.status<CiMasterDetails>()).details.followers ?? 0) >= builds
+      return ((await master.status<MasterStatusDetails>()).details.followers ?? 0) >= builds
     }, 'all followers attached')
 
     const load = loadAverage()

@@ -1,6 +1,7 @@
 import {readFileSync} from 'node:fs'
 import {parse as parseYaml, YAMLParseError} from 'yaml'
 import {UsageError, errorCode} from './errors.js'
+import {keyValuePairs} from './key-value.js'
 
 /** Reads a YAML (or JSON, which is YAML) file; a missing file or bad syntax is a UsageError naming it. */
 export function readYamlFile(path: string, what = 'file'): unknown {
@@ -35,14 +36,12 @@ export function parseYamlText(text: string, where: string): unknown {
  */
 export function applyOverrides(base: unknown, overrides: string[]): Record<string, unknown> {
   const root: Record<string, unknown> = isPlainObject(base) ? structuredClone(base) : {}
-  for (const item of overrides) {
-    const eq = item.indexOf('=')
-    if (eq <= 0) throw new UsageError(`--set ${JSON.stringify(item)}: expected key=value`)
-    const path = item.slice(0, eq).split('.')
+  for (const [key, text] of keyValuePairs('--set', overrides)) {
+    const path = key.split('.')
     if (path.some((part) => part === '' || part === '__proto__' || part === 'constructor' || part === 'prototype')) {
-      throw new UsageError(`--set ${JSON.stringify(item)}: invalid key path`)
+      throw new UsageError(`--set ${JSON.stringify(`${key}=${text}`)}: invalid key path`)
     }
-    const value = parseYamlText(item.slice(eq + 1), `--set ${path.join('.')}`)
+    const value = parseYamlText(text, `--set ${path.join('.')}`)
     let node: Record<string, unknown> = root
     path.slice(0, -1).forEach((part, index) => {
       if (!isPlainObject(node[part]) && !Array.isArray(node[part])) node[part] = /^\d+$/.test(path[index + 1]) ? [] : {}

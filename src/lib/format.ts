@@ -11,6 +11,11 @@ export function paint(text: string, color: Color | undefined, enabled: boolean):
   return enabled && color ? styleText(color, text) : text
 }
 
+/** Cuts text to `width` characters, marking the cut with an ellipsis. */
+export function truncate(text: string, width: number): string {
+  return text.length > width ? `${text.slice(0, Math.max(0, width - 1))}…` : text
+}
+
 /** 42s, 5m, 3h12m, 4d2h: as short as an operator reads at a glance. */
 export function formatDuration(seconds: number | null | undefined): string {
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return '-'
@@ -19,6 +24,12 @@ export function formatDuration(seconds: number | null | undefined): string {
   if (s < 3600) return `${Math.floor(s / 60)}m${s % 60 ? `${s % 60}s` : ''}`
   if (s < 86400) return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`
   return `${Math.floor(s / 86400)}d${Math.floor((s % 86400) / 3600)}h`
+}
+
+/** How long ago a time was (epoch ms or ISO text), as formatDuration writes it; '-' for none. */
+export function formatAge(at: number | string | null | undefined, now = Date.now()): string {
+  if (at === null || at === undefined) return '-'
+  return formatDuration((now - (typeof at === 'string' ? Date.parse(at) : at)) / 1000)
 }
 
 export function formatBytes(bytes: number | null | undefined): string {
@@ -52,9 +63,8 @@ export function renderTable<Row>(columns: Column<Row>[], rows: Row[], options: {
   const cells = rows.map((row) => columns.map((c) => c.value(row)))
   const widths = columns.map((c, i) => Math.min(c.max ?? Infinity, Math.max(c.header.length, ...cells.map((r) => r[i].length))))
   const fit = (text: string, i: number) => {
-    const width = widths[i]
-    const cut = text.length > width ? `${text.slice(0, Math.max(0, width - 1))}…` : text
-    return columns[i].align === 'right' ? cut.padStart(width) : cut.padEnd(width)
+    const cut = truncate(text, widths[i])
+    return columns[i].align === 'right' ? cut.padStart(widths[i]) : cut.padEnd(widths[i])
   }
   const lines = [
     columns
@@ -71,5 +81,5 @@ export function renderTable<Row>(columns: Column<Row>[], rows: Row[], options: {
     )
   })
   const width = options.width
-  return lines.map((line) => (width && !options.color && line.length > width ? `${line.slice(0, width - 1)}…` : line)).join('\n')
+  return lines.map((line) => (width && !options.color ? truncate(line, width) : line)).join('\n')
 }

@@ -1,5 +1,5 @@
 import {Flags} from '@oclif/core'
-import {UsageError} from '../../lib/errors.js'
+import {keyValuePairs} from '../../lib/key-value.js'
 
 /** Flags every `tend ci` command that talks to a master takes. */
 export const masterFlags = {
@@ -14,11 +14,5 @@ export const masterFlags = {
 
 /** `--property key=value` flags to a properties object (a bad one is a usage error). */
 export function parseProperties(items: string[]): Record<string, string> {
-  const properties: Record<string, string> = {}
-  for (const item of items) {
-    const eq = item.indexOf('=')
-    if (eq <= 0) throw new UsageError(`--property ${JSON.stringify(item)}: expected key=value`)
-    properties[item.slice(0, eq)] = item.slice(eq + 1)
-  }
-  return properties
+  return Object.fromEntries(keyValuePairs('--property', items))
 }

@@ -1,28 +1,15 @@
+import {formatAge, formatDuration, renderTable} from '../../lib/format.js'
 import type {Build, BuildResult} from '../../protocols/ci/builds.js'
 import type {BuildDetail, BuilderInfo, WorkerInfo} from './ci-client.js'
 
 /** Plain-text renderings for the `tend ci` commands (their --json output is the data itself). */
 
+/** A table of text cells under these headers (rendered by the one table renderer). */
 export function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i])))
-      .join('  ')
-      .trimEnd()
-  return [line(header), ...rows.map(line)].join('\n')
-}
-
-function since(ms: number | null, now = Date.now()): string {
-  if (ms === null) return '-'
-  return duration(now - ms) + ' ago'
-}
-
-export function duration(ms: number): string {
-  const s = Math.round(ms / 1000)
-  if (s < 60) return `${s}s`
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`
+  return renderTable(
+    header.map((h, i) => ({header: h, value: (row: string[]) => row[i]})),
+    rows,
+  )
 }
 
 export function renderBuilders(builders: BuilderInfo[]): string {
@@ -69,8 +56,8 @@ export function renderBuilds(builds: Build[]): string {
       b.builder,
       buildStatus(b),
       b.worker ?? '-',
-      since(b.startedAt),
-      b.startedAt ? duration((b.finishedAt ?? Date.now()) - b.startedAt) : '-',
+      b.startedAt === null ? '-' : `${formatAge(b.startedAt)} ago`,
+      b.startedAt === null ? '-' : formatDuration(((b.finishedAt ?? Date.now()) - b.startedAt) / 1000),
       b.reason.length > 50 ? `${b.reason.slice(0, 49)}…` : b.reason,
     ]),
   )

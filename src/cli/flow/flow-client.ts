@@ -7,6 +7,7 @@ import {ControlUnreachableError, controlRequest} from '../../daemons/runtime/con
 import {findInstance} from '../instances/discovery.js'
 import type {InstanceStatusDoc} from '../../daemons/runtime/instance-view.js'
 import {FailureError, UsageError} from '../../lib/errors.js'
+import {splitKeyValue} from '../../lib/key-value.js'
 import {DesiredState} from '../../daemons/flow-agent/desired.js'
 import {formatFlow} from '../../daemons/flow-agent/flow.js'
 import {OvsSwitch} from '../../daemons/flow-agent/ovs-switch.js'
@@ -54,11 +55,12 @@ export async function syncVia(target: FlowTarget, options: SyncOptions): Promise
 export function bridgeAddresses(bridges: string[], given: string[], rundir: string): Map<string, string> {
   const out = new Map(bridges.map((b) => [b, `unix:${rundir}/${b}.mgmt`]))
   for (const item of given) {
-    const eq = item.indexOf('=')
-    const isPair = eq > 0 && !item.slice(0, eq).includes(':')
+    // A bare address has a ':' before any '=' (unix:/x/br0.mgmt, tcp:127.0.0.1:6653).
+    const pair = splitKeyValue(item)
+    const isPair = pair !== undefined && !pair[0].includes(':')
     if (!isPair && bridges.length !== 1)
       throw new UsageError(`--address ${item}: the model has ${bridges.length} bridges; write BRIDGE=ADDRESS`)
-    const [bridge, address] = isPair ? [item.slice(0, eq), item.slice(eq + 1)] : [bridges[0], item]
+    const [bridge, address] = isPair ? pair : [bridges[0], item]
     if (!out.has(bridge)) throw new UsageError(`--address ${item}: the model has no bridge ${bridge} (it has ${bridges.join(', ')})`)
     out.set(bridge, address)
   }

@@ -1,6 +1,7 @@
 import {existsSync, mkdirSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {UsageError} from '../../lib/errors.js'
+import {type Column, renderTable} from '../../lib/format.js'
 import {Ring, type RingDevice, readRing, writeRing} from '../../protocols/storage/ring.js'
 import {type NewDevice, addDevice, rebalance, removeDevice, setWeight} from '../../protocols/storage/ring-builder.js'
 
@@ -94,19 +95,25 @@ export function showRingFile(file: string): RingSummary {
   return summarize(file, readRing(file))
 }
 
+type DeviceRow = RingSummary['devices'][number]
+
+const DEVICE_COLUMNS: Column<DeviceRow>[] = [
+  {header: 'ID', value: (d) => String(d.id), align: 'right'},
+  {header: 'REGION', value: (d) => String(d.region), align: 'right'},
+  {header: 'ZONE', value: (d) => String(d.zone), align: 'right'},
+  {header: 'ADDRESS', value: (d) => `${d.ip}:${d.port}`},
+  {header: 'DEVICE', value: (d) => d.device},
+  {header: 'WEIGHT', value: (d) => String(d.weight), align: 'right'},
+  {header: 'PARTITIONS', value: (d) => String(d.partitions), align: 'right'},
+  {header: '', value: (d) => (d.removed ? '(removed at next rebalance)' : '')},
+]
+
 export function formatRing(summary: RingSummary): string {
-  const lines = [
+  return [
     `${summary.file}`,
     `version ${summary.version}: ${summary.partitions} partitions (part power ${summary.partPower}), ${summary.replicas} replicas, min_part_hours ${summary.minPartHours}`,
     summary.balanced ? `balance ${summary.balance}%` : 'not balanced yet: run `tend storage ring rebalance`',
     '',
-    `${'id'.padStart(4)}  ${'region'.padStart(6)}  ${'zone'.padStart(4)}  ${'address'.padEnd(24)}  ${'device'.padEnd(10)}  ${'weight'.padStart(8)}  ${'partitions'.padStart(10)}`,
-  ]
-  for (const d of summary.devices) {
-    lines.push(
-      `${String(d.id).padStart(4)}  ${String(d.region).padStart(6)}  ${String(d.zone).padStart(4)}  ${`${d.ip}:${d.port}`.padEnd(24)}  ${d.device.padEnd(10)}  ${String(d.weight).padStart(8)}  ${String(d.partitions).padStart(10)}${d.removed ? '  (removed at next rebalance)' : ''}`,
-    )
-  }
-  if (summary.devices.length === 0) lines.push('  (no devices: add some with `tend storage ring add`)')
-  return lines.join('\n')
+    summary.devices.length === 0 ? '(no devices: add some with `tend storage ring add`)' : renderTable(DEVICE_COLUMNS, summary.devices),
+  ].join('\n')
 }

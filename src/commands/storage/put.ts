@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
-import {UsageError} from '../../lib/errors.js'
+import {keyValuePairs} from '../../lib/key-value.js'
 import {clientFlags} from '../../cli/storage/storage-flags.js'
 import {connect} from '../../cli/storage/storage-client.js'
 import {type PutResult, putFiles} from '../../cli/storage/object-service.js'
@@ -26,9 +26,7 @@ export default class StoragePut extends BaseCommand {
   async run(): Promise<PutResult[]> {
     const {args, argv, flags} = await this.parse(StoragePut)
     const files = (argv as string[]).slice(1)
-    const meta = Object.fromEntries(
-      flags.meta.map((kv) => (kv.includes('=') ? [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)] : badMeta(kv))),
-    )
+    const meta = Object.fromEntries(keyValuePairs('--meta', flags.meta))
     const client = await connect(this.home, flags)
     const progress = new ProgressLine(!this.jsonEnabled())
     try {
@@ -44,8 +42,4 @@ export default class StoragePut extends BaseCommand {
       client.close()
     }
   }
-}
-
-function badMeta(kv: string): never {
-  throw new UsageError(`--meta ${JSON.stringify(kv)}: expected key=value`)
 }

@@ -12,7 +12,7 @@ import type {BuilderConfig, MasterConfig} from './ci-master-config.js'
 import {LogService} from './log-service.js'
 import {LogWriter} from './log-writer.js'
 import {Schedulers} from './schedulers.js'
-import type {CiMasterDetails} from './status.js'
+import type {MasterStatusDetails} from './status.js'
 import {type WorkerAccount, WorkerHub} from './worker-hub.js'
 
 /** Where a generated API token is kept: readable only by the master's user. */
@@ -134,7 +134,7 @@ export async function startMaster(ctx: DaemonContext, config: MasterConfig): Pro
             running,
             followers: logService.followers,
             outputBytes: coordinator.outputBytes,
-          } satisfies CiMasterDetails,
+          } satisfies MasterStatusDetails,
         }
       },
       stop: async () => {

@@ -1,9 +1,9 @@
 /**
- * The shape of a ci-master's `/status` details: what `tend top`, `tend ps --json` and scripts
- * read (the API address and token file are how commands reach the master).
+ * The shape of a ci-master's `/status` details: what the `tend top` panel, `tend ps --json`
+ * and the CLI (the API address and token file) read.
  */
 
-/** A running build as the master sees it, with the newest lines of its output. */
+/** A build running on this master, with the newest lines of its current step. */
 export interface RunningView {
   id: number
   builder: string
@@ -13,22 +13,22 @@ export interface RunningView {
   stepName: string | null
   startedAt: number | null
   outputBytes: number
+  /** The last few lines the step printed, as received (control characters removed). */
   tail: string[]
 }
 
-// A type, not an interface: DaemonStatus.details takes only types with an implicit index signature.
-export type CiMasterDetails = {
-  /** http://host:port of the API. */
+export interface MasterStatusDetails {
+  /** The HTTP API and worker endpoint, http://host:port. */
   api: string
-  /** The file holding the API token (never the token itself); null for a token given inline. */
+  /** Where the generated API token is kept (never the token itself); null when configured. */
   tokenFile: string | null
   master: string
-  /** The database, with any password redacted. */
   db: string
   builders: Array<{name: string; pending: number; running: number; maxBuilds: number}>
   workers: Array<{name: string; tags: string[]; connected: boolean; running: number[]; slots: number | null}>
   running: RunningView[]
-  /** Clients following a live log. */
+  /** `tend ci log --follow` streams open right now. */
   followers: number
+  /** Step output bytes received since the master started. */
   outputBytes: number
 }

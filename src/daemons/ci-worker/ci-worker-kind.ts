@@ -4,7 +4,7 @@ import {defineDaemonKind} from '../runtime/contract.js'
 import {resolveSecret} from '../../lib/secret-ref.js'
 import {workerConfig, type WorkerConfig} from './ci-worker-config.js'
 import {StepRegistry} from './leftovers.js'
-import type {CiWorkerDetails} from './status.js'
+import type {WorkerStatusDetails} from './status.js'
 import {CiWorker} from './worker.js'
 
 export default defineDaemonKind<WorkerConfig>({
@@ -51,7 +51,7 @@ export default defineDaemonKind<WorkerConfig>({
         return {
           healthy: s.state === 'connected',
           summary,
-          details: {name, maxBuilds: config.max_builds, masters: config.masters, ...s} satisfies CiWorkerDetails,
+          details: {name, maxBuilds: config.max_builds, masters: config.masters, ...s} satisfies WorkerStatusDetails,
         }
       },
       stop: () => worker.stop(),

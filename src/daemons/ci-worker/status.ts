@@ -1,19 +1,17 @@
-/**
- * The shape of a ci-worker's `/status` details: what `tend top`, `tend ps --json` and scripts read.
- */
+/** The shape of a ci-worker's `/status` details: what the `tend top` panel and `tend ps --json` read. */
 
-/** The worker's connection and the builds it runs. */
-export type WorkerStatus = {
+export interface WorkerStatus {
   state: 'connecting' | 'connected' | 'waiting' | 'stopped'
+  /** The URL of the master it is connected to, when connected. */
   master: string | null
   masterName: string | null
   running: Array<{build: number; builder: string; step: number | null}>
+  /** Connections made since it started. */
   connects: number
   lastError: string | null
 }
 
-// A type, not an interface: DaemonStatus.details takes only types with an implicit index signature.
-export type CiWorkerDetails = WorkerStatus & {
+export interface WorkerStatusDetails extends WorkerStatus {
   name: string
   maxBuilds: number
   masters: string[]

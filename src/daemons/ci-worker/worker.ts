@@ -15,8 +15,8 @@ import {
   WORKER_PATH,
   type WorkerMessage,
 } from '../../protocols/ci/worker-protocol.js'
-import type {WorkerStatus} from './status.js'
 import {type BuildChannel, BuildRun, type BuildRunOptions} from './build-run.js'
+import type {WorkerStatus} from './status.js'
 
 /** How to reach masters, plus how each build runs (BuildRunOptions). */
 export interface CiWorkerOptions extends BuildRunOptions {

@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3'
 import {randomUUID} from 'node:crypto'
+import {StatementCache} from '../../lib/statement-cache.js'
 
 /**
  * The account and container databases of one device, in one SQLite file: containers and
@@ -110,7 +111,8 @@ export class ListingDb {
   readonly id: string
   private seq: number
   private readonly stmts
-  private readonly adHoc = new Map<string, Database.Statement>()
+  /** Statements for SQL built at run time (listing variants), prepared once. */
+  private readonly adHoc: StatementCache
   /** Containers whose counts changed since they were last reported to their account. */
   readonly dirtyContainers = new Set<number>()
 
@@ -133,6 +135,7 @@ export class ListingDb {
     const max = (table: string) => (this.db.prepare(`SELECT COALESCE(MAX(seq), 0) AS m FROM ${table}`).get() as Row).m as number
     this.seq = Math.max(max('accounts'), max('containers'), max('objects'), max('account_containers'))
     this.stmts = this.prepare()
+    this.adHoc = new StatementCache(this.db)
     for (const row of this.db
       .prepare(
         `SELECT id FROM containers WHERE object_count != reported_count OR bytes_used != reported_bytes OR put_ts != reported_put_ts OR delete_ts != reported_delete_ts`,
@@ -180,16 +183,6 @@ export class ListingDb {
       syncPoint: db.prepare(`SELECT seq FROM sync_points WHERE remote = ?`),
       setSyncPoint: db.prepare(`INSERT INTO sync_points (remote, seq) VALUES (?, ?) ON CONFLICT(remote) DO UPDATE SET seq = excluded.seq`),
     }
-  }
-
-  /** A prepared statement for SQL built at run time (listing variants), prepared once. */
-  private statement(sql: string): Database.Statement {
-    let stmt = this.adHoc.get(sql)
-    if (!stmt) {
-      stmt = this.db.prepare(sql)
-      this.adHoc.set(sql, stmt)
-    }
-    return stmt
   }
 
   private nextSeq(): number {
@@ -266,9 +259,9 @@ export class ListingDb {
   listContainers(account: string, query: ListingQuery): ListingItem<AccountContainerRow>[] {
     return this.list(query, (q) => {
       const {where, params, order} = rangeClause(q, 'name')
-      const rows = this.statement(
-        `SELECT * FROM account_containers WHERE account = ? AND put_ts > delete_ts ${where} ORDER BY name ${order} LIMIT ?`,
-      ).all(account, ...params, q.limit) as Row[]
+      const rows = this.adHoc
+        .get(`SELECT * FROM account_containers WHERE account = ? AND put_ts > delete_ts ${where} ORDER BY name ${order} LIMIT ?`)
+        .all(account, ...params, q.limit) as Row[]
       return rows.map((r) => ({key: r.name as string, row: toAccountContainer(r)}))
     })
   }
@@ -368,9 +361,9 @@ export class ListingDb {
     if (!row) return []
     return this.list(query, (q) => {
       const {where, params, order} = rangeClause(q, 'name')
-      const rows = this.statement(
-        `SELECT name, ts, size, etag, content_type FROM objects WHERE cid = ? AND deleted = 0 ${where} ORDER BY name ${order} LIMIT ?`,
-      ).all(row.id, ...params, q.limit) as Row[]
+      const rows = this.adHoc
+        .get(`SELECT name, ts, size, etag, content_type FROM objects WHERE cid = ? AND deleted = 0 ${where} ORDER BY name ${order} LIMIT ?`)
+        .all(row.id, ...params, q.limit) as Row[]
       return rows.map((r) => ({
         key: r.name as string,
         row: {account, container, name: r.name, ts: r.ts, size: r.size, etag: r.etag, contentType: r.content_type, deleted: false},

@@ -85,6 +85,29 @@ export async function putPrecheck(
   return undefined
 }
 
+/**
+ * The etag and content type a container lists for a version: its own, unless a middleware
+ * stored overrides (Swift's container-update-override sysmeta: a manifest lists its
+ * total size and large-object etag, a symlink its target).
+ */
+function listedAs(meta: RecordMeta): {etag: string; ct: string} {
+  const override = (name: string) => meta.headers?.[`x-object-sysmeta-container-update-override-${name}`]
+  // The content type override adds its parameters (swift_bytes=...) to the current type,
+  // which a POST may have changed since.
+  const params = override('content-type')?.split(';').slice(1) ?? []
+  return {etag: override('etag') ?? meta.etag ?? '', ct: [meta.ct ?? '', ...params].join(';')}
+}
+
+/** The first of a comma-separated list of header names that the object's metadata has. */
+function firstPresent(names: string | string[] | undefined, stored: Record<string, string> | undefined): string | undefined {
+  if (typeof names !== 'string' || !stored) return undefined
+  for (const name of names.split(',')) {
+    const key = name.trim().toLowerCase()
+    if (key && stored[key] !== undefined) return key
+  }
+  return undefined
+}
+
 /** Stores a received body as the object's new version; durable (and, unless a replica copy, listed) before it answers. */
 export async function putObject(
   ctx: NodeContext,
@@ -141,8 +164,7 @@ export async function putObject(
       o: t.object,
       ts: timestamp,
       size: body.size,
-      etag: body.md5,
-      ct: contentType,
+      ...listedAs(meta),
       deleted: false,
     })
   ctx.metrics.bytesIn(body.size)
@@ -180,10 +202,15 @@ export async function getObject(ctx: NodeContext, t: ObjectTarget, request: Inco
     ...meta.headers,
   }
   if (meta.deleteAt !== undefined) headers[H.deleteAt] = String(meta.deleteAt)
-  const precondition = evaluatePreconditions(request, {etag, lastModifiedMs: ticksToMs(timestamp)})
-  if (precondition === 304) return result(304, {etag, 'last-modified': headers['last-modified'], [H.timestamp]: headers[H.timestamp]})
-  if (precondition === 412) return result(412)
-  const ranges = parseRange(request.range, size)
+  // Middlewares may ask for conditions against another etag (a manifest's), and for the
+  // whole of an object that has some metadata (a manifest, whatever range was asked).
+  const conditionalEtag = firstPresent(request[H.etagIsAt], meta.headers)
+  const precondition = evaluatePreconditions(request, {
+    etag: conditionalEtag !== undefined ? meta.headers![conditionalEtag] : etag,
+    lastModifiedMs: ticksToMs(timestamp),
+  })
+  if (precondition !== 200) return result(precondition, headers)
+  const ranges = firstPresent(request[H.ignoreRangeIf], meta.headers) === undefined ? parseRange(request.range, size) : undefined
   if (ranges === 'unsatisfiable') return result(416, {'content-range': `bytes */${size}`})
   const piece = (start: number, end: number): BodySegment =>
     found.data ? found.data.subarray(start, end + 1) : {path: found.externalPath!, start, end}
@@ -241,10 +268,11 @@ export async function postObject(ctx: NodeContext, t: ObjectTarget, headers: Inc
   const current = await store.read(key)
   if (!current || current.tombstone || isExpired(current.meta)) return result(404)
   if (current.entry.timestamp >= timestamp) return result(409, {[H.backendTimestamp]: ticksToSwift(current.entry.timestamp)})
+  // As Swift's datafile metadata: a POST replaces user metadata (and X-Object-Manifest,
+  // which it may set or drop) but keeps the system metadata and the SLO marker.
   const stored = storedHeaders(headers)
-  // A POST does not turn a large-object manifest into a plain object.
-  for (const name of ['x-object-manifest', 'x-static-large-object'])
-    if (current.meta.headers?.[name] && !stored[name]) stored[name] = current.meta.headers[name]
+  for (const [name, value] of Object.entries(current.meta.headers ?? {}))
+    if ((name === 'x-static-large-object' || name.startsWith('x-object-sysmeta-')) && stored[name] === undefined) stored[name] = value
   const deleteAt = deleteAtOf(headers)
   const meta: RecordMeta = {...current.meta, ct: headers['content-type'] ?? current.meta.ct, headers: stored, deleteAt}
   let flags = deleteAt === undefined ? 0 : FLAG_EXPIRES
@@ -257,17 +285,21 @@ export async function postObject(ctx: NodeContext, t: ObjectTarget, headers: Inc
   }
   const written = await store.write({key, partition: t.partition, timestamp, flags, meta, data: current.data ?? Buffer.alloc(0)})
   if (!written.stored) return result(409)
-  if (meta.ct !== current.meta.ct) {
+  const listed = listedAs(meta)
+  const before = listedAs(current.meta)
+  if (listed.ct !== before.ct || listed.etag !== before.etag) {
     await ctx.sendObjectUpdate(t, {
       a: t.account,
       c: t.container,
       o: t.object,
       ts: timestamp,
       size: meta.size ?? 0,
-      etag: meta.etag ?? '',
-      ct: meta.ct ?? '',
+      ...listed,
       deleted: false,
     })
   }
-  return result(202)
+  // As Swift's object server: the answer shows the system metadata (a symlink's target).
+  const sysmeta: Record<string, string> = {}
+  for (const [name, value] of Object.entries(stored)) if (name.startsWith('x-object-sysmeta-')) sysmeta[name] = value
+  return result(202, sysmeta)
 }

@@ -1,4 +1,5 @@
 import {z} from 'zod'
+import {encodeFrames, FrameReader} from '../../protocols/storage/frames.js'
 import type {RowBatch} from './listing-db.js'
 
 /**
@@ -43,28 +44,13 @@ export function decodeKeyEntries(bytes: Buffer): KeyEntry[] {
   return out
 }
 
-/** Records, each preceded by its u32 length. */
-export function encodeRecordFrames(records: Buffer[]): Buffer {
-  const parts: Buffer[] = []
-  for (const record of records) {
-    const length = Buffer.allocUnsafe(4)
-    length.writeUInt32LE(record.length, 0)
-    parts.push(length, record)
-  }
-  return Buffer.concat(parts)
-}
+/** Records, each a frame (frames.ts). */
+export const encodeRecordFrames = (records: Buffer[]): Buffer => encodeFrames(records)
 
 export function decodeRecordFrames(bytes: Buffer): Buffer[] {
   const out: Buffer[] = []
-  let at = 0
-  while (at < bytes.length) {
-    if (at + 4 > bytes.length) throw new Error('truncated record frame')
-    const length = bytes.readUInt32LE(at)
-    at += 4
-    if (at + length > bytes.length) throw new Error('truncated record frame')
-    out.push(bytes.subarray(at, at + length))
-    at += length
-  }
+  const reader = new FrameReader(bytes, 'record frame')
+  while (!reader.done) out.push(reader.frame())
   return out
 }
 

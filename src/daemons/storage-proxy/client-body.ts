@@ -1,4 +1,4 @@
-import type {IncomingMessage} from 'node:http'
+import type {RequestBody} from './middleware/exchange.js'
 
 export type ClientBody = {kind: 'ok'; data: Buffer} | {kind: 'timeout'} | {kind: 'incomplete'}
 
@@ -6,7 +6,7 @@ export type ClientBody = {kind: 'ok'; data: Buffer} | {kind: 'timeout'} | {kind:
  * Reads a client's body of known length into memory. A client that stops sending for
  * `idleMs` gets a 408; one that disconnects mid-body gets nothing stored.
  */
-export function readClientBody(req: IncomingMessage, length: number, idleMs: number): Promise<ClientBody> {
+export function readClientBody(req: RequestBody, length: number, idleMs: number): Promise<ClientBody> {
   return new Promise((resolve) => {
     const data = Buffer.allocUnsafe(length)
     let received = 0

@@ -1,5 +1,7 @@
 import type {IncomingHttpHeaders} from 'node:http'
+import {LRUCache} from 'lru-cache'
 import {backendPath} from '../../protocols/storage/backend.js'
+import type {Ring} from '../../protocols/storage/ring.js'
 import type {Cluster} from './cluster.js'
 
 /**
@@ -13,18 +15,28 @@ export interface ContainerState {
   headers: IncomingHttpHeaders
 }
 
-export class ContainerCache {
-  private readonly entries = new Map<string, {state: ContainerState; expires: number}>()
+/** Containers cached at most; the least recently used goes first. */
+const MAX_ENTRIES = 50_000
+/** A missing container is remembered only briefly: someone may be creating it right now. */
+const MISSING_TTL_MS = 1000
 
+/** What the cache asks of the cluster: a container's partition, and a HEAD to its replicas. */
+export type ContainerServers = Pick<Cluster, 'readFirst' | 'send'> & {readonly ring: Pick<Ring, 'partition'>}
+
+export class ContainerCache {
+  private readonly entries = new LRUCache<string, ContainerState>({max: MAX_ENTRIES})
+
+  /** ttlMs 0: no caching, every object request asks a container server. */
   constructor(
-    private readonly cluster: Cluster,
+    private readonly cluster: ContainerServers,
     private readonly ttlMs: number,
   ) {}
 
-  async get(account: string, container: string): Promise<ContainerState> {
+  /** A container's state, or with no container the account's (its metadata: TempURL keys, quotas). */
+  async get(account: string, container?: string): Promise<ContainerState> {
     const key = `${account}/${container}`
     const cached = this.entries.get(key)
-    if (cached && cached.expires > Date.now()) return cached.state
+    if (cached) return cached
     const ring = this.cluster.ring
     const partition = ring.partition(account, container)
     const {found, results} = await this.cluster.readFirst(
@@ -34,13 +46,13 @@ export class ContainerCache {
     )
     if (!found && results.every((r) => 'error' in r || r.response.status >= 500)) throw new Error('no container server answered')
     const state: ContainerState = found ? {exists: true, headers: found.response.headers} : {exists: false, headers: {}}
-    if (this.entries.size > 50_000) this.entries.clear()
-    // A missing container is remembered only briefly: someone may be creating it right now.
-    this.entries.set(key, {state, expires: Date.now() + (state.exists ? this.ttlMs : Math.min(this.ttlMs, 1000))})
+    const ttl = state.exists ? this.ttlMs : Math.min(this.ttlMs, MISSING_TTL_MS)
+    // lru-cache takes a ttl of 0 as "never expires": not cached at all here.
+    if (ttl > 0) this.entries.set(key, state, {ttl})
     return state
   }
 
-  forget(account: string, container: string): void {
+  forget(account: string, container?: string): void {
     this.entries.delete(`${account}/${container}`)
   }
 }

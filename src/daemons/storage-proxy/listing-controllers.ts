@@ -4,6 +4,7 @@ import {checkMetadata, constraints} from '../../protocols/storage/constraints.js
 import {ticksToSwift} from '../../protocols/storage/timestamp.js'
 import {countStatus} from './cluster.js'
 import {listingFormat, listingParams, renderListing} from './listing-format.js'
+import {showListingRows} from './middleware/listing-rows.js'
 import type {ProxyContext} from './proxy-context.js'
 import type {SwiftRequest} from './request.js'
 import {sendBody, sendStatus} from './respond.js'
@@ -19,7 +20,9 @@ function relayedHeaders(headers: IncomingHttpHeaders, kind: 'container' | 'accou
       name === H.timestamp ||
       name === H.putTimestamp ||
       name === 'last-modified' ||
-      name === 'x-storage-policy'
+      name === 'x-storage-policy' ||
+      name === 'x-versions-location' ||
+      name === 'x-history-location'
     )
       out[name] = value
   }
@@ -32,6 +35,8 @@ function metadataForNodes(headers: IncomingHttpHeaders, kind: 'container' | 'acc
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined) continue
     if (name.startsWith(`x-${kind}-`) || name.startsWith(`x-remove-${kind}-`)) out[name] = value
+    // Versioning's locations (set through middleware/versioned-writes.ts).
+    else if (kind === 'container' && (name === 'x-versions-location' || name === 'x-history-location')) out[name] = value
   }
   return out
 }
@@ -56,6 +61,7 @@ async function readDatabase(ctx: ProxyContext, r: SwiftRequest, kind: 'container
   if (found) {
     headers = relayedHeaders(found.response.headers, kind)
     if (!r.head) items = JSON.parse(found.response.body.toString('utf8'))
+    if (kind === 'container') showListingRows(items, r.account)
   } else if (kind === 'account' && countStatus(results, (s) => s === 404) > 0) {
     // Accounts exist implicitly (account_autocreate): an unknown one is empty.
     headers = {
@@ -112,5 +118,6 @@ export async function accountRequest(ctx: ProxyContext, r: SwiftRequest): Promis
   const results = await ctx.cluster.writeReplicas(partition, (device) =>
     ctx.cluster.send(device, 'POST', backendPath(device.device, partition, r.account), headers),
   )
+  ctx.containers.forget(r.account)
   sendStatus(r.res, countStatus(results, (s) => s >= 200 && s < 300) >= ctx.cluster.quorum ? 204 : 503)
 }

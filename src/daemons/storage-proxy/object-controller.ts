@@ -218,7 +218,14 @@ async function postObject(ctx: ProxyContext, r: SwiftRequest): Promise<void> {
   const partition = ctx.cluster.ring.partition(account, container, object)
   const op: BatchOp = {m: 'POST', p: partition, a: account, c: container, o: object, h: stringHeaders(headers)}
   const results = await ctx.cluster.writeReplicas(partition, (device) => ctx.cluster.batch(device, op))
-  if (countStatus(results, (s) => s === 202) >= ctx.cluster.quorum) return sendStatus(r.res, 202)
+  if (countStatus(results, (s) => s === 202) >= ctx.cluster.quorum) {
+    // The system metadata the nodes show is for the middlewares (the gatekeeper keeps it from clients).
+    const accepted = results.find((x) => 'response' in x && x.response.status === 202)
+    const sysmeta: OutgoingHttpHeaders = {}
+    if (accepted && 'response' in accepted)
+      for (const [name, value] of Object.entries(accepted.response.headers)) if (name.startsWith('x-object-sysmeta-')) sysmeta[name] = value
+    return sendStatus(r.res, 202, sysmeta)
+  }
   if (countStatus(results, (s) => s === 404) >= ctx.cluster.quorum) return sendStatus(r.res, 404)
   sendStatus(r.res, 503)
 }

@@ -90,7 +90,7 @@ export async function fetchObject(
 export async function getObject(ctx: ProxyContext, r: SwiftRequest): Promise<void> {
   const {account, container, object} = r as SwiftRequest & {container: string; object: string}
   const forwarded: Record<string, string> = {}
-  for (const name of ['range', 'if-match', 'if-none-match', 'if-modified-since', 'if-unmodified-since']) {
+  for (const name of ['range', 'if-match', 'if-none-match', 'if-modified-since', 'if-unmodified-since', H.etagIsAt, H.ignoreRangeIf]) {
     const value = r.req.headers[name]
     if (typeof value === 'string') forwarded[name] = value
   }
@@ -99,7 +99,13 @@ export async function getObject(ctx: ProxyContext, r: SwiftRequest): Promise<voi
   if (found.status >= 300) {
     found.stream?.resume()
     delete headers['content-length']
-    return sendStatus(r.res, found.status, found.status === 304 || found.status === 416 ? headers : {}, undefined, r.head)
+    return sendStatus(
+      r.res,
+      found.status,
+      found.status === 304 || found.status === 412 || found.status === 416 ? headers : {},
+      undefined,
+      r.head,
+    )
   }
   const contentType = String(found.headers['content-type'] ?? '')
   if (contentType.startsWith('multipart/byteranges')) headers['content-type'] = contentType

@@ -9,6 +9,8 @@ import {TempAuth, type UserConfig, aclAllows} from './auth.js'
 import {Cluster} from './cluster.js'
 import {ContainerCache} from './container-cache.js'
 import {accountRequest, containerRequest} from './listing-controllers.js'
+import type {Pipeline} from './middleware/pipeline.js'
+import {proxyPipeline} from './middleware/stack.js'
 import {objectRequest} from './object-controller.js'
 import type {ProxyContext} from './proxy-context.js'
 import {type SwiftRequest, parsePath} from './request.js'
@@ -35,6 +37,7 @@ export interface ProxyOptions {
 export class SwiftProxy {
   readonly ctx: ProxyContext
   readonly service: ServiceServer
+  private readonly pipeline: Pipeline
 
   constructor(
     private readonly watcher: RingWatcher,
@@ -54,6 +57,19 @@ export class SwiftProxy {
       clientTimeoutMs: options.clientTimeoutMs,
       stats: this.service.traffic,
     }
+    this.pipeline = proxyPipeline(this.ctx, {
+      authorize: (r) => this.authorize(r, r.env.tokenGiven === true),
+      deny: (r, status) => {
+        r.req.resume()
+        sendStatus(r.res, status, {}, undefined, r.head)
+      },
+      controllers: (r) =>
+        r.object !== undefined
+          ? objectRequest(this.ctx, r)
+          : r.container !== undefined
+            ? containerRequest(this.ctx, r)
+            : accountRequest(this.ctx, r),
+    })
   }
 
   async start(): Promise<void> {
@@ -121,17 +137,13 @@ export class SwiftProxy {
       object: parsed.object,
       query,
       baseUrl: `http://${host}`,
+      env: {},
     }
     const token = headerValue(req.headers['x-auth-token']) ?? headerValue(req.headers['x-storage-token'])
     r.identity = this.ctx.auth.identify(token)
-    const denied = await this.authorize(r, token !== undefined)
-    if (denied) {
-      req.resume()
-      return sendStatus(res, denied, {}, undefined, r.head)
-    }
-    if (r.object !== undefined) return objectRequest(this.ctx, r)
-    if (r.container !== undefined) return containerRequest(this.ctx, r)
-    return accountRequest(this.ctx, r)
+    r.env.tokenGiven = token !== undefined
+    // Middlewares, then authorization (middleware/stack.ts), then the controllers.
+    return this.pipeline.handle(r)
   }
 
   /** 401 without a valid token, 403 for a valid one without rights; undefined if allowed. */
@@ -176,6 +188,7 @@ export class SwiftProxy {
         policies: [{name: 'Policy-0', aliases: 'Policy-0', default: true}],
       },
       tempauth: {},
+      ...this.pipeline.info(),
     }
   }
 

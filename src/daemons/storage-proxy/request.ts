@@ -1,10 +1,14 @@
-import type {IncomingMessage, ServerResponse} from 'node:http'
 import type {Identity} from './auth.js'
+import type {RequestBody, ResponseWriter} from './middleware/exchange.js'
+import type {RequestEnv} from './middleware/pipeline.js'
 
-/** One Swift API request as the controllers see it: parsed path, identity, transaction id. */
+/**
+ * One Swift API request as the controllers see it: parsed path, identity, transaction id.
+ * `req` and `res` are the client's, or a middleware's subrequest's (middleware/exchange.ts).
+ */
 export interface SwiftRequest {
-  req: IncomingMessage
-  res: ServerResponse
+  req: RequestBody
+  res: ResponseWriter
   transId: string
   method: string
   /** HEAD: answer like GET without a body. */
@@ -17,6 +21,8 @@ export interface SwiftRequest {
   identity?: Identity
   /** The request's own URL base (scheme://host), for URLs the proxy hands back. */
   baseUrl: string
+  /** State the middlewares share about this request (middleware/pipeline.ts). */
+  env: RequestEnv
 }
 
 export type ParsedPath =

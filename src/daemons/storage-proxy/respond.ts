@@ -1,5 +1,6 @@
 import {randomBytes} from 'node:crypto'
-import type {OutgoingHttpHeaders, ServerResponse} from 'node:http'
+import type {OutgoingHttpHeaders} from 'node:http'
+import type {ResponseWriter} from './middleware/exchange.js'
 
 /** Responses shaped like Swift's: a transaction id on everything, short HTML error bodies. */
 
@@ -22,6 +23,11 @@ const EXPLANATIONS: Record<number, [string, string]> = {
   507: ['Insufficient Storage', 'There was not enough space to save the resource.'],
 }
 
+/** A status's title and stock explanation ('Bad Request', 'The server could not...'). */
+export function statusText(status: number): [string, string] | undefined {
+  return EXPLANATIONS[status]
+}
+
 // Swift's shape, tx<21 hex>-<10 hex time>: a random per-process part and a counter, which
 // is unique without asking the kernel for randomness on every request.
 const transPrefix = randomBytes(7).toString('hex').slice(0, 13)
@@ -39,14 +45,14 @@ export function newTransId(): string {
  * after the answer, rather than reading (say) 5 GiB only to throw it away, or mistaking the
  * rest of it for the next request.
  */
-function bodyLeftUnread(res: ServerResponse): boolean {
+function bodyLeftUnread(res: ResponseWriter): boolean {
   const req = res.req
   if (!req || req.complete) return false
   return Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined
 }
 
 /** An error (or empty) response; `detail` replaces the stock explanation. */
-export function sendStatus(res: ServerResponse, status: number, headers: OutgoingHttpHeaders = {}, detail?: string, head = false): void {
+export function sendStatus(res: ResponseWriter, status: number, headers: OutgoingHttpHeaders = {}, detail?: string, head = false): void {
   if (bodyLeftUnread(res)) headers = {...headers, connection: 'close'}
   const [title, text] = EXPLANATIONS[status] ?? ['', '']
   const body = status < 300 || status === 304 || !title ? '' : `<html><h1>${title}</h1><p>${escapeHtml(detail ?? text)}</p></html>`
@@ -59,7 +65,7 @@ export function sendStatus(res: ServerResponse, status: number, headers: Outgoin
   res.end(head || status === 204 || status === 304 ? undefined : bytes)
 }
 
-export function sendBody(res: ServerResponse, status: number, body: Buffer | string, headers: OutgoingHttpHeaders, head = false): void {
+export function sendBody(res: ResponseWriter, status: number, body: Buffer | string, headers: OutgoingHttpHeaders, head = false): void {
   const bytes = typeof body === 'string' ? Buffer.from(body) : body
   res.writeHead(status, {...headers, 'content-length': bytes.length})
   res.end(head ? undefined : bytes)

@@ -17,6 +17,10 @@ export const H = {
   deleteAt: 'x-delete-at',
   /** On a batched PUT: the body's MD5, computed once by the proxy instead of by every replica. */
   backendEtag: 'x-backend-etag',
+  /** On a GET or HEAD: metadata names whose value, if the object has it, conditions compare with instead of its ETag. */
+  etagIsAt: 'x-backend-etag-is-at',
+  /** On a GET: metadata names; an object with any of them is sent whole whatever the Range. */
+  ignoreRangeIf: 'x-backend-ignore-range-if-metadata-present',
 } as const
 
 export function backendPath(device: string, partition: number, account: string, container?: string, object?: string): string {
@@ -33,7 +37,8 @@ export function isStoredObjectHeader(name: string): boolean {
     name === 'content-encoding' ||
     name === 'content-disposition' ||
     name === 'x-object-manifest' ||
-    name === 'x-static-large-object'
+    name === 'x-static-large-object' ||
+    name.startsWith('x-object-sysmeta-')
   )
 }
 

@@ -1,4 +1,5 @@
 import {Box, Text} from 'ink'
+import {formatAge} from '../../lib/format.js'
 import type {PanelProps} from '../panel-props.js'
 import type {FlowAgentDetails} from '../../daemons/flow-agent/status.js'
 
@@ -31,7 +32,7 @@ export default function FlowAgentPanel({instance, width}: PanelProps) {
             String(b.installed),
             String(b.driftFound),
             String(b.driftRepaired),
-            b.lastSyncAt ? `${ago(b.lastSyncAt)} ago` : 'never',
+            b.lastSyncAt ? `${formatAge(b.lastSyncAt)} ago` : 'never',
             b.lastSyncMs === null ? '-' : `${b.lastSyncMs} ms`,
           ])}
         </Text>
@@ -61,9 +62,4 @@ const WIDTHS = [12, 12, 9, 10, 12, 9, 10, 8]
 
 function row(cells: string[]): string {
   return cells.map((cell, i) => cell.padEnd(WIDTHS[i])).join('')
-}
-
-function ago(iso: string): string {
-  const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000))
-  return s < 60 ? `${s}s` : s < 3600 ? `${Math.floor(s / 60)}m` : `${Math.floor(s / 3600)}h`
 }

@@ -1,13 +1,7 @@
 import {Box, Text} from 'ink'
+import type {VerbStats} from '../../lib/rolling-stats.js'
 
-/** Pieces both storage panels use: request rates and latencies per verb, byte sizes. */
-
-export interface VerbStats {
-  rate: number
-  p50Ms: number | null
-  p99Ms: number | null
-  total: number
-}
+/** What both storage panels show: request rates and latencies per verb. */
 
 const VERBS = ['PUT', 'GET', 'HEAD', 'DELETE', 'POST']
 
@@ -34,16 +28,4 @@ export function VerbTable({requests}: {requests: Record<string, VerbStats> | und
       ))}
     </Box>
   )
-}
-
-export function formatBytes(bytes: number | undefined): string {
-  if (bytes === undefined) return '-'
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
-  let value = bytes
-  let unit = 0
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024
-    unit++
-  }
-  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`
 }

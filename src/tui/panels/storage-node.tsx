@@ -1,26 +1,11 @@
 import {Box, Text} from 'ink'
+import {formatBytes} from '../../lib/format.js'
+import type {StorageNodeDetails} from '../../daemons/storage-node/status.js'
 import type {PanelProps} from '../panel-props.js'
-import {VerbTable, type VerbStats, formatBytes} from './storage-common.js'
+import {VerbTable} from './storage-common.js'
 
-interface DeviceDetails {
-  name: string
-  objects: number
-  volumes: number
-  volumeBytes: number
-  deadBytes: number
-  indexBytes: number
-  containers: number
-  quarantined: number
-}
-
-interface NodeDetails {
-  api?: string
-  ringVersion?: number
-  devices?: DeviceDetails[]
-  disk?: {totalBytes: number; freeBytes: number}
-  requests?: Record<string, VerbStats>
-  rssBytes?: number
-}
+/** What the panel reads; any field may be missing while the node starts. */
+type NodeDetails = Partial<StorageNodeDetails>
 
 /** `tend top` detail panel of a storage node: devices, disk use and request rates. */
 export default function StorageNodePanel({instance}: PanelProps) {

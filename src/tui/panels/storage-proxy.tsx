@@ -1,6 +1,8 @@
 import {Box, Text} from 'ink'
+import {formatBytes} from '../../lib/format.js'
+import type {VerbStats} from '../../lib/rolling-stats.js'
 import type {PanelProps} from '../panel-props.js'
-import {VerbTable, type VerbStats, formatBytes} from './storage-common.js'
+import {VerbTable} from './storage-common.js'
 
 interface ProxyDetails {
   api?: string

@@ -1,15 +1,15 @@
 import {Box, Text} from 'ink'
-import {formatDuration, formatRate} from '../../lib/format.js'
-import type {SourceStatus, VmRate} from '../../daemons/usage-collector/status.js'
+import {formatAge, formatRate} from '../../lib/format.js'
+import type {CollectorDetails} from '../../daemons/usage-collector/status.js'
 import type {PanelProps} from '../panel-props.js'
 
 const STATE_COLOR: Record<string, string> = {ok: 'green', partial: 'yellow', pending: 'gray', failing: 'red'}
 
-const ago = (iso: string | undefined) => (iso ? `${formatDuration((Date.now() - Date.parse(iso)) / 1000)} ago` : '-')
+const ago = (iso: string | undefined) => (iso ? `${formatAge(iso)} ago` : '-')
 
 /** The usage collector in `tend top`: each source's health, then the busiest VMs. */
 export default function UsageCollectorPanel({instance, width}: PanelProps) {
-  const details = instance.status?.details as {sources?: SourceStatus[]; top?: VmRate[]} | undefined
+  const details = instance.status?.details as Partial<CollectorDetails> | undefined
   const sources = details?.sources ?? []
   const top = details?.top ?? []
   const nameWidth = Math.max(8, Math.min(32, width - 40))

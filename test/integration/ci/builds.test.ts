@@ -11,8 +11,8 @@ import type CiBuildStop from '../../../src/commands/ci/build/stop.js'
 import type CiBuilds from '../../../src/commands/ci/builds.js'
 import type CiLog from '../../../src/commands/ci/log.js'
 import type CiWorkers from '../../../src/commands/ci/workers.js'
-import type {CiMasterDetails} from '../../../src/daemons/ci-master/status.js'
-import type {CiWorkerDetails} from '../../../src/daemons/ci-worker/status.js'
+import type {MasterStatusDetails} from '../../../src/daemons/ci-master/status.js'
+import type {WorkerStatusDetails} from '../../../src/daemons/ci-worker/status.js'
 import {binRun, type JsonOf, repoRoot, tend, tendJson} from '../../helpers/cli.js'
 import type {ForegroundDaemon} from '../../helpers/daemon.js'
 import {isAlive, makeTendHome, waitFor} from '../../helpers/tend-home.js'
@@ -149,7 +149,7 @@ describe('builds and logs', () => {
       if (!text) firstAt = Date.now()
       text += chunk.toString()
     })
-    await waitFor(async () => (await master.daemon.status<CiMasterDetails>()).details.followers === 1, {what: 'the follower to attach'})
+    await waitFor(async () => (await master.daemon.status<MasterStatusDetails>()).details.followers === 1, {what: 'the follower to attach'})
     writeFileSync(join(scratch, `go-${build.id}`), '')
     const result = await follower
     expect(result.exitCode).toBe(0)
@@ -244,7 +244,7 @@ describe('limits and errors', () => {
     try {
       for (const worker of [wrong, unknown]) {
         const status = await waitFor(async () => {
-          const s = await worker.status<CiWorkerDetails>()
+          const s = await worker.status<WorkerStatusDetails>()
           return s.details?.lastError ? s : undefined
         })
         expect(status.healthy).toBe(false)

@@ -1,7 +1,7 @@
 import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import type {WorkerInfo, BuildDetail} from '../../../src/cli/ci/ci-client.js'
-import type {CiMasterDetails} from '../../../src/daemons/ci-master/status.js'
+import type {MasterStatusDetails} from '../../../src/daemons/ci-master/status.js'
 import {type ForegroundDaemon, startForeground} from '../../helpers/daemon.js'
 import {waitFor} from '../../helpers/tend-home.js'
 
@@ -23,7 +23,7 @@ export interface Master {
 
 export async function startMaster(home: string, name: string, config: Record<string, unknown>): Promise<Master> {
   const daemon = await startForeground({home, kind: 'ci-master', name, config: {listen: '127.0.0.1:0', ...config}})
-  const details = (await daemon.status<CiMasterDetails>()).details
+  const details = (await daemon.status<MasterStatusDetails>()).details
   const api = details.api
   if (!details.tokenFile) throw new Error('the test masters keep their token in a file')
   const token = readFileSync(details.tokenFile, 'utf8').trim()

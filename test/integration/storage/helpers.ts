@@ -1,6 +1,6 @@
 import {hash} from 'node:crypto'
 import {request} from 'node:http'
-import {KEY, type LocalCluster, USER} from '../../../bench/storage/cluster.js'
+import {KEY, LocalCluster, USER} from '../../../bench/storage/cluster.js'
 import {readRing} from '../../../src/protocols/storage/ring.js'
 
 /** Helpers for the storage integration tests: a token, raw requests, direct node lookups. */
@@ -8,6 +8,18 @@ import {readRing} from '../../../src/protocols/storage/ring.js'
 export interface Auth {
   token: string
   url: string
+}
+
+/** Users as Swift's functional tests name them: an admin, a plain user of the same account, a reseller admin. */
+export const TEST_USERS = [
+  {user: USER, key: KEY, roles: ['.admin']},
+  {user: 'test:tester3', key: 'testing3', roles: []},
+  {user: 'admin:admin', key: 'admin', roles: ['.admin', '.reseller_admin']},
+]
+
+/** A proxy (with TEST_USERS and `proxyConfig`) and three nodes on a small ring. */
+export function startCluster(proxyConfig: Record<string, unknown> = {}): Promise<LocalCluster> {
+  return LocalCluster.start({nodes: 3, partPower: 6, proxyConfig: {users: TEST_USERS, ...proxyConfig}})
 }
 
 export async function login(cluster: LocalCluster, user = USER, key = KEY): Promise<Auth> {

@@ -30,7 +30,7 @@ describe('storage panels', () => {
     const frame = render(<StorageNodePanel instance={panelInstance('storage-node', details)} width={120} />).lastFrame()!
     expect(frame).toMatch(/http:\/\/127\.0\.0\.1:8781 · ring v4/)
     expect(frame).toMatch(/disk 40\.0 GiB used, 60\.0 GiB free/)
-    expect(frame).toMatch(/d1\s+123456\s+2\s+600\.0 MiB\s+1\.0 KiB\s+8\.0 MiB\s+20\s+1/)
+    expect(frame).toMatch(/d1\s+123456\s+2\s+600\.0 MiB\s+1\.00 KiB\s+8\.00 MiB\s+20\s+1/)
     expect(frame).toMatch(/PUT\s+2101\.5\s+12\.3\s+48\.9\s+40000/)
   })
 

@@ -1,5 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3'
 import type {Pool, PoolClient} from 'pg'
+import {StatementCache} from '../../../lib/statement-cache.js'
 
 export type Dialect = 'sqlite' | 'postgres'
 
@@ -48,16 +49,17 @@ class Mutex {
  */
 export class SqliteSql implements Sql {
   readonly dialect = 'sqlite' as const
-  private readonly statements = new Map<string, BetterSqlite3.Statement>()
+  private readonly statements: StatementCache
   private readonly mutex = new Mutex()
   private readonly direct: Sql
 
   constructor(readonly db: BetterSqlite3.Database) {
+    this.statements = new StatementCache(db)
     this.direct = {
       dialect: 'sqlite',
-      all: async <T>(sql: string, params: readonly unknown[] = []) => this.prepare(sql).all(...params) as T[],
-      get: async <T>(sql: string, params: readonly unknown[] = []) => this.prepare(sql).get(...params) as T | undefined,
-      run: async (sql, params = []) => this.prepare(sql).run(...params).changes,
+      all: async <T>(sql: string, params: readonly unknown[] = []) => this.statements.get(sql).all(...params) as T[],
+      get: async <T>(sql: string, params: readonly unknown[] = []) => this.statements.get(sql).get(...params) as T | undefined,
+      run: async (sql, params = []) => this.statements.get(sql).run(...params).changes,
       transaction: (fn) => fn(this.direct),
     }
   }
@@ -86,15 +88,6 @@ export class SqliteSql implements Sql {
         throw error
       }
     })
-  }
-
-  private prepare(sql: string): BetterSqlite3.Statement {
-    let statement = this.statements.get(sql)
-    if (!statement) {
-      statement = this.db.prepare(sql)
-      this.statements.set(sql, statement)
-    }
-    return statement
   }
 }
 
