@@ -171,20 +171,31 @@ beforeAll(async () => {
 }, 180_000)
 
 afterAll(async () => {
+  // Each step runs even when an earlier one failed: a broken test must leave nothing behind.
+  const attempt = async (step: () => Promise<unknown>) => step().catch((error: unknown) => console.error('cleanup:', error))
   for (const n of HOSTS.keys()) {
     if (!homes[n]) continue
-    await tend(['down', '--all'], {home: home(n), timeout: 60_000})
-    // Whatever survived a failed down: the switch's daemons by their pidfiles.
-    for (const daemon of ['ovs-vswitchd', 'ovsdb-server']) {
+    await attempt(() => tend(['down', '--all'], {home: home(n), timeout: 60_000}))
+    // Whatever survived a failed down: the switch's daemons by their pidfiles, read before the
+    // home's cleanup kills its supervisor and agent (so none starts them again) and removes them.
+    const switchPids = ['ovs-vswitchd', 'ovsdb-server'].flatMap((daemon) => {
       try {
-        process.kill(Number(readFileSync(join(ovsDir(n), `${daemon}.pid`), 'utf8')), 'SIGKILL')
+        return [Number(readFileSync(join(ovsDir(n), `${daemon}.pid`), 'utf8'))]
       } catch {
-        // not running
+        return [] // not running
+      }
+    })
+    await attempt(() => homes[n].cleanup())
+    for (const pid of switchPids) {
+      try {
+        process.kill(pid, 'SIGKILL')
+      } catch {
+        // gone with its agent
       }
     }
   }
-  await lab?.cleanup()
-  for (const h of [...homes, shared]) await h.cleanup()
+  await attempt(async () => lab?.cleanup())
+  await attempt(() => shared.cleanup())
 }, 120_000)
 
 describe('three hosts, one model', () => {
@@ -239,6 +250,19 @@ describe('three hosts, one model', () => {
     } finally {
       await ssh.stop()
       await served.stop()
+    }
+
+    // Only the reply's exact 5-tuple is admitted: a2 sends from udp 4000 to a1:4001 (which a1's
+    // group drops), and of a1's answers the one from 4001 arrives, the one from 4002 does not.
+    const inbox = await udpReceiver(vms.a2.netns, 4000)
+    try {
+      await udpSend(vms.a2.netns, 4000, ip('a1', 6), 4001, 'opened by a2')
+      await udpSend(vms.a1.netns, 4002, ip('a2', 6), 4000, 'unsolicited from a1')
+      await udpSend(vms.a1.netns, 4001, ip('a2', 6), 4000, 'reply from a1')
+      await waitFor(() => inbox.messages().includes('reply from a1'), {what: 'the reply to the connection a2 opened'})
+      expect(inbox.messages()).not.toContain('unsolicited from a1')
+    } finally {
+      await inbox.stop()
     }
   })
 
