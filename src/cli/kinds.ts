@@ -1,4 +1,5 @@
 import type {Config} from '@oclif/core'
+import {FailureError} from '../lib/errors.js'
 import type {DaemonKind, DaemonKindEntry} from '../daemons/runtime/contract.js'
 import {KindRegistry} from '../daemons/runtime/registry.js'
 import {collectExtensions} from './extensions.js'
@@ -61,7 +62,9 @@ const builtinKinds: DaemonKindEntry[] = [
 
 function toEntry(value: DaemonKind | DaemonKindEntry, plugin: string): DaemonKindEntry {
   if (!value || typeof value !== 'object' || typeof value.kind !== 'string') {
-    throw new Error(`plugin ${plugin} returned an invalid daemon kind from hook tend:daemon-kinds`)
+    throw new FailureError(`plugin ${plugin} returned an invalid daemon kind from hook tend:daemon-kinds`, {
+      hint: `update or uninstall ${plugin} (tend plugins)`,
+    })
   }
   if ('load' in value && typeof value.load === 'function') return {...value, source: plugin}
   const definition = value as DaemonKind

@@ -1,6 +1,6 @@
 import {readFileSync} from 'node:fs'
 import {get as httpGet, type IncomingMessage} from 'node:http'
-import {FailureError, UsageError, errorCode, errorMessage} from '../../lib/errors.js'
+import {ExternalError, FailureError, TendError, UsageError, errorCode, errorMessage} from '../../lib/errors.js'
 import {findInstance} from '../instances/discovery.js'
 import type {Build, Step} from '../../protocols/ci/builds.js'
 import {LOG_STREAM_TYPE, type LogFrame, LogFrameParser, segmentText} from '../../protocols/ci/log-stream.js'
@@ -126,16 +126,24 @@ export class CiClient {
     const to = request.to ?? Number.POSITIVE_INFINITY
     const parser = new LogFrameParser()
     let ended = false
-    for await (const chunk of res as AsyncIterable<Buffer>) {
-      for (const {header, payload} of parser.push(chunk)) {
-        if (header.t === 'step') await sink.step(header.step, header.name)
-        else if (header.t === 'seg') await sink.text(header.step, segmentText(header, payload, from, to))
-        else if (header.t === 'step-end') await sink.stepEnd(header)
-        else if (header.t === 'end') {
-          ended = true
-          await sink.end(header)
-        } else if (header.t === 'error') throw new FailureError(`the master failed to send the log: ${header.message}`)
+    try {
+      for await (const chunk of res as AsyncIterable<Buffer>) {
+        for (const {header, payload} of parser.push(chunk)) {
+          if (header.t === 'step') await sink.step(header.step, header.name)
+          else if (header.t === 'seg') await sink.text(header.step, segmentText(header, payload, from, to))
+          else if (header.t === 'step-end') await sink.stepEnd(header)
+          else if (header.t === 'end') {
+            ended = true
+            await sink.end(header)
+          } else if (header.t === 'error') throw new FailureError(`the master failed to send the log: ${header.message}`)
+        }
       }
+    } catch (error) {
+      // A connection cut mid-stream, or frames that do not decode: the master's side failed.
+      if (error instanceof TendError) throw error
+      throw new ExternalError(`the log stream from ${this.api} broke: ${errorCode(error) ?? errorMessage(error)}`, {
+        hint: 'run the command again to read the rest',
+      })
     }
     if (!ended)
       throw new FailureError('the log stream ended early (the master went away?)', {hint: 'run the command again to read the rest'})
@@ -166,7 +174,7 @@ export class CiClient {
   private async get<T>(path: string): Promise<T> {
     const res = await this.fetch(path, {})
     if (!res.ok) await this.fail(res)
-    return (await res.json()) as T
+    return this.json<T>(res)
   }
 
   private async post<T>(path: string, body: unknown): Promise<T> {
@@ -176,7 +184,16 @@ export class CiClient {
       body: JSON.stringify(body),
     })
     if (!res.ok) await this.fail(res)
-    return (await res.json()) as T
+    return this.json<T>(res)
+  }
+
+  /** The answer's JSON; anything else means the URL is no master's API. */
+  private async json<T>(res: Response): Promise<T> {
+    try {
+      return (await res.json()) as T
+    } catch (error) {
+      throw new ExternalError(`${this.api} did not answer as a ci-master API (${errorMessage(error)})`, {hint: 'check --api'})
+    }
   }
 
   private async fetch(path: string, init: RequestInit): Promise<Response> {

@@ -2,11 +2,9 @@
  * What the `tend flow` commands call: a running agent through its control socket, or, with a
  * model file and a switch address, the same engine directly (no agent needed).
  */
-import {StatePaths} from '../../daemons/runtime/paths.js'
-import {ControlUnreachableError, controlRequest} from '../../daemons/runtime/control-client.js'
-import {findInstance} from '../instances/discovery.js'
+import {callInstance, findInstance} from '../instances/discovery.js'
 import type {InstanceStatusDoc} from '../../daemons/runtime/instance-view.js'
-import {FailureError, UsageError} from '../../lib/errors.js'
+import {UsageError} from '../../lib/errors.js'
 import {splitKeyValue} from '../../lib/key-value.js'
 import {DesiredState} from '../../daemons/flow-agent/desired.js'
 import {formatFlow} from '../../daemons/flow-agent/flow.js'
@@ -94,16 +92,6 @@ export async function agentStatus(home: string, instance?: string): Promise<Inst
   return findInstance(home, KIND, instance)
 }
 
-async function call<T>(home: string, instance: InstanceStatusDoc, method: string, path: string, body?: unknown): Promise<T> {
-  const socket = new StatePaths(home).controlSocket(instance.name)
-  try {
-    const res = await controlRequest<T & {error?: string; hint?: string}>(socket, method, path, {body, timeoutMs: 120_000})
-    if (res.statusCode === 400) throw new UsageError(res.body.error ?? 'bad request', {hint: res.body.hint})
-    if (res.statusCode >= 300)
-      throw new FailureError(`agent ${instance.name}: ${res.body.error ?? `HTTP ${res.statusCode}`}`, {hint: res.body.hint})
-    return res.body
-  } catch (error) {
-    if (error instanceof ControlUnreachableError) throw new FailureError(`agent ${instance.name} stopped answering`, {hint: 'see: tend ps'})
-    throw error
-  }
+function call<T>(home: string, instance: InstanceStatusDoc, method: string, path: string, body?: unknown): Promise<T> {
+  return callInstance<T>(home, instance.name, method, path, {body, timeoutMs: 120_000})
 }

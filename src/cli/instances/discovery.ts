@@ -1,6 +1,6 @@
 import {readdirSync} from 'node:fs'
-import {FailureError, UsageError, errorCode} from '../../lib/errors.js'
-import {controlGet} from '../../daemons/runtime/control-client.js'
+import {ExternalError, FailureError, UsageError, errorCode, errorMessage} from '../../lib/errors.js'
+import {ControlUnreachableError, controlGet, controlRequest} from '../../daemons/runtime/control-client.js'
 import type {InstanceStatusDoc} from '../../daemons/runtime/instance-view.js'
 import {StatePaths} from '../../daemons/runtime/paths.js'
 
@@ -37,4 +37,32 @@ export async function findInstance(home: string, kind: string, name?: string): P
     })
   }
   return all[0]
+}
+
+/**
+ * A request on an instance's control socket, as a command makes it: a 400 is the user's
+ * (UsageError, with the instance's own message and hint), any other error answer a failure;
+ * an instance that stops answering or takes too long is said so, by name.
+ */
+export async function callInstance<T>(
+  home: string,
+  name: string,
+  method: string,
+  path: string,
+  options: {body?: unknown; timeoutMs: number},
+): Promise<T> {
+  let res
+  try {
+    res = await controlRequest<T & {error?: string; hint?: string}>(new StatePaths(home).controlSocket(name), method, path, options)
+  } catch (error) {
+    if (error instanceof ControlUnreachableError) throw new FailureError(`${name} stopped answering`, {hint: 'see: tend ps'})
+    if (errorCode(error) === 'ETIMEDOUT')
+      throw new FailureError(`${name} did not answer ${method} ${path} within ${Math.round(options.timeoutMs / 1000)} s`, {
+        hint: `see: tend logs ${name}`,
+      })
+    throw new ExternalError(`${name}: ${errorMessage(error)}`)
+  }
+  if (res.statusCode === 400) throw new UsageError(res.body.error ?? 'bad request', {hint: res.body.hint})
+  if (res.statusCode >= 300) throw new FailureError(`${name}: ${res.body.error ?? `HTTP ${res.statusCode}`}`, {hint: res.body.hint})
+  return res.body
 }

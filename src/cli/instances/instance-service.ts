@@ -1,5 +1,5 @@
 import type {Config} from '@oclif/core'
-import {FailureError} from '../../lib/errors.js'
+import {errorMessage, FailureError} from '../../lib/errors.js'
 import {isProcessAlive} from '../../lib/process.js'
 import {controlGet, controlRequest} from '../../daemons/runtime/control-client.js'
 import type {InstanceStatusDoc} from '../../daemons/runtime/instance-view.js'
@@ -45,12 +45,15 @@ export class InstanceService {
       restart: options.restart,
       maxRestarts: options.maxRestarts,
     })
+    return {...(await this.waitHealthy(options.name, options.timeoutMs)), action}
+  }
+
+  /** Waits until the instance is healthy; a failure names it and where its log is. */
+  private async waitHealthy(name: string, timeoutMs: number): Promise<InstanceRecord> {
     try {
-      return {...(await waitHealthy(this.client, options.name, options.timeoutMs)), action}
+      return await waitHealthy(this.client, name, timeoutMs)
     } catch (error) {
-      throw new FailureError(`${options.name} did not become healthy: ${(error as Error).message}`, {
-        hint: `see: tend logs ${options.name}`,
-      })
+      throw new FailureError(`${name} did not become healthy: ${errorMessage(error)}`, {hint: `see: tend logs ${name}`})
     }
   }
 
@@ -63,7 +66,8 @@ export class InstanceService {
     const socket = this.paths.controlSocket(name)
     const live = await controlGet<InstanceStatusDoc>(socket, '/status')
     if (!live) throw new FailureError(`no instance named ${name} is running`, {hint: 'see: tend ps'})
-    await controlRequest(socket, 'POST', '/stop')
+    // Gone already in between is fine: the wait below sees it.
+    await controlRequest(socket, 'POST', '/stop').catch(() => undefined)
     const deadline = Date.now() + 15_000
     while ((await controlGet(socket, '/healthz', 500)) !== undefined || isProcessAlive(live.pid)) {
       if (Date.now() > deadline) throw new FailureError(`${name} (pid ${live.pid}) did not stop within 15 s`)
@@ -79,7 +83,7 @@ export class InstanceService {
       })
     }
     await this.client.restart(name)
-    return waitHealthy(this.client, name, timeoutMs)
+    return this.waitHealthy(name, timeoutMs)
   }
 
   async delete(name: string): Promise<{deleted: string}> {

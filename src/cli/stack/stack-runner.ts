@@ -1,6 +1,6 @@
 import type {Config} from '@oclif/core'
 import type {ListrTask} from 'listr2'
-import {errorMessage} from '../../lib/errors.js'
+import {errorMessage, FailureError} from '../../lib/errors.js'
 import {taskList} from '../tasks.js'
 import type {InstanceState} from '../../daemons/runtime/instance-view.js'
 import {lastLines} from '../../daemons/runtime/log-tail.js'
@@ -58,7 +58,7 @@ export async function upStack(stack: Stack, client: SupervisorClient, options: {
         const failedDep = instance.dependsOn.find((_, i) => !depsOk[i])
         if (failedDep) {
           result.error = `not started: ${failedDep} did not become healthy`
-          throw new Error(result.error)
+          throw new FailureError(result.error)
         }
         task.title = `${instance.name} (${instance.kind}): starting`
         const started = await client.start(specOf(instance, stack))
@@ -154,15 +154,15 @@ export async function waitHealthy(client: SupervisorClient, name: string, timeou
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const record = (await client.list()).find((r) => r.name === name)
-    if (!record) throw new Error('the supervisor no longer manages it')
+    if (!record) throw new FailureError('the supervisor no longer manages it')
     if (record.state === 'running' && record.health === 'healthy') return record
     if (FAILED_STATES.has(record.state)) {
-      throw new Error(
+      throw new FailureError(
         `${record.reason ?? record.state}${record.state === 'backoff' ? ' (the supervisor keeps retrying per its restart policy)' : ''}`,
       )
     }
     if (Date.now() > deadline)
-      throw new Error(`not healthy after ${Math.round(timeoutMs / 1000)} s (state ${record.state}, health ${record.health})`)
+      throw new FailureError(`not healthy after ${Math.round(timeoutMs / 1000)} s (state ${record.state}, health ${record.health})`)
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
 }

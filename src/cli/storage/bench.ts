@@ -1,4 +1,5 @@
 import {hash, randomBytes} from 'node:crypto'
+import {ExternalError} from '../../lib/errors.js'
 import {percentile} from '../../lib/rolling-stats.js'
 import {SwiftClient, type SwiftCredentials} from './swift-client.js'
 
@@ -53,7 +54,7 @@ export async function runBench(options: BenchOptions, progress: BenchProgress = 
     const containers = Array.from({length: options.containers}, (_, i) => `${prefix}_${i}`)
     for (const container of containers) {
       const res = await client.request('PUT', container)
-      if (res.status !== 201 && res.status !== 202) throw new Error(`creating container ${container} answered ${res.status}`)
+      if (res.status !== 201 && res.status !== 202) throw new ExternalError(`creating container ${container} answered ${res.status}`)
     }
     const body = Buffer.alloc(options.objectSize, '0')
     const etag = hash('md5', body)

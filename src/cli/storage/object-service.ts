@@ -1,10 +1,11 @@
 import {createHash} from 'node:crypto'
-import {createReadStream, createWriteStream, statSync} from 'node:fs'
+import {createReadStream, statSync} from 'node:fs'
 import type {IncomingHttpHeaders, IncomingMessage} from 'node:http'
 import {basename} from 'node:path'
 import {Transform} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
-import {FailureError, UsageError, errorCode} from '../../lib/errors.js'
+import {ExternalError, FailureError, UsageError, errorCode, errorMessage} from '../../lib/errors.js'
+import {openOutputFile} from '../output-file.js'
 import {checkName} from '../../protocols/storage/constraints.js'
 import type {SwiftClient} from './swift-client.js'
 
@@ -17,13 +18,16 @@ function check(what: 'container' | 'object', name: string): void {
   if (problem) throw new UsageError(problem)
 }
 
-function failure(what: string, status: number, body?: Buffer): FailureError {
+/** An error answer: the server's own failure (5xx) is external; a refusal (4xx) is what was asked. */
+function failure(what: string, status: number, body?: Buffer): FailureError | ExternalError {
   const detail = body
     ?.toString('utf8')
     .replace(/<[^>]+>/g, ' ')
     .replace(/\s+/g, ' ')
     .trim()
-  return new FailureError(`${what}: the server answered ${status}${detail ? ` (${detail})` : ''}`, {
+  const message = `${what}: the server answered ${status}${detail ? ` (${detail})` : ''}`
+  if (status >= 500) return new ExternalError(message)
+  return new FailureError(message, {
     hint: status === 401 ? 'check --user and --key' : status === 404 ? 'see: tend storage ls' : undefined,
   })
 }
@@ -91,8 +95,12 @@ export async function getObject(
       done(null, chunk)
     },
   })
-  const sink = to.file ? createWriteStream(to.file) : to.stream!
-  await pipeline(res as IncomingMessage, tap, sink, {end: to.file !== undefined})
+  const sink = to.file ? openOutputFile(to.file) : to.stream!
+  try {
+    await pipeline(res as IncomingMessage, tap, sink, {end: to.file !== undefined})
+  } catch (error) {
+    throw new ExternalError(`downloading ${container}/${object} broke off: ${errorCode(error) ?? errorMessage(error)}`)
+  }
   const etag = String(res.headers.etag ?? '')
   if (etag && md5.digest('hex') !== etag) throw new FailureError(`downloaded ${container}/${object} does not match its ETag ${etag}`)
   return {bytes, etag}
@@ -151,7 +159,11 @@ export async function list(
   const res = await client.request('GET', container, undefined, {query: params})
   if (res.status === 204) return {items: []}
   if (res.status !== 200) throw failure(`listing ${container ?? 'the account'}`, res.status, res.body)
-  return {items: JSON.parse(res.body.toString('utf8')) as ListItem[]}
+  try {
+    return {items: JSON.parse(res.body.toString('utf8')) as ListItem[]}
+  } catch {
+    throw new ExternalError(`listing ${container ?? 'the account'}: the server answered something that is not a JSON listing`)
+  }
 }
 
 /** The headers of the account, a container or an object (HEAD). */

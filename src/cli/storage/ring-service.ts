@@ -1,5 +1,5 @@
-import {existsSync, mkdirSync} from 'node:fs'
-import {dirname, join} from 'node:path'
+import {existsSync} from 'node:fs'
+import {join} from 'node:path'
 import {UsageError} from '../../lib/errors.js'
 import {type Column, renderTable} from '../../lib/format.js'
 import {Ring, type RingDevice, readRing, writeRing} from '../../protocols/storage/ring.js'
@@ -62,7 +62,6 @@ export function createRingFile(
   if (options.partPower < 0 || options.partPower > 22) throw new UsageError('--part-power must be between 0 and 22')
   if (options.replicas < 1 || options.replicas > 8) throw new UsageError('--replicas must be between 1 and 8')
   const ring = Ring.create(options)
-  mkdirSync(dirname(file), {recursive: true})
   writeRing(file, ring)
   return summarize(file, ring)
 }

@@ -1,3 +1,4 @@
+import {FailureError} from '../../lib/errors.js'
 import {findInstance} from '../instances/discovery.js'
 import {SwiftClient} from './swift-client.js'
 
@@ -6,7 +7,8 @@ export async function resolveAuthUrl(home: string, flags: {auth?: string; instan
   if (flags.auth) return flags.auth
   const proxy = await findInstance(home, 'storage-proxy', flags.instance)
   const auth = proxy.details?.auth
-  if (typeof auth !== 'string') throw new Error(`storage-proxy ${proxy.name} does not report its auth URL yet`)
+  if (typeof auth !== 'string')
+    throw new FailureError(`storage-proxy ${proxy.name} does not report its auth URL (is it still starting?)`, {hint: 'see: tend ps'})
   return auth
 }
 

@@ -1,7 +1,7 @@
 import {Agent, type IncomingHttpHeaders, type IncomingMessage, request as httpRequest} from 'node:http'
 import {request as httpsRequest} from 'node:https'
 import type {Readable} from 'node:stream'
-import {FailureError, UsageError} from '../../lib/errors.js'
+import {ExternalError, FailureError, UsageError} from '../../lib/errors.js'
 
 /**
  * A small Swift API v1 client (tempauth) for tend's own commands and benchmark: kept-alive
@@ -51,10 +51,10 @@ export class SwiftClient {
       throw new FailureError(`authentication failed for ${this.credentials.user} at ${auth}`, {
         hint: 'check --user and --key (or ST_USER / ST_KEY)',
       })
-    if (res.status !== 200 && res.status !== 204) throw new FailureError(`auth at ${auth} answered ${res.status}`)
+    if (res.status !== 200 && res.status !== 204) throw new ExternalError(`auth at ${auth} answered ${res.status}`)
     const token = res.headers['x-auth-token']
     const url = res.headers['x-storage-url']
-    if (typeof token !== 'string' || typeof url !== 'string') throw new FailureError(`auth at ${auth} gave no token or storage URL`)
+    if (typeof token !== 'string' || typeof url !== 'string') throw new ExternalError(`auth at ${auth} gave no token or storage URL`)
     this.token = token
     this.storageUrl = new URL(url)
   }

@@ -1,7 +1,7 @@
 import {once} from 'node:events'
-import {createWriteStream} from 'node:fs'
 import type {Writable} from 'node:stream'
 import {finished} from 'node:stream/promises'
+import {openOutputFile} from '../output-file.js'
 import {locateUsageDb} from './locate.js'
 import {jsonInteger, UsageReader} from './reports.js'
 
@@ -17,8 +17,8 @@ export interface ExportSummary {
  */
 export async function exportUsage(home: string, options: {db?: string; instance?: string; output?: string}): Promise<ExportSummary> {
   const db = await locateUsageDb(home, options)
+  const out: Writable = options.output ? openOutputFile(options.output) : process.stdout
   const reader = UsageReader.open(db)
-  const out: Writable = options.output ? createWriteStream(options.output) : process.stdout
   const records: Record<string, number> = {}
   try {
     for (const record of reader.exportRecords()) {

@@ -1,8 +1,5 @@
 /** Commands that talk to a running collector over its control socket: poll now, live rates. */
-import {FailureError, UsageError} from '../../lib/errors.js'
-import {controlRequest} from '../../daemons/runtime/control-client.js'
-import {findInstance} from '../instances/discovery.js'
-import {StatePaths} from '../../daemons/runtime/paths.js'
+import {callInstance, findInstance} from '../instances/discovery.js'
 import {formatBytes, formatRate, renderTable} from '../../lib/format.js'
 import {KIND} from './locate.js'
 import type {PollSummary, VmRate} from '../../daemons/usage-collector/status.js'
@@ -22,13 +19,7 @@ async function call<T>(
   timeoutMs = 10_000,
 ): Promise<{instance: string; body: T}> {
   const doc = await findInstance(home, KIND, instance)
-  const res = await controlRequest<T & {error?: string; hint?: string}>(new StatePaths(home).controlSocket(doc.name), method, path, {
-    body,
-    timeoutMs,
-  })
-  if (res.statusCode === 400) throw new UsageError(res.body.error ?? 'bad request', {hint: res.body.hint})
-  if (res.statusCode >= 300) throw new FailureError(`${doc.name}: ${res.body.error ?? `HTTP ${res.statusCode}`}`)
-  return {instance: doc.name, body: res.body}
+  return {instance: doc.name, body: await callInstance<T>(home, doc.name, method, path, {body, timeoutMs})}
 }
 
 export async function pollNow(

@@ -2,6 +2,7 @@ import {createServer, type IncomingMessage, type Server, type ServerResponse} fr
 import type {AddressInfo} from 'node:net'
 import {z} from 'zod'
 import {errorMessage} from '../../lib/errors.js'
+import {listenTcp} from '../runtime/listen.js'
 import type {Logger} from '../../lib/logger.js'
 import type {Build, BuildState} from '../../protocols/ci/builds.js'
 import type {CiStore} from './db/store.js'
@@ -78,13 +79,7 @@ export class CiApi {
     const colon = listen.lastIndexOf(':')
     const host = listen.slice(0, colon).replace(/^\[|\]$/g, '')
     const port = Number(listen.slice(colon + 1))
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject)
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject)
-        resolve()
-      })
-    })
+    await listenTcp(this.server, port, host)
     const address = this.server.address() as AddressInfo
     const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address
     return `http://${shown}:${address.port}`

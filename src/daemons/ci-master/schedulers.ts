@@ -1,7 +1,7 @@
 import {CronExpressionParser} from 'cron-parser'
 import {execa} from 'execa'
 import {isAbsolute, resolve} from 'node:path'
-import {errorMessage} from '../../lib/errors.js'
+import {errorMessage, ExternalError} from '../../lib/errors.js'
 import type {Logger} from '../../lib/logger.js'
 import type {Build} from '../../protocols/ci/builds.js'
 import type {CiStore} from './db/store.js'
@@ -119,11 +119,13 @@ export class Schedulers implements ChangeTrigger {
       stdin: 'ignore',
     })
     if (result.exitCode !== 0)
-      throw new Error(`git ls-remote ${repository} failed: ${String(result.stderr).trim().split('\n')[0] || `exit ${result.exitCode}`}`)
+      throw new ExternalError(
+        `git ls-remote ${repository} failed: ${String(result.stderr).trim().split('\n')[0] || `exit ${result.exitCode}`}`,
+      )
     const line = String(result.stdout)
       .split('\n')
       .find((l) => l.endsWith(`\t${ref}`))
-    if (!line) throw new Error(`branch ${config.branch} not found in ${repository}`)
+    if (!line) throw new ExternalError(`branch ${config.branch} not found in ${repository}`)
     const revision = line.split('\t')[0]
     const key = `git:${config.name}`
     const last = await this.store.schedulerValue(key)

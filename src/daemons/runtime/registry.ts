@@ -1,4 +1,4 @@
-import {UsageError} from '../../lib/errors.js'
+import {FailureError, UsageError} from '../../lib/errors.js'
 import {parseOrThrow} from '../../lib/validation.js'
 import type {DaemonKind, DaemonKindEntry} from './contract.js'
 
@@ -10,7 +10,10 @@ export class KindRegistry {
 
   constructor(entries: DaemonKindEntry[]) {
     for (const entry of entries) {
-      if (!KIND_NAME.test(entry.kind)) throw new Error(`daemon kind name ${JSON.stringify(entry.kind)} from ${entry.source} is invalid`)
+      if (!KIND_NAME.test(entry.kind))
+        throw new FailureError(`daemon kind name ${JSON.stringify(entry.kind)} from ${entry.source} is invalid`, {
+          hint: `update or uninstall ${entry.source} (tend plugins)`,
+        })
       const existing = this.entries.get(entry.kind)
       if (existing) {
         process.stderr.write(`warning: daemon kind ${entry.kind} from ${entry.source} ignored: ${existing.source} already provides it\n`)

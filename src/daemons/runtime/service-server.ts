@@ -1,5 +1,6 @@
 import {type IncomingMessage, type Server, type ServerResponse, createServer} from 'node:http'
 import type {AddressInfo} from 'node:net'
+import {listenTcp} from './listen.js'
 import type {MetricsRegistry} from './metrics.js'
 import {RollingStats} from '../../lib/rolling-stats.js'
 
@@ -68,13 +69,7 @@ export class ServiceServer {
       },
     )
     server.headersTimeout = 60_000
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen(port, host, () => {
-        server.off('error', reject)
-        resolve()
-      })
-    })
+    await listenTcp(server, port, host)
     this.server = server
   }
 

@@ -7,6 +7,7 @@
  * Booked bytes (deltas and totals) always fit an INTEGER (see accounting.MAX_DELTA).
  */
 import Database from 'better-sqlite3'
+import {errorMessage, TendError, UsageError} from '../../lib/errors.js'
 
 const MIGRATIONS: string[] = [
   `
@@ -185,26 +186,36 @@ export function openWritable(path: string): Database.Database {
 
 /** Opens the database for reports: read-only, never blocking the collector (WAL readers). */
 export function openReadOnly(path: string): Database.Database {
-  const db = new Database(path, {readonly: true, fileMustExist: true})
-  db.pragma('busy_timeout = 5000')
-  db.defaultSafeIntegers(true)
-  const version = Number(db.pragma('user_version', {simple: true}))
-  if (version === 0) {
-    db.close()
-    throw new Error(`${path} is not a usage database (no schema)`)
+  let db: Database.Database | undefined
+  try {
+    db = new Database(path, {readonly: true, fileMustExist: true})
+    db.pragma('busy_timeout = 5000')
+    db.defaultSafeIntegers(true)
+    checkVersion(path, Number(db.pragma('user_version', {simple: true})))
+    return db
+  } catch (error) {
+    db?.close()
+    if (error instanceof TendError) throw error
+    // SQLite's own words: "file is not a database", "disk I/O error" (a directory)...
+    throw new UsageError(`${path} is not a usage database: ${errorMessage(error)}`)
   }
-  if (version > MIGRATIONS.length) {
-    db.close()
-    throw new Error(`${path} has schema version ${version}, newer than this tend understands (${MIGRATIONS.length})`)
-  }
-  return db
+}
+
+/** A database no schema created, or one a newer tend migrated, is none this tend can read. */
+function checkVersion(path: string, version: number): void {
+  if (version === 0) throw new UsageError(`${path} is not a usage database (no schema)`)
+  if (version > MIGRATIONS.length)
+    throw new UsageError(`${path} has schema version ${version}, newer than this tend understands (${MIGRATIONS.length})`, {
+      hint: 'upgrade tend to read it',
+    })
 }
 
 function migrate(db: Database.Database): void {
   const version = Number(db.pragma('user_version', {simple: true}))
-  if (version > MIGRATIONS.length) {
-    throw new Error(`usage database schema version ${version} is newer than this tend understands (${MIGRATIONS.length})`)
-  }
+  if (version > MIGRATIONS.length)
+    throw new UsageError(`usage database schema version ${version} is newer than this tend understands (${MIGRATIONS.length})`, {
+      hint: 'upgrade tend to use it',
+    })
   for (let next = version; next < MIGRATIONS.length; next++) {
     db.transaction(() => {
       db.exec(MIGRATIONS[next])

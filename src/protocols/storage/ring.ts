@@ -1,7 +1,8 @@
-import {readFileSync, renameSync, statSync, unwatchFile, watchFile, writeFileSync} from 'node:fs'
+import {mkdirSync, readFileSync, renameSync, rmSync, statSync, unwatchFile, watchFile, writeFileSync} from 'node:fs'
 import {randomBytes} from 'node:crypto'
+import {dirname} from 'node:path'
 import {z} from 'zod'
-import {UsageError, errorCode} from '../../lib/errors.js'
+import {UsageError, errorCode, errorMessage} from '../../lib/errors.js'
 import type {Logger} from '../../lib/logger.js'
 import {describeZodIssues} from '../../lib/validation.js'
 import {type HashSalt, hashPath, partitionOf} from './hash.js'
@@ -224,8 +225,14 @@ export function readRing(path: string): Ring {
 /** Writes the ring atomically (temp file + rename), so a daemon never reads half a ring. */
 export function writeRing(path: string, ring: Ring): void {
   const temp = `${path}.${process.pid}.tmp`
-  writeFileSync(temp, `${JSON.stringify(ring.toFileData(), null, 1)}\n`)
-  renameSync(temp, path)
+  try {
+    mkdirSync(dirname(path), {recursive: true})
+    writeFileSync(temp, `${JSON.stringify(ring.toFileData(), null, 1)}\n`)
+    renameSync(temp, path)
+  } catch (error) {
+    rmSync(temp, {force: true})
+    throw new UsageError(`cannot write ring file ${path}: ${errorCode(error) ?? errorMessage(error)}`)
+  }
 }
 
 /**

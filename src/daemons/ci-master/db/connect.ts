@@ -3,7 +3,7 @@ import {EventEmitter} from 'node:events'
 import {mkdirSync} from 'node:fs'
 import {isAbsolute, join, resolve} from 'node:path'
 import pg from 'pg'
-import {UsageError} from '../../../lib/errors.js'
+import {errorCode, errorMessage, ExternalError, TendError, UsageError} from '../../../lib/errors.js'
 import {migrate} from './schema.js'
 import {PostgresSql, type Sql, SqliteSql} from './sql.js'
 
@@ -75,8 +75,16 @@ export interface CiDatabase {
 }
 
 export async function openCiDatabase(location: DbLocation, onError: (error: Error) => void): Promise<CiDatabase> {
-  if (location.dialect === 'sqlite') return openSqlite(location.dir)
-  return openPostgres(location.url, onError)
+  try {
+    return location.dialect === 'sqlite' ? await openSqlite(location.dir) : await openPostgres(location.url, onError)
+  } catch (error) {
+    if (error instanceof TendError) throw error
+    // SQLite files in a folder the config names: the config is what to fix. A PostgreSQL server
+    // that refuses or is down is a peer that failed (and may come back: the master is restarted).
+    if (location.dialect === 'sqlite')
+      throw new UsageError(`cannot open the CI database in ${location.dir}: ${errorCode(error) ?? errorMessage(error)}`)
+    throw new ExternalError(`PostgreSQL at ${redactUrl(location.url)}: ${errorMessage(error)}`)
+  }
 }
 
 async function openSqlite(dir: string): Promise<CiDatabase> {

@@ -1,3 +1,4 @@
+import {UsageError} from '../../../lib/errors.js'
 import type {Dialect, Sql} from './sql.js'
 
 /**
@@ -120,7 +121,9 @@ export async function migrate(sql: Sql, component: SchemaComponent): Promise<voi
     const newest = Math.max(...known.map((m) => m.version))
     const ahead = [...applied].filter((v) => v > newest)
     if (ahead.length > 0) {
-      throw new Error(`the ${component} schema is at version ${Math.max(...ahead)}, newer than this tend knows (${newest}): upgrade tend`)
+      throw new UsageError(`the ${component} schema is at version ${Math.max(...ahead)}, newer than this tend knows (${newest})`, {
+        hint: 'upgrade tend, or give this master a database of its own',
+      })
     }
     for (const migration of known) {
       if (applied.has(migration.version)) continue
