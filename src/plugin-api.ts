@@ -3,7 +3,7 @@
  * `options.tend`; types are imported with `import type` (erased at build), so a plugin has no
  * runtime dependency on tend's internals. See docs/plugins.md.
  */
-import {FailureError, UsageError} from './lib/errors.js'
+import {ConfigError, FailureError, UsageError} from './lib/errors.js'
 import {defineDaemonKind} from './daemons/runtime/contract.js'
 import {duration, size} from './lib/units.js'
 import {SourceError, defineUsageSource} from './daemons/usage-collector/source-api.js'
@@ -13,6 +13,8 @@ export const pluginApi = {
   apiVersion: 1,
   defineDaemonKind,
   UsageError,
+  /** A config found wrong at start (a file it names is missing): the daemon exits 2 and is not restarted. */
+  ConfigError,
   FailureError,
   /** Config fields in tend's one syntax: durations with a unit ("500ms", "10s"), sizes ("64MiB"). */
   duration,

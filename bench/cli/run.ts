@@ -10,6 +10,7 @@ import {loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {controlRequest} from '../../src/daemons/runtime/control-client.js'
+import {defaultStackPortsEnv} from '../../test/helpers/ports.js'
 import type {InstanceRecord} from '../../src/daemons/runtime/supervisor/managed-instance.js'
 
 const bin = fileURLToPath(new URL('../../bin/run.js', import.meta.url))
@@ -18,7 +19,8 @@ const runsFlag = process.argv.indexOf('--runs')
 const runs = runsFlag > 0 ? Number(process.argv[runsFlag + 1]) : smoke ? 2 : 7
 
 const home = mkdtempSync(join(tmpdir(), 'tend-bench-cli-'))
-const env = {...process.env, TEND_HOME: home, NODE_ENV: ''}
+// Free ports for the default stack: the benchmark must not take 8410 and 8780-8783 from a running stack.
+const env = {...(await defaultStackPortsEnv()), ...process.env, TEND_HOME: home, NODE_ENV: ''}
 const tend = (args: string[]) => execa(process.execPath, [bin, ...args], {env, reject: false})
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 

@@ -1,6 +1,8 @@
 import {Command, Errors} from '@oclif/core'
 import {resolveTendHome} from '../daemons/runtime/paths.js'
-import {TendError, errorMessage} from '../lib/errors.js'
+import {TendError, errorCode} from '../lib/errors.js'
+import {collectWarnings, warn} from '../lib/warnings.js'
+import {parseErrorAsUsage, printReport, reportOf} from './error-report.js'
 
 /**
  * The base of every tend command (after Salesforce's SfCommand): a global --json flag with a
@@ -10,14 +12,44 @@ import {TendError, errorMessage} from '../lib/errors.js'
 export abstract class BaseCommand extends Command {
   static enableJsonFlag = true
 
+  /** Warnings said under --json: they go into the JSON document instead of stderr. */
+  private warnings: string[] = []
+  private stopCollecting: () => void = () => undefined
+
   /** The state home this command works on. */
   protected get home(): string {
     return resolveTendHome()
   }
 
+  async init(): Promise<void> {
+    await super.init()
+    if (this.jsonEnabled()) ({warnings: this.warnings, stop: this.stopCollecting} = collectWarnings())
+    // `tend ps | head -1`: a reader that has seen enough is not an error.
+    process.stdout.on('error', (error) => {
+      if (errorCode(error) === 'EPIPE') process.exit(0)
+      throw error
+    })
+  }
+
   /** Diagnostics go to stderr so stdout stays data (and stays quiet in --json mode). */
   protected note(message: string): void {
     if (!this.jsonEnabled()) process.stderr.write(`${message}\n`)
+  }
+
+  /** A warning: on stderr, or under --json in the document's `warnings`. */
+  warn(input: string | Error): string | Error {
+    warn(typeof input === 'string' ? input : input.message)
+    return input
+  }
+
+  async finally(error: Error | undefined): Promise<void> {
+    this.stopCollecting()
+    await super.finally(error)
+  }
+
+  protected toSuccessJson(result: unknown): unknown {
+    if (this.warnings.length === 0 || typeof result !== 'object' || result === null || Array.isArray(result)) return result
+    return {...result, warnings: this.warnings}
   }
 
   protected async catch(error: Error & {exitCode?: number}): Promise<void> {
@@ -26,29 +58,11 @@ export abstract class BaseCommand extends Command {
       process.exitCode = error.oclif.exit ?? 0
       return
     }
-    const {message, hint, exitCode, code} = describe(error)
-    process.exitCode = exitCode
-    if (this.jsonEnabled()) {
-      process.stdout.write(`${JSON.stringify({error: {message, hint, exitCode, code}}, null, 2)}\n`)
-      return
-    }
-    process.stderr.write(`Error: ${message}\n`)
-    if (hint) process.stderr.write(`Hint: ${hint}\n`)
+    // Every mistake on the command line is a usage error (exit 2) with one clear line; oclif
+    // sets `parsed` only once parsing succeeded, and `token` to the argument it was parsing.
+    const report = reportOf(this.parsed ? error : parseErrorAsUsage(error, this as {token?: {arg?: string; type?: string}}))
+    process.exitCode = report.exitCode
+    printReport(report, {json: this.jsonEnabled(), warnings: this.warnings})
     if (process.env.TEND_DEBUG && error.stack && !(error instanceof TendError)) process.stderr.write(`${error.stack}\n`)
-  }
-}
-
-function describe(error: Error): {message: string; hint?: string; exitCode: number; code: string} {
-  if (error instanceof TendError) return {message: error.message, hint: error.hint, exitCode: error.exitCode, code: error.code}
-  if (error instanceof Errors.CLIError) {
-    // Flag and argument parse errors: the first line is the useful one.
-    const first = errorMessage(error).split('\n')[0]
-    return {message: first, hint: 'see --help', exitCode: error.oclif?.exit ?? 2, code: 'USAGE'}
-  }
-  return {
-    message: `internal error: ${errorMessage(error)}`,
-    hint: process.env.TEND_DEBUG ? undefined : 'this is a bug in tend; run again with TEND_DEBUG=1 for the stack trace',
-    exitCode: 1,
-    code: 'BUG',
   }
 }

@@ -7,7 +7,9 @@ import {collectExtensions} from './extensions.js'
 /** Every daemon kind this CLI knows: the built-ins and those plugins register (hook tend:daemon-kinds). */
 export async function loadKinds(config: Config): Promise<KindRegistry> {
   const fromPlugins = await collectExtensions<DaemonKind | DaemonKindEntry>(config, 'daemon-kinds')
-  return new KindRegistry([...builtinKinds, ...fromPlugins.map(({plugin, value}) => toEntry(value, plugin))])
+  return new KindRegistry([...builtinKinds, ...fromPlugins.map(({plugin, value}) => toEntry(value, plugin))], async <T>(point: string) =>
+    (await collectExtensions<T>(config, point)).map((e) => e.value),
+  )
 }
 
 /**

@@ -1,6 +1,6 @@
 import {styleText} from 'node:util'
 
-type Color = 'green' | 'yellow' | 'red' | 'gray' | 'cyan' | 'bold' | 'dim'
+export type Color = 'green' | 'yellow' | 'red' | 'gray' | 'cyan' | 'magenta' | 'blue' | 'bold' | 'dim'
 
 /** Colour only for a terminal that wants it (NO_COLOR, pipes and CI get plain text). */
 export function useColor(stream: NodeJS.WriteStream = process.stdout): boolean {

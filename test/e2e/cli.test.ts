@@ -2,6 +2,8 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 import {execa} from 'execa'
+import {createServer} from 'node:http'
+import type {AddressInfo} from 'node:net'
 import {binRun, cliEnv, repoRoot, tend, tendJson} from '../helpers/cli.js'
 import {makeTendHome, waitFor} from '../helpers/tend-home.js'
 import {controlRequest} from '../../src/daemons/runtime/control-client.js'
@@ -20,9 +22,38 @@ describe('the CLI', () => {
   })
 
   it('loads the http-probe plugin by default', async () => {
-    expect(String((await tend(['plugins', '--core'], {home})).stdout)).toContain('@tend/plugin-http-probe')
+    expect(String((await tend(['plugins'], {home})).stdout)).toMatch(/@tend\/plugin-http-probe\s+0\.1\.0\s+bundled\s+tend:daemon-kinds/)
+    const plugins = await tendJson<{plugins: Array<{name: string; source: string; extends: string[]}>}>(['plugins'], {home})
+    expect(plugins.data.plugins).toContainEqual(
+      expect.objectContaining({name: '@tend/plugin-ovirt', source: 'bundled', extends: ['tend:usage-sources']}),
+    )
     const {data} = await tendJson<{kinds: Array<{kind: string; source: string}>}>(['daemon', 'kinds'], {home})
     expect(data.kinds).toContainEqual(expect.objectContaining({kind: 'http-probe', source: '@tend/plugin-http-probe'}))
+  })
+
+  it('completes commands in bash (tend autocomplete)', async () => {
+    // The completion cache goes to XDG_CACHE_HOME: a temp dir, never the user's.
+    const env = {XDG_CACHE_HOME: join(home, 'cache'), HOME: home}
+    expect((await tend(['autocomplete', 'bash'], {home, env})).exitCode).toBe(0)
+    const setup = join(home, 'cache', 'tend', 'autocomplete', 'bash_setup')
+    const complete = (line: string) =>
+      execa(
+        'bash',
+        [
+          '-c',
+          `source ${setup}; COMP_LINE='${line}'; COMP_WORDS=(${line}); COMP_CWORD=${line.split(' ').length - 1}; _tend_autocomplete; echo "\${COMPREPLY[@]}"`,
+        ],
+        {
+          env: cliEnv(home, env),
+          extendEnv: false,
+        },
+      )
+    expect(
+      String((await complete('tend daemon st')).stdout)
+        .split(' ')
+        .sort(),
+    ).toEqual(['start', 'status', 'stop'])
+    expect(String((await complete('tend ps --st')).stdout)).toContain('--state')
   })
 
   it('exits 2 with one line for a usage error, in text and in --json', async () => {
@@ -47,6 +78,10 @@ describe('the CLI', () => {
   })
 
   it('runs an instance in the foreground: control socket, metrics, one instance per name, clean SIGTERM', async () => {
+    // Something for the probe to find up: it is healthy only once a target answers.
+    const target = createServer((_req, res) => res.end('ok'))
+    await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve))
+    const port = (target.address() as AddressInfo).port
     const args = [
       'daemon',
       'run',
@@ -54,7 +89,7 @@ describe('the CLI', () => {
       '--name',
       'fg',
       '--set',
-      'targets.0.url=http://127.0.0.1:9/',
+      `targets.0.url=http://127.0.0.1:${port}/`,
       '--set',
       'targets.0.interval=200ms',
     ]
@@ -63,7 +98,9 @@ describe('the CLI', () => {
     await waitFor(async () => (await controlRequest(socket, 'GET', '/healthz')).statusCode === 200, {what: 'fg healthy'})
 
     const metrics = await controlRequest<string>(socket, 'GET', '/metrics')
-    expect(metrics.body).toMatch(/tend_probe_checks_total\{target="127.0.0.1:9",result="down",instance="fg",kind="http-probe"\} \d+/)
+    expect(metrics.body).toMatch(
+      new RegExp(`tend_probe_checks_total\\{target="127.0.0.1:${port}",result="up",instance="fg",kind="http-probe"\\} \\d+`),
+    )
     expect(metrics.body).toContain('tend_process_resident_memory_bytes')
 
     const second = await tend(args, {home})
@@ -76,5 +113,6 @@ describe('the CLI', () => {
     expect(existsSync(socket)).toBe(false)
     expect(existsSync(join(home, 'run', 'fg.pid'))).toBe(false)
     expect(String(result.stdout)).toContain('received SIGTERM, stopping')
+    target.close()
   })
 })

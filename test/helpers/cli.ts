@@ -45,7 +45,7 @@ export interface JsonError {
 /** Runs `tend ... --json` and parses stdout as a T (see JsonOf). */
 export async function tendJson<T = unknown>(
   args: string[],
-  options: {home: string; env?: Record<string, string>; timeout?: number},
+  options: {home: string; env?: Record<string, string>; timeout?: number} & Pick<Options, 'cwd'>,
 ): Promise<{exitCode: number; data: T; stderr: string}> {
   const result = await tend([...args, '--json'], options)
   let data: T

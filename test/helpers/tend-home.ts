@@ -31,6 +31,21 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/** Pids of every process running an instance of this state home named `name` (whoever started it). */
+export function instanceProcesses(home: string, name: string): number[] {
+  const marker = `${join(home, 'run', name)}.config.json`
+  const pids: number[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').includes(marker)) pids.push(Number(entry))
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids
+}
+
 async function killAllIn(home: string): Promise<void> {
   const pids = pidsIn(home)
   for (const pid of pids) signal(pid, 'SIGTERM')

@@ -50,11 +50,11 @@ export function createProbeKind(tend: PluginApi) {
     kind: 'http-probe',
     summary: 'Probes HTTP endpoints (TCP or unix socket) on an interval and reports their health',
     config: probeConfigSchema(tend),
-    start: async (ctx, config) => startProber(ctx, config),
+    start: async (ctx, config) => startProber(ctx, config, tend),
   })
 }
 
-async function startProber(ctx: DaemonContext, config: ProbeConfig): Promise<RunningDaemon> {
+async function startProber(ctx: DaemonContext, config: ProbeConfig, tend: PluginApi): Promise<RunningDaemon> {
   const cas = new Map<Target, Buffer>()
   for (const t of config.targets) {
     if (!t.ca_file) continue
@@ -62,7 +62,7 @@ async function startProber(ctx: DaemonContext, config: ProbeConfig): Promise<Run
     try {
       cas.set(t, await readFile(file))
     } catch (error) {
-      throw new Error(`cannot read ca_file ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`, {cause: error})
+      throw new tend.ConfigError(`cannot read ca_file ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`, {cause: error})
     }
   }
   const up = ctx.metrics.gauge('probe_up', 'Whether the last probe of the target succeeded (1) or not (0)', ['target'])
@@ -124,7 +124,8 @@ async function startProber(ctx: DaemonContext, config: ProbeConfig): Promise<Run
       const upCount = states.filter((s) => s.state.up).length
       const pending = states.filter((s) => s.state.up === null).length
       return {
-        healthy: true,
+        // Healthy once a probe has actually reached a target: not before the first check, and not with every target down.
+        healthy: upCount > 0,
         summary: `${upCount}/${states.length} targets up${pending ? `, ${pending} pending` : ''}`,
         details: {targets: states.map((s) => s.state)},
       }

@@ -1,6 +1,6 @@
 import {readFileSync} from 'node:fs'
 import {get as httpGet, type IncomingMessage} from 'node:http'
-import {ExternalError, FailureError, TendError, UsageError, errorCode, errorMessage} from '../../lib/errors.js'
+import {ExternalError, FailureError, NotFoundError, TendError, UsageError, errorCode, errorMessage} from '../../lib/errors.js'
 import {findInstance} from '../instances/discovery.js'
 import type {Build, Step} from '../../protocols/ci/builds.js'
 import {LOG_STREAM_TYPE, type LogFrame, LogFrameParser, segmentText} from '../../protocols/ci/log-stream.js'
@@ -217,7 +217,9 @@ export class CiClient {
     } catch {
       // not JSON: keep the status line
     }
-    if (res.status === 400 || res.status === 404 || res.status === 413) throw new UsageError(message, {hint})
+    // A build or builder that does not exist is "not found" (exit 1), as everywhere in tend.
+    if (res.status === 404) throw new NotFoundError(message, {hint})
+    if (res.status === 400 || res.status === 413) throw new UsageError(message, {hint})
     if (res.status === 401 || res.status === 403)
       throw new FailureError(`the master refused the request: ${message}`, {
         hint: hint ?? "check the API token (--token, TEND_CI_TOKEN or the master's token file)",

@@ -1,5 +1,5 @@
 import {readdirSync} from 'node:fs'
-import {ExternalError, FailureError, UsageError, errorCode, errorMessage} from '../../lib/errors.js'
+import {ExternalError, FailureError, NotFoundError, UnavailableError, UsageError, errorCode, errorMessage} from '../../lib/errors.js'
 import {ControlUnreachableError, controlGet, controlRequest} from '../../daemons/runtime/control-client.js'
 import type {InstanceStatusDoc} from '../../daemons/runtime/instance-view.js'
 import {StatePaths} from '../../daemons/runtime/paths.js'
@@ -27,10 +27,10 @@ export async function findInstance(home: string, kind: string, name?: string): P
   const all = (await liveInstances(home)).filter((doc) => doc.kind === kind)
   if (name) {
     const found = all.find((doc) => doc.name === name)
-    if (!found) throw new FailureError(`no running ${kind} instance named ${name}`, {hint: 'see: tend ps'})
+    if (!found) throw new NotFoundError(`no running ${kind} instance named ${name}`, {hint: 'see: tend ps'})
     return found
   }
-  if (all.length === 0) throw new FailureError(`no ${kind} instance is running in ${home}`, {hint: 'start one with: tend up'})
+  if (all.length === 0) throw new UnavailableError(`no ${kind} instance is running in ${home}`, {hint: 'start one with: tend up'})
   if (all.length > 1) {
     throw new UsageError(`several ${kind} instances are running: ${all.map((d) => d.name).join(', ')}`, {
       hint: 'pick one with --instance NAME',
@@ -55,9 +55,9 @@ export async function callInstance<T>(
   try {
     res = await controlRequest<T & {error?: string; hint?: string}>(new StatePaths(home).controlSocket(name), method, path, options)
   } catch (error) {
-    if (error instanceof ControlUnreachableError) throw new FailureError(`${name} stopped answering`, {hint: 'see: tend ps'})
+    if (error instanceof ControlUnreachableError) throw new UnavailableError(`${name} stopped answering`, {hint: 'see: tend ps'})
     if (errorCode(error) === 'ETIMEDOUT')
-      throw new FailureError(`${name} did not answer ${method} ${path} within ${Math.round(options.timeoutMs / 1000)} s`, {
+      throw new UnavailableError(`${name} did not answer ${method} ${path} within ${Math.round(options.timeoutMs / 1000)} s`, {
         hint: `see: tend logs ${name}`,
       })
     throw new ExternalError(`${name}: ${errorMessage(error)}`)

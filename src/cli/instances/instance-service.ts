@@ -1,14 +1,16 @@
 import type {Config} from '@oclif/core'
-import {errorMessage, FailureError} from '../../lib/errors.js'
+import {FailureError, NotFoundError, errorMessage} from '../../lib/errors.js'
+import {globToRegExp} from '../../lib/glob.js'
 import {isProcessAlive} from '../../lib/process.js'
 import {controlGet, controlRequest} from '../../daemons/runtime/control-client.js'
-import type {InstanceStatusDoc} from '../../daemons/runtime/instance-view.js'
+import type {InstanceStatusDoc, InstanceView} from '../../daemons/runtime/instance-view.js'
 import {StatePaths, validateInstanceName} from '../../daemons/runtime/paths.js'
 import {loadKinds} from '../kinds.js'
 import {waitHealthy} from '../stack/stack-runner.js'
 import {SupervisorClient} from '../../daemons/runtime/supervisor/supervisor-client.js'
 import type {InstanceRecord} from '../../daemons/runtime/supervisor/managed-instance.js'
 import type {RestartPolicy} from '../../daemons/runtime/supervisor/spec.js'
+import {listInstances} from './ps.js'
 
 /** Single-instance operations behind `tend daemon start|stop|restart|status|delete`. */
 export class InstanceService {
@@ -20,18 +22,29 @@ export class InstanceService {
     this.client = new SupervisorClient(this.paths)
   }
 
-  /** Validates the config, starts the instance under the supervisor and waits until it is healthy. */
+  /**
+   * Validates the config, starts the instance under the supervisor and waits until it is
+   * healthy. Without a config (`tend daemon start NAME`), an instance the supervisor already
+   * knows (a stopped one of a stack) starts again as it was.
+   */
   async start(options: {
     oclif: Config
     kind: string
     name: string
     rawConfig: unknown
+    /** Whether the user gave a config (--config or --set). */
+    configGiven: boolean
     baseDir: string
     restart: RestartPolicy
     maxRestarts: number
     timeoutMs: number
   }): Promise<InstanceRecord & {action: string}> {
     validateInstanceName(options.name)
+    const known = options.configGiven ? undefined : await this.record(options.name)
+    if (known && (options.kind === known.name || options.kind === known.kind)) {
+      const {action} = await this.client.resume(known.name)
+      return {...(await this.waitHealthy(known.name, options.timeoutMs)), action}
+    }
     const registry = await loadKinds(options.oclif)
     // The daemon converts the config itself: the supervisor passes on what the user wrote.
     await registry.validate(options.kind, options.rawConfig, `config of ${options.name}`)
@@ -48,15 +61,6 @@ export class InstanceService {
     return {...(await this.waitHealthy(options.name, options.timeoutMs)), action}
   }
 
-  /** Waits until the instance is healthy; a failure names it and where its log is. */
-  private async waitHealthy(name: string, timeoutMs: number): Promise<InstanceRecord> {
-    try {
-      return await waitHealthy(this.client, name, timeoutMs)
-    } catch (error) {
-      throw new FailureError(`${name} did not become healthy: ${errorMessage(error)}`, {hint: `see: tend logs ${name}`})
-    }
-  }
-
   /** Stops an instance, whether the supervisor manages it or it runs in a terminal. */
   async stop(name: string): Promise<{name: string; managed: boolean}> {
     if (await this.isManaged(name)) {
@@ -65,7 +69,7 @@ export class InstanceService {
     }
     const socket = this.paths.controlSocket(name)
     const live = await controlGet<InstanceStatusDoc>(socket, '/status')
-    if (!live) throw new FailureError(`no instance named ${name} is running`, {hint: 'see: tend ps'})
+    if (!live) throw notFound(name)
     // Gone already in between is fine: the wait below sees it.
     await controlRequest(socket, 'POST', '/stop').catch(() => undefined)
     const deadline = Date.now() + 15_000
@@ -78,6 +82,7 @@ export class InstanceService {
 
   async restart(name: string, timeoutMs: number): Promise<InstanceRecord> {
     if (!(await this.isManaged(name))) {
+      if (!(await controlGet(this.paths.controlSocket(name), '/status'))) throw notFound(name)
       throw new FailureError(`${name} is not managed by the supervisor, so nothing would start it again`, {
         hint: 'restart it where it runs, or start it with tend daemon start',
       })
@@ -86,23 +91,63 @@ export class InstanceService {
     return this.waitHealthy(name, timeoutMs)
   }
 
+  /**
+   * `tend restart`: the managed instances whose names match any of the globs, or that belong to
+   * the stack, restarted one after another in their start order, each healthy before the next
+   * (a rolling restart stops at the first that does not come back).
+   */
+  async restartMatching(
+    selection: {patterns: string[]; stack?: string},
+    timeoutMs: number,
+    onRestarted: (record: InstanceRecord) => void = () => undefined,
+  ): Promise<InstanceRecord[]> {
+    const res = selection.patterns.map(globToRegExp)
+    const records = (await this.client.list()).filter(
+      (r) => (selection.stack !== undefined && r.stack === selection.stack) || res.some((re) => re.test(r.name)),
+    )
+    if (records.length === 0) {
+      const what = [...selection.patterns, ...(selection.stack ? [`stack ${selection.stack}`] : [])].join(', ')
+      throw new NotFoundError(`no managed instance matches ${what}`, {hint: 'see: tend ps'})
+    }
+    const restarted: InstanceRecord[] = []
+    for (const record of records) {
+      restarted.push(await this.restart(record.name, timeoutMs))
+      onRestarted(restarted.at(-1)!)
+    }
+    return restarted
+  }
+
   async delete(name: string): Promise<{deleted: string}> {
-    if (!(await this.isManaged(name))) throw new FailureError(`no instance named ${name} is managed here`, {hint: 'see: tend ps'})
+    if (!(await this.isManaged(name))) throw notFound(name)
     await this.client.delete(name)
     return {deleted: name}
   }
 
-  /** The instance's /status, or what the supervisor knows when it is not running. */
-  async status(name: string): Promise<InstanceStatusDoc | InstanceRecord> {
-    const live = await controlGet<InstanceStatusDoc>(this.paths.controlSocket(name), '/status')
-    if (live) return live
-    const record = (await this.client.list().catch(() => [])).find((r) => r.name === name)
-    if (record) return record
-    throw new FailureError(`no instance named ${name} here`, {hint: 'see: tend ps'})
+  /** What `tend ps` shows of one instance: the supervisor's record joined with its /status. */
+  async status(name: string): Promise<InstanceView> {
+    const view = (await listInstances(this.paths.home)).instances.find((v) => v.name === name)
+    if (!view) throw notFound(name)
+    return view
+  }
+
+  /** Waits until the instance is healthy; says why when it fails first (its exit reason, config errors included). */
+  private async waitHealthy(name: string, timeoutMs: number): Promise<InstanceRecord> {
+    try {
+      return await waitHealthy(this.client, name, timeoutMs)
+    } catch (error) {
+      throw new FailureError(`${name} did not become healthy: ${errorMessage(error)}`, {hint: `see: tend logs ${name}`})
+    }
+  }
+
+  private async record(name: string): Promise<InstanceRecord | undefined> {
+    return (await this.client.list().catch(() => [])).find((r) => r.name === name)
   }
 
   private async isManaged(name: string): Promise<boolean> {
-    const records = await this.client.list().catch(() => [])
-    return records.some((r) => r.name === name)
+    return (await this.record(name)) !== undefined
   }
+}
+
+function notFound(name: string): NotFoundError {
+  return new NotFoundError(`no instance named ${name} here`, {hint: 'see: tend ps'})
 }

@@ -1,6 +1,6 @@
 import {existsSync} from 'node:fs'
 import {liveInstances} from './discovery.js'
-import type {InstanceStatusDoc, InstanceView} from '../../daemons/runtime/instance-view.js'
+import type {InstanceState, InstanceStatusDoc, InstanceView} from '../../daemons/runtime/instance-view.js'
 import {StatePaths} from '../../daemons/runtime/paths.js'
 import {SupervisorClient} from '../../daemons/runtime/supervisor/supervisor-client.js'
 import type {InstanceRecord} from '../../daemons/runtime/supervisor/managed-instance.js'
@@ -35,6 +35,22 @@ export async function listInstances(home: string): Promise<PsResult> {
     instances: views,
     note: orphanedState ? 'the supervisor is not running; instances it managed are not being restarted (run tend up to resume)' : null,
   }
+}
+
+export interface InstanceFilter {
+  stack?: string
+  kind?: string
+  states?: InstanceState[]
+}
+
+/** The rows `tend ps --stack S --kind K --state X` shows: every filter given must hold. */
+export function filterInstances(views: InstanceView[], filter: InstanceFilter): InstanceView[] {
+  return views.filter(
+    (v) =>
+      (filter.stack === undefined || v.stack === filter.stack) &&
+      (filter.kind === undefined || v.kind === filter.kind) &&
+      (filter.states === undefined || filter.states.length === 0 || filter.states.includes(v.state)),
+  )
 }
 
 function managedView(record: InstanceRecord, status: InstanceStatusDoc | null): InstanceView {

@@ -2,7 +2,7 @@ import {existsSync} from 'node:fs'
 import {basename, delimiter, dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {z} from 'zod'
-import {UsageError} from '../../lib/errors.js'
+import {ConfigError} from '../../lib/errors.js'
 import {isPlainObject, readYamlFile} from '../../lib/config-input.js'
 import {describeZodIssues} from '../../lib/validation.js'
 import {validateInstanceName} from '../../daemons/runtime/paths.js'
@@ -49,7 +49,10 @@ const stackSchema = z
 export interface StackInstance {
   name: string
   kind: string
-  /** Validated and defaulted by the kind's schema. */
+  /**
+   * As written (variables filled in), validated by the kind's schema: the daemon parses it
+   * itself, so units and defaults are applied exactly once, there.
+   */
   config: unknown
   dependsOn: string[]
   restart: RestartPolicy
@@ -83,7 +86,7 @@ export async function loadStack(file: string, registry: KindRegistry, env: NodeJ
   const where = file === DEFAULT_STACK_FILE ? 'default stack' : file
   const raw = interpolate(readYamlFile(file, 'stack file'), env, where, [])
   const parsed = stackSchema.safeParse(raw)
-  if (!parsed.success) throw new UsageError(`${where}: ${describeZodIssues(parsed.error)}`)
+  if (!parsed.success) throw new ConfigError(`${where}: ${describeZodIssues(parsed.error)}`)
   const spec = parsed.data
 
   const names = Object.keys(spec.instances)
@@ -91,11 +94,12 @@ export async function loadStack(file: string, registry: KindRegistry, env: NodeJ
     try {
       validateInstanceName(name)
     } catch (error) {
-      throw new UsageError(`${where}: instances.${name}: ${(error as Error).message}`)
+      throw new ConfigError(`${where}: instances.${name}: ${(error as Error).message}`)
     }
     for (const dep of spec.instances[name].depends_on) {
-      if (!(dep in spec.instances)) throw new UsageError(`${where}: instances.${name}.depends_on: no instance named ${JSON.stringify(dep)}`)
-      if (dep === name) throw new UsageError(`${where}: instances.${name}.depends_on: an instance cannot depend on itself`)
+      if (!(dep in spec.instances))
+        throw new ConfigError(`${where}: instances.${name}.depends_on: no instance named ${JSON.stringify(dep)}`)
+      if (dep === name) throw new ConfigError(`${where}: instances.${name}.depends_on: an instance cannot depend on itself`)
     }
   }
   const order = topologicalOrder(names, (name) => spec.instances[name].depends_on, where)
@@ -134,18 +138,26 @@ export async function loadStack(file: string, registry: KindRegistry, env: NodeJ
 
 const VARIABLE = /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g
 
-/** Replaces ${VAR} and ${VAR:-default} in every string ($$ is a literal $). Done after parsing, so values cannot inject YAML. */
+const WHOLE_VARIABLE = /^\$\{[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\}$/
+const NUMBER = /^-?\d+(\.\d+)?$/
+
+/**
+ * Replaces ${VAR} and ${VAR:-default} in every string ($$ is a literal $). Done after parsing,
+ * so values cannot inject YAML. A value that is one variable and nothing else, and comes out
+ * as a number, is a number (`port: ${TEND_STORAGE_PORT:-8780}`).
+ */
 function interpolate(value: unknown, env: NodeJS.ProcessEnv, where: string, path: string[]): unknown {
   if (typeof value === 'string') {
-    return value.replace(VARIABLE, (match, name: string | undefined, fallback: string | undefined) => {
+    const text = value.replace(VARIABLE, (match, name: string | undefined, fallback: string | undefined) => {
       if (match === '$$') return '$'
       const found = env[name!]
       if (found !== undefined && found !== '') return found
       if (fallback !== undefined) return fallback
-      throw new UsageError(`${where}: ${path.join('.') || 'value'}: environment variable ${name} is not set`, {
+      throw new ConfigError(`${where}: ${path.join('.') || 'value'}: environment variable ${name} is not set`, {
         hint: `set it, or give a default: \${${name}:-value}`,
       })
     })
+    return WHOLE_VARIABLE.test(value) && NUMBER.test(text) ? Number(text) : text
   }
   if (Array.isArray(value)) return value.map((item, i) => interpolate(item, env, where, [...path, String(i)]))
   if (isPlainObject(value)) {
@@ -161,7 +173,7 @@ function topologicalOrder(names: string[], deps: (name: string) => string[], whe
     if (state.get(name) === 'done') return
     if (state.get(name) === 'visiting') {
       const cycle = [...trail.slice(trail.indexOf(name)), name].join(' -> ')
-      throw new UsageError(`${where}: depends_on has a cycle: ${cycle}`)
+      throw new ConfigError(`${where}: depends_on has a cycle: ${cycle}`)
     }
     state.set(name, 'visiting')
     for (const dep of deps(name)) visit(dep, [...trail, name])

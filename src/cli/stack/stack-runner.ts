@@ -181,6 +181,11 @@ export async function down(options: {oclif: Config; home: string; file?: string;
   return downStack(stack, new SupervisorClient(new StatePaths(options.home)))
 }
 
+/** The name of the stack `tend up` would bring up from the same flags: what `tend restart` restarts. */
+export async function stackName(options: {oclif: Config; home: string; file?: string}): Promise<string> {
+  return (await loadStackFor(options)).name
+}
+
 async function loadStackFor(options: {oclif: Config; home: string; file?: string}): Promise<Stack> {
   const registry = await loadKinds(options.oclif)
   return loadStack(resolveStackFile(options.file), registry, {...process.env, TEND_HOME: options.home})

@@ -4,7 +4,7 @@ import type {IncomingHttpHeaders, IncomingMessage} from 'node:http'
 import {basename} from 'node:path'
 import {Transform} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
-import {ExternalError, FailureError, UsageError, errorCode, errorMessage} from '../../lib/errors.js'
+import {ExternalError, FailureError, NotFoundError, UsageError, errorCode, errorMessage} from '../../lib/errors.js'
 import {openOutputFile} from '../output-file.js'
 import {checkName} from '../../protocols/storage/constraints.js'
 import type {SwiftClient} from './swift-client.js'
@@ -18,8 +18,9 @@ function check(what: 'container' | 'object', name: string): void {
   if (problem) throw new UsageError(problem)
 }
 
-/** An error answer: the server's own failure (5xx) is external; a refusal (4xx) is what was asked. */
-function failure(what: string, status: number, body?: Buffer): FailureError | ExternalError {
+/** An error answer: not found is its own error, the server's own failure (5xx) is external; another refusal (4xx) is what was asked. */
+function failure(what: string, status: number, body?: Buffer): FailureError {
+  if (status === 404) return new NotFoundError(`${what}: not found`, {hint: 'see: tend storage ls'})
   const detail = body
     ?.toString('utf8')
     .replace(/<[^>]+>/g, ' ')
@@ -28,7 +29,7 @@ function failure(what: string, status: number, body?: Buffer): FailureError | Ex
   const message = `${what}: the server answered ${status}${detail ? ` (${detail})` : ''}`
   if (status >= 500) return new ExternalError(message)
   return new FailureError(message, {
-    hint: status === 401 ? 'check --user and --key' : status === 404 ? 'see: tend storage ls' : undefined,
+    hint: status === 401 ? 'check --user and --key' : undefined,
   })
 }
 

@@ -6,11 +6,15 @@ import {restartPolicies} from '../../daemons/runtime/supervisor/spec.js'
 
 export default class DaemonStart extends BaseCommand {
   static summary = 'Start one instance under the supervisor and wait until it is healthy'
+  static description = `With a config (--config, --set), starts a new instance of KIND, or replaces the one of that name.
+Without one, an instance the supervisor knows (say a stack's, stopped with tend daemon stop) starts again as it was:
+tend daemon start NAME.`
   static examples = [
+    '<%= config.bin %> daemon start ci-worker-1',
     '<%= config.bin %> daemon start http-probe --name web-probe --set targets.0.url=http://127.0.0.1:8080/',
     '<%= config.bin %> daemon start ci-worker --name w3 --config worker.yaml --restart always',
   ]
-  static args = {kind: Args.string({description: 'daemon kind (see: tend daemon kinds)', required: true})}
+  static args = {kind: Args.string({description: 'daemon kind (see: tend daemon kinds), or the name of a known instance', required: true})}
   static flags = {
     ...instanceConfigFlags,
     restart: Flags.option({options: restartPolicies, default: 'on-failure' as const, description: 'restart policy'})(),
@@ -26,6 +30,7 @@ export default class DaemonStart extends BaseCommand {
       kind: args.kind,
       name,
       ...instanceConfigFrom(flags),
+      configGiven: flags.config !== undefined || flags.set.length > 0,
       restart: flags.restart,
       maxRestarts: flags['max-restarts'],
       timeoutMs: flags.timeout * 1000,

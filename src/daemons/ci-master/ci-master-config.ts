@@ -1,5 +1,6 @@
 import {CronExpressionParser} from 'cron-parser'
 import {z} from 'zod'
+import {listenAddress} from '../../lib/net-config.js'
 import {secretRef} from '../../lib/secret-ref.js'
 import {duration, size} from '../../lib/units.js'
 import {ciName} from '../../protocols/ci/names.js'
@@ -86,10 +87,7 @@ const worker = z
 export const masterConfig = z
   .object({
     /** host:port for the HTTP API and the workers' WebSocket (path /worker). Port 0 picks one. */
-    listen: z
-      .string()
-      .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:8410')
-      .default('127.0.0.1:0'),
+    listen: listenAddress.default('127.0.0.1:0'),
     /** "sqlite" (files in the data dir), "sqlite:DIR", or a postgres:// URL shared by several masters. */
     db: z
       .string()

@@ -1,4 +1,5 @@
 import {z} from 'zod'
+import {dialUrl} from '../../lib/net-config.js'
 import {secretRef} from '../../lib/secret-ref.js'
 import {duration, size} from '../../lib/units.js'
 import {ciName} from '../../protocols/ci/names.js'
@@ -10,9 +11,7 @@ export const workerConfig = z
     name: ciName.optional(),
     secret: secretRef,
     /** Masters to dial, in order of preference: ws://host:port (path /worker implied). */
-    masters: z
-      .array(z.string().regex(/^wss?:\/\/[^\s/]+(\/\S*)?$/, 'expected a ws:// or wss:// URL, e.g. ws://127.0.0.1:8410'))
-      .min(1, 'list at least one master'),
+    masters: z.array(dialUrl(['ws', 'wss'], 'ws://127.0.0.1:8410')).min(1, 'list at least one master'),
     /** Builds this worker runs at once. */
     max_builds: z.number().int().min(1).max(64).default(1),
     /** Where build dirs are made; default: DATA/work. */

@@ -25,6 +25,15 @@ export interface DaemonContext {
   extensions<T>(point: string): Promise<T[]>
 }
 
+export interface ConfigCheckContext {
+  /** Where the config comes from, for messages: "config of usage", "stack.yaml". */
+  readonly where: string
+  /** The config's path in that file, for messages: "instances.usage.config". */
+  readonly prefix: string
+  /** Values that plugins registered for an extension point, as DaemonContext.extensions. */
+  extensions<T>(point: string): Promise<T[]>
+}
+
 /** What `GET /status` returns for an instance, under `status` in `tend ps --json`. */
 export interface DaemonStatus {
   /** Whether the instance does its job right now; `GET /healthz` answers 200 or 503 from it. */
@@ -63,6 +72,12 @@ export interface DaemonKind<Config = unknown> {
   readonly summary: string
   /** Validates and defaults the config; a failure is reported before anything starts. */
   readonly config: z.ZodType<Config>
+  /**
+   * Checks what the schema alone cannot, e.g. parts of the config that plugins validate (a usage
+   * source's type and keys). Runs wherever the config is validated (`tend up`, `tend daemon
+   * start`, `tend daemon run`), so such an error, too, starts nothing. Throws a ConfigError.
+   */
+  check?(config: Config, ctx: ConfigCheckContext): Promise<void>
   start(ctx: DaemonContext, config: Config): Promise<RunningDaemon>
 }
 

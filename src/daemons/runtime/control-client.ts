@@ -1,5 +1,5 @@
 import {request} from 'node:http'
-import {errorCode} from '../../lib/errors.js'
+import {type ErrorCode, TendError, errorCode} from '../../lib/errors.js'
 
 export interface ControlResponse<T = unknown> {
   statusCode: number
@@ -75,4 +75,20 @@ export async function controlGet<T>(socketPath: string, path: string, timeoutMs 
   } catch {
     return undefined
   }
+}
+
+/**
+ * The error a control route answered (a 4xx or 5xx), as the TendError it was on the other side:
+ * same message, hint, code and exit code (400 is a usage error). `what` prefixes a message that
+ * would otherwise not say who answered.
+ */
+export function controlError(res: ControlResponse, what?: string): TendError {
+  const body = (typeof res.body === 'object' && res.body !== null ? res.body : {}) as {error?: unknown; hint?: unknown; code?: unknown}
+  const message = typeof body.error === 'string' ? body.error : `answered HTTP ${res.statusCode}`
+  const code = typeof body.code === 'string' ? (body.code as ErrorCode) : res.statusCode === 404 ? 'NOT_FOUND' : undefined
+  return new TendError(what ? `${what}: ${message}` : message, {
+    exitCode: res.statusCode === 400 ? 2 : 1,
+    hint: typeof body.hint === 'string' ? body.hint : undefined,
+    code: code ?? (res.statusCode >= 500 ? 'BUG' : undefined),
+  })
 }

@@ -5,6 +5,7 @@ import {FailureError, TendError, errorMessage} from '../../lib/errors.js'
 import {Logger, type LogSink, parseLogLevel} from '../../lib/logger.js'
 import type {DaemonContext, RunningDaemon, StopReason} from './contract.js'
 import type {InstanceStatusDoc} from './instance-view.js'
+import {listenConfigError} from './listen.js'
 import {releaseLock, tryAcquireLock} from './lock.js'
 import {closeStream, openRotatingLog, streamSink} from './log-file.js'
 import {MetricsRegistry} from './metrics.js'
@@ -29,9 +30,10 @@ export interface HostOptions {
 /**
  * Runs one daemon instance in this process: validates its config, takes the instance lock,
  * serves the control socket, starts the kind and stops it on SIGTERM/SIGINT or POST /stop.
- * Resolves with the process exit code once the instance has stopped.
+ * Resolves once the instance has stopped cleanly; throws a TendError when it could not start
+ * (a ConfigError, exit 2, when its config is wrong) or failed while it ran.
  */
-export async function runDaemonHost(options: HostOptions): Promise<number> {
+export async function runDaemonHost(options: HostOptions): Promise<void> {
   const name = validateInstanceName(options.name)
   const paths = new StatePaths(options.home).ensure()
   // Validation first: a bad config is a usage error and nothing starts.
@@ -46,7 +48,7 @@ export async function runDaemonHost(options: HostOptions): Promise<number> {
   const log = new Logger(sinks, name, parseLogLevel(process.env.TEND_LOG_LEVEL))
   const host = new InstanceHost(options, paths, name, log, lock)
   try {
-    return await host.run(definition, config)
+    await host.run(definition, config)
   } finally {
     await closeStream(logStream)
   }
@@ -60,7 +62,8 @@ class InstanceHost {
   private running: RunningDaemon | undefined
   private control: Server | undefined
   private stopping: Promise<void> | undefined
-  private exitCode = 0
+  /** Why the instance stopped on its own (an uncaught error, a failed stop). */
+  private failure: string | undefined
   private stopped!: () => void
   private readonly done = new Promise<void>((resolve) => (this.stopped = resolve))
 
@@ -74,15 +77,15 @@ class InstanceHost {
     this.metrics = new MetricsRegistry({instance: name, kind: options.kind})
   }
 
-  async run(definition: {start(ctx: DaemonContext, config: unknown): Promise<RunningDaemon>}, config: unknown): Promise<number> {
+  async run(definition: {start(ctx: DaemonContext, config: unknown): Promise<RunningDaemon>}, config: unknown): Promise<void> {
     const socketPath = this.paths.controlSocket(this.name)
     const onSignal = (signal: NodeJS.Signals) => {
       this.log.info(`received ${signal}, stopping`)
-      void this.stop(0)
+      void this.stop()
     }
     const onFatal = (error: unknown) => {
       this.log.error('uncaught error, stopping', {error: error instanceof Error ? (error.stack ?? error.message) : String(error)})
-      void this.stop(1)
+      void this.stop(`uncaught error: ${errorMessage(error)}`)
     }
     process.on('SIGTERM', onSignal)
     process.on('SIGINT', onSignal)
@@ -109,10 +112,8 @@ class InstanceHost {
         this.running = await definition.start(ctx, config)
       } catch (error) {
         this.log.error('failed to start', {error: errorMessage(error)})
-        // A config problem found only at start (e.g. in a plugin's part of it) is still a usage error.
-        this.exitCode = error instanceof TendError ? error.exitCode : 1
         this.abort.abort()
-        return this.exitCode
+        throw startFailure(error)
       }
       if (this.stopping) {
         // A stop arrived while start() ran: now there is something to stop.
@@ -122,7 +123,7 @@ class InstanceHost {
         this.log.info('running')
         await this.done
       }
-      return this.exitCode
+      if (this.failure) throw new FailureError(this.failure)
     } finally {
       process.off('SIGTERM', onSignal)
       process.off('SIGINT', onSignal)
@@ -131,13 +132,13 @@ class InstanceHost {
       await closeUnixHttp(this.control, socketPath)
       rmSync(this.paths.pidFile(this.name), {force: true})
       await releaseLock(this.lock)
-      this.log.info('stopped', {exitCode: this.exitCode})
+      this.log.info('stopped', {failure: this.failure})
     }
   }
 
-  private stop(exitCode: number, reason: StopReason = {restarting: false}): Promise<void> {
+  private stop(failure?: string, reason: StopReason = {restarting: false}): Promise<void> {
+    this.failure ??= failure
     this.stopping ??= (async () => {
-      this.exitCode = Math.max(this.exitCode, exitCode)
       this.phase = 'stopping'
       this.abort.abort()
       if (this.running) {
@@ -145,7 +146,7 @@ class InstanceHost {
           await this.running.stop(reason)
         } catch (error) {
           this.log.error('stop failed', {error: errorMessage(error)})
-          this.exitCode = 1
+          this.failure ??= `stop failed: ${errorMessage(error)}`
         }
       }
       this.stopped()
@@ -184,9 +185,21 @@ class InstanceHost {
       'POST /stop': async ({body}) => {
         const restarting = (body as {restarting?: unknown} | undefined)?.restarting === true
         // Answer first, then stop: the caller must not see a reset connection.
-        setImmediate(() => void this.stop(0, {restarting}))
+        setImmediate(() => void this.stop(undefined, {restarting}))
         return {status: 202, body: {stopping: true}}
       },
     }
   }
+}
+
+/**
+ * Why start() failed, as the error the process exits with. What only a live check finds wrong
+ * in the config (a port in use, an address not on this host) is a ConfigError like a schema
+ * error: the supervisor does not retry it, since a restart cannot fix it.
+ */
+function startFailure(error: unknown): TendError {
+  if (error instanceof TendError) return error
+  const configError = listenConfigError(error)
+  if (configError) return configError
+  return new FailureError(`failed to start: ${errorMessage(error)}`)
 }

@@ -15,7 +15,8 @@ export interface InstanceStatusDoc extends DaemonStatus {
  * Supervisord's process states. STARTING until the instance is healthy, BACKOFF while waiting
  * to restart after a crash, FATAL when it failed too often to keep trying.
  */
-export type InstanceState = 'starting' | 'running' | 'backoff' | 'stopping' | 'stopped' | 'exited' | 'fatal'
+export const instanceStates = ['starting', 'running', 'backoff', 'stopping', 'stopped', 'exited', 'fatal'] as const
+export type InstanceState = (typeof instanceStates)[number]
 
 export type Health = 'healthy' | 'unhealthy' | 'unknown'
 
@@ -23,6 +24,8 @@ export interface LastExit {
   code: number | null
   signal: string | null
   at: string
+  /** What the daemon said on its way out, e.g. "cannot listen on 127.0.0.1:8410: the address is in use". */
+  message: string | null
 }
 
 /** One row of `tend ps --json`: the supervisor's record of an instance joined with its /status. */

@@ -29,3 +29,10 @@ export async function releaseLock(lock: Server | undefined): Promise<void> {
   if (!lock) return
   await new Promise<void>((resolve) => lock.close(() => resolve()))
 }
+
+/** Whether a live process holds the lock now (probed by taking and releasing it). */
+export async function isLockHeld(abstractName: string): Promise<boolean> {
+  const lock = await tryAcquireLock(abstractName)
+  await releaseLock(lock)
+  return lock === undefined
+}

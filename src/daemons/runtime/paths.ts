@@ -85,6 +85,11 @@ export class StatePaths {
     return join(this.runDir, `${name}.config.json`)
   }
 
+  /** Why a supervised instance exited (written by it, read by the supervisor): see exit-report.ts. */
+  exitReportFile(name: string): string {
+    return join(this.runDir, `${name}.exit.json`)
+  }
+
   /**
    * A name in Linux's abstract socket namespace, used as a lock: it vanishes with the process
    * that holds it, so a kill -9 never leaves a stale lock behind.

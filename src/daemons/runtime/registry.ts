@@ -1,5 +1,6 @@
 import {FailureError, UsageError} from '../../lib/errors.js'
-import {parseOrThrow} from '../../lib/validation.js'
+import {parseConfig} from '../../lib/validation.js'
+import {warn} from '../../lib/warnings.js'
 import type {DaemonKind, DaemonKindEntry} from './contract.js'
 
 const KIND_NAME = /^[a-z][a-z0-9-]{0,62}$/
@@ -8,7 +9,11 @@ const KIND_NAME = /^[a-z][a-z0-9-]{0,62}$/
 export class KindRegistry {
   private readonly entries = new Map<string, DaemonKindEntry>()
 
-  constructor(entries: DaemonKindEntry[]) {
+  /** `extensions` gives what plugins registered for an extension point, for kinds' `check`. */
+  constructor(
+    entries: DaemonKindEntry[],
+    private readonly extensions: <T>(point: string) => Promise<T[]> = async () => [],
+  ) {
     for (const entry of entries) {
       if (!KIND_NAME.test(entry.kind))
         throw new FailureError(`daemon kind name ${JSON.stringify(entry.kind)} from ${entry.source} is invalid`, {
@@ -16,7 +21,7 @@ export class KindRegistry {
         })
       const existing = this.entries.get(entry.kind)
       if (existing) {
-        process.stderr.write(`warning: daemon kind ${entry.kind} from ${entry.source} ignored: ${existing.source} already provides it\n`)
+        warn(`daemon kind ${entry.kind} from ${entry.source} ignored: ${existing.source} already provides it`)
         continue
       }
       this.entries.set(entry.kind, entry)
@@ -39,7 +44,10 @@ export class KindRegistry {
     return entry
   }
 
-  /** Loads the kind and validates a raw config against its schema (throws UsageError naming `where`). */
+  /**
+   * Loads the kind and validates a raw config against its schema, then the kind's own check of
+   * what the schema cannot see (throws a ConfigError naming `where`).
+   */
   async validate(
     kind: string,
     rawConfig: unknown,
@@ -47,7 +55,8 @@ export class KindRegistry {
     prefix = '',
   ): Promise<{definition: DaemonKind<unknown>; config: unknown}> {
     const definition = await this.get(kind, where).load()
-    const config = parseOrThrow(definition.config, rawConfig ?? {}, where, prefix)
+    const config = parseConfig(definition.config, rawConfig ?? {}, where, prefix)
+    await definition.check?.(config, {where, prefix, extensions: this.extensions})
     return {definition, config}
   }
 }

@@ -22,7 +22,7 @@ const MAX_BODY = 1 << 20
 /**
  * A small JSON-over-HTTP server on a unix socket (mode 0600), for control endpoints.
  * Routes are keyed 'METHOD /path'. A TendError thrown by a route becomes a 4xx with its
- * message; anything else a 500 (and a log line).
+ * message, hint and code; anything else a 500 (and a log line).
  */
 export async function serveUnixHttp(socketPath: string, routes: () => Record<string, Route>, log: Logger): Promise<Server> {
   const server = createServer((req, res) => {
@@ -74,7 +74,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, routes: Record<
     result = await route({body, query: url.searchParams})
   } catch (error) {
     if (error instanceof TendError) {
-      send(res, error.exitCode === 2 ? 400 : 409, {error: error.message, hint: error.hint})
+      send(res, statusOf(error), {error: error.message, hint: error.hint, code: error.code})
       return
     }
     log.error(`control route ${req.method} ${url.pathname} failed`, {error: errorMessage(error)})
@@ -87,6 +87,12 @@ async function handle(req: IncomingMessage, res: ServerResponse, routes: Record<
       res.end(String(result.body))
     } else send(res, result.status ?? 200, result.body)
   } else send(res, 200, result ?? {ok: true})
+}
+
+/** 400 for bad input, 404 for what does not exist, 409 for the rest: controlError() turns them back into errors. */
+function statusOf(error: TendError): number {
+  if (error.exitCode === 2) return 400
+  return error.code === 'NOT_FOUND' ? 404 : 409
 }
 
 function isRouteResult(value: unknown): value is RouteResult {

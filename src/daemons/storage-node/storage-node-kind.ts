@@ -1,5 +1,6 @@
 import {join, resolve} from 'node:path'
 import {z} from 'zod'
+import {bindHost} from '../../lib/net-config.js'
 import {duration, size} from '../../lib/units.js'
 import {defineDaemonKind} from '../runtime/contract.js'
 import {openRing, ringConfigSchema} from '../../protocols/storage/ring-config.js'
@@ -13,7 +14,7 @@ import {nodeStatus} from './status.js'
 const nodeConfig = z
   .object({
     /** The address the node listens on; the ring's devices for this ip:port are served here. */
-    bind: z.string().default('127.0.0.1'),
+    bind: bindHost.default('127.0.0.1'),
     port: z.number().int().min(1).max(65535),
     /** Where device directories live (default: the instance's data dir + /devices). */
     devices_root: z.string().optional(),

@@ -1,5 +1,6 @@
 import {join, resolve} from 'node:path'
 import {z} from 'zod'
+import {bindHost} from '../../lib/net-config.js'
 import {duration, size} from '../../lib/units.js'
 import {defineDaemonKind} from '../runtime/contract.js'
 import {openRing, ringConfigSchema} from '../../protocols/storage/ring-config.js'
@@ -8,7 +9,7 @@ import {SwiftProxy} from './proxy.js'
 
 const proxyConfig = z
   .object({
-    bind: z.string().default('127.0.0.1'),
+    bind: bindHost.default('127.0.0.1'),
     /** The Swift API port; 0 picks a free one (see the instance's status for the address). */
     port: z.number().int().min(0).max(65535).default(0),
     ring: ringConfigSchema,

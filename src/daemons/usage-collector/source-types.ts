@@ -2,8 +2,8 @@
  * The usage source types a collector can use: the built-ins and those plugins add through the
  * `tend:usage-sources` hook. Definitions are imported only when a collector uses the type.
  */
-import {UsageError} from '../../lib/errors.js'
-import {parseOrThrow} from '../../lib/validation.js'
+import {ConfigError} from '../../lib/errors.js'
+import {parseConfig} from '../../lib/validation.js'
 import type {SourceEntryConfig} from './usage-collector-config.js'
 import type {UsageSourceDefinition, UsageSourceEntry} from './source-api.js'
 
@@ -39,7 +39,7 @@ export class SourceTypes {
     return [...this.entries.keys()].sort()
   }
 
-  /** Loads a source entry's type and validates its own keys; throws a UsageError naming the field. */
+  /** Loads a source entry's type and validates its own keys; throws a ConfigError naming the field. */
   async resolve(
     entry: SourceEntryConfig,
     where: string,
@@ -47,7 +47,7 @@ export class SourceTypes {
   ): Promise<{definition: UsageSourceDefinition<unknown>; config: unknown}> {
     const found = this.entries.get(entry.type)
     if (!found) {
-      throw new UsageError(
+      throw new ConfigError(
         `${where}: ${prefix}.type: unknown usage source ${JSON.stringify(entry.type)} (known: ${this.list().join(', ')})`,
         {
           hint: 'a plugin adds source types: see tend plugins',
@@ -56,7 +56,7 @@ export class SourceTypes {
     }
     const definition = await found.load()
     const {type: _type, name: _name, interval: _interval, ...own} = entry
-    return {definition, config: parseOrThrow(definition.config, own, where, prefix)}
+    return {definition, config: parseConfig(definition.config, own, where, prefix)}
   }
 }
 

@@ -19,6 +19,12 @@ export const usageCollectorKind = defineDaemonKind<CollectorConfig>({
   kind: 'usage-collector',
   summary: 'Exact per-VM, per-vNIC network byte totals from cumulative counters (local, libvirt, oVirt)',
   config: collectorConfigSchema,
+  // Each source's type and keys are validated by its type (some from plugins): at `tend up`, not at start.
+  check: async (config, {where, prefix, extensions}) => {
+    const types = SourceTypes.fromExtensions(await extensions('usage-sources'))
+    const at = (index: number) => [prefix, `sources.${index}`].filter(Boolean).join('.')
+    for (const [index, entry] of config.sources.entries()) await types.resolve(entry, where, at(index))
+  },
   start: async (ctx, config) => startCollector(ctx, config),
 })
 

@@ -30,8 +30,9 @@ export default function CiWorkerPanel({instance, width}: PanelProps) {
       </Text>
       {d.lastError && d.state !== 'connected' ? <Text color="red">{fit(`  ${d.lastError}`, width)}</Text> : null}
       <Text>{fit(`  builds ${running.length}/${d.maxBuilds ?? '?'}`, width)}</Text>
-      {running.map((r) => (
-        <Text key={r.build}>{fit(`    #${r.build} ${r.builder}  step ${r.step ?? '-'}`, width)}</Text>
+      {running.map((r, i) => (
+        // A build retried on this worker may be listed twice for a moment: its id alone is no key.
+        <Text key={`${r.build}:${i}`}>{fit(`    #${r.build} ${r.builder}  step ${r.step ?? '-'}`, width)}</Text>
       ))}
     </Box>
   )

@@ -221,9 +221,9 @@ describe('limits and errors', () => {
     expect(text.stdout).toContain('(truncated at the log size cap)')
   })
 
-  it('refuses an unknown builder with a usage error', async () => {
+  it('refuses an unknown builder as not found (exit 1, as every not-found)', async () => {
     const result = await tend(['ci', 'build', 'start', 'nope'], {home})
-    expect(result.exitCode).toBe(2)
+    expect(result.exitCode).toBe(1)
     expect(result.stderr).toContain('unknown builder "nope"')
     expect(result.stderr).toContain('known builders: bytes')
   })

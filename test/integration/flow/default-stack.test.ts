@@ -11,6 +11,7 @@ import {afterAll, describe, expect, it} from 'vitest'
 import type {FlowAgentDetails} from '../../../src/daemons/flow-agent/status.js'
 import {tend, tendJson} from '../../helpers/cli.js'
 import type {StatusOf} from '../../helpers/daemon.js'
+import {defaultStackPortsEnv} from '../../helpers/ports.js'
 import {makeTendHome, waitFor} from '../../helpers/tend-home.js'
 
 const {home, cleanup} = makeTendHome('tfd-')
@@ -39,7 +40,8 @@ afterAll(async () => {
 
 describe('the default stack flow agent', () => {
   it('comes up with a managed switch, survives a crash, and leaves nothing behind on down', async () => {
-    const up = await tend(['up'], {home, timeout: 90_000})
+    const env = await defaultStackPortsEnv()
+    const up = await tend(['up'], {home, env, timeout: 90_000})
     expect(up.exitCode, String(up.stderr)).toBe(0)
     const flow = await waitFor(
       async () => {
@@ -65,7 +67,7 @@ describe('the default stack flow agent', () => {
     expect(pidOf('ovs-vswitchd')).toBe(switchPid)
     expect(again.details.bridges[0].lastReport).toMatchObject({installed: 19, flowMods: 0})
 
-    const down = await tend(['down'], {home, timeout: 60_000})
+    const down = await tend(['down'], {home, env, timeout: 60_000})
     expect(down.exitCode, String(down.stderr)).toBe(0)
     expect(pidOf('ovs-vswitchd')).toBeUndefined()
     expect(pidOf('ovsdb-server')).toBeUndefined()

@@ -1,4 +1,4 @@
-import {existsSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {tend, tendJson} from '../../helpers/cli.js'
@@ -52,7 +52,7 @@ describe('stacks under the supervisor', () => {
   beforeEach(() => ({home, cleanup} = makeTendHome()))
   afterEach(async () => cleanup())
 
-  it('brings a stack up healthy, restarts a kill -9ed instance within 2 s, and down leaves nothing behind', async () => {
+  it('brings a stack up healthy, restarts a kill -9ed instance, and down leaves nothing behind', async () => {
     const file = writeStack(home)
     const upResult = await tend(['up', '-f', file], {home})
     expect(upResult.exitCode, String(upResult.stderr)).toBe(0)
@@ -74,10 +74,9 @@ describe('stacks under the supervisor', () => {
       },
       {timeoutMs: 10_000, intervalMs: 50, what: 'a restarted'},
     )
-    const restartMs = Date.now() - killedAt
     expect(restarted.restarts).toBe(1)
-    // The reach is 2 s; the ps polling above adds its own ~0.3 s per look.
-    expect(restartMs).toBeLessThan(2500)
+    // Speed is judged by bench/cli (the reach is 2 s); here it is only reported.
+    process.stderr.write(`kill -9 to healthy again: ${Date.now() - killedAt} ms (ps polling included)\n`)
 
     const all = (await ps(home)).instances.map((i) => i.pid!)
     const supervisorPid = (await ps(home)).supervisor.pid!
@@ -123,24 +122,46 @@ describe('stacks under the supervisor', () => {
     expect((await tend(['down', '-f', file], {home})).exitCode).toBe(0)
   })
 
-  it('honours restart: never, and reports a daemon that fails at start with its log lines', async () => {
+  it('does not retry a config error found at start, and reports it with the log lines', async () => {
     const file = writeStack(
       home,
       `  broken:
     kind: http-probe
-    restart: never
+    restart: always
     config:
       targets: [{url: https://localhost/, ca_file: /nonexistent/ca.pem}]
 `,
     )
     const result = await tend(['up', '-f', file], {home})
     expect(result.exitCode).toBe(1)
-    expect(String(result.stderr)).toMatch(/broken did not become healthy: exited with code 1/)
-    expect(String(result.stderr)).toContain('cannot read ca_file /nonexistent/ca.pem')
-    const state = await ps(home)
-    expect(state.instances.find((i) => i.name === 'broken')!.state).toBe('exited')
-    expect(state.instances.filter((i) => i.name !== 'broken').every((i) => i.health === 'healthy')).toBe(true)
+    expect(String(result.stderr)).toMatch(/broken did not become healthy: config error: cannot read ca_file \/nonexistent\/ca\.pem: ENOENT/)
+    expect(String(result.stderr)).toContain('last log lines of broken')
+    const broken = (await ps(home)).instances.find((i) => i.name === 'broken')!
+    expect(broken).toMatchObject({state: 'fatal', restarts: 0, summary: 'config error: cannot read ca_file /nonexistent/ca.pem: ENOENT'})
+    expect((await ps(home)).instances.filter((i) => i.name !== 'broken').every((i) => i.health === 'healthy')).toBe(true)
     expect((await tend(['down', '--all'], {home})).exitCode).toBe(0)
+  })
+
+  it('keeps a stack by its name: up from a copy of its file elsewhere replaces nothing; a stopped instance starts again by name', async () => {
+    const file = writeStack(home)
+    expect((await tend(['up', '-f', file], {home})).exitCode).toBe(0)
+    const before = await ps(home)
+    const elsewhere = mkdtempSync(join(home, 'copy-'))
+    copyFileSync(file, join(elsewhere, 'tend.yaml'))
+    const again = await tendJson<{instances: Array<{name: string; action: string}>}>(['up'], {home, cwd: elsewhere})
+    expect(again.exitCode).toBe(0)
+    expect(again.data.instances.map((i) => [i.name, i.action])).toEqual([
+      ['a', 'unchanged'],
+      ['b', 'unchanged'],
+    ])
+    expect((await ps(home)).instances.map((i) => i.pid)).toEqual(before.instances.map((i) => i.pid))
+
+    expect((await tend(['daemon', 'stop', 'b'], {home})).exitCode).toBe(0)
+    expect((await ps(home)).instances.find((i) => i.name === 'b')).toMatchObject({state: 'stopped', pid: null})
+    const started = await tend(['daemon', 'start', 'b'], {home})
+    expect(started.exitCode, String(started.stderr)).toBe(0)
+    expect((await ps(home)).instances.find((i) => i.name === 'b')).toMatchObject({state: 'running', health: 'healthy'})
+    expect((await tend(['down', '-f', file], {home})).exitCode).toBe(0)
   })
 })
 
@@ -167,6 +188,21 @@ describe('bad stack files start nothing', () => {
       'dependency cycle',
       'version: 1\ninstances:\n  x: {kind: http-probe, depends_on: [y]}\n  y: {kind: http-probe, depends_on: [x]}\n',
       /depends_on has a cycle: x -> y -> x/,
+    ],
+    [
+      'a port out of range',
+      'version: 1\ninstances:\n  x: {kind: ci-master, config: {listen: "127.0.0.1:70000"}}\n',
+      /instances\.x\.config\.listen: expected host:port with a port from 0 to 65535/,
+    ],
+    [
+      'an unknown usage source',
+      'version: 1\ninstances:\n  x: {kind: usage-collector, config: {sources: [{type: snmp}]}}\n',
+      /instances\.x\.config\.sources\.0\.type: unknown usage source "snmp"/,
+    ],
+    [
+      'an oVirt source with a bad URL and no password',
+      'version: 1\ninstances:\n  x: {kind: usage-collector, config: {sources: [{type: ovirt, url: "engine.example"}]}}\n',
+      /instances\.x\.config\.sources\.0\.url: must be an http/,
     ],
     [
       'unset variable',

@@ -224,10 +224,10 @@ describe('usage-collector ovirt source: bad configuration', () => {
     expect(unknown.exitCode).toBe(2)
     const badUrl = await run({type: 'ovirt', url: 'https://engine.example.com/api', password: 'x'})
     expect(badUrl.exitCode).toBe(2)
-    expect(String(badUrl.stdout)).toMatch(/sources\.0\.url: must end with \/ovirt-engine\/api/)
+    expect(String(badUrl.stderr)).toMatch(/sources\.0\.url: must end with \/ovirt-engine\/api/)
     const noPassword = await run({type: 'ovirt', url: sim.url})
     expect(noPassword.exitCode).toBe(2)
-    expect(String(noPassword.stdout)).toMatch(/sources\.0\.password: give exactly one of password and password_file/)
+    expect(String(noPassword.stderr)).toMatch(/sources\.0\.password: give exactly one of password and password_file/)
   })
 })
 

@@ -25,7 +25,7 @@ describe('loadStack', () => {
     return file
   }
 
-  it('orders instances after their dependencies and applies defaults', async () => {
+  it('orders instances after their dependencies and keeps each config as written (the daemon applies its defaults)', async () => {
     const file = write(
       'version: 1\ninstances:\n  web: {kind: echo, depends_on: [db, cache]}\n  db: {kind: echo}\n  cache: {kind: echo, depends_on: [db]}\n',
     )

@@ -1,13 +1,15 @@
-import {writeFileSync} from 'node:fs'
+import {rmSync, writeFileSync} from 'node:fs'
 import {errorMessage} from '../../../lib/errors.js'
 import {isProcessAlive, signalProcess} from '../../../lib/process.js'
 import {spawnDetached} from '../../../lib/spawn-detached.js'
 import type {Logger} from '../../../lib/logger.js'
 import type {StopReason} from '../contract.js'
 import {controlRequest} from '../control-client.js'
+import {takeExitReport} from '../exit-report.js'
 import type {Health, InstanceState, LastExit} from '../instance-view.js'
 import type {StatePaths} from '../paths.js'
 import type {InstanceSpec} from './spec.js'
+import {type Effect, type InstanceEvent, type Machine, initialMachine, step} from './state-machine.js'
 
 /** What the supervisor reports per instance (GET /instances). */
 export interface InstanceRecord {
@@ -25,10 +27,6 @@ export interface InstanceRecord {
   reason: string | null
 }
 
-/** An instance that stays up this long has recovered: its restart backoff starts over. */
-const STABLE_AFTER_MS = 10_000
-const FIRST_BACKOFF_MS = 100
-const MAX_BACKOFF_MS = 30_000
 const STOP_TIMEOUT_MS = 10_000
 
 interface Deps {
@@ -39,27 +37,25 @@ interface Deps {
 }
 
 /**
- * One supervised instance and its state machine (supervisord's): STOPPED -> STARTING ->
- * RUNNING (once /healthz answers 200); on exit, BACKOFF and a restart per policy with
- * exponential delay, EXITED when the policy says not to restart, FATAL once it has failed
- * max_restarts times in a row; STOPPING while a stop is under way.
+ * One supervised instance: the process, its timers and health checks. Which state it is in
+ * and what to do next is decided by the pure state machine (state-machine.ts); this class
+ * feeds it events (exits, health, timers, requests) and carries out the effects it returns.
  */
 export class ManagedInstance {
   spec: InstanceSpec
-  state: InstanceState = 'stopped'
   pid: number | null = null
   restarts = 0
   lastExit: LastExit | null = null
   health: Health = 'unknown'
-  reason: string | null = null
 
-  private wanted = false
+  private machine: Machine = initialMachine
   private processStartedAt: number | null = null
-  private unstableExits = 0
   private backoffTimer: NodeJS.Timeout | undefined
   private healthTimer: NodeJS.Timeout | undefined
   private livenessTimer: NodeJS.Timeout | undefined
   private exitWaiters: Array<() => void> = []
+  /** What the next POST /stop tells the instance: stop() sets it, the machine's terminate effect sends it. */
+  private stopReason: StopReason = {restarting: false}
 
   constructor(
     spec: InstanceSpec,
@@ -68,45 +64,39 @@ export class ManagedInstance {
     this.spec = spec
   }
 
+  get state(): InstanceState {
+    return this.machine.state
+  }
+
+  get isWanted(): boolean {
+    return this.machine.wanted
+  }
+
   record(): InstanceRecord {
     return {
       name: this.spec.name,
       kind: this.spec.kind,
       stack: this.spec.stack,
-      state: this.state,
+      state: this.machine.state,
       pid: this.pid,
       startedAt: this.processStartedAt ? new Date(this.processStartedAt).toISOString() : null,
       restarts: this.restarts,
       lastExit: this.lastExit,
       health: this.health,
-      reason: this.reason,
+      reason: this.machine.reason,
     }
-  }
-
-  get isWanted(): boolean {
-    return this.wanted
   }
 
   /** Runs the instance unless it already runs (or is about to). */
   start(): void {
-    this.wanted = true
-    if (this.pid !== null || this.state === 'backoff') return
-    this.unstableExits = 0
-    this.spawn()
+    this.dispatch({type: 'start'})
   }
 
   /** Takes over a live instance a previous supervisor started. */
   adopt(pid: number, startedAt: number): void {
-    this.wanted = true
     this.pid = pid
     this.processStartedAt = startedAt
-    this.state = 'starting'
-    this.reason = null
-    this.deps.log.info(`adopted ${this.spec.name}`, {pid})
-    this.livenessTimer = setInterval(() => {
-      if (!isProcessAlive(pid)) this.onExit(null, null)
-    }, 200)
-    this.scheduleHealthCheck(0)
+    this.dispatch({type: 'adopt'})
   }
 
   async restart(): Promise<void> {
@@ -117,21 +107,11 @@ export class ManagedInstance {
 
   /** Stops gracefully (POST /stop, else SIGTERM), then SIGKILLs the process group after a timeout. */
   async stop(timeoutMs = STOP_TIMEOUT_MS, reason: StopReason = {restarting: false}): Promise<void> {
-    this.wanted = false
-    clearTimeout(this.backoffTimer)
     const pid = this.pid
-    if (pid === null) {
-      this.state = 'stopped'
-      this.reason = null
-      return
-    }
-    this.state = 'stopping'
-    const exited = this.waitForExit()
-    try {
-      await controlRequest(this.deps.paths.controlSocket(this.spec.name), 'POST', '/stop', {body: reason, timeoutMs: 2000})
-    } catch {
-      signalProcess(pid, 'SIGTERM')
-    }
+    const exited = pid === null ? Promise.resolve() : this.waitForExit()
+    this.stopReason = reason
+    this.dispatch({type: 'stop'})
+    if (pid === null) return
     if (!(await withTimeout(exited, timeoutMs))) {
       this.deps.log.warn(`${this.spec.name} did not stop in ${timeoutMs} ms, killing it`, {pid})
       signalProcess(-pid, 'SIGKILL')
@@ -149,12 +129,57 @@ export class ManagedInstance {
     clearInterval(this.livenessTimer)
   }
 
+  private dispatch(event: InstanceEvent): void {
+    const before = this.machine.state
+    const next = step(this.machine, event, {restart: this.spec.restart, maxRestarts: this.spec.maxRestarts})
+    this.machine = next.machine
+    if (next.machine.state !== before) this.logTransition(before, event)
+    this.perform(next.effect, event)
+  }
+
+  private perform(effect: Effect, cause: InstanceEvent): void {
+    switch (effect.type) {
+      case 'spawn':
+        if (cause.type === 'retry') this.restarts++
+        this.spawn()
+        return
+      case 'watch':
+        this.watch()
+        return
+      case 'schedule-retry':
+        this.backoffTimer = setTimeout(() => this.dispatch({type: 'retry'}), effect.delayMs)
+        return
+      case 'cancel-retry':
+        clearTimeout(this.backoffTimer)
+        return
+      case 'terminate':
+        void this.terminate()
+        return
+      case 'none':
+        return
+    }
+  }
+
+  private logTransition(from: InstanceState, event: InstanceEvent): void {
+    const {log} = this.deps
+    const {name} = this.spec
+    const {state, reason, unstableExits} = this.machine
+    if (state === 'backoff') log.warn(`${name} ${reason}; restarting`, {attempt: unstableExits})
+    else if (state === 'fatal') log.error(`${name} is fatal: ${reason}`)
+    else if (state === 'exited') log.warn(`${name} ${reason}; restart policy ${this.spec.restart}: not restarting`)
+    else if (state === 'running') log.info(`${name} is healthy`, {pid: this.pid})
+    else if (state === 'stopped' && from === 'stopping')
+      log.info(`${name} stopped`, {code: this.lastExit?.code, signal: this.lastExit?.signal})
+    else if (event.type === 'adopt') log.info(`adopted ${name}`, {pid: this.pid})
+  }
+
   private spawn(): void {
     const {paths, bin, log} = this.deps
     const {name, kind, config, baseDir} = this.spec
     const configFile = paths.instanceSpecFile(name)
     // The config may hold secrets: only the owner reads it.
     writeFileSync(configFile, JSON.stringify(config ?? {}), {mode: 0o600})
+    rmSync(paths.exitReportFile(name), {force: true})
     const child = spawnDetached(
       process.execPath,
       [bin, 'daemon', 'run', kind, '--name', name, '--config', configFile, '--base-dir', baseDir, '--supervised'],
@@ -163,61 +188,49 @@ export class ManagedInstance {
         env: {TEND_HOME: paths.home},
       },
     )
-    this.pid = child.pid ?? null
+    const pid = child.pid ?? null
+    this.pid = pid
     this.processStartedAt = Date.now()
-    this.state = 'starting'
     this.health = 'unknown'
-    this.reason = null
-    log.info(`started ${name}`, {kind, pid: this.pid})
-    child.once('error', (error) => this.onExit(null, null, `could not start: ${error.message}`))
-    child.once('exit', (code, signalName) => this.onExit(code, signalName))
+    log.info(`started ${name}`, {kind, pid})
+    child.once('error', (error) => this.onExit(pid, null, null, `could not start: ${error.message}`))
+    child.once('exit', (code, signalName) => this.onExit(pid, code, signalName))
     this.scheduleHealthCheck(100)
   }
 
-  private onExit(code: number | null, signalName: string | null, spawnError?: string): void {
-    if (this.pid === null && !spawnError) return
-    const {log} = this.deps
-    const ranFor = Date.now() - (this.processStartedAt ?? Date.now())
+  /** An adopted process is not our child: poll whether it is still alive. */
+  private watch(): void {
+    const pid = this.pid!
+    this.livenessTimer = setInterval(() => {
+      if (!isProcessAlive(pid)) this.onExit(pid, null, null)
+    }, 200)
+    this.scheduleHealthCheck(0)
+  }
+
+  private async terminate(): Promise<void> {
+    const pid = this.pid
+    if (pid === null) return
+    try {
+      await controlRequest(this.deps.paths.controlSocket(this.spec.name), 'POST', '/stop', {body: this.stopReason, timeoutMs: 2000})
+    } catch {
+      signalProcess(pid, 'SIGTERM')
+    }
+  }
+
+  private onExit(pid: number | null, code: number | null, signalName: string | null, spawnError?: string): void {
+    // A late event of a process already accounted for (an 'error' after 'exit', a liveness tick).
+    if (pid !== this.pid || (pid === null && !spawnError)) return
+    const ranForMs = Date.now() - (this.processStartedAt ?? Date.now())
     clearInterval(this.livenessTimer)
     clearTimeout(this.healthTimer)
+    const report = pid === null ? undefined : takeExitReport(this.deps.paths, this.spec.name, pid)
+    const message = spawnError ?? report?.message
     this.pid = null
     this.processStartedAt = null
     this.health = 'unknown'
-    this.lastExit = {code, signal: signalName, at: new Date().toISOString()}
-    const how = spawnError ?? (signalName ? `killed by ${signalName}` : code === null ? 'exited' : `exited with code ${code}`)
+    this.lastExit = {code, signal: signalName, at: new Date().toISOString(), message: message ?? null}
     for (const resolve of this.exitWaiters.splice(0)) resolve()
-
-    if (!this.wanted) {
-      this.state = 'stopped'
-      log.info(`${this.spec.name} stopped`, {code, signal: signalName})
-      return
-    }
-    const failed = code !== 0
-    const policy = this.spec.restart
-    if (policy === 'never' || (policy === 'on-failure' && !failed)) {
-      this.state = 'exited'
-      this.reason = how
-      log.warn(`${this.spec.name} ${how}; restart policy ${policy}: not restarting`)
-      return
-    }
-    if (ranFor >= STABLE_AFTER_MS) this.unstableExits = 0
-    if (this.unstableExits >= this.spec.maxRestarts) {
-      this.state = 'fatal'
-      this.reason = `${how}; gave up after ${this.unstableExits} restarts in a row`
-      this.wanted = false
-      log.error(`${this.spec.name} ${this.reason}`)
-      return
-    }
-    const delay = Math.min(FIRST_BACKOFF_MS * 2 ** this.unstableExits, MAX_BACKOFF_MS)
-    this.unstableExits++
-    this.state = 'backoff'
-    this.reason = how
-    log.warn(`${this.spec.name} ${how}; restarting in ${delay} ms`, {attempt: this.unstableExits})
-    this.backoffTimer = setTimeout(() => {
-      if (!this.wanted || this.state !== 'backoff') return
-      this.restarts++
-      this.spawn()
-    }, delay)
+    this.dispatch({type: 'exit', code, signal: signalName, ranForMs, message})
   }
 
   private scheduleHealthCheck(delayMs: number): void {
@@ -238,10 +251,7 @@ export class ManagedInstance {
     }
     if (this.pid !== pid) return
     this.health = health
-    if (health === 'healthy' && this.state === 'starting') {
-      this.state = 'running'
-      this.deps.log.info(`${this.spec.name} is healthy`, {pid})
-    }
+    if (health === 'healthy') this.dispatch({type: 'healthy'})
     // Poll fast while starting, so `tend up` sees health as soon as it comes.
     this.scheduleHealthCheck(this.state === 'starting' ? 100 : 1000)
   }

@@ -1,3 +1,5 @@
+import {realpathSync} from 'node:fs'
+import {isAbsolute, resolve} from 'node:path'
 import {z} from 'zod'
 
 export const restartPolicies = ['always', 'on-failure', 'never'] as const
@@ -18,9 +20,46 @@ export const instanceSpecSchema = z
 
 export type InstanceSpec = z.infer<typeof instanceSpecSchema>
 
-/** Two specs run the same thing: `tend up` again leaves an identical instance alone. */
+/**
+ * Two specs run the same thing: `tend up` again leaves an identical instance alone. The folder
+ * relative paths resolve from counts only where it changes what a path in the config names, so
+ * the same stack brought up from a copy of its file elsewhere replaces nothing.
+ */
 export function sameSpec(a: InstanceSpec, b: InstanceSpec): boolean {
-  return JSON.stringify(normalize(a)) === JSON.stringify(normalize(b))
+  return (
+    JSON.stringify(normalize({...a, baseDir: ''})) === JSON.stringify(normalize({...b, baseDir: ''})) &&
+    relativePathsAgree(a.config, a.baseDir, b.baseDir)
+  )
+}
+
+/** Whether every string of the config that could be a relative path names the same file (or nothing) from both folders. */
+function relativePathsAgree(config: unknown, from: string, to: string): boolean {
+  if (from === to) return true
+  return relativePathCandidates(config).every((path) => sameTarget(resolve(from, path), resolve(to, path)))
+}
+
+function relativePathCandidates(value: unknown, out: string[] = []): string[] {
+  if (typeof value === 'string') {
+    // Not absolute, not a URL or host:port, one line.
+    if (value !== '' && !isAbsolute(value) && !/^[A-Za-z][A-Za-z0-9+.-]*:/.test(value) && !value.includes('\n')) out.push(value)
+  } else if (Array.isArray(value)) {
+    for (const item of value) relativePathCandidates(item, out)
+  } else if (value && typeof value === 'object') {
+    for (const item of Object.values(value)) relativePathCandidates(item, out)
+  }
+  return out
+}
+
+/** Two paths name the same thing when neither exists, or both resolve to one real file. */
+function sameTarget(a: string, b: string): boolean {
+  const real = (path: string) => {
+    try {
+      return realpathSync(path)
+    } catch {
+      return undefined
+    }
+  }
+  return real(a) === real(b)
 }
 
 function normalize(spec: InstanceSpec): unknown {

@@ -1,6 +1,6 @@
-import {FailureError, TendError} from '../../../lib/errors.js'
+import {FailureError, UnavailableError} from '../../../lib/errors.js'
 import {spawnDetached} from '../../../lib/spawn-detached.js'
-import {ControlUnreachableError, controlRequest} from '../control-client.js'
+import {ControlUnreachableError, controlError, controlRequest} from '../control-client.js'
 import type {StatePaths} from '../paths.js'
 import type {InstanceRecord} from './managed-instance.js'
 import type {InstanceSpec} from './spec.js'
@@ -55,6 +55,11 @@ export class SupervisorClient {
     return this.call('POST', '/instances/start', {spec})
   }
 
+  /** Starts an instance the supervisor knows again, with the spec it has. */
+  async resume(name: string): Promise<{action: StartAction; instance: InstanceRecord}> {
+    return this.call('POST', '/instances/start', {name})
+  }
+
   async stop(name: string): Promise<InstanceRecord> {
     return this.call('POST', '/instances/stop', {name}, 30_000)
   }
@@ -84,19 +89,14 @@ export class SupervisorClient {
   private async call<T>(method: string, path: string, body?: unknown, timeoutMs = 15_000): Promise<T> {
     let res
     try {
-      res = await controlRequest<T & {error?: string; hint?: string}>(this.paths.supervisorSocket, method, path, {body, timeoutMs})
+      res = await controlRequest<T>(this.paths.supervisorSocket, method, path, {body, timeoutMs})
     } catch (error) {
       if (error instanceof ControlUnreachableError) {
-        throw new FailureError(`no supervisor is running for ${this.paths.home}`, {hint: 'start instances with: tend up'})
+        throw new UnavailableError(`no supervisor is running for ${this.paths.home}`, {hint: 'start instances with: tend up'})
       }
       throw error
     }
-    if (res.statusCode >= 400) {
-      const message =
-        res.body && typeof res.body === 'object' && 'error' in res.body ? String(res.body.error) : `supervisor answered ${res.statusCode}`
-      const hint = res.body && typeof res.body === 'object' && 'hint' in res.body ? (res.body.hint as string) : undefined
-      throw new TendError(message, {exitCode: res.statusCode === 400 ? 2 : 1, hint})
-    }
+    if (res.statusCode >= 400) throw controlError(res)
     return res.body
   }
 }

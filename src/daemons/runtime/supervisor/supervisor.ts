@@ -1,12 +1,13 @@
 import {readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import type {Server} from 'node:http'
 import {z} from 'zod'
-import {FailureError, UsageError, errorCode, errorMessage} from '../../../lib/errors.js'
+import {FailureError, NotFoundError, errorCode, errorMessage} from '../../../lib/errors.js'
 import type {Logger} from '../../../lib/logger.js'
+import {KeyedQueue} from '../../../lib/keyed-queue.js'
 import {parseOrThrow} from '../../../lib/validation.js'
 import {controlGet} from '../control-client.js'
 import type {InstanceStatusDoc} from '../instance-view.js'
-import {releaseLock, tryAcquireLock} from '../lock.js'
+import {isLockHeld, releaseLock, tryAcquireLock} from '../lock.js'
 import type {StatePaths} from '../paths.js'
 import {closeUnixHttp, type Route, serveUnixHttp} from '../unix-http.js'
 import {type InstanceRecord, ManagedInstance} from './managed-instance.js'
@@ -18,7 +19,8 @@ const persistedSchema = z.object({
 })
 
 const nameBody = z.object({name: z.string().min(1)}).strict()
-const startBody = z.object({spec: instanceSpecSchema}).strict()
+/** A new or changed instance (its spec), or one the supervisor knows, started again as it was (its name). */
+const startBody = z.union([z.object({spec: instanceSpecSchema}).strict(), nameBody])
 
 /** What POST /instances/start did. */
 export type StartAction = 'started' | 'unchanged' | 'replaced'
@@ -32,6 +34,11 @@ export type StartAction = 'started' | 'unchanged' | 'replaced'
  */
 export class Supervisor {
   private readonly instances = new Map<string, ManagedInstance>()
+  /**
+   * Requests on one instance name run one after another. Two starts of one name that arrive
+   * together (the first waiting on a lock or a socket) would otherwise both spawn a process.
+   */
+  private readonly perName = new KeyedQueue()
   private server: Server | undefined
   private finished!: () => void
   private readonly done = new Promise<void>((resolve) => (this.finished = resolve))
@@ -77,30 +84,41 @@ export class Supervisor {
       'GET /healthz': async () => ({healthy: true, pid: process.pid, instances: this.instances.size}),
       'GET /instances': async () => this.list(),
       'POST /instances/start': async ({body}) => {
-        const {spec} = parseOrThrow(startBody, body, 'start request')
-        return this.startInstance(spec)
+        const request = parseOrThrow(startBody, body, 'start request')
+        if ('spec' in request) return this.perName.run(request.spec.name, () => this.startInstance(request.spec))
+        return this.perName.run(request.name, async () => this.resumeInstance(request.name))
       },
       'POST /instances/stop': async ({body}) => {
-        const instance = this.get(parseOrThrow(nameBody, body, 'stop request').name)
-        await instance.stop()
-        this.persist()
-        return instance.record()
+        const {name} = parseOrThrow(nameBody, body, 'stop request')
+        return this.perName.run(name, async () => {
+          const instance = this.get(name)
+          await instance.stop()
+          this.persist()
+          return instance.record()
+        })
       },
       'POST /instances/restart': async ({body}) => {
-        const instance = this.get(parseOrThrow(nameBody, body, 'restart request').name)
-        await instance.restart()
-        this.persist()
-        return instance.record()
+        const {name} = parseOrThrow(nameBody, body, 'restart request')
+        return this.perName.run(name, async () => {
+          const instance = this.get(name)
+          await instance.restart()
+          this.persist()
+          return instance.record()
+        })
       },
       'POST /instances/delete': async ({body}) => {
-        const instance = this.get(parseOrThrow(nameBody, body, 'delete request').name)
-        await instance.stop()
-        instance.detach()
-        this.instances.delete(instance.spec.name)
-        rmSync(this.paths.instanceSpecFile(instance.spec.name), {force: true})
-        this.persist()
-        this.exitSoonIfIdle(200)
-        return {deleted: instance.spec.name}
+        const {name} = parseOrThrow(nameBody, body, 'delete request')
+        return this.perName.run(name, async () => {
+          const instance = this.get(name)
+          await instance.stop()
+          instance.detach()
+          this.instances.delete(name)
+          rmSync(this.paths.instanceSpecFile(name), {force: true})
+          rmSync(this.paths.exitReportFile(name), {force: true})
+          this.persist()
+          this.exitSoonIfIdle(200)
+          return {deleted: name}
+        })
       },
       'POST /shutdown': async () => {
         setImmediate(() => void this.shutdown({forget: true}))
@@ -115,12 +133,26 @@ export class Supervisor {
 
   private get(name: string): ManagedInstance {
     const instance = this.instances.get(name)
-    if (!instance) throw new UsageError(`no instance named ${name} is managed here`, {hint: 'see: tend ps'})
+    if (!instance) throw new NotFoundError(`no instance named ${name} is managed here`, {hint: 'see: tend ps'})
     return instance
   }
 
-  private async startInstance(spec: InstanceSpec): Promise<{action: StartAction; instance: InstanceRecord}> {
+  /** `tend daemon start NAME` of an instance the supervisor knows: start it again with the spec it has. */
+  private resumeInstance(name: string): {action: StartAction; instance: InstanceRecord} {
+    this.refuseWhileShuttingDown()
+    const instance = this.get(name)
+    const action = instance.isWanted ? 'unchanged' : 'started'
+    instance.start()
+    this.persist()
+    return {action, instance: instance.record()}
+  }
+
+  private refuseWhileShuttingDown(): void {
     if (this.shuttingDown) throw new FailureError('the supervisor is shutting down', {hint: 'try again in a moment'})
+  }
+
+  private async startInstance(spec: InstanceSpec): Promise<{action: StartAction; instance: InstanceRecord}> {
+    this.refuseWhileShuttingDown()
     const existing = this.instances.get(spec.name)
     if (existing) {
       if (existing.spec.stack !== spec.stack) {
@@ -139,12 +171,14 @@ export class Supervisor {
       this.persist()
       return {action: replaced ? 'replaced' : 'started', instance: existing.record()}
     }
-    const outside = await controlGet<InstanceStatusDoc>(this.paths.controlSocket(spec.name), '/status', 1000)
-    if (outside) {
-      throw new FailureError(`instance ${spec.name} is already running outside the supervisor (pid ${outside.pid})`, {
+    // The instance lock says for sure whether a `tend daemon run` of this name runs, even one whose socket does not answer.
+    if (await isLockHeld(this.paths.lockName(`instance/${spec.name}`))) {
+      const outside = await controlGet<InstanceStatusDoc>(this.paths.controlSocket(spec.name), '/status', 1000)
+      throw new FailureError(`instance ${spec.name} is already running outside the supervisor${outside ? ` (pid ${outside.pid})` : ''}`, {
         hint: 'stop that `tend daemon run` first',
       })
     }
+    this.refuseWhileShuttingDown()
     const instance = new ManagedInstance(spec, {paths: this.paths, bin: this.bin, log: this.log})
     this.instances.set(spec.name, instance)
     instance.start()
@@ -156,6 +190,8 @@ export class Supervisor {
   private async shutdown(options: {forget: boolean}): Promise<void> {
     if (this.shuttingDown) return
     this.shuttingDown = true
+    // Requests under way finish first: a start must not spawn a process after the stop below.
+    await this.perName.idle()
     const all = [...this.instances.values()]
     const wanted = new Set(all.filter((i) => i.isWanted).map((i) => i.spec.name))
     await Promise.all(all.map((instance) => instance.stop()))

@@ -135,7 +135,13 @@ function execaRunner(config: LibvirtConfig): VirshRunner {
         throw new SourceError('config', `${config.virsh} not found: the libvirt source needs virsh (apt-get install libvirt-clients)`)
       }
       if (result.timedOut) throw new SourceError('unavailable', `virsh ${args.join(' ')} timed out after ${config.timeout} ms`)
-      const message = String(result.stderr).trim().split('\n')[0] || `exit code ${result.exitCode}`
+      // All of it: virsh's first line is often a warning, and the cause comes after it.
+      const message =
+        String(result.stderr)
+          .split('\n')
+          .map((line) => line.trim().replace(/^error: /, ''))
+          .filter(Boolean)
+          .join('; ') || `exit code ${result.exitCode}`
       throw new SourceError('unavailable', `virsh ${args.join(' ')}: ${message}`)
     }
     return String(result.stdout)

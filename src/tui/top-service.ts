@@ -7,6 +7,8 @@ import {StatePaths} from '../daemons/runtime/paths.js'
 import {loadKinds} from '../cli/kinds.js'
 import type {DashboardSource} from './dashboard.js'
 import type {PanelProps} from './panel-props.js'
+import {ProcessSampler} from './process-stats.js'
+import {withStats} from './top-view.js'
 
 const ENTER_ALT_SCREEN = '\x1b[?1049h\x1b[H'
 const LEAVE_ALT_SCREEN = '\x1b[?1049l'
@@ -17,10 +19,20 @@ export async function topService(options: {oclif: Config; home: string; interval
   // Ink draws only the final frame when CI is set (it reads it once, at import). A person at a
   // terminal asked for a live view, so a terminal wins over the variable.
   if (interactive) delete process.env.CI
-  const [{render, renderToString}, {Dashboard, Snapshot}] = await Promise.all([import('ink'), import('./dashboard.js')])
+  // React's development build prints its warnings over the dashboard; users get the production one.
+  process.env.NODE_ENV ??= 'production'
+  // Everything that imports React comes after that choice (this module has no JSX for that reason).
+  const {runDashboard, snapshot} = await import('./dashboard.js')
   if (!interactive) {
     const data = await listInstances(options.home)
-    options.write(renderToString(<Snapshot data={data} home={options.home} />, {columns: 200}))
+    const sampler = new ProcessSampler()
+    options.write(
+      snapshot(
+        data,
+        withStats(data.instances, (pids) => sampler.sample(pids)),
+        options.home,
+      ),
+    )
     return
   }
   const source = await dashboardSource(options.oclif, options.home)
@@ -28,8 +40,7 @@ export async function topService(options: {oclif: Config; home: string; interval
   const restore = () => process.stdout.write(LEAVE_ALT_SCREEN)
   process.once('exit', restore)
   try {
-    const app = render(<Dashboard source={source} intervalMs={options.intervalMs} />, {maxFps: 10, exitOnCtrlC: false})
-    await app.waitUntilExit()
+    await runDashboard(source, options.intervalMs)
   } finally {
     process.off('exit', restore)
     restore()
@@ -40,9 +51,11 @@ async function dashboardSource(oclif: Config, home: string): Promise<DashboardSo
   const registry = await loadKinds(oclif)
   const paths = new StatePaths(home)
   const instances = new InstanceService(home)
+  const sampler = new ProcessSampler()
   return {
     home,
     load: () => listInstances(home),
+    stats: (pids) => sampler.sample(pids),
     logTail: (name, lines) => lastLines(paths.logFile(name), lines),
     panelFor: async (kind) => {
       const {panel} = registry.get(kind)
