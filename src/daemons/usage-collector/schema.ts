@@ -7,7 +7,7 @@
  * Booked bytes (deltas and totals) always fit an INTEGER (see accounting.MAX_DELTA).
  */
 import Database from 'better-sqlite3'
-import {errorMessage, TendError, UsageError} from '../../lib/errors.js'
+import {ConfigError, errorMessage, TendError, UsageError} from '../../lib/errors.js'
 
 const MIGRATIONS: string[] = [
   `
@@ -213,7 +213,7 @@ function checkVersion(path: string, version: number): void {
 function migrate(db: Database.Database): void {
   const version = Number(db.pragma('user_version', {simple: true}))
   if (version > MIGRATIONS.length)
-    throw new UsageError(`usage database schema version ${version} is newer than this tend understands (${MIGRATIONS.length})`, {
+    throw new ConfigError(`usage database schema version ${version} is newer than this tend understands (${MIGRATIONS.length})`, {
       hint: 'upgrade tend to use it',
     })
   for (let next = version; next < MIGRATIONS.length; next++) {

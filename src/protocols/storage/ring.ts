@@ -227,10 +227,14 @@ export function writeRing(path: string, ring: Ring): void {
   const temp = `${path}.${process.pid}.tmp`
   try {
     mkdirSync(dirname(path), {recursive: true})
-    writeFileSync(temp, `${JSON.stringify(ring.toFileData(), null, 1)}\n`)
+    writeFileSync(temp, `${JSON.stringify(ring.toFileData(), null, 1)}\n`, {mode: 0o600})
     renameSync(temp, path)
   } catch (error) {
-    rmSync(temp, {force: true})
+    try {
+      rmSync(temp, {force: true})
+    } catch {
+      // No temp file where the folder is not one (ENOTDIR): the cause to report is `error`.
+    }
     throw new UsageError(`cannot write ring file ${path}: ${errorCode(error) ?? errorMessage(error)}`)
   }
 }

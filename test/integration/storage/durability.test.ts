@@ -1,6 +1,7 @@
 import {randomBytes} from 'node:crypto'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {LocalCluster} from '../../../bench/storage/cluster.js'
+import {waitFor} from '../../helpers/tend-home.js'
 import {type Auth, call, login, md5, onNode} from './helpers.js'
 
 // A PUT is answered 201 only once the object is durable on a quorum of nodes: kill -9 may
@@ -18,7 +19,7 @@ beforeAll(async () => {
 afterAll(() => cluster?.stop())
 
 /** Runs PUTs until stopped; returns the objects that were acknowledged, with their MD5s. */
-function putLoad(prefix: string): {stop: () => Promise<Map<string, string>>} {
+function putLoad(prefix: string): {acked: ReadonlyMap<string, string>; stop: () => Promise<Map<string, string>>} {
   const acked = new Map<string, string>()
   let running = true
   let n = 0
@@ -39,6 +40,7 @@ function putLoad(prefix: string): {stop: () => Promise<Map<string, string>>} {
   }
   const workers = Array.from({length: 12}, worker)
   return {
+    acked,
     stop: async () => {
       running = false
       await Promise.all(workers)
@@ -47,7 +49,11 @@ function putLoad(prefix: string): {stop: () => Promise<Map<string, string>>} {
   }
 }
 
-const pause = (ms: number) => new Promise((r) => setTimeout(r, ms))
+/** Waits until the load has had `count` more PUTs acknowledged (whatever the machine's speed). */
+async function moreAcks(load: {acked: ReadonlyMap<string, string>}, count: number, what: string): Promise<void> {
+  const target = load.acked.size + count
+  await waitFor(() => load.acked.size >= target, {what: `${count} ${what}`, timeoutMs: 90_000})
+}
 
 async function expectAllReadable(acked: Map<string, string>): Promise<void> {
   const missing: string[] = []
@@ -61,13 +67,14 @@ async function expectAllReadable(acked: Map<string, string>): Promise<void> {
 describe('kill -9 during a PUT load', () => {
   it('loses nothing acknowledged when one node dies, and the replicator refills it', async () => {
     const load = putLoad('one')
-    await pause(1500)
+    await moreAcks(load, 100, 'PUTs acknowledged before the kill')
     await cluster.kill9(1)
-    await pause(1500)
+    // Acknowledged with node 2 down: a quorum of two holds them, and the replicator owes node 2.
+    await moreAcks(load, 50, 'PUTs acknowledged while node 2 is down')
     await cluster.startNode(1)
-    await pause(1000)
+    await moreAcks(load, 50, 'PUTs acknowledged after node 2 restarted')
     const acked = await load.stop()
-    expect(acked.size).toBeGreaterThan(50)
+    expect(acked.size).toBeGreaterThanOrEqual(200)
     await expectAllReadable(acked)
 
     // Every node pushes what the restarted one missed while it was down.
@@ -82,10 +89,10 @@ describe('kill -9 during a PUT load', () => {
 
   it('loses nothing acknowledged when every node dies at once', async () => {
     const load = putLoad('all')
-    await pause(2000)
+    await moreAcks(load, 100, 'PUTs acknowledged before the kill')
     await Promise.all([0, 1, 2].map((i) => cluster.kill9(i)))
     const acked = await load.stop()
-    expect(acked.size).toBeGreaterThan(50)
+    expect(acked.size).toBeGreaterThanOrEqual(100)
     await Promise.all([0, 1, 2].map((i) => cluster.startNode(i)))
     await expectAllReadable(acked)
   }, 180_000)
