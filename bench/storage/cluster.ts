@@ -13,6 +13,7 @@ import {controlRequest} from '../../src/daemons/runtime/control-client.js'
 import type {StorageNodeDetails} from '../../src/daemons/storage-node/status.js'
 import type {StatusOf} from '../../test/helpers/daemon.js'
 import {addRingDevice, createRingFile, rebalanceRingFile} from '../../src/cli/storage/ring-service.js'
+import {SECRET_HEADER, defaultSecretPath, loadClusterSecret} from '../../src/protocols/storage/cluster-secret.js'
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url))
 export const binRun = join(repoRoot, 'bin', 'run.js')
@@ -82,6 +83,11 @@ export class LocalCluster {
 
   get authUrl(): string {
     return `http://127.0.0.1:${this.proxy.port}/auth/v1.0`
+  }
+
+  /** The header a request straight to a node needs: the cluster secret the daemons made. */
+  get nodeAuth(): Record<string, string> {
+    return {[SECRET_HEADER]: loadClusterSecret(defaultSecretPath(this.ringFile))}
   }
 
   private async build(): Promise<void> {

@@ -24,7 +24,7 @@ try {
   const agent = new Agent({keepAlive: true, maxSockets: 8})
   const send = (port: number, method: string, path: string, headers: Record<string, string | number>, body?: Buffer) =>
     new Promise<void>((resolve, reject) => {
-      const req = request({host: '127.0.0.1', port, method, path, headers, agent}, (res) => {
+      const req = request({host: '127.0.0.1', port, method, path, headers: {...headers, ...cluster.nodeAuth}, agent}, (res) => {
         res.resume()
         res.on('end', resolve)
       })

@@ -8,7 +8,7 @@ import {closeSync, openSync} from 'node:fs'
  * down through a broken pipe). Short-lived commands go through execa.
  */
 export function spawnDetached(command: string, args: string[], options: {logFile: string; env?: NodeJS.ProcessEnv}): ChildProcess {
-  const fd = openSync(options.logFile, 'a')
+  const fd = openSync(options.logFile, 'a', 0o600)
   try {
     return spawn(command, args, {
       detached: true,

@@ -9,7 +9,7 @@ import {listenConfigError} from './listen.js'
 import {releaseLock, tryAcquireLock} from './lock.js'
 import {closeStream, openRotatingLog, streamSink} from './log-file.js'
 import {MetricsRegistry} from './metrics.js'
-import {StatePaths, validateInstanceName} from './paths.js'
+import {StatePaths, keepFilesPrivate, validateInstanceName} from './paths.js'
 import type {KindRegistry} from './registry.js'
 import {closeUnixHttp, type Route, serveUnixHttp} from './unix-http.js'
 
@@ -35,6 +35,7 @@ export interface HostOptions {
  */
 export async function runDaemonHost(options: HostOptions): Promise<void> {
   const name = validateInstanceName(options.name)
+  keepFilesPrivate()
   const paths = new StatePaths(options.home).ensure()
   // Validation first: a bad config is a usage error and nothing starts.
   const {definition, config} = await options.registry.validate(options.kind, options.rawConfig, `config of ${name}`)

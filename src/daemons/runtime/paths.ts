@@ -1,5 +1,5 @@
 import {createHash} from 'node:crypto'
-import {mkdirSync, realpathSync} from 'node:fs'
+import {chmodSync, mkdirSync, realpathSync} from 'node:fs'
 import {homedir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {UsageError} from '../../lib/errors.js'
@@ -22,6 +22,15 @@ export function validateInstanceName(name: string): string {
   return name
 }
 
+/**
+ * Makes everything this process creates its owner's only (files 0600, directories 0700),
+ * whatever the mode of the folder it lands in: the daemons and the supervisor keep objects,
+ * databases, logs and secrets under the state home, which may well be world-readable.
+ */
+export function keepFilesPrivate(): void {
+  process.umask(0o077)
+}
+
 // sun_path is 108 bytes on Linux, including the terminating NUL.
 const MAX_SOCKET_PATH = 107
 
@@ -39,11 +48,12 @@ export class StatePaths {
     this.dataRoot = join(home, 'data')
   }
 
-  /** Creates run/, logs/ and data/ (run/ is private: it holds the control sockets). */
+  /** Creates run/, logs/ and data/, private (0700) even if an older tend made them otherwise. */
   ensure(): this {
-    mkdirSync(this.runDir, {recursive: true, mode: 0o700})
-    mkdirSync(this.logsDir, {recursive: true})
-    mkdirSync(this.dataRoot, {recursive: true})
+    for (const dir of [this.runDir, this.logsDir, this.dataRoot]) {
+      mkdirSync(dir, {recursive: true, mode: 0o700})
+      chmodSync(dir, 0o700)
+    }
     return this
   }
 

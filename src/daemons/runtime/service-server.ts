@@ -21,7 +21,13 @@ export class ServiceServer {
     metrics: MetricsRegistry,
     /** Metric name prefix, e.g. storage_node. */
     prefix: string,
-    private readonly options: {keepAliveMs: number; maxHeaderSize?: number},
+    private readonly options: {
+      keepAliveMs: number
+      maxHeaderSize?: number
+      ServerResponse?: typeof ServerResponse
+      /** More setup of the HTTP server (e.g. its clientError handling). */
+      setup?: (server: Server) => void
+    },
   ) {
     this.requests = metrics.counter(`${prefix}_requests_total`, 'Requests served, by method and status', ['method', 'status'])
     this.latency = metrics.histogram(
@@ -57,7 +63,12 @@ export class ServiceServer {
     label: (req: IncomingMessage) => string | undefined = () => undefined,
   ): Promise<void> {
     const server = createServer(
-      {keepAliveTimeout: this.options.keepAliveMs, requestTimeout: 0, maxHeaderSize: this.options.maxHeaderSize},
+      {
+        keepAliveTimeout: this.options.keepAliveMs,
+        requestTimeout: 0,
+        maxHeaderSize: this.options.maxHeaderSize,
+        ...(this.options.ServerResponse ? {ServerResponse: this.options.ServerResponse} : {}),
+      },
       (req, res) => {
         const started = performance.now()
         this.inFlight.add(res)
@@ -69,6 +80,7 @@ export class ServiceServer {
       },
     )
     server.headersTimeout = 60_000
+    this.options.setup?.(server)
     await listenTcp(server, port, host)
     this.server = server
   }

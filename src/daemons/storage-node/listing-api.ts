@@ -1,8 +1,11 @@
 import type {IncomingMessage, ServerResponse} from 'node:http'
-import {H, metadataChanges, metadataHeaders, updateBatchSchema} from '../../protocols/storage/backend.js'
+import {H, headerText, metadataChanges, metadataHeaders, updateBatchSchema} from '../../protocols/storage/backend.js'
+import {checkStoredMetadata} from '../../protocols/storage/constraints.js'
+import {z} from 'zod'
 import {readAll} from '../../protocols/storage/backend-client.js'
 import {parseSwiftTimestamp, ticksToHttpDate, ticksToListingDate, ticksToSwift} from '../../protocols/storage/timestamp.js'
-import type {ContainerInfo, ListingQuery} from './listing-db.js'
+import type {ListingQuery} from './listing-pages.js'
+import {type ContainerInfo, type Metadata, mergeMetadata} from './listing-rows.js'
 import type {LocalDevice} from './local-devices.js'
 import type {NodeContext} from './node-context.js'
 import {reply, replyJson} from './reply.js'
@@ -24,7 +27,8 @@ export function listingQuery(params: URLSearchParams, maxLimit: number): Listing
     endMarker: params.get('end_marker') || undefined,
     prefix: params.get('prefix') || undefined,
     delimiter: params.get('delimiter') || undefined,
-    reverse: ['true', '1', 'yes', 'on'].includes((params.get('reverse') ?? '').toLowerCase()),
+    path: params.get('path') ?? undefined,
+    reverse: ['true', '1', 'yes', 'on', 't', 'y'].includes((params.get('reverse') ?? '').toLowerCase()),
   }
 }
 
@@ -54,11 +58,13 @@ export async function handleContainer(
     case 'PUT': {
       const timestamp = requestTimestamp(req)
       if (timestamp === undefined) return reply(res, 400, {}, 'Missing or bad X-Timestamp')
-      const existed = db.containerInfo(account, container) !== undefined
-      const info = db.mergeContainer(account, container, {
-        putTs: existed ? undefined : timestamp,
-        meta: metadataChanges(req.headers, 'container', timestamp),
-      })
+      const current = db.containerInfo(account, container)
+      const meta = metadataChanges(req.headers, 'container', timestamp)
+      const tooMuch = checkStoredMetadata('container', mergeMetadata(current?.meta ?? {}, meta))
+      if (tooMuch) return reply(res, 400, {}, tooMuch)
+      const existed = current !== undefined
+      // As Swift's put_timestamp: every PUT and POST moves the container's Last-Modified.
+      const info = db.mergeContainer(account, container, {putTs: timestamp, meta})
       // The account lists the container before the client hears it exists.
       await ctx.reportContainer(device, info)
       return reply(res, existed ? 202 : 201)
@@ -66,8 +72,12 @@ export async function handleContainer(
     case 'POST': {
       const timestamp = requestTimestamp(req)
       if (timestamp === undefined) return reply(res, 400, {}, 'Missing or bad X-Timestamp')
-      if (!db.containerInfo(account, container)) return reply(res, 404)
-      db.mergeContainer(account, container, {meta: metadataChanges(req.headers, 'container', timestamp)})
+      const current = db.containerInfo(account, container)
+      if (!current) return reply(res, 404)
+      const meta = metadataChanges(req.headers, 'container', timestamp)
+      const tooMuch = checkStoredMetadata('container', mergeMetadata(current.meta, meta))
+      if (tooMuch) return reply(res, 400, {}, tooMuch)
+      db.mergeContainer(account, container, {putTs: timestamp, meta})
       return reply(res, 204)
     }
     case 'DELETE': {
@@ -96,7 +106,7 @@ export async function handleContainer(
               name: item.row.name,
               hash: item.row.etag,
               bytes: item.row.size,
-              content_type: item.row.contentType,
+              content_type: headerText(item.row.contentType),
               last_modified: ticksToListingDate(item.row.ts),
             },
       )
@@ -121,9 +131,12 @@ export async function handleAccount(
     case 'POST': {
       const timestamp = requestTimestamp(req)
       if (timestamp === undefined) return reply(res, 400, {}, 'Missing or bad X-Timestamp')
-      const existed = db.accountInfo(account) !== undefined
-      db.mergeAccount(account, {putTs: existed ? undefined : timestamp, meta: metadataChanges(req.headers, 'account', timestamp)})
-      return reply(res, req.method === 'PUT' ? (existed ? 202 : 201) : 204)
+      const current = db.accountInfo(account)
+      const meta: Metadata = metadataChanges(req.headers, 'account', timestamp)
+      const tooMuch = checkStoredMetadata('account', mergeMetadata(current?.meta ?? {}, meta))
+      if (tooMuch) return reply(res, 400, {}, tooMuch)
+      db.mergeAccount(account, {putTs: current ? undefined : timestamp, meta})
+      return reply(res, req.method === 'PUT' ? (current ? 202 : 201) : 204)
     }
     case 'HEAD':
     case 'GET': {
@@ -156,6 +169,26 @@ export async function handleAccount(
     default:
       return reply(res, 405)
   }
+}
+
+const rowsQuery = z.object({a: z.string(), c: z.string(), names: z.array(z.string()).max(10_000)})
+
+/** POST /<device>/_rows: some objects' rows, deleted ones included, for a proxy merging two replicas' listings. */
+export async function handleRows(req: IncomingMessage, res: ServerResponse, device: LocalDevice): Promise<void> {
+  if (req.method !== 'POST') return reply(res, 405)
+  let parsed
+  try {
+    parsed = rowsQuery.safeParse(JSON.parse((await readAll(req, 30_000)).toString('utf8')))
+  } catch {
+    return reply(res, 400, {}, 'Bad rows query: not JSON')
+  }
+  if (!parsed.success) return reply(res, 400, {}, 'Bad rows query')
+  const {a, c, names} = parsed.data
+  replyJson(
+    res,
+    200,
+    device.db.objectRows(a, c, names).map((r) => ({name: r.name, ts: r.ts, deleted: r.deleted})),
+  )
 }
 
 /** POST /<device>/_updates: a batch of listing updates from another node. */

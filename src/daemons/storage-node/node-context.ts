@@ -1,7 +1,7 @@
 import type {Logger} from '../../lib/logger.js'
 import type {ObjectUpdate} from '../../protocols/storage/backend.js'
 import type {Ring} from '../../protocols/storage/ring.js'
-import type {ContainerInfo} from './listing-db.js'
+import type {ContainerInfo} from './listing-rows.js'
 import type {LocalDevice} from './local-devices.js'
 
 /** What the node's request handlers share: the ring, limits, metrics and listing updates. */

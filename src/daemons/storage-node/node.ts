@@ -1,14 +1,15 @@
 import type {IncomingMessage, ServerResponse} from 'node:http'
 import type {DaemonContext} from '../runtime/contract.js'
 import {BackendClient} from '../../protocols/storage/backend-client.js'
+import {SECRET_HEADER, carriesSecret} from '../../protocols/storage/cluster-secret.js'
 import type {ContainerReport, ObjectUpdate} from '../../protocols/storage/backend.js'
 import type {Ring, RingDevice, RingWatcher} from '../../protocols/storage/ring.js'
 import {ServiceServer} from '../runtime/service-server.js'
 import {msToTicks} from '../../protocols/storage/timestamp.js'
 import type {IndexEntry} from './index-table.js'
-import type {ContainerInfo} from './listing-db.js'
+import type {ContainerInfo} from './listing-rows.js'
 import {handleBatch} from './batch-api.js'
-import {handleAccount, handleContainer, handleUpdates} from './listing-api.js'
+import {handleAccount, handleContainer, handleRows, handleUpdates} from './listing-api.js'
 import {type LocalDevice, LocalDevices} from './local-devices.js'
 import type {NodeContext} from './node-context.js'
 import {handleObject} from './object-api.js'
@@ -21,6 +22,8 @@ import {UpdateSender} from './update-sender.js'
 export interface NodeOptions {
   bind: string
   port: number
+  /** Every request but /healthcheck must carry it (cluster-secret.ts). */
+  clusterSecret: string
   devicesRoot: string
   maxVolumeBytes: number
   syncReadMaxBytes: number
@@ -66,10 +69,11 @@ export class StorageNode implements NodeContext {
       {maxVolumeBytes: options.maxVolumeBytes, syncReadMaxBytes: options.syncReadMaxBytes, maxBatch: 512},
       ctx.log,
     )
-    this.client = new BackendClient(options.nodeTimeoutMs)
+    this.client = new BackendClient(options.nodeTimeoutMs, options.clusterSecret)
     this.updates = new UpdateSender(this.client, (device) => this.localDevice(device), ctx.log)
     this.service = new ServiceServer(ctx.metrics, 'storage_node', {keepAliveMs: 30_000})
     this.internalRoutes.set('updates', (req, res, device) => handleUpdates(req, res, device))
+    this.internalRoutes.set('rows', (req, res, device) => handleRows(req, res, device))
     this.internalRoutes.set('batch', (req, res, device) => handleBatch(this, req, res, device))
     for (const [name, route] of Object.entries(replicationRoutes(() => this.ring().partitionCount))) this.internalRoutes.set(name, route)
   }
@@ -128,6 +132,10 @@ export class StorageNode implements NodeContext {
     const path = q < 0 ? url : url.slice(0, q)
     const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1))
     if (path === '/healthcheck') return reply(res, 200, {}, 'OK')
+    if (!carriesSecret(req.headers[SECRET_HEADER], this.options.clusterSecret)) {
+      req.resume()
+      return reply(res, 401, {}, 'This node answers only its cluster')
+    }
     let segments: string[]
     try {
       segments = path.slice(1).split('/').map(decodeURIComponent)

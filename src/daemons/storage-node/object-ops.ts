@@ -211,7 +211,8 @@ export async function getObject(ctx: NodeContext, t: ObjectTarget, request: Inco
   })
   if (precondition !== 200) return result(precondition, headers)
   const ranges = firstPresent(request[H.ignoreRangeIf], meta.headers) === undefined ? parseRange(request.range, size) : undefined
-  if (ranges === 'unsatisfiable') return result(416, {'content-range': `bytes */${size}`})
+  // As Swift's: a 416 says what the object is (its ETag, Last-Modified) besides its size.
+  if (ranges === 'unsatisfiable') return result(416, {...headers, 'content-range': `bytes */${size}`})
   const piece = (start: number, end: number): BodySegment =>
     found.data ? found.data.subarray(start, end + 1) : {path: found.externalPath!, start, end}
   if (!ranges) return {status: 200, headers: {...headers, 'content-length': size}, segments: head || size === 0 ? [] : [piece(0, size - 1)]}
@@ -245,6 +246,13 @@ export async function deleteObject(ctx: NodeContext, t: ObjectTarget, headers: I
   const store = t.device.store
   const existing = store.get(key)
   if (existing && existing.timestamp >= timestamp) return result(409, {[H.backendTimestamp]: ticksToSwift(existing.timestamp)})
+  const ifDeleteAt = headers['x-if-delete-at']
+  if (typeof ifDeleteAt === 'string') {
+    // Only the version that expires at that time may go: nothing here, or another, is left alone.
+    const current = await store.read(key)
+    if (!current || current.tombstone) return result(404)
+    if (String(current.meta.deleteAt ?? '') !== String(Number(ifDeleteAt))) return result(412)
+  }
   const wasLive = await isLive(t, key)
   const written = await store.write({
     key,

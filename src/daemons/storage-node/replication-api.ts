@@ -90,7 +90,7 @@ export function replicationRoutes(partitionCount: () => number): Record<string, 
     rows: async (req, res, device) => {
       const batch = await parseBody(req, res, rowBatchSchema)
       if (!batch) return
-      device.db.mergeRows(batch)
+      device.db.sync.mergeRows(batch)
       reply(res, 204)
     },
     /** GET: which database this is (a replaced device has a new one) and how far it is. */

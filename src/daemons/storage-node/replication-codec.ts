@@ -1,6 +1,6 @@
 import {z} from 'zod'
 import {encodeFrames, FrameReader} from '../../protocols/storage/frames.js'
-import type {RowBatch} from './listing-db.js'
+import type {RowBatch} from './listing-rows.js'
 
 /**
  * What replicas exchange: per-partition key lists (to find what differs), raw volume records

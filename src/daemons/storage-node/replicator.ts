@@ -363,10 +363,10 @@ export class Replicator {
     if (info.status !== 200) throw new Error(`dbinfo answered ${info.status}`)
     const remoteId = (JSON.parse(info.body.toString('utf8')) as {id: string}).id
     const db = device.db
-    let point = db.syncPoint(remoteId)
+    let point = db.sync.syncPoint(remoteId)
     const forPeer = (part: number) => ring.primaries(part).some((d) => d.id === peer.id)
     while (point < db.lastSeq && !this.stopped) {
-      const {rows, parts, maxSeq} = db.rowsSince(point, 2000)
+      const {rows, parts, maxSeq} = db.sync.rowsSince(point, 2000)
       const batch = {
         accounts: rows.accounts.filter((_, i) => forPeer(parts.accounts[i])),
         containers: rows.containers.filter((_, i) => forPeer(parts.containers[i])),
@@ -385,7 +385,7 @@ export class Replicator {
         if (res.status !== 204) throw new Error(`rows answered ${res.status}`)
         this.stats.rowsPushed += count
       }
-      db.setSyncPoint(remoteId, maxSeq)
+      db.sync.setSyncPoint(remoteId, maxSeq)
       if (maxSeq <= point) break
       point = maxSeq
     }

@@ -3,7 +3,7 @@ import {z} from 'zod'
 import {bindHost} from '../../lib/net-config.js'
 import {duration, size} from '../../lib/units.js'
 import {defineDaemonKind} from '../runtime/contract.js'
-import {openRing, ringConfigSchema} from '../../protocols/storage/ring-config.js'
+import {openClusterSecret, openRing, ringConfigSchema} from '../../protocols/storage/ring-config.js'
 import {constraints} from '../../protocols/storage/constraints.js'
 import {StorageNode} from './node.js'
 import {Replicator} from './replicator.js'
@@ -60,10 +60,12 @@ export default defineDaemonKind<NodeConfig>({
   summary: 'Stores objects in append-only volumes, and container and account listings in SQLite',
   config: nodeConfig,
   async start(ctx, config) {
+    const clusterSecret = openClusterSecret(config.ring, ctx.baseDir)
     const watcher = openRing(config.ring, ctx.baseDir, ctx.log)
     const node = new StorageNode(ctx, watcher, {
       bind: config.bind,
       port: config.port,
+      clusterSecret,
       devicesRoot: config.devices_root ? resolve(ctx.baseDir, config.devices_root) : join(ctx.dataDir, 'devices'),
       maxVolumeBytes: config.max_volume,
       syncReadMaxBytes: config.sync_read_max,

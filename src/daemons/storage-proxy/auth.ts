@@ -12,22 +12,46 @@ import {z} from 'zod'
 export const userSchema = z
   .object({
     /** `account:user`, as clients send it in X-Auth-User; the account becomes AUTH_<account>. */
-    user: z.string().regex(/^[^:\s/]+:[^:\s/]+$/, 'expected account:user'),
+    user: z.string().regex(/^[^:\s/,]+:[^:\s/,]+$/, 'expected account:user'),
     key: z.string().min(1),
-    /** `.admin`: owns the account. `.reseller_admin`: may use every account. */
-    roles: z.array(z.enum(['.admin', '.reseller_admin'])).default([]),
+    /**
+     * `.admin`: owns the account. `.reseller_admin`: may use every account. `.reseller_reader`:
+     * may read every account. Any other name is a group (e.g. the `require_group` of a prefix).
+     */
+    roles: z.array(z.string().regex(/^(\.admin|\.reseller_admin|\.reseller_reader|[A-Za-z0-9_-]+)$/, 'unknown role')).default([]),
   })
   .strict()
 
 export type UserConfig = z.infer<typeof userSchema>
 
+/**
+ * Tempauth's reseller prefixes: the accounts this proxy serves are `<prefix><name>`. An
+ * admin of `name` owns `<prefix><name>` for every prefix, but a prefix with a
+ * `require_group` only together with a token (X-Service-Token) of a user in that group.
+ */
+export const resellerPrefixSchema = z
+  .object({
+    prefix: z.string().regex(/^[A-Za-z0-9]+_$/, 'letters and digits ending in "_", e.g. AUTH_'),
+    require_group: z.string().min(1).optional(),
+  })
+  .strict()
+
+export type ResellerPrefix = z.infer<typeof resellerPrefixSchema>
+
+export const DEFAULT_RESELLER_PREFIXES: ResellerPrefix[] = [{prefix: 'AUTH_'}]
+
 export interface Identity {
   account: string
   user: string
-  /** The account this user owns, with the reseller prefix: AUTH_<account>. */
+  /** The account this user owns, with the first reseller prefix: AUTH_<account>. */
   storageAccount: string
   admin: boolean
   resellerAdmin: boolean
+  /**
+   * Tempauth's groups, which ACLs name: the account, `account:user`, with `.admin` the
+   * accounts it owns under every prefix, and the user's other roles.
+   */
+  groups: string[]
 }
 
 const TOKEN_PREFIX = 'AUTH_tk'
@@ -41,6 +65,7 @@ export class TempAuth {
     users: UserConfig[],
     secretFile: string,
     readonly tokenTtlSeconds: number,
+    readonly prefixes: ResellerPrefix[] = DEFAULT_RESELLER_PREFIXES,
   ) {
     for (const user of users) this.users.set(user.user, user)
     this.secret = loadSecret(secretFile)
@@ -55,9 +80,14 @@ export class TempAuth {
     const payload = Buffer.from(`${userName}\n${expires}`).toString('base64url')
     return {
       token: `${TOKEN_PREFIX}${payload}.${this.sign(payload)}`,
-      account: `AUTH_${userName.split(':')[0]}`,
+      account: `${this.prefixes[0].prefix}${userName.split(':')[0]}`,
       expiresIn: this.tokenTtlSeconds,
     }
+  }
+
+  /** The reseller prefix an account is under, if it is one of this proxy's. */
+  prefixOf(account: string): ResellerPrefix | undefined {
+    return this.prefixes.find((p) => account.startsWith(p.prefix))
   }
 
   /** Who a token belongs to, or undefined if it is invalid or expired. */
@@ -73,12 +103,19 @@ export class TempAuth {
     const user = this.users.get(userName)
     if (!user || !(expires > now)) return undefined
     const [account, name] = userName.split(':')
+    const admin = user.roles.includes('.admin')
     const identity: Identity = {
       account,
       user: name,
-      storageAccount: `AUTH_${account}`,
-      admin: user.roles.includes('.admin'),
+      storageAccount: `${this.prefixes[0].prefix}${account}`,
+      admin,
       resellerAdmin: user.roles.includes('.reseller_admin'),
+      groups: [
+        account,
+        userName,
+        ...user.roles.filter((r) => r !== '.admin'),
+        ...(admin ? this.prefixes.map((p) => `${p.prefix}${account}`) : []),
+      ],
     }
     if (this.verified.size > 10_000) this.verified.clear()
     this.verified.set(token, {identity, expires})
@@ -105,20 +142,4 @@ function loadSecret(path: string): Buffer {
   writeFileSync(path, `${secret.toString('hex')}\n`, {mode: 0o600})
   chmodSync(path, 0o600)
   return secret
-}
-
-/**
- * Container ACLs (X-Container-Read / X-Container-Write): `.r:*` lets anyone read objects,
- * `.rlistings` also list; `account` or `account:user` grant a user of that account.
- */
-export function aclAllows(acl: string | undefined, who: Identity | undefined, listing: boolean): boolean {
-  if (!acl) return false
-  const items = acl
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
-  const referrerAll = items.includes('.r:*')
-  if (referrerAll && (!listing || items.includes('.rlistings'))) return true
-  if (!who) return false
-  return items.includes(who.account) || items.includes(`${who.account}:${who.user}`) || items.includes('*')
 }

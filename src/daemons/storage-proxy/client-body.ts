@@ -11,10 +11,8 @@ export function readClientBody(req: RequestBody, length: number, idleMs: number)
     const data = Buffer.allocUnsafe(length)
     let received = 0
     let settled = false
-    const timer = setTimeout(() => {
-      settle({kind: 'timeout'})
-      req.destroy()
-    }, idleMs)
+    // The caller answers 408 and the connection closes after it (the rest of the body unread).
+    const timer = setTimeout(() => settle({kind: 'timeout'}), idleMs)
     const settle = (result: ClientBody) => {
       if (settled) return
       settled = true

@@ -22,12 +22,13 @@ export class Cluster {
 
   constructor(
     private readonly watcher: RingWatcher,
+    clusterSecret: string,
     nodeTimeoutMs: number,
     private readonly errorLimitMs: number,
     private readonly log: Logger,
     batchInFlight: number,
   ) {
-    this.client = new BackendClient(nodeTimeoutMs)
+    this.client = new BackendClient(nodeTimeoutMs, clusterSecret)
     this.batches = new BatchChannels(this.client, {maxInFlight: batchInFlight, maxOps: 256, maxBytes: 4 * 1024 * 1024})
   }
 

@@ -17,24 +17,19 @@ export function listingFormat(query: URLSearchParams, headers: IncomingHttpHeade
 /** The query to pass to a node, or the status and reason to refuse it with. */
 export function listingParams(query: URLSearchParams, maxLimit: number): {params: URLSearchParams} | {status: number; detail: string} {
   const params = new URLSearchParams()
+  // As Swift: a limit that is not a number is no limit (the default); one past the maximum is refused.
   const limit = query.get('limit')
-  if (limit !== null && limit !== '') {
-    if (!/^\d+$/.test(limit)) return {status: 400, detail: 'Value of limit must be a positive integer'}
+  if (limit !== null && /^\d+$/.test(limit)) {
     if (Number(limit) > maxLimit) return {status: 412, detail: `Maximum limit is ${maxLimit}`}
     params.set('limit', limit)
   }
-  for (const name of ['marker', 'end_marker', 'prefix', 'delimiter', 'reverse']) {
+  // A marker may hold any text, NUL included (clients page with name + '\0'); only UTF-8 is required.
+  for (const name of ['marker', 'end_marker', 'prefix', 'delimiter', 'reverse', 'path']) {
     const value = query.get(name)
-    if (value === null || value === '') continue
-    if (value.includes('\uFFFD') || value.includes('\0')) return {status: 400, detail: `Invalid UTF8 or contains NULL in ${name}`}
+    if (value === null || (value === '' && name !== 'path')) continue
+    if (value.includes('\uFFFD')) return {status: 400, detail: `"${name}" parameter not valid UTF-8`}
     if (Buffer.byteLength(value) > constraints.max_object_name_length) return {status: 400, detail: `${name} too long`}
     params.set(name, value)
-  }
-  const path = query.get('path')
-  if (path !== null) {
-    // Legacy `path=`: the direct children of a pseudo-directory.
-    params.set('prefix', path === '' ? '' : path.endsWith('/') ? path : `${path}/`)
-    params.set('delimiter', '/')
   }
   return {params}
 }

@@ -1,22 +1,20 @@
 import {hash} from 'node:crypto'
-import type {IncomingHttpHeaders, OutgoingHttpHeaders} from 'node:http'
+import type {OutgoingHttpHeaders} from 'node:http'
 import type {Readable} from 'node:stream'
 import {H, backendPath, isStoredObjectHeader} from '../../protocols/storage/backend.js'
-import {readAll} from '../../protocols/storage/backend-client.js'
 import type {BatchOp} from '../../protocols/storage/batch-codec.js'
 import {checkMetadata, constraints} from '../../protocols/storage/constraints.js'
-import {guessContentType} from '../../protocols/storage/http-semantics.js'
+import {guessContentType} from '../../protocols/storage/content-types.js'
 import {ticksToSwift} from '../../protocols/storage/timestamp.js'
 import {type NodeResult, countStatus} from './cluster.js'
 import type {ProxyContext} from './proxy-context.js'
-import type {SwiftRequest} from './request.js'
-import {sendStatus} from './respond.js'
+import {OBJECT_METHODS, type SwiftRequest} from './request.js'
+import {sendNotAllowed, sendStatus} from './respond.js'
 import {readClientBody} from './client-body.js'
-import {copiedMetadata, openCopySource, parseObjectRef} from './object-copy.js'
 import {getObject} from './object-read.js'
 import {streamToReplicas} from './replica-stream.js'
 
-/** Object requests: PUT (and copies), GET, HEAD, DELETE, POST, COPY. */
+/** Object requests: PUT, GET, HEAD, DELETE, POST (COPY and X-Copy-From are middleware/copy.ts's). */
 
 export async function objectRequest(ctx: ProxyContext, r: SwiftRequest): Promise<void> {
   switch (r.method) {
@@ -25,15 +23,13 @@ export async function objectRequest(ctx: ProxyContext, r: SwiftRequest): Promise
       return getObject(ctx, r)
     case 'PUT':
       return putObject(ctx, r)
-    case 'COPY':
-      return copyObject(ctx, r)
     case 'DELETE':
       return deleteObject(ctx, r)
     case 'POST':
       return postObject(ctx, r)
     default:
       r.req.resume()
-      return sendStatus(r.res, 405, {allow: 'GET, HEAD, PUT, POST, DELETE, COPY'})
+      return sendNotAllowed(r.res, r.method, OBJECT_METHODS)
   }
 }
 
@@ -63,7 +59,8 @@ function objectHeaders(r: SwiftRequest, object: string, now: number): {headers: 
   if (deleteAt !== undefined) {
     if (!/^\d+$/.test(String(deleteAt))) return {status: 400, detail: 'Non-integer X-Delete-At'}
     if (Number(deleteAt) * 1000 <= now) return {status: 400, detail: 'X-Delete-At in past'}
-    headers[H.deleteAt] = String(Number(deleteAt))
+    // Swift keeps X-Delete-At to ten digits: further off is "never" (9999999999).
+    headers[H.deleteAt] = String(deleteAt).replace(/^0+(?=\d)/, '').length > 10 ? '9999999999' : String(Number(deleteAt))
   } else if (deleteAfter !== undefined) {
     if (!/^\d+$/.test(String(deleteAfter))) return {status: 400, detail: 'Non-integer X-Delete-After'}
     headers[H.deleteAt] = String(Math.floor(now / 1000) + Number(deleteAfter))
@@ -71,17 +68,17 @@ function objectHeaders(r: SwiftRequest, object: string, now: number): {headers: 
   return {headers}
 }
 
-/** Where a PUT's body comes from: the client, or the source of a copy. */
+/** A PUT's body: read whole (small), or streamed to the replicas. */
 type BodySource = {kind: 'buffer'; data: Buffer} | {kind: 'stream'; stream: Readable; length?: number}
 
-async function putObject(ctx: ProxyContext, r: SwiftRequest, copyFrom = r.req.headers['x-copy-from']): Promise<void> {
+async function putObject(ctx: ProxyContext, r: SwiftRequest): Promise<void> {
   const {account, container, object} = names(r)
   const req = r.req
   const chunked = /\bchunked\b/i.test(String(req.headers['transfer-encoding'] ?? ''))
   const lengthHeader = req.headers['content-length']
   const length = lengthHeader === undefined ? undefined : Number(lengthHeader)
   if (lengthHeader !== undefined && !(Number.isInteger(length) && length! >= 0)) return reject(r, 400, 'Invalid Content-Length')
-  if (!chunked && length === undefined && !copyFrom) return reject(r, 411)
+  if (!chunked && length === undefined) return reject(r, 411)
   if ((length ?? 0) > constraints.max_file_size)
     return reject(r, 413, `Your request is too large; the limit is ${constraints.max_file_size} bytes`)
   const ifNoneMatch = req.headers['if-none-match']
@@ -92,22 +89,7 @@ async function putObject(ctx: ProxyContext, r: SwiftRequest, copyFrom = r.req.he
   if (!state.exists) return reject(r, 404)
 
   let body: BodySource
-  let copied: {headers: IncomingHttpHeaders; path: string} | undefined
-  if (copyFrom !== undefined) {
-    if ((length ?? 0) > 0 || chunked) return reject(r, 400, 'Copy requests require a zero byte body')
-    req.resume()
-    const source = await openCopySource(ctx, r, String(copyFrom))
-    if ('status' in source) return sendStatus(r.res, source.status, {}, source.detail)
-    const {found} = source
-    copied = {headers: found.headers, path: source.path}
-    const sourceLength = Number(found.headers['content-length'] ?? 0)
-    body = found.stream
-      ? sourceLength <= ctx.bufferMaxBytes
-        ? {kind: 'buffer', data: await readAll(found.stream, ctx.clientTimeoutMs)}
-        : {kind: 'stream', stream: found.stream, length: sourceLength}
-      : {kind: 'buffer', data: found.body ?? Buffer.alloc(0)}
-    Object.assign(meta.headers, copiedMetadata(found.headers, req.headers))
-  } else if (!chunked && length! <= ctx.bufferMaxBytes) {
+  if (!chunked && length! <= ctx.bufferMaxBytes) {
     const received = await readClientBody(req, length!, ctx.clientTimeoutMs)
     if (received.kind !== 'ok') return sendStatus(r.res, received.kind === 'timeout' ? 408 : 499)
     body = {kind: 'buffer', data: received.data}
@@ -120,9 +102,9 @@ async function putObject(ctx: ProxyContext, r: SwiftRequest, copyFrom = r.req.he
   if (body.kind === 'buffer') {
     // Hash once here rather than on every replica; a mismatch never reaches the nodes.
     const md5 = hash('md5', body.data)
-    if (req.headers.etag && !copyFrom && req.headers.etag.replace(/"/g, '').toLowerCase() !== md5) return sendStatus(r.res, 422)
+    if (req.headers.etag && req.headers.etag.replace(/"/g, '').toLowerCase() !== md5) return sendStatus(r.res, 422)
     headers[H.backendEtag] = md5
-  } else if (req.headers.etag && !copyFrom) headers.etag = req.headers.etag
+  } else if (req.headers.etag) headers.etag = req.headers.etag
   if (ifNoneMatch) headers['if-none-match'] = ifNoneMatch
   const partition = ctx.cluster.ring.partition(account, container, object)
   const putOp: BatchOp = {
@@ -146,14 +128,10 @@ async function putObject(ctx: ProxyContext, r: SwiftRequest, copyFrom = r.req.he
   const status = putOutcome(ctx, results)
   const created = results.find((x) => 'response' in x && x.response.status === 201)
   const extra: OutgoingHttpHeaders = {}
+  if (status === 201) ctx.recent.note(account, container, object, timestamp, false)
   if (status === 201 && created && 'response' in created) {
     extra.etag = created.response.headers.etag
     extra['last-modified'] = created.response.headers['last-modified']
-  }
-  if (copied) {
-    extra['x-copied-from'] = copied.path
-    extra['x-copied-from-account'] = account
-    if (copied.headers['last-modified']) extra['x-copied-from-last-modified'] = copied.headers['last-modified']
   }
   sendStatus(r.res, status, extra)
 }
@@ -170,6 +148,7 @@ function putOutcome(ctx: ProxyContext, results: NodeResult[]): number {
   if (count(412) >= ctx.cluster.quorum) return 412
   if (count(409) >= ctx.cluster.quorum) return 202
   if (count(413) > 0) return 413
+  if (count(408) > 0) return 408
   if (count(499) > 0) return 499
   return 503
 }
@@ -179,30 +158,28 @@ function reject(r: SwiftRequest, status: number, detail?: string): void {
   sendStatus(r.res, status, {}, detail)
 }
 
-async function copyObject(ctx: ProxyContext, r: SwiftRequest): Promise<void> {
-  const destination = r.req.headers.destination
-  if (typeof destination !== 'string') return reject(r, 412, 'Destination header required')
-  const ref = parseObjectRef(destination)
-  if (!ref) return reject(r, 412, 'Destination header must be of the form <container name>/<object name>')
-  const destAccount = typeof r.req.headers['destination-account'] === 'string' ? r.req.headers['destination-account'] : r.account
-  if (destAccount !== r.account && !r.identity?.resellerAdmin) return reject(r, 403)
-  const source = `/${encodeURIComponent(r.container!)}/${encodeURIComponent(r.object!)}`
-  r.req.headers['x-copy-from-account'] = r.account
-  return putObject(ctx, {...r, method: 'PUT', account: destAccount, container: ref.container, object: ref.object}, source)
-}
-
 async function deleteObject(ctx: ProxyContext, r: SwiftRequest): Promise<void> {
   const {account, container, object} = names(r)
   r.req.resume()
+  const ifDeleteAt = r.req.headers['x-if-delete-at'] as string | undefined
+  if (ifDeleteAt !== undefined && !/^\d+$/.test(ifDeleteAt)) return sendStatus(r.res, 400, {}, 'Bad X-If-Delete-At header value')
   const state = await ctx.containers.get(account, container)
   if (!state.exists) return sendStatus(r.res, 404)
-  const headers = {[H.timestamp]: ticksToSwift(ctx.clock.now())}
+  const timestamp = ctx.clock.now()
+  const headers: Record<string, string> = {[H.timestamp]: ticksToSwift(timestamp)}
+  // Deletes only the version that expires then (what the expirer does in Swift).
+  if (ifDeleteAt !== undefined) headers['x-if-delete-at'] = ifDeleteAt
   const partition = ctx.cluster.ring.partition(account, container, object)
   const op: BatchOp = {m: 'DELETE', p: partition, a: account, c: container, o: object, h: headers}
   const results = await ctx.cluster.writeReplicas(partition, (device) => ctx.cluster.batch(device, op))
   const deleted = countStatus(results, (s) => s === 204)
   const missing = countStatus(results, (s) => s === 404)
-  if (deleted + missing >= ctx.cluster.quorum) return sendStatus(r.res, deleted > 0 ? 204 : 404)
+  if (deleted + missing >= ctx.cluster.quorum) {
+    ctx.recent.note(account, container, object, timestamp, true)
+    return sendStatus(r.res, deleted > 0 ? 204 : 404)
+  }
+  if (countStatus(results, (s) => s === 412) >= ctx.cluster.quorum)
+    return sendStatus(r.res, 412, {}, 'X-If-Delete-At and X-Delete-At do not match')
   sendStatus(r.res, 503)
 }
 
@@ -214,11 +191,13 @@ async function postObject(ctx: ProxyContext, r: SwiftRequest): Promise<void> {
   if (!r.req.headers['content-type']) delete meta.headers['content-type']
   const state = await ctx.containers.get(account, container)
   if (!state.exists) return sendStatus(r.res, 404)
-  const headers = {...meta.headers, [H.timestamp]: ticksToSwift(ctx.clock.now())}
+  const timestamp = ctx.clock.now()
+  const headers = {...meta.headers, [H.timestamp]: ticksToSwift(timestamp)}
   const partition = ctx.cluster.ring.partition(account, container, object)
   const op: BatchOp = {m: 'POST', p: partition, a: account, c: container, o: object, h: stringHeaders(headers)}
   const results = await ctx.cluster.writeReplicas(partition, (device) => ctx.cluster.batch(device, op))
   if (countStatus(results, (s) => s === 202) >= ctx.cluster.quorum) {
+    ctx.recent.note(account, container, object, timestamp, false)
     // The system metadata the nodes show is for the middlewares (the gatekeeper keeps it from clients).
     const accepted = results.find((x) => 'response' in x && x.response.status === 202)
     const sysmeta: OutgoingHttpHeaders = {}

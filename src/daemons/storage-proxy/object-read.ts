@@ -48,7 +48,10 @@ export async function fetchObject(
   headers: Record<string, string>,
 ): Promise<FetchedObject> {
   const partition = ctx.cluster.ring.partition(account, container, object)
-  let deletedAt = 0
+  // What this proxy wrote last: an older version a lagging replica still has does not count.
+  const recent = ctx.recent.last(account, container, object)
+  let deletedAt = recent?.deleted ? recent.ts : 0
+  const writtenAt = recent && !recent.deleted ? recent.ts : 0
   let sawNotFound = false
   for (const device of ctx.cluster.readOrder(partition)) {
     let answer
@@ -67,6 +70,7 @@ export async function fetchObject(
     if (status >= 500) continue
     const timestamp = parseSwiftTimestamp(String(answer.headers[H.timestamp] ?? '')) ?? 0
     if (status < 300 && timestamp > 0 && timestamp < deletedAt) continue
+    if (timestamp > 0 && timestamp < writtenAt) continue
     if (!answer.direct || method === 'HEAD') return {status, headers: answer.headers, body: answer.body}
     // Too large for a batch: stream it from the same replica.
     try {

@@ -5,21 +5,31 @@ import {checkName, constraints} from '../../protocols/storage/constraints.js'
 import type {RingWatcher} from '../../protocols/storage/ring.js'
 import {ServiceServer} from '../runtime/service-server.js'
 import {TimestampClock} from '../../protocols/storage/timestamp.js'
-import {TempAuth, type UserConfig, aclAllows} from './auth.js'
+import {type ResellerPrefix, TempAuth, type UserConfig} from './auth.js'
+import {authorize} from './authorize.js'
 import {Cluster} from './cluster.js'
 import {ContainerCache} from './container-cache.js'
+import {remapDomain, restoreLocations} from './domain-remap.js'
+import {RecentWrites} from './recent-writes.js'
 import {accountRequest, containerRequest} from './listing-controllers.js'
+import {HeadHook} from './middleware/exchange.js'
 import type {Pipeline} from './middleware/pipeline.js'
 import {proxyPipeline} from './middleware/stack.js'
 import {objectRequest} from './object-controller.js'
 import type {ProxyContext} from './proxy-context.js'
 import {type SwiftRequest, parsePath} from './request.js'
-import {newTransId, sendBody, sendStatus} from './respond.js'
+import {SwiftResponse, newTransId, sendBody, sendStatus} from './respond.js'
+import {handleClientErrors} from './client-errors.js'
+import {requestProblem} from './request-checks.js'
 
 export interface ProxyOptions {
   bind: string
   port: number
   users: UserConfig[]
+  resellerPrefixes: ResellerPrefix[]
+  /** domain_remap's storage domains (none: off). */
+  storageDomains: string[]
+  clusterSecret: string
   tokenTtlSeconds: number
   secretFile: string
   nodeTimeoutMs: number
@@ -45,13 +55,19 @@ export class SwiftProxy {
     private readonly log: Logger,
     metrics: MetricsRegistry,
   ) {
-    const cluster = new Cluster(watcher, options.nodeTimeoutMs, options.errorLimitMs, log, options.batchInFlight)
-    this.service = new ServiceServer(metrics, 'storage_proxy', {keepAliveMs: 65_000, maxHeaderSize: 64 * 1024})
+    const cluster = new Cluster(watcher, options.clusterSecret, options.nodeTimeoutMs, options.errorLimitMs, log, options.batchInFlight)
+    this.service = new ServiceServer(metrics, 'storage_proxy', {
+      keepAliveMs: 65_000,
+      maxHeaderSize: 64 * 1024,
+      ServerResponse: SwiftResponse,
+      setup: handleClientErrors,
+    })
     this.ctx = {
       cluster,
-      auth: new TempAuth(options.users, options.secretFile, options.tokenTtlSeconds),
+      auth: new TempAuth(options.users, options.secretFile, options.tokenTtlSeconds, options.resellerPrefixes),
       clock: new TimestampClock(),
       containers: new ContainerCache(cluster, options.containerCacheMs),
+      recent: new RecentWrites(),
       log,
       bufferMaxBytes: options.bufferMaxBytes,
       clientTimeoutMs: options.clientTimeoutMs,
@@ -95,11 +111,28 @@ export class SwiftProxy {
   }
 
   private async route(req: IncomingMessage, res: ServerResponse, transId: string): Promise<void> {
-    const url = req.url ?? '/'
+    const remapped = remapDomain(
+      req.url ?? '/',
+      req.headers.host,
+      this.options.storageDomains,
+      this.options.resellerPrefixes.map((p) => p.prefix),
+    )
+    if ('problem' in remapped) {
+      req.resume()
+      return sendStatus(res, 400, {'content-type': 'text/plain'}, remapped.problem)
+    }
+    // As Swift's PATH_INFO: everything past here sees the remapped path.
+    const url = remapped.url
+    req.url = url
     const q = url.indexOf('?')
     const parsed = parsePath(q < 0 ? url : url.slice(0, q))
     const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1))
     const method = req.method ?? 'GET'
+    const refused = requestProblem(req)
+    if (refused) {
+      req.resume()
+      return sendStatus(res, refused.status, {}, refused.detail)
+    }
     switch (parsed.kind) {
       case 'auth':
         req.resume()
@@ -126,9 +159,15 @@ export class SwiftProxy {
       return sendStatus(res, 400, {}, problem ?? 'Bad path')
     }
     const host = req.headers.host ?? this.address.replace(/^http:\/\//, '')
+    const paths = remapped.paths
     const r: SwiftRequest = {
       req,
-      res,
+      res: paths
+        ? new HeadHook(res, (_status, headers) => {
+            restoreLocations(headers, paths)
+            return undefined
+          })
+        : res,
       transId,
       method,
       head: method === 'HEAD',
@@ -147,23 +186,8 @@ export class SwiftProxy {
   }
 
   /** 401 without a valid token, 403 for a valid one without rights; undefined if allowed. */
-  private async authorize(r: SwiftRequest, gaveToken: boolean): Promise<number | undefined> {
-    const who = r.identity
-    if (gaveToken && !who) return 401
-    if (who?.resellerAdmin) return undefined
-    if (who && who.admin && who.storageAccount === r.account) return undefined
-    // Everyone else gets in only through a container ACL.
-    if (r.container === undefined) return who ? 403 : 401
-    const reading = r.method === 'GET' || r.method === 'HEAD'
-    if (!reading && r.object === undefined) return who ? 403 : 401
-    let state
-    try {
-      state = await this.ctx.containers.get(r.account, r.container)
-    } catch {
-      return 503
-    }
-    const acl = state.headers[reading ? 'x-container-read' : 'x-container-write']
-    return aclAllows(typeof acl === 'string' ? acl : undefined, who, r.object === undefined) ? undefined : who ? 403 : 401
+  private authorize(r: SwiftRequest, gaveToken: boolean): Promise<number | undefined> {
+    return authorize(this.ctx, r, gaveToken)
   }
 
   private login(req: IncomingMessage, res: ServerResponse): void {
@@ -185,16 +209,21 @@ export class SwiftProxy {
       swift: {
         version: '2.30.1-tend',
         ...constraints,
+        // Accounts are made on first use, never by a PUT; CORS is strict (Swift's defaults).
+        allow_account_management: false,
+        strict_cors_mode: true,
         policies: [{name: 'Policy-0', aliases: 'Policy-0', default: true}],
       },
-      tempauth: {},
+      tempauth: {account_acls: true},
       ...this.pipeline.info(),
+      ...(this.options.storageDomains.length > 0 ? {domain_remap: {default_reseller_prefix: null}} : {}),
     }
   }
 
   async stop(): Promise<void> {
     await this.service.close()
     this.ctx.cluster.close()
+    this.ctx.recent.close()
     this.watcher.close()
   }
 }

@@ -59,10 +59,11 @@ export async function streamToReplicas(
     body.stream,
     live.map((o) => o.request),
   )
-  if (!complete) {
-    // The nodes see their bodies cut short and store nothing.
+  if (complete !== 'complete') {
+    // The nodes see their bodies cut short and store nothing; a client that stalled hears 408.
     for (const o of live) o.request.destroy()
-    return [...failed, ...live.map((o) => ({device: o.device, response: {status: 499, headers: {}, body: Buffer.alloc(0)}}))]
+    const status = complete === 'stalled' ? 408 : 499
+    return [...failed, ...live.map((o) => ({device: o.device, response: {status, headers: {}, body: Buffer.alloc(0)}}))]
   }
   const answers = await Promise.all(
     live.map(async (o): Promise<NodeResult> => {
@@ -80,26 +81,31 @@ export async function streamToReplicas(
   return [...failed, ...answers]
 }
 
-/** Copies a body to several writers with back-pressure; false if it ended early. */
+/** Copies a body to several writers with back-pressure; whether it all came, or stalled, or ended early. */
 function pumpBody(
   ctx: ProxyContext,
   from: Readable,
   to: {write(chunk: Buffer): boolean; once(event: 'drain', fn: () => void): unknown; end(): void}[],
-): Promise<boolean> {
+): Promise<'complete' | 'stalled' | 'incomplete'> {
   return new Promise((resolve) => {
     let waiting = 0
     let total = 0
     let idle: NodeJS.Timeout | undefined
     const arm = () => {
       clearTimeout(idle)
-      idle = setTimeout(() => finish(false), ctx.clientTimeoutMs)
+      idle = setTimeout(() => finish('stalled'), ctx.clientTimeoutMs)
     }
-    const finish = (ok: boolean) => {
+    let settled = false
+    const finish = (outcome: 'complete' | 'stalled' | 'incomplete') => {
+      if (settled) return
+      settled = true
       clearTimeout(idle)
       from.removeAllListeners('data')
       ctx.stats.bytesIn(total)
-      if (!ok) from.destroy()
-      resolve(ok)
+      // A stalled client still gets its 408 (the connection closes after it).
+      if (outcome === 'incomplete') from.destroy()
+      else if (outcome === 'stalled') from.pause()
+      resolve(outcome)
     }
     arm()
     from.on('data', (chunk: Buffer) => {
@@ -118,12 +124,12 @@ function pumpBody(
     from.once('end', () => {
       const complete = !('complete' in from) || (from as IncomingMessage).complete
       if (complete) for (const writer of to) writer.end()
-      finish(complete)
+      finish(complete ? 'complete' : 'incomplete')
     })
-    from.once('error', () => finish(false))
-    from.once('aborted', () => finish(false))
+    from.once('error', () => finish('incomplete'))
+    from.once('aborted', () => finish('incomplete'))
     from.once('close', () => {
-      if ('complete' in from && !(from as IncomingMessage).complete) finish(false)
+      if ('complete' in from && !(from as IncomingMessage).complete) finish('incomplete')
     })
   })
 }

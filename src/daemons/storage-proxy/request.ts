@@ -19,11 +19,17 @@ export interface SwiftRequest {
   query: URLSearchParams
   /** Who the token says the caller is; undefined for anonymous requests. */
   identity?: Identity
+  /** Authorized as the account's owner (Swift's swift_owner): sees and may set ACLs and keys. */
+  owner?: boolean
   /** The request's own URL base (scheme://host), for URLs the proxy hands back. */
   baseUrl: string
   /** State the middlewares share about this request (middleware/pipeline.ts). */
   env: RequestEnv
 }
+
+/** The methods the object and container controllers have (OPTIONS besides: an Allow header's). */
+export const OBJECT_METHODS = ['GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'COPY']
+export const CONTAINER_METHODS = ['GET', 'HEAD', 'PUT', 'POST', 'DELETE']
 
 export type ParsedPath =
   | {kind: 'api'; version: string; account: string; container?: string; object?: string}
@@ -48,6 +54,7 @@ export function parsePath(rawPath: string): ParsedPath {
   if (path === '/auth/v1.0' || path === '/auth/v1.0/' || path === '/auth/v1' || path === '/auth/v1/') return {kind: 'auth'}
   if (path === '/info' || path === '/info/') return {kind: 'info'}
   if (path === '/healthcheck') return {kind: 'healthcheck'}
+  if (/^\/(v1|v1\.0)\/?$/.test(path)) return {kind: 'invalid', status: 412, detail: 'Bad URL'}
   const match = /^\/(v1|v1\.0)\/([^/]+)(?:\/([^/]*)(?:\/(.*))?)?$/s.exec(path)
   if (!match) return {kind: 'unknown'}
   const [, version, account, container, object] = match

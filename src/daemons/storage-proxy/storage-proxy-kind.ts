@@ -3,8 +3,8 @@ import {z} from 'zod'
 import {bindHost} from '../../lib/net-config.js'
 import {duration, size} from '../../lib/units.js'
 import {defineDaemonKind} from '../runtime/contract.js'
-import {openRing, ringConfigSchema} from '../../protocols/storage/ring-config.js'
-import {userSchema} from './auth.js'
+import {openClusterSecret, openRing, ringConfigSchema} from '../../protocols/storage/ring-config.js'
+import {DEFAULT_RESELLER_PREFIXES, resellerPrefixSchema, userSchema} from './auth.js'
 import {SwiftProxy} from './proxy.js'
 
 const proxyConfig = z
@@ -15,6 +15,10 @@ const proxyConfig = z
     ring: ringConfigSchema,
     /** tempauth users; clients authenticate at /auth/v1.0 with X-Auth-User and X-Auth-Key. */
     users: z.array(userSchema).min(1, 'at least one user is needed'),
+    /** Account name prefixes this proxy serves (tempauth's reseller_prefix); the first is the users' own. */
+    reseller_prefixes: z.array(resellerPrefixSchema).min(1).default(DEFAULT_RESELLER_PREFIXES),
+    /** Swift's domain_remap: `<container>.<account>.<domain>` Host names for these domains. */
+    storage_domains: z.array(z.string().regex(/^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$/, 'a domain name')).default([]),
     token_ttl: duration({min: '60s'}).prefault('24h'),
     /** Where the token signing secret is kept (default: the instance's data dir). */
     token_secret_file: z.string().optional(),
@@ -43,6 +47,7 @@ export default defineDaemonKind<ProxyConfig>({
   summary: 'Swift API v1 proxy: auth, accounts, containers and objects over the storage nodes',
   config: proxyConfig,
   async start(ctx, config) {
+    const clusterSecret = openClusterSecret(config.ring, ctx.baseDir)
     const watcher = openRing(config.ring, ctx.baseDir, ctx.log)
     const proxy = new SwiftProxy(
       watcher,
@@ -50,6 +55,9 @@ export default defineDaemonKind<ProxyConfig>({
         bind: config.bind,
         port: config.port,
         users: config.users,
+        resellerPrefixes: config.reseller_prefixes,
+        storageDomains: config.storage_domains,
+        clusterSecret,
         tokenTtlSeconds: Math.round(config.token_ttl / 1000),
         secretFile: config.token_secret_file ? resolve(ctx.baseDir, config.token_secret_file) : join(ctx.dataDir, 'token-secret'),
         nodeTimeoutMs: config.node_timeout,

@@ -1,3 +1,4 @@
+import {SECRET_HEADER} from './cluster-secret.js'
 import {
   Agent,
   type IncomingHttpHeaders,
@@ -10,7 +11,8 @@ import {
 /**
  * HTTP between storage daemons (proxy -> nodes, node -> node) over kept-alive connections,
  * so a request costs no TCP handshake. Every request has a deadline; a node that does not
- * answer in time counts as failed, as in Swift's node_timeout.
+ * answer in time counts as failed, as in Swift's node_timeout. Every request carries the
+ * cluster secret (cluster-secret.ts).
  */
 
 export interface BackendTarget {
@@ -38,6 +40,7 @@ export class BackendClient {
 
   constructor(
     readonly timeoutMs: number,
+    private readonly secret: string,
     maxSocketsPerNode = 256,
   ) {
     this.agent = new Agent({keepAlive: true, maxSockets: maxSocketsPerNode, maxFreeSockets: maxSocketsPerNode, scheduling: 'lifo'})
@@ -54,7 +57,14 @@ export class BackendClient {
     headers: OutgoingHttpHeaders,
     timeoutMs = this.timeoutMs,
   ): {request: ClientRequest; response: Promise<IncomingMessage>} {
-    const request = httpRequest({host: target.ip, port: target.port, method, path, headers, agent: this.agent})
+    const request = httpRequest({
+      host: target.ip,
+      port: target.port,
+      method,
+      path,
+      headers: {...headers, [SECRET_HEADER]: this.secret},
+      agent: this.agent,
+    })
     const response = new Promise<IncomingMessage>((resolve, reject) => {
       const timer = setTimeout(
         () => request.destroy(new BackendError(`${target.ip}:${target.port} timed out after ${timeoutMs} ms`, 'ETIMEDOUT')),

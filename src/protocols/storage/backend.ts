@@ -1,4 +1,5 @@
 import type {IncomingHttpHeaders} from 'node:http'
+import {isUtf8Binary} from './constraints.js'
 import {z} from 'zod'
 
 /**
@@ -30,6 +31,16 @@ export function backendPath(device: string, partition: number, account: string, 
   return path
 }
 
+/**
+ * A header value as text: Node hands header values over one character per byte, so a
+ * Content-Type sent as UTF-8 arrives as its bytes; a listing (JSON, UTF-8) shows the text.
+ */
+export function headerText(value: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (/^[\x00-\x7f]*$/.test(value) || /[^\x00-\xff]/.test(value) || !isUtf8Binary(value)) return value
+  return Buffer.from(value, 'latin1').toString('utf8')
+}
+
 /** Headers stored with an object and returned with it, besides Content-Type and ETag. */
 export function isStoredObjectHeader(name: string): boolean {
   return (
@@ -42,10 +53,13 @@ export function isStoredObjectHeader(name: string): boolean {
   )
 }
 
-/** Metadata headers a container keeps (merged per key on POST), besides its user metadata. */
+/** Metadata headers a container keeps (merged per key on POST): user metadata, system metadata, ACLs. */
 export function isStoredContainerHeader(name: string): boolean {
   return (
     name.startsWith('x-container-meta-') ||
+    name.startsWith('x-container-sysmeta-') ||
+    name === 'x-container-sync-key' ||
+    name === 'x-container-sync-to' ||
     name === 'x-container-read' ||
     name === 'x-container-write' ||
     name === 'x-versions-location' ||
@@ -54,7 +68,7 @@ export function isStoredContainerHeader(name: string): boolean {
 }
 
 export function isStoredAccountHeader(name: string): boolean {
-  return name.startsWith('x-account-meta-')
+  return name.startsWith('x-account-meta-') || name.startsWith('x-account-sysmeta-')
 }
 
 /**

@@ -1,3 +1,5 @@
+import {isUtf8} from 'node:buffer'
+
 /**
  * Swift's constraints (swift/common/constraints.py defaults), enforced by the proxy and
  * reported by GET /info.
@@ -37,7 +39,8 @@ export function checkName(what: 'account' | 'container' | 'object', name: string
 
 /**
  * Checks the X-<Type>-Meta-* headers of a request against the metadata limits; returns the
- * problem or undefined. `headers` are lowercased names.
+ * problem or undefined. `headers` are lowercased names; values are as Node gives them, one
+ * character per byte (latin1), so their length is their size on the wire.
  */
 export function checkMetadata(
   type: 'account' | 'container' | 'object',
@@ -51,13 +54,39 @@ export function checkMetadata(
     const key = name.slice(prefix.length)
     const value = Array.isArray(raw) ? raw.join(',') : (raw ?? '')
     if (key.length === 0) return 'Metadata name cannot be empty'
-    if (Buffer.byteLength(key) > constraints.max_meta_name_length) return `Metadata name too long; max ${constraints.max_meta_name_length}`
-    if (Buffer.byteLength(value) > constraints.max_meta_value_length)
-      return `Metadata value longer than ${constraints.max_meta_value_length}`
+    if (type !== 'object' && (!isUtf8Binary(key) || !isUtf8Binary(value))) return 'Metadata must be valid UTF-8'
     count++
-    size += Buffer.byteLength(key) + Buffer.byteLength(value)
+    size += key.length + value.length
+    if (key.length > constraints.max_meta_name_length) return `Metadata name too long: ${prefix}${key}`
+    if (value.length > constraints.max_meta_value_length)
+      return `Metadata value longer than ${constraints.max_meta_value_length}: ${prefix}${key}`
+    if (count > constraints.max_meta_count) return `Too many metadata items; max ${constraints.max_meta_count}`
+    if (size > constraints.max_meta_overall_size) return `Total metadata too large; max ${constraints.max_meta_overall_size}`
+  }
+  return undefined
+}
+
+/**
+ * Checks an account's or container's metadata as it will be once a change is merged (Swift's
+ * DatabaseBroker.validate_metadata): the limits hold for the sum of every POST, not only one.
+ */
+export function checkStoredMetadata(type: 'account' | 'container', meta: Record<string, [string, number]>): string | undefined {
+  const prefix = `x-${type}-meta-`
+  let count = 0
+  let size = 0
+  for (const [name, [value]] of Object.entries(meta)) {
+    if (!value || !name.startsWith(prefix)) continue
+    count++
+    size += name.length - prefix.length + value.length
   }
   if (count > constraints.max_meta_count) return `Too many metadata items; max ${constraints.max_meta_count}`
   if (size > constraints.max_meta_overall_size) return `Total metadata too large; max ${constraints.max_meta_overall_size}`
   return undefined
+}
+
+/** Whether a header value (one character per byte, as Node decodes it) is valid UTF-8. */
+export function isUtf8Binary(text: string): boolean {
+  // eslint-disable-next-line no-control-regex
+  if (/^[\x00-\x7f]*$/.test(text)) return true
+  return isUtf8(Buffer.from(text, 'latin1'))
 }

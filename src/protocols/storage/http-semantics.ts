@@ -48,63 +48,30 @@ function etagList(header: string): string[] {
 }
 
 /**
- * Evaluates If-Match, If-None-Match, If-Modified-Since and If-Unmodified-Since for a GET or
- * HEAD: 200 to serve, 304 or 412.
+ * Evaluates If-None-Match, If-Match, If-Modified-Since and If-Unmodified-Since for a GET or
+ * HEAD, in Swift's order (swob): 200 to serve, 304 or 412. Unlike RFC 9110, Swift checks the
+ * dates even when an ETag condition is there too.
  */
 export function evaluatePreconditions(headers: IncomingHttpHeaders, object: {etag: string; lastModifiedMs: number}): 200 | 304 | 412 {
-  const ifMatch = headers['if-match']
-  if (ifMatch !== undefined) {
-    const tags = etagList(ifMatch)
-    if (!tags.includes('*') && !tags.includes(object.etag)) return 412
+  const matches = (header: string) => {
+    const tags = etagList(header)
+    return tags.includes('*') || tags.includes(object.etag)
   }
   const ifNoneMatch = headers['if-none-match']
-  if (ifNoneMatch !== undefined) {
-    const tags = etagList(ifNoneMatch)
-    if (tags.includes('*') || tags.includes(object.etag)) return 304
-  }
+  if (ifNoneMatch !== undefined && matches(ifNoneMatch)) return 304
+  const ifMatch = headers['if-match']
+  if (ifMatch !== undefined && !matches(ifMatch)) return 412
   // Last-Modified has second precision: compare whole seconds.
   const modifiedSeconds = Math.ceil(object.lastModifiedMs / 1000)
-  const ifUnmodified = headers['if-unmodified-since']
-  if (ifMatch === undefined && ifUnmodified) {
-    const at = Date.parse(ifUnmodified)
-    if (!Number.isNaN(at) && modifiedSeconds > at / 1000) return 412
-  }
   const ifModified = headers['if-modified-since']
-  if (ifNoneMatch === undefined && ifModified) {
+  if (ifModified) {
     const at = Date.parse(ifModified)
     if (!Number.isNaN(at) && modifiedSeconds <= at / 1000) return 304
   }
+  const ifUnmodified = headers['if-unmodified-since']
+  if (ifUnmodified) {
+    const at = Date.parse(ifUnmodified)
+    if (!Number.isNaN(at) && modifiedSeconds > at / 1000) return 412
+  }
   return 200
-}
-
-/** A Content-Type for a name when the client gave none (Swift guesses from the extension). */
-export function guessContentType(name: string): string {
-  const ext = /\.([A-Za-z0-9]+)$/.exec(name)?.[1]?.toLowerCase()
-  return (ext && CONTENT_TYPES[ext]) || 'application/octet-stream'
-}
-
-const CONTENT_TYPES: Record<string, string> = {
-  txt: 'text/plain',
-  html: 'text/html',
-  htm: 'text/html',
-  css: 'text/css',
-  csv: 'text/csv',
-  js: 'application/javascript',
-  json: 'application/json',
-  xml: 'application/xml',
-  pdf: 'application/pdf',
-  zip: 'application/zip',
-  gz: 'application/gzip',
-  tar: 'application/x-tar',
-  png: 'image/png',
-  jpg: 'image/jpeg',
-  jpeg: 'image/jpeg',
-  gif: 'image/gif',
-  svg: 'image/svg+xml',
-  mp4: 'video/mp4',
-  mp3: 'audio/mpeg',
-  yaml: 'application/yaml',
-  yml: 'application/yaml',
-  md: 'text/markdown',
-  log: 'text/plain',
 }

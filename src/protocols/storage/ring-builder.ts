@@ -1,6 +1,6 @@
-import {existsSync, linkSync, mkdirSync, rmSync, writeFileSync} from 'node:fs'
-import {dirname} from 'node:path'
-import {UsageError, errorCode} from '../../lib/errors.js'
+import {existsSync} from 'node:fs'
+import {createOnce} from '../../lib/create-once.js'
+import {UsageError} from '../../lib/errors.js'
 import {NONE, Ring, type RingDevice, readRing} from './ring.js'
 
 /**
@@ -236,15 +236,6 @@ export function bootstrapRing(path: string, bootstrap: RingBootstrap): Ring {
   let ring = Ring.create({partPower: bootstrap.part_power, replicas: bootstrap.replicas, minPartHours: bootstrap.min_part_hours})
   for (const device of bootstrap.devices) ring = addDevice(ring, device).ring
   ring = rebalance(ring).ring
-  mkdirSync(dirname(path), {recursive: true})
-  const temp = `${path}.${process.pid}.new`
-  writeFileSync(temp, `${JSON.stringify(ring.toFileData(), null, 1)}\n`)
-  try {
-    linkSync(temp, path)
-  } catch (error) {
-    if (errorCode(error) !== 'EEXIST') throw error
-  } finally {
-    rmSync(temp, {force: true})
-  }
+  createOnce(path, `${JSON.stringify(ring.toFileData(), null, 1)}\n`)
   return readRing(path)
 }

@@ -1,6 +1,7 @@
 import {isAbsolute, resolve} from 'node:path'
 import {z} from 'zod'
 import type {Logger} from '../../lib/logger.js'
+import {defaultSecretPath, loadClusterSecret} from './cluster-secret.js'
 import {RingWatcher} from './ring.js'
 import {bootstrapRing} from './ring-builder.js'
 
@@ -9,6 +10,11 @@ export const ringConfigSchema = z
   .object({
     /** The ring file (relative paths resolve from the stack file's folder). */
     file: z.string().min(1),
+    /**
+     * The secret the cluster's daemons authenticate each other with (default: cluster.secret
+     * beside the ring file, made by the first daemon to start). Give every host the same one.
+     */
+    secret_file: z.string().min(1).optional(),
     /**
      * Builds the ring on first start when the file does not exist yet: what the default
      * stack uses, so `tend up` works on a fresh machine. Ignored once the file exists.
@@ -41,6 +47,12 @@ export type RingConfig = z.infer<typeof ringConfigSchema>
 
 export function ringPath(config: RingConfig, baseDir: string): string {
   return isAbsolute(config.file) ? config.file : resolve(baseDir, config.file)
+}
+
+/** The cluster secret of this ring (made on first use). */
+export function openClusterSecret(config: RingConfig, baseDir: string): string {
+  const path = config.secret_file ? resolve(baseDir, config.secret_file) : defaultSecretPath(ringPath(config, baseDir))
+  return loadClusterSecret(path)
 }
 
 /** Loads (or bootstraps) the ring and keeps it current. */

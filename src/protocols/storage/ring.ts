@@ -226,7 +226,7 @@ export function readRing(path: string): Ring {
 export function writeRing(path: string, ring: Ring): void {
   const temp = `${path}.${process.pid}.tmp`
   try {
-    mkdirSync(dirname(path), {recursive: true})
+    mkdirSync(dirname(path), {recursive: true, mode: 0o700})
     writeFileSync(temp, `${JSON.stringify(ring.toFileData(), null, 1)}\n`, {mode: 0o600})
     renameSync(temp, path)
   } catch (error) {

@@ -99,7 +99,8 @@ describe('containers and listings', () => {
     expect((await call(url('/list?prefix=zzz'), 'GET', h())).status).toBe(204)
     expect((await call(url('/list?prefix=zzz&format=json'), 'GET', h())).body.toString()).toBe('[]')
     expect((await call(url('/list?limit=10001'), 'GET', h())).status).toBe(412)
-    expect((await call(url('/list?limit=abc'), 'GET', h())).status).toBe(400)
+    // As Swift: a limit that is not a number is the default limit.
+    expect((await call(url('/list?limit=abc'), 'GET', h())).status).toBe(200)
 
     const head = await call(url('/list'), 'HEAD', h())
     expect(head.status).toBe(204)

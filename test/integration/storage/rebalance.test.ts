@@ -55,7 +55,7 @@ describe('adding a node', () => {
     const ring = readRing(cluster.ringFile)
     const part = ring.partition('AUTH_test', 'grow')
     for (const device of ring.primaries(part)) {
-      const res = await call(`http://127.0.0.1:${device.port}/d1/${part}/AUTH_test/grow`, 'GET')
+      const res = await call(`http://127.0.0.1:${device.port}/d1/${part}/AUTH_test/grow`, 'GET', cluster.nodeAuth)
       expect(res.status, `container database on port ${device.port}`).toBe(200)
       expect(JSON.parse(res.body.toString())).toHaveLength(60)
     }

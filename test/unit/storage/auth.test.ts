@@ -2,7 +2,7 @@ import {mkdtempSync, readFileSync, rmSync, statSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it, vi} from 'vitest'
-import {TempAuth, aclAllows} from '../../../src/daemons/storage-proxy/auth.js'
+import {TempAuth} from '../../../src/daemons/storage-proxy/auth.js'
 
 const dirs: string[] = []
 afterEach(() => {
@@ -45,13 +45,9 @@ describe('TempAuth', () => {
     expect(fresh.identify(token)).toBeUndefined()
   })
 
-  it('reads container ACLs', () => {
-    const who = {account: 'test', user: 'reader', storageAccount: 'AUTH_test', admin: false, resellerAdmin: false}
-    expect(aclAllows('.r:*', undefined, false)).toBe(true)
-    expect(aclAllows('.r:*', undefined, true)).toBe(false)
-    expect(aclAllows('.r:*,.rlistings', undefined, true)).toBe(true)
-    expect(aclAllows('test:reader', who, true)).toBe(true)
-    expect(aclAllows('test2', who, false)).toBe(false)
-    expect(aclAllows(undefined, who, false)).toBe(false)
+  it("gives each user tempauth's groups: the account, account:user, and its accounts if admin", () => {
+    const {auth: a} = auth()
+    expect(a.identify(a.login('test:tester', 'testing')!.token)?.groups).toEqual(['test', 'test:tester', 'AUTH_test'])
+    expect(a.identify(a.login('test:reader', 'r')!.token)?.groups).toEqual(['test', 'test:reader'])
   })
 })

@@ -1,6 +1,7 @@
 import {describe, expect, it} from 'vitest'
 import {checkMetadata, checkName} from '../../../src/protocols/storage/constraints.js'
-import {evaluatePreconditions, guessContentType, parseRange} from '../../../src/protocols/storage/http-semantics.js'
+import {guessContentType} from '../../../src/protocols/storage/content-types.js'
+import {evaluatePreconditions, parseRange} from '../../../src/protocols/storage/http-semantics.js'
 import {parseSwiftTimestamp, ticksToListingDate, ticksToSwift} from '../../../src/protocols/storage/timestamp.js'
 
 describe('parseRange', () => {
@@ -27,7 +28,7 @@ describe('parseRange', () => {
 
 describe('evaluatePreconditions', () => {
   const object = {etag: 'abc', lastModifiedMs: Date.parse('2026-01-01T00:00:00Z')}
-  it('follows RFC 9110 order and second precision', () => {
+  it("follows Swift's order (swob) and second precision", () => {
     expect(evaluatePreconditions({'if-match': '"abc"'}, object)).toBe(200)
     expect(evaluatePreconditions({'if-match': 'zzz'}, object)).toBe(412)
     expect(evaluatePreconditions({'if-none-match': 'W/"abc"'}, object)).toBe(304)
@@ -35,8 +36,10 @@ describe('evaluatePreconditions', () => {
     expect(evaluatePreconditions({'if-modified-since': 'Thu, 01 Jan 2026 00:00:00 GMT'}, object)).toBe(304)
     expect(evaluatePreconditions({'if-modified-since': 'Wed, 31 Dec 2025 23:59:59 GMT'}, object)).toBe(200)
     expect(evaluatePreconditions({'if-unmodified-since': 'Wed, 31 Dec 2025 23:59:59 GMT'}, object)).toBe(412)
-    // If-None-Match wins over If-Modified-Since.
-    expect(evaluatePreconditions({'if-none-match': 'other', 'if-modified-since': 'Thu, 01 Jan 2026 00:00:00 GMT'}, object)).toBe(200)
+    // As Swift (not RFC 9110): the dates count even with an ETag condition that passed.
+    expect(evaluatePreconditions({'if-none-match': 'other', 'if-modified-since': 'Thu, 01 Jan 2026 00:00:00 GMT'}, object)).toBe(304)
+    expect(evaluatePreconditions({'if-match': 'abc', 'if-unmodified-since': 'Wed, 31 Dec 2025 23:59:59 GMT'}, object)).toBe(412)
+    expect(evaluatePreconditions({'if-none-match': 'abc', 'if-match': 'zzz'}, object)).toBe(304)
   })
 })
 
@@ -56,6 +59,12 @@ describe('names and metadata', () => {
   it('guesses content types from names', () => {
     expect(guessContentType('a/b/photo.JPG')).toBe('image/jpeg')
     expect(guessContentType('noext')).toBe('application/octet-stream')
+    // Python's mimetypes, as Swift uses it: compression suffixes come off first.
+    expect(guessContentType('sound.wav')).toBe('audio/x-wav')
+    expect(guessContentType('dump.tar.gz')).toBe('application/x-tar')
+    expect(guessContentType('dump.tgz')).toBe('application/x-tar')
+    expect(guessContentType('notes.gz')).toBe('application/octet-stream')
+    expect(guessContentType('.profile')).toBe('application/octet-stream')
   })
 })
 

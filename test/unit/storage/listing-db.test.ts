@@ -2,7 +2,9 @@ import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
-import {type ListingItem, ListingDb, type ObjectRow} from '../../../src/daemons/storage-node/listing-db.js'
+import {ListingDb} from '../../../src/daemons/storage-node/listing-db.js'
+import type {ListingItem} from '../../../src/daemons/storage-node/listing-pages.js'
+import type {ObjectRow} from '../../../src/daemons/storage-node/listing-rows.js'
 
 let dir: string
 let db: ListingDb
@@ -34,6 +36,16 @@ describe('ListingDb', () => {
     db.mergeObjects(['a', 'a/1', 'a/2', 'a0', 'b/x/1', 'b/y', 'c', 'é'].map((n, i) => row(n, 10 + i)))
   })
 
+  it("clears a container's metadata when it is deleted, so one made again by its name starts without it", () => {
+    db.mergeContainer('AUTH_t', 'acl', {putTs: 1, meta: {'x-container-read': ['test2', 1]}})
+    db.mergeContainer('AUTH_t', 'acl', {deleteTs: 2})
+    db.mergeContainer('AUTH_t', 'acl', {putTs: 3})
+    expect(db.containerInfo('AUTH_t', 'acl')?.meta['x-container-read']).toEqual(['', 2])
+    // Metadata written after the delete stays.
+    db.mergeContainer('AUTH_t', 'acl', {meta: {'x-container-read': ['test3', 4]}, deleteTs: 2})
+    expect(db.containerInfo('AUTH_t', 'acl')?.meta['x-container-read']).toEqual(['test3', 4])
+  })
+
   it('lists in UTF-8 byte order with limit, marker and end_marker', () => {
     expect(names(db.listObjects('AUTH_t', 'c', {limit: 100}))).toEqual(['a', 'a/1', 'a/2', 'a0', 'b/x/1', 'b/y', 'c', 'é'])
     expect(names(db.listObjects('AUTH_t', 'c', {limit: 2, marker: 'a/1'}))).toEqual(['a/2', 'a0'])
@@ -46,6 +58,20 @@ describe('ListingDb', () => {
     expect(names(db.listObjects('AUTH_t', 'c', {limit: 100, prefix: 'b/', delimiter: '/'}))).toEqual(['[b/x/]', 'b/y'])
     expect(names(db.listObjects('AUTH_t', 'c', {limit: 100, delimiter: '/', reverse: true}))).toEqual(['é', 'c', '[b/]', 'a0', '[a/]', 'a'])
     expect(names(db.listObjects('AUTH_t', 'c', {limit: 2, delimiter: '/'}))).toEqual(['a', '[a/]'])
+  })
+
+  it('never lists again the subdir a listing resumes from, so paging by it ends (swift list --delimiter)', () => {
+    expect(names(db.listObjects('AUTH_t', 'c', {limit: 100, delimiter: '/', marker: 'a/'}))).toEqual(['a0', '[b/]', 'c', 'é'])
+    expect(names(db.listObjects('AUTH_t', 'c', {limit: 100, delimiter: '/', marker: 'b/'}))).toEqual(['c', 'é'])
+    expect(names(db.listObjects('AUTH_t', 'c', {limit: 100, delimiter: '/', marker: 'é'}))).toEqual([])
+  })
+
+  it('gives only the direct children of a folder with path=, not the folder itself nor subfolders', () => {
+    db.mergeObjects([row('b/', 30), row('b/z/', 31)])
+    expect(names(db.listObjects('AUTH_t', 'c', {limit: 100, path: 'b'}))).toEqual(['b/y', 'b/z/'])
+    expect(names(db.listObjects('AUTH_t', 'c', {limit: 100, path: 'b/'}))).toEqual(['b/y', 'b/z/'])
+    expect(names(db.listObjects('AUTH_t', 'c', {limit: 100, path: ''}))).toEqual(['a', 'a0', 'b/', 'c', 'é'])
+    expect(names(db.listObjects('AUTH_t', 'c', {limit: 1, path: 'b'}))).toEqual(['b/y'])
   })
 
   it('keeps the newest version of a row and the counts that go with it', () => {
@@ -70,14 +96,14 @@ describe('ListingDb', () => {
 
   it('hands replication the rows changed since a sync point, and merges them elsewhere', () => {
     const other = new ListingDb(join(dir, 'other.db'), () => 0)
-    const {rows, maxSeq} = db.rowsSince(0, 1000)
-    other.mergeRows(rows)
+    const {rows, maxSeq} = db.sync.rowsSince(0, 1000)
+    other.sync.mergeRows(rows)
     expect(names(other.listObjects('AUTH_t', 'c', {limit: 100}))).toEqual(names(db.listObjects('AUTH_t', 'c', {limit: 100})))
-    expect(db.rowsSince(maxSeq, 1000).rows.objects).toEqual([])
+    expect(db.sync.rowsSince(maxSeq, 1000).rows.objects).toEqual([])
     db.mergeObjects([row('z', 99)])
-    expect(db.rowsSince(maxSeq, 1000).rows.objects.map((r) => r.name)).toEqual(['z'])
+    expect(db.sync.rowsSince(maxSeq, 1000).rows.objects.map((r) => r.name)).toEqual(['z'])
     // Paged: a table that fills its page bounds what the round may claim as synced.
-    const page = db.rowsSince(0, 3)
+    const page = db.sync.rowsSince(0, 3)
     expect(page.rows.objects.length).toBeLessThanOrEqual(3)
     expect(page.maxSeq).toBeLessThan(db.lastSeq)
     other.close()

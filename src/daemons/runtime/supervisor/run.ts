@@ -1,10 +1,11 @@
 import {Logger, type LogSink, parseLogLevel} from '../../../lib/logger.js'
 import {closeStream, openRotatingLog, streamSink} from '../log-file.js'
-import {StatePaths} from '../paths.js'
+import {StatePaths, keepFilesPrivate} from '../paths.js'
 import {Supervisor} from './supervisor.js'
 
 /** Runs the supervisor process for a state home; resolves with its exit code. */
 export async function runSupervisor(home: string, options: {toStdout: boolean}): Promise<number> {
+  keepFilesPrivate()
   const paths = new StatePaths(home).ensure()
   // In the background our stdout already is the supervisor log; in the foreground write both.
   const stream = options.toStdout ? openRotatingLog(paths.supervisorLog) : undefined

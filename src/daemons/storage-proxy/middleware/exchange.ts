@@ -13,6 +13,8 @@ import {Readable} from 'node:stream'
 /** A request body with its headers (lower-case names): IncomingMessage, or a SubrequestBody. */
 export interface RequestBody extends Readable {
   headers: IncomingHttpHeaders
+  /** The client's request line's URL (a subrequest has none). */
+  readonly url?: string
   /** True once the whole body has arrived (IncomingMessage's meaning). */
   readonly complete: boolean
 }

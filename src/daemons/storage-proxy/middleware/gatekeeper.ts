@@ -21,8 +21,8 @@ export function gatekeeper(): Middleware {
     name: 'gatekeeper',
     handle(r, stage) {
       if (r.env.source === undefined) stripReserved(r.req.headers)
-      // Only object reads and POSTs answer with system metadata.
-      if (r.object === undefined || (r.method !== 'GET' && r.method !== 'HEAD' && r.method !== 'POST')) return stage.next(r)
+      // Reads, and object POSTs, answer with system metadata.
+      if (r.method !== 'GET' && r.method !== 'HEAD' && (r.object === undefined || r.method !== 'POST')) return stage.next(r)
       const res = new HeadHook(r.res, (_status, headers: OutgoingHttpHeaders) => {
         stripReserved(headers)
         return undefined

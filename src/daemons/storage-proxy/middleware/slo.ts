@@ -1,6 +1,6 @@
 import {createHash} from 'node:crypto'
 import type {OutgoingHttpHeaders} from 'node:http'
-import {guessContentType} from '../../../protocols/storage/http-semantics.js'
+import {guessContentType} from '../../../protocols/storage/content-types.js'
 import type {SwiftRequest} from '../request.js'
 import {sendStatus, statusText} from '../respond.js'
 import {type Answer, SubrequestBody, discard, headerText, readBody, sendAnswer} from './exchange.js'

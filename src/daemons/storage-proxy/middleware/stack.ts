@@ -3,8 +3,10 @@ import type {SwiftRequest} from '../request.js'
 import {authorization} from './authz.js'
 import {bulk} from './bulk.js'
 import {serverSideCopy} from './copy.js'
+import {cors} from './cors.js'
 import {accountQuotas, containerQuotas} from './quotas.js'
 import {dynamicLargeObjects} from './dlo.js'
+import {etagQuoter} from './etag-quoter.js'
 import {gatekeeper} from './gatekeeper.js'
 import {type Authorizer, type Handler, Pipeline} from './pipeline.js'
 import {staticLargeObjects} from './slo.js'
@@ -27,6 +29,7 @@ export function proxyPipeline(
     r.env.tempUrl ? Promise.resolve(withinTempUrl(r, r.env.tempUrl) ? undefined : 401) : parts.authorize(r)
   return new Pipeline(
     [
+      cors(ctx.containers),
       gatekeeper(),
       // Bulk operations and copies are subrequests, each authorized on its own.
       bulk(),
@@ -34,6 +37,7 @@ export function proxyPipeline(
       staticWeb(ctx.containers, authorize),
       serverSideCopy(),
       authorization(authorize, parts.deny),
+      etagQuoter(ctx.containers),
       containerQuotas(ctx.containers),
       accountQuotas(ctx.containers),
       staticLargeObjects(log),
