@@ -2,6 +2,7 @@ import {execa, type ResultPromise} from 'execa'
 import {readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
+import {builtinKinds} from '../../src/cli/kinds.js'
 import type {MasterStatusDetails} from '../../src/daemons/ci-master/status.js'
 import {controlRequest} from '../../src/daemons/runtime/control-client.js'
 import type {StatusOf} from '../../test/helpers/daemon.js'
@@ -29,10 +30,12 @@ export function nodeArgs(): string[] {
   return [...(dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []), ...extra]
 }
 
+/** Starts a daemon as the supervisor would: with its kind's Node flags (and nodeArgs()). */
 export async function startDaemon(home: string, kind: string, name: string, config: unknown, timeoutMs = 60_000): Promise<Daemon> {
   const file = join(home, `${name}.json`)
   writeFileSync(file, JSON.stringify(config))
-  const child = execa(process.execPath, [...nodeArgs(), binRun, 'daemon', 'run', kind, '--name', name, '--config', file], {
+  const kindFlags = builtinKinds.find((k) => k.kind === kind)?.nodeFlags ?? []
+  const child = execa(process.execPath, [...kindFlags, ...nodeArgs(), binRun, 'daemon', 'run', kind, '--name', name, '--config', file], {
     env: {TEND_HOME: home},
     stdin: 'ignore',
     stdout: {file: join(home, `${name}.stdout`)},
@@ -110,14 +113,15 @@ export function mainThreadCpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100
 }
 
-/** CPU seconds of each thread of a process, by thread id. */
-export function threadCpuSeconds(pid: number): Map<number, number> {
-  const out = new Map<number, number>()
+/** CPU seconds of each thread of a process, by thread id and name (`main` for the event loop). */
+export function threadCpuSeconds(pid: number): Map<string, number> {
+  const out = new Map<string, number>()
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
       const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
+      const name = Number(tid) === pid ? 'main' : `${stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))}/${tid}`
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      out.set(Number(tid), (Number(fields[11]) + Number(fields[12])) / 100)
+      out.set(name, (Number(fields[11]) + Number(fields[12])) / 100)
     } catch {
       // the thread ended
     }

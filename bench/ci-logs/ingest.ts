@@ -5,6 +5,7 @@ import type {Build} from '../../src/protocols/ci/builds.js'
 import {existsSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
+import {freePort} from '../../test/helpers/postgres.js'
 import {
   binRun,
   cpuSeconds,
@@ -76,29 +77,34 @@ export async function ingestRun(options: IngestOptions, progress: (message: stri
   try {
     const workerNames = Array.from({length: workers}, (_, i) => `w${i + 1}`)
     for (const name of workerNames) writeFileSync(join(home, `${name}.secret`), `secret-of-${name}-${Math.random()}\n`, {mode: 0o600})
-    const master = await startDaemon(home, 'ci-master', 'bench-master', {
-      listen: '127.0.0.1:0',
-      db: options.db,
-      workers: workerNames.map((name) => ({name, secret: {file: join(home, `${name}.secret`)}})),
-      builders: workerNames.map((name, i) => ({
-        name: `b${i + 1}`,
-        workers: [name],
-        max_builds: builds,
-        retries: 0,
-        steps: [{name: 'print', run: `exec perl ${genScript} ${lines} ${options.poolFile} ${goFile} ${home}/times-$TEND_BUILD_ID`}],
-      })),
-    })
-    daemons.push(master)
+    // The workers start with the master (on a port chosen now), not after it: they connect
+    // once it listens.
+    const port = await freePort()
+    const masterUrl = `ws://127.0.0.1:${port}`
+    const starting = await Promise.allSettled([
+      startDaemon(home, 'ci-master', 'bench-master', {
+        listen: `127.0.0.1:${port}`,
+        db: options.db,
+        workers: workerNames.map((name) => ({name, secret: {file: join(home, `${name}.secret`)}})),
+        builders: workerNames.map((name, i) => ({
+          name: `b${i + 1}`,
+          workers: [name],
+          max_builds: builds,
+          retries: 0,
+          steps: [{name: 'print', run: `exec perl ${genScript} ${lines} ${options.poolFile} ${goFile} ${home}/times-$TEND_BUILD_ID`}],
+        })),
+      }),
+      ...workerNames.map((name) =>
+        startDaemon(home, 'ci-worker', name, {secret: {file: join(home, `${name}.secret`)}, masters: [masterUrl], max_builds: builds}),
+      ),
+    ])
+    // Whatever started is stopped at the end, even if something else failed to.
+    for (const s of starting) if (s.status === 'fulfilled') daemons.push(s.value)
+    const failed = starting.find((s) => s.status === 'rejected')
+    if (failed) throw failed.reason
+    const master = daemons[0]
     const api = await MasterApi.of(master)
-    const masterUrl = api.url.replace(/^http/, 'ws')
-    progress(`master up at ${api.url} (db ${options.db.startsWith('postgres') ? 'postgres' : 'sqlite'}); starting ${workers} workers`)
-    daemons.push(
-      ...(await Promise.all(
-        workerNames.map((name) =>
-          startDaemon(home, 'ci-worker', name, {secret: {file: join(home, `${name}.secret`)}, masters: [masterUrl], max_builds: builds}),
-        ),
-      )),
-    )
+    progress(`master and ${workers} workers up at ${api.url} (db ${options.db.startsWith('postgres') ? 'postgres' : 'sqlite'})`)
 
     const ids: number[] = []
     for (let i = 0; i < builds; i++)
@@ -173,12 +179,12 @@ export async function ingestRun(options: IngestOptions, progress: (message: stri
     const harnessCpuS = (harness.user + harness.system) / 1e6
     const dbCpuS = options.dbPid ? serverCpuSeconds(options.dbPid) - dbBefore : null
     {
-      const deltas = [...threadCpuSeconds(master.pid)].map(([tid, cpu]) => [tid, cpu - (threadsBefore.get(tid) ?? 0)] as const)
+      const deltas = [...threadCpuSeconds(master.pid)].map(([thread, cpu]) => [thread, cpu - (threadsBefore.get(thread) ?? 0)] as const)
       progress(
-        `master threads (tid: CPU-s): ${deltas
+        `master threads (name/tid: CPU-s): ${deltas
           .filter(([, d]) => d > 0)
           .sort((a, b) => b[1] - a[1])
-          .map(([tid, d]) => `${tid === master.pid ? 'main' : tid}: ${d.toFixed(2)}`)
+          .map(([thread, d]) => `${thread}: ${d.toFixed(2)}`)
           .join(', ')}`,
       )
     }
@@ -207,7 +213,7 @@ export async function ingestRun(options: IngestOptions, progress: (message: stri
     const delays = followDelays(home, ids, arrivals)
 
     progress('reading every log back through the CLI')
-    for (const id of ids) await readBack(home, id, expected)
+    await Promise.all(ids.map((id) => readBack(home, id, expected)))
 
     const details = await Promise.all(ids.map((id) => api.get<BuildDetail>(`/api/builds/${id}`)))
     const storedBytes = details.reduce((sum, d) => sum + d.steps.reduce((s, step) => s + step.storedBytes, 0), 0)

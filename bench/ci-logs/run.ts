@@ -1,9 +1,11 @@
 /**
  * bench/ci-logs: the CI log-ingest benchmark of BENCH.md. Usage:
  *
- *   npx tsx bench/ci-logs/run.ts                 # W=B=8, L=40000, SQLite then PostgreSQL, 3 runs each, 300 idle workers
+ *   npx tsx bench/ci-logs/run.ts                 # W=B=8, L=40000, SQLite then PostgreSQL, 3 runs each,
+ *                                                # 300 idle workers, follow at 1, 10 and 100 lines/s
  *   npx tsx bench/ci-logs/run.ts --smoke         # seconds: tiny sizes, still verifies every byte
- *   npx tsx bench/ci-logs/run.ts --db sqlite --runs 1 --idle 0
+ *   npx tsx bench/ci-logs/run.ts --db sqlite --runs 1 --idle 0 --human 0
+ *   npx tsx bench/ci-logs/run.ts --runs 0 --idle 0   # follow at human rates only
  *
  * Needs `npm run build` first (the daemons and the CLI run from bin/run.js), perl, and for
  * PostgreSQL the Debian package postgresql. Exits 1 when a log is not stored byte for byte
@@ -19,10 +21,13 @@ import {join} from 'node:path'
 import {parseArgs} from 'node:util'
 import {startPostgres, type TempPostgres} from '../../test/helpers/postgres.js'
 import {expectedLog, gzip9Ratio, makePool} from './corpus.js'
+import {humanRun, type HumanFigures} from './human.js'
 import {idleRun, type IdleFigures} from './idle.js'
 import {type IngestFigures, ingestRun} from './ingest.js'
 
 const REACH = {linesPerS: 250_000, linesPerCpuS: 300_000, followP99Ms: 1000, storedRatio: 0.5, idleCpuPercent: 2, idleRssMb: 300}
+// Follow at human rates (BENCH.md): lines a second, and how many (a minute at 1/s).
+const HUMAN_RATES = [1, 10, 100]
 
 const {values: args} = parseArgs({
   options: {
@@ -34,6 +39,7 @@ const {values: args} = parseArgs({
     runs: {type: 'string'},
     idle: {type: 'string'},
     'idle-seconds': {type: 'string'},
+    human: {type: 'string'},
     strict: {type: 'boolean', default: false},
   },
 })
@@ -48,11 +54,14 @@ const smoke = args.smoke
 const workers = int(args.workers, smoke ? 2 : 8, 'workers')
 const builds = int(args.builds, smoke ? 2 : 8, 'builds')
 const lines = int(args.lines, smoke ? 3000 : 40_000, 'lines')
-const runs = Math.max(1, int(args.runs, smoke ? 1 : 3, 'runs'))
+/** Ingest runs per database (0: skip ingest). */
+const runs = int(args.runs, smoke ? 1 : 3, 'runs')
 const idleCount = int(args.idle, smoke ? 20 : 300, 'idle')
 const idleSeconds = Math.max(1, int(args['idle-seconds'], smoke ? 2 : 30, 'idle-seconds'))
-const dbs = args.db === 'both' ? ['sqlite', 'postgres'] : [args.db!]
-if (dbs.some((d) => d !== 'sqlite' && d !== 'postgres')) throw new Error('--db must be sqlite, postgres or both')
+/** Seconds each human-rate build prints for (0: skip that part). */
+const humanSeconds = int(args.human, smoke ? 2 : 60, 'human')
+if (!['sqlite', 'postgres', 'both'].includes(args.db!)) throw new Error('--db must be sqlite, postgres or both')
+const dbs = runs === 0 ? [] : args.db === 'both' ? ['sqlite', 'postgres'] : [args.db!]
 
 const cpus = availableParallelism()
 const say = (message: string) => process.stdout.write(`ci-logs: ${message}\n`)
@@ -128,8 +137,28 @@ async function main(): Promise<number> {
       `idle: ${idle.workers} workers, master ${idle.cpuPercent.toFixed(2)}% of a core, RSS ${idle.rssMb.toFixed(0)} MB over ${idle.seconds} s${smoke ? '' : ok ? ' [reach met]' : ' [below reach]'} (load ${idle.load.split(' ')[0]})`,
     )
   }
+  if (humanSeconds > 0) {
+    const home = mkdtempSync(join(tmpdir(), 'tend-bench-ci-'))
+    let human: HumanFigures
+    try {
+      human = await humanRun(
+        home,
+        HUMAN_RATES.map((rate) => ({rate, lines: Math.min(rate * humanSeconds, 3000)})),
+        (m) => say(`[human] ${m}`),
+      )
+    } finally {
+      rmSync(home, {recursive: true, force: true})
+    }
+    const ok = human.rates.every((r) => r.p99Ms <= REACH.followP99Ms)
+    if (!smoke && !ok) missed = true
+    summaries.push(
+      `follow at ${human.rates.map((r) => `${r.rate}/s p99 ${fmt(r.p99Ms)} ms`).join(', ')}${smoke ? '' : ok ? ' [reach met]' : ' [below reach]'} (load ${human.load.split(' ')[0]})`,
+    )
+    for (const r of human.rates)
+      say(`[human] ${r.rate} line(s)/s, ${r.lines} lines: follow p50 ${fmt(r.p50Ms)} ms, p99 ${fmt(r.p99Ms)} ms, max ${fmt(r.maxMs)} ms`)
+  }
   for (const line of summaries) say(line)
-  say(`SUMMARY W=${workers} B=${builds} L=${lines} ${summaries.join(' | ')}`)
+  say(`SUMMARY ${runs > 0 ? `W=${workers} B=${builds} L=${lines} ` : ''}${summaries.join(' | ')}`)
   return args.strict && missed ? 1 : 0
 }
 

@@ -1,7 +1,10 @@
 /**
  * The flow benchmark (BENCH.md "Flow: hitless agent restart"): a private Open vSwitch in its own
  * namespace, two namespace hosts pinging every 2 ms through a chain of the model's flows, and a
- * model of N flows. Per port type (afxdp: PMD-polled; system: forwarded by vswitchd's main
+ * model of N flows on the integration bridge with every feature of a multi-host cloud (see
+ * benchModel: security groups through conntrack, IPv6, VXLAN and Geneve networks with ports on
+ * eight other hosts, a provider VLAN; so the agent also keeps br-tun and br-ex, and their
+ * ports in OVSDB). Per port type (afxdp: PMD-polled; system: forwarded by vswitchd's main
  * thread):
  *   (a) agent kill -9 + restart on a correct switch
  *   (b) agent kill -9, 1% drift (a third missing, a third wrong actions, a third stale), restart
@@ -18,6 +21,7 @@
  *   npx tsx bench/flow/restart.ts                 # N=100000, afxdp and system
  *   npx tsx bench/flow/restart.ts --smoke         # N=3000, system ports, seconds
  *   npx tsx bench/flow/restart.ts --flows 10000 --port-types system --reps 3
+ *   npx tsx bench/flow/restart.ts --model single  # the single-host model of earlier runs
  */
 import {execa, type ResultPromise} from 'execa'
 import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
@@ -28,10 +32,11 @@ import {controlRequest} from '../../src/daemons/runtime/control-client.js'
 import {compileModel} from '../../src/daemons/flow-agent/compile.js'
 import {formatFlow} from '../../src/daemons/flow-agent/flow.js'
 import {validateModel} from '../../src/daemons/flow-agent/model.js'
+import {type Column, renderTable} from '../../src/lib/format.js'
 import type {BridgeStatus, FlowAgentDetails, SyncReport} from '../../src/daemons/flow-agent/status.js'
 import {binRun, repoRoot} from '../../test/helpers/cli.js'
 import type {StatusOf} from '../../test/helpers/daemon.js'
-import {labModel, resolveHosts} from '../../test/helpers/flow-model.js'
+import {BENCH_HOST, BENCH_NIC, benchModel, labModel} from '../../test/helpers/flow-model.js'
 import {type LabHost, OvsLab, type PingResult, type PortType} from '../../test/helpers/ovs.js'
 
 const {values: args} = parseArgs({
@@ -43,16 +48,22 @@ const {values: args} = parseArgs({
     'interval-ms': {type: 'string', default: '10000'},
     'baseline-timeout-s': {type: 'string', default: '60'},
     'no-baselines': {type: 'boolean', default: false},
+    // single: the single-host model of earlier runs (stateless rules, one bridge), to compare with them.
+    model: {type: 'string', default: 'cloud'},
     smoke: {type: 'boolean', default: false},
   },
 })
 const N = Number(args.flows ?? (args.smoke ? 3000 : 100_000))
+/** 1% of the flows drift in (b) and in the baselines' drift; a restart must send exactly this many flow mods. */
+const DRIFTED = Math.max(3, Math.round(N / 100))
 const PORT_TYPES = (args['port-types'] ?? (args.smoke ? 'system' : 'afxdp,system')).split(',') as PortType[]
 const REPS = Number(args.reps)
 const PING_MS = Number(args['ping-ms'])
 const INTERVAL_MS = Number(args['interval-ms'])
 const BASELINE_TIMEOUT_MS = Number(args['baseline-timeout-s']) * 1000
 const OURS = 'cookie=0x7e4d000000000000/0xffff000000000000'
+if (args.model !== 'cloud' && args.model !== 'single') throw new Error(`--model ${args.model}: expected cloud or single`)
+const CLOUD = args.model === 'cloud'
 
 interface Row {
   portType: PortType
@@ -118,28 +129,56 @@ async function flowCount(address: string, filter: string): Promise<number> {
   return Number(/flow_count=(\d+)/.exec(text)?.[1] ?? -1)
 }
 
+/** The bridges besides the lab's (br0, the integration bridge) that the model puts on the bench's host. */
+const UPLINK_BRIDGES = CLOUD ? ['br-tun', 'br-ex'] : []
+
 class Bench {
   private agent: ResultPromise | undefined
   private readonly home = mkdtempSync(join(tmpdir(), 'tfb-'))
   readonly modelFile = join(this.home, 'model.json')
+  /** The integration bridge's expected flows (the baselines' file); the other bridges' are beside it. */
   readonly flowsFile = join(this.home, 'flows.txt')
   private readonly socket = join(this.home, 'run', 'flow.sock')
+  private readonly doc: unknown
 
   constructor(
     readonly lab: OvsLab,
     readonly h1: LabHost,
     readonly h2: LabHost,
   ) {
-    const {doc} = labModel(lab.bridge, [h1, h2], N)
-    writeFileSync(this.modelFile, JSON.stringify(doc))
-    const compiled = compileModel(validateModel(doc, 'bench model'), {cookieTag: 0x7e4d, resolveOfport: resolveHosts([h1, h2])}).get(
-      lab.bridge,
-    )!
-    writeFileSync(this.flowsFile, `${compiled.flows.map(formatFlow).join('\n')}\n`)
+    this.doc = CLOUD ? benchModel(lab.bridge, [h1, h2], N).doc : labModel(lab.bridge, [h1, h2], N).doc
+    writeFileSync(this.modelFile, JSON.stringify(this.doc))
+    // OVSDB too: the agent creates the tunnel and physical bridges and their ports.
+    const ovs = CLOUD
+      ? {rundir: lab.ovs.dir, db: lab.ovs.dbAddress, addresses: {[lab.bridge]: lab.address}}
+      : {addresses: {[lab.bridge]: lab.address}}
     writeFileSync(
       join(this.home, 'agent.json'),
-      JSON.stringify({model: this.modelFile, interval: `${INTERVAL_MS}ms`, ovs: {addresses: {[lab.bridge]: lab.address}}}),
+      JSON.stringify({model: this.modelFile, host: BENCH_HOST, interval: `${INTERVAL_MS}ms`, ovs}),
     )
+  }
+
+  /** Writes every bridge's expected flows, with the port numbers the switch gave the agent's ports. */
+  async writeExpected(): Promise<void> {
+    const numbers = new Map<string, Map<string, number>>()
+    for (const bridge of [this.lab.bridge, ...UPLINK_BRIDGES]) {
+      const text = await ofctl('dump-ports-desc', this.addressOf(bridge))
+      numbers.set(bridge, new Map([...text.matchAll(/^\s*(\d+)\(([^)]+)\):/gm)].map((m) => [m[2], Number(m[1])])))
+    }
+    const compiled = compileModel(validateModel(structuredClone(this.doc), 'bench model'), {
+      cookieTag: 0x7e4d,
+      host: BENCH_HOST,
+      resolveOfport: (bridge, iface) => numbers.get(bridge)?.get(iface),
+    })
+    for (const [bridge, c] of compiled) writeFileSync(this.flowsFileOf(bridge), `${c.flows.map(formatFlow).join('\n')}\n`)
+  }
+
+  private flowsFileOf(bridge: string): string {
+    return bridge === this.lab.bridge ? this.flowsFile : join(this.home, `flows-${bridge}.txt`)
+  }
+
+  private addressOf(bridge: string): string {
+    return bridge === this.lab.bridge ? this.lab.address : this.lab.ovs.bridgeAddress(bridge)
   }
 
   get address(): string {
@@ -173,24 +212,32 @@ class Bench {
         stderr: 'ignore',
       },
     )
-    const bridge = await this.waitStatus((b) => b.syncs >= 1 && b.lastReport !== null, 120_000, 'first sync')
+    const bridges = await this.waitStatus((b) => b.syncs >= 1 && b.lastReport !== null, 120_000, 'first sync')
+    const main = bridges.find((b) => b.name === this.lab.bridge)!
     return {
       wallMs: Math.round(performance.now() - started),
       cpuMs: this.agentCpuMs(),
       switchCpuMs: this.switchCpuMs() - switchBefore,
-      report: bridge.lastReport!,
+      // The integration bridge's report, with the flow mods sent to every bridge.
+      report: {...main.lastReport!, flowMods: bridges.reduce((n, b) => n + (b.lastReport?.flowMods ?? 0), 0)},
     }
   }
 
-  async waitStatus(ok: (bridge: BridgeStatus) => boolean, timeoutMs: number, what: string): Promise<BridgeStatus> {
+  /** Polls the agent's status until `ok` holds for every bridge of the model; resolves with them. */
+  async waitStatus(ok: (bridge: BridgeStatus) => boolean, timeoutMs: number, what: string): Promise<BridgeStatus[]> {
     const deadline = Date.now() + timeoutMs
     for (;;) {
       const res = await controlRequest<StatusOf<FlowAgentDetails>>(this.socket, 'GET', '/status', {timeoutMs: 5000}).catch(() => undefined)
-      const bridge = res?.body?.details?.bridges?.[0]
-      if (bridge && ok(bridge)) return bridge
+      const bridges = res?.body?.details?.bridges ?? []
+      if (bridges.length === 1 + UPLINK_BRIDGES.length && bridges.every(ok)) return bridges
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
       await new Promise((resolve) => setTimeout(resolve, 10))
     }
+  }
+
+  /** The integration bridge's status. */
+  async mainStatus(): Promise<BridgeStatus> {
+    return (await this.waitStatus(() => true, 5000, 'status')).find((b) => b.name === this.lab.bridge)!
   }
 
   async killAgent(): Promise<void> {
@@ -199,14 +246,19 @@ class Bench {
     this.agent = undefined
   }
 
+  /** diff-flows of every bridge against its expected flows (the integration bridge's against `file`). */
   async verify(file = this.flowsFile): Promise<string> {
-    const result = await execa('ovs-ofctl', ['-O', 'OpenFlow14', 'diff-flows', this.address, file], {
-      reject: false,
-      timeout: 600_000,
-      maxBuffer: 1 << 30,
-    })
-    if (result.exitCode === 0) return 'ok'
-    return `DIFF (${String(result.stdout).split('\n').length} lines)`
+    const problems: string[] = []
+    for (const bridge of [this.lab.bridge, ...UPLINK_BRIDGES]) {
+      const expected = bridge === this.lab.bridge ? file : this.flowsFileOf(bridge)
+      const result = await execa('ovs-ofctl', ['-O', 'OpenFlow14', 'diff-flows', this.addressOf(bridge), expected], {
+        reject: false,
+        timeout: 600_000,
+        maxBuffer: 1 << 30,
+      })
+      if (result.exitCode !== 0) problems.push(`${bridge}: DIFF (${String(result.stdout).split('\n').length} lines)`)
+    }
+    return problems.length ? problems.join(', ') : 'ok'
   }
 
   /** Runs `work` while pinging h1 -> h2 every PING_MS; returns the ping figures and the wall time. */
@@ -226,25 +278,27 @@ class Bench {
   }
 }
 
+/** The table of the filler ports' rules (security groups'; the single-host model's ingress policy): most of the model. */
+const RULES_TABLE = CLOUD ? 35 : 30
+
 /** 1% drift among the filler rules (never the hosts' path): a third deleted, a third wrong, a third stale. */
-async function injectDrift(bench: Bench): Promise<number> {
-  const total = Math.max(3, Math.round(N / 100))
-  const lines = (await ofctl('--no-stats', 'dump-flows', bench.address, `table=30,${OURS}`))
+async function injectDrift(bench: Bench): Promise<void> {
+  const lines = (await ofctl('--no-stats', 'dump-flows', bench.address, `table=${RULES_TABLE},${OURS}`))
     .split('\n')
-    .filter((l) => l.includes('tp_dst=100'))
-  const pick = lines.filter((_, i) => i % 7 === 3).slice(0, total)
-  if (pick.length < total) throw new Error(`only ${pick.length} flows to drift`)
+    .filter((l) => /tp_dst=1\d\d\d /.test(l))
+  const pick = lines.filter((_, i) => i % 7 === 3).slice(0, DRIFTED)
+  if (pick.length < DRIFTED) throw new Error(`only ${pick.length} flows to drift`)
   const identity = (line: string) =>
     line
       .trim()
-      .replace(/^cookie=\S+, table=30, /, 'table=30,')
+      .replace(/^cookie=\S+, table=\d+, /, `table=${RULES_TABLE},`)
       .replace(/ actions=.*/, '')
-  const third = Math.floor(total / 3)
+  const third = Math.floor(DRIFTED / 3)
   const mods = [
     ...pick.slice(0, third).map((l) => `delete_strict ${identity(l)}`),
     ...pick.slice(third, 2 * third).map((l) => `modify_strict ${identity(l)} actions=drop`),
     ...Array.from(
-      {length: total - 2 * third},
+      {length: DRIFTED - 2 * third},
       (_, k) => `add table=31,priority=${k + 1},cookie=0x7e4d00000000beef,udp,tp_dst=${k + 1} actions=drop`,
     ),
   ]
@@ -252,11 +306,9 @@ async function injectDrift(bench: Bench): Promise<number> {
     input: `${mods.join('\n')}\n`,
     timeout: 600_000,
   })
-  return total
 }
 
 async function agentScenarios(bench: Bench, portType: PortType): Promise<void> {
-  const expectedMods = Math.max(3, Math.round(N / 100))
   // (a) restart on a correct switch.
   await bench.killAgent()
   const a = await bench.pinged(() => bench.startAgent())
@@ -291,19 +343,23 @@ async function agentScenarios(bench: Bench, portType: PortType): Promise<void> {
     maxGapMs: b.ping.maxGapMs,
     verify: await bench.verify(),
   })
-  check(b.value.report.flowMods === expectedMods, `${portType} (b): ${b.value.report.flowMods} flow mods, want ${expectedMods}`)
+  check(b.value.report.flowMods === DRIFTED, `${portType} (b): ${b.value.report.flowMods} flow mods, want ${DRIFTED}`)
   check(b.ping.lost === 0, `${portType} (b): ${b.ping.lost} pings lost`)
 
   // (c) someone deletes a table while the agent runs: time until the agent has restored it.
-  const table = 30
+  const table = RULES_TABLE
   const inTable = await flowCount(bench.address, `table=${table}`)
-  const before = (await bench.waitStatus(() => true, 5000, 'status')).driftRepaired
+  const before = (await bench.mainStatus()).driftRepaired
   const c = await bench.pinged(async () => {
     const cpuBefore = bench.agentCpuMs()
     const switchBefore = bench.switchCpuMs()
     await ofctl('del-flows', bench.address, `table=${table}`)
     const deletedAt = performance.now()
-    await bench.waitStatus((br) => br.driftRepaired >= before + inTable, INTERVAL_MS + 60_000, 'table repaired')
+    await bench.waitStatus(
+      (br) => br.name !== bench.lab.bridge || br.driftRepaired >= before + inTable,
+      INTERVAL_MS + 60_000,
+      'table repaired',
+    )
     return {
       repairedMs: Math.round(performance.now() - deletedAt),
       cpuMs: bench.agentCpuMs() - cpuBefore,
@@ -378,10 +434,9 @@ async function baselines(bench: Bench, portType: PortType): Promise<void> {
   await bench.killAgent()
   const a = bench.address
   const f = bench.flowsFile
-  const drifted = Math.max(3, Math.round(N / 100))
   await timed(bench, 'replace-flows --bundle, correct switch', portType, 0, [['--bundle', 'replace-flows', a, f]])
   await injectDrift(bench)
-  await timed(bench, 'replace-flows --bundle, 1% drift', portType, drifted, [['--bundle', 'replace-flows', a, f]])
+  await timed(bench, 'replace-flows --bundle, 1% drift', portType, DRIFTED, [['--bundle', 'replace-flows', a, f]])
   const swapped = f.replace(/\.txt$/, '.swap.txt')
   writeFileSync(swapped, readFileSync(f, 'utf8').replace(/cookie=0x7e4d/g, 'cookie=0x7e4e'))
   await timed(
@@ -418,6 +473,7 @@ async function main(): Promise<void> {
       try {
         const h1 = await lab.addHost(1)
         const h2 = await lab.addHost(2)
+        await lab.addDevice(BENCH_NIC)
         bench = new Bench(lab, h1, h2)
         const first = await bench.startAgent()
         process.stdout.write(
@@ -426,6 +482,7 @@ async function main(): Promise<void> {
         // (a) restarts an agent at rest: one that has read the switch back after the install and
         // found it right (it does so a second after changing it).
         await bench.waitStatus((b) => b.syncs >= 2 && b.lastReport?.flowMods === 0, 120_000, 'the install confirmed')
+        await bench.writeExpected()
         const probe = await lab.ping(h1, h2, {count: 20, intervalMs: 100})
         check(probe.received > 0, `${portType}: hosts cannot ping through the agent's flows`)
         await agentScenarios(bench, portType)
@@ -440,36 +497,31 @@ async function main(): Promise<void> {
   for (const f of failures) process.stdout.write(`FAIL: ${f}\n`)
   const agentRows = rows.filter((r) => r.scenario.startsWith('agent'))
   const worst = (key: 'wallMs' | 'lost' | 'maxGapMs' | 'cpuMs') => Math.max(...agentRows.map((r) => r[key]))
+  // Every rep's count, deduplicated: "0" and "1000" when each restart changed exactly what drifted.
+  const mods = (scenario: string) => [...new Set(agentRows.filter((r) => r.scenario.includes(scenario)).map((r) => r.flowMods))].join('/')
   process.stdout.write(
-    `flow bench summary: N=${N}, agent restarts: worst ${worst('lost')} lost, longest gap ${worst('maxGapMs')} ms, slowest ${worst('wallMs')} ms spawn-to-synced, most CPU ${worst('cpuMs')} ms; ` +
+    `flow bench summary: N=${N}, agent restarts: worst ${worst('lost')} lost, flow mods ${mods('(a)')} on a correct switch and ${mods('(b)')} for ${DRIFTED} drifted, longest gap ${worst('maxGapMs')} ms, slowest ${worst('wallMs')} ms spawn-to-synced, most CPU ${worst('cpuMs')} ms; ` +
       `${rows.filter((r) => r.verify !== 'ok').length} unverified; load ${load()}; ${failures.length ? 'FAIL' : 'ok'}\n`,
   )
   process.exitCode = failures.length ? 1 : 0
 }
 
 function printTable(): void {
-  const header = ['port', 'scenario', 'flow mods', 'wall ms', 'sync ms', 'cpu ms', 'switch cpu ms', 'lost', 'max gap ms', 'verify', 'note']
-  const lines = rows.map((r) => [
-    r.portType,
-    r.scenario,
-    String(r.flowMods),
-    String(r.wallMs),
-    r.syncMs === undefined ? '' : String(r.syncMs),
-    String(r.cpuMs),
-    String(r.switchCpuMs),
-    String(r.lost),
-    String(r.maxGapMs),
-    r.verify,
-    r.note ?? '',
-  ])
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)))
-  for (const line of [header, ...lines])
-    process.stdout.write(
-      `${line
-        .map((c, i) => c.padEnd(widths[i]))
-        .join('  ')
-        .trimEnd()}\n`,
-    )
+  const text = (value: (r: Row) => string | number | undefined) => (r: Row) => String(value(r) ?? '')
+  const columns: Column<Row>[] = [
+    {header: 'port', value: text((r) => r.portType)},
+    {header: 'scenario', value: text((r) => r.scenario)},
+    {header: 'flow mods', value: text((r) => r.flowMods)},
+    {header: 'wall ms', value: text((r) => r.wallMs)},
+    {header: 'sync ms', value: text((r) => r.syncMs)},
+    {header: 'cpu ms', value: text((r) => r.cpuMs)},
+    {header: 'switch cpu ms', value: text((r) => r.switchCpuMs)},
+    {header: 'lost', value: text((r) => r.lost)},
+    {header: 'max gap ms', value: text((r) => r.maxGapMs)},
+    {header: 'verify', value: text((r) => r.verify)},
+    {header: 'note', value: text((r) => r.note)},
+  ]
+  process.stdout.write(`${renderTable(columns, rows)}\n`)
 }
 
 await main()

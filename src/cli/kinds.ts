@@ -17,13 +17,16 @@ export async function loadKinds(config: Config): Promise<KindRegistry> {
  * run, so commands that merely list kinds stay fast. Plugins add more through the
  * `tend:daemon-kinds` hook (docs/plugins.md).
  */
-const builtinKinds: DaemonKindEntry[] = [
+export const builtinKinds: DaemonKindEntry[] = [
   {
     kind: 'ci-master',
     summary: 'CI master: builders, schedulers, build queue and log store; workers dial in over WebSocket',
     source: 'tend',
     load: async () => (await import('../daemons/ci-master/ci-master-kind.js')).default,
     panel: async () => (await import('../tui/panels/ci-master.js')).default,
+    // At full ingest a quarter of the master's CPU went to V8's parallel GC helpers collecting
+    // socket buffers; one helper does the same work for less (docs/BENCHMARKS.md).
+    nodeFlags: ['--v8-pool-size=1'],
   },
   {
     kind: 'ci-worker',

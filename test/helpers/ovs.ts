@@ -78,35 +78,20 @@ export class OvsLab {
     return host
   }
 
+  /** A network device in the switch's namespace that leads nowhere (one end of a veth pair), for a bridge to hold as its NIC. */
+  async addDevice(name: string): Promise<void> {
+    await sh('ip', ['-n', this.ovs.netns, 'link', 'add', name, 'type', 'veth', 'peer', 'name', `${name}p`])
+    await sh('ip', ['-n', this.ovs.netns, 'link', 'set', name, 'up'])
+  }
+
   /** Pings `to` from `from` every intervalMs; stop() ends it and reports what came back. */
   startPing(from: LabHost, to: LabHost, intervalMs: number): Pinger {
-    return new Pinger(from, to, intervalMs)
+    return new Pinger(from.netns, to.ip, intervalMs)
   }
 
   /** A fixed number of pings; resolves with what came back. */
   async ping(from: LabHost, to: LabHost, options: {count?: number; intervalMs?: number; timeoutS?: number} = {}): Promise<PingResult> {
-    const count = options.count ?? 3
-    const result = await execa(
-      'ip',
-      [
-        'netns',
-        'exec',
-        from.netns,
-        'ping',
-        '-n',
-        '-c',
-        String(count),
-        '-i',
-        String((options.intervalMs ?? 200) / 1000),
-        '-W',
-        String(options.timeoutS ?? 1),
-        to.ip,
-      ],
-      {reject: false, timeout: 60_000},
-    )
-    const summary = /(\d+) packets transmitted, (\d+) received/.exec(String(result.stdout))
-    const [sent, received] = summary ? [Number(summary[1]), Number(summary[2])] : [0, 0]
-    return {sent, received, lost: sent - received, maxGapMs: 0}
+    return pingOnce(from.netns, to.ip, options)
   }
 
   async cleanup(): Promise<void> {
@@ -127,9 +112,9 @@ export interface PingResult {
 export class Pinger {
   private readonly child: ResultPromise
 
-  constructor(from: LabHost, to: LabHost, intervalMs: number) {
+  constructor(netns: string, ip: string, intervalMs: number) {
     // -D stamps each reply; the summary on SIGINT counts what was sent and received.
-    this.child = execa('ip', ['netns', 'exec', from.netns, 'ping', '-n', '-D', '-i', String(intervalMs / 1000), to.ip], {
+    this.child = execa('ip', ['netns', 'exec', netns, 'ping', '-n', '-D', '-i', String(intervalMs / 1000), ip], {
       reject: false,
       timeout: 15 * 60_000,
     })
@@ -176,11 +161,187 @@ function parsePing(text: string, endedAt: number): PingResult {
   return {sent, received: answered.size, lost: sent - answered.size, maxGapMs: Math.round(maxGapMs)}
 }
 
+/** A fixed number of pings from a namespace (ping or ping -6 by the address). */
+async function pingOnce(netns: string, ip: string, options: {count?: number; intervalMs?: number; timeoutS?: number}): Promise<PingResult> {
+  const count = options.count ?? 3
+  const result = await execa(
+    'ip',
+    [
+      'netns',
+      'exec',
+      netns,
+      'ping',
+      '-n',
+      '-c',
+      String(count),
+      '-i',
+      String((options.intervalMs ?? 200) / 1000),
+      '-W',
+      String(options.timeoutS ?? 1),
+      ip,
+    ],
+    {reject: false, timeout: 60_000},
+  )
+  const summary = /(\d+) packets transmitted, (\d+) received/.exec(String(result.stdout))
+  const [sent, received] = summary ? [Number(summary[1]), Number(summary[2])] : [0, 0]
+  return {sent, received, lost: sent - received, maxGapMs: 0}
+}
+
 function hex2(n: number): string {
   return n.toString(16).padStart(2, '0')
 }
 
 async function sh(command: string, args: string[]): Promise<void> {
   const result = await execa(command, args, {reject: false, timeout: 30_000})
-  if (result.exitCode !== 0) throw new Error(`${command} ${args.join(' ')}: ${String(result.stderr).trim()}`)
+  if (result.exitCode === 0) return
+  const missing = /exec of "(\w+)" failed|ENOENT/.exec(`${result.stderr} ${result.message}`)
+  if (missing)
+    throw new Error(`${missing[1] ?? command} is not installed (apt-get install ${missing[1] ?? command}): ${command} ${args.join(' ')}`)
+  throw new Error(`${command} ${args.join(' ')}: ${String(result.stderr).trim()}`)
 }
+
+/** A virtual machine of a CloudLab: a namespace whose eth0 is a veth pair's end, the other end a tap on a host. */
+export interface LabVm {
+  name: string
+  netns: string
+  /** The host-side interface (in the host's namespace), as the model names it. */
+  iface: string
+  mac: string
+  ips: string[]
+}
+
+/**
+ * A lab of several hosts for the flow agent's multi-host tests: each host a network
+ * namespace (where its agent runs its private Open vSwitch) with a NIC `eth1` on a shared
+ * underlay, VMs as namespaces joined to a host by veth pairs, and "outside" machines on a
+ * provider VLAN. The underlay is a learning switch (an Open vSwitch of the lab's own, with
+ * VLAN trunks to the hosts and access ports for the outside machines: this kernel has no
+ * 802.1Q devices). The hosts' switches belong to their agents; this lab owns the rest, and
+ * cleanup() removes it all (each name carries the pid), even after a failure.
+ */
+export class CloudLab {
+  readonly vms: LabVm[] = []
+  private readonly namespaces: string[] = []
+  private vmCount = 0
+
+  private underlaySwitch: PrivateOvs | undefined
+
+  private constructor(
+    readonly id: string,
+    readonly hosts: string[],
+  ) {}
+
+  /** The underlay's namespace, whose switch `ul0` joins the hosts' eth1. */
+  get underlay(): string {
+    return `tfc${this.id}ul`
+  }
+
+  /** Host n's namespace (0-based). */
+  hostNetns(n: number): string {
+    return this.hosts[n]
+  }
+
+  static async start(hostCount: number): Promise<CloudLab> {
+    const id = `${process.pid % 100000}${String.fromCharCode(97 + (labCount++ % 26))}`
+    const lab = new CloudLab(
+      id,
+      Array.from({length: hostCount}, (_, n) => `tfc${id}h${n + 1}`),
+    )
+    try {
+      await lab.netns(lab.underlay)
+      lab.underlaySwitch = await PrivateOvs.start({dir: mkdtempSync(`/tmp/tfc${id}-`), netns: lab.underlay, ownsNetns: false})
+      await lab.underlaySwitch.addBridge('ul0')
+      await sh('ovs-ofctl', ['add-flow', lab.underlaySwitch.bridgeAddress('ul0'), 'actions=NORMAL'])
+      for (const [n, host] of lab.hosts.entries()) {
+        await lab.netns(host)
+        await sh('ip', ['-n', host, 'link', 'set', 'lo', 'up'])
+        await lab.wire(host, 'eth1', lab.underlay, `h${n + 1}`)
+        await sh('ip', ['-n', lab.underlay, 'link', 'set', `h${n + 1}`, 'up'])
+        await lab.underlaySwitch.vsctl(['add-port', 'ul0', `h${n + 1}`])
+      }
+      return lab
+    } catch (error) {
+      await lab.cleanup()
+      throw error
+    }
+  }
+
+  /**
+   * A VM on host n: its eth0 gets `mac`, `ips` (CIDRs; IPv6 without duplicate address
+   * detection) and `mtu`; the host side is `iface` in the host's namespace, up, for the test to
+   * plug in.
+   */
+  async addVm(host: number, options: {name: string; iface: string; mac: string; ips: string[]; mtu?: number}): Promise<LabVm> {
+    const vm: LabVm = {
+      name: options.name,
+      netns: `tfc${this.id}v${++this.vmCount}`,
+      iface: options.iface,
+      mac: options.mac,
+      ips: options.ips,
+    }
+    await this.netns(vm.netns)
+    await this.wire(this.hosts[host], options.iface, vm.netns, 'eth0')
+    await sh('ip', ['-n', vm.netns, 'link', 'set', 'eth0', 'address', options.mac])
+    // A veth leaves TCP and UDP checksums to be filled in later; through a userspace switch they
+    // never are (and conntrack calls such packets invalid): the VM computes them itself.
+    await sh('ip', ['netns', 'exec', vm.netns, 'ethtool', '-K', 'eth0', 'tx', 'off'])
+    if (options.mtu) await sh('ip', ['-n', vm.netns, 'link', 'set', 'eth0', 'mtu', String(options.mtu)])
+    for (const ip of options.ips) await sh('ip', ['-n', vm.netns, 'addr', 'add', ip, 'dev', 'eth0', ...(ip.includes(':') ? ['nodad'] : [])])
+    await sh('ip', ['-n', vm.netns, 'link', 'set', 'eth0', 'up'])
+    await sh('ip', ['-n', vm.netns, 'link', 'set', 'lo', 'up'])
+    this.vms.push(vm)
+    return vm
+  }
+
+  /**
+   * A machine outside on a provider VLAN: a namespace whose eth0 (with `ip`) is an access port
+   * of that VLAN on the underlay: it hears the hosts only in frames tagged with it.
+   */
+  async addOutside(vlan: number, ip: string): Promise<string> {
+    const netns = `tfc${this.id}out${vlan}`
+    await this.netns(netns)
+    await this.wire(this.underlay, `out${vlan}`, netns, 'eth0')
+    await this.underlaySwitch!.vsctl(['add-port', 'ul0', `out${vlan}`, `tag=${vlan}`])
+    await sh('ip', ['-n', netns, 'addr', 'add', ip, 'dev', 'eth0'])
+    await sh('ip', ['-n', netns, 'link', 'set', 'eth0', 'up'])
+    return netns
+  }
+
+  /** Pings from a namespace; resolves with what came back. */
+  async ping(netns: string, ip: string, options: {count?: number; intervalMs?: number; timeoutS?: number} = {}): Promise<PingResult> {
+    return pingOnce(netns, ip, options)
+  }
+
+  /** Pings every intervalMs until stop(). */
+  startPing(netns: string, ip: string, intervalMs: number): Pinger {
+    return new Pinger(netns, ip, intervalMs)
+  }
+
+  async cleanup(): Promise<void> {
+    if (this.underlaySwitch) {
+      await this.underlaySwitch.stop()
+      rmSync(this.underlaySwitch.dir, {recursive: true, force: true})
+      this.underlaySwitch = undefined
+    }
+    // Deleting a namespace takes its end of each veth pair, and with it the peer.
+    for (const netns of [...this.namespaces].reverse()) await execa('ip', ['netns', 'delete', netns], {reject: false})
+    this.namespaces.length = 0
+  }
+
+  private async netns(name: string): Promise<void> {
+    await sh('ip', ['netns', 'add', name])
+    this.namespaces.push(name)
+  }
+
+  /** A veth pair between two namespaces, named `aName` in `a` and `bName` in `b` (made under unique names, then renamed). */
+  private async wire(a: string, aName: string, b: string, bName: string): Promise<void> {
+    const tmpA = `tfc${this.id}x${++wires}`
+    const tmpB = `tfc${this.id}y${wires}`
+    await sh('ip', ['link', 'add', tmpA, 'netns', a, 'type', 'veth', 'peer', 'name', tmpB, 'netns', b])
+    await sh('ip', ['-n', a, 'link', 'set', tmpA, 'name', aName])
+    await sh('ip', ['-n', b, 'link', 'set', tmpB, 'name', bName])
+    await sh('ip', ['-n', a, 'link', 'set', aName, 'up'])
+  }
+}
+
+let wires = 0

@@ -1,9 +1,14 @@
+import {createHash} from 'node:crypto'
+import {once} from 'node:events'
 import {readFileSync} from 'node:fs'
+import type {Writable} from 'node:stream'
 import {get as httpGet, type IncomingMessage} from 'node:http'
 import {ExternalError, FailureError, NotFoundError, TendError, UsageError, errorCode, errorMessage} from '../../lib/errors.js'
+import type {MasterStatusDetails} from '../../daemons/ci-master/status.js'
 import {findInstance} from '../instances/discovery.js'
-import type {Build, Step} from '../../protocols/ci/builds.js'
+import type {Artifact, Build, Step} from '../../protocols/ci/builds.js'
 import {LOG_STREAM_TYPE, type LogFrame, LogFrameParser, segmentText} from '../../protocols/ci/log-stream.js'
+import {artifactPath} from '../../protocols/ci/worker-protocol.js'
 
 /** How a command reaches a master: a local instance (by name) or an API URL, and the token. */
 export interface MasterTarget {
@@ -76,7 +81,7 @@ export class CiClient {
       })
     }
     const instance = await findInstance(home, 'ci-master', target.instance)
-    const details = (instance.details ?? {}) as {api?: string; tokenFile?: string | null}
+    const details = (instance.details ?? {}) as Partial<MasterStatusDetails>
     if (!details.api)
       throw new FailureError(`ci-master ${instance.name} reports no API address (is it still starting?)`, {hint: 'see: tend ps'})
     return new CiClient(details.api, () => target.token ?? readTokenFile(details.tokenFile ?? null, instance.name))
@@ -109,6 +114,30 @@ export class CiClient {
 
   stop(id: number, reason?: string): Promise<Build> {
     return this.post(`/api/builds/${id}/stop`, reason ? {reason} : {})
+  }
+
+  artifacts(id: number): Promise<Artifact[]> {
+    return this.get(`/api/builds/${id}/artifacts`)
+  }
+
+  /**
+   * Streams an artifact into `out` and checks it against the SHA-256 and size the master stored;
+   * a mismatch is a failure (and `out` has then received bad bytes: write to a temp file).
+   */
+  async downloadArtifact(id: number, path: string, out: Writable): Promise<{size: number; sha256: string}> {
+    const res = await this.stream(artifactPath(id, path))
+    const expected = {size: Number(res.headers['content-length']), sha256: String(res.headers['x-tend-sha256'] ?? '')}
+    const hash = createHash('sha256')
+    let size = 0
+    for await (const chunk of res as AsyncIterable<Buffer>) {
+      hash.update(chunk)
+      size += chunk.length
+      if (!out.write(chunk)) await once(out, 'drain')
+    }
+    const sha256 = hash.digest('hex')
+    if (size !== expected.size || sha256 !== expected.sha256)
+      throw new FailureError(`artifact ${path} of build ${id} arrived damaged (${size} of ${expected.size} bytes)`, {hint: 'try again'})
+    return {size, sha256}
   }
 
   /** Streams a build's log into the sink; resolves when the stream ends. */

@@ -1,4 +1,5 @@
-import {Flags} from '@oclif/core'
+import {Args, Flags} from '@oclif/core'
+import {UsageError} from '../../lib/errors.js'
 import {keyValuePairs} from '../../lib/key-value.js'
 
 /** Flags every `tend ci` command that talks to a master takes. */
@@ -16,3 +17,14 @@ export const masterFlags = {
 export function parseProperties(items: string[]): Record<string, string> {
   return Object.fromEntries(keyValuePairs('--property', items))
 }
+
+/** A build id argument: a positive integer, or a usage error that says what was wrong. */
+export const buildIdArg = Args.custom<number>({
+  description: 'build id (see `tend ci builds`)',
+  parse: async (input) => {
+    const id = Number(input)
+    if (!/^[1-9]\d*$/.test(input) || !Number.isSafeInteger(id))
+      throw new UsageError(`a build id is a positive integer, not ${JSON.stringify(input)}`, {hint: 'see: tend ci builds'})
+    return id
+  },
+})

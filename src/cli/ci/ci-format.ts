@@ -1,5 +1,5 @@
-import {formatAge, formatDuration, renderTable} from '../../lib/format.js'
-import type {Build, BuildResult} from '../../protocols/ci/builds.js'
+import {formatAge, formatBytes, formatDuration, renderTable} from '../../lib/format.js'
+import type {Artifact, Build, BuildResult} from '../../protocols/ci/builds.js'
 import type {BuildDetail, BuilderInfo, WorkerInfo} from './ci-client.js'
 
 /** Plain-text renderings for the `tend ci` commands (their --json output is the data itself). */
@@ -86,6 +86,14 @@ export function renderBuild({build, steps}: BuildDetail): string {
     )
   }
   return lines.join('\n')
+}
+
+export function renderArtifacts(build: number, artifacts: Artifact[], steps: string[]): string {
+  if (artifacts.length === 0) return `Build ${build} has no artifacts.`
+  return table(
+    ['PATH', 'STEP', 'SIZE', 'SHA256'],
+    artifacts.map((a) => [a.path, steps[a.step] ?? String(a.step), formatBytes(a.size), a.sha256.slice(0, 16)]),
+  )
 }
 
 /** `tend ci build start --wait` exits with the build's result: 0 success, 1 failure, 3-5 otherwise. */

@@ -9,13 +9,15 @@ import {splitKeyValue} from '../../lib/key-value.js'
 import {DesiredState} from '../../daemons/flow-agent/desired.js'
 import {formatFlow} from '../../daemons/flow-agent/flow.js'
 import {OvsSwitch} from '../../daemons/flow-agent/ovs-switch.js'
-import type {SyncReport} from '../../daemons/flow-agent/status.js'
+import type {ExplainRequest, Explanation, SyncReport} from '../../daemons/flow-agent/status.js'
 import {type SyncOptions, syncBridge} from '../../daemons/flow-agent/sync.js'
 
 export const KIND = 'flow-agent'
 
 /** Where a command works: an agent instance, or a model file against switch addresses. */
-export type FlowTarget = {home: string; instance?: string} | {model: string; addresses: string[]; rundir: string; cookie: number}
+export type FlowTarget =
+  | {home: string; instance?: string}
+  | {model: string; addresses: string[]; rundir: string; cookie: number; host?: string; hostsFile?: string}
 
 export interface SyncResult {
   /** 'agent NAME' or 'direct'. */
@@ -35,7 +37,7 @@ export async function syncVia(target: FlowTarget, options: SyncOptions): Promise
           })
     return {via: `agent ${instance.name}`, bridges: body.bridges}
   }
-  const desired = await DesiredState.fromFile(target.model, target.cookie)
+  const desired = await DesiredState.fromFile(target.model, {cookieTag: target.cookie, host: target.host, hostsFile: target.hostsFile})
   const addresses = bridgeAddresses(desired.bridges, target.addresses, target.rundir)
   const reports: SyncReport[] = []
   for (const bridge of desired.bridges) {
@@ -63,22 +65,27 @@ export function bridgeAddresses(bridges: string[], given: string[], rundir: stri
   return out
 }
 
-/** Compiles a model file to flows per bridge, resolving interface names on a switch if given. */
+/** Compiles a model file to flows per bridge (for a host), resolving interface names on a switch if given. */
 export async function compileFile(
   model: string,
-  cookie: number,
-  addresses: string[],
-): Promise<{bridges: Record<string, {flows: string[]; unresolvedPorts: string[]}>}> {
-  const desired = await DesiredState.fromFile(model, cookie)
+  options: {cookie: number; addresses: string[]; host?: string; hostsFile?: string},
+): Promise<{bridges: Record<string, {flows: string[]; missingInterfaces: string[]}>}> {
+  const {addresses} = options
+  const desired = await DesiredState.fromFile(model, {cookieTag: options.cookie, host: options.host, hostsFile: options.hostsFile})
   const resolveOn = addresses.length ? bridgeAddresses(desired.bridges, addresses, '') : undefined
-  const out: Record<string, {flows: string[]; unresolvedPorts: string[]}> = {}
+  const out: Record<string, {flows: string[]; missingInterfaces: string[]}> = {}
   for (const bridge of desired.bridges) {
     const address = resolveOn?.get(bridge)
     const ports = address && desired.needsPortNumbers(bridge) ? await new OvsSwitch(address).portNumbers() : new Map<string, number>()
     const want = await desired.forBridge(bridge, (iface) => ports.get(iface))
-    out[bridge] = {flows: want.flows.flows().map(formatFlow), unresolvedPorts: want.unresolved}
+    out[bridge] = {flows: want.flows.flows().map(formatFlow), missingInterfaces: want.unresolved}
   }
   return {bridges: out}
+}
+
+/** Asks the running agent to trace a packet from one of its ports (see explain.ts). */
+export async function explainVia(home: string, instance: string | undefined, request: ExplainRequest): Promise<Explanation> {
+  return call<Explanation>(home, await findInstance(home, KIND, instance), 'POST', '/explain', request)
 }
 
 export async function agentStatus(home: string, instance?: string): Promise<InstanceStatusDoc> {

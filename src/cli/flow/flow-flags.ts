@@ -14,14 +14,18 @@ export const flowTargetFlags = {
   }),
   rundir: Flags.string({description: "with --model: where bridges' <bridge>.mgmt sockets are (default /var/run/openvswitch)"}),
   cookie: Flags.string({description: 'with --model: the owner tag in the top 16 bits of the cookie (default 0x7e4d)'}),
+  host: Flags.string({description: "with --model: this host's name, in a model that declares hosts"}),
+  'hosts-file': Flags.string({description: "with --model: a shared hosts file joined to the model's hosts"}),
 }
 
 export function flowTarget(
   home: string,
-  flags: {instance?: string; model?: string; address: string[]; rundir?: string; cookie?: string},
+  flags: {instance?: string; model?: string; address: string[]; rundir?: string; cookie?: string; host?: string; 'hosts-file'?: string},
 ): FlowTarget {
   if (!flags.model) {
-    const stray = flags.address.length ? '--address' : flags.rundir ? '--rundir' : flags.cookie ? '--cookie' : undefined
+    const stray = flags.address.length
+      ? '--address'
+      : (['rundir', 'cookie', 'host', 'hosts-file'] as const).map((f) => flags[f] && `--${f}`).find(Boolean)
     if (stray) throw new UsageError(`${stray} goes with --model (without it, the command asks the running agent)`)
     return {home, instance: flags.instance}
   }
@@ -30,6 +34,8 @@ export function flowTarget(
     addresses: flags.address,
     rundir: flags.rundir ?? '/var/run/openvswitch',
     cookie: parseCookieTag(flags.cookie ?? '0x7e4d'),
+    host: flags.host,
+    hostsFile: flags['hosts-file'],
   }
 }
 

@@ -57,6 +57,7 @@ export class InstanceService {
       stack: null,
       restart: options.restart,
       maxRestarts: options.maxRestarts,
+      nodeFlags: [...(registry.get(options.kind).nodeFlags ?? [])],
     })
     return {...(await this.waitHealthy(options.name, options.timeoutMs)), action}
   }

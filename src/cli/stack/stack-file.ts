@@ -57,6 +57,8 @@ export interface StackInstance {
   dependsOn: string[]
   restart: RestartPolicy
   maxRestarts: number
+  /** The kind's Node flags, for the supervisor. */
+  nodeFlags: string[]
 }
 
 export interface Stack {
@@ -125,7 +127,15 @@ export async function loadStack(file: string, registry: KindRegistry, env: NodeJ
     // and converts it (durations, sizes, defaults) itself, exactly once.
     const config = entry.config ?? {}
     await registry.validate(entry.kind, config, where, `instances.${name}.config`)
-    instances.push({name, kind: entry.kind, config, dependsOn: entry.depends_on, restart: entry.restart, maxRestarts: entry.max_restarts})
+    instances.push({
+      name,
+      kind: entry.kind,
+      config,
+      dependsOn: entry.depends_on,
+      restart: entry.restart,
+      maxRestarts: entry.max_restarts,
+      nodeFlags: [...(registry.get(entry.kind).nodeFlags ?? [])],
+    })
   }
   return {
     name: spec.name ?? (file === DEFAULT_STACK_FILE ? 'default' : basename(dirname(file))),

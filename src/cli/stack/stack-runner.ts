@@ -146,6 +146,7 @@ function specOf(instance: StackInstance, stack: Stack) {
     stack: stack.name,
     restart: instance.restart,
     maxRestarts: instance.maxRestarts,
+    nodeFlags: instance.nodeFlags,
   }
 }
 

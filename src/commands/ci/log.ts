@@ -1,8 +1,8 @@
-import {Args, Flags} from '@oclif/core'
+import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
 import {UsageError} from '../../lib/errors.js'
 import {CiClient} from '../../cli/ci/ci-client.js'
-import {masterFlags} from '../../cli/ci/ci-flags.js'
+import {buildIdArg, masterFlags} from '../../cli/ci/ci-flags.js'
 import {type CollectedLog, collectingSink, streamSink} from '../../cli/ci/log-output.js'
 
 export default class CiLog extends BaseCommand {
@@ -16,7 +16,7 @@ step headers.`
     '<%= config.bin %> ci log 42 --step 0 --from 100 --to 200 --raw',
     '<%= config.bin %> ci log 42 --json | jq -r ".steps[0].lines[-1]"',
   ]
-  static args = {build: Args.integer({description: 'build id', required: true, min: 1})}
+  static args = {build: buildIdArg({required: true})}
   static flags = {
     ...masterFlags,
     step: Flags.string({char: 's', description: 'only this step (name or index)'}),

@@ -11,6 +11,7 @@ Ports named by interface need --address to look their OpenFlow port numbers up o
     '<%= config.bin %> flow compile model.yaml',
     "<%= config.bin %> flow compile model.yaml --json | jq '.bridges.br0.flows | length'",
     '<%= config.bin %> flow compile model.yaml --address unix:/var/run/openvswitch/br0.mgmt',
+    '<%= config.bin %> flow compile cloud.yaml --host compute-2',
   ]
   static args = {model: Args.string({description: 'the network model file (YAML or JSON)', required: true})}
   static flags = {
@@ -21,14 +22,22 @@ Ports named by interface need --address to look their OpenFlow port numbers up o
       default: [],
     }),
     cookie: Flags.string({description: 'the owner tag in the top 16 bits of the cookie', default: '0x7e4d'}),
+    host: Flags.string({description: 'compile for this host, in a model that declares hosts'}),
+    'hosts-file': Flags.string({description: "a shared hosts file joined to the model's hosts"}),
   }
 
   async run() {
     const {args, flags} = await this.parse(FlowCompile)
-    const result = await compileFile(args.model, parseCookieTag(flags.cookie), flags.address)
-    for (const [bridge, {flows, unresolvedPorts}] of Object.entries(result.bridges)) {
+    const result = await compileFile(args.model, {
+      cookie: parseCookieTag(flags.cookie),
+      addresses: flags.address,
+      host: flags.host,
+      hostsFile: flags['hosts-file'],
+    })
+    for (const [bridge, {flows, missingInterfaces}] of Object.entries(result.bridges)) {
       this.log(flows.join('\n'))
-      if (unresolvedPorts.length) this.note(`${bridge}: ports without an OpenFlow number (left out): ${unresolvedPorts.join(', ')}`)
+      if (missingInterfaces.length)
+        this.note(`${bridge}: interfaces without an OpenFlow number (their flows left out): ${missingInterfaces.join(', ')}`)
     }
     return result
   }

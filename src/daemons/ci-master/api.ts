@@ -4,14 +4,22 @@ import {z} from 'zod'
 import {errorMessage} from '../../lib/errors.js'
 import {listenTcp} from '../runtime/listen.js'
 import type {Logger} from '../../lib/logger.js'
-import type {Build, BuildState} from '../../protocols/ci/builds.js'
-import type {CiStore} from './db/store.js'
+import {once} from 'node:events'
+import type {Artifact, Build, BuildState} from '../../protocols/ci/builds.js'
 import {LOG_STREAM_TYPE} from '../../protocols/ci/log-stream.js'
+import type {SegmentCompressor} from '../../protocols/ci/log-codec.js'
+import {properties, relativePath} from '../../protocols/ci/names.js'
 import {hubSignatureValid, secretsEqual} from '../../protocols/ci/secrets.js'
+import {HEADER_SECRET, HEADER_WORKER} from '../../protocols/ci/worker-protocol.js'
 import {ApiError, parseJsonBody} from './api-error.js'
+import {receiveArtifact} from './artifact-receiver.js'
 import type {BuildCoordinator} from './builds.js'
-import {parsePushPayload, type ChangeTrigger} from './change-hook.js'
+import {deliveryId, parsePushPayload, type ChangeTrigger} from './change-hook.js'
 import type {BuilderConfig, WorkerConfigEntry} from './ci-master-config.js'
+import {artifactContent, getArtifact, listArtifacts} from './db/artifacts.js'
+import type {Sql} from './db/sql.js'
+import type {CiStore} from './db/store.js'
+import type {LogWriter} from './log-writer.js'
 import type {LogService} from './log-service.js'
 import type {WorkerHub} from './worker-hub.js'
 
@@ -25,15 +33,19 @@ export interface ApiDeps {
   token: string
   changeHookSecret: string | undefined
   changes: ChangeTrigger
+  /** Where logs and artifacts are read. */
+  logStore: Sql
+  /** Commits uploaded artifacts, with the compressor their chunks go through. */
+  writer: LogWriter
+  compressor: SegmentCompressor
   log: Logger
 }
 
-const propertyKey = /^[A-Za-z][A-Za-z0-9_]{0,63}$/
 const forceRequest = z
   .object({
     builder: z.string().min(1).max(100),
     reason: z.string().max(500).optional(),
-    properties: z.record(z.string().regex(propertyKey, 'property names are letters, digits and _'), z.string().max(4096)).optional(),
+    properties: properties.optional(),
   })
   .strict()
 
@@ -69,6 +81,19 @@ export class CiApi {
         handler: (_q, res, [id], url) => this.streamLog(res, Number(id), url),
       },
       {method: 'POST', pattern: /^\/api\/change-hook\/github$/, auth: false, handler: (req) => this.changeHook(req)},
+      {method: 'GET', pattern: /^\/api\/builds\/(\d+)\/artifacts$/, auth: false, handler: (_q, _r, [id]) => this.listArtifacts(Number(id))},
+      {
+        method: 'GET',
+        pattern: /^\/api\/builds\/(\d+)\/artifacts\/(.+)$/,
+        auth: false,
+        handler: (_q, res, [id, path]) => this.downloadArtifact(res, Number(id), path),
+      },
+      {
+        method: 'PUT',
+        pattern: /^\/api\/builds\/(\d+)\/artifacts\/(.+)$/,
+        auth: false,
+        handler: (req, res, [id, path], url) => this.uploadArtifact(req, res, Number(id), path, url),
+      },
     ]
     this.server = createServer((req, res) => void this.handle(req, res))
     this.server.on('upgrade', (req, socket, head) => deps.hub.handleUpgrade(req, socket, head))
@@ -250,9 +275,55 @@ export class CiApi {
     const event = req.headers['x-github-event']
     if (event === 'ping') return {ok: true, builds: []}
     if (event !== undefined && event !== 'push') return {ok: true, ignored: `event ${String(event)}`, builds: []}
+    const delivery = deliveryId(req.headers)
     const change = parsePushPayload(raw)
-    const builds = await this.deps.changes.onChange(change)
-    return {ok: true, change, builds: builds.map((b) => b.id)}
+    const queued = await this.deps.changes.onChange(change, delivery)
+    return {ok: true, change, builds: queued.ids, ...(queued.duplicate ? {duplicate: true} : {})}
+  }
+
+  private async listArtifacts(id: number): Promise<Artifact[]> {
+    if (!(await this.deps.store.getBuild(id))) throw new ApiError(404, `no build ${id}`)
+    return listArtifacts(this.deps.logStore, id)
+  }
+
+  private async downloadArtifact(res: ServerResponse, id: number, encoded: string): Promise<void> {
+    const path = artifactName(encoded)
+    const artifact = await getArtifact(this.deps.logStore, id, path)
+    if (!artifact) throw new ApiError(404, `build ${id} has no artifact ${path}`, 'see: tend ci artifacts ' + id)
+    res.writeHead(200, {
+      'content-type': 'application/octet-stream',
+      'content-length': artifact.size,
+      'x-tend-sha256': artifact.sha256,
+      'cache-control': 'no-store',
+    })
+    for await (const data of artifactContent(this.deps.logStore, id, path)) {
+      if (res.destroyed) return
+      if (!res.write(data)) await once(res, 'drain')
+    }
+    res.end()
+  }
+
+  /** A worker stores an artifact of a step it runs (its credentials in the headers, as on /worker). */
+  private async uploadArtifact(req: IncomingMessage, res: ServerResponse, id: number, encoded: string, url: URL): Promise<unknown> {
+    const worker = String(req.headers[HEADER_WORKER] ?? '')
+    if (!this.deps.hub.authenticate(worker, String(req.headers[HEADER_SECRET] ?? '')))
+      throw new ApiError(401, 'unknown worker or wrong secret')
+    const path = artifactName(encoded)
+    const step = intParam(url, 'step', -1, 0, 0xffff)
+    const size = Number(req.headers['content-length'])
+    if (!Number.isSafeInteger(size) || size < 0) throw new ApiError(411, 'an artifact upload needs a content-length')
+    if (await getArtifact(this.deps.logStore, id, path)) throw new ApiError(409, `build ${id} already has an artifact ${path}`)
+    const admitted = this.deps.coordinator.admitArtifact(id, worker, step, size)
+    if (!admitted.ok) throw new ApiError(admitted.status, admitted.error)
+    try {
+      const stored = await receiveArtifact(req, {build: id, step, path, size}, this.deps.writer, this.deps.compressor)
+      this.deps.log.info(`build ${id}: artifact ${path} stored`, {size, worker})
+      res.statusCode = 201
+      return {path, size: stored.size, sha256: stored.sha256}
+    } catch (error) {
+      admitted.unbook()
+      throw error
+    }
   }
 
   private unknownBuilder(name: string): ApiError {
@@ -263,6 +334,19 @@ export class CiApi {
       known.length ? `known builders: ${known.join(', ')}` : 'this master has no builders',
     )
   }
+}
+
+/** An artifact's path from its URL form; a bad one is a 400. */
+function artifactName(encoded: string): string {
+  let path: string
+  try {
+    path = encoded.split('/').map(decodeURIComponent).join('/')
+  } catch {
+    throw new ApiError(400, 'the artifact path is not valid URL encoding')
+  }
+  const valid = relativePath.safeParse(path)
+  if (!valid.success) throw new ApiError(400, `artifact path ${JSON.stringify(path)}: ${valid.error.issues[0].message}`)
+  return path
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {

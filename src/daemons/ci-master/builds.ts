@@ -1,15 +1,18 @@
 import {EventEmitter} from 'node:events'
 import {errorMessage} from '../../lib/errors.js'
 import type {Logger} from '../../lib/logger.js'
-import type {Notifier} from './db/connect.js'
 import type {Build, BuildResult} from '../../protocols/ci/builds.js'
-import type {CiStore} from './db/store.js'
 import type {StoredSegment} from '../../protocols/ci/log-codec.js'
 import type {BuildSpec, StepResult, WorkerMessage} from '../../protocols/ci/worker-protocol.js'
 import type {BuilderConfig} from './ci-master-config.js'
+import type {Notifier} from './db/connect.js'
+import {storedTotals} from './db/segments.js'
+import type {Sql} from './db/sql.js'
+import type {BuildRequest, CiStore, Ended, Queued} from './db/store.js'
 import {LogTail} from './log-tail.js'
 import type {RunningView} from './status.js'
 import type {CommittedLog, LogWriter} from './log-writer.js'
+import {endTriggers, stepAction, triggeredProperties} from './triggers.js'
 import type {WorkerConnection, WorkerHub} from './worker-hub.js'
 
 /** The LISTEN/NOTIFY channel masters wake each other on. */
@@ -27,6 +30,8 @@ interface ActiveBuild {
   tail: LogTail
   cancelSent: boolean
   ending: boolean
+  /** Artifact bytes stored or being stored for the build. */
+  artifactBytes: number
 }
 
 interface CoordinatorEvents {
@@ -34,6 +39,10 @@ interface CoordinatorEvents {
   segments: [build: number, step: number, segments: StoredSegment[]]
   'step-finished': [build: number, step: number]
   'build-finished': [build: number]
+  /** A build this master runs was sent to its worker. */
+  started: [Build]
+  /** A build ended here, once (finished, lost, or cancelled before it started). */
+  ended: [Build]
 }
 
 const STEP_TO_BUILD: Record<StepResult, BuildResult> = {
@@ -60,6 +69,8 @@ export class BuildCoordinator extends EventEmitter<CoordinatorEvents> {
   constructor(
     private readonly master: string,
     private readonly store: CiStore,
+    /** Where log segments are read (the totals of steps whose master died come from there). */
+    private readonly logs: Sql,
     private readonly notifier: Notifier,
     private readonly hub: WorkerHub,
     private readonly writer: LogWriter,
@@ -95,17 +106,26 @@ export class BuildCoordinator extends EventEmitter<CoordinatorEvents> {
   }
 
   async enqueue(builder: string, reason: string, properties: Record<string, string>): Promise<Build> {
-    const build = await this.store.enqueue(builder, reason, properties)
-    this.log.info(`build ${build.id} queued`, {builder, reason})
-    await this.wakeOthers('queued')
-    this.dispatch()
-    return build
+    return (await this.enqueueAll([{builder, reason, properties}])).builds[0]
+  }
+
+  /** Queues builds in one transaction; a change delivery seen before queues nothing (CiStore.enqueueAll). */
+  async enqueueAll(requests: BuildRequest[], delivery?: string): Promise<Queued> {
+    const queued = await this.store.enqueueAll(requests, delivery)
+    if (queued.duplicate) this.log.info(`change delivery ${delivery} was seen before: nothing queued`, {builds: queued.ids})
+    for (const build of queued.builds) this.log.info(`build ${build.id} queued`, {builder: build.builder, reason: build.reason})
+    if (queued.builds.length > 0) {
+      await this.wakeOthers('queued')
+      this.dispatch()
+    }
+    return queued
   }
 
   /** Stops a build wherever it runs; resolves with its state after the request. */
   async cancel(id: number, reason: string): Promise<Build | undefined> {
     const build = await this.store.requestCancel(id)
     if (!build) return undefined
+    if (build.state === 'finished' && build.result === 'cancelled' && build.startedAt === null) this.emit('ended', build)
     if (build.state === 'running') {
       if (build.master === this.master) this.sendCancels([id], reason)
       else await this.wakeOthers('cancel')
@@ -117,6 +137,29 @@ export class BuildCoordinator extends EventEmitter<CoordinatorEvents> {
   /** Cancels requested through another master (or missed notifications). */
   async applyCancelRequests(): Promise<void> {
     this.sendCancels(await this.store.cancelRequested(this.master), 'stopped on request')
+  }
+
+  /**
+   * Lets `worker` store a `size`-byte artifact for step `step` of build `id`: only for a build
+   * it runs here, during that step, within the builder's artifacts_max_bytes. On success the
+   * bytes are booked; `unbook` gives them back if the upload fails.
+   */
+  admitArtifact(
+    id: number,
+    worker: string,
+    step: number,
+    size: number,
+  ): {ok: true; unbook(): void} | {ok: false; status: number; error: string} {
+    const active = this.active.get(id)
+    if (!active || active.worker.name !== worker || active.ending)
+      return {ok: false, status: 409, error: `build ${id} is not running on worker ${worker} at this master`}
+    if (active.currentStep !== step || !active.received.has(step))
+      return {ok: false, status: 409, error: `step ${step} of build ${id} is not running`}
+    const max = active.builder.artifacts_max_bytes
+    if (active.artifactBytes + size > max)
+      return {ok: false, status: 413, error: `the build's artifacts would pass its artifacts_max_bytes of ${max} bytes`}
+    active.artifactBytes += size
+    return {ok: true, unbook: () => (active.artifactBytes -= size)}
   }
 
   isLive(build: number): boolean {
@@ -200,11 +243,14 @@ export class BuildCoordinator extends EventEmitter<CoordinatorEvents> {
       attempt: build.attempt,
       steps: builder.steps.map((step, index) => ({
         name: step.name,
-        run: step.run,
+        action: stepAction(step, build),
         env: this.stepEnv(builder, index, build),
         workdir: step.workdir,
-        timeoutS: step.timeout === undefined ? undefined : step.timeout / 1000,
+        timeoutMs: step.timeout,
+        artifacts: step.artifacts,
       })),
+      persistent: builder.steps.some((step) => step.git?.mode === 'incremental'),
+      artifactsMaxBytes: builder.artifacts_max_bytes,
     }
     worker.running.add(build.id)
     if (!worker.send({t: 'start', build: spec})) {
@@ -222,8 +268,10 @@ export class BuildCoordinator extends EventEmitter<CoordinatorEvents> {
       tail: new LogTail(),
       cancelSent: false,
       ending: false,
+      artifactBytes: 0,
     })
     this.log.info(`build ${build.id} started`, {builder: builder.name, worker: worker.name, attempt: build.attempt})
+    this.emit('started', build)
   }
 
   private onMessage(worker: WorkerConnection, message: WorkerMessage): void {
@@ -244,9 +292,16 @@ export class BuildCoordinator extends EventEmitter<CoordinatorEvents> {
       }
       case 'step-end': {
         if (!active.received.has(message.step)) return
+        if (message.properties) active.finishing.push(this.addProperties(active, message.properties))
         active.finishing.push(this.finishStep(active, message))
         break
       }
+      case 'trigger':
+        if (active.received.has(message.step) && active.builder.steps[message.step]?.trigger)
+          void this.runTriggerStep(active, message.step).catch((error) =>
+            this.log.error(`build ${message.build}: the trigger step failed`, {error: errorMessage(error)}),
+          )
+        break
       case 'build-end':
         void this.finishBuild(active, message.result, message.message ?? null)
         break
@@ -295,8 +350,10 @@ export class BuildCoordinator extends EventEmitter<CoordinatorEvents> {
     try {
       await Promise.all(active.finishing)
       const result = STEP_TO_BUILD[stepResult]
-      if (await this.store.finishBuild(active.build.id, result, message)) {
+      const ended = await this.store.finishBuild(active.build.id, result, message, endTriggers(active.builder, active.build, result))
+      if (ended) {
         this.log.info(`build ${active.build.id} finished: ${result}`, {builder: active.build.builder, summary: message ?? undefined})
+        await this.announce(ended)
       }
     } catch (error) {
       this.log.error(`storing the end of build ${active.build.id} failed`, {error: errorMessage(error)})
@@ -329,12 +386,17 @@ export class BuildCoordinator extends EventEmitter<CoordinatorEvents> {
   }
 
   private async loseInStore(build: Build, why: string): Promise<void> {
-    const retries = this.builders.get(build.builder)?.retries ?? 0
-    const {lost, retry} = await this.store.loseBuild(build.id, why, retries)
-    if (!lost) return
-    this.log.warn(`build ${build.id} lost: ${why}${retry ? `; retrying as build ${retry.id}` : ''}`)
+    for (const step of await this.store.steps(build.id)) {
+      if (step.state === 'running')
+        await this.store.recordStepTotals(build.id, step.index, await storedTotals(this.logs, build.id, step.index))
+    }
+    const builder = this.builders.get(build.builder)
+    const lost = await this.store.loseBuild(build.id, why, builder?.retries ?? 0, endTriggers(builder, build, 'lost'))
+    if (!lost.lost) return
+    this.log.warn(`build ${build.id} lost: ${why}${lost.retry ? `; retrying as build ${lost.retry.id}` : ''}`)
     this.emit('build-finished', build.id)
-    if (retry) await this.wakeOthers('queued')
+    if (lost.retry) await this.wakeOthers('queued')
+    await this.announce(lost)
   }
 
   private release(active: ActiveBuild): void {
@@ -353,6 +415,81 @@ export class BuildCoordinator extends EventEmitter<CoordinatorEvents> {
       active.cancelSent = true
       active.worker.send({t: 'cancel', build: id, reason})
       this.log.info(`build ${id}: cancel sent to worker ${active.worker.name}`, {reason})
+    }
+  }
+
+  /** A build ended: tells listeners (reporters), and queues the builds its end triggered. */
+  private async announce(ended: Ended): Promise<void> {
+    this.emit('ended', ended.build)
+    for (const b of ended.triggered) this.log.info(`build ${b.id} of ${b.builder} queued: ${b.reason}`)
+    if (ended.triggered.length > 0) {
+      await this.wakeOthers('queued')
+      this.dispatch()
+    }
+  }
+
+  private async addProperties(active: ActiveBuild, properties: Record<string, string>): Promise<void> {
+    const updated = await this.store.addProperties(active.build.id, properties)
+    if (updated) active.build = updated
+  }
+
+  /** Output the master itself writes into a step's log (a trigger step's report). */
+  private note(active: ActiveBuild, step: number, text: string): void {
+    const data = Buffer.from(`${text}\n`)
+    active.received.set(step, (active.received.get(step) ?? 0) + data.length)
+    active.tail.push(data)
+    this.writer.write(active.build.id, step, data)
+  }
+
+  /** A trigger step: queues its builds and, if it waits, follows them (and their retries) to their results. */
+  private async runTriggerStep(active: ActiveBuild, step: number): Promise<void> {
+    const config = active.builder.steps[step].trigger!
+    const requests = config.builders.map((builder) => ({
+      builder,
+      reason: `triggered by build ${active.build.id} of ${active.build.builder} (step ${active.builder.steps[step].name})`,
+      properties: triggeredProperties(active.build, config.properties),
+    }))
+    const {builds} = await this.enqueueAll(requests)
+    for (const b of builds) this.note(active, step, `[tend] queued build ${b.id} of ${b.builder}`)
+    let result: StepResult = 'success'
+    let message: string | undefined
+    if (config.wait) {
+      const outcomes = await Promise.all(builds.map((b) => this.outcome(b.id, () => active.ending || active.cancelSent)))
+      for (const [i, outcome] of outcomes.entries()) {
+        if (!outcome) return
+        this.note(active, step, `[tend] build ${outcome.id} of ${outcome.builder} ended ${outcome.result}`)
+        if (outcome.result !== 'success' && result === 'success') {
+          result = 'failure'
+          message = `triggered build ${builds[i].id} of ${builds[i].builder} ended ${outcome.result}`
+        }
+      }
+    }
+    if (!active.ending) active.worker.send({t: 'triggered', build: active.build.id, step, result, message})
+  }
+
+  /** The final state of a build, following its retries; undefined once `abandoned()` says to stop. */
+  private async outcome(id: number, abandoned: () => boolean): Promise<Build | undefined> {
+    let current = id
+    for (;;) {
+      if (abandoned()) return undefined
+      const build = await this.store.getBuild(current)
+      if (!build) return undefined
+      if (build.state === 'finished') {
+        if (build.result === 'lost' && build.retriedAs) current = build.retriedAs
+        else return build
+        continue
+      }
+      // Woken by the end of a build here; builds on other masters are polled.
+      await new Promise<void>((resolve) => {
+        const done = (finished: number) => finished === current && finish()
+        const finish = () => {
+          clearTimeout(timer)
+          this.off('build-finished', done)
+          resolve()
+        }
+        const timer = setTimeout(finish, 1000)
+        this.on('build-finished', done)
+      })
     }
   }
 

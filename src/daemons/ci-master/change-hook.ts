@@ -1,6 +1,6 @@
 import {z} from 'zod'
-import type {Build} from '../../protocols/ci/builds.js'
-import {parseJsonBody} from './api-error.js'
+import {ApiError, parseJsonBody} from './api-error.js'
+import type {Queued} from './db/store.js'
 
 /** A pushed revision, from the HTTP change hook or a git poller. */
 export interface Change {
@@ -14,9 +14,27 @@ export interface Change {
   comments: string | null
 }
 
-/** What turns a change into builds (the schedulers). */
+/** What turns a change into builds (the schedulers); a delivery id seen before queues nothing. */
 export interface ChangeTrigger {
-  onChange(change: Change): Promise<Build[]>
+  onChange(change: Change, delivery?: string): Promise<Queued>
+}
+
+/** Headers senders put a unique delivery id in; redeliveries of one event repeat it. */
+const DELIVERY_HEADERS = ['x-github-delivery', 'x-gitea-delivery', 'x-gogs-delivery', 'x-gitlab-event-uuid']
+
+/**
+ * The delivery id of a change-hook request, prefixed with its header so ids of different
+ * senders never collide; undefined when the sender gave none. A malformed one is a 400.
+ */
+export function deliveryId(headers: Record<string, string | string[] | undefined>): string | undefined {
+  for (const name of DELIVERY_HEADERS) {
+    const value = headers[name]
+    if (value === undefined) continue
+    if (typeof value !== 'string' || !/^[\x21-\x7e]{1,200}$/.test(value))
+      throw new ApiError(400, `${name} must be one printable token of at most 200 characters`)
+    return `${name}:${value}`
+  }
+  return undefined
 }
 
 const pushPayload = z.object({

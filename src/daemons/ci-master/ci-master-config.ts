@@ -3,18 +3,59 @@ import {z} from 'zod'
 import {listenAddress} from '../../lib/net-config.js'
 import {secretRef} from '../../lib/secret-ref.js'
 import {duration, size} from '../../lib/units.js'
-import {ciName} from '../../protocols/ci/names.js'
+import {ciName, properties, relativePath} from '../../protocols/ci/names.js'
 
 /** The ci-master config (docs/ci.md has the reference with examples). */
 
 const envValue = z.union([z.string(), z.object({secret: ciName}).strict()])
 const envMap = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'environment variable names are letters, digits and _'), envValue)
 
+/** A clone URL or an absolute path, as `git clone` takes it on the worker. */
+const repository = z
+  .string()
+  .regex(
+    /^(\/|[a-z][a-z0-9+.-]*:\/\/|[^\s/@]+@[^\s/:]+:)\S*$/i,
+    'expected a repository URL (https://, ssh://, file://, user@host:path) or an absolute path on the worker',
+  )
+
+/** A git source step: the build's revision checked out in the step's workdir. */
+const gitSource = z
+  .object({
+    repository,
+    /** incremental: update the checkout kept from the last build; full: a fresh clone every build. */
+    mode: z.enum(['incremental', 'full']).default('incremental'),
+    /** Checked out when the build has no revision or branch property; default: the remote's HEAD. */
+    branch: z.string().min(1).max(255).optional(),
+  })
+  .strict()
+
+/** A trigger step: queues builds of other builders, optionally waiting for their results. */
+const triggerStep = z
+  .object({
+    builders: z.array(ciName).min(1),
+    /** Set on the triggered builds, over the properties they inherit from this build. */
+    properties: properties.default({}),
+    /** Wait for the triggered builds: the step fails unless all of them succeed. */
+    wait: z.boolean().default(false),
+  })
+  .strict()
+
+const artifacts = z
+  .object({
+    /** Files to upload, relative to the step's workdir; `*`, `?` and `**` match. A directory uploads what it holds. */
+    paths: z.array(relativePath).min(1),
+    /** on_success: only after the step succeeded; always: whatever its result. */
+    when: z.enum(['on_success', 'always']).default('on_success'),
+  })
+  .strict()
+
 const step = z
   .object({
     name: ciName,
     /** A shell command line, run with /bin/sh -c in the build's work dir. */
-    run: z.string().min(1),
+    run: z.string().min(1).optional(),
+    git: gitSource.optional(),
+    trigger: triggerStep.optional(),
     env: envMap.default({}),
     /** Relative to the build's work dir on the worker; must stay inside it. */
     workdir: z
@@ -22,6 +63,46 @@ const step = z
       .refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), 'workdir must be a relative path inside the build dir')
       .optional(),
     timeout: duration().optional(),
+    artifacts: artifacts.optional(),
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    const kinds = (['run', 'git', 'trigger'] as const).filter((k) => s[k] !== undefined)
+    if (kinds.length !== 1) ctx.addIssue({code: 'custom', message: `step ${s.name}: give exactly one of run, git or trigger`})
+    if (s.artifacts && !s.run)
+      ctx.addIssue({code: 'custom', path: ['artifacts'], message: `step ${s.name}: only a run step uploads artifacts`})
+  })
+
+/** Builds queued when a build of this builder ends (Buildbot's dependent schedulers). */
+const buildTrigger = z
+  .object({
+    builders: z.array(ciName).min(1),
+    /** success (the default), failure (a failed or timed-out step), or always (any final result). */
+    when: z.enum(['success', 'failure', 'always']).default('success'),
+    properties: properties.default({}),
+  })
+  .strict()
+
+/** Where build state changes are POSTed, in GitHub's commit-status shape. */
+const reporter = z
+  .object({
+    name: ciName,
+    /** http(s) URL; {repository}, {revision}, {builder} and {build} are filled in per build. */
+    url: z.string().regex(/^https?:\/\/\S+$/, 'expected an http:// or https:// URL'),
+    /** Signs each body: X-Hub-Signature-256: sha256=HMAC-SHA256(secret, body). */
+    secret: secretRef.optional(),
+    /** Sent as Authorization: Bearer TOKEN (a GitHub token, say). */
+    token: secretRef.optional(),
+    /** Only builds of these builders; all when empty. */
+    builders: z.array(ciName).default([]),
+    context: z.string().min(1).max(255).default('tend/{builder}'),
+    /** The link in each status; default: the build in the master's API. */
+    target_url: z
+      .string()
+      .regex(/^https?:\/\/\S+$/, 'expected an http:// or https:// URL')
+      .optional(),
+    /** Tries per state change, with backoff from 1 s doubling to 5 min, before it is dropped. */
+    max_attempts: z.number().int().min(1).max(100).default(10),
   })
   .strict()
 
@@ -36,8 +117,11 @@ const builder = z
     /** How many times a lost build (worker or master gone) is run again. */
     retries: z.number().int().min(0).max(10).default(1),
     log_max_bytes: size().prefault('64MiB'),
+    /** Artifacts a build may upload, all steps together. */
+    artifacts_max_bytes: size().prefault('256MiB'),
     env: envMap.default({}),
     steps: z.array(step).min(1, 'a builder needs at least one step'),
+    triggers: z.array(buildTrigger).default([]),
   })
   .strict()
 
@@ -114,6 +198,7 @@ export const masterConfig = z
     schedulers: z.array(scheduler).default([]),
     /** Verifies GitHub-style push payloads by their X-Hub-Signature-256 (HMAC-SHA256). */
     change_hook_secret: secretRef.optional(),
+    reporters: z.array(reporter).default([]),
   })
   .strict()
   .superRefine((config, ctx) => {
@@ -138,6 +223,17 @@ export const masterConfig = z
         }
       }
     })
+    config.builders.forEach((b, i) => {
+      const targets = [...b.triggers.flatMap((t) => t.builders), ...b.steps.flatMap((s) => s.trigger?.builders ?? [])]
+      for (const target of targets)
+        if (!builderNames.has(target)) issue(['builders', i], `builder ${b.name}: triggers unknown builder ${target}`)
+    })
+    const cycle = triggerCycle(config.builders)
+    if (cycle) issue(['builders'], `builders trigger each other in a loop: ${cycle.join(' -> ')}`)
+    for (const name of duplicates(config.reporters.map((r) => r.name))) issue(['reporters'], `reporter ${name} is defined twice`)
+    config.reporters.forEach((r, i) => {
+      for (const b of r.builders) if (!builderNames.has(b)) issue(['reporters', i, 'builders'], `reporter ${r.name}: unknown builder ${b}`)
+    })
     config.schedulers.forEach((s, i) => {
       for (const b of s.builders)
         if (!builderNames.has(b)) issue(['schedulers', i, 'builders'], `scheduler ${s.name}: unknown builder ${b}`)
@@ -145,7 +241,38 @@ export const masterConfig = z
     if (config.heartbeat_timeout <= config.heartbeat) issue(['heartbeat_timeout'], 'heartbeat_timeout must be longer than heartbeat')
   })
 
+/** A loop of builders triggering each other (as names, the first repeated last), if there is one. */
+function triggerCycle(
+  builders: Array<{name: string; triggers: Array<{builders: string[]}>; steps: Array<{trigger?: {builders: string[]}}>}>,
+) {
+  const edges = new Map(
+    builders.map((b) => [b.name, [...b.triggers.flatMap((t) => t.builders), ...b.steps.flatMap((s) => s.trigger?.builders ?? [])]]),
+  )
+  const state = new Map<string, 'visiting' | 'done'>()
+  const path: string[] = []
+  const visit = (name: string): string[] | undefined => {
+    if (state.get(name) === 'done') return undefined
+    if (state.get(name) === 'visiting') return [...path.slice(path.indexOf(name)), name]
+    state.set(name, 'visiting')
+    path.push(name)
+    for (const next of edges.get(name) ?? []) {
+      const found = visit(next)
+      if (found) return found
+    }
+    path.pop()
+    state.set(name, 'done')
+    return undefined
+  }
+  for (const name of edges.keys()) {
+    const found = visit(name)
+    if (found) return found
+  }
+  return undefined
+}
+
 export type MasterConfig = z.infer<typeof masterConfig>
 export type BuilderConfig = MasterConfig['builders'][number]
 export type SchedulerConfig = MasterConfig['schedulers'][number]
+export type StepConfig = BuilderConfig['steps'][number]
+export type ReporterConfig = MasterConfig['reporters'][number]
 export type WorkerConfigEntry = MasterConfig['workers'][number]

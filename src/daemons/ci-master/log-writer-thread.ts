@@ -22,6 +22,13 @@ function onMessage(sink: SegmentSink, message: ToWriterThread): void {
       } catch (error) {
         post({t: 'failed', batch: message.batch, message: errorMessage(error)})
       }
+    } else if (message.t === 'artifact') {
+      try {
+        await sink.writeArtifact(message.chunks, message.done)
+        post({t: 'artifact-written', request: message.request})
+      } catch (error) {
+        post({t: 'artifact-failed', request: message.request, message: errorMessage(error)})
+      }
     } else {
       await sink.close().catch(() => undefined)
       post({t: 'closed'})

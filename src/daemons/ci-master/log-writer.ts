@@ -1,9 +1,10 @@
 import {EventEmitter} from 'node:events'
 import {Worker} from 'node:worker_threads'
 import type {Logger} from '../../lib/logger.js'
+import {Redactor, SEGMENT_MAX_BYTES, SegmentCompressor, type StoredSegment} from '../../protocols/ci/log-codec.js'
+import type {ArtifactChunkRow, ArtifactRow} from './db/artifacts.js'
 import type {DbLocation} from './db/connect.js'
 import type {SegmentRow} from './db/segments.js'
-import {Redactor, SEGMENT_MAX_BYTES, SegmentCompressor, type StoredSegment} from '../../protocols/ci/log-codec.js'
 import {LogAssembler, type LogTotals} from './log-assembler.js'
 import type {FromWriterThread, ToWriterThread} from './log-writer-protocol.js'
 
@@ -73,6 +74,8 @@ export class LogWriter extends EventEmitter<LogWriterEvents> {
   private nextBatch = 1
   private closing: (() => void) | undefined
   private lastFailure = ''
+  private readonly artifactWrites = new Map<number, {resolve: () => void; reject: (error: Error) => void}>()
+  private nextArtifactWrite = 1
 
   private constructor(
     private readonly thread: Worker,
@@ -132,6 +135,24 @@ export class LogWriter extends EventEmitter<LogWriterEvents> {
     return new Promise((resolve) => {
       log.finishing.push(resolve)
       this.flush()
+    })
+  }
+
+  /**
+   * Writes an artifact's chunks (and, with `done`, its row) in one transaction of the writer
+   * thread, between log batches; resolves once durable.
+   */
+  writeArtifact(chunks: ArtifactChunkRow[], done?: ArtifactRow): Promise<void> {
+    const request = this.nextArtifactWrite++
+    const transfer = chunks.map((c) => {
+      const data = new Uint8Array(c.data.length)
+      data.set(c.data)
+      c.data = data
+      return data.buffer
+    })
+    return new Promise((resolve, reject) => {
+      this.artifactWrites.set(request, {resolve, reject})
+      this.send({t: 'artifact', request, chunks, done}, transfer)
     })
   }
 
@@ -227,6 +248,11 @@ export class LogWriter extends EventEmitter<LogWriterEvents> {
       this.inFlight = undefined
       if (message.message !== this.lastFailure) this.log.error(`writing log segments failed (retrying): ${message.message}`)
       this.lastFailure = message.message
+    } else if (message.t === 'artifact-written' || message.t === 'artifact-failed') {
+      const waiting = this.artifactWrites.get(message.request)
+      this.artifactWrites.delete(message.request)
+      if (message.t === 'artifact-written') waiting?.resolve()
+      else waiting?.reject(new Error(message.message))
     } else if (message.t === 'closed') void this.thread.terminate()
   }
 

@@ -8,9 +8,11 @@ import {CiStore} from './db/store.js'
 import {readOrCreateSecretFile} from '../../protocols/ci/secrets.js'
 import {CiApi} from './api.js'
 import {BuildCoordinator, WAKE_CHANNEL} from './builds.js'
+import {SegmentCompressor} from '../../protocols/ci/log-codec.js'
 import type {BuilderConfig, MasterConfig} from './ci-master-config.js'
 import {LogService} from './log-service.js'
 import {LogWriter} from './log-writer.js'
+import {Reporters} from './reporters.js'
 import {Schedulers} from './schedulers.js'
 import type {MasterStatusDetails} from './status.js'
 import {type WorkerAccount, WorkerHub} from './worker-hub.js'
@@ -34,6 +36,8 @@ export async function startMaster(ctx: DaemonContext, config: MasterConfig): Pro
     const secret = account.secret()
     allSecrets.push(secret)
   }
+  const changeHookSecret = config.change_hook_secret && resolveSecret(config.change_hook_secret, ctx.baseDir, 'change_hook_secret')
+  if (changeHookSecret) allSecrets.push(changeHookSecret)
   const log = ctx.log.withRedaction((text) => allSecrets.reduce((t, s) => (s.length >= 4 ? t.split(s).join('***') : t), text))
   const location = parseDbLocation(config.db, ctx.dataDir, ctx.baseDir)
   const dbLabel = location.dialect === 'sqlite' ? `sqlite:${location.dir}` : redactUrl(location.url)
@@ -43,6 +47,8 @@ export async function startMaster(ctx: DaemonContext, config: MasterConfig): Pro
   const cleanup: Array<() => Promise<void>> = [() => db.close()]
   try {
     const store = new CiStore(db.sql)
+    const reporters = new Reporters(config.reporters, name, store, ctx.baseDir)
+    allSecrets.push(...reporters.secrets)
     const writer = await LogWriter.start(
       {
         location,
@@ -64,11 +70,17 @@ export async function startMaster(ctx: DaemonContext, config: MasterConfig): Pro
     const builders = new Map(config.builders.map((b) => [b.name, b]))
     const hub = new WorkerHub(
       accounts,
-      {master: name, heartbeatMs: config.heartbeat, timeoutMs: config.heartbeat_timeout, windowBytes: config.log_window},
+      {
+        master: name,
+        heartbeatMs: config.heartbeat,
+        timeoutMs: config.heartbeat_timeout,
+        windowBytes: config.log_window,
+        flushMs: config.log_flush_interval,
+      },
       log,
     )
     cleanup.unshift(() => hub.close())
-    const coordinator = new BuildCoordinator(name, store, db.notifier, hub, writer, builders, stepEnvironment(secrets), log)
+    const coordinator = new BuildCoordinator(name, store, db.logs, db.notifier, hub, writer, builders, stepEnvironment(secrets), log)
     const schedulers = new Schedulers(config.schedulers, store, coordinator, ctx.baseDir, log)
     const logService = new LogService(store, db.logs, coordinator)
     const api = new CiApi({
@@ -79,14 +91,20 @@ export async function startMaster(ctx: DaemonContext, config: MasterConfig): Pro
       builders,
       workers: config.workers,
       token,
-      changeHookSecret: config.change_hook_secret && resolveSecret(config.change_hook_secret, ctx.baseDir, 'change_hook_secret'),
+      changeHookSecret,
       changes: schedulers,
+      logStore: db.logs,
+      writer,
+      compressor: new SegmentCompressor(config.log_compression_level),
       log,
     })
     const apiUrl = await api.listen(config.listen)
     // Closed after the hub: the HTTP server would otherwise wait for the workers' upgraded sockets.
     cleanup.splice(1, 0, () => api.close())
 
+    // Before recovery, so the builds it loses are reported too.
+    reporters.start(coordinator, apiUrl, log)
+    cleanup.unshift(() => reporters.stop())
     await store.registerMaster(name, apiUrl)
     await coordinator.recoverAfterRestart()
     await db.notifier.listen(WAKE_CHANNEL, (what) => (what === 'cancel' ? void coordinator.applyCancelRequests() : coordinator.dispatch()))

@@ -3,8 +3,7 @@ import {execa} from 'execa'
 import {isAbsolute, resolve} from 'node:path'
 import {errorMessage, ExternalError} from '../../lib/errors.js'
 import type {Logger} from '../../lib/logger.js'
-import type {Build} from '../../protocols/ci/builds.js'
-import type {CiStore} from './db/store.js'
+import type {BuildRequest, CiStore, Queued} from './db/store.js'
 import type {BuildCoordinator} from './builds.js'
 import type {Change, ChangeTrigger} from './change-hook.js'
 import type {SchedulerConfig} from './ci-master-config.js'
@@ -46,24 +45,18 @@ export class Schedulers implements ChangeTrigger {
     this.timers.clear()
   }
 
-  /** Queues builds for every change-hook scheduler the change matches. */
-  async onChange(change: Change): Promise<Build[]> {
-    if (!change.branch || !change.revision) return []
-    const builds: Build[] = []
+  /** Queues builds for every change-hook scheduler the change matches, all or none. */
+  async onChange(change: Change, delivery?: string): Promise<Queued> {
+    const requests: BuildRequest[] = []
     for (const config of this.configs) {
-      if (config.type !== 'change-hook') continue
+      if (config.type !== 'change-hook' || !change.branch || !change.revision) continue
       if (config.branch !== undefined && config.branch !== change.branch) continue
       if (config.repository !== undefined && ![change.repository, ...change.aliases].includes(config.repository)) continue
-      builds.push(
-        ...(await this.queue(
-          config.name,
-          config.builders,
-          `${change.repository} ${change.branch} at ${change.revision.slice(0, 12)}`,
-          changeProperties(change),
-        )),
-      )
+      const reason = `${change.repository} ${change.branch} at ${change.revision.slice(0, 12)}`
+      requests.push(...requestsFor(config.name, config.builders, reason, changeProperties(change)))
     }
-    return builds
+    // Recorded even when nothing matched, so a redelivery is known as one.
+    return this.coordinator.enqueueAll(requests, delivery)
   }
 
   private later(ms: number, fn: () => void): void {
@@ -145,11 +138,13 @@ export class Schedulers implements ChangeTrigger {
     )
   }
 
-  private async queue(scheduler: string, builders: string[], reason: string, properties: Record<string, string>): Promise<Build[]> {
-    const builds: Build[] = []
-    for (const builder of builders) builds.push(await this.coordinator.enqueue(builder, reason, {...properties, scheduler}))
-    return builds
+  private async queue(scheduler: string, builders: string[], reason: string, properties: Record<string, string>): Promise<void> {
+    await this.coordinator.enqueueAll(requestsFor(scheduler, builders, reason, properties))
   }
+}
+
+function requestsFor(scheduler: string, builders: string[], reason: string, properties: Record<string, string>): BuildRequest[] {
+  return builders.map((builder) => ({builder, reason, properties: {...properties, scheduler}}))
 }
 
 function changeProperties(change: Change): Record<string, string> {

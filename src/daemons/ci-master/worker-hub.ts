@@ -80,6 +80,7 @@ export interface HubOptions {
   heartbeatMs: number
   timeoutMs: number
   windowBytes: number
+  flushMs: number
 }
 
 // A worker's output frame holds at most 1 MiB; leave room for the header and JSON messages.
@@ -134,22 +135,29 @@ export class WorkerHub extends EventEmitter<HubEvents> {
         'Bad Request',
         `unsupported protocol ${req.headers[HEADER_PROTOCOL] ?? '(none)'}, this master speaks ${PROTOCOL_VERSION}`,
       )
-    const account = this.accounts.get(name)
-    let expected: string
+    let account: WorkerAccount | undefined
     try {
-      expected = account ? account.secret() : ''
+      account = this.authenticate(name, secret)
     } catch (error) {
       this.log.error(`cannot read the secret of worker ${name}`, {error})
       return refuse(503, 'Service Unavailable', "the master cannot read this worker's secret")
     }
-    // Compare even for unknown names, so timing does not tell which names exist.
-    const secretOk = secretsEqual(secret, expected || 'no such worker')
-    if (!account || !secretOk) {
-      this.log.warn(`worker authentication failed: ${account ? 'wrong secret' : 'unknown worker'}`, {worker: name.slice(0, 64)})
-      return refuse(401, 'Unauthorized', 'unknown worker or wrong secret')
-    }
+    if (!account) return refuse(401, 'Unauthorized', 'unknown worker or wrong secret')
     if (this.connections.has(name)) return refuse(409, 'Conflict', `worker ${name} is already connected`)
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(account, ws, req.socket.remoteAddress ?? ''))
+  }
+
+  /**
+   * The account of a worker presenting this name and secret, else undefined (logged). Throws
+   * when the secret cannot be read. Timing tells neither which names exist nor the secret.
+   */
+  authenticate(name: string, secret: string): WorkerAccount | undefined {
+    const account = this.accounts.get(name)
+    const expected = account ? account.secret() : ''
+    const secretOk = secretsEqual(secret, expected || 'no such worker')
+    if (account && secretOk) return account
+    this.log.warn(`worker authentication failed: ${account ? 'wrong secret' : 'unknown worker'}`, {worker: name.slice(0, 64)})
+    return undefined
   }
 
   /** Stops accepting, and closes every connection. */
@@ -178,6 +186,7 @@ export class WorkerHub extends EventEmitter<HubEvents> {
       heartbeatMs: this.options.heartbeatMs,
       timeoutMs: this.options.timeoutMs,
       windowBytes: this.options.windowBytes,
+      flushMs: this.options.flushMs,
     })
     ws.on('message', (data: Buffer, isBinary) => {
       connection.lastSeen = Date.now()

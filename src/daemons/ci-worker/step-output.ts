@@ -1,15 +1,43 @@
 const NEWLINE = 0x0a
 
+/**
+ * Buffers output frames are built in, reused once sent: a worker streaming at full speed
+ * would otherwise allocate a fresh buffer per frame, and the garbage collector's full passes
+ * (triggered by that much external memory) cost as much as everything else it does.
+ */
+export class FramePool {
+  private readonly free: Buffer[] = []
+
+  /** Frames of `headerBytes` (filled in by whoever sends them) plus `dataBytes` of output. */
+  constructor(
+    readonly headerBytes: number,
+    readonly dataBytes: number,
+    private readonly keep = 16,
+  ) {}
+
+  take(): Buffer {
+    return this.free.pop() ?? Buffer.allocUnsafe(this.headerBytes + this.dataBytes)
+  }
+
+  give(frame: Buffer): void {
+    if (this.free.length < this.keep && frame.length === this.headerBytes + this.dataBytes) this.free.push(frame)
+  }
+}
+
 export interface StepOutputOptions {
-  /** Send a frame once this many bytes are batched... */
-  chunkBytes: number
+  /** Send a frame once this many bytes are batched (the pool's frames hold this many)... */
+  pool: FramePool
   /** ...or this long after the first byte of a batch arrived. */
   intervalMs: number
   /** Unacknowledged bytes allowed in flight; past it the pipes are paused (backpressure). */
   windowBytes: number
   /** A pipe's unfinished line waits this long for its newline before it is sent anyway. */
   partialLineMs: number
-  send(chunks: Buffer[], size: number): void
+  /**
+   * A frame from the pool: the pool's headerBytes left free, then `size` bytes of output. The
+   * receiver gives it back to the pool once it is done with it.
+   */
+  send(frame: Buffer, size: number): void
   pause(): void
   resume(): void
 }
@@ -21,7 +49,7 @@ export interface StepOutputOptions {
  * the pipes are paused, the step blocks on write, and memory stays bounded on both sides.
  */
 export class StepOutput {
-  private batch: Buffer[] = []
+  private frame: Buffer | undefined
   private batchSize = 0
   private batchTimer: NodeJS.Timeout | undefined
   private readonly carry: [Buffer[], Buffer[]] = [[], []]
@@ -45,7 +73,7 @@ export class StepOutput {
     if (nl === -1) {
       this.carry[pipe].push(data)
       // A line longer than a frame goes out in pieces rather than piling up here.
-      if (this.carry[pipe].reduce((n, b) => n + b.length, 0) >= this.options.chunkBytes) this.releaseCarry(pipe)
+      if (this.carry[pipe].reduce((n, b) => n + b.length, 0) >= this.options.pool.dataBytes) this.releaseCarry(pipe)
       else this.carryTimer[pipe] ??= setTimeout(() => this.releaseCarry(pipe), this.options.partialLineMs)
       return
     }
@@ -71,8 +99,7 @@ export class StepOutput {
   drop(): void {
     this.dropping = true
     this.dropped += this.batchSize + this.carry[0].concat(this.carry[1]).reduce((n, b) => n + b.length, 0)
-    this.batch = []
-    this.batchSize = 0
+    this.releaseFrame()
     this.carry[0] = []
     this.carry[1] = []
     this.clearTimers()
@@ -90,10 +117,16 @@ export class StepOutput {
     this.clearTimers()
   }
 
+  /** A line from the worker itself (about artifacts, say), sent at once. */
+  note(text: string): void {
+    this.add(Buffer.from(`${text}\n`))
+    this.flush()
+  }
+
   /** Stops timers without sending (the connection is gone). */
   discard(): void {
     this.clearTimers()
-    this.batch = []
+    this.releaseFrame()
     this.carry[0] = []
     this.carry[1] = []
   }
@@ -113,10 +146,15 @@ export class StepOutput {
 
   private add(data: Buffer): void {
     if (this.dropping || data.length === 0) return
-    this.batch.push(data)
-    this.batchSize += data.length
-    if (this.batchSize >= this.options.chunkBytes) this.flush()
-    else this.batchTimer ??= setTimeout(() => this.flush(), this.options.intervalMs)
+    const {pool} = this.options
+    for (let offset = 0; offset < data.length;) {
+      this.frame ??= pool.take()
+      const n = data.copy(this.frame, pool.headerBytes + this.batchSize, offset)
+      this.batchSize += n
+      offset += n
+      if (this.batchSize === pool.dataBytes) this.flush()
+    }
+    if (this.batchSize > 0) this.batchTimer ??= setTimeout(() => this.flush(), this.options.intervalMs)
     if (!this.paused && this.inFlight() > this.options.windowBytes) {
       this.paused = true
       this.options.pause()
@@ -126,13 +164,19 @@ export class StepOutput {
   private flush(): void {
     clearTimeout(this.batchTimer)
     this.batchTimer = undefined
-    if (this.batchSize === 0) return
-    const chunks = this.batch
+    if (this.batchSize === 0 || !this.frame) return
+    const frame = this.frame
     const size = this.batchSize
-    this.batch = []
+    this.frame = undefined
     this.batchSize = 0
     this.sent += size
-    this.options.send(chunks, size)
+    this.options.send(frame, size)
+  }
+
+  private releaseFrame(): void {
+    if (this.frame) this.options.pool.give(this.frame)
+    this.frame = undefined
+    this.batchSize = 0
   }
 
   private clearTimers(): void {

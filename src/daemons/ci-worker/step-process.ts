@@ -1,7 +1,7 @@
 import {execa} from 'execa'
 import type {Readable} from 'node:stream'
 import {once} from 'node:events'
-import type {StepResult, StepSpec} from '../../protocols/ci/worker-protocol.js'
+import type {StepResult} from '../../protocols/ci/worker-protocol.js'
 import {killLeftovers, killTree} from './process-tree.js'
 import {StepOutput, type StepOutputOptions} from './step-output.js'
 
@@ -11,8 +11,16 @@ export interface StepEnd {
   message?: string
 }
 
+/** What a step process runs: a shell command line with its environment, and a time limit. */
+export interface ShellCommand {
+  name: string
+  run: string
+  env: Record<string, string>
+  timeoutMs?: number
+}
+
 export interface StepProcessOptions {
-  spec: StepSpec
+  spec: ShellCommand
   cwd: string
   output: Omit<StepOutputOptions, 'pause' | 'resume'>
   killGraceMs: number
@@ -20,6 +28,17 @@ export interface StepProcessOptions {
   onSpawn(pid: number): void
   onExit(pid: number): void
 }
+
+/**
+ * The step's command runs only once the worker has recorded its pid (onSpawn, for the
+ * leftover registry): the shell waits for a line on stdin, then becomes the step's shell with
+ * stdin from /dev/null. A worker killed before that leaves a shell that reads end of file and
+ * exits, never a step nobody knows about.
+ */
+const GATE = 'read -r go || exit 125; exec /bin/sh -c "$1" </dev/null'
+
+/** 500ms, 3s, 10m: a duration as a config would give it. */
+const formatMs = (ms: number) => (ms < 1000 || ms % 1000 !== 0 ? `${ms}ms` : ms % 60_000 === 0 ? `${ms / 60_000}m` : `${ms / 1000}s`)
 
 /** The worker's own environment minus tend's internal variables: the base of every step's. */
 function baseEnvironment(): Record<string, string> {
@@ -60,12 +79,12 @@ export class StepProcess {
 
   private async run(pipes: Readable[]): Promise<StepEnd> {
     const {spec, cwd} = this.options
-    const child = execa('/bin/sh', ['-c', spec.run], {
+    const child = execa('/bin/sh', ['-c', GATE, 'tend-step', spec.run], {
       cwd,
       env: {...baseEnvironment(), ...spec.env},
       extendEnv: false,
       detached: true,
-      stdin: 'ignore',
+      stdin: 'pipe',
       stdout: 'pipe',
       stderr: 'pipe',
       buffer: false,
@@ -73,9 +92,9 @@ export class StepProcess {
       stripFinalNewline: false,
     })
     const timer =
-      spec.timeoutS === undefined
+      spec.timeoutMs === undefined
         ? undefined
-        : setTimeout(() => this.stop('timeout', `timed out after ${spec.timeoutS} s`), spec.timeoutS * 1000)
+        : setTimeout(() => this.stop('timeout', `timed out after ${formatMs(spec.timeoutMs!)}`), spec.timeoutMs)
     const ended: Promise<unknown>[] = []
     for (const [index, pipe] of [child.stdout, child.stderr].entries()) {
       if (!pipe) continue
@@ -85,7 +104,13 @@ export class StepProcess {
     }
     if (child.pid !== undefined) {
       this.pid = child.pid
-      this.options.onSpawn(child.pid)
+      try {
+        this.options.onSpawn(child.pid)
+      } finally {
+        // Recorded: the step may start. (A step gone already makes this an EPIPE: no matter.)
+        child.stdin?.on('error', () => undefined)
+        child.stdin?.end('go\n')
+      }
       if (this.stopping) this.killing = killTree(child.pid, this.options.killGraceMs)
     }
     await new Promise((resolve) => {

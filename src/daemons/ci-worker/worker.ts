@@ -8,15 +8,18 @@ import {
   HEADER_WORKER,
   type MasterMessage,
   masterMessage,
-  outputHeader,
   OUTPUT_HEADER_BYTES,
   PROTOCOL_VERSION,
   parseMessage,
   WORKER_PATH,
   type WorkerMessage,
+  writeOutputHeader,
 } from '../../protocols/ci/worker-protocol.js'
+import {uploadArtifact} from './artifacts.js'
 import {type BuildChannel, BuildRun, type BuildRunOptions} from './build-run.js'
 import type {WorkerStatus} from './status.js'
+import {FramePool} from './step-output.js'
+import {type Workspace, Workspaces} from './workspaces.js'
 
 /** How to reach masters, plus how each build runs (BuildRunOptions). */
 export interface CiWorkerOptions extends BuildRunOptions {
@@ -25,8 +28,13 @@ export interface CiWorkerOptions extends BuildRunOptions {
   secret(): string
   masters: string[]
   slots: number
+  /** Output frames hold this many bytes. */
+  chunkBytes: number
   reconnectMinMs: number
   reconnectMaxMs: number
+  workDir: string
+  /** Keep each fresh build dir after its build (kept builder dirs always stay). */
+  keepBuildDir: boolean
 }
 
 /**
@@ -63,12 +71,18 @@ export class CiWorker {
   private heartbeat: NodeJS.Timeout | undefined
   private lastFromMaster = 0
   private connectedAt = 0
+  private readonly workspaces: Workspaces
+  private readonly frames: FramePool
   private windowBytes = 8 * 1024 * 1024
+  private masterFlushMs = Number.POSITIVE_INFINITY
 
   constructor(
     private readonly options: CiWorkerOptions,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.workspaces = new Workspaces(options.workDir, options.keepBuildDir)
+    this.frames = new FramePool(OUTPUT_HEADER_BYTES, options.chunkBytes)
+  }
 
   start(): void {
     this.connect()
@@ -167,6 +181,7 @@ export class CiWorker {
         this.state = 'connected'
         this.masterName = message.master
         this.windowBytes = message.windowBytes
+        this.masterFlushMs = message.flushMs ?? Number.POSITIVE_INFINITY
         this.lastError = null
         this.log.info(`connected to master ${message.master}`, {url: this.options.masters[this.masterIndex]})
         // The master pings every heartbeatMs (ws answers with a pong); silence means it is gone.
@@ -189,6 +204,9 @@ export class CiWorker {
       case 'drop':
         this.builds.get(message.build)?.drop(message.step)
         break
+      case 'triggered':
+        this.builds.get(message.build)?.triggered(message.step, {result: message.result, exitCode: null, message: message.message})
+        break
     }
   }
 
@@ -199,18 +217,40 @@ export class CiWorker {
       return
     }
     const socket = this.socket
+    const master = this.options.masters[this.masterIndex]
     const channel: BuildChannel = {
       windowBytes: this.windowBytes,
+      // Output waits no longer here than the master lets it wait before its next commit.
+      chunkIntervalMs: Math.min(this.options.chunkIntervalMs, this.masterFlushMs),
       send: (message) => {
         if (this.socket === socket) this.sendJson(message)
       },
-      sendOutput: (build, step, chunks, size) => {
-        if (this.socket !== socket || socket?.readyState !== WebSocket.OPEN) return
-        socket.send(Buffer.concat([outputHeader(build, step), ...chunks], OUTPUT_HEADER_BYTES + size))
+      pool: this.frames,
+      sendOutput: (build, step, frame, size) => {
+        if (this.socket !== socket || socket?.readyState !== WebSocket.OPEN) return this.frames.give(frame)
+        writeOutputHeader(frame, build, step)
+        // The frame goes back to the pool once written out, not before.
+        socket.send(frame.subarray(0, OUTPUT_HEADER_BYTES + size), () => this.frames.give(frame))
       },
+      // To the master that gave the build, which alone accepts its artifacts.
+      upload: (step, artifact) =>
+        uploadArtifact({master, worker: this.options.name, secret: this.options.secret()}, spec.id, step, artifact),
     }
     this.log.info(`build ${spec.id} started`, {builder: spec.builder, steps: spec.steps.length, attempt: spec.attempt})
-    const run = new BuildRun(spec, channel, this.options, this.log)
+    let workspace: Workspace
+    try {
+      workspace = this.workspaces.acquire(spec.builder, spec.id, spec.persistent)
+    } catch (error) {
+      this.log.error(`build ${spec.id}: cannot make its build dir`, {error: errorMessage(error)})
+      this.sendJson({
+        t: 'build-end',
+        build: spec.id,
+        result: 'exception',
+        message: `worker error: cannot make the build dir: ${errorMessage(error)}`,
+      })
+      return
+    }
+    const run = new BuildRun(spec, workspace, channel, this.options, this.log)
     this.builds.set(spec.id, run)
     void run.done.finally(() => {
       this.builds.delete(spec.id)
@@ -236,8 +276,11 @@ export class CiWorker {
     this.state = 'waiting'
     const exponent = refused ? 10 : this.attempt
     this.attempt++
-    const ceiling = Math.min(this.options.reconnectMaxMs, this.options.reconnectMinMs * 2 ** Math.min(exponent, 20))
-    const delay = Math.round(ceiling * (0.5 + Math.random() * 0.5))
+    // Between reconnect_min and a ceiling doubling per failed try up to reconnect_max, jittered
+    // so that workers dropped together do not come back together.
+    const {reconnectMinMs: min, reconnectMaxMs: max} = this.options
+    const ceiling = Math.min(max, min * 2 ** Math.min(exponent, 20))
+    const delay = Math.round(min + Math.random() * (ceiling - min))
     this.retryTimer = setTimeout(() => this.connect(), delay)
   }
 

@@ -1,488 +1,267 @@
 /**
- * The flow agent: keeps each bridge's flows equal to the compiled model. It syncs at start,
- * whenever the model changes, whenever the flow monitor sees a change it did not make, and on
- * an interval as a backstop; a sync reads the switch and applies only the difference, in one
+ * The flow agent: keeps each bridge's flows (and, in OVSDB, the bridges' tunnel, patch and
+ * NIC ports) equal to the compiled model. It syncs at start, whenever the model changes,
+ * whenever the flow monitor sees a change it did not make or an interface appears, and on an
+ * interval as a backstop; a sync reads the switch and applies only the difference, in one
  * atomic bundle. It never flushes a bridge unless started with reset_flows. When the switch
  * goes away it retries until it is back and re-syncs; when the model turns invalid it keeps
  * the last good one (also across its own restarts) and reports the error.
+ *
+ * This module wires the parts: the model (model-keeper.ts), the switch (switch-access.ts,
+ * infrastructure-sync.ts), one keeper per bridge (bridge-keeper.ts) and when to sync
+ * (sync-scheduler.ts).
  */
-import {type FSWatcher, watch} from 'node:fs'
-import {basename, dirname, join} from 'node:path'
+import {hostname} from 'node:os'
+import {join} from 'node:path'
 import type {DaemonContext} from '../runtime/contract.js'
-import {FailureError, UsageError, errorMessage} from '../../lib/errors.js'
-import {type DesiredState, readModelText} from './desired.js'
-import {DesiredFlows} from './desired-flows.js'
-import {cookieTag, formatFlow} from './flow.js'
-import {EventChecker, FlowMonitor} from './flow-monitor.js'
-import {type BridgeToRead, fileStamp, type LoadedModel, ModelStore, type PortNumbers} from './model-store.js'
-import {OvsSwitch, SwitchUnreachableError} from './ovs-switch.js'
-import {PrivateOvs} from './private-ovs.js'
-import {dumpOwnFlows, ownFlowsDigest, type Prefetched, type SyncOptions, syncBridge} from './sync.js'
-import type {BridgeStatus, FlowAgentDetails, SyncReport} from './status.js'
+import {FailureError} from '../../lib/errors.js'
+import {BridgeKeeper, type FlowMetrics, flowMetrics} from './bridge-keeper.js'
+import {explainPacket} from './explain.js'
+import {formatFlow} from './flow.js'
 import type {FlowAgentConfig} from './flow-agent-config.js'
-
-interface Bridge {
-  status: BridgeStatus
-  sw: OvsSwitch
-  monitor: FlowMonitor
-  /** The desired flows monitor events are checked against (those of the last sync). */
-  checkedFlows?: DesiredFlows
-  checker?: EventChecker
-  /** A sync that will read this bridge is queued: until it starts, events need no checking. */
-  rereadPending: boolean
-  /**
-   * The model this bridge was last brought in line with, while connected. Changes against that
-   * same model are drift; installing a new model, or refilling a restarted switch, is not.
-   */
-  syncedWith?: DesiredState
-}
+import {type InfrastructureKept, InfrastructureSync} from './infrastructure-sync.js'
+import {ModelKeeper} from './model-keeper.js'
+import {OvsSwitch} from './ovs-switch.js'
+import type {ExplainRequest, Explanation, FlowAgentDetails, SyncReport} from './status.js'
+import {SwitchAccess} from './switch-access.js'
+import type {SyncOptions} from './sync.js'
+import {SyncScheduler} from './sync-scheduler.js'
 
 /** How soon after changing a switch the agent reads it again. */
 const SETTLE_MS = 1000
 
 export class FlowAgent {
-  private desired: DesiredState | undefined
-  private modelError: string | null = null
-  /** The model in force was restored from the compiled-model cache, not compiled by this process. */
-  private modelFromCache = false
-  private modelStamp = ''
-  private readonly bridges = new Map<string, Bridge>()
-  private managed: PrivateOvs | undefined
-  /** Dumps (and port numbers) read at start for each bridge's first sync. */
-  private readonly prefetched = new Map<string, Prefetched & {ports?: Map<string, number>}>()
-  private queue: Promise<unknown> = Promise.resolve()
-  private pending: Promise<SyncReport[]> | undefined
-  private pendingReasons: string[] = []
-  private pendingMore = 0
-  private readonly store: ModelStore
+  private readonly host: string
+  private readonly model: ModelKeeper
+  private readonly switch: SwitchAccess
+  private infra: InfrastructureSync | undefined
+  private readonly bridges = new Map<string, BridgeKeeper>()
+  private readonly scheduler: SyncScheduler
+  private readonly metrics: FlowMetrics
   private resetPending: boolean
-  private timer: NodeJS.Timeout | undefined
-  private retry: NodeJS.Timeout | undefined
-  private settle: NodeJS.Timeout | undefined
-  private fileWatcher: FSWatcher | undefined
-  private reloadTimer: NodeJS.Timeout | undefined
   private stopped = false
-  private readonly metrics
 
   constructor(
     private readonly ctx: DaemonContext,
     private readonly config: FlowAgentConfig,
   ) {
     this.resetPending = config.reset_flows
-    this.store = new ModelStore(ctx.dataDir, config.cookie)
-    const m = ctx.metrics
-    this.metrics = {
-      desired: m.gauge('flow_desired', 'Flows the model compiles to', ['bridge']),
-      installed: m.gauge('flow_installed', "The agent's flows on the switch after the last sync", ['bridge']),
-      drift: m.counter('flow_drift_total', 'Flows found differing from the model, by kind', ['bridge', 'kind']),
-      flowMods: m.counter('flow_mods_total', 'Flow mods sent to the switch', ['bridge']),
-      syncs: m.counter('flow_syncs_total', 'Syncs run, by result', ['bridge', 'result']),
-      duration: m.histogram(
-        'flow_sync_seconds',
-        'Time to read, compare and fix a bridge',
-        ['bridge'],
-        [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
-      ),
-      modelValid: m.gauge('flow_model_valid', 'Whether the model in force loaded without error (1) or the last good one is kept (0)'),
-    }
+    this.host = config.host ?? hostname()
+    this.metrics = flowMetrics(ctx.metrics)
+    this.model = new ModelKeeper({
+      dataDir: ctx.dataDir,
+      cookieTag: config.cookie,
+      host: this.host,
+      model: config.model,
+      hostsFile: config.hosts_file,
+      log: ctx.log,
+      valid: this.metrics.modelValid,
+      changed: () => {
+        this.ensureBridges()
+        this.scheduler.soon('model changed')
+      },
+    })
+    this.switch = new SwitchAccess(config, ctx.dataDir, ctx.log)
+    this.scheduler = new SyncScheduler((reason, options) => this.syncAll(reason, options), {
+      queued: () => {
+        for (const bridge of this.bridges.values()) bridge.rereadPending = true
+      },
+      ready: () => this.model.desired !== undefined,
+      log: ctx.log,
+    })
   }
 
   async start(): Promise<void> {
-    await this.loadInitialModel()
+    // A switch the agent does not run: OVSDB is read while the model loads (a restart's check
+    // of the tunnels and patch ports costs nothing then), and so are the bridges.
+    if (!this.config.ovs.managed) this.openInfrastructure()?.prefetch()
+    await this.model.load((bridges) => this.switch.prefetch(bridges, this.infra?.prefetchedPortNumbers()))
     if (this.config.ovs.managed) {
-      this.managed = await PrivateOvs.start({dir: join(this.ctx.dataDir, 'ovs'), netns: managedNetns(this.ctx.dataDir)})
-      this.ctx.log.info('managed Open vSwitch running', {dir: this.managed.dir, netns: this.managed.netns})
+      await this.switch.startManaged()
+      this.openInfrastructure()
     }
-    await this.ensureBridges()
-    this.watchModelFile()
-    this.timer = setInterval(() => {
-      this.checkModelFile()
-      this.syncSoon('interval')
-    }, this.config.interval)
+    this.ensureBridges()
+    this.model.watch()
+    this.scheduler.every(this.config.interval, () => {
+      this.model.check()
+      this.scheduler.soon('interval')
+    })
     // The first sync runs in the background: a slow or absent switch must not block start-up.
-    this.syncSoon('start')
+    this.scheduler.soon('start')
   }
 
-  async stop(): Promise<void> {
+  /** Stops; a managed switch keeps forwarding through a restart (and with keep_running, always). */
+  async stop(restarting = false): Promise<void> {
     this.stopped = true
-    clearInterval(this.timer)
-    clearTimeout(this.retry)
-    clearTimeout(this.settle)
-    clearTimeout(this.reloadTimer)
-    this.fileWatcher?.close()
-    for (const bridge of this.bridges.values()) bridge.monitor.stop()
-    await this.queue.catch(() => undefined)
-    if (this.managed && !this.config.ovs.keep_running) await this.managed.stop()
-  }
-
-  // ---- model ------------------------------------------------------------------------------
-
-  private async loadInitialModel(): Promise<void> {
-    const {model} = this.config
-    if (model) {
-      try {
-        const started = performance.now()
-        this.modelStamp = fileStamp(model)
-        const loaded = await this.store.load(readModelText(model), model, (bridges) => this.prefetch(bridges))
-        this.adopt(loaded)
-        this.ctx.log.info('model loaded', {
-          bridges: loaded.desired.bridges.join(','),
-          flows: loaded.desired.all().reduce((n, b) => n + b.flows.size, 0),
-          compiled: loaded.fromCache ? 'cached' : 'now',
-          ms: Math.round(performance.now() - started),
-        })
-        return
-      } catch (error) {
-        this.setModelError(error)
-      }
-    }
-    // No model file, or an invalid one: the last good model (pushed or from the file) if any.
-    const lastGood = this.store.lastGoodText()
-    if (lastGood !== undefined) {
-      try {
-        const loaded = await this.store.load(lastGood, this.store.lastGoodPath)
-        this.store.adopt(loaded)
-        this.desired = loaded.desired
-        this.modelFromCache = loaded.fromCache
-        this.ctx.log.info('using the last good model', {bridges: this.desired.bridges.join(',')})
-      } catch (error) {
-        this.ctx.log.error('the last good model is unusable', {error: errorMessage(error)})
-      }
-    }
+    this.model.stop()
+    for (const bridge of this.bridges.values()) bridge.stop()
+    this.infra?.stop()
+    await this.scheduler.stop()
+    await this.switch.stop(restarting)
   }
 
   /** Replaces the model from a pushed document (PUT /model); throws UsageError if invalid. */
   async pushModel(doc: unknown): Promise<SyncReport[]> {
-    if (this.config.model) throw new UsageError(`this agent reads its model from ${this.config.model}`, {hint: 'edit that file instead'})
-    this.adopt(await this.store.loadDocument(doc, 'pushed model'))
-    // Acknowledged means durable: the pushed model survives a kill -9 from here on.
-    this.store.keepLastGood()
-    await this.ensureBridges()
+    await this.model.push(doc)
+    this.ensureBridges()
     return this.requestSync('model pushed')
   }
 
-  /**
-   * Starts reading the bridges while the model loads: restored from the cache, or validated
-   * and compiled (at 100k flows both take about half a second). A bridge whose digest is known
-   * right is asked for its digest first (see openflow.ts); the others are also dumped at once,
-   * by ovs-ofctl processes writing to files. The first sync of each bridge uses the result.
-   * Resolves with the bridges' port numbers (a quick query), so the model compiles only once.
-   */
-  private async prefetch(bridges: BridgeToRead[]): Promise<PortNumbers | undefined> {
-    if (this.config.reset_flows || this.config.ovs.managed) return undefined
-    const ports: PortNumbers = new Map()
-    await Promise.all(
-      bridges.map(async ({name, digestKnown}) => {
-        const sw = new OvsSwitch(this.addressOf(name), {timeoutMs: this.config.ovs.timeout})
-        const entry: Prefetched & {ports?: Map<string, number>} = {
-          digest: ownFlowsDigest(sw, this.config.cookie),
-          startedAt: performance.now(),
-        }
-        if (!digestKnown) {
-          entry.dump = dumpOwnFlows(sw, this.config.cookie)
-          entry.dump.catch(() => undefined) // a failure shows when the sync awaits it
-        }
-        this.prefetched.set(name, entry)
-        entry.ports = await sw.portNumbers().catch(() => undefined)
-        if (entry.ports) ports.set(name, entry.ports)
-      }),
-    )
-    return ports
+  /** Runs a sync of every bridge after the one in progress (see SyncScheduler). */
+  requestSync(reason: string, options: SyncOptions = {}): Promise<SyncReport[]> {
+    return this.scheduler.request(reason, options)
   }
 
-  private addressOf(bridge: string): string {
-    return (
-      this.config.ovs.addresses[bridge] ??
-      (this.managed ? this.managed.bridgeAddress(bridge) : `unix:${join(this.config.ovs.rundir, `${bridge}.mgmt`)}`)
-    )
+  private openInfrastructure(): InfrastructureSync | undefined {
+    const db = this.switch.db
+    if (db === undefined) return undefined
+    const managed = this.switch.managed
+    this.infra = new InfrastructureSync({
+      db,
+      timeoutMs: this.config.ovs.timeout,
+      ownerTag: this.config.cookie,
+      datapathType: managed ? 'netdev' : undefined,
+      underlay: managed && {netns: managed.netns, appctlTarget: managed.appctlTarget},
+      log: this.ctx.log,
+      interfacesChanged: () => this.scheduler.soon('interfaces changed'),
+    })
+    return this.infra
   }
 
-  private adopt(loaded: LoadedModel): void {
-    this.store.adopt(loaded)
-    this.desired = loaded.desired
-    this.modelFromCache = loaded.fromCache
-    this.modelError = null
-    this.metrics.modelValid.set(1)
-  }
-
-  private setModelError(error: unknown): void {
-    this.modelError = errorMessage(error)
-    this.metrics.modelValid.set(0)
-    this.ctx.log.error(this.desired ? 'model rejected, keeping the last good one' : 'model rejected', {error: this.modelError})
-  }
-
-  private watchModelFile(): void {
-    const {model} = this.config
-    if (!model) return
-    try {
-      // Watch the folder: editors replace files by rename, which a watch on the file misses.
-      this.fileWatcher = watch(dirname(model), (_, file) => {
-        if (file === null || file === basename(model)) this.scheduleReload()
-      })
-    } catch (error) {
-      this.ctx.log.warn('cannot watch the model file; checking it on the interval', {error: errorMessage(error)})
-    }
-  }
-
-  private checkModelFile(): void {
-    if (this.config.model && fileStamp(this.config.model) !== this.modelStamp) this.scheduleReload()
-  }
-
-  private scheduleReload(): void {
-    clearTimeout(this.reloadTimer)
-    this.reloadTimer = setTimeout(() => void this.reloadModel(), 100)
-  }
-
-  private async reloadModel(): Promise<void> {
-    const model = this.config.model!
-    const stamp = fileStamp(model)
-    if (stamp === this.modelStamp || this.stopped) return
-    this.modelStamp = stamp
-    try {
-      this.adopt(await this.store.load(readModelText(model), model))
-      this.ctx.log.info('model reloaded', {bridges: this.desired!.bridges.join(',')})
-      await this.ensureBridges()
-      this.syncSoon('model changed')
-    } catch (error) {
-      this.setModelError(error)
-    }
-  }
-
-  // ---- bridges ----------------------------------------------------------------------------
-
-  private async ensureBridges(): Promise<void> {
-    for (const name of this.desired?.bridges ?? []) {
+  /** Starts keeping the model's bridges (the infrastructure sync creates them on a managed switch). */
+  private ensureBridges(): void {
+    for (const name of this.model.desired?.bridges ?? []) {
       if (this.bridges.has(name)) continue
-      if (this.managed) await this.managed.addBridge(name)
-      const address = this.addressOf(name)
-      const sw = new OvsSwitch(address, {timeoutMs: this.config.ovs.timeout})
-      const bridge: Bridge = {
-        sw,
-        rereadPending: false,
-        status: {
-          name,
-          address,
-          connected: false,
-          desired: 0,
-          installed: 0,
-          unresolvedPorts: [],
-          syncs: 0,
-          driftFound: 0,
-          driftRepaired: 0,
-          lastSyncAt: null,
-          lastSyncMs: null,
-          lastSyncReason: null,
-          lastReport: null,
-          error: null,
-        },
-        monitor: new FlowMonitor(address, join(this.ctx.dataDir, `monitor-${name}.ctl`), {
-          checker: () => this.checkerOf(bridge),
-          onDrift: (reason) => this.syncSoon(`monitor: ${reason}`),
-          onClosed: (reason) => {
-            this.ctx.log.warn(`bridge ${name}: ${reason}`)
-            this.syncSoon('monitor closed')
-          },
-        }),
-      }
+      const bridge = new BridgeKeeper({
+        name,
+        address: this.switch.addressOf(name),
+        cookieTag: this.config.cookie,
+        timeoutMs: this.config.ovs.timeout,
+        monitorCtl: join(this.ctx.dataDir, `monitor-${name}.ctl`),
+        watch: this.config.watch,
+        log: this.ctx.log,
+        metrics: this.metrics,
+        wantSync: (reason) => this.scheduler.soon(reason),
+      })
       this.bridges.set(name, bridge)
     }
   }
 
-  // ---- sync -------------------------------------------------------------------------------
-
-  /**
-   * Runs a sync of every bridge after the one in progress. Requests that arrive while one is
-   * waiting join it, so a burst of events costs one sync.
-   */
-  requestSync(reason: string, options: SyncOptions = {}): Promise<SyncReport[]> {
-    if (options.dryRun || options.resetFlows) return this.enqueue(() => this.syncAll(reason, options))
-    if (this.pendingReasons.length < 3) this.pendingReasons.push(reason)
-    else this.pendingMore++
-    for (const bridge of this.bridges.values()) bridge.rereadPending = true
-    this.pending ??= this.enqueue(() => {
-      this.pending = undefined
-      const reasons = [...new Set(this.pendingReasons.splice(0))].join(', ')
-      const more = this.pendingMore
-      this.pendingMore = 0
-      return this.syncAll(more ? `${reasons} and ${more} more` : reasons, {})
-    })
-    return this.pending
-  }
-
-  /** A sync nobody waits for (timer, monitor, model change): failures are logged, not thrown. */
-  private syncSoon(reason: string): void {
-    if (!this.desired || this.stopped) return
-    this.requestSync(reason).catch((error) => this.ctx.log.error('sync failed', {reason, error: errorMessage(error)}))
-  }
-
-  private enqueue<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(work, work)
-    this.queue = run.catch(() => undefined)
-    return run
-  }
-
   private async syncAll(reason: string, options: SyncOptions): Promise<SyncReport[]> {
     if (this.stopped && !options.dryRun) return []
-    const desired = this.desired
+    const desired = this.model.desired
     if (!desired) {
-      throw new FailureError(this.modelError ?? 'no model yet', {
+      throw new FailureError(this.model.error ?? 'no model yet', {
         hint: this.config.model ? `fix ${this.config.model}` : 'push one with PUT /model',
       })
     }
     const resetFlows = options.resetFlows || (this.resetPending && !options.dryRun)
     const reports: SyncReport[] = []
-    let unreachable = false
+    // First OVSDB: the flows refer to the numbers of the ports it creates.
+    const infra = await this.keepInfrastructure(options)
+    let unreachable = !infra.reachable
     for (const [name, bridge] of this.bridges) {
+      const leaving = !desired.bridges.includes(name)
       try {
-        if (!desired.bridges.includes(name)) {
-          reports.push(await this.forget(name, bridge, options))
+        if (leaving) {
+          reports.push(await bridge.forget(options))
+          if (!options.dryRun) this.bridges.delete(name)
           continue
         }
-        reports.push(await this.syncOne(name, bridge, desired, reason, {...options, resetFlows}))
+        const read = options.dryRun || options.resetFlows ? undefined : this.switch.takeRead(name)
+        const ports = read?.ports ?? infra.ports?.get(name)
+        reports.push(await bridge.sync(desired, reason, {...options, resetFlows}, {read, ports, modelFromCache: this.model.fromCache}))
       } catch (error) {
-        bridge.status.error = errorMessage(error)
-        this.metrics.syncs.inc({bridge: name, result: 'error'})
-        if (error instanceof SwitchUnreachableError) {
+        const failure = bridge.failed(error)
+        if (failure.unreachable) {
+          // A bridge that left the model and is gone has no flows left to remove.
+          if (leaving && !options.dryRun) this.bridges.delete(name)
           unreachable = true
-          if (bridge.status.connected) this.ctx.log.warn(`bridge ${name}: switch unreachable`, {error: bridge.status.error})
-          bridge.status.connected = false
-          bridge.monitor.stop()
-        } else this.ctx.log.error(`bridge ${name}: sync failed`, {error: bridge.status.error})
+          // A switch that restarts comes back without the underlay's address on its bridge.
+          this.infra?.lost()
+        }
         if (options.dryRun || options.resetFlows) throw error
       }
     }
     if (resetFlows && !options.dryRun && !unreachable) this.resetPending = false
-    if (!options.dryRun && !this.stopped && reports.some((r) => r.flowMods > 0)) {
-      // Read the switch again soon after changing it: to confirm, and to learn the order it
-      // now dumps in, which makes the next restart's (or interval's) check a string compare.
-      clearTimeout(this.settle)
-      this.settle = setTimeout(() => this.syncSoon('settle'), Math.min(SETTLE_MS, this.config.interval))
-    }
+    if (!unreachable) this.infra?.watchInterfaces(desired)
+    // Read the switch again soon after changing it: to confirm, and to learn the order it now
+    // dumps in, which makes the next restart's (or interval's) check a string compare.
+    if (!options.dryRun && reports.some((r) => r.flowMods > 0)) this.scheduler.after(Math.min(SETTLE_MS, this.config.interval), 'settle')
     // Before anyone hears of this sync (a few ms when nothing changed, ~30 ms to rewrite the
     // cache at 100k flows), so that what a status shows done is kept.
-    try {
-      this.store.keep()
-    } catch (error) {
-      this.ctx.log.warn('cannot keep the model in the data dir', {error: errorMessage(error)})
-    }
-    if (unreachable && !this.stopped) {
-      // Retry soon rather than at the next interval: the switch is probably restarting.
-      clearTimeout(this.retry)
-      this.retry = setTimeout(() => this.syncSoon('switch back?'), Math.min(1000, this.config.interval))
-    }
+    this.model.keep()
+    // Retry soon rather than at the next interval: the switch is probably restarting.
+    if (unreachable) this.scheduler.after(Math.min(1000, this.config.interval), 'switch back?')
     return reports
   }
 
-  /** A bridge the model no longer has: delete the agent's flows there, then stop watching it. */
-  private async forget(name: string, bridge: Bridge, options: SyncOptions): Promise<SyncReport> {
-    let report: SyncReport
-    try {
-      ;({report} = await syncBridge(bridge.sw, name, new DesiredFlows([]), this.config.cookie, {dryRun: options.dryRun}))
-    } catch (error) {
-      // A bridge that is gone has no flows left to remove.
-      if (error instanceof SwitchUnreachableError && !options.dryRun) this.bridges.delete(name)
-      throw error
+  /** Brings OVSDB in line with the model (see InfrastructureSync.keep). */
+  private async keepInfrastructure(options: SyncOptions): Promise<InfrastructureKept> {
+    const desired = this.model.desired!
+    if (this.infra) {
+      const kept = await this.infra.keep(desired, {dryRun: options.dryRun, managed: this.switch.managed !== undefined})
+      if (kept.changed) this.switch.forgetPortNumbers()
+      return kept
     }
-    if (!options.dryRun) {
-      bridge.monitor.stop()
-      this.bridges.delete(name)
-      this.ctx.log.info(`bridge ${name} left the model: removed its ${report.deleted} flows`)
-    }
-    return report
-  }
-
-  private async syncOne(name: string, bridge: Bridge, desired: DesiredState, reason: string, options: SyncOptions): Promise<SyncReport> {
-    // From here on this sync reads the switch: events from now on may be news to it.
-    if (!options.dryRun) bridge.rereadPending = false
-    const prefetched = options.dryRun || options.resetFlows ? undefined : this.prefetched.get(name)
-    this.prefetched.delete(name)
-    const ports = prefetched?.ports ?? (desired.needsPortNumbers(name) ? await bridge.sw.portNumbers() : new Map<string, number>())
-    const want = await desired.forBridge(name, (iface) => ports.get(iface))
-    const wasConnected = bridge.status.connected
-    const {report} = await syncBridge(bridge.sw, name, want.flows, this.config.cookie, {...options, prefetched})
-    if (options.dryRun) return report
-    const s = bridge.status
-    // The first sync of a restart is checked against the model the last run installed when
-    // that model came from the cache (unchanged since).
-    const sameModel = wasConnected ? bridge.syncedWith === desired : s.syncs === 0 && this.modelFromCache
-    const changes = report.added + report.modified + report.replaced + report.deleted
-    const drift = report.reset || !sameModel ? 0 : changes
-    bridge.syncedWith = desired
-    s.connected = true
-    s.error = null
-    s.syncs++
-    s.desired = report.desired
-    s.installed = report.desired
-    s.unresolvedPorts = want.unresolved
-    s.driftFound += drift
-    s.driftRepaired += drift
-    s.lastSyncAt = new Date().toISOString()
-    s.lastSyncMs = report.durationMs
-    s.lastSyncReason = reason
-    s.lastReport = report
-    this.checkAgainst(bridge, want.flows)
-    if (!bridge.monitor.running && this.config.watch) bridge.monitor.start()
-    this.metrics.desired.set({bridge: name}, report.desired)
-    this.metrics.installed.set({bridge: name}, report.desired)
-    for (const kind of ['added', 'modified', 'replaced', 'deleted'] as const)
-      if (drift && report[kind]) this.metrics.drift.inc({bridge: name, kind}, report[kind])
-    this.metrics.flowMods.inc({bridge: name}, report.flowMods)
-    this.metrics.syncs.inc({bridge: name, result: 'ok'})
-    this.metrics.duration.observe({bridge: name}, report.durationMs / 1000)
-    if (changes || report.reset || !wasConnected) {
-      const what = report.reset ? 'reset' : drift ? 'repaired drift' : changes ? 'applied the model' : 'in sync'
-      this.ctx.log.info(`bridge ${name}: ${what}`, {
-        reason,
-        added: report.added,
-        modified: report.modified + report.replaced,
-        deleted: report.deleted,
-        ms: report.durationMs,
+    if (desired.infrastructure.ports.length) {
+      this.ctx.log.error(`the model needs tunnel, patch or NIC ports, and no OVSDB answers at ${join(this.config.ovs.rundir, 'db.sock')}`, {
+        hint: 'set ovs.db in the agent config',
       })
     }
-    return report
+    return {reachable: true, changed: false}
   }
 
-  /** What the bridge's monitor checks events with; none while a queued sync will re-read the bridge. */
-  private checkerOf(bridge: Bridge): EventChecker | undefined {
-    return bridge.checkedFlows && !bridge.rereadPending ? bridge.checker : undefined
+  /** Traces a packet from a port of this host through the switch (`tend flow explain`). */
+  async explain(request: ExplainRequest): Promise<Explanation> {
+    const desired = this.model.desired
+    if (!desired) throw new FailureError(this.model.error ?? 'no model yet')
+    return explainPacket(
+      {
+        model: await desired.model(),
+        host: this.host,
+        portNumbers: (bridge) => (this.bridges.get(bridge)?.sw ?? new OvsSwitch(this.switch.addressOf(bridge))).portNumbers(),
+        appctl: (args) => this.switch.appctl(args),
+      },
+      request,
+    )
   }
-
-  /** Checks the bridge's monitor events against `flows` from now on. */
-  private checkAgainst(bridge: Bridge, flows: DesiredFlows): void {
-    if (bridge.checkedFlows === flows) return
-    bridge.checkedFlows = flows
-    bridge.checker = new EventChecker(flows, (cookie) => cookieTag(cookie) === this.config.cookie)
-  }
-
-  // ---- reporting --------------------------------------------------------------------------
 
   /** The desired flows of each bridge, as `tend flow compile` prints them. */
   desiredFlows(): Record<string, string[]> {
+    const desired = this.model.desired
     const out: Record<string, string[]> = {}
-    if (!this.desired) return out
-    for (const name of this.desired.bridges) {
-      out[name] = this.desired.current(name).flows.flows().map(formatFlow)
-    }
+    for (const name of desired?.bridges ?? []) out[name] = desired!.current(name).flows.flows().map(formatFlow)
     return out
   }
 
   details(): FlowAgentDetails {
     return {
-      model: this.config.model ?? (this.desired ? 'pushed' : null),
-      modelError: this.modelError,
-      modelFromCache: this.modelFromCache,
-      managedSwitch: this.managed ? this.managed.dir : null,
+      model: this.model.source,
+      modelError: this.model.error,
+      modelFromCache: this.model.fromCache,
+      host: this.host,
+      managedSwitch: this.switch.managed?.dir ?? null,
       intervalMs: this.config.interval,
+      infrastructure: {
+        ports: (this.model.desired?.infrastructure.ports ?? []).map(({bridge, name, type}) => ({bridge, name, type})),
+        lastChanges: this.infra?.lastChanges ?? [],
+        error: this.infraError(),
+      },
       bridges: [...this.bridges.values()].map((b) => b.status),
     }
   }
 
   healthy(): boolean {
-    return this.desired !== undefined && [...this.bridges.values()].every((b) => b.status.connected && b.status.error === null)
+    return (
+      this.model.desired !== undefined &&
+      this.infraError() === null &&
+      [...this.bridges.values()].every((b) => b.status.connected && b.status.error === null)
+    )
   }
 
   summary(): string {
-    if (!this.desired) return `no model: ${this.modelError ?? 'none loaded'}`
+    if (!this.model.desired) return `no model: ${this.model.error ?? 'none loaded'}`
     const bridges = [...this.bridges.values()].map((b) => b.status)
     const down = bridges.filter((b) => !b.connected)
     const flows = bridges.reduce((n, b) => n + b.desired, 0)
@@ -490,14 +269,15 @@ export class FlowAgent {
     if (down.length) parts.push(`${down.map((b) => b.name).join(', ')} unreachable`)
     const repaired = bridges.reduce((n, b) => n + b.driftRepaired, 0)
     if (repaired) parts.push(`${repaired} drifted flows repaired`)
-    if (this.modelError) parts.push('model error (last good model kept)')
+    if (this.model.error) parts.push('model error (last good model kept)')
+    const infraError = this.infraError()
+    if (infraError) parts.push(`infrastructure: ${infraError}`)
     return parts.join(', ')
   }
-}
 
-/** A namespace name per data dir, so two agents' managed switches never share one. */
-function managedNetns(dataDir: string): string {
-  let h = 0x811c9dc5
-  for (let i = 0; i < dataDir.length; i++) h = Math.imul(h ^ dataDir.charCodeAt(i), 0x01000193) >>> 0
-  return `tend-flow-${h.toString(16)}`
+  /** Why OVSDB does not hold what the model needs, if it does not. */
+  private infraError(): string | null {
+    if (this.infra) return this.infra.error
+    return this.model.desired?.infrastructure.ports.length ? 'the model needs tunnel, patch or NIC ports, and OVSDB is not reachable' : null
+  }
 }

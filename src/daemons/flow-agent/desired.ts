@@ -5,43 +5,17 @@
  * numbers change. A desired state restored from the compiled-model cache validates and
  * compiles the model only if that happens.
  */
-import {readFileSync} from 'node:fs'
-import {parseYamlText} from '../../lib/config-input.js'
-import {UsageError, errorCode, errorMessage} from '../../lib/errors.js'
-import {compileModel} from './compile.js'
+import {UsageError, errorMessage} from '../../lib/errors.js'
+import {compileModel, type OfportResolver} from './compile.js'
 import {DesiredFlows} from './desired-flows.js'
 import {type NetworkModel, validateModel} from './model.js'
+import {readModelFile} from './model-input.js'
 import {canonicalizeFlows} from './ovs-switch.js'
-
-/** A model file's bytes; a missing or unreadable file is a UsageError naming it. */
-export function readModelText(path: string): Buffer {
-  try {
-    return readFileSync(path)
-  } catch (error) {
-    const code = errorCode(error)
-    if (code === 'ENOENT') throw new UsageError(`model file not found: ${path}`)
-    if (code === 'EISDIR') throw new UsageError(`model file is a directory: ${path}`)
-    throw new UsageError(`cannot read model file ${path}: ${code ?? errorMessage(error)}`)
-  }
-}
-
-/** A model file's document: JSON (parsed natively: a generated 100k-flow model is megabytes) or YAML. */
-export function parseModelText(text: Buffer, path: string): unknown {
-  if (!path.endsWith('.json')) return parseYamlText(text.toString('utf8'), path)
-  try {
-    return JSON.parse(text.toString('utf8'))
-  } catch (error) {
-    throw new UsageError(`${path}: invalid JSON: ${errorMessage(error)}`)
-  }
-}
-
-export function readModelFile(path: string): unknown {
-  return parseModelText(readModelText(path), path)
-}
+import {hostView, type Infrastructure, infrastructureOf} from './topology.js'
 
 export interface BridgeDesired {
   flows: DesiredFlows
-  /** Ports whose interface is not on the switch (yet): they get no flows. */
+  /** Interfaces not on the switch (yet): the flows that need them are left out. */
   unresolved: string[]
 }
 
@@ -60,30 +34,39 @@ interface ValidModel {
   canonicalRaw: Map<string, {match: string; actions: string}>
 }
 
+/** What a model is compiled with besides itself: where it came from (for messages), the cookie tag, the host. */
+export interface CompileContext {
+  source: string
+  cookieTag: number
+  /** This agent's host, in a model that declares hosts. */
+  host?: string
+}
+
 export class DesiredState {
   private readonly compiled = new Map<string, CompiledBridge>()
 
   private constructor(
-    readonly source: string,
-    readonly cookieTag: number,
+    readonly context: CompileContext,
+    /** The bridges and ports the model needs in OVSDB on this host (kept in the cache with the flows). */
+    readonly infrastructure: Infrastructure,
     private valid: ValidModel | undefined,
     private readonly validate: () => Promise<ValidModel>,
   ) {}
 
+  get source(): string {
+    return this.context.source
+  }
+
   /**
    * Validates a model document, canonicalises its raw flows and compiles it (with the port
-   * numbers of `ports`, when the caller already has them); throws UsageError naming `source`.
+   * numbers of `ports`, when the caller already has them); throws UsageError naming the source.
    */
-  static async fromDocument(
-    doc: unknown,
-    source: string,
-    cookieTag: number,
-    ports?: Map<string, Map<string, number>>,
-  ): Promise<DesiredState> {
-    const valid = await validModel(doc, source)
-    const state = new DesiredState(source, cookieTag, valid, async () => valid)
+  static async fromDocument(doc: unknown, context: CompileContext, ports?: Map<string, Map<string, number>>): Promise<DesiredState> {
+    const valid = await validModel(doc, context.source)
+    const infrastructure = named(context, () => infrastructureOf(hostView(valid.model, context.host)))
+    const state = new DesiredState(context, infrastructure, valid, async () => valid)
     // Compile now, so conflicts between entries are reported when the model is loaded.
-    for (const bridge of Object.keys(valid.model.bridges)) state.compile(valid, bridge, (iface) => ports?.get(bridge)?.get(iface))
+    state.compile(valid, undefined, (bridge, iface) => ports?.get(bridge)?.get(iface))
     return state
   }
 
@@ -92,14 +75,25 @@ export class DesiredState {
    * the model they were compiled from, for when port numbers change and a bridge must be
    * compiled again.
    */
-  static fromCompiled(bridges: CompiledBridge[], source: string, cookieTag: number, document: () => unknown): DesiredState {
-    const state = new DesiredState(source, cookieTag, undefined, () => validModel(document(), source))
+  static fromCompiled(
+    bridges: CompiledBridge[],
+    infrastructure: Infrastructure,
+    context: CompileContext,
+    document: () => unknown,
+  ): DesiredState {
+    const state = new DesiredState(context, infrastructure, undefined, () => validModel(document(), context.source))
     for (const bridge of bridges) state.compiled.set(bridge.name, bridge)
     return state
   }
 
-  static async fromFile(path: string, cookieTag: number): Promise<DesiredState> {
-    return DesiredState.fromDocument(readModelFile(path), path, cookieTag)
+  static async fromFile(path: string, context: Omit<CompileContext, 'source'> & {hostsFile?: string}): Promise<DesiredState> {
+    return DesiredState.fromDocument(readModelFile(path, context.hostsFile), {...context, source: path})
+  }
+
+  /** The validated model (validated now if it was restored from the cache). */
+  async model(): Promise<NetworkModel> {
+    this.valid ??= await this.validate()
+    return this.valid.model
   }
 
   get bridges(): string[] {
@@ -126,30 +120,42 @@ export class DesiredState {
     const current = this.current(bridge)
     if (signature(current.interfaces, resolve) === current.signature) return current
     this.valid ??= await this.validate()
-    return this.compile(this.valid, bridge, resolve)
+    return this.compile(this.valid, bridge, (_, iface) => resolve(iface)).get(bridge)!
   }
 
-  private compile(valid: ValidModel, bridge: string, resolve: (iface: string) => number | undefined): CompiledBridge {
-    const model = valid.model.bridges[bridge]
-    const interfaces = Object.values(model.ports).flatMap((p) => (p.interface === undefined ? [] : [p.interface]))
-    let flows
-    try {
-      flows = compileModel(
-        {...valid.model, bridges: {[bridge]: model}},
-        {cookieTag: this.cookieTag, resolveOfport: (_, iface) => resolve(iface), canonicalRaw: valid.canonicalRaw},
-      ).get(bridge)!
-    } catch (error) {
-      throw error instanceof UsageError ? new UsageError(`${this.source}: ${error.message}`) : error
+  /** Compiles one bridge (or all), keeps the result, and returns it. */
+  private compile(valid: ValidModel, only: string | undefined, resolve: OfportResolver): Map<string, CompiledBridge> {
+    const compiled = named(this.context, () =>
+      compileModel(valid.model, {
+        cookieTag: this.context.cookieTag,
+        host: this.context.host,
+        resolveOfport: resolve,
+        canonicalRaw: valid.canonicalRaw,
+        only,
+      }),
+    )
+    const out = new Map<string, CompiledBridge>()
+    for (const [name, bridge] of compiled) {
+      const entry: CompiledBridge = {
+        name,
+        interfaces: bridge.interfaces,
+        signature: signature(bridge.interfaces, (iface) => resolve(name, iface)),
+        flows: DesiredFlows.fromFlows(bridge.flows),
+        unresolved: bridge.unresolved,
+      }
+      this.compiled.set(name, entry)
+      out.set(name, entry)
     }
-    const compiled: CompiledBridge = {
-      name: bridge,
-      interfaces,
-      signature: signature(interfaces, resolve),
-      flows: DesiredFlows.fromFlows(flows.flows),
-      unresolved: flows.unresolved,
-    }
-    this.compiled.set(bridge, compiled)
-    return compiled
+    return out
+  }
+}
+
+/** Runs `work`, naming the model's source in a UsageError it throws. */
+function named<T>(context: CompileContext, work: () => T): T {
+  try {
+    return work()
+  } catch (error) {
+    throw error instanceof UsageError ? new UsageError(`${context.source}: ${error.message}`, {hint: error.hint}) : error
   }
 }
 

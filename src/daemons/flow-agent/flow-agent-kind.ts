@@ -13,17 +13,27 @@ const syncRequest = z
   .strict()
   .prefault({})
 
+const explainRequest = z
+  .object({
+    port: z.string().min(1),
+    to: z.string().min(1),
+    protocol: z.enum(['tcp', 'udp', 'icmp']).optional(),
+    mac: z.string().optional(),
+    established: z.boolean().default(false),
+  })
+  .strict()
+
 export default defineDaemonKind({
   kind: 'flow-agent',
   summary: 'Keeps Open vSwitch flows equal to a declared network model, hitlessly (read, diff, apply the difference in one bundle)',
   config: flowAgentConfig,
   async start(ctx, config) {
-    const model = config.model && !isAbsolute(config.model) ? resolve(ctx.baseDir, config.model) : config.model
-    const agent = new FlowAgent(ctx, {...config, model})
+    const fromBase = (path: string | undefined) => (path && !isAbsolute(path) ? resolve(ctx.baseDir, path) : path)
+    const agent = new FlowAgent(ctx, {...config, model: fromBase(config.model), hosts_file: fromBase(config.hosts_file)})
     await agent.start()
     return {
       status: () => ({healthy: agent.healthy(), summary: agent.summary(), details: agent.details()}),
-      stop: () => agent.stop(),
+      stop: (reason) => agent.stop(reason?.restarting ?? false),
       control: {
         'GET /flows': async () => ({bridges: agent.desiredFlows()}),
         'GET /diff': async () => ({bridges: await agent.requestSync('diff', {dryRun: true})}),
@@ -32,6 +42,7 @@ export default defineDaemonKind({
           return {bridges: await agent.requestSync('requested', {dryRun: request.dry_run, resetFlows: request.reset_flows})}
         },
         'PUT /model': async ({body}) => ({bridges: await agent.pushModel(body)}),
+        'POST /explain': async ({body}) => agent.explain(parseOrThrow(explainRequest, body, 'explain request')),
       },
     }
   },

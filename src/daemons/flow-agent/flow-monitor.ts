@@ -11,6 +11,7 @@
 import {execa, type ResultPromise} from 'execa'
 import type {DesiredFlows} from './desired-flows.js'
 import {type Flow, parseDumpedFlow} from './flow.js'
+import {FNV_BASIS, fnv1a} from './hash.js'
 
 export interface MonitorEvent {
   event: 'ADDED' | 'MODIFIED' | 'DELETED' | 'ABBREV'
@@ -80,7 +81,7 @@ export class EventChecker {
   private isDesired(text: string, start: number, end: number): boolean {
     const byText = (this.byText ??= this.index())
     const mask = byText.length - 1
-    for (let slot = fnv(FNV_BASIS, text, start, end) & mask; byText[slot] !== 0; slot = (slot + 1) & mask) {
+    for (let slot = fnv1a(text, FNV_BASIS, start, end) & mask; byText[slot] !== 0; slot = (slot + 1) & mask) {
       const candidate = eventText(parseDumpedFlow(this.lines[byText[slot] - 1])!)
       if (candidate.length === end - start && text.startsWith(candidate, start)) return true
     }
@@ -94,24 +95,16 @@ export class EventChecker {
     for (let i = 0; i < this.lines.length; i++) {
       const f = parseDumpedFlow(this.lines[i])!
       // The hash of eventText(f), fed piece by piece rather than built as a string.
-      let h = fnv(fnv(FNV_BASIS, 'table='), String(f.table))
-      h = fnv(fnv(h, ' cookie='), f.cookie)
-      if (f.match) h = fnv(fnv(h, ' '), f.match)
-      if (f.actions !== 'drop') h = fnv(fnv(h, ' actions='), f.actions)
+      let h = fnv1a(String(f.table), fnv1a('table='))
+      h = fnv1a(f.cookie, fnv1a(' cookie=', h))
+      if (f.match) h = fnv1a(f.match, fnv1a(' ', h))
+      if (f.actions !== 'drop') h = fnv1a(f.actions, fnv1a(' actions=', h))
       let slot = h & (size - 1)
       while (byText[slot] !== 0) slot = (slot + 1) & (size - 1)
       byText[slot] = i + 1
     }
     return byText
   }
-}
-
-const FNV_BASIS = 0x811c9dc5
-
-/** FNV-1a, 32 bits, of `h` followed by text[start, end). */
-function fnv(h: number, text: string, start = 0, end = text.length): number {
-  for (let i = start; i < end; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193)
-  return h >>> 0
 }
 
 function slotOf(flow: Pick<Flow, 'table' | 'match'>): string {

@@ -15,14 +15,16 @@ import {delimiter, dirname, extname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import type {CompiledBridge} from './desired.js'
 import {DesiredFlows, flowLines} from './desired-flows.js'
+import type {Infrastructure} from './topology.js'
 
-const FORMAT = 'tend flow-agent compiled model 1'
+const FORMAT = 'tend flow-agent compiled model 2'
 
 interface Header {
   format: string
   key: string
   /** Caller data kept with the entry (the agent: which last-good file it wrote). */
   note: string
+  infrastructure: Infrastructure
   bridges: Array<{
     name: string
     interfaces: string[]
@@ -39,15 +41,22 @@ interface Header {
 
 export interface CacheEntry {
   bridges: CompiledBridge[]
+  infrastructure: Infrastructure
   note: string
 }
 
 export class CompiledModelCache {
   constructor(readonly path: string) {}
 
-  /** The key of a model's compiled form: its bytes, the cookie tag, the code and the ovs-ofctl in use. */
-  static key(modelText: Buffer, cookieTag: number): string {
-    return createHash('sha256').update(`${FORMAT}\0${codeVersion()}\0${ovsOfctlIdentity()}\0${cookieTag}\0`).update(modelText).digest('hex')
+  /**
+   * The key of a model's compiled form: its bytes, what else the agent compiles it with (the
+   * cookie tag, the host), the code and the ovs-ofctl in use.
+   */
+  static key(modelText: Buffer, compiledWith: string): string {
+    return createHash('sha256')
+      .update(`${FORMAT}\0${codeVersion()}\0${ovsOfctlIdentity()}\0${compiledWith}\0`)
+      .update(modelText)
+      .digest('hex')
   }
 
   /** The entry for `key`, or undefined if there is none, it is for another key, or it is damaged. */
@@ -79,6 +88,7 @@ export class CompiledModelCache {
       format: FORMAT,
       key,
       note: entry.note,
+      infrastructure: entry.infrastructure,
       bridges: entry.bridges.map((b) => {
         const own = b.flows.knownDump ?? [b.flows.lines.length ? `${b.flows.lines.join('\n')}\n` : '']
         parts.push(...own)
@@ -119,7 +129,7 @@ function entryOf(header: Header, text: string, at: number): CacheEntry | undefin
     flows.knownDigest = typeof b.digest === 'string' ? b.digest : undefined
     bridges.push({name: b.name, interfaces: b.interfaces, signature: b.signature, unresolved: b.unresolved, flows})
   }
-  return at === text.length ? {bridges, note: header.note} : undefined
+  return at === text.length ? {bridges, infrastructure: header.infrastructure, note: header.note} : undefined
 }
 
 function checksum(text: string): string {

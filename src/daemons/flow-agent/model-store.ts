@@ -6,9 +6,10 @@
  */
 import {closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
-import {DesiredState, parseModelText} from './desired.js'
+import {type CompileContext, DesiredState} from './desired.js'
 import type {DesiredFlows} from './desired-flows.js'
 import {CompiledModelCache} from './model-cache.js'
+import {type ModelInput, parseModelInput} from './model-input.js'
 
 /** A model ready to be put in force. */
 export interface LoadedModel {
@@ -44,6 +45,8 @@ export class ModelStore {
   constructor(
     dataDir: string,
     private readonly cookieTag: number,
+    /** This agent's host: what the model compiles to depends on it. */
+    private readonly host: string | undefined,
   ) {
     this.lastGoodPath = join(dataDir, 'last-good-model.json')
     this.cache = new CompiledModelCache(join(dataDir, 'compiled-model.cache'))
@@ -56,21 +59,17 @@ export class ModelStore {
 
   /**
    * A model from its text: restored from the cache when it holds this text's compiled form,
-   * else parsed, validated and compiled (throws UsageError naming `source`). `bridgesKnown` is
+   * else parsed, validated and compiled (throws UsageError naming the file). `bridgesKnown` is
    * told the model's bridges as soon as they are known, and may answer with their port numbers.
    */
-  async load(
-    text: Buffer,
-    source: string,
-    bridgesKnown?: (bridges: BridgeToRead[]) => Promise<PortNumbers | undefined>,
-  ): Promise<LoadedModel> {
-    const key = CompiledModelCache.key(text, this.cookieTag)
+  async load(input: ModelInput, bridgesKnown?: (bridges: BridgeToRead[]) => Promise<PortNumbers | undefined>): Promise<LoadedModel> {
+    const key = this.key(input.text, input.hosts?.text)
     let doc: unknown
-    const document = () => (doc ??= parseModelText(text, source))
+    const document = () => (doc ??= parseModelInput(input))
     const entry = this.cache.read(key)
     if (entry) {
       await bridgesKnown?.(entry.bridges.map((b) => ({name: b.name, digestKnown: b.flows.knownDigest !== undefined})))
-      const desired = DesiredState.fromCompiled(entry.bridges, source, this.cookieTag, document)
+      const desired = DesiredState.fromCompiled(entry.bridges, entry.infrastructure, this.context(input.source), document)
       return {desired, fromCache: true, key, document, lastGoodStamp: entry.note}
     }
     const bridges = (document() as {bridges?: unknown})?.bridges
@@ -78,14 +77,26 @@ export class ModelStore {
       typeof bridges === 'object' && bridges !== null
         ? await bridgesKnown?.(Object.keys(bridges).map((name) => ({name, digestKnown: false})))
         : undefined
-    return {desired: await DesiredState.fromDocument(document(), source, this.cookieTag, ports), fromCache: false, key, document}
+    const desired = await DesiredState.fromDocument(document(), this.context(input.source), ports)
+    return {desired, fromCache: false, key, document}
   }
 
   /** A pushed model (PUT /model); throws UsageError if invalid. */
   async loadDocument(doc: unknown, source: string): Promise<LoadedModel> {
-    const desired = await DesiredState.fromDocument(doc, source, this.cookieTag)
+    const desired = await DesiredState.fromDocument(doc, this.context(source))
     // Keyed by the text it is kept as (the last good model), which a restart reads back.
-    return {desired, fromCache: false, key: CompiledModelCache.key(Buffer.from(lastGoodText(doc)), this.cookieTag), document: () => doc}
+    return {desired, fromCache: false, key: this.key(Buffer.from(lastGoodText(doc))), document: () => doc}
+  }
+
+  private context(source: string): CompileContext {
+    return {source, cookieTag: this.cookieTag, host: this.host}
+  }
+
+  private key(text: Buffer, hostsText?: Buffer): string {
+    return CompiledModelCache.key(
+      hostsText ? Buffer.concat([text, Buffer.from('\0hosts\0'), hostsText]) : text,
+      `${this.cookieTag} ${this.host ?? ''}`,
+    )
   }
 
   /** Makes `loaded` the model in force: keep() writes it where it is not yet. */
@@ -123,7 +134,11 @@ export class ModelStore {
       saved.state.every((parts, i) => parts.every((part, k) => part === state[i][k]))
     )
       return
-    this.cache.write(model.key, {bridges: model.desired.all(), note: fileStamp(this.lastGoodPath)})
+    this.cache.write(model.key, {
+      bridges: model.desired.all(),
+      infrastructure: model.desired.infrastructure,
+      note: fileStamp(this.lastGoodPath),
+    })
     this.saved = {key: model.key, state}
   }
 }

@@ -123,6 +123,9 @@ function flowStatsRequest(cookie: bigint, mask: bigint): Buffer {
   return b
 }
 
+/** The statistics' words in an ofp_flow_stats entry: duration (4-11), packet and byte counts (32-47). */
+const ZEROED = [4, 8, 32, 36, 40, 44]
+
 /**
  * Hashes a reply's ofp_flow_stats entries with their statistics zeroed (duration at 4-11,
  * packet and byte counts at 32-47 of each entry); returns how many there were.
@@ -132,8 +135,8 @@ function hashFlowStats(hash: ReturnType<typeof createHash>, body: Buffer): numbe
   for (let at = 0; at + 48 <= body.length; flows++) {
     const length = body.readUInt16BE(at)
     if (length < 48 || at + length > body.length) throw new Error(`bad flow stats entry length ${length}`)
-    body.fill(0, at + 4, at + 12)
-    body.fill(0, at + 32, at + 48)
+    // Six word writes: Buffer.fill's per-call overhead cost ~50 ms at 100k flows.
+    for (const offset of ZEROED) body.writeUInt32LE(0, at + offset)
     at += length
   }
   hash.update(body)

@@ -12,6 +12,7 @@ import {execa} from 'execa'
 import {existsSync, mkdirSync, readFileSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {FailureError} from '../../lib/errors.js'
+import {runCommand} from './command.js'
 
 const SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema'
 
@@ -20,15 +21,19 @@ export interface PrivateOvsOptions {
   dir: string
   /** The network namespace the switch runs in; created if missing. */
   netns: string
+  /** Whether stop() removes the namespace (default true): not when it is the host's, given by the user. */
+  ownsNetns?: boolean
 }
 
 export class PrivateOvs {
   readonly dir: string
   readonly netns: string
+  private readonly ownsNetns: boolean
 
   private constructor(options: PrivateOvsOptions) {
     this.dir = options.dir
     this.netns = options.netns
+    this.ownsNetns = options.ownsNetns ?? true
   }
 
   /** Starts the daemons, or adopts them if they already run from this folder. */
@@ -38,7 +43,7 @@ export class PrivateOvs {
     mkdirSync(ovs.dir, {recursive: true})
     await ensureNetns(ovs.netns)
     if (!ovs.running('ovsdb-server')) {
-      if (!existsSync(join(ovs.dir, 'conf.db'))) await run('ovsdb-tool', ['create', join(ovs.dir, 'conf.db'), SCHEMA])
+      if (!existsSync(join(ovs.dir, 'conf.db'))) await runCommand('ovsdb-tool', ['create', join(ovs.dir, 'conf.db'), SCHEMA])
       await ovs.inNetns('ovsdb-server', [
         join(ovs.dir, 'conf.db'),
         `--remote=punix:${join(ovs.dir, 'db.sock')}`,
@@ -54,13 +59,18 @@ export class PrivateOvs {
     return `unix:${join(this.dir, 'db.sock')}`
   }
 
+  /** What `ovs-appctl -t` takes to reach ovs-vswitchd. */
+  get appctlTarget(): string {
+    return join(this.dir, 'ovs-vswitchd.ctl')
+  }
+
   /** The OpenFlow address of a bridge, as ovs-ofctl takes it. */
   bridgeAddress(bridge: string): string {
     return `unix:${join(this.dir, `${bridge}.mgmt`)}`
   }
 
   async vsctl(args: string[]): Promise<string> {
-    return run('ovs-vsctl', [`--db=${this.dbAddress}`, '--timeout=20', ...args])
+    return runCommand('ovs-vsctl', [`--db=${this.dbAddress}`, '--timeout=20', ...args])
   }
 
   /** Adds a userspace (netdev) bridge that drops what no flow allows (fail_mode=secure). */
@@ -101,11 +111,11 @@ export class PrivateOvs {
     await stopDaemon(this.pid('ovs-vswitchd'), 'SIGKILL')
   }
 
-  /** Stops both daemons and removes the namespace; the folder stays (the caller owns it). */
+  /** Stops both daemons and removes the namespace it made; the folder stays (the caller owns it). */
   async stop(): Promise<void> {
     await stopDaemon(this.pid('ovs-vswitchd'), 'SIGTERM')
     await stopDaemon(this.pid('ovsdb-server'), 'SIGTERM')
-    await execa('ip', ['netns', 'delete', this.netns], {reject: false})
+    if (this.ownsNetns) await execa('ip', ['netns', 'delete', this.netns], {reject: false})
   }
 
   private daemonArgs(daemon: string): string[] {
@@ -116,17 +126,8 @@ export class PrivateOvs {
   private async inNetns(command: string, args: string[], env: Record<string, string> = {}): Promise<void> {
     // Remove a stale pidfile first: a daemon refuses to start while one names a live process.
     rmSync(join(this.dir, `${command}.pid`), {force: true})
-    await run('ip', ['netns', 'exec', this.netns, command, ...args], env)
+    await runCommand('ip', ['netns', 'exec', this.netns, command, ...args], {env})
   }
-}
-
-async function run(command: string, args: string[], env: Record<string, string> = {}): Promise<string> {
-  const result = await execa(command, args, {reject: false, timeout: 30_000, env, stdin: 'ignore'})
-  if (result.exitCode !== 0) {
-    const detail = (result.stderr || result.stdout || String(result.message)).trim().split('\n')[0]
-    throw new FailureError(`${command} ${args.slice(0, 3).join(' ')} failed: ${detail}`)
-  }
-  return result.stdout
 }
 
 function requireOvs(): void {
@@ -139,7 +140,7 @@ function requireOvs(): void {
 
 async function ensureNetns(name: string): Promise<void> {
   if (existsSync(`/run/netns/${name}`)) return
-  await run('ip', ['netns', 'add', name])
+  await runCommand('ip', ['netns', 'add', name])
 }
 
 /** Whether a process runs (a zombie waiting to be reaped does not). */

@@ -1,7 +1,28 @@
 /**
- * The shape of a flow agent's `/status` details: what `tend flow status`, `tend ps --json` and
- * the `tend top` panel read.
+ * The shapes a flow agent answers with: its `/status` details (what `tend flow status`,
+ * `tend ps --json` and the `tend top` panel read), its sync reports and its explanations of a
+ * packet (`tend flow explain`).
  */
+
+// A type, not an interface: DaemonStatus.details takes only types with an implicit index signature.
+export type FlowAgentDetails = {
+  /** The model file, 'pushed' for a model sent with `PUT /model`, or null for none yet. */
+  model: string | null
+  modelError: string | null
+  modelFromCache: boolean
+  /** This agent's host in a multi-host model. */
+  host: string
+  managedSwitch: string | null
+  intervalMs: number
+  /** The bridges' tunnel, patch and NIC ports the agent keeps in OVSDB. */
+  infrastructure: {
+    ports: Array<{bridge: string; name: string; type: string}>
+    /** What the last change to OVSDB (or the underlay) made, since the agent started. */
+    lastChanges: string[]
+    error: string | null
+  }
+  bridges: BridgeStatus[]
+}
 
 export interface SyncReport {
   bridge: string
@@ -37,7 +58,8 @@ export interface BridgeStatus {
   connected: boolean
   desired: number
   installed: number
-  unresolvedPorts: string[]
+  /** Interfaces the flows need that are not on the switch (yet). */
+  missingInterfaces: string[]
   syncs: number
   /** Flows found differing from the model (missing, wrong or stale), over the agent's life. */
   driftFound: number
@@ -50,14 +72,41 @@ export interface BridgeStatus {
   error: string | null
 }
 
-/** A flow agent's `/status` details. */
-// A type, not an interface: DaemonStatus.details takes only types with an implicit index signature.
-export type FlowAgentDetails = {
-  /** The model file, 'pushed' for a model sent with `PUT /model`, or null for none yet. */
-  model: string | null
-  modelError: string | null
-  modelFromCache: boolean
-  managedSwitch: string | null
-  intervalMs: number
-  bridges: BridgeStatus[]
+export interface ExplainRequest {
+  /** A port of the model, on this host. */
+  port: string
+  /** `IP`, `IP:PORT` or `[IPv6]:PORT`. */
+  to: string
+  protocol?: 'tcp' | 'udp' | 'icmp'
+  /** The destination MAC, when the address is no port of the model. */
+  mac?: string
+  /** Trace a packet of an established connection rather than the first of a new one. */
+  established?: boolean
+}
+
+export interface TraceStep {
+  bridge: string
+  table: number
+  /** What the table is for (see docs/flow.md), '' for a table the agent does not use. */
+  name: string
+  /** The flow that matched (its match), or null when none did. */
+  match: string | null
+  priority: number | null
+  actions: string[]
+}
+
+export interface Explanation {
+  port: string
+  bridge: string
+  /** The packet traced, in ovs-ofctl flow syntax. */
+  packet: string
+  conntrack: 'new' | 'established'
+  verdict: 'forwarded' | 'dropped'
+  steps: TraceStep[]
+  /** Where it left: ports, tunnels, the wire. */
+  outputs: string[]
+  /** With verdict dropped: the table that dropped it and why. */
+  drop: {bridge: string; table: number; name: string; reason: string} | null
+  datapathActions: string
+  trace: string
 }

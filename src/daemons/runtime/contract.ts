@@ -50,10 +50,18 @@ export interface DaemonStatus {
  */
 export type ControlHandler = (request: {body: unknown; query: URLSearchParams}) => Promise<unknown>
 
+/** Why an instance stops: `restarting` when it is stopped to be started again at once (tend daemon restart). */
+export interface StopReason {
+  restarting: boolean
+}
+
 export interface RunningDaemon {
   status(): Promise<DaemonStatus> | DaemonStatus
-  /** Stop gracefully: finish or hand back work, flush, close. Must resolve. */
-  stop(): Promise<void>
+  /**
+   * Stop gracefully: finish or hand back work, flush, close. Must resolve. A kind that leaves
+   * something running for its next start (the flow agent's switch) may keep it on a restart.
+   */
+  stop(reason?: StopReason): Promise<void>
   /** Extra control routes, keyed by 'METHOD /path'. */
   control?: Record<string, ControlHandler>
 }
@@ -91,6 +99,11 @@ export interface DaemonKindEntry {
    * not in it, so that a daemon never loads the TUI.
    */
   panel?: () => Promise<unknown>
+  /**
+   * Node flags the supervisor starts this kind's processes with, e.g. ['--v8-pool-size=1']
+   * (flags that must be given at start; `tend daemon run` users put them in NODE_OPTIONS).
+   */
+  readonly nodeFlags?: readonly string[]
 }
 
 /** Helper for kind authors: keeps the Config type tied to the schema. */

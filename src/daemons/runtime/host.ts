@@ -3,7 +3,7 @@ import type {Server} from 'node:http'
 import type {Server as NetServer} from 'node:net'
 import {FailureError, TendError, errorMessage} from '../../lib/errors.js'
 import {Logger, type LogSink, parseLogLevel} from '../../lib/logger.js'
-import type {DaemonContext, RunningDaemon} from './contract.js'
+import type {DaemonContext, RunningDaemon, StopReason} from './contract.js'
 import type {InstanceStatusDoc} from './instance-view.js'
 import {listenConfigError} from './listen.js'
 import {releaseLock, tryAcquireLock} from './lock.js'
@@ -137,14 +137,14 @@ class InstanceHost {
     }
   }
 
-  private stop(failure?: string): Promise<void> {
+  private stop(failure?: string, reason: StopReason = {restarting: false}): Promise<void> {
     this.failure ??= failure
     this.stopping ??= (async () => {
       this.phase = 'stopping'
       this.abort.abort()
       if (this.running) {
         try {
-          await this.running.stop()
+          await this.running.stop(reason)
         } catch (error) {
           this.log.error('stop failed', {error: errorMessage(error)})
           this.failure ??= `stop failed: ${errorMessage(error)}`
@@ -183,9 +183,10 @@ class InstanceHost {
       },
       'GET /status': async () => this.statusDoc(),
       'GET /metrics': async () => ({status: 200, body: await this.metrics.text(), contentType: this.metrics.contentType}),
-      'POST /stop': async () => {
+      'POST /stop': async ({body}) => {
+        const restarting = (body as {restarting?: unknown} | undefined)?.restarting === true
         // Answer first, then stop: the caller must not see a reset connection.
-        setImmediate(() => void this.stop())
+        setImmediate(() => void this.stop(undefined, {restarting}))
         return {status: 202, body: {stopping: true}}
       },
     }

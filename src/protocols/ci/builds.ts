@@ -39,3 +39,15 @@ export interface Step {
   droppedBytes: number
   truncated: boolean
 }
+
+/** A file a step uploaded, as the master lists it. */
+export interface Artifact {
+  /** Relative to the build dir on the worker. */
+  path: string
+  /** Index of the step that uploaded it. */
+  step: number
+  size: number
+  storedBytes: number
+  sha256: string
+  createdAt: number
+}

@@ -7,7 +7,7 @@ import {z} from 'zod'
  * (headers below), before any frame is exchanged. Heartbeats are WebSocket pings from the
  * master (answered by the worker's pongs): no message parsing for them on either side.
  */
-export const PROTOCOL_VERSION = 1
+export const PROTOCOL_VERSION = 2
 export const WORKER_PATH = '/worker'
 export const HEADER_WORKER = 'x-tend-worker'
 export const HEADER_SECRET = 'x-tend-worker-secret'
@@ -19,12 +19,28 @@ export type StepResult = (typeof stepResults)[number]
 const id = z.number().int().positive()
 const stepIndex = z.number().int().min(0).max(0xffff)
 
+/** What a step does on the worker: a shell command, a git checkout, or a trigger (done by the master). */
+export const stepAction = z.discriminatedUnion('type', [
+  z.object({type: z.literal('shell'), run: z.string()}),
+  z.object({
+    type: z.literal('git'),
+    repository: z.string(),
+    mode: z.enum(['incremental', 'full']),
+    /** The commit to check out; else the branch's head; else the remote's HEAD. */
+    revision: z.string().optional(),
+    branch: z.string().optional(),
+  }),
+  z.object({type: z.literal('trigger')}),
+])
+export type StepAction = z.infer<typeof stepAction>
+
 export const stepSpec = z.object({
   name: z.string(),
-  run: z.string(),
+  action: stepAction,
   env: z.record(z.string(), z.string()),
   workdir: z.string().optional(),
-  timeoutS: z.number().positive().optional(),
+  timeoutMs: z.number().int().positive().optional(),
+  artifacts: z.object({paths: z.array(z.string()).min(1), when: z.enum(['on_success', 'always'])}).optional(),
 })
 export type StepSpec = z.infer<typeof stepSpec>
 
@@ -33,6 +49,10 @@ export const buildSpec = z.object({
   builder: z.string(),
   attempt: z.number().int().positive(),
   steps: z.array(stepSpec).min(1),
+  /** Run in the builder's kept dir (an incremental checkout lives there) rather than a fresh one. */
+  persistent: z.boolean(),
+  /** Artifacts the build may upload, all steps together. */
+  artifactsMaxBytes: z.number().int().min(0),
 })
 export type BuildSpec = z.infer<typeof buildSpec>
 
@@ -43,6 +63,8 @@ export const masterMessage = z.discriminatedUnion('t', [
     heartbeatMs: z.number().int().positive(),
     timeoutMs: z.number().int().positive(),
     windowBytes: z.number().int().positive(),
+    /** The master's group commit interval: a worker sends output at least this often. */
+    flushMs: z.number().int().positive().optional(),
   }),
   z.object({t: z.literal('start'), build: buildSpec}),
   z.object({t: z.literal('cancel'), build: id, reason: z.string()}),
@@ -50,6 +72,8 @@ export const masterMessage = z.discriminatedUnion('t', [
   z.object({t: z.literal('ack'), build: id, step: stepIndex, bytes: z.number().int().min(0)}),
   /** The step's log hit its size cap: stop sending its output (keep draining the pipes). */
   z.object({t: z.literal('drop'), build: id, step: stepIndex}),
+  /** A trigger step is done: its builds were queued (and, if it waited, ended so). */
+  z.object({t: z.literal('triggered'), build: id, step: stepIndex, result: z.enum(stepResults), message: z.string().max(2000).optional()}),
 ])
 export type MasterMessage = z.infer<typeof masterMessage>
 
@@ -66,7 +90,11 @@ export const workerMessage = z.discriminatedUnion('t', [
     /** Output bytes sent for the step, and those dropped after a `drop`. */
     bytes: z.number().int().min(0),
     dropped: z.number().int().min(0),
+    /** Properties the step found out, set on the build (a git step's got_revision). */
+    properties: z.record(z.string(), z.string().max(4096)).optional(),
   }),
+  /** The worker reached a trigger step: the master queues its builds and answers `triggered`. */
+  z.object({t: z.literal('trigger'), build: id, step: stepIndex}),
   z.object({t: z.literal('build-end'), build: id, result: z.enum(stepResults), message: z.string().max(2000).optional()}),
   /** The worker cannot take this build (no free slot); the master queues it again. */
   z.object({t: z.literal('refuse'), build: id, reason: z.string().max(500)}),
@@ -92,10 +120,15 @@ export const OUTPUT_HEADER_BYTES = 11
 
 export function outputHeader(build: number, step: number): Buffer {
   const header = Buffer.allocUnsafe(OUTPUT_HEADER_BYTES)
-  header.writeUInt8(OUTPUT_KIND, 0)
-  header.writeUInt16BE(step, 1)
-  header.writeBigUInt64BE(BigInt(build), 3)
+  writeOutputHeader(header, build, step)
   return header
+}
+
+/** Writes the header into the first OUTPUT_HEADER_BYTES of a frame the output is already in. */
+export function writeOutputHeader(frame: Buffer, build: number, step: number): void {
+  frame.writeUInt8(OUTPUT_KIND, 0)
+  frame.writeUInt16BE(step, 1)
+  frame.writeBigUInt64BE(BigInt(build), 3)
 }
 
 export function parseOutputFrame(frame: Buffer): {build: number; step: number; data: Buffer} | undefined {
@@ -103,4 +136,12 @@ export function parseOutputFrame(frame: Buffer): {build: number; step: number; d
   const build = Number(frame.readBigUInt64BE(3))
   if (!Number.isSafeInteger(build) || build <= 0) return undefined
   return {build, step: frame.readUInt16BE(1), data: frame.subarray(OUTPUT_HEADER_BYTES)}
+}
+
+/**
+ * An artifact's URL path on the master: GET downloads it; a worker PUTs it (with `?step=N`, its
+ * credentials in the headers, the file as the body).
+ */
+export function artifactPath(build: number, path: string): string {
+  return `/api/builds/${build}/artifacts/${path.split('/').map(encodeURIComponent).join('/')}`
 }

@@ -1,29 +1,24 @@
 import {Box, Text} from 'ink'
+import {formatBytes} from '../../lib/format.js'
+import type {MasterStatusDetails} from '../../daemons/ci-master/status.js'
 import type {PanelProps} from '../panel-props.js'
 
-interface MasterDetails {
-  api?: string
-  master?: string
-  builders?: Array<{name: string; pending: number; running: number; maxBuilds: number}>
-  workers?: Array<{name: string; connected: boolean; running: number[]; tags: string[]}>
-  running?: Array<{id: number; builder: string; worker: string; stepName: string | null; outputBytes: number; tail: string[]}>
-}
+/** What the panel reads; any field may be missing while the master starts. */
+type MasterDetails = Partial<MasterStatusDetails>
 
 const fit = (text: string, width: number) => (text.length > width ? `${text.slice(0, Math.max(0, width - 1))}…` : text)
 
-function bytes(n: number): string {
-  if (n < 1024) return `${n} B`
-  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`
-  return `${(n / 1024 ** 2).toFixed(1)} MiB`
-}
+// Live tails shown: all of one build's, fewer lines each when several run.
+const MAX_TAILS = 3
 
-/** `tend top` panel of a ci-master: builders, workers, running builds and the newest log lines. */
+/** `tend top` panel of a ci-master: builders, workers, and each running step's newest output lines. */
 export default function CiMasterPanel({instance, width}: PanelProps) {
   const details = (instance.status?.details ?? {}) as MasterDetails
   const builders = details.builders ?? []
   const workers = details.workers ?? []
   const running = details.running ?? []
-  const newest = running.find((r) => r.tail.length > 0)
+  const tailed = running.slice(0, MAX_TAILS)
+  const tailLines = tailed.length > 1 ? 3 : 5
   return (
     <Box flexDirection="column" width={width}>
       <Text bold>{fit(`ci-master ${details.master ?? instance.name}  ${details.api ?? ''}`, width)}</Text>
@@ -48,17 +43,18 @@ export default function CiMasterPanel({instance, width}: PanelProps) {
       ))}
       <Text bold>Running</Text>
       {running.length === 0 ? <Text dimColor> nothing running</Text> : null}
-      {running.map((r) => (
-        <Text key={r.id}>{fit(`  #${r.id} ${r.builder} on ${r.worker}  step ${r.stepName ?? '-'}  ${bytes(r.outputBytes)}`, width)}</Text>
-      ))}
-      {newest ? (
-        <Box flexDirection="column" borderStyle="single" width={width}>
-          <Text dimColor>{fit(`log of #${newest.id} (${newest.stepName ?? ''})`, width - 4)}</Text>
-          {newest.tail.map((line, i) => (
-            <Text key={i}>{fit(line, width - 4)}</Text>
+      {tailed.map((r) => (
+        <Box key={r.id} flexDirection="column" borderStyle="single" width={width}>
+          <Text>{fit(`#${r.id} ${r.builder} on ${r.worker}  step ${r.stepName ?? '-'}  ${formatBytes(r.outputBytes)}`, width - 4)}</Text>
+          {r.tail.length === 0 ? <Text dimColor>(no output yet)</Text> : null}
+          {r.tail.slice(-tailLines).map((line, i) => (
+            <Text key={i} dimColor>
+              {fit(line, width - 4)}
+            </Text>
           ))}
         </Box>
-      ) : null}
+      ))}
+      {running.length > tailed.length ? <Text dimColor>{fit(`  and ${running.length - tailed.length} more running`, width)}</Text> : null}
     </Box>
   )
 }

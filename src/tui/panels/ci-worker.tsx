@@ -1,17 +1,9 @@
 import {Box, Text} from 'ink'
+import type {WorkerStatusDetails} from '../../daemons/ci-worker/status.js'
 import type {PanelProps} from '../panel-props.js'
 
-interface WorkerDetails {
-  name?: string
-  state?: string
-  master?: string | null
-  masterName?: string | null
-  maxBuilds?: number
-  masters?: string[]
-  running?: Array<{build: number; builder: string; step: number | null}>
-  connects?: number
-  lastError?: string | null
-}
+/** What the panel reads; any field may be missing while the worker starts. */
+type WorkerDetails = Partial<WorkerStatusDetails>
 
 const fit = (text: string, width: number) => (text.length > width ? `${text.slice(0, Math.max(0, width - 1))}…` : text)
 

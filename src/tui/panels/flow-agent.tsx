@@ -3,14 +3,17 @@ import {formatAge} from '../../lib/format.js'
 import type {PanelProps} from '../panel-props.js'
 import type {FlowAgentDetails} from '../../daemons/flow-agent/status.js'
 
-/** The flow agent in `tend top`: per bridge, flows desired and installed, drift, last sync. */
+/** The flow agent in `tend top`: per bridge, flows desired and installed, drift, last sync; its tunnels. */
 export default function FlowAgentPanel({instance, width}: PanelProps) {
   const details = instance.status?.details as FlowAgentDetails | undefined
   if (!details) return <Text dimColor>no status yet</Text>
+  const infra = details.infrastructure
+  const tunnels = infra?.ports.filter((p) => p.type === 'vxlan' || p.type === 'geneve') ?? []
   return (
     <Box flexDirection="column" width={width}>
       <Text>
         model <Text bold>{details.model ?? 'none'}</Text>
+        {details.host ? <Text dimColor> · host {details.host}</Text> : null}
         {details.managedSwitch ? <Text dimColor> · managed switch</Text> : null}
         <Text dimColor> · checks every {Math.round(details.intervalMs / 100) / 10} s</Text>
       </Text>
@@ -34,6 +37,16 @@ export default function FlowAgentPanel({instance, width}: PanelProps) {
           ])}
         </Text>
       ))}
+      {tunnels.length ? (
+        <Text dimColor wrap="truncate-end">
+          tunnels: {tunnels.map((t) => t.name).join(', ')}
+        </Text>
+      ) : null}
+      {infra?.error ? (
+        <Text color="red" wrap="truncate-end">
+          infrastructure: {infra.error}
+        </Text>
+      ) : null}
       {details.bridges
         .filter((b) => b.error)
         .map((b) => (

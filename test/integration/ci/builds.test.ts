@@ -221,6 +221,38 @@ describe('limits and errors', () => {
     expect(text.stdout).toContain('(truncated at the log size cap)')
   })
 
+  it('says a malformed build id is a usage error, not a bug', async () => {
+    for (const args of [
+      ['ci', 'log', 'abc'],
+      ['ci', 'build', 'show', '0'],
+      ['ci', 'build', 'stop', '-3'],
+    ]) {
+      const result = await tend(args, {home})
+      expect(result.exitCode, args.join(' ')).toBe(2)
+      expect(result.stderr).toMatch(/^Error: a build id is a positive integer, not "(abc|0|-3)"/)
+      expect(result.stderr).not.toContain('internal error')
+    }
+    const flag = await tend(['ci', 'builds', '--limit', 'many'], {home})
+    expect(flag.exitCode).toBe(2)
+    expect(flag.stderr).toContain('--limit: must be an integer')
+  })
+
+  it('stops quietly with 0 when the reader of its output goes away', async () => {
+    const {build} = await startBuild('bytes', ['--wait'])
+    // 1.5 MiB: far more than a pipe holds, so the writes after head exits fail with EPIPE.
+    const piped = await execa(
+      'bash',
+      ['-c', `"${process.execPath}" "${binRun}" ci log ${build.id} --raw | head -1; echo "exit=\${PIPESTATUS[0]}" >&2`],
+      {
+        env: {...process.env, TEND_HOME: home, NODE_ENV: ''},
+        cwd: repoRoot,
+        reject: false,
+      },
+    )
+    expect(piped.stdout).toBe('first line')
+    expect(piped.stderr).toBe('exit=0')
+  })
+
   it('refuses an unknown builder as not found (exit 1, as every not-found)', async () => {
     const result = await tend(['ci', 'build', 'start', 'nope'], {home})
     expect(result.exitCode).toBe(1)

@@ -2,6 +2,8 @@ import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import type {WorkerInfo, BuildDetail} from '../../../src/cli/ci/ci-client.js'
 import type {MasterStatusDetails} from '../../../src/daemons/ci-master/status.js'
+import type {Build} from '../../../src/protocols/ci/builds.js'
+import {LogFrameParser, segmentText} from '../../../src/protocols/ci/log-stream.js'
 import {type ForegroundDaemon, startForeground} from '../../helpers/daemon.js'
 import {waitFor} from '../../helpers/tend-home.js'
 
@@ -19,6 +21,10 @@ export interface Master {
   post<T>(path: string, body?: unknown, token?: string | null): Promise<{status: number; body: T}>
   /** Waits until the build is finished and returns {build, steps}; null (no such build, e.g. no retry) fails. */
   waitBuild(id: number | null, timeoutMs?: number): Promise<BuildDetail>
+  /** Queues a build and waits for its end. */
+  run(builder: string, properties?: Record<string, string>): Promise<BuildDetail>
+  /** A build's stored log text (all steps, or one by name), read through the API. */
+  log(id: number, step?: string): Promise<string>
 }
 
 export async function startMaster(home: string, name: string, config: Record<string, unknown>): Promise<Master> {
@@ -55,6 +61,21 @@ export async function startMaster(home: string, name: string, config: Record<str
         },
         {timeoutMs, what: `build ${id} to finish`},
       )
+    },
+    run: async (builder, properties = {}) => {
+      const {status, body} = await master.post<Build>('/api/builds', {builder, properties})
+      if (status !== 201) throw new Error(`POST /api/builds ${builder}: ${status} ${JSON.stringify(body)}`)
+      return master.waitBuild(body.id)
+    },
+    log: async (id, step) => {
+      const res = await fetch(`${api}/api/builds/${id}/log${step === undefined ? '' : `?step=${encodeURIComponent(step)}`}`)
+      if (!res.ok) throw new Error(`GET log of build ${id}: ${res.status}`)
+      const parser = new LogFrameParser()
+      const text: Buffer[] = []
+      for (const {header, payload} of parser.push(Buffer.from(await res.arrayBuffer()))) {
+        if (header.t === 'seg') text.push(segmentText(header, payload, 1, Number.POSITIVE_INFINITY))
+      }
+      return Buffer.concat(text).toString('utf8')
     },
   }
   return master

@@ -3,9 +3,10 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import type CiBuilds from '../../../src/commands/ci/builds.js'
+import type CiBuildShow from '../../../src/commands/ci/build/show.js'
 import type {BuildDetail} from '../../../src/cli/ci/ci-client.js'
 import type {Build} from '../../../src/protocols/ci/builds.js'
-import {type JsonOf, tend} from '../../helpers/cli.js'
+import {type JsonOf, tend, tendJson} from '../../helpers/cli.js'
 import type {ForegroundDaemon} from '../../helpers/daemon.js'
 import {isAlive, makeTendHome, waitFor} from '../../helpers/tend-home.js'
 import {type Master, startMaster, startWorker, workerAccounts} from './cluster.js'
@@ -40,6 +41,11 @@ function masterConfig(extra: Record<string, unknown> = {}) {
         name: 'long',
         retries: 1,
         steps: [{name: 'work', run: `echo $$ >> ${scratch}/pids-$TEND_ATTEMPT; sleep 4; echo "done on attempt $TEND_ATTEMPT"`}],
+      },
+      {
+        name: 'chatty',
+        retries: 0,
+        steps: [{name: 'print', run: `seq 1 80000; sleep 300`}],
       },
       {
         name: 'quiet',
@@ -180,9 +186,17 @@ describe('failure semantics', () => {
   it('a master restarted after kill -9 marks the builds it ran lost, retries them, and workers reconnect', async () => {
     const config = masterConfig({listen: '127.0.0.1:0'})
     let master = await startMaster(home, 'm1', config)
-    const w1 = await startWorker(home, 'w1', [master.ws], {waitConnected: master, config: {reconnect_min: '200ms', reconnect_max: '1s'}})
+    const w1 = await startWorker(home, 'w1', [master.ws], {
+      waitConnected: master,
+      config: {reconnect_min: '200ms', reconnect_max: '1s', max_builds: 2},
+    })
     running.push(w1)
     const id = await start(master, 'long')
+    // A step whose 80,000 lines are stored when the master dies: its count must survive.
+    const chatty = await start(master, 'chatty')
+    await waitFor(async () => (await tend(['ci', 'log', String(chatty), '--raw', '--from', '80000'], {home})).stdout === '80000', {
+      what: 'the chatty step output to be stored',
+    })
     await waitFor(() => existsSync(join(scratch, 'pids-1')), {what: 'the step to start'})
     const stepPid = Number(readFileSync(join(scratch, 'pids-1'), 'utf8'))
     await master.daemon.kill9()
@@ -198,6 +212,10 @@ describe('failure semantics', () => {
     const retry = await master.waitBuild(lost.build.retriedAs, 30_000)
     expect(retry.build).toMatchObject({result: 'success', worker: 'w1'})
     expect((await master.get<Build[]>('/api/builds?state=running')).length).toBe(0)
+    const shown = await tendJson<JsonOf<typeof CiBuildShow>>(['ci', 'build', 'show', String(chatty)], {home})
+    expect(shown.data.build.result).toBe('lost')
+    expect(shown.data.steps[0]).toMatchObject({result: 'lost', logLines: 80000, logBytes: 468894})
+    expect(shown.data.steps[0].storedBytes).toBeGreaterThan(0)
   })
 
   it('a bad builder config is a clear usage error before anything starts', async () => {

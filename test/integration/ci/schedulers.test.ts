@@ -15,6 +15,7 @@ let home: string
 let cleanup: () => Promise<void>
 let repo: string
 let master: Master
+let masterConfig: Record<string, unknown>
 let worker: ForegroundDaemon
 
 const git = (...args: string[]) =>
@@ -33,7 +34,7 @@ beforeAll(async () => {
   repo = mkdtempSync(join(tmpdir(), 'tend-ci-repo-'))
   await execa('git', ['init', '-q', '-b', 'main', repo])
   await commit('first')
-  master = await startMaster(home, 'm1', {
+  masterConfig = {
     workers: workerAccounts(['w1']),
     change_hook_secret: HOOK_SECRET,
     builders: [
@@ -47,7 +48,8 @@ beforeAll(async () => {
       // Every second (six fields: seconds first).
       {name: 'every-second', type: 'periodic', cron: '* * * * * *', builders: ['nightly']},
     ],
-  })
+  }
+  master = await startMaster(home, 'm1', masterConfig)
   worker = await startWorker(home, 'w1', [master.ws], {waitConnected: master})
 })
 
@@ -69,13 +71,18 @@ function pushPayload(branch: string, after: string) {
   })
 }
 
-async function hook(body: string, signature: string | undefined, event = 'push') {
+async function hook(body: string, signature: string | undefined, event = 'push', delivery?: string) {
   const res = await fetch(`${master.api}/api/change-hook/github`, {
     method: 'POST',
-    headers: {'content-type': 'application/json', 'x-github-event': event, ...(signature ? {'x-hub-signature-256': signature} : {})},
+    headers: {
+      'content-type': 'application/json',
+      'x-github-event': event,
+      ...(signature ? {'x-hub-signature-256': signature} : {}),
+      ...(delivery ? {'x-github-delivery': delivery} : {}),
+    },
     body,
   })
-  return {status: res.status, body: (await res.json()) as {builds?: number[]; error?: string}}
+  return {status: res.status, body: (await res.json()) as {builds?: number[]; duplicate?: boolean; error?: string}}
 }
 
 const sign = (body: string) => `sha256=${createHmac('sha256', HOOK_SECRET).update(body).digest('hex')}`
@@ -109,6 +116,34 @@ describe('schedulers', () => {
     const other = pushPayload('feature', 'b'.repeat(40))
     expect((await hook(other, sign(other))).body.builds).toEqual([])
     expect((await hook('{}', sign('{}'), 'ping')).status).toBe(200)
+  })
+
+  it('the change hook queues a delivery once, however often it is redelivered, across a master restart', async () => {
+    const body = pushPayload('main', 'd'.repeat(40))
+    const delivery = '72d3162e-cc78-11e3-81ab-4c9367dc0958'
+    const first = await hook(body, sign(body), 'push', delivery)
+    const queued = first.body.builds ?? []
+    expect(queued).toHaveLength(1)
+    for (let i = 0; i < 2; i++) {
+      const again = await hook(body, sign(body), 'push', delivery)
+      expect(again.status).toBe(200)
+      expect(again.body).toMatchObject({duplicate: true, builds: queued})
+    }
+    await master.waitBuild(queued[0])
+    // The master restarts (same database): the delivery is still known.
+    await master.daemon.stop()
+    master = await startMaster(home, 'm1', masterConfig)
+    const afterRestart = await hook(body, sign(body), 'push', delivery)
+    expect(afterRestart.body).toMatchObject({duplicate: true, builds: queued})
+    const revisionBuilds = (await master.get<Build[]>('/api/builds?builder=on-push')).filter(
+      (b) => b.properties.revision === 'd'.repeat(40),
+    )
+    expect(revisionBuilds).toHaveLength(1)
+    // Another delivery of the same push (a second webhook, say) is a new event.
+    const other = await hook(body, sign(body), 'push', 'another-delivery')
+    expect(other.body.builds).toHaveLength(1)
+    expect(other.body.builds?.[0]).not.toBe(queued[0])
+    expect((await hook(body, sign(body), 'push', 'bad id with spaces')).status).toBe(400)
   })
 
   it('the change hook refuses a bad signature, no credentials, and a malformed payload', async () => {

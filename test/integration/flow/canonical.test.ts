@@ -7,10 +7,11 @@
 import {execa} from 'execa'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {compileModel} from '../../../src/daemons/flow-agent/compile.js'
-import {dumpLine, type Flow, formatFlowMod} from '../../../src/daemons/flow-agent/flow.js'
+import {dumpLine, type Flow, flowKey, formatFlowMod} from '../../../src/daemons/flow-agent/flow.js'
 import {eventText} from '../../../src/daemons/flow-agent/flow-monitor.js'
 import {validateModel} from '../../../src/daemons/flow-agent/model.js'
 import {canonicalizeFlows} from '../../../src/daemons/flow-agent/ovs-switch.js'
+import {cloudModel, resolveAll} from '../../helpers/flow-model.js'
 import {OvsLab} from '../../helpers/ovs.js'
 import {waitFor} from '../../helpers/tend-home.js'
 
@@ -43,9 +44,17 @@ const model = {
   },
 }
 
+/** Every bridge a multi-host model puts on each host: conntrack, IPv6, tunnels, provider VLANs, ARP responder. */
+function cloudFlows(): Flow[] {
+  const cloud = validateModel(cloudModel(), 'cloud')
+  return ['c1', 'c2', 'c3'].flatMap((host) =>
+    [...compileModel(cloud, {cookieTag: 0x7e4d, host, resolveOfport: resolveAll()}).values()].flatMap((b) => b.flows),
+  )
+}
+
 describe('compiled flows are in OVS canonical form', () => {
   it('every flow the compiler emits reads back unchanged', async () => {
-    const flows = compileModel(validateModel(model, 'm'), {cookieTag: 0x7e4d}).get('br0')!.flows
+    const flows = [...compileModel(validateModel(model, 'm'), {cookieTag: 0x7e4d}).get('br0')!.flows, ...cloudFlows()]
     const canonical = await canonicalizeFlows(flows)
     expect(flows.map((f) => `${f.match} actions=${f.actions}`)).toEqual(canonical.map((f) => `${f.match} actions=${f.actions}`))
   })
@@ -82,8 +91,10 @@ describe('on a switch, flows print as the agent expects', () => {
       actions,
       cookie: `0x7e4d0000000000${n}`,
     })
+    const compiled = [...compileModel(validateModel(model, 'm'), {cookieTag: 0x7e4d}).get('br0')!.flows, ...cloudFlows()]
     const flows = [
-      ...compileModel(validateModel(model, 'm'), {cookieTag: 0x7e4d}).get('br0')!.flows,
+      // One bridge holds them all here: each place (table, priority, match) once.
+      ...new Map(compiled.map((f) => [flowKey(f), f])).values(),
       // Raw flows at the default priority, matching everything, in table 0 and another.
       raw(45, 32768, '', 'drop', 41),
       raw(0, 32768, '', 'output:1', 42),

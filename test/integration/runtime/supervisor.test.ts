@@ -66,6 +66,7 @@ describe('the supervisor', () => {
       stack: null,
       restart: 'on-failure' as const,
       maxRestarts: 10,
+      nodeFlags: [],
     }
     const answers = await Promise.all(Array.from({length: 10}, () => client.start(spec)))
     expect(answers.map((a) => a.action).sort()).toEqual(['started', ...Array(9).fill('unchanged')])

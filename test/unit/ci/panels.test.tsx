@@ -28,8 +28,34 @@ describe('CI panels for tend top', () => {
     expect(frame).toContain('● w1')
     expect(frame).toContain('busy: build 7')
     expect(frame).toContain('○ w2')
-    expect(frame).toContain('#7 unit on w1  step test  2.4 MiB')
+    expect(frame).toContain('#7 unit on w1  step test  2.38 MiB')
     expect(frame).toContain('ok 42 - renders')
+  })
+
+  it('shows a live tail for each running step, fewer lines each when several run', () => {
+    const tail = (id: number) => Array.from({length: 5}, (_, i) => `build ${id} line ${i + 1}`)
+    const {lastFrame} = render(
+      <CiMasterPanel
+        width={80}
+        instance={panelInstance('ci-master', {
+          running: [
+            {id: 7, builder: 'unit', worker: 'w1', stepName: 'test', outputBytes: 10, tail: tail(7)},
+            {id: 8, builder: 'lint', worker: 'w2', stepName: 'eslint', outputBytes: 0, tail: []},
+            {id: 9, builder: 'unit', worker: 'w3', stepName: 'test', outputBytes: 10, tail: tail(9)},
+            {id: 10, builder: 'unit', worker: 'w4', stepName: 'test', outputBytes: 10, tail: tail(10)},
+          ],
+        })}
+      />,
+    )
+    const frame = lastFrame() ?? ''
+    expect(frame).toContain('build 7 line 5')
+    expect(frame).toContain('build 7 line 3')
+    expect(frame).not.toContain('build 7 line 2')
+    expect(frame).toContain('#8 lint on w2  step eslint')
+    expect(frame).toContain('(no output yet)')
+    expect(frame).toContain('build 9 line 5')
+    expect(frame).not.toContain('build 10 line')
+    expect(frame).toContain('and 1 more running')
   })
 
   it('shows a worker waiting for its master and why', () => {

@@ -1,18 +1,20 @@
 import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest'
-import {StepOutput} from '../../../src/daemons/ci-worker/step-output.js'
+import {FramePool, StepOutput} from '../../../src/daemons/ci-worker/step-output.js'
 
 function harness(options: {chunkBytes?: number; windowBytes?: number} = {}) {
   const frames: string[] = []
   const events: string[] = []
+  const pool = new FramePool(3, options.chunkBytes ?? 16)
   const output = new StepOutput({
-    chunkBytes: options.chunkBytes ?? 16,
+    pool,
     intervalMs: 50,
     windowBytes: options.windowBytes ?? 1000,
     partialLineMs: 200,
-    send: (chunks, size) => {
-      const text = Buffer.concat(chunks).toString()
-      expect(text.length).toBe(size)
-      frames.push(text)
+    send: (frame, size) => {
+      frames.push(frame.subarray(3, 3 + size).toString())
+      // Reused at once: what was sent must not change.
+      frame.fill(0x21)
+      pool.give(frame)
     },
     pause: () => events.push('pause'),
     resume: () => events.push('resume'),
@@ -29,10 +31,11 @@ describe('StepOutput', () => {
     output.push(0, Buffer.from('0123456789\n'))
     expect(frames).toEqual([])
     output.push(0, Buffer.from('abcdefghij\n'))
-    expect(frames).toEqual(['0123456789\nabcdefghij\n'])
+    // A frame holds chunkBytes at most; the rest starts the next one.
+    expect(frames).toEqual(['0123456789\nabcde'])
     output.push(0, Buffer.from('x\n'))
     vi.advanceTimersByTime(50)
-    expect(frames.at(-1)).toBe('x\n')
+    expect(frames).toEqual(['0123456789\nabcde', 'fghij\nx\n'])
     expect(output.sent).toBe(24)
   })
 

@@ -34,8 +34,8 @@ describe('CiStore', () => {
     ])
     // max_builds 1: the second waits until the first ends.
     expect(await store.claim('unit', 'm1', 'w2', 1, ['compile'])).toBeUndefined()
-    expect(await store.finishBuild(a.id, 'success', null)).toBe(true)
-    expect(await store.finishBuild(a.id, 'failure', null)).toBe(false)
+    expect((await store.finishBuild(a.id, 'success', null))?.build).toMatchObject({id: a.id, result: 'success'})
+    expect(await store.finishBuild(a.id, 'failure', null)).toBeUndefined()
     expect((await store.claim('unit', 'm1', 'w2', 1, ['compile']))?.id).toBe(b.id)
     expect(await store.builderCounts()).toEqual(new Map([['unit', {pending: 0, running: 1}]]))
   })

@@ -23,7 +23,11 @@ function bridge(name: string, desired: DesiredFlows): CompiledBridge {
 
 let dir: string
 let cache: CompiledModelCache
-const key = CompiledModelCache.key(Buffer.from('{"version":1}'), 0x7e4d)
+const key = CompiledModelCache.key(Buffer.from('{"version":1}'), '32333 h1')
+const infrastructure = {
+  bridges: ['br0', 'br-tun'],
+  ports: [{bridge: 'br-tun', name: 'patch-int', type: 'patch' as const, options: {peer: 'patch-tun'}}],
+}
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'tfc-'))
@@ -38,9 +42,10 @@ describe('compiled-model cache', () => {
     const slices = dumpSlices(flows)
     dumped.learnDump(slices)
     dumped.knownDigest = 'abc123'
-    cache.write(key, {bridges: [bridge('br0', compiled), bridge('br1', dumped)], note: 'n1'})
+    cache.write(key, {bridges: [bridge('br0', compiled), bridge('br1', dumped)], infrastructure, note: 'n1'})
     const entry = cache.read(key)!
     expect(entry.note).toBe('n1')
+    expect(entry.infrastructure).toEqual(infrastructure)
     expect(entry.bridges.map((b) => [b.name, b.interfaces, b.signature, b.unresolved])).toEqual([
       ['br0', ['tap1'], 'tap1=5', ['web']],
       ['br1', ['tap1'], 'tap1=5', ['web']],
@@ -55,16 +60,17 @@ describe('compiled-model cache', () => {
     expect(br1.sliceStart(1)).toBe(3)
   })
 
-  it('is keyed by the model bytes and the cookie tag', () => {
-    cache.write(key, {bridges: [bridge('br0', DesiredFlows.fromFlows(flows))], note: ''})
-    expect(cache.read(CompiledModelCache.key(Buffer.from('{"version":1 }'), 0x7e4d))).toBeUndefined()
-    expect(cache.read(CompiledModelCache.key(Buffer.from('{"version":1}'), 0x7e4e))).toBeUndefined()
-    expect(cache.read(CompiledModelCache.key(Buffer.from('{"version":1}'), 0x7e4d))).toBeDefined()
+  it('is keyed by the model bytes and what it is compiled with (cookie tag, host)', () => {
+    cache.write(key, {bridges: [bridge('br0', DesiredFlows.fromFlows(flows))], infrastructure, note: ''})
+    expect(cache.read(CompiledModelCache.key(Buffer.from('{"version":1 }'), '32333 h1'))).toBeUndefined()
+    expect(cache.read(CompiledModelCache.key(Buffer.from('{"version":1}'), '32334 h1'))).toBeUndefined()
+    expect(cache.read(CompiledModelCache.key(Buffer.from('{"version":1}'), '32333 h2'))).toBeUndefined()
+    expect(cache.read(CompiledModelCache.key(Buffer.from('{"version":1}'), '32333 h1'))).toBeDefined()
   })
 
   it('treats a damaged file as no cache', () => {
     expect(cache.read(key)).toBeUndefined()
-    cache.write(key, {bridges: [bridge('br0', DesiredFlows.fromFlows(flows))], note: ''})
+    cache.write(key, {bridges: [bridge('br0', DesiredFlows.fromFlows(flows))], infrastructure, note: ''})
     const good = readFileSync(cache.path, 'utf8')
     const damaged = [
       good.slice(0, -20), // truncated

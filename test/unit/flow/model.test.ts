@@ -33,7 +33,7 @@ describe('network model validation', () => {
   it.each([
     ['a bad MAC', (m: ModelDoc) => (port(m, 'a').mac = 'zz'), /m\.yaml: bridges\.br0\.ports\.a\.mac: expected a MAC address/],
     ['a multicast MAC', (m: ModelDoc) => (port(m, 'a').mac = '01:00:00:00:00:01'), /ports\.a\.mac: expected a unicast MAC/],
-    ['a bad IP', (m: ModelDoc) => (port(m, 'a').ips = ['10.0.0.300']), /ports\.a\.ips\.0: expected an IPv4 address/],
+    ['a bad IP', (m: ModelDoc) => (port(m, 'a').ips = ['10.0.0.300']), /ports\.a\.ips\.0: expected an IPv4 or IPv6 address/],
     ['an unknown network', (m: ModelDoc) => (port(m, 'a').network = 'red'), /ports\.a\.network: unknown network "red" \(known: blue\)/],
     ['an unknown peer', (m: ModelDoc) => (rule(m, 'a').from = 'zed'), /ports\.a\.allow\.0: from: "zed" is not a port/],
     ['ports without tcp/udp', (m: ModelDoc) => (rule(m, 'a').ports = 80), /ports\.a\.allow\.0: ports need protocol tcp or udp/],
@@ -107,7 +107,7 @@ describe('compiler', () => {
     delete port(model, 'a').ofport
     port(model, 'a').interface = 'veth-a'
     const compiled = compileModel(validateModel(model, 'm'), {cookieTag: 0x7e4d, resolveOfport: () => undefined}).get('br0')!
-    expect(compiled.unresolved).toEqual(['a'])
+    expect(compiled.unresolved).toEqual(['veth-a'])
     expect(compiled.flows.some((f) => f.match.includes('in_port=1'))).toBe(false)
   })
 })

@@ -9,7 +9,7 @@ const bridge = {
   connected: true,
   desired: 19,
   installed: 19,
-  unresolvedPorts: [],
+  missingInterfaces: [],
   syncs: 3,
   driftFound: 5,
   driftRepaired: 5,
@@ -37,6 +37,36 @@ describe('flow-agent panel', () => {
     const frame = lastFrame()!
     expect(frame).toMatch(/model model\.yaml · managed switch · checks every 10 s/)
     expect(frame).toMatch(/br-tend\s+in sync\s+19\s+19\s+5\s+5\s+0s ago\s+42 ms/)
+  })
+
+  it("shows a multi-host agent's host, its tunnels and an OVSDB problem", () => {
+    const {lastFrame} = render(
+      <FlowAgentPanel
+        instance={panelInstance('flow-agent', {
+          model: 'cloud.yaml',
+          modelError: null,
+          modelFromCache: true,
+          host: 'compute-1',
+          managedSwitch: null,
+          intervalMs: 10000,
+          infrastructure: {
+            ports: [
+              {bridge: 'br-int', name: 'patch-tun', type: 'patch'},
+              {bridge: 'br-tun', name: 'vxlan-c0a83202', type: 'vxlan'},
+              {bridge: 'br-tun', name: 'geneve-c0a83203', type: 'geneve'},
+            ],
+            lastChanges: [],
+            error: 'OVSDB unix:/x/db.sock is unreachable',
+          },
+          bridges: [bridge],
+        })}
+        width={120}
+      />,
+    )
+    const frame = lastFrame()!
+    expect(frame).toMatch(/model cloud\.yaml · host compute-1 · checks every 10 s/)
+    expect(frame).toMatch(/tunnels: vxlan-c0a83202, geneve-c0a83203/)
+    expect(frame).toMatch(/infrastructure: OVSDB unix:\/x\/db\.sock is unreachable/)
   })
 
   it('shows a kept model error and an unreachable bridge', () => {

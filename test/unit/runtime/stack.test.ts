@@ -38,6 +38,7 @@ describe('loadStack', () => {
       dependsOn: [],
       restart: 'on-failure',
       maxRestarts: 10,
+      nodeFlags: [],
     })
     expect(stack.name).toBe(dir.split('/').at(-1))
     expect(stack.baseDir).toBe(dir)

@@ -73,6 +73,39 @@ const metaMigrations: Migration[] = [
       )`,
     ],
   },
+  {
+    version: 2,
+    statements: () => [
+      // Change-hook deliveries seen, by the sender's delivery id (X-GitHub-Delivery and the
+      // like), with the builds they queued: a redelivered push queues nothing more.
+      `CREATE TABLE change_deliveries (
+        id TEXT PRIMARY KEY,
+        received_at BIGINT NOT NULL,
+        builds TEXT NOT NULL
+      )`,
+    ],
+  },
+  {
+    version: 3,
+    statements: (d) => [
+      // Build state changes waiting to be POSTed by a reporter: kept until delivered (or given
+      // up), so a master restart loses none. One row per reporter and build: a newer state
+      // replaces one not yet sent, as the receiver keeps only the last anyway.
+      `CREATE TABLE report_outbox (
+        id ${idColumn(d)},
+        master TEXT NOT NULL,
+        reporter TEXT NOT NULL,
+        build_id BIGINT NOT NULL,
+        url TEXT NOT NULL,
+        body TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_at BIGINT NOT NULL,
+        last_error TEXT,
+        UNIQUE (reporter, build_id)
+      )`,
+      `CREATE INDEX report_outbox_due ON report_outbox (master, next_at)`,
+    ],
+  },
 ]
 
 const logMigrations: Migration[] = [
@@ -95,6 +128,33 @@ const logMigrations: Migration[] = [
       )`,
       // The data is zstd already: keep PostgreSQL from trying to compress it again in TOAST.
       ...(d === 'postgres' ? ['ALTER TABLE log_segments ALTER COLUMN data SET STORAGE EXTERNAL'] : []),
+    ],
+  },
+  {
+    version: 2,
+    statements: (d) => [
+      // Files steps uploaded, stored beside the logs: chunks of up to 1 MiB, each compressed
+      // once (or kept raw), and a row per artifact written only once all its chunks are.
+      `CREATE TABLE artifact_chunks (
+        build_id BIGINT NOT NULL,
+        path TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        codec SMALLINT NOT NULL,
+        raw_bytes INTEGER NOT NULL,
+        data ${d === 'sqlite' ? 'BLOB' : 'BYTEA'} NOT NULL,
+        PRIMARY KEY (build_id, path, seq)
+      )`,
+      ...(d === 'postgres' ? ['ALTER TABLE artifact_chunks ALTER COLUMN data SET STORAGE EXTERNAL'] : []),
+      `CREATE TABLE artifacts (
+        build_id BIGINT NOT NULL,
+        path TEXT NOT NULL,
+        step INTEGER NOT NULL,
+        size BIGINT NOT NULL,
+        stored_bytes BIGINT NOT NULL,
+        sha256 TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        PRIMARY KEY (build_id, path)
+      )`,
     ],
   },
 ]

@@ -83,6 +83,37 @@ function toStep(r: StepRow): Step {
   }
 }
 
+/** A build to queue: for which builder, why, with which properties. */
+export interface BuildRequest {
+  builder: string
+  reason: string
+  properties: Record<string, string>
+}
+
+/** A build state change waiting in the outbox of a reporter. */
+export interface OutboxReport {
+  id: number
+  reporter: string
+  build: number
+  url: string
+  body: string
+  /** Tries so far. */
+  attempts: number
+}
+
+/** A build just ended, with the builds its end triggered. */
+export interface Ended {
+  build: Build
+  triggered: Build[]
+}
+
+/** What enqueueAll did: the builds queued, or for a delivery seen before, the ids it queued then. */
+export interface Queued {
+  ids: number[]
+  builds: Build[]
+  duplicate: boolean
+}
+
 export interface StepTotals {
   lines: number
   rawBytes: number
@@ -97,7 +128,32 @@ export class CiStore {
   // ---- builds
 
   async enqueue(builder: string, reason: string, properties: Record<string, string>, now = Date.now()): Promise<Build> {
-    return this.sql.transaction((tx) => insertPending(tx, {builder, reason, properties, attempt: 1, retryOf: null}, now))
+    return (await this.enqueueAll([{builder, reason, properties}], undefined, now)).builds[0]
+  }
+
+  /**
+   * Queues builds in one transaction. With a delivery id (a change hook's), the delivery is
+   * recorded with them, and a delivery seen before queues nothing: `ids` are then the builds
+   * it queued the first time, `builds` is empty and `duplicate` is set.
+   */
+  async enqueueAll(requests: BuildRequest[], delivery?: string, now = Date.now()): Promise<Queued> {
+    return this.sql.transaction(async (tx) => {
+      if (delivery !== undefined) {
+        const fresh = await tx.run(
+          `INSERT INTO change_deliveries (id, received_at, builds) VALUES (?, ?, '[]') ON CONFLICT (id) DO NOTHING`,
+          [delivery, now],
+        )
+        if (fresh === 0) {
+          const seen = await tx.get<{builds: string}>('SELECT builds FROM change_deliveries WHERE id = ?', [delivery])
+          return {ids: JSON.parse(seen?.builds ?? '[]') as number[], builds: [], duplicate: true}
+        }
+      }
+      const builds: Build[] = []
+      for (const r of requests) builds.push(await insertPending(tx, {...r, attempt: 1, retryOf: null}, now))
+      const ids = builds.map((b) => b.id)
+      if (delivery !== undefined) await tx.run('UPDATE change_deliveries SET builds = ? WHERE id = ?', [JSON.stringify(ids), delivery])
+      return {ids, builds, duplicate: false}
+    })
   }
 
   async getBuild(id: number): Promise<Build | undefined> {
@@ -192,29 +248,55 @@ export class CiStore {
     })
   }
 
-  /** Ends a running build; false if it was not running any more (someone else ended it). */
-  async finishBuild(id: number, result: BuildResult, summary: string | null, now = Date.now()): Promise<boolean> {
+  /**
+   * Ends a running build; undefined if it was not running any more (someone else ended it).
+   * `then` (builds its end triggers) is queued in the same transaction, so exactly once.
+   */
+  async finishBuild(
+    id: number,
+    result: BuildResult,
+    summary: string | null,
+    then: BuildRequest[] = [],
+    now = Date.now(),
+  ): Promise<Ended | undefined> {
     return this.sql.transaction(async (tx) => {
-      const changed = await tx.run(
-        `UPDATE builds SET state = 'finished', result = ?, summary = ?, finished_at = ? WHERE id = ? AND state = 'running'`,
+      const row = await tx.get<BuildRow>(
+        `UPDATE builds SET state = 'finished', result = ?, summary = ?, finished_at = ? WHERE id = ? AND state = 'running' RETURNING *`,
         [result, summary, now, id],
       )
-      if (changed > 0) await endOpenSteps(tx, id, 'cancelled', now)
-      return changed > 0
+      if (!row) return undefined
+      await endOpenSteps(tx, id, 'cancelled', now)
+      const triggered: Build[] = []
+      for (const r of then) triggered.push(await insertPending(tx, {...r, attempt: 1, retryOf: null}, now))
+      return {build: toBuild(row), triggered}
     })
   }
 
   /**
    * Ends a running build as lost and, while attempts remain (1 + retries), queues it again as a
-   * new build that points back at it. Exactly once, however many masters notice.
+   * new build that points back at it. Exactly once, however many masters notice. When no retry
+   * follows, the loss is final and `then` is queued with it.
    */
-  async loseBuild(id: number, summary: string, retries: number, now = Date.now()): Promise<{lost: boolean; retry?: Build}> {
+  async loseBuild(
+    id: number,
+    summary: string,
+    retries: number,
+    then: BuildRequest[] = [],
+    now = Date.now(),
+  ): Promise<{lost: false; retry?: undefined} | ({lost: true; retry?: Build} & Ended)> {
     return this.sql.transaction(async (tx) => {
       const build = await tx.get<BuildRow>(`SELECT * FROM builds WHERE id = ?`, [id])
       if (!build || build.state !== 'running') return {lost: false}
-      await tx.run(`UPDATE builds SET state = 'finished', result = 'lost', summary = ?, finished_at = ? WHERE id = ?`, [summary, now, id])
+      const row = (await tx.get<BuildRow>(
+        `UPDATE builds SET state = 'finished', result = 'lost', summary = ?, finished_at = ? WHERE id = ? RETURNING *`,
+        [summary, now, id],
+      ))!
       await endOpenSteps(tx, id, 'lost', now)
-      if (Number(build.attempt) > retries || Number(build.cancel_requested) === 1) return {lost: true}
+      if (Number(build.attempt) > retries || Number(build.cancel_requested) === 1) {
+        const triggered: Build[] = []
+        for (const r of then) triggered.push(await insertPending(tx, {...r, attempt: 1, retryOf: null}, now))
+        return {lost: true, build: toBuild(row), triggered}
+      }
       const retry = await insertPending(
         tx,
         {
@@ -227,7 +309,17 @@ export class CiStore {
         now,
       )
       await tx.run('UPDATE builds SET retried_as = ? WHERE id = ?', [retry.id, id])
-      return {lost: true, retry}
+      return {lost: true, retry, build: {...toBuild(row), retriedAs: retry.id}, triggered: []}
+    })
+  }
+
+  /** Adds properties to a build (those a step found out, such as got_revision). */
+  async addProperties(id: number, properties: Record<string, string>): Promise<Build | undefined> {
+    return this.sql.transaction(async (tx) => {
+      const row = await tx.get<BuildRow>('SELECT * FROM builds WHERE id = ?', [id])
+      if (!row) return undefined
+      const merged = JSON.stringify({...JSON.parse(row.properties), ...properties})
+      return toBuild((await tx.get<BuildRow>('UPDATE builds SET properties = ? WHERE id = ? RETURNING *', [merged, id]))!)
     })
   }
 
@@ -290,6 +382,14 @@ export class CiStore {
     )
   }
 
+  /** Log totals of a step not finished yet (its master died before closing the log). */
+  async recordStepTotals(build: number, index: number, totals: StepTotals): Promise<void> {
+    await this.sql.run(
+      `UPDATE steps SET log_lines = ?, log_bytes = ?, stored_bytes = ? WHERE build_id = ? AND idx = ? AND state <> 'finished'`,
+      [totals.lines, totals.rawBytes, totals.storedBytes, build, index],
+    )
+  }
+
   // ---- masters
 
   async registerMaster(name: string, api: string, now = Date.now()): Promise<void> {
@@ -312,6 +412,49 @@ export class CiStore {
       [self, before],
     )
     return rows.map((r) => r.name)
+  }
+
+  // ---- reporter outbox
+
+  /** Queues a report for delivery, replacing one for the same reporter and build not sent yet. */
+  async queueReport(master: string, reporter: string, build: number, url: string, body: string, now = Date.now()): Promise<void> {
+    await this.sql.run(
+      `INSERT INTO report_outbox (master, reporter, build_id, url, body, attempts, next_at) VALUES (?, ?, ?, ?, ?, 0, ?)
+       ON CONFLICT (reporter, build_id) DO UPDATE SET master = excluded.master, url = excluded.url, body = excluded.body,
+         attempts = 0, next_at = excluded.next_at, last_error = NULL`,
+      [master, reporter, build, url, body, now],
+    )
+  }
+
+  /** This master's reports due for a (first or next) try. */
+  async dueReports(master: string, limit: number, now = Date.now()): Promise<OutboxReport[]> {
+    const rows = await this.sql.all<{id: number; reporter: string; build_id: number; url: string; body: string; attempts: number}>(
+      'SELECT id, reporter, build_id, url, body, attempts FROM report_outbox WHERE master = ? AND next_at <= ? ORDER BY next_at, id LIMIT ?',
+      [master, now, limit],
+    )
+    return rows.map((r) => ({
+      id: Number(r.id),
+      reporter: r.reporter,
+      build: Number(r.build_id),
+      url: r.url,
+      body: r.body,
+      attempts: Number(r.attempts),
+    }))
+  }
+
+  /** A report was delivered (or given up): gone, unless a newer state replaced it meanwhile. */
+  async reportDone(report: OutboxReport): Promise<void> {
+    await this.sql.run('DELETE FROM report_outbox WHERE id = ? AND body = ?', [report.id, report.body])
+  }
+
+  /** A try failed: the next one at `nextAt` (unless a newer state replaced the report meanwhile). */
+  async reportFailed(report: OutboxReport, error: string, nextAt: number): Promise<void> {
+    await this.sql.run('UPDATE report_outbox SET attempts = attempts + 1, next_at = ?, last_error = ? WHERE id = ? AND body = ?', [
+      nextAt,
+      error.slice(0, 500),
+      report.id,
+      report.body,
+    ])
   }
 
   // ---- scheduler state

@@ -3,6 +3,7 @@ import {errorMessage} from '../../../lib/errors.js'
 import {isProcessAlive, signalProcess} from '../../../lib/process.js'
 import {spawnDetached} from '../../../lib/spawn-detached.js'
 import type {Logger} from '../../../lib/logger.js'
+import type {StopReason} from '../contract.js'
 import {controlRequest} from '../control-client.js'
 import {takeExitReport} from '../exit-report.js'
 import type {Health, InstanceState, LastExit} from '../instance-view.js'
@@ -53,6 +54,8 @@ export class ManagedInstance {
   private healthTimer: NodeJS.Timeout | undefined
   private livenessTimer: NodeJS.Timeout | undefined
   private exitWaiters: Array<() => void> = []
+  /** What the next POST /stop tells the instance: stop() sets it, the machine's terminate effect sends it. */
+  private stopReason: StopReason = {restarting: false}
 
   constructor(
     spec: InstanceSpec,
@@ -97,15 +100,16 @@ export class ManagedInstance {
   }
 
   async restart(): Promise<void> {
-    await this.stop()
+    await this.stop(STOP_TIMEOUT_MS, {restarting: true})
     this.restarts++
     this.start()
   }
 
   /** Stops gracefully (POST /stop, else SIGTERM), then SIGKILLs the process group after a timeout. */
-  async stop(timeoutMs = STOP_TIMEOUT_MS): Promise<void> {
+  async stop(timeoutMs = STOP_TIMEOUT_MS, reason: StopReason = {restarting: false}): Promise<void> {
     const pid = this.pid
     const exited = pid === null ? Promise.resolve() : this.waitForExit()
+    this.stopReason = reason
     this.dispatch({type: 'stop'})
     if (pid === null) return
     if (!(await withTimeout(exited, timeoutMs))) {
@@ -178,7 +182,7 @@ export class ManagedInstance {
     rmSync(paths.exitReportFile(name), {force: true})
     const child = spawnDetached(
       process.execPath,
-      [bin, 'daemon', 'run', kind, '--name', name, '--config', configFile, '--base-dir', baseDir, '--supervised'],
+      [...this.spec.nodeFlags, bin, 'daemon', 'run', kind, '--name', name, '--config', configFile, '--base-dir', baseDir, '--supervised'],
       {
         logFile: paths.logFile(name),
         env: {TEND_HOME: paths.home},
@@ -207,7 +211,7 @@ export class ManagedInstance {
     const pid = this.pid
     if (pid === null) return
     try {
-      await controlRequest(this.deps.paths.controlSocket(this.spec.name), 'POST', '/stop', {timeoutMs: 2000})
+      await controlRequest(this.deps.paths.controlSocket(this.spec.name), 'POST', '/stop', {body: this.stopReason, timeoutMs: 2000})
     } catch {
       signalProcess(pid, 'SIGTERM')
     }

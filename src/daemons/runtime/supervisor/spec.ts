@@ -15,6 +15,8 @@ export const instanceSpecSchema = z
     stack: z.string().nullable(),
     restart: z.enum(restartPolicies),
     maxRestarts: z.number().int().min(0),
+    /** The kind's Node flags (DaemonKindEntry.nodeFlags), given to the process at start. */
+    nodeFlags: z.array(z.string().regex(/^--[a-z0-9-]+(=\S+)?$/, 'expected a Node flag such as --v8-pool-size=1')).default([]),
   })
   .strict()
 

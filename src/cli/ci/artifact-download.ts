@@ -1,0 +1,46 @@
+import {createWriteStream, existsSync, renameSync, rmSync} from 'node:fs'
+import {basename, resolve} from 'node:path'
+import {finished} from 'node:stream/promises'
+import {UsageError} from '../../lib/errors.js'
+import type {CiClient} from './ci-client.js'
+
+export interface Downloaded {
+  build: number
+  path: string
+  /** The file written, or null for stdout. */
+  file: string | null
+  size: number
+  sha256: string
+}
+
+/**
+ * `tend ci artifact get`: downloads into a temp file beside the target and renames it once its
+ * checksum is right, so a damaged or interrupted download never leaves a plausible file. The
+ * default name is the artifact's file name in the current folder: never a path the master chose.
+ */
+export async function downloadArtifact(
+  client: CiClient,
+  build: number,
+  path: string,
+  options: {output?: string; force?: boolean},
+): Promise<Downloaded> {
+  if (options.output === '-') {
+    const {size, sha256} = await client.downloadArtifact(build, path, process.stdout)
+    return {build, path, file: null, size, sha256}
+  }
+  const file = resolve(options.output ?? basename(path))
+  if (existsSync(file) && !options.force) throw new UsageError(`${file} exists`, {hint: 'pass --force to overwrite it, or -o another path'})
+  const part = `${file}.part-${process.pid}`
+  const out = createWriteStream(part, {flags: 'wx', mode: 0o644})
+  try {
+    const {size, sha256} = await client.downloadArtifact(build, path, out)
+    out.end()
+    await finished(out)
+    renameSync(part, file)
+    return {build, path, file, size, sha256}
+  } catch (error) {
+    out.destroy()
+    rmSync(part, {force: true})
+    throw error
+  }
+}
