@@ -15,21 +15,33 @@ import {BatchChannels, type BatchResponse} from './batch-channel.js'
 /** A node's answer, or the reason there is none. */
 export type NodeResult = {device: RingDevice; response: BackendResponse} | {device: RingDevice; error: Error}
 
+export interface ClusterOptions {
+  clusterSecret: string
+  /** A node slower than this counts as failed. */
+  nodeTimeoutMs: number
+  /** How long a node that failed is skipped. */
+  errorLimitMs: number
+  batchInFlight: number
+  /** How long a write decided by a quorum still waits for the other replicas (Swift's post_quorum_timeout). */
+  postQuorumMs: number
+}
+
 export class Cluster {
   readonly client: BackendClient
   readonly batches: BatchChannels
   private readonly limitedUntil = new Map<number, number>()
+  private readonly errorLimitMs: number
+  private readonly postQuorumMs: number
 
   constructor(
-    private readonly watcher: RingWatcher,
-    clusterSecret: string,
-    nodeTimeoutMs: number,
-    private readonly errorLimitMs: number,
+    private readonly watcher: Pick<RingWatcher, 'ring'>,
     private readonly log: Logger,
-    batchInFlight: number,
+    options: ClusterOptions,
   ) {
-    this.client = new BackendClient(nodeTimeoutMs, clusterSecret)
-    this.batches = new BatchChannels(this.client, {maxInFlight: batchInFlight, maxOps: 256, maxBytes: 4 * 1024 * 1024})
+    this.client = new BackendClient(options.nodeTimeoutMs, options.clusterSecret)
+    this.batches = new BatchChannels(this.client, {maxInFlight: options.batchInFlight, maxOps: 256, maxBytes: 4 * 1024 * 1024})
+    this.errorLimitMs = options.errorLimitMs
+    this.postQuorumMs = options.postQuorumMs
   }
 
   /** A small-object operation, sent in the next batch to the device. */
@@ -75,8 +87,11 @@ export class Cluster {
 
   /**
    * Sends a request to every replica of a partition, a handoff standing in for each primary
-   * that is limited or fails to connect. Resolves once `enough(results)` says the outcome is
-   * decided or every replica has answered; the rest finish in the background.
+   * that is limited or fails to connect. Resolves once every replica has answered, or
+   * `postQuorumMs` after `enough(results)` said the outcome is decided; the rest finish in the
+   * background. The wait matters: each replica updates its own container replica before it
+   * answers, and a container HEAD reads one replica, so answering on the quorum alone let a
+   * HEAD right after a PUT count one object too few.
    */
   writeReplicas(
     partition: number,
@@ -90,11 +105,19 @@ export class Cluster {
     const results: NodeResult[] = []
     return new Promise((resolve) => {
       let settled = false
+      let grace: NodeJS.Timeout | undefined
+      const settle = () => {
+        if (settled) return
+        settled = true
+        clearTimeout(grace)
+        resolve([...results])
+      }
       const finish = () => {
-        if (!settled && (results.length === primaries.length || enough(results))) {
-          settled = true
-          resolve([...results])
-        }
+        if (settled) return
+        if (results.length === primaries.length) return settle()
+        if (!enough(results)) return
+        if (this.postQuorumMs === 0) return settle()
+        grace ??= setTimeout(settle, this.postQuorumMs)
       }
       const attempt = async (device: RingDevice): Promise<void> => {
         try {

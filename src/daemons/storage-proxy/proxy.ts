@@ -34,6 +34,7 @@ export interface ProxyOptions {
   secretFile: string
   nodeTimeoutMs: number
   errorLimitMs: number
+  postQuorumMs: number
   clientTimeoutMs: number
   containerCacheMs: number
   bufferMaxBytes: number
@@ -55,7 +56,13 @@ export class SwiftProxy {
     private readonly log: Logger,
     metrics: MetricsRegistry,
   ) {
-    const cluster = new Cluster(watcher, options.clusterSecret, options.nodeTimeoutMs, options.errorLimitMs, log, options.batchInFlight)
+    const cluster = new Cluster(watcher, log, {
+      clusterSecret: options.clusterSecret,
+      nodeTimeoutMs: options.nodeTimeoutMs,
+      errorLimitMs: options.errorLimitMs,
+      batchInFlight: options.batchInFlight,
+      postQuorumMs: options.postQuorumMs,
+    })
     this.service = new ServiceServer(metrics, 'storage_proxy', {
       keepAliveMs: 65_000,
       maxHeaderSize: 64 * 1024,

@@ -26,6 +26,11 @@ const proxyConfig = z
     node_timeout: duration({min: '100ms'}).prefault('10s'),
     /** How long a node that failed is skipped (handoffs stand in for it). */
     error_limit: duration().prefault('10s'),
+    /**
+     * How long a PUT decided by two of three replicas still waits for the third (Swift's
+     * post_quorum_timeout): so listings and container counts read from any replica show it.
+     */
+    post_quorum_timeout: duration().prefault('500ms'),
     /** How long a client may pause mid-body before its request fails with 408. */
     client_timeout: duration({min: '100ms'}).prefault('60s'),
     container_cache: duration().prefault('10s'),
@@ -62,6 +67,7 @@ export default defineDaemonKind<ProxyConfig>({
         secretFile: config.token_secret_file ? resolve(ctx.baseDir, config.token_secret_file) : join(ctx.dataDir, 'token-secret'),
         nodeTimeoutMs: config.node_timeout,
         errorLimitMs: config.error_limit,
+        postQuorumMs: config.post_quorum_timeout,
         clientTimeoutMs: config.client_timeout,
         containerCacheMs: config.container_cache,
         bufferMaxBytes: config.buffer_max,
