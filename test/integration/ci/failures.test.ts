@@ -168,7 +168,7 @@ describe('failure semantics', () => {
           previous = now
           return same
         },
-        {intervalMs: 500, timeoutMs: 60_000, what: 'the step to stall'},
+        {intervalMs: 1000, timeoutMs: 60_000, what: 'the step to stall'},
       )
       const stalledAt = await expectSteady(progress, 2000, 'the step stays stalled while the master is frozen')
       // Stalled, not finished.
