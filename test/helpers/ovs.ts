@@ -7,6 +7,7 @@
 import {execa, type ResultPromise} from 'execa'
 import {mkdtempSync, rmSync} from 'node:fs'
 import {PrivateOvs} from '../../src/daemons/flow-agent/private-ovs.js'
+import {waitFor} from './tend-home.js'
 
 export type PortType = 'system' | 'afxdp'
 
@@ -111,6 +112,9 @@ export interface PingResult {
 
 export class Pinger {
   private readonly child: ResultPromise
+  /** Replies seen so far (ping prints each as it comes, even into a pipe). */
+  private replies = 0
+  private partialLine = ''
 
   constructor(netns: string, ip: string, intervalMs: number) {
     // -D stamps each reply; the summary on SIGINT counts what was sent and received.
@@ -118,6 +122,20 @@ export class Pinger {
       reject: false,
       timeout: 15 * 60_000,
     })
+    this.child.stdout?.on('data', (chunk: Buffer) => {
+      const lines = (this.partialLine + chunk.toString()).split('\n')
+      this.partialLine = lines.pop() ?? ''
+      this.replies += lines.filter((line) => line.includes(' bytes from ')).length
+    })
+  }
+
+  /**
+   * Resolves once `count` more replies came back: a run of pings that really crossed the path
+   * (however slowly a loaded machine sends them), not a guessed time.
+   */
+  async waitForReplies(count: number, what: string): Promise<void> {
+    const target = this.replies + count
+    await waitFor(() => this.replies >= target, {timeoutMs: 60_000, what: `${count} ping replies ${what}`})
   }
 
   /**

@@ -1,6 +1,7 @@
 import {existsSync, mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
+import {isDeepStrictEqual} from 'node:util'
 
 /**
  * A throwaway state home for one test file. cleanup() kills every process that left a pidfile
@@ -81,4 +82,22 @@ export async function waitFor<T>(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${options.what ?? 'condition'}${last ? `: ${String(last)}` : ''}`)
     await new Promise((r) => setTimeout(r, options.intervalMs ?? 50))
   }
+}
+
+/**
+ * A deliberate wait for something NOT to happen (the one place a test lets time pass on purpose):
+ * reads `read` every intervalMs for `ms` and fails, naming `why`, as soon as the value differs
+ * from the first reading. Returns that value, for the caller to show it is not vacuous (a step
+ * that finished also stops making progress).
+ */
+export async function expectSteady<T>(read: () => T | Promise<T>, ms: number, why: string, intervalMs = 100): Promise<T> {
+  const first = await read()
+  const until = Date.now() + ms
+  while (Date.now() < until) {
+    await new Promise((r) => setTimeout(r, intervalMs))
+    const now = await read()
+    if (!isDeepStrictEqual(now, first))
+      throw new Error(`${why}: changed from ${JSON.stringify(first)} to ${JSON.stringify(now)} within ${ms} ms`)
+  }
+  return first
 }

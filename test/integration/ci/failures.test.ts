@@ -8,7 +8,7 @@ import type {BuildDetail} from '../../../src/cli/ci/ci-client.js'
 import type {Build} from '../../../src/protocols/ci/builds.js'
 import {type JsonOf, tend, tendJson} from '../../helpers/cli.js'
 import type {ForegroundDaemon} from '../../helpers/daemon.js'
-import {isAlive, makeTendHome, waitFor} from '../../helpers/tend-home.js'
+import {expectSteady, isAlive, makeTendHome, waitFor} from '../../helpers/tend-home.js'
 import {type Master, startMaster, startWorker, workerAccounts} from './cluster.js'
 
 // Lost workers, master restarts and bad configs: each test gets its own state home.
@@ -57,6 +57,13 @@ function masterConfig(extra: Record<string, unknown> = {}) {
   }
 }
 
+/** The master's log, once it holds a line matching `pattern`. */
+function masterLogMatching(pattern: RegExp): string | undefined {
+  const file = join(home, 'logs', 'm1.log')
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : ''
+  return pattern.test(text) ? text : undefined
+}
+
 async function start(master: Master, builder: string): Promise<number> {
   const {status, body} = await master.post<Build>('/api/builds', {builder})
   expect(status).toBe(201)
@@ -64,7 +71,7 @@ async function start(master: Master, builder: string): Promise<number> {
 }
 
 describe('failure semantics', () => {
-  it('kill -9 of a worker mid-build loses the build within the heartbeat timeout and retries it', async () => {
+  it('kill -9 of a worker mid-build loses the build as its connection closes and retries it', async () => {
     const master = await startMaster(home, 'm1', masterConfig({workers: workerAccounts(['w1'])}))
     running.push(master.daemon)
     const w1 = await startWorker(home, 'w1', [master.ws], {waitConnected: master})
@@ -72,12 +79,13 @@ describe('failure semantics', () => {
     const waiting = tend(['ci', 'build', 'start', 'long', '--wait'], {home, timeout: 90_000})
     await waitFor(() => existsSync(join(scratch, 'pids-1')), {what: 'the step to start'})
     const id = (await master.get<Build[]>('/api/builds?state=running'))[0].id
-    const killedAt = Date.now()
     await w1.kill9()
-    const lost = await master.waitBuild(id, 10_000)
-    expect(Date.now() - killedAt).toBeLessThan(HEARTBEAT_TIMEOUT_MS + 1500)
+    const lost = await master.waitBuild(id, 30_000)
     expect(lost.build).toMatchObject({result: 'lost', attempt: 1})
     expect(lost.build.summary).toContain('w1')
+    // Lost when the closed connection was seen, not after the heartbeat timeout ran out.
+    const masterLog = await waitFor(() => masterLogMatching(/worker w1 disconnected/), {what: 'the disconnect in the log'})
+    expect(masterLog).not.toMatch(/worker w1 silent for/)
     expect(lost.build.retriedAs).toBeGreaterThan(id)
     // The worker comes back (as the supervisor would restart it) and runs the retry.
     running.push(await startWorker(home, 'w1', [master.ws], {waitConnected: master}))
@@ -106,13 +114,15 @@ describe('failure semantics', () => {
     process.kill(pid, 'SIGSTOP')
     const stoppedAt = Date.now()
     try {
-      const lost = await master.waitBuild(id, 10_000)
-      // The timeout, plus a sweep of the master's heartbeat check and slack for a loaded machine
-      // (the default timeout is 15 s; without heartbeats an open connection is never lost).
-      const tookMs = Date.now() - stoppedAt
-      expect(tookMs).toBeGreaterThanOrEqual(HEARTBEAT_TIMEOUT_MS - 500)
-      expect(tookMs).toBeLessThan(HEARTBEAT_TIMEOUT_MS + 4000)
+      const lost = await master.waitBuild(id, 30_000)
+      // Not before the timeout: the worker was silent at most one heartbeat before the stop.
+      expect(Date.now() - stoppedAt).toBeGreaterThanOrEqual(HEARTBEAT_TIMEOUT_MS - 500)
       expect(lost.build.result).toBe('lost')
+      // Lost by the heartbeat check (the connection stayed open): the master says how long it waited.
+      const dropped = /worker w1 silent for (\d+) ms: dropping it/.exec(
+        await waitFor(() => masterLogMatching(/silent for/), {what: 'the drop in the log'}),
+      )
+      expect(Number(dropped?.[1])).toBeGreaterThan(HEARTBEAT_TIMEOUT_MS)
     } finally {
       process.kill(pid, 'SIGCONT')
     }
@@ -150,10 +160,18 @@ describe('failure semantics', () => {
     process.kill(masterPid, 'SIGSTOP')
     try {
       // Buffers between the step and the frozen master fill (pipe, window, socket), then it waits.
-      await new Promise((r) => setTimeout(r, 2000))
-      const stalledAt = progress()
-      await new Promise((r) => setTimeout(r, 2000))
-      expect(progress()).toBe(stalledAt)
+      let previous = 0
+      await waitFor(
+        () => {
+          const now = progress()
+          const same = now === previous
+          previous = now
+          return same
+        },
+        {intervalMs: 1000, timeoutMs: 60_000, what: 'the step to stall'},
+      )
+      const stalledAt = await expectSteady(progress, 2000, 'the step stays stalled while the master is frozen')
+      // Stalled, not finished.
       expect(stalledAt).toBeLessThan(20480)
       const rssKb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${w1.process.pid}/status`, 'utf8'))![1])
       expect(rssKb).toBeLessThan(200 * 1024)

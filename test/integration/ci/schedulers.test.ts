@@ -1,6 +1,6 @@
 import {execa} from 'execa'
 import {createHmac} from 'node:crypto'
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -89,8 +89,11 @@ const sign = (body: string) => `sha256=${createHmac('sha256', HOOK_SECRET).updat
 
 describe('schedulers', () => {
   it('a git poller builds each new revision of its branch', async () => {
-    // The revision present at start is where polling begins: no build for it.
-    await new Promise((r) => setTimeout(r, 1000))
+    // The revision present at start is where polling begins: once the poller has recorded it, no build for it.
+    const masterLog = join(home, 'logs', 'm1.log')
+    await waitFor(() => existsSync(masterLog) && readFileSync(masterLog, 'utf8').includes('git poller poll: watching main from'), {
+      what: 'the poller to see the first revision',
+    })
     expect(await master.get<Build[]>('/api/builds?builder=on-poll')).toHaveLength(0)
     const revision = await commit('second')
     const [build] = await waitFor(async () => {
