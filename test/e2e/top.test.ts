@@ -170,7 +170,7 @@ describe('tend top', () => {
     await holdsSteady(
       60,
       {
-        selected: /^› ci-worker\s+ci-worker\s+t\s+running\s+\d+\s+\S+\s+0\s+healthy\s+\d+\.\d\s+[\d.]+ MiB/m,
+        selected: /^› ci-worker\s+ci-worker\s+t\s+running\s+\d+\s+\S+\s+0\s+healthy\s+[\d.-]+\s+[\d.]+ MiB/m,
         panelTitle: 'ci-worker (ci-worker) · panel',
         panelLine: /^│\s+connected to ci-master .*\n│\s+builds 0\/1\s/m,
       },
