@@ -162,16 +162,18 @@ describe('schedulers', () => {
   })
 
   it('a periodic scheduler queues a build on each cron tick', async () => {
+    // First attempts only: a nightly build lost in the restart above is retried as a new build
+    // that keeps its tick (retryOf points back), which is not a second queueing of the tick.
     const builds = await waitFor(
       async () => {
-        const list = await master.get<Build[]>('/api/builds?builder=nightly')
+        const list = (await master.get<Build[]>('/api/builds?builder=nightly')).filter((b) => b.retryOf === null)
         return list.length >= 2 ? list : undefined
       },
       {timeoutMs: 10_000},
     )
     expect(builds[0].reason).toContain('periodic scheduler every-second')
-    // Each tick is queued once (a compare-and-set on the tick), so two builds never share one.
+    // Each tick is queued once (a compare-and-set on the tick), so two first attempts never share one.
     const ticks = builds.map((b) => `#${b.id} ${b.properties.scheduled_at} (${b.reason})`)
-    expect(builds[0].properties.scheduled_at, ticks.join(', ')).not.toBe(builds[1].properties.scheduled_at)
+    expect(new Set(builds.map((b) => b.properties.scheduled_at)).size, ticks.join(', ')).toBe(builds.length)
   })
 })
