@@ -90,21 +90,11 @@ export class Supervisor {
       },
       'POST /instances/stop': async ({body}) => {
         const {name} = parseOrThrow(nameBody, body, 'stop request')
-        return this.perName.run(name, async () => {
-          const instance = this.get(name)
-          await instance.stop()
-          this.persist()
-          return instance.record()
-        })
+        return this.actOn(name, (instance) => instance.stop())
       },
       'POST /instances/restart': async ({body}) => {
         const {name} = parseOrThrow(nameBody, body, 'restart request')
-        return this.perName.run(name, async () => {
-          const instance = this.get(name)
-          await instance.restart()
-          this.persist()
-          return instance.record()
-        })
+        return this.actOn(name, (instance) => instance.restart())
       },
       'POST /instances/delete': async ({body}) => {
         const {name} = parseOrThrow(nameBody, body, 'delete request')
@@ -129,6 +119,16 @@ export class Supervisor {
 
   private list(): InstanceRecord[] {
     return [...this.instances.values()].map((instance) => instance.record())
+  }
+
+  /** Stops or restarts an instance in its name's turn, then saves and answers its new record. */
+  private actOn(name: string, act: (instance: ManagedInstance) => Promise<void>) {
+    return this.perName.run(name, async () => {
+      const instance = this.get(name)
+      await act(instance)
+      this.persist()
+      return instance.record()
+    })
   }
 
   private get(name: string): ManagedInstance {
