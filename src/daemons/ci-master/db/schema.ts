@@ -13,6 +13,10 @@ interface Migration {
 }
 
 const idColumn = (d: Dialect) => (d === 'sqlite' ? 'INTEGER PRIMARY KEY AUTOINCREMENT' : 'BIGSERIAL PRIMARY KEY')
+const blobType = (d: Dialect) => (d === 'sqlite' ? 'BLOB' : 'BYTEA')
+/** The data is zstd already: keep PostgreSQL from trying to compress it again in TOAST. */
+const storeDataUncompressed = (d: Dialect, table: string) =>
+  d === 'postgres' ? [`ALTER TABLE ${table} ALTER COLUMN data SET STORAGE EXTERNAL`] : []
 
 const metaMigrations: Migration[] = [
   {
@@ -123,11 +127,10 @@ const logMigrations: Migration[] = [
         newlines INTEGER NOT NULL,
         raw_bytes INTEGER NOT NULL,
         codec SMALLINT NOT NULL,
-        data ${d === 'sqlite' ? 'BLOB' : 'BYTEA'} NOT NULL,
+        data ${blobType(d)} NOT NULL,
         PRIMARY KEY (build_id, step, seq)
       )`,
-      // The data is zstd already: keep PostgreSQL from trying to compress it again in TOAST.
-      ...(d === 'postgres' ? ['ALTER TABLE log_segments ALTER COLUMN data SET STORAGE EXTERNAL'] : []),
+      ...storeDataUncompressed(d, 'log_segments'),
     ],
   },
   {
@@ -141,10 +144,10 @@ const logMigrations: Migration[] = [
         seq INTEGER NOT NULL,
         codec SMALLINT NOT NULL,
         raw_bytes INTEGER NOT NULL,
-        data ${d === 'sqlite' ? 'BLOB' : 'BYTEA'} NOT NULL,
+        data ${blobType(d)} NOT NULL,
         PRIMARY KEY (build_id, path, seq)
       )`,
-      ...(d === 'postgres' ? ['ALTER TABLE artifact_chunks ALTER COLUMN data SET STORAGE EXTERNAL'] : []),
+      ...storeDataUncompressed(d, 'artifact_chunks'),
       `CREATE TABLE artifacts (
         build_id BIGINT NOT NULL,
         path TEXT NOT NULL,
