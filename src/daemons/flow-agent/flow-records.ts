@@ -14,7 +14,7 @@
  */
 import type {DesiredFlows} from './desired-flows.js'
 import {type FlowDiff} from './diff.js'
-import {DEFAULT_PRIORITY, type Flow, dumpIdentity, dumpLineIdentity} from './flow.js'
+import {type Flow, dumpIdentity, dumpLineIdentity, parseDumpedFlow} from './flow.js'
 
 /** ofp_flow_stats: table_id at 2, priority at 12, idle/hard timeouts, flags, importance at 14-21, cookie at 24, match at 48. */
 const STATS_HEADER = 48
@@ -180,22 +180,13 @@ export function staleInGroup(desired: DesiredFlows, table: number, cookie: strin
 
 /** Whether a dump line's cookie, table and priority are the record's. */
 function sameHead(line: string, records: FlowRecords, r: number): boolean {
-  const cookieEnd = line.indexOf(',')
-  if (line.slice(8, cookieEnd) !== records.cookieText(r)) return false
-  let at = cookieEnd + 1
-  let table = 0
-  if (line.startsWith(' table=', at)) {
-    const end = line.indexOf(',', at)
-    table = Number(line.slice(at + 7, end))
-    at = end + 1
-  }
-  let priority = DEFAULT_PRIORITY
-  if (line.startsWith(' priority=', at)) {
-    let end = at + 10
-    while (end < line.length && line.charCodeAt(end) >= 48 && line.charCodeAt(end) <= 57) end++
-    priority = Number(line.slice(at + 10, end))
-  }
-  return table === records.tables[r] && priority === records.priorities[r]
+  const flow = parseDumpedFlow(line)
+  return (
+    flow !== undefined &&
+    flow.cookie === records.cookieText(r) &&
+    flow.table === records.tables[r] &&
+    flow.priority === records.priorities[r]
+  )
 }
 
 /**
