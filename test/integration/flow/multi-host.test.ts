@@ -381,7 +381,17 @@ describe('three hosts, one model', () => {
       writeFileSync(modelFile, JSON.stringify(withoutRule))
       // h1 (a1's host) marks the connection as no longer admitted, and nothing of it passes from then on.
       await waitFor(async () => (await conntrack(5003)).some((l) => l.includes('mark=1')), {what: 'the 5003 connection marked on h1'})
-      const stalledAt = cut.receivedSoFar()
+      // What was on its way before the mark still arrives (the receiver reports every 100 ms); then nothing.
+      let stalledAt = -1
+      await waitFor(
+        () => {
+          const now = cut.receivedSoFar()
+          const still = now === stalledAt
+          stalledAt = now
+          return still
+        },
+        {intervalMs: 500, what: 'the 5003 transfer stopped'},
+      )
       const keptAt = kept.receivedSoFar()
       await waitFor(() => kept.receivedSoFar() > keptAt + 256 * 1024, {what: 'the 5001 transfer going on'})
       expect(cut.receivedSoFar()).toBe(stalledAt)
