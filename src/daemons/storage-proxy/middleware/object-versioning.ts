@@ -42,12 +42,12 @@ function versionsContainerOf(container: string): string {
   return reservedName('versions', container)
 }
 
-function versionObjectName(object: string, version: Ticks): string {
+export function versionObjectName(object: string, version: Ticks): string {
   return reservedName(object, ticksToSwift(INVERT_FROM - version))
 }
 
 /** `\0<name>\0<inverted timestamp>` back into the name and its version; undefined if it is not one. */
-function splitVersion(stored: string): {name: string; version: Ticks} | undefined {
+export function splitVersion(stored: string): {name: string; version: Ticks} | undefined {
   const match = /^\0(.*)\0(\d{10}\.\d{5})$/s.exec(stored)
   if (!match) return undefined
   return {name: match[1], version: INVERT_FROM - parseSwiftTimestamp(match[2])!}
