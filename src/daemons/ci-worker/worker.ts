@@ -8,6 +8,7 @@ import {
   HEADER_WORKER,
   type MasterMessage,
   masterMessage,
+  OUTPUT_FRAGMENT_BYTES,
   OUTPUT_HEADER_BYTES,
   PROTOCOL_VERSION,
   parseMessage,
@@ -229,8 +230,14 @@ export class CiWorker {
       sendOutput: (build, step, frame, size) => {
         if (this.socket !== socket || socket?.readyState !== WebSocket.OPEN) return this.frames.give(frame)
         writeOutputHeader(frame, build, step)
-        // The frame goes back to the pool once written out, not before.
-        socket.send(frame.subarray(0, OUTPUT_HEADER_BYTES + size), () => this.frames.give(frame))
+        // In fragments (see OUTPUT_FRAGMENT_BYTES); the frame goes back to the pool once the
+        // last is written out, not before.
+        const message = frame.subarray(0, OUTPUT_HEADER_BYTES + size)
+        for (let at = 0; at < message.length; at += OUTPUT_FRAGMENT_BYTES) {
+          const end = Math.min(message.length, at + OUTPUT_FRAGMENT_BYTES)
+          const fin = end === message.length
+          socket.send(message.subarray(at, end), {binary: true, fin}, fin ? () => this.frames.give(frame) : undefined)
+        }
       },
       // To the master that gave the build, which alone accepts its artifacts.
       upload: (step, artifact) =>
