@@ -15,7 +15,8 @@ import type {StatusOf} from '../../helpers/daemon.js'
 import type {Build} from '../../../src/protocols/ci/builds.js'
 import {binRun, cliEnv, type JsonOf, repoRoot, tend} from '../../helpers/cli.js'
 import {panelInstance} from '../../helpers/instance-view.js'
-import {freePort, startPostgres, type TempPostgres} from '../../helpers/postgres.js'
+import {freePort} from '../../helpers/ports.js'
+import {startPostgres, type TempPostgres} from '../../helpers/postgres.js'
 import {makeTendHome, waitFor} from '../../helpers/tend-home.js'
 
 /**
