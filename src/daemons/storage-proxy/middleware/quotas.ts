@@ -1,6 +1,7 @@
-import type {ContainerCache} from '../container-cache.js'
+import type {ContainerCache, ContainerState} from '../container-cache.js'
 import type {SwiftRequest} from '../request.js'
 import {headerText, sendAnswer} from './exchange.js'
+import {unquote} from './names.js'
 import {type Middleware, bodyAnswer} from './pipeline.js'
 
 /**
@@ -38,7 +39,7 @@ export function containerQuotas(containers: ContainerCache): Middleware {
       const state = await containers.get(r.account, r.container)
       if (!state.exists) return stage.next(r)
       const quotaBytes = headerText(state.headers, 'x-container-meta-quota-bytes')
-      const used = Number(headerText(state.headers, 'x-container-bytes-used') ?? 0)
+      const used = digits(quotaBytes) ? await bytesUsed(containers, r.account, state.headers) : 0
       if (digits(quotaBytes) && Number(quotaBytes) < used + Number(headers['content-length'] ?? 0))
         return refuse(r, 413, 'Upload exceeds quota.')
       const quotaCount = headerText(state.headers, 'x-container-meta-quota-count')
@@ -47,6 +48,16 @@ export function containerQuotas(containers: ContainerCache): Middleware {
       return stage.next(r)
     },
   }
+}
+
+/** A container's bytes, with its versions' (object_versioning keeps them in a hidden container) as Swift counts them. */
+async function bytesUsed(containers: ContainerCache, account: string, headers: ContainerState['headers']): Promise<number> {
+  const own = Number(headerText(headers, 'x-container-bytes-used') ?? 0)
+  const versions = unquote(headerText(headers, 'x-container-sysmeta-versions-container') ?? '')
+  if (!versions) return own
+  // Every version written moves it (and the versions' writes cached their container early): read it fresh.
+  containers.forget(account, versions)
+  return own + Number(headerText((await containers.get(account, versions)).headers, 'x-container-bytes-used') ?? 0)
 }
 
 export function accountQuotas(containers: ContainerCache): Middleware {
