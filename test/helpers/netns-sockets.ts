@@ -41,6 +41,7 @@ const RECEIVER = `
 const net = require('node:net')
 const [host, port] = process.argv.slice(-2)
 let received = 0
+setInterval(() => console.log(JSON.stringify({progress: received})), 100).unref()
 const server = net.createServer((socket) => {
   socket.on('data', (d) => (received += d.length))
   socket.on('error', (e) => console.log(JSON.stringify({error: e.code})))
@@ -92,6 +93,12 @@ export class TcpTransfer {
       throw new Error(`connect failed: ${JSON.stringify(senderLines)}`)
     }
     return transfer
+  }
+
+  /** What the receiver has received so far (it reports every 100 ms). */
+  receivedSoFar(): number {
+    const last = this.receiverLines.findLast((l) => l.progress !== undefined)
+    return Number(last?.progress ?? 0)
   }
 
   /** Bytes written so far is not known before finish(); the receiver's count is, at the end. */

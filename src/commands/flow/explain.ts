@@ -8,7 +8,7 @@ export default class FlowExplain extends BaseCommand {
   static description = `Builds the packet PORT would send to --to (its MAC and address from the model, the destination's MAC too), and has
 Open vSwitch trace it (ovs-appctl ofproto/trace) on the agent's switch. Prints each table it went through with the flow that
 matched, then where the packet left (a port, a tunnel to another host, the wire) or the table that dropped it and why.
-The first packet of a new connection by default; --established traces one of a connection already admitted.`
+The first packet of a new connection by default; --established traces a reply in a connection the other side opened.`
   static examples = [
     '<%= config.bin %> flow explain web --to 10.0.0.12:5432',
     '<%= config.bin %> flow explain web --to [2001:db8::12]:443',
@@ -20,7 +20,7 @@ The first packet of a new connection by default; --established traces one of a c
     to: Flags.string({description: 'the destination: IP, IP:PORT or [IPv6]:PORT', required: true}),
     protocol: Flags.string({description: 'tcp or udp (with a port, default tcp), icmp (without)', options: ['tcp', 'udp', 'icmp']}),
     mac: Flags.string({description: "the destination's MAC, when the address is no port of the model"}),
-    established: Flags.boolean({description: 'a packet of an established connection, not the first of a new one'}),
+    established: Flags.boolean({description: 'a reply in an established connection, not the first packet of a new one'}),
     instance: Flags.string({char: 'i', description: 'the flow-agent instance to ask (default: the only one running)'}),
   }
 

@@ -15,7 +15,7 @@ import {hostname} from 'node:os'
 import {join} from 'node:path'
 import type {DaemonContext} from '../runtime/contract.js'
 import {FailureError} from '../../lib/errors.js'
-import {BridgeKeeper, type FlowMetrics, flowMetrics} from './bridge-keeper.js'
+import {type BridgeRead, BridgeKeeper, type FlowMetrics, flowMetrics} from './bridge-keeper.js'
 import {explainPacket} from './explain.js'
 import {formatFlow} from './flow.js'
 import type {FlowAgentConfig} from './flow-agent-config.js'
@@ -156,33 +156,21 @@ export class FlowAgent {
       })
     }
     const resetFlows = options.resetFlows || (this.resetPending && !options.dryRun)
-    const reports: SyncReport[] = []
     // First OVSDB: the flows refer to the numbers of the ports it creates.
     const infra = await this.keepInfrastructure(options)
-    let unreachable = !infra.reachable
-    for (const [name, bridge] of this.bridges) {
-      const leaving = !desired.bridges.includes(name)
-      try {
-        if (leaving) {
-          reports.push(await bridge.forget(options))
-          if (!options.dryRun) this.bridges.delete(name)
-          continue
-        }
-        const read = options.dryRun || options.resetFlows ? undefined : this.switch.takeRead(name)
-        const ports = read?.ports ?? infra.ports?.get(name)
-        reports.push(await bridge.sync(desired, reason, {...options, resetFlows}, {read, ports, modelFromCache: this.model.fromCache}))
-      } catch (error) {
-        const failure = bridge.failed(error)
-        if (failure.unreachable) {
-          // A bridge that left the model and is gone has no flows left to remove.
-          if (leaving && !options.dryRun) this.bridges.delete(name)
-          unreachable = true
-          // A switch that restarts comes back without the underlay's address on its bridge.
-          this.infra?.lost()
-        }
-        if (options.dryRun || options.resetFlows) throw error
-      }
-    }
+    // Then every bridge at once: each waits mostly on its own switch connection and ovs-ofctl.
+    // The reads started at start-up are of no use to a dry run or an explicit reset.
+    const takeReads = !options.dryRun && !options.resetFlows
+    const outcomes = await Promise.all(
+      [...this.bridges].map(([name, bridge]) =>
+        this.syncBridge(name, bridge, reason, {...options, resetFlows}, {infra, read: takeReads ? this.switch.takeRead(name) : undefined}),
+      ),
+    )
+    const failure = outcomes.find((o) => o.error !== undefined)
+    // A dry run or an explicit reset answers with the first failure.
+    if (failure && (options.dryRun || options.resetFlows)) throw failure.error
+    const reports = outcomes.flatMap((o) => (o.report ? [o.report] : []))
+    const unreachable = !infra.reachable || outcomes.some((o) => o.unreachable)
     if (resetFlows && !options.dryRun && !unreachable) this.resetPending = false
     if (!unreachable) this.infra?.watchInterfaces(desired)
     // Read the switch again soon after changing it: to confirm, and to learn the order it now
@@ -194,6 +182,36 @@ export class FlowAgent {
     // Retry soon rather than at the next interval: the switch is probably restarting.
     if (unreachable) this.scheduler.after(Math.min(1000, this.config.interval), 'switch back?')
     return reports
+  }
+
+  /** One bridge's part of a sync: its flows brought in line, or removed when it left the model. */
+  private async syncBridge(
+    name: string,
+    bridge: BridgeKeeper,
+    reason: string,
+    options: SyncOptions,
+    known: {infra: InfrastructureKept; read?: BridgeRead},
+  ): Promise<{report?: SyncReport; unreachable?: boolean; error?: unknown}> {
+    const desired = this.model.desired!
+    const leaving = !desired.bridges.includes(name)
+    try {
+      if (leaving) {
+        const report = await bridge.forget(options)
+        if (!options.dryRun) this.bridges.delete(name)
+        return {report}
+      }
+      const {read} = known
+      const ports = read?.ports ?? known.infra.ports?.get(name)
+      const report = await bridge.sync(desired, reason, options, {read, ports, modelFromCache: this.model.fromCache})
+      return {report}
+    } catch (error) {
+      if (!bridge.failed(error).unreachable) return {error}
+      // A bridge that left the model and is gone has no flows left to remove.
+      if (leaving && !options.dryRun) this.bridges.delete(name)
+      // A switch that restarts comes back without the underlay's address on its bridge.
+      this.infra?.lost()
+      return {error, unreachable: true}
+    }
   }
 
   /** Brings OVSDB in line with the model (see InfrastructureSync.keep). */

@@ -5,6 +5,7 @@
  * model builds it from its flows; the compiled-model cache from lines.
  */
 import {type Flow, dumpLine, parseDumpedFlow} from './flow.js'
+import type {RecordIndex} from './flow-records.js'
 
 export class DesiredFlows {
   /**
@@ -18,6 +19,11 @@ export class DesiredFlows {
    * whose digest is this one is right, with no dump at all.
    */
   knownDigest: string | undefined
+  /**
+   * The binary records of knownDump's flows, line by line (see flow-records.ts): with them a
+   * digest that differs tells the difference without a dump.
+   */
+  knownRecords: RecordIndex | undefined
   private order: string[]
   /** Where each slice of knownDump starts in `order`. */
   private starts: number[] = [0]
@@ -69,6 +75,8 @@ export class DesiredFlows {
   learnDump(texts: string[]): void {
     const slices = texts.map(flowLines)
     this.knownDump = texts
+    // Paired with the lines' old order: paired again (in sync.ts) with the new one.
+    this.knownRecords = undefined
     this.order = slices.flat()
     this.starts = []
     let at = 0

@@ -30,7 +30,8 @@ export async function explainPacket(context: ExplainContext, request: ExplainReq
   if (ofport === undefined) throw new UsageError(`port ${request.port}: its interface ${source.port.interface} is not on ${source.bridge}`)
   const packet = packetOf(view, source.port, ofport, request)
   const established = Boolean(request.established)
-  const ctNext = established ? Array.from({length: 4}, () => ['--ct-next', 'trk,est']).flat() : []
+  // Established: a reply in a connection the other side opened (the direction rules do not judge).
+  const ctNext = established ? Array.from({length: 4}, () => ['--ct-next', 'trk,est,rpl']).flat() : []
   const trace = await context.appctl(['ofproto/trace', source.bridge, packet, ...ctNext])
   const names = await interfaceNames(view, context)
   return {

@@ -15,6 +15,7 @@ import {delimiter, dirname, extname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import type {CompiledBridge} from './desired.js'
 import {DesiredFlows, flowLines} from './desired-flows.js'
+import {RecordIndex} from './flow-records.js'
 import type {Infrastructure} from './topology.js'
 
 const FORMAT = 'tend flow-agent compiled model 2'
@@ -36,6 +37,8 @@ interface Header {
     dumpOrder: boolean
     /** DesiredFlows.knownDigest. */
     digest?: string
+    /** DesiredFlows.knownRecords, base64 (with a dump order only). */
+    records?: string
   }>
 }
 
@@ -101,6 +104,7 @@ export class CompiledModelCache {
           parts: own.map((part) => part.length),
           dumpOrder: b.flows.knownDump !== undefined,
           digest: b.flows.knownDigest,
+          records: b.flows.knownDump && b.flows.knownRecords?.toBase64(),
         }
       }),
     }
@@ -127,6 +131,7 @@ function entryOf(header: Header, text: string, at: number): CacheEntry | undefin
     const flows = b.dumpOrder ? DesiredFlows.fromDump(parts) : new DesiredFlows(parts.flatMap(flowLines))
     if (flows.size !== b.flows) return undefined
     flows.knownDigest = typeof b.digest === 'string' ? b.digest : undefined
+    flows.knownRecords = b.dumpOrder && typeof b.records === 'string' ? RecordIndex.fromBase64(b.records, flows.size) : undefined
     bridges.push({name: b.name, interfaces: b.interfaces, signature: b.signature, unresolved: b.unresolved, flows})
   }
   return at === text.length ? {bridges, infrastructure: header.infrastructure, note: header.note} : undefined

@@ -8,6 +8,7 @@ import {closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, sta
 import {dirname, join} from 'node:path'
 import {type CompileContext, DesiredState} from './desired.js'
 import type {DesiredFlows} from './desired-flows.js'
+import type {RecordIndex} from './flow-records.js'
 import {CompiledModelCache} from './model-cache.js'
 import {type ModelInput, parseModelInput} from './model-input.js'
 
@@ -143,11 +144,11 @@ export class ModelStore {
   }
 }
 
-/** What a desired state puts in the cache: each bridge's flows, and the dump and digest known right. */
-type CacheState = Array<[DesiredFlows, string[] | undefined, string | undefined]>
+/** What a desired state puts in the cache: each bridge's flows, and the dump, digest and records known right. */
+type CacheState = Array<[DesiredFlows, string[] | undefined, string | undefined, RecordIndex | undefined]>
 
 function cacheState(desired: DesiredState): CacheState {
-  return desired.all().map((b) => [b.flows, b.flows.knownDump, b.flows.knownDigest])
+  return desired.all().map((b) => [b.flows, b.flows.knownDump, b.flows.knownDigest, b.flows.knownRecords])
 }
 
 function lastGoodText(doc: unknown): string {

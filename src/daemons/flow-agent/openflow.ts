@@ -29,6 +29,8 @@ const OFPMT_OXM = 1
 export interface FlowsDigest {
   digest: string
   flows: number
+  /** The multipart reply bodies (ofp_flow_stats entries, statistics zeroed): see flow-records.ts. */
+  replies: Buffer[]
 }
 
 /**
@@ -41,6 +43,7 @@ export function flowsDigest(address: string, cookie: bigint, mask: bigint, timeo
     const socket = open(address)
     const hash = createHash('sha256')
     let flows = 0
+    const replies: Buffer[] = []
     let pending: Buffer[] = []
     let pendingBytes = 0
     const fail = (error: Error) => {
@@ -81,11 +84,13 @@ export function flowsDigest(address: string, cookie: bigint, mask: bigint, timeo
         } else if (type === OFPT_ERROR) {
           return fail(new Error(`${address}: OpenFlow error type ${message.readUInt16BE(8)} code ${message.readUInt16BE(10)}`))
         } else if (type === OFPT_MULTIPART_REPLY && message.readUInt16BE(8) === OFPMP_FLOW) {
-          flows += hashFlowStats(hash, message.subarray(16))
+          const body = message.subarray(16)
+          flows += hashFlowStats(hash, body)
+          replies.push(body)
           if ((message.readUInt16BE(10) & OFPMPF_REPLY_MORE) === 0) {
             socket.removeAllListeners('close')
             socket.destroy()
-            return resolve({digest: hash.digest('hex'), flows})
+            return resolve({digest: hash.digest('hex'), flows, replies})
           }
         }
       }

@@ -8,7 +8,7 @@ import {closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync} f
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {FailureError, errorMessage} from '../../lib/errors.js'
-import {flowsDigest} from './openflow.js'
+import {type FlowsDigest, flowsDigest} from './openflow.js'
 
 const OPENFLOW = 'OpenFlow14'
 
@@ -41,8 +41,7 @@ export class OvsSwitch {
    * switch, is the bottleneck), so the slices split the work across cores.
    */
   async dumpFlowsText(cookie: bigint, mask: bigint): Promise<string[]> {
-    const sliceBits = BigInt(Math.max(0, Math.ceil(Math.log2(this.parallelism))))
-    const slices = 1n << sliceBits
+    const slices = BigInt(this.dumpSlices)
     // Each dump goes to a file, not a pipe: ovs-ofctl then never waits for this process, which
     // may be busy compiling the model meanwhile.
     const dir = mkdtempSync(join(tmpdir(), 'tend-dump-'))
@@ -67,9 +66,19 @@ export class OvsSwitch {
     }
   }
 
-  /** The native digest of the flows whose cookie matches `cookie/mask` (see openflow.ts). */
-  async flowsDigest(cookie: bigint, mask: bigint): Promise<string> {
-    return (await flowsDigest(this.address, cookie, mask, this.timeoutMs)).digest
+  /** How many cookie slices dumpFlowsText reads (its text has one string per slice). */
+  get dumpSlices(): number {
+    return 2 ** Math.max(0, Math.ceil(Math.log2(this.parallelism)))
+  }
+
+  /** The flows of one table with exactly this cookie, as `dump-flows --no-stats` text. */
+  dumpTableCookie(table: number, cookie: string): Promise<string> {
+    return this.ofctl(['--no-stats', '--no-names', 'dump-flows', this.address, `table=${table},cookie=${cookie}/-1`])
+  }
+
+  /** The native digest of the flows whose cookie matches `cookie/mask`, with their records (see openflow.ts). */
+  flowsDigest(cookie: bigint, mask: bigint): Promise<FlowsDigest> {
+    return flowsDigest(this.address, cookie, mask, this.timeoutMs)
   }
 
   /**

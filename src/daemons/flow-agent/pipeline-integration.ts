@@ -8,8 +8,9 @@
  *            from a DHCP port
  *   table 12 egress tracking: ND and DHCPv6 client traffic passes; IP goes through conntrack
  *            in the network's zone (ports with security groups only)
- *   table 15 egress groups:  established and related traffic passes, a new connection only if
- *            a rule admits it (and is committed), invalid drops
+ *   table 15 egress groups:  replies and related traffic pass; a new connection, and every later
+ *            packet in its direction, only while a rule admits it (committed); a connection no
+ *            rule admits any more is marked (ct_mark) and dropped both ways; invalid drops
  *   table 20 forwarding:     a known MAC of the network: a local port (reg7) or the uplink;
  *            ARP answered from the model (overlay networks); floods to the network's ports and
  *            uplink (never back to the uplink it came from)
@@ -38,6 +39,10 @@ export const TABLES = {
 
 /** The conntrack zone of a packet: its network's id, in reg6. */
 const ZONE = 'NXM_NX_REG6[0..15]'
+/** What rules judge: a connection's first packet and the later ones in its direction (not replies, not related). */
+const RULES_STATE = 'ct_state=-rel-rpl+trk'
+/** Marks a connection in ct_mark as no longer admitted (Neutron's CT_MARK_INVALID): it is dropped from then on. */
+const CUT = `ct(commit,zone=${ZONE},exec(set_field:0x1->ct_mark))`
 const TO_REG7 = 'output:NXM_NX_REG7[0..15]'
 const IPV6_MULTICAST = '33:33:00:00:00:00/ff:ff:00:00:00:00'
 const DHCPV6_SERVERS = '33:33:00:01:00:02'
@@ -131,7 +136,8 @@ function groupRules(add: AddFlow, model: NetworkModel, port: PortModel, ofport: 
     model.security_groups[group].rules.forEach((r, index) => {
       const ingress = r.direction === 'ingress'
       const matches = ruleMatches({
-        head: 'ct_state=+new-est+trk',
+        // New connections and the later packets in their direction: a rule that goes takes its connections with it.
+        head: RULES_STATE,
         port: ingress ? `reg7=${hex(ofport)}` : `in_port=${ofport}`,
         protocol: r.protocol,
         ports: r.ports,
@@ -158,9 +164,18 @@ function conntrackTables(add: AddFlow): void {
   add(TABLES.egressTracking, 110, 'udp6,tp_src=546,tp_dst=547', `goto_table:${TABLES.forwarding}`)
   add(TABLES.egressTracking, 100, 'ip', ct(TABLES.egressGroups))
   add(TABLES.egressTracking, 100, 'ipv6', ct(TABLES.egressGroups))
-  add(TABLES.egressGroups, 110, 'ct_state=+inv+trk', 'drop')
-  add(TABLES.egressGroups, 100, 'ct_state=-new+est-inv+trk', `goto_table:${TABLES.forwarding}`)
-  add(TABLES.egressGroups, 100, 'ct_state=-new+rel-inv+trk', `goto_table:${TABLES.forwarding}`)
+  // A connection's state decides alone for replies and related traffic; what goes in its
+  // direction is judged by the rules (priority 50), and if none admits it any more, the
+  // connection is marked and dropped, its replies too.
+  const judged = (table: number, pass: string) => {
+    add(table, 110, 'ct_state=+inv+trk', 'drop')
+    add(table, 105, 'ct_state=+trk,ct_mark=0x1/0x1', 'drop')
+    add(table, 100, 'ct_state=-new+est+rpl-inv+trk', pass)
+    add(table, 100, 'ct_state=-new+rel-inv+trk', pass)
+    add(table, 40, 'ct_state=+est-rel-rpl+trk,ip', CUT)
+    add(table, 40, 'ct_state=+est-rel-rpl+trk,ipv6', CUT)
+  }
+  judged(TABLES.egressGroups, `goto_table:${TABLES.forwarding}`)
 
   for (const type of ND_INGRESS) add(TABLES.ingressTracking, 110, `icmp6,icmp_type=${type}`, TO_REG7)
   add(TABLES.ingressTracking, 110, 'udp6,tp_src=547,tp_dst=546', TO_REG7)
@@ -168,9 +183,7 @@ function conntrackTables(add: AddFlow): void {
   add(TABLES.ingressTracking, 100, 'ct_state=-trk,ip', ct(TABLES.ingressGroups))
   add(TABLES.ingressTracking, 100, 'ct_state=-trk,ipv6', ct(TABLES.ingressGroups))
   add(TABLES.ingressTracking, 90, 'ct_state=+trk', `goto_table:${TABLES.ingressGroups}`)
-  add(TABLES.ingressGroups, 110, 'ct_state=+inv+trk', 'drop')
-  add(TABLES.ingressGroups, 100, 'ct_state=-new+est-inv+trk', TO_REG7)
-  add(TABLES.ingressGroups, 100, 'ct_state=-new+rel-inv+trk', TO_REG7)
+  judged(TABLES.ingressGroups, TO_REG7)
   for (const table of [TABLES.egressTracking, TABLES.egressGroups, TABLES.ingressTracking, TABLES.ingressGroups]) add(table, 0, '', 'drop')
 }
 

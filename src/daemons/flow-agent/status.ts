@@ -47,9 +47,10 @@ export interface SyncReport {
   changes: string[]
   /**
    * How the switch was read: 'digest' when its flows' digest was the one known right (no dump
-   * was needed, see openflow.ts), else 'dump'.
+   * was needed, see openflow.ts), 'records' when the digest's flow records told the difference
+   * (see flow-records.ts), else 'dump'.
    */
-  read: 'digest' | 'dump'
+  read: 'digest' | 'records' | 'dump'
 }
 
 export interface BridgeStatus {
@@ -80,7 +81,7 @@ export interface ExplainRequest {
   protocol?: 'tcp' | 'udp' | 'icmp'
   /** The destination MAC, when the address is no port of the model. */
   mac?: string
-  /** Trace a packet of an established connection rather than the first of a new one. */
+  /** Trace a reply in an established connection rather than the first packet of a new one. */
   established?: boolean
 }
 

@@ -6,7 +6,9 @@
 import {COOKIE_TAG_MASK, COOKIE_TAG_SHIFT} from './compile.js'
 import type {DesiredFlows} from './desired-flows.js'
 import {type FlowDiff, diffDumpText, flowModLines} from './diff.js'
-import {type Flow, formatFlow} from './flow.js'
+import {type Flow, formatFlow, parseDump} from './flow.js'
+import {FlowRecords, RecordIndex, diffRecords, staleInGroup} from './flow-records.js'
+import type {FlowsDigest} from './openflow.js'
 import type {OvsSwitch} from './ovs-switch.js'
 import type {SyncReport} from './status.js'
 
@@ -64,37 +66,76 @@ export async function syncBridge(
 
 /** Reads started ahead of the sync that uses them. */
 export interface Prefetched {
-  digest?: Promise<string | undefined>
+  digest?: Promise<FlowsDigest | undefined>
   dump?: Promise<string[]>
   startedAt: number
 }
 
+type SwitchRead = {diff: FlowDiff; installed: number; read: SyncReport['read']}
+
+/** At most this many (table, cookie) groups of stale flows are dumped on their own; more, and the switch is dumped whole. */
+const STALE_GROUPS = 8
+
 /**
  * The difference between the switch and the desired flows. The native digest comes first: if
- * it is the one known right, the switch is right and no dump is needed. Otherwise the flows
- * are dumped as text and compared; a dump found exactly right is remembered, and so is the
- * digest if a second one, taken after the dump, equals the first (the flows did not change
- * while they were dumped).
+ * it is the one known right, the switch is right and no dump is needed. If not, and the
+ * desired flows' records are known, the digest's records tell the difference (see
+ * flow-records.ts). Otherwise the flows are dumped as text and compared; a dump found exactly
+ * right is remembered, and so are the digest and its records if a second digest, taken after
+ * the dump, equals the first (the flows did not change while they were dumped).
  */
-async function readSwitch(
-  sw: OvsSwitch,
-  desired: DesiredFlows,
-  cookieTag: number,
-  prefetched?: Prefetched,
-): Promise<{diff: FlowDiff; installed: number; read: 'digest' | 'dump'}> {
+async function readSwitch(sw: OvsSwitch, desired: DesiredFlows, cookieTag: number, prefetched?: Prefetched): Promise<SwitchRead> {
   const before = await (prefetched?.digest ?? ownFlowsDigest(sw, cookieTag))
-  if (before !== undefined && before === desired.knownDigest) {
+  if (before !== undefined && before.digest === desired.knownDigest) {
     return {diff: {add: [], modify: [], replace: [], delete: []}, installed: desired.size, read: 'digest'}
   }
+  const fromRecords = before && desired.knownRecords && (await readRecords(sw, desired, before))
+  if (fromRecords) return fromRecords
   const dump = await (prefetched?.dump ?? dumpOwnFlows(sw, cookieTag))
   const {diff, installed, identical, exact} = diffDumpText(desired, dump)
   if (exact && !identical) desired.learnDump(dump)
-  if (exact && before !== undefined && (await ownFlowsDigest(sw, cookieTag)) === before) desired.knownDigest = before
+  if (exact && before !== undefined && (await ownFlowsDigest(sw, cookieTag))?.digest === before.digest) {
+    desired.knownDigest = before.digest
+    desired.knownRecords ??= pairRecords(desired, before, sw.dumpSlices)
+  }
   return {diff, installed, read: 'dump'}
 }
 
+/**
+ * The difference read from the digest's records; undefined when they cannot tell it (too many
+ * groups of stale flows, or the switch changed while their text was read).
+ */
+async function readRecords(sw: OvsSwitch, desired: DesiredFlows, digest: FlowsDigest): Promise<SwitchRead | undefined> {
+  let records: FlowRecords
+  try {
+    records = FlowRecords.fromReplies(digest.replies, digest.flows)
+  } catch {
+    return undefined
+  }
+  const {diff, installed, stale, staleCount} = diffRecords(desired, desired.knownRecords!, records)
+  if (stale.size > STALE_GROUPS) return undefined
+  for (const {table, cookie, count} of stale.values()) {
+    const found = staleInGroup(desired, table, cookie, parseDump(await sw.dumpTableCookie(table, cookie)))
+    if (found.length !== count) return undefined
+    diff.delete.push(...found)
+  }
+  // Every record is a desired flow's, each once, and none is missing: this digest is of a right switch.
+  if (staleCount === 0 && diff.add.length + diff.modify.length + diff.replace.length === 0) desired.knownDigest = digest.digest
+  return {diff, installed, read: 'records'}
+}
+
+/** The desired flows' records from a digest of a switch found exactly right (undefined if they do not pair). */
+function pairRecords(desired: DesiredFlows, digest: FlowsDigest, slices: number): RecordIndex | undefined {
+  if (desired.knownDump?.length !== slices) return undefined
+  try {
+    return RecordIndex.pair(desired, FlowRecords.fromReplies(digest.replies, digest.flows), slices)
+  } catch {
+    return undefined
+  }
+}
+
 /** The native digest of the agent's flows, or undefined if it cannot be had (see openflow.ts). */
-export function ownFlowsDigest(sw: OvsSwitch, cookieTag: number): Promise<string | undefined> {
+export function ownFlowsDigest(sw: OvsSwitch, cookieTag: number): Promise<FlowsDigest | undefined> {
   return sw.flowsDigest(BigInt(cookieTag) << COOKIE_TAG_SHIFT, COOKIE_TAG_MASK).catch(() => undefined)
 }
 

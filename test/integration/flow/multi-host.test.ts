@@ -66,7 +66,13 @@ const model = {
   },
   security_groups: {
     server: {
-      rules: [{direction: 'egress'}, {direction: 'ingress', protocol: 'tcp', ports: 5001}, {direction: 'ingress', protocol: 'icmp'}],
+      rules: [
+        {direction: 'egress'},
+        {direction: 'ingress', protocol: 'tcp', ports: 5001},
+        {direction: 'ingress', protocol: 'icmp'},
+        // Removed by the last test, which checks the connections it admitted are cut.
+        {direction: 'ingress', protocol: 'tcp', ports: 5003},
+      ],
     },
     inside: {rules: [{direction: 'egress'}, {direction: 'ingress', protocol: 'tcp', ports: 22, remote_group: 'admins'}]},
     admins: {rules: [{direction: 'egress'}]},
@@ -355,6 +361,48 @@ describe('three hosts, one model', () => {
     } finally {
       await transfer.abort().catch(() => undefined)
       await pinger.stop(0).catch(() => undefined)
+    }
+  })
+
+  it('removing a rule cuts the connections it admitted; one another rule admits keeps passing', async () => {
+    await reachable('b1', ip('a1'))
+    const conntrack = async (port: number) =>
+      (await appctl(0, 'dpctl/dump-conntrack')).split('\n').filter((l) => l.includes(`dport=${port}`) && l.includes('state=ESTABLISHED'))
+    const kept = await TcpTransfer.start(vms.b1.netns, {netns: vms.a1.netns, ip: ip('a1'), port: 5001})
+    const cut = await TcpTransfer.start(vms.b1.netns, {netns: vms.a1.netns, ip: ip('a1'), port: 5003}).catch(async (error) => {
+      await kept.abort()
+      throw error
+    })
+    const modelFile = join(shared.home, 'cloud.json')
+    try {
+      await waitFor(() => kept.receivedSoFar() > 0 && cut.receivedSoFar() > 0, {what: 'both transfers flowing'})
+      const withoutRule = structuredClone(model)
+      withoutRule.security_groups.server.rules = withoutRule.security_groups.server.rules.filter((r) => r.ports !== 5003)
+      writeFileSync(modelFile, JSON.stringify(withoutRule))
+      // h1 (a1's host) marks the connection as no longer admitted, and nothing of it passes from then on.
+      await waitFor(async () => (await conntrack(5003)).some((l) => l.includes('mark=1')), {what: 'the 5003 connection marked on h1'})
+      // What was on its way before the mark still arrives (the receiver reports every 100 ms); then nothing.
+      let stalledAt = -1
+      await waitFor(
+        () => {
+          const now = cut.receivedSoFar()
+          const still = now === stalledAt
+          stalledAt = now
+          return still
+        },
+        {intervalMs: 500, what: 'the 5003 transfer stopped'},
+      )
+      const keptAt = kept.receivedSoFar()
+      await waitFor(() => kept.receivedSoFar() > keptAt + 256 * 1024, {what: 'the 5001 transfer going on'})
+      expect(cut.receivedSoFar()).toBe(stalledAt)
+      expect((await conntrack(5001)).some((l) => l.includes('mark=1'))).toBe(false)
+      const result = await kept.finish()
+      expect(result.errors).toEqual([])
+      expect(result.received).toBe(result.sent)
+    } finally {
+      writeFileSync(modelFile, JSON.stringify(model))
+      await kept.abort().catch(() => undefined)
+      await cut.abort().catch(() => undefined)
     }
   })
 })

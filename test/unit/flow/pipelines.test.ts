@@ -22,19 +22,26 @@ describe('the integration bridge with security groups', () => {
     expect(int).toContain(`10/100 ip,in_port=${c1},dl_src=02:00:00:00:0c:01,nw_src=10.1.0.3 goto_table:12`)
     expect(int).toContain(`10/100 ip,in_port=${a1},dl_src=02:00:00:00:0a:01,nw_src=10.1.0.1 goto_table:20`)
     expect(int).toContain('12/100 ip ct(table=15,zone=NXM_NX_REG6[0..15])')
-    expect(int).toContain('15/100 ct_state=-new+est-inv+trk goto_table:20')
+    // Replies pass on their state; what a connection sends in its own direction is judged by the rules.
+    expect(int).toContain('15/100 ct_state=-new+est+rpl-inv+trk goto_table:20')
     expect(int).toContain(`30/100 reg7=${'0x' + c1.toString(16)} goto_table:32`)
     expect(int).toContain('32/100 ct_state=-trk,ip ct(table=35,zone=NXM_NX_REG6[0..15])')
-    expect(int).toContain('35/100 ct_state=-new+est-inv+trk output:NXM_NX_REG7[0..15]')
+    expect(int).toContain('35/100 ct_state=-new+est+rpl-inv+trk output:NXM_NX_REG7[0..15]')
+    // A connection no rule admits any more is marked and dropped, both ways, from then on.
+    for (const table of [15, 35]) {
+      expect(int).toContain(`${table}/105 ct_state=+trk,ct_mark=0x1/0x1 drop`)
+      expect(int).toContain(`${table}/40 ct_state=+est-rel-rpl+trk,ip ct(commit,zone=NXM_NX_REG6[0..15],exec(set_field:0x1->ct_mark))`)
+      expect(int).toContain(`${table}/40 ct_state=+est-rel-rpl+trk,ipv6 ct(commit,zone=NXM_NX_REG6[0..15],exec(set_field:0x1->ct_mark))`)
+    }
     // Egress to 10/8 on ports 80-81; ingress UDP 1000-1003 from 10/8 (ICMP from an IPv6 prefix: IPv6 flows).
     expect(int).toContain(
-      `15/50 ct_state=+new-est+trk,tcp,in_port=${c1},nw_dst=10.0.0.0/8,tp_dst=0x50/0xfffe ct(commit,zone=NXM_NX_REG6[0..15]),goto_table:20`,
+      `15/50 ct_state=-rel-rpl+trk,tcp,in_port=${c1},nw_dst=10.0.0.0/8,tp_dst=0x50/0xfffe ct(commit,zone=NXM_NX_REG6[0..15]),goto_table:20`,
     )
     expect(int).toContain(
-      `35/50 ct_state=+new-est+trk,udp,reg7=0x${c1.toString(16)},nw_src=10.0.0.0/8,tp_dst=0x3e8/0xfffc ct(commit,zone=NXM_NX_REG6[0..15]),output:${c1}`,
+      `35/50 ct_state=-rel-rpl+trk,udp,reg7=0x${c1.toString(16)},nw_src=10.0.0.0/8,tp_dst=0x3e8/0xfffc ct(commit,zone=NXM_NX_REG6[0..15]),output:${c1}`,
     )
     expect(int).toContain(
-      `35/50 ct_state=+new-est+trk,icmp6,reg7=0x${c1.toString(16)},ipv6_src=2001:db8::/64 ct(commit,zone=NXM_NX_REG6[0..15]),output:${c1}`,
+      `35/50 ct_state=-rel-rpl+trk,icmp6,reg7=0x${c1.toString(16)},ipv6_src=2001:db8::/64 ct(commit,zone=NXM_NX_REG6[0..15]),output:${c1}`,
     )
   })
 
@@ -43,7 +50,7 @@ describe('the integration bridge with security groups', () => {
     const d1 = ofport('br-int', 'tap-d1')
     // inside admits tcp/22 from the group admin: c1's addresses (d1 has IPv4 only: IPv4 flows only).
     expect(lines('br-int').filter((l) => l.startsWith('35/50') && l.includes(`reg7=0x${d1.toString(16)},`))).toEqual([
-      `35/50 ct_state=+new-est+trk,tcp,reg7=0x${d1.toString(16)},nw_src=10.1.0.3,tp_dst=22 ct(commit,zone=NXM_NX_REG6[0..15]),output:${d1}`,
+      `35/50 ct_state=-rel-rpl+trk,tcp,reg7=0x${d1.toString(16)},nw_src=10.1.0.3,tp_dst=22 ct(commit,zone=NXM_NX_REG6[0..15]),output:${d1}`,
     ])
   })
 
