@@ -85,7 +85,23 @@ function realm(req: RequestBody | undefined): string {
 
 /** Swift's header names: each word capitalised (Python's str.title(), as HeaderKeyDict does). */
 export function titleCase(name: string): string {
-  return name.toLowerCase().replace(/(^|[^a-z])([a-z])/g, (_, before: string, letter: string) => before + letter.toUpperCase())
+  let titled = titledNames.get(name)
+  if (titled === undefined) {
+    titled = name.toLowerCase().replace(/(^|[^a-z])([a-z])/g, (_, before: string, letter: string) => before + letter.toUpperCase())
+    // Every answer re-cases the same few dozen names; metadata names a client makes up are
+    // as many as it likes, so the memo stops growing rather than hold them all.
+    if (titledNames.size < MAX_TITLED_NAMES) titledNames.set(name, titled)
+  }
+  return titled
+}
+
+const titledNames = new Map<string, string>()
+const MAX_TITLED_NAMES = 2000
+
+function titleCased(headers: OutgoingHttpHeaders): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {}
+  for (const name in headers) out[titleCase(name)] = headers[name]
+  return out
 }
 
 /** The proxy's responses to clients: every header name goes out Title-Cased, as Swift's do. */
@@ -104,9 +120,7 @@ export class SwiftResponse<Request extends IncomingMessage = IncomingMessage> ex
 
   override writeHead(statusCode: number, ...rest: unknown[]): this {
     const titled = rest.map((arg) =>
-      arg && typeof arg === 'object' && !Array.isArray(arg)
-        ? Object.fromEntries(Object.entries(arg as OutgoingHttpHeaders).map(([k, v]) => [titleCase(k), v]))
-        : arg,
+      arg && typeof arg === 'object' && !Array.isArray(arg) ? titleCased(arg as OutgoingHttpHeaders) : arg,
     ) as [OutgoingHttpHeaders | OutgoingHttpHeader[] | undefined]
     return super.writeHead(statusCode, ...titled)
   }
