@@ -98,12 +98,6 @@ export function titleCase(name: string): string {
 const titledNames = new Map<string, string>()
 const MAX_TITLED_NAMES = 2000
 
-function titleCased(headers: OutgoingHttpHeaders): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = {}
-  for (const name in headers) out[titleCase(name)] = headers[name]
-  return out
-}
-
 /** The proxy's responses to clients: every header name goes out Title-Cased, as Swift's do. */
 export class SwiftResponse<Request extends IncomingMessage = IncomingMessage> extends ServerResponse<Request> {
   constructor(req: Request) {
@@ -119,10 +113,14 @@ export class SwiftResponse<Request extends IncomingMessage = IncomingMessage> ex
   }
 
   override writeHead(statusCode: number, ...rest: unknown[]): this {
-    const titled = rest.map((arg) =>
-      arg && typeof arg === 'object' && !Array.isArray(arg) ? titleCased(arg as OutgoingHttpHeaders) : arg,
-    ) as [OutgoingHttpHeaders | OutgoingHttpHeader[] | undefined]
-    return super.writeHead(statusCode, ...titled)
+    // Node sets an object's headers one by one with setHeader anyway once any header was set
+    // (X-Trans-Id always is): done here, each name is re-cased once, with no copy made.
+    const headers = rest.at(-1)
+    if (headers && typeof headers === 'object' && !Array.isArray(headers)) {
+      for (const name in headers as OutgoingHttpHeaders) if (name) this.setHeader(name, (headers as OutgoingHttpHeaders)[name] as string)
+      rest = rest.slice(0, -1)
+    }
+    return super.writeHead(statusCode, ...(rest as [OutgoingHttpHeader[] | undefined]))
   }
 }
 
