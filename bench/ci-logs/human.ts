@@ -4,7 +4,7 @@ import {join} from 'node:path'
 import type {MasterStatusDetails} from '../../src/daemons/ci-master/status.js'
 import {controlRequest} from '../../src/daemons/runtime/control-client.js'
 import type {Build} from '../../src/protocols/ci/builds.js'
-import {freePort} from '../../test/helpers/postgres.js'
+import {freePort} from '../../test/helpers/ports.js'
 import {binRun, loadAverage, MasterApi} from './cluster.js'
 import {percentile} from './ingest.js'
 

@@ -5,7 +5,7 @@ import type {Build} from '../../src/protocols/ci/builds.js'
 import {existsSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {freePort} from '../../test/helpers/postgres.js'
+import {freePort} from '../../test/helpers/ports.js'
 import {
   binRun,
   cpuSeconds,

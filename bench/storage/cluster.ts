@@ -5,10 +5,10 @@
  */
 import {type ResultPromise, execa} from 'execa'
 import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
-import {createServer} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
+import {freePort, freePorts} from '../../test/helpers/ports.js'
 import {controlRequest} from '../../src/daemons/runtime/control-client.js'
 import type {StorageNodeDetails} from '../../src/daemons/storage-node/status.js'
 import type {StatusOf} from '../../test/helpers/daemon.js'
@@ -41,17 +41,6 @@ export interface RunningDaemon {
 
 export const USER = 'test:tester'
 export const KEY = 'testing'
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const {port} = server.address() as {port: number}
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 export class LocalCluster {
   readonly home: string
@@ -92,7 +81,7 @@ export class LocalCluster {
 
   private async build(): Promise<void> {
     const count = this.options.nodes ?? 3
-    const ports = await Promise.all(Array.from({length: count + 1}, () => freePort()))
+    const ports = await freePorts(count + 1)
     // The ring commands' own code, in process: five CLI runs would cost seconds per cluster.
     createRingFile(this.ringFile, {
       partPower: this.options.partPower ?? 10,

@@ -8,7 +8,8 @@ import {execa} from 'execa'
 import {existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {binRun, freePort} from './cluster.js'
+import {freePorts} from '../../test/helpers/ports.js'
+import {binRun} from './cluster.js'
 
 export interface StackUser {
   user: string
@@ -81,7 +82,7 @@ export async function upStorageStack(options: {
   const stackDir = mkdtempSync(join(tmpdir(), 'stack-'))
   const stackFile = join(stackDir, 'tend.yaml')
   const env = {TEND_HOME: options.home, NO_COLOR: '1'}
-  const [proxy, ...nodes] = await Promise.all([0, 1, 2, 3].map(() => freePort()))
+  const [proxy, ...nodes] = await freePorts(4)
   writeFileSync(stackFile, storageStackYaml({proxy, nodes}, options.users, options.proxyConfig))
   const down = async () => {
     await execa(process.execPath, [binRun, 'down', '-f', stackFile], {env, reject: false})

@@ -20,6 +20,12 @@ export async function freePorts(n: number): Promise<number[]> {
   }
 }
 
+/** One loopback port that was free a moment ago. */
+export async function freePort(): Promise<number> {
+  const [port] = await freePorts(1)
+  return port
+}
+
 /**
  * The environment that moves the embedded default stack's services (stacks/default.yaml) to
  * free ports, so tests and benchmarks never take 8410 and 8780-8783 from a developer's own stack.

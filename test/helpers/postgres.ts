@@ -1,8 +1,8 @@
 import {execa} from 'execa'
 import {chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync} from 'node:fs'
-import {createServer} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
+import {freePort} from './ports.js'
 
 /**
  * A throwaway PostgreSQL server for tests and benchmarks: `initdb` into a temp dir owned by
@@ -78,16 +78,4 @@ export async function startPostgres(options: {database?: string; settings?: Reco
 async function idOf(flag: '-u' | '-g'): Promise<number> {
   const {stdout} = await execa('id', [flag, 'postgres'])
   return Number.parseInt(stdout, 10)
-}
-
-/** A TCP port nothing listens on right now (the socket file is named after it). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))))
-    })
-  })
 }

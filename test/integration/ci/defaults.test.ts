@@ -13,7 +13,8 @@ import type {MasterStatusDetails} from '../../../src/daemons/ci-master/status.js
 import type {Build} from '../../../src/protocols/ci/builds.js'
 import {binRun, cliEnv, type JsonOf, repoRoot, tend} from '../../helpers/cli.js'
 import {panelInstance} from '../../helpers/instance-view.js'
-import {freePort, startPostgres, type TempPostgres} from '../../helpers/postgres.js'
+import {freePort} from '../../helpers/ports.js'
+import {startPostgres, type TempPostgres} from '../../helpers/postgres.js'
 import {makeTendHome, waitFor} from '../../helpers/tend-home.js'
 
 /**
