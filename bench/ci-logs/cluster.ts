@@ -22,7 +22,9 @@ export interface Daemon {
 
 /**
  * Node flags for the processes the benchmark starts: with TEND_BENCH_PROFILE=DIR each writes CPU
- * profiles there; TEND_BENCH_NODE_ARGS adds any others (e.g. --trace-gc), for experiments.
+ * profiles there; TEND_BENCH_NODE_ARGS adds any others, for experiments, and
+ * TEND_BENCH_MASTER_NODE_ARGS some for the master only (e.g. --trace-gc, whose lines in a
+ * follower's output would fail its byte-for-byte check).
  */
 export function nodeArgs(): string[] {
   const dir = process.env.TEND_BENCH_PROFILE
@@ -35,13 +37,18 @@ export async function startDaemon(home: string, kind: string, name: string, conf
   const file = join(home, `${name}.json`)
   writeFileSync(file, JSON.stringify(config))
   const kindFlags = builtinKinds.find((k) => k.kind === kind)?.nodeFlags ?? []
-  const child = execa(process.execPath, [...kindFlags, ...nodeArgs(), binRun, 'daemon', 'run', kind, '--name', name, '--config', file], {
-    env: {TEND_HOME: home},
-    stdin: 'ignore',
-    stdout: {file: join(home, `${name}.stdout`)},
-    stderr: 'pipe',
-    reject: false,
-  })
+  const masterFlags = kind === 'ci-master' ? (process.env.TEND_BENCH_MASTER_NODE_ARGS ?? '').split(' ').filter(Boolean) : []
+  const child = execa(
+    process.execPath,
+    [...kindFlags, ...nodeArgs(), ...masterFlags, binRun, 'daemon', 'run', kind, '--name', name, '--config', file],
+    {
+      env: {TEND_HOME: home},
+      stdin: 'ignore',
+      stdout: {file: join(home, `${name}.stdout`)},
+      stderr: 'pipe',
+      reject: false,
+    },
+  )
   const socket = join(home, 'run', `${name}.sock`)
   const status = async <D>() => (await controlRequest<StatusOf<D>>(socket, 'GET', '/status', {timeoutMs: 5000})).body
   let exited = false

@@ -314,15 +314,20 @@ export class BuildCoordinator extends EventEmitter<CoordinatorEvents> {
     }
   }
 
-  private onOutput(worker: WorkerConnection, build: number, step: number, data: Buffer): void {
+  private onOutput(worker: WorkerConnection, build: number, step: number, parts: Buffer[]): void {
     const active = this.active.get(build)
-    if (!active || active.worker !== worker || active.ending) return
-    const received = active.received.get(step)
-    if (received === undefined) return
-    active.received.set(step, received + data.length)
-    this.outputBytes += data.length
-    active.tail.push(data)
-    this.writer.write(build, step, data)
+    if (!active || active.worker !== worker || active.ending || !active.received.has(step)) return
+    this.outputBytes += this.append(active, step, parts)
+  }
+
+  /** Books output into a step's log (its count, the live tail, the writer); returns its size. */
+  private append(active: ActiveBuild, step: number, parts: readonly Buffer[]): number {
+    let size = 0
+    for (const part of parts) size += part.length
+    active.received.set(step, (active.received.get(step) ?? 0) + size)
+    active.tail.push(parts)
+    this.writer.write(active.build.id, step, parts)
+    return size
   }
 
   private onCommitted(committed: CommittedLog): void {
@@ -435,10 +440,7 @@ export class BuildCoordinator extends EventEmitter<CoordinatorEvents> {
 
   /** Output the master itself writes into a step's log (a trigger step's report). */
   private note(active: ActiveBuild, step: number, text: string): void {
-    const data = Buffer.from(`${text}\n`)
-    active.received.set(step, (active.received.get(step) ?? 0) + data.length)
-    active.tail.push(data)
-    this.writer.write(active.build.id, step, data)
+    this.append(active, step, [Buffer.from(`${text}\n`)])
   }
 
   /** A trigger step: queues its builds and, if it waits, follows them (and their retries) to their results. */

@@ -116,10 +116,11 @@ export class LogWriter extends EventEmitter<LogWriterEvents> {
     this.timer ??= setInterval(() => this.flush(), this.options.flushMs)
   }
 
-  write(build: number, step: number, data: Buffer): void {
+  write(build: number, step: number, parts: readonly Buffer[]): void {
     const log = this.logs.get(key(build, step))
     if (!log) return
-    log.assembler.append(data, Date.now())
+    const now = Date.now()
+    for (const part of parts) log.assembler.append(part, now)
     // Compress as soon as a whole segment is there, so the work spreads between commits, and
     // commit it at once if no commit is running (else it joins the next: group commit).
     if (log.assembler.waiting >= SEGMENT_MAX_BYTES) {
@@ -144,15 +145,10 @@ export class LogWriter extends EventEmitter<LogWriterEvents> {
    */
   writeArtifact(chunks: ArtifactChunkRow[], done?: ArtifactRow): Promise<void> {
     const request = this.nextArtifactWrite++
-    const transfer = chunks.map((c) => {
-      const data = new Uint8Array(c.data.length)
-      data.set(c.data)
-      c.data = data
-      return data.buffer
-    })
+    // Chunks come from SegmentCompressor, in shared memory: they cross to the thread uncopied.
     return new Promise((resolve, reject) => {
       this.artifactWrites.set(request, {resolve, reject})
-      this.send({t: 'artifact', request, chunks, done}, transfer)
+      this.send({t: 'artifact', request, chunks, done})
     })
   }
 
@@ -195,13 +191,9 @@ export class LogWriter extends EventEmitter<LogWriterEvents> {
     const batch: Batch = {id: this.nextBatch++, entries}
     this.inFlight = batch
     const rows: SegmentRow[] = []
-    const transfer: ArrayBuffer[] = []
     for (const {log, segments} of entries) {
       for (const s of segments) {
-        // A copy of its own to transfer: the original stays here for live followers.
-        const data = new Uint8Array(s.data.length)
-        data.set(s.data)
-        transfer.push(data.buffer)
+        // The data is in shared memory (SegmentCompressor): the thread sees it uncopied.
         rows.push({
           build: log.build,
           step: log.step,
@@ -210,12 +202,12 @@ export class LogWriter extends EventEmitter<LogWriterEvents> {
           newlines: s.newlines,
           rawBytes: s.rawBytes,
           codec: s.codec,
-          data,
+          data: s.data,
         })
       }
     }
     if (rows.length === 0) this.committed(batch)
-    else this.send({t: 'write', batch: batch.id, rows}, transfer)
+    else this.send({t: 'write', batch: batch.id, rows})
   }
 
   private committed(batch: Batch): void {
@@ -256,7 +248,7 @@ export class LogWriter extends EventEmitter<LogWriterEvents> {
     } else if (message.t === 'closed') void this.thread.terminate()
   }
 
-  private send(message: ToWriterThread, transfer: ArrayBuffer[] = []): void {
-    this.thread.postMessage(message, transfer)
+  private send(message: ToWriterThread): void {
+    this.thread.postMessage(message)
   }
 }

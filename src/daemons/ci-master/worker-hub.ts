@@ -71,7 +71,8 @@ export class WorkerConnection {
 interface HubEvents {
   ready: [WorkerConnection]
   message: [WorkerConnection, WorkerMessage]
-  output: [WorkerConnection, number, number, Buffer]
+  /** A step's output, as the pieces it arrived in. */
+  output: [WorkerConnection, number, number, Buffer[]]
   disconnected: [WorkerConnection, string]
 }
 
@@ -188,7 +189,9 @@ export class WorkerHub extends EventEmitter<HubEvents> {
       windowBytes: this.options.windowBytes,
       flushMs: this.options.flushMs,
     })
-    ws.on('message', (data: Buffer, isBinary) => {
+    // Binary (output) messages as their fragments, uncopied (see OUTPUT_FRAGMENT_BYTES).
+    ws.binaryType = 'fragments'
+    ws.on('message', (data: Buffer | Buffer[], isBinary) => {
       connection.lastSeen = Date.now()
       if (isBinary) {
         const frame = parseOutputFrame(data)
@@ -196,7 +199,7 @@ export class WorkerHub extends EventEmitter<HubEvents> {
         this.emit('output', connection, frame.build, frame.step, frame.data)
         return
       }
-      const parsed = parseMessage(workerMessage, data.toString('utf8'))
+      const parsed = parseMessage(workerMessage, (data as Buffer).toString('utf8'))
       if (!parsed.ok) return this.protocolError(connection, parsed.error)
       if (parsed.message.t === 'hello') {
         connection.slots = parsed.message.slots

@@ -8,6 +8,7 @@ import {
   HEADER_WORKER,
   type MasterMessage,
   masterMessage,
+  OUTPUT_FRAGMENT_BYTES,
   OUTPUT_HEADER_BYTES,
   PROTOCOL_VERSION,
   parseMessage,
@@ -17,7 +18,7 @@ import {
 } from '../../protocols/ci/worker-protocol.js'
 import {uploadArtifact} from './artifacts.js'
 import {type BuildChannel, BuildRun, type BuildRunOptions} from './build-run.js'
-import type {WorkerStatus} from './status.js'
+import type {ReconnectStatus, WorkerStatus} from './status.js'
 import {FramePool} from './step-output.js'
 import {type Workspace, Workspaces} from './workspaces.js'
 
@@ -45,6 +46,18 @@ const zeroMask = (mask: Buffer) => mask.fill(0)
 const MAX_FRAME = 4 * 1024 * 1024
 /** A connection that stayed up this long resets the reconnect backoff. */
 const STABLE_MS = 10_000
+/** Reconnect delays kept for /status. */
+const RECENT_DELAYS = 10
+
+/**
+ * The wait before reconnect try `attempt` (1-based): between reconnect_min and a ceiling doubling
+ * per failed try up to reconnect_max (at once after a refusal, which will not pass soon), jittered
+ * so that workers dropped together do not come back together.
+ */
+export function reconnectDelay(attempt: number, refused: boolean, min: number, max: number, random = Math.random) {
+  const ceiling = refused ? max : Math.min(max, min * 2 ** Math.min(attempt - 1, 20))
+  return {delay: Math.round(min + random() * (ceiling - min)), ceiling}
+}
 
 /** The ws:// URL of a master's worker endpoint (the path is implied when not given). */
 export function workerEndpoint(master: string): string {
@@ -68,6 +81,8 @@ export class CiWorker {
   private lastError: string | null = null
   private masterName: string | null = null
   private retryTimer: NodeJS.Timeout | undefined
+  private nextRetry: {delayMs: number; at: number} | undefined
+  private readonly recentDelays: ReconnectStatus['recent'] = []
   private heartbeat: NodeJS.Timeout | undefined
   private lastFromMaster = 0
   private connectedAt = 0
@@ -96,6 +111,14 @@ export class CiWorker {
       running: [...this.builds.values()].map((b) => ({build: b.spec.id, builder: b.spec.builder, step: b.currentStep ?? null})),
       connects: this.connects,
       lastError: this.lastError,
+      reconnect: {
+        attempt: this.attempt,
+        nextDelayMs: this.nextRetry?.delayMs ?? null,
+        nextAt: this.nextRetry?.at ?? null,
+        minMs: this.options.reconnectMinMs,
+        maxMs: this.options.reconnectMaxMs,
+        recent: [...this.recentDelays],
+      },
     }
   }
 
@@ -103,6 +126,7 @@ export class CiWorker {
   async stop(): Promise<void> {
     this.state = 'stopped'
     clearTimeout(this.retryTimer)
+    this.nextRetry = undefined
     clearInterval(this.heartbeat)
     for (const build of this.builds.values()) build.stop('cancelled', 'the worker is stopping')
     await Promise.all([...this.builds.values()].map((b) => b.done))
@@ -118,6 +142,7 @@ export class CiWorker {
   private connect(): void {
     if (this.state === 'stopped') return
     this.state = 'connecting'
+    this.nextRetry = undefined
     const master = this.options.masters[this.masterIndex]
     let secret: string
     try {
@@ -229,8 +254,14 @@ export class CiWorker {
       sendOutput: (build, step, frame, size) => {
         if (this.socket !== socket || socket?.readyState !== WebSocket.OPEN) return this.frames.give(frame)
         writeOutputHeader(frame, build, step)
-        // The frame goes back to the pool once written out, not before.
-        socket.send(frame.subarray(0, OUTPUT_HEADER_BYTES + size), () => this.frames.give(frame))
+        // In fragments (see OUTPUT_FRAGMENT_BYTES); the frame goes back to the pool once the
+        // last is written out, not before.
+        const message = frame.subarray(0, OUTPUT_HEADER_BYTES + size)
+        for (let at = 0; at < message.length; at += OUTPUT_FRAGMENT_BYTES) {
+          const end = Math.min(message.length, at + OUTPUT_FRAGMENT_BYTES)
+          const fin = end === message.length
+          socket.send(message.subarray(at, end), {binary: true, fin}, fin ? () => this.frames.give(frame) : undefined)
+        }
       },
       // To the master that gave the build, which alone accepts its artifacts.
       upload: (step, artifact) =>
@@ -274,13 +305,12 @@ export class CiWorker {
 
   private retryLater(refused: boolean): void {
     this.state = 'waiting'
-    const exponent = refused ? 10 : this.attempt
     this.attempt++
-    // Between reconnect_min and a ceiling doubling per failed try up to reconnect_max, jittered
-    // so that workers dropped together do not come back together.
-    const {reconnectMinMs: min, reconnectMaxMs: max} = this.options
-    const ceiling = Math.min(max, min * 2 ** Math.min(exponent, 20))
-    const delay = Math.round(min + Math.random() * (ceiling - min))
+    const {delay, ceiling} = reconnectDelay(this.attempt, refused, this.options.reconnectMinMs, this.options.reconnectMaxMs)
+    const at = Date.now()
+    this.nextRetry = {delayMs: delay, at: at + delay}
+    this.recentDelays.push({at, attempt: this.attempt, delayMs: delay, ceilingMs: ceiling})
+    if (this.recentDelays.length > RECENT_DELAYS) this.recentDelays.shift()
     this.retryTimer = setTimeout(() => this.connect(), delay)
   }
 

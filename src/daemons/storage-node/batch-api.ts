@@ -49,8 +49,8 @@ async function runOpUntimed(ctx: NodeContext, device: LocalDevice, op: BatchOp &
     typeof op.a !== 'string' ||
     typeof op.c !== 'string' ||
     typeof op.o !== 'string' ||
-    checkName('object', op.o) ||
-    checkName('container', op.c)
+    checkName('object', op.o, true) ||
+    checkName('container', op.c, true)
   )
     return {s: 400, h: {}}
   const headers = typeof op.h === 'object' && op.h !== null ? op.h : {}

@@ -41,7 +41,9 @@ export function countNewlines(buf: Uint8Array, start = 0, end = buf.length): num
 /**
  * Compresses segments with one reused context and one reused output buffer (zstd-napi's
  * Compressor allocates a fresh bound-sized buffer per call above 128 KiB: a megabyte of
- * garbage per segment). The result is always a copy of its own, since callers reuse the input.
+ * garbage per segment). The result is always a copy of its own, since callers reuse the input,
+ * in shared memory: the master's writer thread stores the very bytes its followers are sent,
+ * with no copy to cross the thread boundary.
  */
 export class SegmentCompressor {
   private readonly cctx = new binding.CCtx()
@@ -55,9 +57,15 @@ export class SegmentCompressor {
     if (raw.length > SEGMENT_MAX_BYTES) throw new Error(`segment of ${raw.length} bytes is over ${SEGMENT_MAX_BYTES}`)
     const size = this.cctx.compress2(this.scratch, raw)
     return size < raw.length
-      ? {codec: CODEC_ZSTD, data: Buffer.from(this.scratch.subarray(0, size))}
-      : {codec: CODEC_RAW, data: Buffer.from(raw)}
+      ? {codec: CODEC_ZSTD, data: sharedCopy(this.scratch.subarray(0, size))}
+      : {codec: CODEC_RAW, data: sharedCopy(raw)}
   }
+}
+
+function sharedCopy(bytes: Buffer): Buffer {
+  const copy = Buffer.from(new SharedArrayBuffer(bytes.length))
+  bytes.copy(copy)
+  return copy
 }
 
 let sharedDecompressor: Decompressor | undefined

@@ -131,11 +131,25 @@ export function writeOutputHeader(frame: Buffer, build: number, step: number): v
   frame.writeBigUInt64BE(BigInt(build), 3)
 }
 
-export function parseOutputFrame(frame: Buffer): {build: number; step: number; data: Buffer} | undefined {
-  if (frame.length < OUTPUT_HEADER_BYTES || frame[0] !== OUTPUT_KIND) return undefined
-  const build = Number(frame.readBigUInt64BE(3))
+/**
+ * An output message travels as WebSocket fragments of at most this many bytes (the header in the
+ * first). The master takes the fragments as they are (ws `binaryType: 'fragments'`): a fragment
+ * inside one socket read is a view of it, where a whole 256 KiB message spanning several reads
+ * was copied into a fresh buffer by ws, a quarter of a gigabyte of garbage per benchmark run.
+ */
+export const OUTPUT_FRAGMENT_BYTES = 16 * 1024
+
+/** An output message, whole or as its fragments; the data is the fragments' bytes after the header. */
+export function parseOutputFrame(message: Buffer | Buffer[]): {build: number; step: number; data: Buffer[]} | undefined {
+  let parts = Array.isArray(message) ? message : [message]
+  // A sender may cut its first fragment inside the header (ours never does).
+  if (parts.length > 1 && parts[0].length < OUTPUT_HEADER_BYTES) parts = [Buffer.concat(parts)]
+  const first = parts[0]
+  if (!first || first.length < OUTPUT_HEADER_BYTES || first[0] !== OUTPUT_KIND) return undefined
+  const build = Number(first.readBigUInt64BE(3))
   if (!Number.isSafeInteger(build) || build <= 0) return undefined
-  return {build, step: frame.readUInt16BE(1), data: frame.subarray(OUTPUT_HEADER_BYTES)}
+  const data = [first.subarray(OUTPUT_HEADER_BYTES), ...parts.slice(1)].filter((part) => part.length > 0)
+  return {build, step: first.readUInt16BE(1), data}
 }
 
 /**

@@ -21,7 +21,9 @@ export const constraints = {
 } as const
 
 /** Why a name is not acceptable, or undefined when it is. */
-export function checkName(what: 'account' | 'container' | 'object', name: string): string | undefined {
+export function checkName(what: 'account' | 'container' | 'object', name: string, allowReserved = false): string | undefined {
+  // A reserved name (Swift's: NUL first, parts joined by NUL) is a middleware's hidden container or object.
+  if (allowReserved && name.startsWith('\0')) return checkName(what, name.replaceAll('\0', ' '))
   const max =
     what === 'object'
       ? constraints.max_object_name_length

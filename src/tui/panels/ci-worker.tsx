@@ -21,6 +21,14 @@ export default function CiWorkerPanel({instance, width}: PanelProps) {
         )}
       </Text>
       {d.lastError && d.state !== 'connected' ? <Text color="red">{fit(`  ${d.lastError}`, width)}</Text> : null}
+      {d.state === 'waiting' && d.reconnect?.nextAt ? (
+        <Text color="yellow">
+          {fit(
+            `  try ${d.reconnect.attempt + 1} in ${(Math.max(0, d.reconnect.nextAt - Date.now()) / 1000).toFixed(1)} s (drawn ${(d.reconnect.nextDelayMs ?? 0) / 1000} s of ${d.reconnect.minMs / 1000}-${d.reconnect.maxMs / 1000} s)`,
+            width,
+          )}
+        </Text>
+      ) : null}
       <Text>{fit(`  builds ${running.length}/${d.maxBuilds ?? '?'}`, width)}</Text>
       {running.map((r, i) => (
         // A build retried on this worker may be listed twice for a moment: its id alone is no key.

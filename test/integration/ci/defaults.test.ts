@@ -10,6 +10,8 @@ import CiMasterPanel from '../../../src/tui/panels/ci-master.js'
 import type {BuildDetail, BuilderInfo, WorkerInfo} from '../../../src/cli/ci/ci-client.js'
 import type Up from '../../../src/commands/up.js'
 import type {MasterStatusDetails} from '../../../src/daemons/ci-master/status.js'
+import type {WorkerStatusDetails} from '../../../src/daemons/ci-worker/status.js'
+import type {StatusOf} from '../../helpers/daemon.js'
 import type {Build} from '../../../src/protocols/ci/builds.js'
 import {binRun, cliEnv, type JsonOf, repoRoot, tend} from '../../helpers/cli.js'
 import {panelInstance} from '../../helpers/instance-view.js'
@@ -24,10 +26,14 @@ import {makeTendHome, waitFor} from '../../helpers/tend-home.js'
  * Each duration is checked by its effect. The scenarios run at the same time (the longest,
  * a 60-line follow at one line a second, sets the pace); each test awaits its own.
  */
-const DEFAULTS = {heartbeatMs: 5000, heartbeatTimeoutMs: 15_000, masterTimeoutMs: 30_000, reconnectMaxMs: 15_000, flushMs: 100}
-// Room for a loaded machine on top of a duration's documented effect: far below the 1000x
-// error these tests exist for, and no tighter than a person would notice.
-const SLACK_MS = 8000
+const DEFAULTS = {
+  heartbeatMs: 5000,
+  heartbeatTimeoutMs: 15_000,
+  masterTimeoutMs: 30_000,
+  reconnectMinMs: 500,
+  reconnectMaxMs: 15_000,
+  flushMs: 100,
+}
 const FOLLOW_LINES = 60
 
 let postgres: TempPostgres
@@ -223,8 +229,9 @@ async function takeoverScenario() {
 async function reconnectAfterKill() {
   const m3 = master('m3')
   const oldPid = pidOf('m3')
+  const killedAt = Date.now()
   process.kill(oldPid, 'SIGKILL')
-  const upAt = await waitFor(
+  await waitFor(
     async () => {
       const pid = (() => {
         try {
@@ -241,16 +248,46 @@ async function reconnectAfterKill() {
     },
     {timeoutMs: 60_000, intervalMs: 100, what: 'm3 restarted by the supervisor'},
   )
-  return {reconnectMs: (await workerBack(m3, 'w5')) - upAt}
+  await workerBack(m3, 'w5')
+  return {reconnect: await reconnectSince('w5', killedAt)}
 }
 
 /** `tend up` with m3's config changed replaces m3: how long until its worker is back. */
 async function reconnectAfterUp() {
   const m3 = master('m3')
   writeFileSync(stackFile, stack(true))
+  const startedAt = Date.now()
   const up = await tend(['up', '-f', stackFile, '--json'], {home, timeout: 120_000})
-  const upAt = Date.now()
-  return {up, reconnectMs: (await workerBack(m3, 'w5')) - upAt, builders: (await m3.get<BuilderInfo[]>('/api/builders')).map((b) => b.name)}
+  await workerBack(m3, 'w5')
+  return {up, reconnect: await reconnectSince('w5', startedAt), builders: (await m3.get<BuilderInfo[]>('/api/builders')).map((b) => b.name)}
+}
+
+/** A worker's reconnect backoff as its /status shows it, with the delays it drew since `since`. */
+async function reconnectSince(worker: string, since: number) {
+  const status = await controlRequest<StatusOf<WorkerStatusDetails>>(join(home, 'run', `${worker}.sock`), 'GET', '/status', {
+    timeoutMs: 10_000,
+  })
+  const {reconnect} = status.body.details
+  return {...reconnect, since: reconnect.recent.filter((d) => d.at >= since)}
+}
+
+/**
+ * The worker came back by its backoff as documented: it waited at least once, and every wait was
+ * drawn between reconnect_min (500ms) and its try's ceiling, which doubles from reconnect_min up
+ * to reconnect_max (15s), or is reconnect_max after a refusal.
+ */
+function expectDefaultBackoff(reconnect: Awaited<ReturnType<typeof reconnectSince>>) {
+  expect({min: reconnect.minMs, max: reconnect.maxMs}).toEqual({min: DEFAULTS.reconnectMinMs, max: DEFAULTS.reconnectMaxMs})
+  expect(reconnect.since.length).toBeGreaterThan(0)
+  for (const d of reconnect.since) {
+    expect([Math.min(DEFAULTS.reconnectMaxMs, DEFAULTS.reconnectMinMs * 2 ** (d.attempt - 1)), DEFAULTS.reconnectMaxMs]).toContain(
+      d.ceilingMs,
+    )
+    expect(d.delayMs).toBeGreaterThanOrEqual(DEFAULTS.reconnectMinMs)
+    expect(d.delayMs).toBeLessThanOrEqual(d.ceilingMs)
+  }
+  // Connected again: nothing is pending.
+  expect({nextDelayMs: reconnect.nextDelayMs, nextAt: reconnect.nextAt}).toEqual({nextDelayMs: null, nextAt: null})
 }
 
 let scenarios: {
@@ -345,13 +382,13 @@ describe('CI from a stack file with the default durations', () => {
 
   it('workers reconnect within reconnect_max after a master kill -9 and after a tend up that changes it', async () => {
     const {afterKill, afterUp} = await scenarios.reconnect
-    expect(afterKill.reconnectMs).toBeLessThan(DEFAULTS.reconnectMaxMs + SLACK_MS)
+    expectDefaultBackoff(afterKill.reconnect)
     expect(afterUp.up.exitCode, String(afterUp.up.stderr)).toBe(0)
     const up = JSON.parse(String(afterUp.up.stdout)) as JsonOf<typeof Up>
     expect(up.instances.find((i) => i.name === 'm3')?.action).toBe('replaced')
     expect(up.removed.sort()).toEqual(['m2', 'w4'])
     expect(afterUp.builders).toEqual(['idle', 'added'])
-    expect(afterUp.reconnectMs).toBeLessThan(DEFAULTS.reconnectMaxMs + SLACK_MS)
+    expectDefaultBackoff(afterUp.reconnect)
   }, 180_000)
 
   it('follow shows each line of a step printing one a second well before the next (p99 over 60 lines)', async () => {

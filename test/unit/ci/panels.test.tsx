@@ -69,10 +69,12 @@ describe('CI panels for tend top', () => {
           running: [],
           connects: 3,
           lastError: 'master ws://x refused the connection: 401',
+          reconnect: {attempt: 2, nextDelayMs: 1500, nextAt: Date.now() + 60_000, minMs: 500, maxMs: 15_000, recent: []},
         })}
       />,
     )
     expect(lastFrame()).toContain('waiting')
+    expect(lastFrame()).toMatch(/try 3 in \d+\.\d s \(drawn 1\.5 s of 0\.5-15 s\)/)
     expect(lastFrame()).toContain('refused the connection: 401')
   })
 })

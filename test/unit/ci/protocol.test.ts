@@ -7,7 +7,12 @@ import {createHmac} from 'node:crypto'
 describe('worker protocol', () => {
   it('round-trips output frames and rejects malformed ones', () => {
     const frame = Buffer.concat([outputHeader(123456789, 7), Buffer.from('hello\n')])
-    expect(parseOutputFrame(frame)).toEqual({build: 123456789, step: 7, data: Buffer.from('hello\n')})
+    expect(parseOutputFrame(frame)).toEqual({build: 123456789, step: 7, data: [Buffer.from('hello\n')]})
+    // As fragments, however they are cut (even inside the header), the same bytes in order.
+    for (const cut of [3, 11, 14]) {
+      const parsed = parseOutputFrame([frame.subarray(0, cut), frame.subarray(cut)])
+      expect(parsed && {...parsed, data: Buffer.concat(parsed.data)}).toEqual({build: 123456789, step: 7, data: Buffer.from('hello\n')})
+    }
     expect(parseOutputFrame(Buffer.from('short'))).toBeUndefined()
     const zero = Buffer.concat([outputHeader(1, 0), Buffer.alloc(0)])
     zero.writeBigUInt64BE(0n, 3)

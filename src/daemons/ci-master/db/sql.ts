@@ -78,13 +78,13 @@ export class SqliteSql implements Sql {
 
   transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
     return this.mutex.lock(async () => {
-      this.db.prepare('BEGIN IMMEDIATE').run()
+      this.statements.get('BEGIN IMMEDIATE').run()
       try {
         const result = await fn(this.direct)
-        this.db.prepare('COMMIT').run()
+        this.statements.get('COMMIT').run()
         return result
       } catch (error) {
-        if (this.db.inTransaction) this.db.prepare('ROLLBACK').run()
+        if (this.db.inTransaction) this.statements.get('ROLLBACK').run()
         throw error
       }
     })

@@ -133,6 +133,8 @@ async function bulkDelete(r: SwiftRequest, stage: Stage, report: Report): Promis
 /** A name to delete (`/container/object` or `/container`), or one that failed before (an SLO's). */
 export interface ToDelete {
   name: string
+  /** The version to delete (object_versioning's version-id), else the object. */
+  versionId?: string
   error?: {status: number; message: string}
 }
 
@@ -156,7 +158,8 @@ export async function deleteAll(r: SwiftRequest, stage: Stage, report: Report, i
     const slash = trimmed.indexOf('/')
     const container = slash < 0 ? trimmed : trimmed.slice(0, slash)
     const object = slash < 0 ? undefined : trimmed.slice(slash + 1)
-    const answer = await stage.subrequest(r, {method: 'DELETE', container, object, source})
+    const query = item.versionId === undefined ? undefined : {'version-id': item.versionId}
+    const answer = await stage.subrequest(r, {method: 'DELETE', container, object, query, source})
     discard(answer.body)
     if (answer.status >= 200 && answer.status < 300) (report.fields['Number Deleted'] as number)++
     else if (answer.status === 404) (report.fields['Number Not Found'] as number)++

@@ -119,6 +119,8 @@ async function putFrom(r: SwiftRequest, stage: Stage): Promise<void> {
   const isSlo = source.headers['x-static-large-object'] !== undefined
   const isDlo = source.headers['x-object-manifest'] !== undefined
   const sinkQuery = new URLSearchParams(r.query)
+  // A version-id chose the source's version (object_versioning); the copy is a new version.
+  sinkQuery.delete('version-id')
   if (manifestCopy) {
     sinkQuery.delete('multipart-manifest')
     if (isSlo) sinkQuery.set('multipart-manifest', 'put')

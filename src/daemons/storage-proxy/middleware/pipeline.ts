@@ -30,6 +30,8 @@ export interface RequestEnv {
   tempUrl?: TempUrlScope
   /** Symlinks followed so far by this request. */
   symlinkHops?: number
+  /** May name reserved (hidden) containers and objects: a middleware's own request (Swift's X-Backend-Allow-Reserved-Names). */
+  reservedNames?: boolean
 }
 
 export interface SubrequestSpec {
@@ -45,6 +47,8 @@ export interface SubrequestSpec {
   preauthorized?: boolean
   /** The middleware making it (Swift's swift.source). */
   source: string
+  /** Names may be reserved ones (a NUL first), which only middlewares use. */
+  reservedNames?: boolean
   /** Through the middleware making it as well (Swift's get_response(self)), not only what is below it. */
   throughSelf?: boolean
 }
@@ -145,10 +149,11 @@ export class Pipeline {
       intercept,
       subrequest: async (parent, spec) => {
         const sub = subrequestOf(parent, spec)
+        const check = (what: 'account' | 'container' | 'object', name: string) => checkName(what, name, sub.env.reservedNames)
         const problem =
-          checkName('account', sub.account) ??
-          (sub.container !== undefined ? checkName('container', sub.container) : undefined) ??
-          (sub.object !== undefined ? checkName('object', sub.object) : undefined)
+          check('account', sub.account) ??
+          (sub.container !== undefined ? check('container', sub.container) : undefined) ??
+          (sub.object !== undefined ? check('object', sub.object) : undefined)
         if (problem) return emptyAnswer(problem.includes('UTF-8') ? 412 : 400)
         if (belowAuthz && !sub.env.preauthorized) {
           const denied = await this.authorize(sub)
@@ -188,6 +193,7 @@ function subrequestOf(parent: SwiftRequest, spec: SubrequestSpec): SwiftRequest 
       preauthorized: spec.preauthorized || parent.env.preauthorized,
       tempUrl: parent.env.tempUrl,
       symlinkHops: parent.env.symlinkHops,
+      reservedNames: spec.reservedNames,
     },
   }
 }

@@ -1,6 +1,7 @@
 import type {ContainerCache, ContainerState} from '../container-cache.js'
 import type {SwiftRequest} from '../request.js'
 import {headerText, sendAnswer} from './exchange.js'
+import {unquote} from './names.js'
 import {type Middleware, type Stage, bodyAnswer} from './pipeline.js'
 
 /**
@@ -37,23 +38,39 @@ export function containerQuotas(containers: ContainerCache): Middleware {
       if (r.method !== 'PUT') return stage.next(r)
       // Not async: the cached container (nearly always there) is checked without a promise.
       const state = containers.peek(r.account, r.container)
-      if (state) return checkContainer(r, stage, state)
-      return containers.get(r.account, r.container).then((fetched) => checkContainer(r, stage, fetched))
+      if (state) return checkContainer(r, stage, containers, state)
+      return containers.get(r.account, r.container).then((fetched) => checkContainer(r, stage, containers, fetched))
     },
   }
 }
 
-/** An object PUT against its container's quotas. */
-function checkContainer(r: SwiftRequest, stage: Stage, state: ContainerState): Promise<void> {
+/** An object PUT against its container's quotas: a byte quota costs a look at the versions' container too. */
+function checkContainer(r: SwiftRequest, stage: Stage, containers: ContainerCache, state: ContainerState): Promise<void> {
   if (!state.exists) return stage.next(r)
   const quotaBytes = headerText(state.headers, 'x-container-meta-quota-bytes')
-  const used = Number(headerText(state.headers, 'x-container-bytes-used') ?? 0)
-  if (digits(quotaBytes) && Number(quotaBytes) < used + Number(r.req.headers['content-length'] ?? 0))
-    return refuse(r, 413, 'Upload exceeds quota.')
+  if (!digits(quotaBytes)) return checkCount(r, stage, state)
+  return bytesUsed(containers, r.account, state.headers).then((used) =>
+    Number(quotaBytes) < used + Number(r.req.headers['content-length'] ?? 0)
+      ? refuse(r, 413, 'Upload exceeds quota.')
+      : checkCount(r, stage, state),
+  )
+}
+
+function checkCount(r: SwiftRequest, stage: Stage, state: ContainerState): Promise<void> {
   const quotaCount = headerText(state.headers, 'x-container-meta-quota-count')
   const count = Number(headerText(state.headers, 'x-container-object-count') ?? 0)
   if (digits(quotaCount) && Number(quotaCount) < count + 1) return refuse(r, 413, 'Upload exceeds quota.')
   return stage.next(r)
+}
+
+/** A container's bytes, with its versions' (object_versioning keeps them in a hidden container) as Swift counts them. */
+async function bytesUsed(containers: ContainerCache, account: string, headers: ContainerState['headers']): Promise<number> {
+  const own = Number(headerText(headers, 'x-container-bytes-used') ?? 0)
+  const versions = unquote(headerText(headers, 'x-container-sysmeta-versions-container') ?? '')
+  if (!versions) return own
+  // Every version written moves it (and the versions' writes cached their container early): read it fresh.
+  containers.forget(account, versions)
+  return own + Number(headerText((await containers.get(account, versions)).headers, 'x-container-bytes-used') ?? 0)
 }
 
 export function accountQuotas(containers: ContainerCache): Middleware {

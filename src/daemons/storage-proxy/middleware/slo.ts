@@ -498,9 +498,13 @@ function etagMismatch(): Answer {
 
 async function deleteManifest(r: SwiftRequest, stage: Stage, report: Report): Promise<void> {
   const items: ToDelete[] = []
-  const expand = async (name: string, depth: number): Promise<void> => {
+  // A version-id names the version of the manifest to read and delete (object_versioning).
+  const versionId = r.query.get('version-id') ?? undefined
+  const expand = async (name: string, depth: number, version?: string): Promise<void> => {
     const {container, object} = splitName(name)
-    const answer = await stage.subrequest(r, {method: 'GET', container, object, query: {'multipart-manifest': 'get'}, source: 'SLO'})
+    const query: Record<string, string> = {'multipart-manifest': 'get'}
+    if (version !== undefined) query['version-id'] = version
+    const answer = await stage.subrequest(r, {method: 'GET', container, object, query, source: 'SLO'})
     const problem = (status: number, message: string) => items.push({name, error: {status, message}})
     if (answer.status === 200 && isManifest(answer.headers)) {
       const body = await readBody(answer.body, SLO_LIMITS.max_manifest_size * 2)
@@ -515,7 +519,7 @@ async function deleteManifest(r: SwiftRequest, stage: Stage, report: Report): Pr
         if (entry.sub_slo && depth < MAX_DEPTH) await expand(entry.name, depth + 1)
         else items.push({name: entry.name})
       }
-      items.push({name})
+      items.push({name, versionId: version})
       return
     }
     discard(answer.body)
@@ -524,6 +528,6 @@ async function deleteManifest(r: SwiftRequest, stage: Stage, report: Report): Pr
     if (answer.status === 401) return void problem(401, '401 Unauthorized')
     problem(500, 'Unable to load SLO manifest or segment.')
   }
-  await expand(`/${r.container}/${r.object}`, 1)
+  await expand(`/${r.container}/${r.object}`, 1, versionId)
   await deleteAll(r, stage, report, items, 'SLO')
 }

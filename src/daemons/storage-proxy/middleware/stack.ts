@@ -6,6 +6,7 @@ import {serverSideCopy} from './copy.js'
 import {cors} from './cors.js'
 import {accountQuotas, containerQuotas} from './quotas.js'
 import {dynamicLargeObjects} from './dlo.js'
+import {objectVersioning} from './object-versioning.js'
 import {etagQuoter} from './etag-quoter.js'
 import {gatekeeper} from './gatekeeper.js'
 import {type Authorizer, type Handler, Pipeline} from './pipeline.js'
@@ -43,6 +44,8 @@ export function proxyPipeline(
       staticLargeObjects(log),
       dynamicLargeObjects(log),
       versionedWrites(ctx.containers),
+      // Under the legacy versioning, over symlink (its versions are static links), as Swift's versioned_writes filter.
+      objectVersioning(ctx.containers, ctx.clock),
       symlinks(),
     ],
     parts.controllers,
