@@ -8,6 +8,8 @@
  *   node --import tsx bench/storage/run.ts                 # standard run, N=20000
  *   node --import tsx bench/storage/run.ts --growth        # the growth run (long)
  *   node --import tsx bench/storage/run.ts --smoke         # CI: seconds, checks correctness
+ *   node --import tsx bench/storage/run.ts --driver tend --node-flags='--cpu-prof --cpu-prof-dir=/tmp/prof' --json /tmp/prof/report.json
+ *                                                          # profiles; read them with profile-summary.ts
  *
  * Prints figures and ends with one summary line; exits 1 if any request failed.
  */
@@ -30,6 +32,7 @@ const {values: args} = parseArgs({
     target: {type: 'string', default: '1000000'},
     'cgroup-mb': {type: 'string', default: '1024'},
     json: {type: 'string'},
+    'node-flags': {type: 'string'},
   },
 })
 
@@ -37,6 +40,8 @@ const smoke = args.smoke
 const objects = Number(args.objects ?? (smoke ? 300 : 20_000))
 const concurrencies = (args.concurrency ?? (smoke ? '16' : '64,200')).split(',').map(Number)
 const drivers = args.driver === 'both' ? ['tend', 'swift-bench'] : [args.driver!]
+/** Node.js flags for the daemons, e.g. --cpu-prof to see where their time goes. */
+const nodeFlags = args['node-flags']?.split(' ').filter(Boolean)
 
 /** CPU seconds of each process over time, sampled from /proc, to charge phases with CPU. */
 class CpuSampler {
@@ -203,14 +208,17 @@ class MemoryCgroup {
 }
 
 async function standardRun(): Promise<{failures: number; summary: string; report: unknown}> {
-  const cluster = await LocalCluster.start({nodes: 3, partPower: 10, replicas: 3})
+  const cluster = await LocalCluster.start({nodes: 3, partPower: 10, replicas: 3, execArgv: nodeFlags})
   const pids = new Map<string, number>([
     ['proxy', cluster.proxy.pid],
     ...cluster.nodes.map((n, i) => [`node${i + 1}`, n.pid] as [string, number]),
   ])
   const sampler = new CpuSampler(() => pids)
   let failures = 0
-  const report: Record<string, unknown> = {}
+  // The pids and the monotonic clock (what --cpu-prof stamps samples with) let profile-summary.ts
+  // cut each daemon's profile into the phases.
+  const clock = {epochMs: Date.now(), monotonicUs: Number(process.hrtime.bigint() / 1000n)}
+  const report: Record<string, unknown> = {pids: Object.fromEntries(pids), clock}
   // The headline: the first concurrency's figures (64 by default), as BENCH.md states the reach.
   let main: PhaseResult[] | undefined
   let swiftMain: SwiftBenchPhase[] | undefined

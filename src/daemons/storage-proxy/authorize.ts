@@ -28,11 +28,17 @@ export type Decision = {allowed: true; owner: boolean} | {allowed: false; status
 const ALLOW: Decision = {allowed: true, owner: false}
 const OWNER: Decision = {allowed: true, owner: true}
 
-export async function decide(ctx: ProxyContext, access: Access): Promise<Decision> {
-  const groups = [...(access.identity?.groups ?? []), ...(access.serviceGroups ?? [])]
-  const deny: Decision = {allowed: false, status: groups.length > 0 ? 403 : 401}
+export function decide(ctx: ProxyContext, access: Access): Promise<Decision> {
+  const groups = access.serviceGroups ? [...(access.identity?.groups ?? []), ...access.serviceGroups] : (access.identity?.groups ?? [])
+  // Owners and reseller admins (nearly every request) are decided without a promise of their own.
+  const byGroups = decideByGroups(ctx, access, groups)
+  return byGroups ? Promise.resolve(byGroups) : decideByAcls(ctx, access, groups)
+}
+
+/** What the groups alone decide: undefined when the ACLs have the say. */
+function decideByGroups(ctx: ProxyContext, access: Access, groups: readonly string[]): Decision | undefined {
   const prefix = ctx.auth.prefixOf(access.account)
-  if (!prefix) return deny
+  if (!prefix) return denial(groups)
   const dotAccount = access.account.startsWith(`${prefix.prefix}.`)
   const reading = access.method === 'GET' || access.method === 'HEAD'
   if (groups.includes('.reseller_admin') && !dotAccount) return OWNER
@@ -41,7 +47,15 @@ export async function decide(ctx: ProxyContext, access: Access): Promise<Decisio
     if (!prefix.require_group || groups.includes(prefix.require_group)) return OWNER
   }
   if (access.method === 'OPTIONS') return ALLOW
+  return undefined
+}
 
+function denial(groups: readonly string[]): Decision {
+  return {allowed: false, status: groups.length > 0 ? 403 : 401}
+}
+
+async function decideByAcls(ctx: ProxyContext, access: Access, groups: readonly string[]): Promise<Decision> {
+  const reading = access.method === 'GET' || access.method === 'HEAD'
   if (access.container !== undefined && (reading || access.object !== undefined)) {
     const state = await ctx.containers.get(access.account, access.container)
     const acl = state.headers[reading ? 'x-container-read' : 'x-container-write']
@@ -61,24 +75,29 @@ export async function decide(ctx: ProxyContext, access: Access): Promise<Decisio
       if (member(acl['read-only']) && reading) return ALLOW
     }
   }
-  return deny
+  return denial(groups)
 }
 
 /**
  * Authorizes a client's request; marks it as the owner's when it is (owners see and may set
  * ACLs and TempURL keys). Returns the status to deny it with, or undefined.
  */
-export async function authorize(ctx: ProxyContext, r: SwiftRequest, tokenGiven: boolean): Promise<number | undefined> {
-  if (tokenGiven && !r.identity) return 401
-  let decision: Decision
+export function authorize(ctx: ProxyContext, r: SwiftRequest, tokenGiven: boolean): Promise<number | undefined> {
+  if (tokenGiven && !r.identity) return Promise.resolve(401)
+  let decision: Promise<Decision>
   try {
-    decision = await decide(ctx, accessOf(ctx, r))
+    decision = decide(ctx, accessOf(ctx, r))
   } catch {
-    return 503
+    return Promise.resolve(503)
   }
-  if (!decision.allowed) return decision.status
-  r.owner = decision.owner
-  return undefined
+  return decision.then(
+    (decision) => {
+      if (!decision.allowed) return decision.status
+      r.owner = decision.owner
+      return undefined
+    },
+    () => 503,
+  )
 }
 
 /** The access a request asks for (a copy's source and destination are subrequests of their own: middleware/copy.ts). */

@@ -33,10 +33,21 @@ export class ContainerCache {
   ) {}
 
   /** A container's state, or with no container the account's (its metadata: TempURL keys, quotas). */
-  async get(account: string, container?: string): Promise<ContainerState> {
+  get(account: string, container?: string): Promise<ContainerState> {
+    const cached = this.peek(account, container)
+    return cached ? Promise.resolve(cached) : this.fetch(account, container)
+  }
+
+  /**
+   * The cached state, if there is one: what a middleware with nothing to do for most
+   * requests looks at before it pays for a promise and an await on every one of them.
+   */
+  peek(account: string, container?: string): ContainerState | undefined {
+    return this.entries.get(`${account}/${container}`)
+  }
+
+  private async fetch(account: string, container: string | undefined): Promise<ContainerState> {
     const key = `${account}/${container}`
-    const cached = this.entries.get(key)
-    if (cached) return cached
     const ring = this.cluster.ring
     const partition = ring.partition(account, container)
     const {found, results} = await this.cluster.readFirst(

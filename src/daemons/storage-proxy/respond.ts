@@ -85,8 +85,18 @@ function realm(req: RequestBody | undefined): string {
 
 /** Swift's header names: each word capitalised (Python's str.title(), as HeaderKeyDict does). */
 export function titleCase(name: string): string {
-  return name.toLowerCase().replace(/(^|[^a-z])([a-z])/g, (_, before: string, letter: string) => before + letter.toUpperCase())
+  let titled = titledNames.get(name)
+  if (titled === undefined) {
+    titled = name.toLowerCase().replace(/(^|[^a-z])([a-z])/g, (_, before: string, letter: string) => before + letter.toUpperCase())
+    // Every answer re-cases the same few dozen names; metadata names a client makes up are
+    // as many as it likes, so the memo stops growing rather than hold them all.
+    if (titledNames.size < MAX_TITLED_NAMES) titledNames.set(name, titled)
+  }
+  return titled
 }
+
+const titledNames = new Map<string, string>()
+const MAX_TITLED_NAMES = 2000
 
 /** The proxy's responses to clients: every header name goes out Title-Cased, as Swift's do. */
 export class SwiftResponse<Request extends IncomingMessage = IncomingMessage> extends ServerResponse<Request> {
@@ -103,12 +113,14 @@ export class SwiftResponse<Request extends IncomingMessage = IncomingMessage> ex
   }
 
   override writeHead(statusCode: number, ...rest: unknown[]): this {
-    const titled = rest.map((arg) =>
-      arg && typeof arg === 'object' && !Array.isArray(arg)
-        ? Object.fromEntries(Object.entries(arg as OutgoingHttpHeaders).map(([k, v]) => [titleCase(k), v]))
-        : arg,
-    ) as [OutgoingHttpHeaders | OutgoingHttpHeader[] | undefined]
-    return super.writeHead(statusCode, ...titled)
+    // Node sets an object's headers one by one with setHeader anyway once any header was set
+    // (X-Trans-Id always is): done here, each name is re-cased once, with no copy made.
+    const headers = rest.at(-1)
+    if (headers && typeof headers === 'object' && !Array.isArray(headers)) {
+      for (const name in headers as OutgoingHttpHeaders) if (name) this.setHeader(name, (headers as OutgoingHttpHeaders)[name] as string)
+      rest = rest.slice(0, -1)
+    }
+    return super.writeHead(statusCode, ...(rest as [OutgoingHttpHeader[] | undefined]))
   }
 }
 

@@ -3,7 +3,7 @@ import type {ContainerCache} from '../container-cache.js'
 import {CONTAINER_METHODS, OBJECT_METHODS, type SwiftRequest} from '../request.js'
 import {sendStatus} from '../respond.js'
 import {HeadHook} from './exchange.js'
-import type {Middleware} from './pipeline.js'
+import type {Middleware, Stage} from './pipeline.js'
 
 /**
  * CORS as Swift's proxy does it (strict mode), from a container's metadata:
@@ -54,26 +54,31 @@ function allowOriginHeaders(info: CorsInfo, origin: string): OutgoingHttpHeaders
 export function cors(containers: ContainerCache): Middleware {
   return {
     name: 'cors',
-    async handle(r, stage) {
+    // Not async: a request without an Origin (nearly all) goes on without a promise of its own.
+    handle(r, stage) {
       const origin = r.req.headers.origin
       if (typeof origin !== 'string' || r.container === undefined || r.env.source !== undefined) return stage.next(r)
-      let info: CorsInfo
-      try {
-        info = corsInfo((await containers.get(r.account, r.container)).headers)
-      } catch {
-        info = {}
-      }
-      if (r.method === 'OPTIONS') return preflight(r, info, origin)
-      if (!originAllowed(info, origin)) return stage.next(r)
-      const allow = allowOriginHeaders(info, origin)
-      const expose = [...EXPOSED, ...(info.exposeHeaders ?? '').split(' ').map((h) => h.trim().toLowerCase())].filter(Boolean)
-      const res = new HeadHook(r.res, (_status, headers) => {
-        labelAnswer(headers, allow, expose)
-        return undefined
-      })
-      return stage.next({...r, res})
+      return crossOrigin(r, stage, containers, origin)
     },
   }
+}
+
+async function crossOrigin(r: SwiftRequest, stage: Stage, containers: ContainerCache, origin: string): Promise<void> {
+  let info: CorsInfo
+  try {
+    info = corsInfo((await containers.get(r.account, r.container)).headers)
+  } catch {
+    info = {}
+  }
+  if (r.method === 'OPTIONS') return preflight(r, info, origin)
+  if (!originAllowed(info, origin)) return stage.next(r)
+  const allow = allowOriginHeaders(info, origin)
+  const expose = [...EXPOSED, ...(info.exposeHeaders ?? '').split(' ').map((h) => h.trim().toLowerCase())].filter(Boolean)
+  const res = new HeadHook(r.res, (_status, headers) => {
+    labelAnswer(headers, allow, expose)
+    return undefined
+  })
+  return stage.next({...r, res})
 }
 
 /** Answers a preflight: 200 with what the origin may do, or 401 for an origin or method not allowed. */

@@ -182,9 +182,14 @@ export class CapturedResponse extends EventEmitter implements ResponseWriter {
  * it is a large-object manifest), in which case the answer goes to the writer `take`
  * returned. The common case costs one call per write.
  */
+/** Header objects a HeadHook made and passed down to its sink: no one else holds them. */
+const handedOn = new WeakSet<OutgoingHttpHeaders>()
+/** A hook's pending headers until one is set (most hooks never see a setHeader). */
+const NO_HEADERS: OutgoingHttpHeaders = Object.freeze({})
+
 export class HeadHook implements ResponseWriter {
   private sink?: ResponseWriter
-  private pending: OutgoingHttpHeaders = {}
+  private pending: OutgoingHttpHeaders = NO_HEADERS
 
   constructor(
     private readonly target: ResponseWriter,
@@ -201,7 +206,11 @@ export class HeadHook implements ResponseWriter {
 
   writeHead(status: number, headers?: OutgoingHttpHeaders): this {
     if (this.sink) return this
-    const all = {...this.pending, ...lowerHeaders(headers)}
+    // A GET passes through several hooks (one per middleware that looks at answers): the
+    // object the hook below made is handed on and reused, not copied again at each.
+    const all =
+      headers !== undefined && handedOn.has(headers) && this.pending === NO_HEADERS ? headers : {...this.pending, ...lowerHeaders(headers)}
+    handedOn.add(all)
     this.sink = this.take(status, all) ?? this.target
     this.sink.writeHead(status, all)
     return this
@@ -209,7 +218,10 @@ export class HeadHook implements ResponseWriter {
 
   setHeader(name: string, value: number | string | readonly string[]): this {
     if (this.sink) this.sink.setHeader(name, value)
-    else this.pending[name.toLowerCase()] = value as string
+    else {
+      if (this.pending === NO_HEADERS) this.pending = {}
+      this.pending[name.toLowerCase()] = value as string
+    }
     return this
   }
 

@@ -2,7 +2,7 @@ import type {ContainerCache, ContainerState} from '../container-cache.js'
 import type {SwiftRequest} from '../request.js'
 import {headerText, sendAnswer} from './exchange.js'
 import {unquote} from './names.js'
-import {type Middleware, bodyAnswer} from './pipeline.js'
+import {type Middleware, type Stage, bodyAnswer} from './pipeline.js'
 
 /**
  * Quotas (Swift's container_quotas and account_quotas): X-Container-Meta-Quota-Bytes and
@@ -23,7 +23,7 @@ export function containerQuotas(containers: ContainerCache): Middleware {
   return {
     name: 'container_quotas',
     info: () => ({container_quotas: {}}),
-    async handle(r, stage) {
+    handle(r, stage) {
       if (r.container === undefined) return stage.next(r)
       const headers = r.req.headers
       if (r.object === undefined) {
@@ -36,18 +36,31 @@ export function containerQuotas(containers: ContainerCache): Middleware {
         return stage.next(r)
       }
       if (r.method !== 'PUT') return stage.next(r)
-      const state = await containers.get(r.account, r.container)
-      if (!state.exists) return stage.next(r)
-      const quotaBytes = headerText(state.headers, 'x-container-meta-quota-bytes')
-      const used = digits(quotaBytes) ? await bytesUsed(containers, r.account, state.headers) : 0
-      if (digits(quotaBytes) && Number(quotaBytes) < used + Number(headers['content-length'] ?? 0))
-        return refuse(r, 413, 'Upload exceeds quota.')
-      const quotaCount = headerText(state.headers, 'x-container-meta-quota-count')
-      const count = Number(headerText(state.headers, 'x-container-object-count') ?? 0)
-      if (digits(quotaCount) && Number(quotaCount) < count + 1) return refuse(r, 413, 'Upload exceeds quota.')
-      return stage.next(r)
+      // Not async: the cached container (nearly always there) is checked without a promise.
+      const state = containers.peek(r.account, r.container)
+      if (state) return checkContainer(r, stage, containers, state)
+      return containers.get(r.account, r.container).then((fetched) => checkContainer(r, stage, containers, fetched))
     },
   }
+}
+
+/** An object PUT against its container's quotas: a byte quota costs a look at the versions' container too. */
+function checkContainer(r: SwiftRequest, stage: Stage, containers: ContainerCache, state: ContainerState): Promise<void> {
+  if (!state.exists) return stage.next(r)
+  const quotaBytes = headerText(state.headers, 'x-container-meta-quota-bytes')
+  if (!digits(quotaBytes)) return checkCount(r, stage, state)
+  return bytesUsed(containers, r.account, state.headers).then((used) =>
+    Number(quotaBytes) < used + Number(r.req.headers['content-length'] ?? 0)
+      ? refuse(r, 413, 'Upload exceeds quota.')
+      : checkCount(r, stage, state),
+  )
+}
+
+function checkCount(r: SwiftRequest, stage: Stage, state: ContainerState): Promise<void> {
+  const quotaCount = headerText(state.headers, 'x-container-meta-quota-count')
+  const count = Number(headerText(state.headers, 'x-container-object-count') ?? 0)
+  if (digits(quotaCount) && Number(quotaCount) < count + 1) return refuse(r, 413, 'Upload exceeds quota.')
+  return stage.next(r)
 }
 
 /** A container's bytes, with its versions' (object_versioning keeps them in a hidden container) as Swift counts them. */
@@ -64,7 +77,7 @@ export function accountQuotas(containers: ContainerCache): Middleware {
   return {
     name: 'account_quotas',
     info: () => ({account_quotas: {}}),
-    async handle(r, stage) {
+    handle(r, stage) {
       if (r.method !== 'POST' && r.method !== 'PUT') return stage.next(r)
       const headers = r.req.headers
       if (r.container === undefined) {
@@ -76,11 +89,18 @@ export function accountQuotas(containers: ContainerCache): Middleware {
         return stage.next(r)
       }
       if (r.method === 'POST' || r.object === undefined) return stage.next(r)
-      const quota = headerText((await containers.get(r.account)).headers, 'x-account-meta-quota-bytes')
-      if (!digits(quota)) return stage.next(r)
-      const used = Number(headerText((await containers.get(r.account)).headers, 'x-account-bytes-used') ?? 0)
-      if (Number(quota) < used + Number(headers['content-length'] ?? 0)) return refuse(r, 413, 'Upload exceeds quota.')
-      return stage.next(r)
+      const state = containers.peek(r.account)
+      if (state) return checkAccount(r, stage, state)
+      return containers.get(r.account).then((fetched) => checkAccount(r, stage, fetched))
     },
   }
+}
+
+/** An object PUT against its account's quota. */
+function checkAccount(r: SwiftRequest, stage: Stage, state: ContainerState): Promise<void> {
+  const quota = headerText(state.headers, 'x-account-meta-quota-bytes')
+  if (!digits(quota)) return stage.next(r)
+  const used = Number(headerText(state.headers, 'x-account-bytes-used') ?? 0)
+  if (Number(quota) < used + Number(r.req.headers['content-length'] ?? 0)) return refuse(r, 413, 'Upload exceeds quota.')
+  return stage.next(r)
 }

@@ -1,5 +1,5 @@
 import {constraints} from '../../../protocols/storage/constraints.js'
-import type {ContainerCache} from '../container-cache.js'
+import type {ContainerCache, ContainerState} from '../container-cache.js'
 import type {SwiftRequest} from '../request.js'
 import {type Answer, discard, headerText, readBody, sendAnswer} from './exchange.js'
 import {headerString, unquote} from './names.js'
@@ -27,31 +27,38 @@ export function versionedWrites(containers: ContainerCache): Middleware {
   return {
     name: 'versioned_writes',
     info: () => ({versioned_writes: {allowed_flags: [VERSIONS, HISTORY]}}),
-    async handle(r, stage) {
+    handle(r, stage) {
       if (r.container !== undefined && r.object === undefined && (r.method === 'PUT' || r.method === 'POST')) return configure(r, stage)
       if (r.object === undefined || (r.method !== 'PUT' && r.method !== 'DELETE')) return stage.next(r)
-      const state = await containers.get(r.account, r.container!)
-      const stack = headerText(state.headers, VERSIONS)
-      const history = headerText(state.headers, HISTORY)
-      const location = unquote(headerString(stack || history || ''))?.split('/')[0]
-      if (!location) return stage.next(r)
-      try {
-        if (r.method === 'PUT') {
-          await keepCurrent(r, stage, location)
-          return await stage.next(r)
-        }
-        if (!stack) {
-          await keepCurrent(r, stage, location)
-          await putDeleteMarker(r, stage, location)
-          return await stage.next(r)
-        }
-        return await popPrevious(r, stage, location)
-      } catch (error) {
-        if (!(error instanceof VersioningError)) throw error
-        r.req.resume()
-        return sendAnswer(r.res, await stockAnswer(error.status))
-      }
+      // Not async: a cached container without versioning (nearly every write) goes on at once.
+      const state = containers.peek(r.account, r.container!)
+      if (state && !state.headers[VERSIONS] && !state.headers[HISTORY]) return stage.next(r)
+      if (state) return versioned(r, stage, state)
+      return containers.get(r.account, r.container!).then((fetched) => versioned(r, stage, fetched))
     },
+  }
+}
+
+async function versioned(r: SwiftRequest, stage: Stage, state: ContainerState): Promise<void> {
+  const stack = headerText(state.headers, VERSIONS)
+  const history = headerText(state.headers, HISTORY)
+  const location = unquote(headerString(stack || history || ''))?.split('/')[0]
+  if (!location) return stage.next(r)
+  try {
+    if (r.method === 'PUT') {
+      await keepCurrent(r, stage, location)
+      return await stage.next(r)
+    }
+    if (!stack) {
+      await keepCurrent(r, stage, location)
+      await putDeleteMarker(r, stage, location)
+      return await stage.next(r)
+    }
+    return await popPrevious(r, stage, location)
+  } catch (error) {
+    if (!(error instanceof VersioningError)) throw error
+    r.req.resume()
+    return sendAnswer(r.res, await stockAnswer(error.status))
   }
 }
 
