@@ -104,7 +104,8 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'))) {
     console.log('  self time by function:')
     for (const [key, us] of sorted(byFunction)) console.log(`  ${ms(us)} ms ${((us / busy) * 100).toFixed(1).padStart(5)}%  ${key}`)
     console.log('  self time by file:')
-    for (const [key, us] of sorted(byFile, Math.max(15, top))) console.log(`  ${ms(us)} ms ${((us / busy) * 100).toFixed(1).padStart(5)}%  ${key}`)
+    for (const [key, us] of sorted(byFile, Math.max(15, top)))
+      console.log(`  ${ms(us)} ms ${((us / busy) * 100).toFixed(1).padStart(5)}%  ${key}`)
     if (args.callers) {
       console.log(`  call paths of ${args.callers}:`)
       for (const [key, us] of sorted(byPath, 12)) console.log(`  ${ms(us)} ms ${((us / busy) * 100).toFixed(1).padStart(5)}%  ${key}`)
