@@ -135,7 +135,7 @@ export function writeOutputHeader(frame: Buffer, build: number, step: number): v
  * An output message travels as WebSocket fragments of at most this many bytes (the header in the
  * first). The master takes the fragments as they are (ws `binaryType: 'fragments'`): a fragment
  * inside one socket read is a view of it, where a whole 256 KiB message spanning several reads
- * was copied into a fresh buffer by ws, a quarter of a gigabyte of garbage per benchmark run.
+ * was copied into a fresh buffer by ws: 128 MiB of garbage per benchmark run.
  */
 export const OUTPUT_FRAGMENT_BYTES = 16 * 1024
 

@@ -177,16 +177,16 @@ export class CapturedResponse extends EventEmitter implements ResponseWriter {
   }
 }
 
-/**
- * Passes an answer through to `target` unless `take` claims it at its head (say, because
- * it is a large-object manifest), in which case the answer goes to the writer `take`
- * returned. The common case costs one call per write.
- */
 /** Header objects a HeadHook made and passed down to its sink: no one else holds them. */
 const handedOn = new WeakSet<OutgoingHttpHeaders>()
 /** A hook's pending headers until one is set (most hooks never see a setHeader). */
 const NO_HEADERS: OutgoingHttpHeaders = Object.freeze({})
 
+/**
+ * Passes an answer through to `target` unless `take` claims it at its head (say, because
+ * it is a large-object manifest), in which case the answer goes to the writer `take`
+ * returned. The common case costs one call per write.
+ */
 export class HeadHook implements ResponseWriter {
   private sink?: ResponseWriter
   private pending: OutgoingHttpHeaders = NO_HEADERS

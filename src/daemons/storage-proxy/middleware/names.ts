@@ -34,3 +34,9 @@ export function splitContainerObject(path: string): {container: string; object: 
   const match = /^\/?([^/]+)\/(.+)$/s.exec(path)
   return match ? {container: match[1], object: match[2]} : undefined
 }
+
+/** Splits `/v1/<account>/<container>/<object>` (the object may hold slashes), e.g. a Location header. */
+export function splitObjectPath(path: string): {account: string; container: string; object: string} | undefined {
+  const match = /^\/v1\/([^/]+)\/([^/]+)\/(.+)$/s.exec(path)
+  return match ? {account: match[1], container: match[2], object: match[3]} : undefined
+}

@@ -6,7 +6,7 @@ import type {ContainerCache} from '../container-cache.js'
 import {listingFormat, renderListing} from '../listing-format.js'
 import type {SwiftRequest} from '../request.js'
 import {type Answer, HeadHook, discard, headerText, readBody, sendAnswer} from './exchange.js'
-import {quote, unquote} from './names.js'
+import {quote, splitObjectPath, unquote} from './names.js'
 import {type Middleware, type Stage, type SubrequestSpec, bodyAnswer, emptyAnswer} from './pipeline.js'
 import {SYMLINK_SYSMETA} from './symlink.js'
 
@@ -32,6 +32,21 @@ const INVERT_FROM = 999_999_999_999_999
 const NO_VERSIONS_CONTAINER = 'The versions container does not exist. You may want to re-enable object versioning.'
 
 const isTrue = (value: string | undefined) => TRUE_VALUES.has((value ?? '').toLowerCase())
+const succeeded = (answer: Answer) => answer.status >= 200 && answer.status < 300
+/** Without its quotes, as symlink sysmeta keeps an ETag. */
+const bareEtag = (etag: string | undefined) => String(etag ?? '').replace(/^"(.*)"$/, '$1')
+
+/** The hidden container a container's versions go to, once versioning was ever enabled there. */
+export function versionsLocation(headers: OutgoingHttpHeaders): string | undefined {
+  return unquote(headerText(headers, SYS_CONTAINER) ?? '')?.split('/')[0] || undefined
+}
+
+/** A request's headers as they are, but for the named ones. */
+function headersExcept(headers: Record<string, string | string[] | undefined>, except: Set<string>): Record<string, string | string[]> {
+  const kept: Record<string, string | string[]> = {}
+  for (const [name, value] of Object.entries(headers)) if (value !== undefined && !except.has(name)) kept[name] = value
+  return kept
+}
 
 /** Swift's get_reserved_name: parts joined by NUL, after a leading NUL. */
 export function reservedName(...parts: string[]): string {
@@ -76,8 +91,7 @@ const refuse = (status: number, text: string) => new VersioningError(bodyAnswer(
 export function objectVersioning(containers: ContainerCache, clock: {now(): Ticks}): Middleware {
   const versioning = async (r: SwiftRequest): Promise<Versioning> => {
     const state = await containers.get(r.account, r.container!)
-    const location = headerText(state.headers, SYS_CONTAINER)
-    return {location: location ? unquote(location)?.split('/')[0] : undefined, enabled: isTrue(headerText(state.headers, SYS_ENABLED))}
+    return {location: versionsLocation(state.headers), enabled: isTrue(headerText(state.headers, SYS_ENABLED))}
   }
   return {
     name: 'object_versioning',
@@ -113,7 +127,7 @@ function own(r: SwiftRequest, stage: Stage, spec: Omit<SubrequestSpec, 'source'>
 
 /** Swift's _check_response_error: a failed subrequest's answer as the client's. */
 function check(answer: Answer): void {
-  if (answer.status >= 200 && answer.status < 300) return
+  if (succeeded(answer)) return
   if (answer.status >= 400 && answer.status < 500 && answer.status !== 404) throw new VersioningError(answer)
   discard(answer.body)
   throw new VersioningError(emptyAnswer(answer.status === 404 ? 412 : 503))
@@ -135,30 +149,29 @@ async function enable(r: SwiftRequest, stage: Stage, containers: ContainerCache)
     const location = versionsContainerOf(r.container!)
     const answer = await own(r, stage, {method: 'PUT', container: location})
     discard(answer.body)
-    if (!(answer.status >= 200 && answer.status < 300) && answer.status !== 409) throw refuse(500, 'Error enabling object versioning')
+    if (!succeeded(answer) && answer.status !== 409) throw refuse(500, 'Error enabling object versioning')
     r.req.headers[SYS_CONTAINER] = quote(location)
     made = location
   }
   const answer = await stage.capture(r)
   containers.forget(r.account, r.container!)
-  if (made && !(answer.status >= 200 && answer.status < 300)) discard((await own(r, stage, {method: 'DELETE', container: made})).body)
+  if (made && !succeeded(answer)) discard((await own(r, stage, {method: 'DELETE', container: made})).body)
   return sendAnswer(r.res, answer)
 }
 
 /** A versioned container goes only once no version is left; its hidden container goes with it. */
 async function deleteContainer(r: SwiftRequest, stage: Stage, containers: ContainerCache): Promise<void> {
-  const state = await containers.get(r.account, r.container!)
-  const location = unquote(headerText(state.headers, SYS_CONTAINER) ?? '')
+  const location = versionsLocation((await containers.get(r.account, r.container!)).headers)
   if (location) {
     const head = await own(r, stage, {method: 'HEAD', container: location})
     discard(head.body)
-    const ok = head.status >= 200 && head.status < 300
+    const ok = succeeded(head)
     if (ok && Number(headerText(head.headers, 'x-container-object-count') ?? 0) > 0)
       throw refuse(409, 'Delete all versions before deleting container.')
     if (!ok && head.status !== 404) throw refuse(500, 'Error deleting versioned container')
     const gone = await own(r, stage, {method: 'DELETE', container: location})
     discard(gone.body)
-    if (!(gone.status >= 200 && gone.status < 300) && gone.status !== 404) throw refuse(500, 'Error deleting versioned container')
+    if (!succeeded(gone) && gone.status !== 404) throw refuse(500, 'Error deleting versioned container')
   }
   return stage.next(r)
 }
@@ -174,8 +187,7 @@ async function listingRows(answer: Answer): Promise<Record<string, unknown>[]> {
 
 /** Container HEAD and GET: X-Versions-Enabled, bytes used counting the versions, listings showing each current version. */
 async function readContainer(r: SwiftRequest, stage: Stage, containers: ContainerCache): Promise<void> {
-  const state = await containers.get(r.account, r.container!)
-  const location = unquote(headerText(state.headers, SYS_CONTAINER) ?? '') || undefined
+  const location = versionsLocation((await containers.get(r.account, r.container!)).headers)
   const wantsVersions = r.query.has('versions')
   if (!location && !(wantsVersions && !r.head)) return stage.next(r)
   if (r.head) return sendAnswer(r.res, await withVersionsHeaders(r, stage, await stage.capture(r), location), true)
@@ -184,7 +196,7 @@ async function readContainer(r: SwiftRequest, stage: Stage, containers: Containe
   const query = new URLSearchParams(r.query)
   query.set('format', 'json')
   const answer = await withVersionsHeaders(r, stage, await stage.capture({...r, query}), location)
-  if (!(answer.status >= 200 && answer.status < 300)) return sendAnswer(r.res, answer)
+  if (!succeeded(answer)) return sendAnswer(r.res, answer)
   const rows = await listingRows(answer)
   for (const row of rows) showCurrentVersion(row, r, location)
   const items = wantsVersions ? await listVersions(r, stage, location, rows) : rows
@@ -212,10 +224,10 @@ async function withVersionsHeaders(r: SwiftRequest, stage: Stage, answer: Answer
   const enabled = headerText(answer.headers, SYS_ENABLED)
   if (enabled !== undefined) answer.headers[CLIENT_ENABLED] = enabled
   const used = headerText(answer.headers, 'x-container-bytes-used')
-  if (location && used !== undefined && answer.status >= 200 && answer.status < 300) {
+  if (location && used !== undefined && succeeded(answer)) {
     const head = await own(r, stage, {method: 'HEAD', container: location})
     discard(head.body)
-    if (head.status >= 200 && head.status < 300)
+    if (succeeded(head))
       answer.headers['x-container-bytes-used'] = Number(used) + Number(headerText(head.headers, 'x-container-bytes-used') ?? 0)
   }
   return answer
@@ -224,9 +236,8 @@ async function withVersionsHeaders(r: SwiftRequest, stage: Stage, answer: Answer
 /** A listing row that is a link to a version shows the version's size and ETag. */
 function showCurrentVersion(row: Record<string, unknown>, r: SwiftRequest, location?: string): void {
   if (!location || typeof row.symlink_path !== 'string' || row.symlink_etag === undefined || row.symlink_bytes === undefined) return
-  const path = unquote(row.symlink_path)
-  const match = path && /^\/v1\/([^/]+)\/([^/]+)\/(.+)$/s.exec(path)
-  if (!match || match[2] !== location) return
+  const path = splitObjectPath(unquote(row.symlink_path) ?? '')
+  if (!path || path.container !== location) return
   const params = String(row.hash ?? '')
     .split(';')
     .slice(1)
@@ -235,9 +246,9 @@ function showCurrentVersion(row: Record<string, unknown>, r: SwiftRequest, locat
   row.hash = `${String(row.symlink_etag)}${params.map((p) => `; ${p.trim()}`).join('')}`
   delete row.symlink_bytes
   delete row.symlink_etag
-  const version = splitVersion(match[3])
+  const version = splitVersion(path.object)
   if (version && !r.query.has('versions'))
-    row.symlink_path = `${quote(`/v1/${match[1]}/${r.container}/${version.name}`)}?version-id=${ticksToSwift(version.version)}`
+    row.symlink_path = `${quote(`/v1/${path.account}/${r.container}/${version.name}`)}?version-id=${ticksToSwift(version.version)}`
 }
 
 type Row = Record<string, unknown> & {name?: string; subdir?: string}
@@ -279,7 +290,7 @@ async function listVersions(r: SwiftRequest, stage: Stage, location: string | un
   const versions: Row[] = []
   const answer = location ? await own(r, stage, {method: 'GET', container: location, query}) : emptyAnswer(404)
   if (answer.status === 404) discard(answer.body)
-  else if (answer.status >= 200 && answer.status < 300) {
+  else if (succeeded(answer)) {
     for (const item of (await listingRows(answer)) as Row[]) {
       if (item.name === undefined) {
         const subdir = String(item.subdir)
@@ -360,10 +371,9 @@ async function objectRequest(r: SwiftRequest, stage: Stage, state: Versioning & 
 /** GET/HEAD of the current version: its X-Object-Version-Id, and links shown in the container's terms. */
 function showVersionHeaders(r: SwiftRequest, headers: OutgoingHttpHeaders, location: string): void {
   headers['x-object-version-id'] = 'null'
-  const contentLocation = unquote(headerText(headers, 'content-location') ?? '')
-  const match = contentLocation && /^\/v1\/([^/]+)\/([^/]+)\/(.+)$/s.exec(contentLocation)
-  if (match && match[1] === r.account && match[2] === location) {
-    const split = splitVersion(match[3])
+  const contentLocation = splitObjectPath(unquote(headerText(headers, 'content-location') ?? '') ?? '')
+  if (contentLocation && contentLocation.account === r.account && contentLocation.container === location) {
+    const split = splitVersion(contentLocation.object)
     if (split) {
       const id = ticksToSwift(split.version)
       headers['x-object-version-id'] = id
@@ -425,7 +435,7 @@ async function keepUnversioned(r: SwiftRequest, stage: Stage, location: string):
 }
 
 const NOT_FOR_VERSION = new Set(['x-delete-at', 'x-delete-after'])
-const NOT_FOR_LINK = [
+const NOT_FOR_LINK = new Set([
   'etag',
   'x-if-delete-at',
   'x-symlink-target-account',
@@ -435,15 +445,14 @@ const NOT_FOR_LINK = [
   'x-object-sysmeta-slo-size',
   'content-length',
   'transfer-encoding',
-]
+])
 
 /** A PUT: the data becomes a new version in the hidden container, the object a link to it. */
 async function putVersion(r: SwiftRequest, stage: Stage, location: string, clock: {now(): Ticks}): Promise<void> {
   await keepUnversioned(r, stage, location)
   const version = clock.now()
   const object = versionObjectName(r.object!, version)
-  const headers: Record<string, string | string[]> = {}
-  for (const [name, value] of Object.entries(r.req.headers)) if (value !== undefined && !NOT_FOR_VERSION.has(name)) headers[name] = value
+  const headers = headersExcept(r.req.headers, NOT_FOR_VERSION)
   // The controller would guess from the version's name, which has lost the object's extension.
   if (!headers['content-type'] && headers['x-symlink-target'] === undefined) headers['content-type'] = guessContentType(r.object!)
   let bytes = 0
@@ -457,7 +466,7 @@ async function putVersion(r: SwiftRequest, stage: Stage, location: string, clock
   discard(put.body)
   // A static link's version is linked to with its target's ETag (what reading through it checks).
   const linkEtag = headerText(r.req.headers, 'x-symlink-target-etag')
-  const etag = String(linkEtag ?? headerText(put.headers, 'etag') ?? '').replace(/^"(.*)"$/, '$1')
+  const etag = bareEtag(linkEtag ?? headerText(put.headers, 'etag'))
   const contentType = await storedContentType(r, stage, location, object)
   const sloSize = headerText(r.req.headers, 'x-object-sysmeta-slo-size')
   const link = await putLink(r, stage, location, object, {etag, bytes: sloSize ?? String(bytes), contentType})
@@ -482,9 +491,7 @@ async function putLink(
   object: string,
   target: {etag: string; bytes: string; contentType: string},
 ): Promise<Answer> {
-  const headers: Record<string, string | string[]> = {}
-  for (const [name, value] of Object.entries(r.req.headers)) if (value !== undefined) headers[name] = value
-  for (const name of NOT_FOR_LINK) delete headers[name]
+  const headers = headersExcept(r.req.headers, NOT_FOR_LINK)
   Object.assign(headers, {
     'content-type': target.contentType.split(';')[0],
     'x-symlink-target': quote(`${location}/${object}`),
@@ -495,7 +502,7 @@ async function putLink(
     [SYS_VERSIONS_SYMLINK]: 'true',
   })
   const answer = await own(r, stage, {method: 'PUT', container: r.container, object: r.object, headers, body: Buffer.alloc(0)})
-  if (answer.status >= 200 && answer.status < 300) {
+  if (succeeded(answer)) {
     answer.headers.etag = target.etag
     answer.headers['x-object-version-id'] = ticksToSwift(splitVersion(object)!.version)
   }
@@ -516,21 +523,19 @@ async function deleteWithMarker(r: SwiftRequest, stage: Stage, location: string,
   check(marker)
   discard(marker.body)
   const answer = await stage.capture(r)
-  if ((answer.status >= 200 && answer.status < 300) || answer.status === 404) answer.headers['x-object-version-id'] = ticksToSwift(version)
+  if (succeeded(answer) || answer.status === 404) answer.headers['x-object-version-id'] = ticksToSwift(version)
   return sendAnswer(r.res, answer)
 }
 
 /** A POST to the link (a 307 from symlink) goes on to the version it points at. */
 async function postToVersion(r: SwiftRequest, stage: Stage, location: string): Promise<void> {
-  const headers: Record<string, string | string[]> = {}
-  for (const [name, value] of Object.entries(r.req.headers)) if (value !== undefined && !NOT_FOR_VERSION.has(name)) headers[name] = value
+  const headers = headersExcept(r.req.headers, NOT_FOR_VERSION)
   const answer = await stage.capture(r)
   if (answer.status !== 307 || headerText(answer.headers, SYS_VERSIONS_SYMLINK) !== 'true') return sendAnswer(r.res, answer)
-  const target = unquote(headerText(answer.headers, 'location') ?? '')
-  const match = target && /^\/v1\/([^/]+)\/([^/]+)\/(.+)$/s.exec(target)
-  if (!match || match[1] !== r.account || match[2] !== location) return sendAnswer(r.res, answer)
+  const target = splitObjectPath(unquote(headerText(answer.headers, 'location') ?? '') ?? '')
+  if (!target || target.account !== r.account || target.container !== location) return sendAnswer(r.res, answer)
   discard(answer.body)
-  return sendAnswer(r.res, await own(r, stage, {method: 'POST', container: location, object: match[3], headers}))
+  return sendAnswer(r.res, await own(r, stage, {method: 'POST', container: location, object: target.object, headers}))
 }
 
 // ---- ?version-id= ---------------------------------------------------------------------
@@ -544,7 +549,7 @@ async function versionRequest(r: SwiftRequest, stage: Stage, state: Versioning, 
   if (r.method === 'PUT') return makeCurrent(r, stage, state.location!, version)
   if (version === undefined) {
     const answer = await stage.capture(r)
-    if (answer.status >= 200 && answer.status < 300) {
+    if (succeeded(answer)) {
       if ((unquote(headerText(answer.headers, 'content-location') ?? '') ?? '').includes(reservedName('versions', ''))) {
         discard(answer.body)
         throw new VersioningError(emptyAnswer(404))
@@ -564,7 +569,7 @@ async function versionRequest(r: SwiftRequest, stage: Stage, state: Versioning, 
     reservedNames: true,
     source: SOURCE,
   })
-  if (answer.status >= 200 && answer.status < 300) answer.headers['x-object-version-id'] = id
+  if (succeeded(answer)) answer.headers['x-object-version-id'] = id
   if (headerText(answer.headers, 'content-type') === DELETE_MARKER) {
     discard(answer.body)
     throw new VersioningError(emptyAnswer(404, {'x-object-version-id': id, 'content-type': DELETE_MARKER}))
@@ -609,12 +614,12 @@ async function makeCurrent(r: SwiftRequest, stage: Stage, location: string, vers
   if (head.status === 404) {
     const container = await own(r, stage, {method: 'HEAD', container: location})
     discard(container.body)
-    if (container.status >= 200 && container.status < 300) throw refuse(404, 'The specified version does not exist')
+    if (succeeded(container)) throw refuse(404, 'The specified version does not exist')
     throw refuse(500, NO_VERSIONS_CONTAINER)
   }
   check(head)
   const link = await putLink(r, stage, location, object, {
-    etag: String(headerText(head.headers, 'etag') ?? '').replace(/^"(.*)"$/, '$1'),
+    etag: bareEtag(headerText(head.headers, 'etag')),
     bytes: headerText(head.headers, 'content-length') ?? '0',
     contentType: headerText(head.headers, 'content-type') ?? 'application/octet-stream',
   })

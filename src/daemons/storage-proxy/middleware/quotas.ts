@@ -1,7 +1,7 @@
 import type {ContainerCache, ContainerState} from '../container-cache.js'
 import type {SwiftRequest} from '../request.js'
 import {headerText, sendAnswer} from './exchange.js'
-import {unquote} from './names.js'
+import {versionsLocation} from './object-versioning.js'
 import {type Middleware, type Stage, bodyAnswer} from './pipeline.js'
 
 /**
@@ -66,7 +66,7 @@ function checkCount(r: SwiftRequest, stage: Stage, state: ContainerState): Promi
 /** A container's bytes, with its versions' (object_versioning keeps them in a hidden container) as Swift counts them. */
 async function bytesUsed(containers: ContainerCache, account: string, headers: ContainerState['headers']): Promise<number> {
   const own = Number(headerText(headers, 'x-container-bytes-used') ?? 0)
-  const versions = unquote(headerText(headers, 'x-container-sysmeta-versions-container') ?? '')
+  const versions = versionsLocation(headers)
   if (!versions) return own
   // Every version written moves it (and the versions' writes cached their container early): read it fresh.
   containers.forget(account, versions)
