@@ -20,7 +20,11 @@ export interface LogTotals {
 
 const NEWLINE = 0x0a
 
-/** A segment a worker made: stored as it is, numbered here. */
+/**
+ * A segment a worker made: stored as it is, numbered here. Its newline count is the worker's
+ * word (counting would mean decompressing): an authenticated worker can only misnumber the lines
+ * of its own build's log, into which it can print anything anyway; readers check the raw size.
+ */
 export interface IncomingSegment {
   /** The worker's output bytes it covers (what the worker is acked in). */
   input: number
