@@ -73,7 +73,7 @@ export function flowsDigest(
     const slices = new Map<number, number>()
     const counts = new Map<number, number>()
     /** The flow-stats requests still to send, in order. */
-    let plan: Buffer[] = []
+    const plan: Buffer[] = []
     let pending: Buffer[] = []
     let pendingBytes = 0
     const fail = (error: Error) => {
