@@ -44,6 +44,11 @@ export class ListingDb {
   private readonly adHoc: StatementCache
   /** Containers whose counts changed since they were last reported to their account. */
   readonly dirtyContainers = new Set<number>()
+  /**
+   * Container row ids by `account/container`: rows are never deleted (a deletion is a
+   * timestamp), so an id, once read, holds; most listing updates need nothing else.
+   */
+  private readonly containerIds = new Map<string, number>()
 
   constructor(
     path: string,
@@ -119,7 +124,13 @@ export class ListingDb {
   }
 
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)()
+    try {
+      return this.db.transaction(fn)()
+    } catch (error) {
+      // A container inserted by the rolled-back transaction is gone again.
+      this.containerIds.clear()
+      throw error
+    }
   }
 
   // ---- accounts -------------------------------------------------------------------------
@@ -203,6 +214,17 @@ export class ListingDb {
     return this.containerRecord(account, container)!
   }
 
+  /** The id of the container's row, made (empty) if there is none yet. */
+  private containerId(account: string, container: string): number {
+    const key = `${account}/${container}`
+    let id = this.containerIds.get(key)
+    if (id === undefined) {
+      id = this.ensureContainer(account, container).id
+      this.containerIds.set(key, id)
+    }
+    return id
+  }
+
   /** Creates, deletes (by timestamp) or updates the metadata of a container. */
   mergeContainer(account: string, container: string, change: {putTs?: number; deleteTs?: number; meta?: Metadata}): ContainerInfo {
     const record = this.ensureContainer(account, container)
@@ -251,7 +273,7 @@ export class ListingDb {
       const containerKey = `${row.account}/${row.container}`
       let container = containers.get(containerKey)
       if (!container) {
-        container = {id: this.ensureContainer(row.account, row.container).id, count: 0, bytes: 0}
+        container = {id: this.containerId(row.account, row.container), count: 0, bytes: 0}
         containers.set(containerKey, container)
       }
       const values = [container.id, row.name, row.ts, row.size, row.etag, row.contentType, row.deleted ? 1 : 0] as const
