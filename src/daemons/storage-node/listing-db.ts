@@ -16,7 +16,7 @@ import {
   toContainerInfo,
   toObjectRow,
 } from './listing-rows.js'
-import {openListingDatabase} from './listing-schema.js'
+import {objectRowDigest, openListingDatabase, xorInto} from './listing-schema.js'
 import {ListingSync} from './listing-sync.js'
 
 /**
@@ -45,10 +45,11 @@ export class ListingDb {
   /** Containers whose counts changed since they were last reported to their account. */
   readonly dirtyContainers = new Set<number>()
   /**
-   * Container row ids by `account/container`: rows are never deleted (a deletion is a
-   * timestamp), so an id, once read, holds; most listing updates need nothing else.
+   * Container row ids and objects hashes by `account/container`, as stored: rows are never
+   * deleted (a deletion is a timestamp), so an id, once read, holds, and the hash changes only
+   * through mergeObjects; most listing updates need nothing else.
    */
-  private readonly containerIds = new Map<string, number>()
+  private readonly containerStates = new Map<string, {id: number; hash: Buffer}>()
 
   constructor(
     path: string,
@@ -84,7 +85,10 @@ export class ListingDb {
       updateContainer: db.prepare(
         `UPDATE containers SET put_ts = @put_ts, delete_ts = @delete_ts, meta = @meta, seq = @seq WHERE id = @id`,
       ),
-      addCounts: db.prepare(`UPDATE containers SET object_count = object_count + ?, bytes_used = bytes_used + ? WHERE id = ?`),
+      addCounts: db.prepare(
+        `UPDATE containers SET object_count = object_count + ?, bytes_used = bytes_used + ?, objects_hash = ? WHERE id = ?`,
+      ),
+      containerHashes: db.prepare(`SELECT id, account, name, objects_hash FROM containers`),
       markReported: db.prepare(
         `UPDATE containers SET reported_count = ?, reported_bytes = ?, reported_put_ts = ?, reported_delete_ts = ? WHERE id = ?`,
       ),
@@ -127,8 +131,8 @@ export class ListingDb {
     try {
       return this.db.transaction(fn)()
     } catch (error) {
-      // A container inserted by the rolled-back transaction is gone again.
-      this.containerIds.clear()
+      // A container inserted, or a hash changed, by the rolled-back transaction is undone.
+      this.containerStates.clear()
       throw error
     }
   }
@@ -214,15 +218,32 @@ export class ListingDb {
     return this.containerRecord(account, container)!
   }
 
-  /** The id of the container's row, made (empty) if there is none yet. */
-  private containerId(account: string, container: string): number {
+  /** The id and objects hash of the container's row, made (empty) if there is none yet. */
+  private containerState(account: string, container: string): {id: number; hash: Buffer} {
     const key = `${account}/${container}`
-    let id = this.containerIds.get(key)
-    if (id === undefined) {
-      id = this.ensureContainer(account, container).id
-      this.containerIds.set(key, id)
+    let state = this.containerStates.get(key)
+    if (!state) {
+      const record = this.ensureContainer(account, container)
+      state = {id: record.id, hash: Buffer.from(record.objects_hash ?? Buffer.alloc(16))}
+      this.containerStates.set(key, state)
     }
-    return id
+    return state
+  }
+
+  /** Every container's objects hash (hex) by `account/container`, for a replica to compare with its own. */
+  containerHashes(): Record<string, string> {
+    const out: Record<string, string> = {}
+    for (const {key, hash} of this.containerHashList()) out[key] = hash
+    return out
+  }
+
+  /** The containers that have object rows, their ids and objects hashes (hex). */
+  containerHashList(): {key: string; id: number; hash: string}[] {
+    const out: {key: string; id: number; hash: string}[] = []
+    for (const row of this.stmts.containerHashes.all() as {id: number; account: string; name: string; objects_hash: Buffer | null}[])
+      if (row.objects_hash && row.objects_hash.some((b) => b !== 0))
+        out.push({key: `${row.account}/${row.name}`, id: row.id, hash: row.objects_hash.toString('hex')})
+    return out
   }
 
   /** Creates, deletes (by timestamp) or updates the metadata of a container. */
@@ -267,13 +288,14 @@ export class ListingDb {
    */
   mergeObjects(rows: ObjectRow[], likelyKnown = false): number {
     let changed = 0
-    // Per container: its id, and how its counts move (written once per call, not per row).
-    const containers = new Map<string, {id: number; count: number; bytes: number}>()
+    // Per container: its id, how its counts move and its new hash (written once per call, not per row).
+    const containers = new Map<string, {id: number; count: number; bytes: number; hash: Buffer; changed: boolean}>()
     for (const row of rows) {
       const containerKey = `${row.account}/${row.container}`
       let container = containers.get(containerKey)
       if (!container) {
-        container = {id: this.containerId(row.account, row.container), count: 0, bytes: 0}
+        const state = this.containerState(row.account, row.container)
+        container = {id: state.id, count: 0, bytes: 0, hash: Buffer.from(state.hash), changed: false}
         containers.set(containerKey, container)
       }
       const values = [container.id, row.name, row.ts, row.size, row.etag, row.contentType, row.deleted ? 1 : 0] as const
@@ -282,12 +304,17 @@ export class ListingDb {
         this.seq++
         container.count++
         container.bytes += row.size
+        container.changed = true
+        xorInto(container.hash, objectRowDigest(row.name, row.ts, false))
         changed++
         continue
       }
       const current = this.stmts.object.get(container.id, row.name) as Pick<ObjectRecord, 'ts' | 'size' | 'deleted'> | undefined
       if (current && current.ts >= row.ts) continue
       this.stmts.upsertObject.run(...values, this.nextSeq())
+      if (current) xorInto(container.hash, objectRowDigest(row.name, current.ts, current.deleted === 1))
+      xorInto(container.hash, objectRowDigest(row.name, row.ts, row.deleted))
+      container.changed = true
       if (current && !current.deleted) {
         container.count--
         container.bytes -= current.size
@@ -298,10 +325,11 @@ export class ListingDb {
       }
       changed++
     }
-    for (const {id, count, bytes} of containers.values()) {
-      if (count === 0 && bytes === 0) continue
-      this.stmts.addCounts.run(count, bytes, id)
-      this.dirtyContainers.add(id)
+    for (const [key, {id, count, bytes, hash, changed}] of containers) {
+      if (!changed) continue
+      this.stmts.addCounts.run(count, bytes, hash, id)
+      this.containerStates.set(key, {id, hash})
+      if (count !== 0 || bytes !== 0) this.dirtyContainers.add(id)
     }
     return changed
   }
