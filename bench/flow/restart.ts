@@ -22,6 +22,8 @@
  *   npx tsx bench/flow/restart.ts --smoke         # N=3000, system ports, seconds
  *   npx tsx bench/flow/restart.ts --flows 10000 --port-types system --reps 3
  *   npx tsx bench/flow/restart.ts --model single  # the single-host model of earlier runs
+ *   npx tsx bench/flow/restart.ts --port-types system --scenarios a,b --baselines replace --reps 3
+ *   npx tsx bench/flow/restart.ts --port-types system --probe   # one request at a time under ping
  */
 import {execa, type ResultPromise} from 'execa'
 import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
@@ -31,6 +33,9 @@ import {parseArgs} from 'node:util'
 import {controlRequest} from '../../src/daemons/runtime/control-client.js'
 import {compileModel} from '../../src/daemons/flow-agent/compile.js'
 import {formatFlow} from '../../src/daemons/flow-agent/flow.js'
+import {COOKIE_TAG_MASK, COOKIE_TAG_SHIFT} from '../../src/daemons/flow-agent/flow-list.js'
+import {flowsDigest} from '../../src/daemons/flow-agent/openflow.js'
+import {OvsSwitch} from '../../src/daemons/flow-agent/ovs-switch.js'
 import {validateModel} from '../../src/daemons/flow-agent/model.js'
 import {type Column, renderTable} from '../../src/lib/format.js'
 import type {BridgeStatus, FlowAgentDetails, SyncReport} from '../../src/daemons/flow-agent/status.js'
@@ -48,6 +53,11 @@ const {values: args} = parseArgs({
     'interval-ms': {type: 'string', default: '10000'},
     'baseline-timeout-s': {type: 'string', default: '60'},
     'no-baselines': {type: 'boolean', default: false},
+    // all, replace (replace-flows --bundle only: the system ports' mark), or none.
+    baselines: {type: 'string', default: 'all'},
+    scenarios: {type: 'string', default: 'a,b,c'},
+    // Instead of the scenarios: each kind of request the agent makes, alone, under ping.
+    probe: {type: 'boolean', default: false},
     // single: the single-host model of earlier runs (stateless rules, one bridge), to compare with them.
     model: {type: 'string', default: 'cloud'},
     smoke: {type: 'boolean', default: false},
@@ -63,6 +73,9 @@ const INTERVAL_MS = Number(args['interval-ms'])
 const BASELINE_TIMEOUT_MS = Number(args['baseline-timeout-s']) * 1000
 const OURS = 'cookie=0x7e4d000000000000/0xffff000000000000'
 if (args.model !== 'cloud' && args.model !== 'single') throw new Error(`--model ${args.model}: expected cloud or single`)
+const BASELINES = args['no-baselines'] ? 'none' : args.baselines
+if (!['all', 'replace', 'none'].includes(BASELINES)) throw new Error(`--baselines ${BASELINES}: expected all, replace or none`)
+const SCENARIOS = new Set(args.scenarios.split(','))
 const CLOUD = args.model === 'cloud'
 
 interface Row {
@@ -262,13 +275,14 @@ class Bench {
   }
 
   /** Runs `work` while pinging h1 -> h2 every PING_MS; returns the ping figures and the wall time. */
-  async pinged<T>(work: () => Promise<T>): Promise<{ping: PingResult; wallMs: number; value: T}> {
+  async pinged<T>(work: () => Promise<T>): Promise<{ping: PingResult; wallMs: number; value: T; startedAt: number}> {
     const pinger = this.lab.startPing(this.h1, this.h2, PING_MS)
     await new Promise((resolve) => setTimeout(resolve, 500))
+    const startedAt = Date.now()
     const started = performance.now()
     const value = await work()
     const wallMs = Math.round(performance.now() - started)
-    return {ping: await pinger.stop(), wallMs, value}
+    return {ping: await pinger.stop(), wallMs, value, startedAt}
   }
 
   async cleanup(): Promise<void> {
@@ -283,6 +297,18 @@ const RULES_TABLE = CLOUD ? 35 : 30
 
 /** 1% drift among the filler rules (never the hosts' path): a third deleted, a third wrong, a third stale. */
 async function injectDrift(bench: Bench): Promise<void> {
+  await applyBundle(bench, await driftMods(bench))
+}
+
+async function applyBundle(bench: Bench, mods: string[]): Promise<void> {
+  await execa('ovs-ofctl', ['-O', 'OpenFlow14', '--bundle', 'add-flows', bench.address, '-'], {
+    input: `${mods.join('\n')}\n`,
+    timeout: 600_000,
+  })
+}
+
+/** The flow mods of injectDrift. */
+async function driftMods(bench: Bench): Promise<string[]> {
   const lines = (await ofctl('--no-stats', 'dump-flows', bench.address, `table=${RULES_TABLE},${OURS}`))
     .split('\n')
     .filter((l) => /tp_dst=1\d\d\d /.test(l))
@@ -302,49 +328,61 @@ async function injectDrift(bench: Bench): Promise<void> {
       (_, k) => `add table=31,priority=${k + 1},cookie=0x7e4d00000000beef,udp,tp_dst=${k + 1} actions=drop`,
     ),
   ]
-  await execa('ovs-ofctl', ['-O', 'OpenFlow14', '--bundle', 'add-flows', bench.address, '-'], {
-    input: `${mods.join('\n')}\n`,
-    timeout: 600_000,
-  })
+  return mods
+}
+
+/** Where an agent restart's longest gap fell: after the spawn, and against the first sync's read and apply. */
+function gapNote(r: {ping: PingResult; startedAt: number; value: {report: SyncReport; wallMs: number}}): string {
+  if (r.ping.maxGapAt === undefined) return ''
+  const {report, wallMs} = r.value
+  const syncStart = wallMs - report.durationMs
+  return `gap from ${Math.round(r.ping.maxGapAt - r.startedAt)} ms; sync read ${syncStart}-${syncStart + report.dumpMs}, apply to ${wallMs} (${report.read})`
 }
 
 async function agentScenarios(bench: Bench, portType: PortType): Promise<void> {
   // (a) restart on a correct switch.
-  await bench.killAgent()
-  const a = await bench.pinged(() => bench.startAgent())
-  rows.push({
-    portType,
-    scenario: 'agent restart, correct switch (a)',
-    flowMods: a.value.report.flowMods,
-    wallMs: a.value.wallMs,
-    syncMs: a.value.report.durationMs,
-    cpuMs: a.value.cpuMs,
-    switchCpuMs: a.value.switchCpuMs,
-    lost: a.ping.lost,
-    maxGapMs: a.ping.maxGapMs,
-    verify: await bench.verify(),
-  })
-  check(a.value.report.flowMods === 0, `${portType} (a): ${a.value.report.flowMods} flow mods, want 0`)
-  check(a.ping.lost === 0, `${portType} (a): ${a.ping.lost} pings lost`)
+  if (SCENARIOS.has('a')) {
+    await bench.killAgent()
+    const a = await bench.pinged(() => bench.startAgent())
+    rows.push({
+      portType,
+      scenario: 'agent restart, correct switch (a)',
+      flowMods: a.value.report.flowMods,
+      wallMs: a.value.wallMs,
+      syncMs: a.value.report.durationMs,
+      cpuMs: a.value.cpuMs,
+      switchCpuMs: a.value.switchCpuMs,
+      lost: a.ping.lost,
+      maxGapMs: a.ping.maxGapMs,
+      verify: await bench.verify(),
+      note: gapNote(a),
+    })
+    check(a.value.report.flowMods === 0, `${portType} (a): ${a.value.report.flowMods} flow mods, want 0`)
+    check(a.ping.lost === 0, `${portType} (a): ${a.ping.lost} pings lost`)
+  }
 
   // (b) restart with 1% drift.
-  await bench.killAgent()
-  await injectDrift(bench)
-  const b = await bench.pinged(() => bench.startAgent())
-  rows.push({
-    portType,
-    scenario: 'agent restart, 1% drift (b)',
-    flowMods: b.value.report.flowMods,
-    wallMs: b.value.wallMs,
-    syncMs: b.value.report.durationMs,
-    cpuMs: b.value.cpuMs,
-    switchCpuMs: b.value.switchCpuMs,
-    lost: b.ping.lost,
-    maxGapMs: b.ping.maxGapMs,
-    verify: await bench.verify(),
-  })
-  check(b.value.report.flowMods === DRIFTED, `${portType} (b): ${b.value.report.flowMods} flow mods, want ${DRIFTED}`)
-  check(b.ping.lost === 0, `${portType} (b): ${b.ping.lost} pings lost`)
+  if (SCENARIOS.has('b')) {
+    await bench.killAgent()
+    await injectDrift(bench)
+    const b = await bench.pinged(() => bench.startAgent())
+    rows.push({
+      portType,
+      scenario: 'agent restart, 1% drift (b)',
+      flowMods: b.value.report.flowMods,
+      wallMs: b.value.wallMs,
+      syncMs: b.value.report.durationMs,
+      cpuMs: b.value.cpuMs,
+      switchCpuMs: b.value.switchCpuMs,
+      lost: b.ping.lost,
+      maxGapMs: b.ping.maxGapMs,
+      verify: await bench.verify(),
+      note: gapNote(b),
+    })
+    check(b.value.report.flowMods === DRIFTED, `${portType} (b): ${b.value.report.flowMods} flow mods, want ${DRIFTED}`)
+    check(b.ping.lost === 0, `${portType} (b): ${b.ping.lost} pings lost`)
+  }
+  if (!SCENARIOS.has('c')) return
 
   // (c) someone deletes a table while the agent runs: time until the agent has restored it.
   const table = RULES_TABLE
@@ -381,6 +419,44 @@ async function agentScenarios(bench: Bench, portType: PortType): Promise<void> {
   })
   check(restored === inTable, `${portType} (c): ${restored} flows back in table ${table}, want ${inTable}`)
   check(c.value.repairedMs <= INTERVAL_MS + 1000, `${portType} (c): repaired after ${c.value.repairedMs} ms, want <= interval + 1 s`)
+}
+
+/**
+ * Each kind of request the agent sends the switch, alone under ping (the agent stopped), three
+ * times: on system ports the longest gap is the longest stretch vswitchd's main thread spends
+ * on one request, so this says which request sets it.
+ */
+async function probe(bench: Bench, portType: PortType): Promise<void> {
+  await bench.killAgent()
+  const sw = new OvsSwitch(bench.address)
+  const tag = 0x7e4dn << COOKIE_TAG_SHIFT
+  const drift = await driftMods(bench)
+  const probes: Array<[string, () => Promise<unknown>]> = [
+    ['idle (the noise floor)', () => new Promise((resolve) => setTimeout(resolve, 1000))],
+    ['digest, one request per table', () => flowsDigest(bench.address, tag, COOKIE_TAG_MASK, 60_000, {sliceFlows: Infinity})],
+    ["digest, the agent's (slices of a table)", () => sw.flowsDigest(tag, COOKIE_TAG_MASK)],
+    ['dump-flows text, 2 cookie slices at once', () => sw.dumpFlowsText(tag, COOKIE_TAG_MASK)],
+    ['bundle of the 1% drift', () => applyBundle(bench, drift)],
+    ['replace-flows --bundle, correct switch', () => ofctl('--bundle', 'replace-flows', bench.address, bench.flowsFile)],
+  ]
+  for (const [what, request] of probes) {
+    for (let rep = 0; rep < 3; rep++) {
+      const switchBefore = bench.switchCpuMs()
+      const r = await bench.pinged(request)
+      rows.push({
+        portType,
+        scenario: `probe: ${what}`,
+        flowMods: '',
+        wallMs: r.wallMs,
+        cpuMs: 0,
+        switchCpuMs: bench.switchCpuMs() - switchBefore,
+        lost: r.ping.lost,
+        maxGapMs: r.ping.maxGapMs,
+        verify: '',
+      })
+      await ofctl('--bundle', 'replace-flows', bench.address, bench.flowsFile)
+    }
+  }
 }
 
 /** Runs an ovs-ofctl baseline with a time limit (a barrier per flow mod is minutes at 100k on PMD ports). */
@@ -437,6 +513,7 @@ async function baselines(bench: Bench, portType: PortType): Promise<void> {
   await timed(bench, 'replace-flows --bundle, correct switch', portType, 0, [['--bundle', 'replace-flows', a, f]])
   await injectDrift(bench)
   await timed(bench, 'replace-flows --bundle, 1% drift', portType, DRIFTED, [['--bundle', 'replace-flows', a, f]])
+  if (BASELINES === 'replace') return
   const swapped = f.replace(/\.txt$/, '.swap.txt')
   writeFileSync(swapped, readFileSync(f, 'utf8').replace(/cookie=0x7e4d/g, 'cookie=0x7e4e'))
   await timed(
@@ -483,10 +560,13 @@ async function main(): Promise<void> {
         // found it right (it does so a second after changing it).
         await bench.waitStatus((b) => b.syncs >= 2 && b.lastReport?.flowMods === 0, 120_000, 'the install confirmed')
         await bench.writeExpected()
-        const probe = await lab.ping(h1, h2, {count: 20, intervalMs: 100})
-        check(probe.received > 0, `${portType}: hosts cannot ping through the agent's flows`)
-        await agentScenarios(bench, portType)
-        if (!args['no-baselines']) await baselines(bench, portType)
+        const reach = await lab.ping(h1, h2, {count: 20, intervalMs: 100})
+        check(reach.received > 0, `${portType}: hosts cannot ping through the agent's flows`)
+        if (args.probe) await probe(bench, portType)
+        else {
+          await agentScenarios(bench, portType)
+          if (BASELINES !== 'none') await baselines(bench, portType)
+        }
       } finally {
         await bench?.cleanup()
         await lab.cleanup()
@@ -496,7 +576,7 @@ async function main(): Promise<void> {
   printTable()
   for (const f of failures) process.stdout.write(`FAIL: ${f}\n`)
   const agentRows = rows.filter((r) => r.scenario.startsWith('agent'))
-  const worst = (key: 'wallMs' | 'lost' | 'maxGapMs' | 'cpuMs') => Math.max(...agentRows.map((r) => r[key]))
+  const worst = (key: 'wallMs' | 'lost' | 'maxGapMs' | 'cpuMs') => Math.max(0, ...agentRows.map((r) => r[key]))
   // Every rep's count, deduplicated: "0" and "1000" when each restart changed exactly what drifted.
   const mods = (scenario: string) => [...new Set(agentRows.filter((r) => r.scenario.includes(scenario)).map((r) => r.flowMods))].join('/')
   process.stdout.write(

@@ -108,6 +108,8 @@ export interface PingResult {
   lost: number
   /** The longest time without a reply, from the first request to the last reply or the end. */
   maxGapMs: number
+  /** When that gap began (epoch ms, the reply before it), to line it up with what the switch was asked. */
+  maxGapAt?: number
 }
 
 export class Pinger {
@@ -169,14 +171,20 @@ function parsePing(text: string, endedAt: number): PingResult {
     sent = Math.max(sent, seq)
   }
   let maxGapMs = 0
+  let maxGapAt: number | undefined
   // Gaps count from the first reply: waiting for ARP at the start is not an outage.
   let previous = replies[0]?.at
+  const gap = (at: number) => {
+    if (at - previous! <= maxGapMs) return
+    maxGapMs = at - previous!
+    maxGapAt = previous
+  }
   for (const {at} of replies) {
-    maxGapMs = Math.max(maxGapMs, at - previous!)
+    gap(at)
     previous = at
   }
-  if (previous !== undefined) maxGapMs = Math.max(maxGapMs, endedAt - previous)
-  return {sent, received: answered.size, lost: sent - answered.size, maxGapMs: Math.round(maxGapMs)}
+  if (previous !== undefined) gap(endedAt)
+  return {sent, received: answered.size, lost: sent - answered.size, maxGapMs: Math.round(maxGapMs), maxGapAt}
 }
 
 /** A fixed number of pings from a namespace (ping or ping -6 by the address). */

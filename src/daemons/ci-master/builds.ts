@@ -2,14 +2,14 @@ import {EventEmitter} from 'node:events'
 import {errorMessage} from '../../lib/errors.js'
 import type {Logger} from '../../lib/logger.js'
 import type {Build, BuildResult} from '../../protocols/ci/builds.js'
-import type {StoredSegment} from '../../protocols/ci/log-codec.js'
-import type {BuildSpec, StepResult, WorkerMessage} from '../../protocols/ci/worker-protocol.js'
+import {CODEC_RAW, type StoredSegment} from '../../protocols/ci/log-codec.js'
+import type {BuildSpec, SegmentFrame, StepResult, WorkerMessage} from '../../protocols/ci/worker-protocol.js'
 import type {BuilderConfig} from './ci-master-config.js'
 import type {Notifier} from './db/connect.js'
 import {storedTotals} from './db/segments.js'
 import type {Sql} from './db/sql.js'
 import type {BuildRequest, CiStore, Ended, Queued} from './db/store.js'
-import {LogTail} from './log-tail.js'
+import {LogTail, type TailPiece} from './log-tail.js'
 import type {RunningView} from './status.js'
 import type {CommittedLog, LogWriter} from './log-writer.js'
 import {endTriggers, stepAction, triggeredProperties} from './triggers.js'
@@ -77,12 +77,14 @@ export class BuildCoordinator extends EventEmitter<CoordinatorEvents> {
     private readonly builders: Map<string, BuilderConfig>,
     /** Environment for a build's steps (secrets resolved), from its builder and step config. */
     private readonly stepEnv: (builder: BuilderConfig, stepIndex: number, build: Build) => Record<string, string>,
+    /** The secret values in a builder's env, which its workers redact from the output. */
+    private readonly secretsOf: (builder: BuilderConfig) => string[],
     private readonly log: Logger,
   ) {
     super()
     hub.on('ready', () => this.dispatch())
     hub.on('message', (worker, message) => this.onMessage(worker, message))
-    hub.on('output', (worker, build, step, data) => this.onOutput(worker, build, step, data))
+    hub.on('segment', (worker, segment) => this.onSegment(worker, segment))
     hub.on('disconnected', (worker, why) => this.onDisconnected(worker, why))
     writer.on('committed', (committed) => this.onCommitted(committed))
     writer.on('truncated', (build, step) => this.active.get(build)?.worker.send({t: 'drop', build, step}))
@@ -251,6 +253,7 @@ export class BuildCoordinator extends EventEmitter<CoordinatorEvents> {
       })),
       persistent: builder.steps.some((step) => step.git?.mode === 'incremental'),
       artifactsMaxBytes: builder.artifacts_max_bytes,
+      redact: this.secretsOf(builder),
     }
     worker.running.add(build.id)
     if (!worker.send({t: 'start', build: spec})) {
@@ -314,20 +317,25 @@ export class BuildCoordinator extends EventEmitter<CoordinatorEvents> {
     }
   }
 
-  private onOutput(worker: WorkerConnection, build: number, step: number, parts: Buffer[]): void {
-    const active = this.active.get(build)
-    if (!active || active.worker !== worker || active.ending || !active.received.has(step)) return
-    this.outputBytes += this.append(active, step, parts)
+  private onSegment(worker: WorkerConnection, segment: SegmentFrame): void {
+    const active = this.active.get(segment.build)
+    if (!active || active.worker !== worker || active.ending || !active.received.has(segment.step)) return
+    let stored: StoredSegment[]
+    try {
+      stored = this.writer.writeSegment(segment)
+    } catch (error) {
+      this.log.warn(`worker ${worker.name} sent a segment that cannot be read (${errorMessage(error)}): disconnecting it`)
+      worker.terminate()
+      return
+    }
+    this.book(active, segment.step, segment.rawBytes, stored)
   }
 
-  /** Books output into a step's log (its count, the live tail, the writer); returns its size. */
-  private append(active: ActiveBuild, step: number, parts: readonly Buffer[]): number {
-    let size = 0
-    for (const part of parts) size += part.length
-    active.received.set(step, (active.received.get(step) ?? 0) + size)
-    active.tail.push(parts)
-    this.writer.write(active.build.id, step, parts)
-    return size
+  /** Books output stored into a step's log: its count and the live tail. */
+  private book(active: ActiveBuild, step: number, rawBytes: number, stored: readonly TailPiece[]): void {
+    active.received.set(step, (active.received.get(step) ?? 0) + rawBytes)
+    active.tail.push(stored)
+    this.outputBytes += rawBytes
   }
 
   private onCommitted(committed: CommittedLog): void {
@@ -440,7 +448,9 @@ export class BuildCoordinator extends EventEmitter<CoordinatorEvents> {
 
   /** Output the master itself writes into a step's log (a trigger step's report). */
   private note(active: ActiveBuild, step: number, text: string): void {
-    this.append(active, step, [Buffer.from(`${text}\n`)])
+    const line = Buffer.from(`${text}\n`)
+    this.writer.write(active.build.id, step, [line])
+    this.book(active, step, line.length, [{codec: CODEC_RAW, data: line, rawBytes: line.length}])
   }
 
   /** A trigger step: queues its builds and, if it waits, follows them (and their retries) to their results. */

@@ -1,5 +1,7 @@
 import {
+  type Codec,
   countNewlines,
+  decodeSegment,
   type Redactor,
   SEGMENT_MAX_BYTES,
   type SegmentCompressor,
@@ -19,10 +21,28 @@ export interface LogTotals {
 const NEWLINE = 0x0a
 
 /**
- * Turns one step's incoming output into stored segments: holds a partial line back (so
- * segments end at line ends and a secret is never split between two), redacts secrets,
- * enforces the size cap with a truncation marker, cuts at SEGMENT_MAX_BYTES and compresses
- * each segment exactly once. Counts input bytes consumed, which is what the worker is acked.
+ * A segment a worker made: stored as it is, numbered here. Its newline count is the worker's
+ * word (counting would mean decompressing): an authenticated worker can only misnumber the lines
+ * of its own build's log, into which it can print anything anyway; readers check the raw size.
+ */
+export interface IncomingSegment {
+  /** The worker's output bytes it covers (what the worker is acked in). */
+  input: number
+  rawBytes: number
+  newlines: number
+  codec: Codec
+  endsWithNewline: boolean
+  data: Buffer
+}
+
+/**
+ * Turns one step's output into stored segments, numbering them and their lines, and enforces
+ * the size cap with a truncation marker. Segments a worker made (cut at line ends, redacted,
+ * compressed) are adopted as they are; only the one crossing the cap is decompressed and cut.
+ * Text the master writes itself (a trigger step's report) is appended: a partial line is held
+ * back (so segments end at line ends and a secret is never split between two), secrets are
+ * redacted, and each segment is compressed once here. Counts input bytes consumed, which is
+ * what the worker is acked.
  */
 export class LogAssembler {
   /**
@@ -64,6 +84,30 @@ export class LogAssembler {
     }
     data.copy(this.pending, this.pendingBytes)
     this.pendingBytes = needed
+  }
+
+  /** A worker's segment: stored as it is unless it crosses the cap. Appended text goes first. */
+  adopt(segment: IncomingSegment, now: number): StoredSegment[] {
+    const before = this.pendingBytes > 0 ? this.cut(now, true) : []
+    this.inputConsumed += segment.input
+    if (this.truncated) {
+      this.dropped += segment.rawBytes
+      return before
+    }
+    if (this.storedRaw + segment.rawBytes > this.maxBytes) return [...before, ...this.store(decodeSegment(segment.codec, segment.data))]
+    const stored: StoredSegment = {
+      seq: this.nextSeq++,
+      firstLine: this.nextLine,
+      newlines: segment.newlines,
+      rawBytes: segment.rawBytes,
+      codec: segment.codec,
+      data: segment.data,
+    }
+    this.nextLine += segment.newlines
+    this.storedRaw += segment.rawBytes
+    this.storedCompressed += segment.data.length
+    this.endsWithNewline = segment.endsWithNewline
+    return [...before, stored]
   }
 
   get waiting(): number {

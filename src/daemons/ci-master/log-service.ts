@@ -114,7 +114,9 @@ export class LogService {
             if (segment.firstLine + segment.newlines < query.from) continue
             if (!(await out.segment(step.index, segment))) return false
           }
-          if (!fromPushed && page.length < PAGE) break
+          // Segments pushed are the newest committed: once they are sent, the database holds
+          // nothing newer (no query per commit for a live follower).
+          if (fromPushed || page.length < PAGE) break
         }
         if (complete || !query.follow) return this.endStep(out, state.step)
         const live = this.coordinator.isLive(query.build)

@@ -1,35 +1,46 @@
+import {CODEC_RAW, decodeSegment} from '../../protocols/ci/log-codec.js'
+
+/** A piece of a step's log as stored (compressed or not). */
+export interface TailPiece {
+  codec: number
+  data: Buffer
+  rawBytes: number
+}
+
 /**
  * The last few lines of a running step, for `tend top`. Output arrives at hundreds of megabytes
- * a second and the tail is read a few times a second at most, so pushing only keeps references
- * to the newest pieces (enough of them for keepBytes); the copy and the split happen on read.
+ * a second, compressed, and the tail is read a few times a second at most, so pushing only keeps
+ * references to the newest pieces (enough of them for keepBytes); decompressing, copying and
+ * splitting happen on read.
  */
 export class LogTail {
-  private parts: Buffer[] = []
+  private pieces: TailPiece[] = []
   private size = 0
 
   constructor(private readonly keepBytes = 4096) {}
 
-  push(parts: readonly Buffer[]): void {
-    for (const part of parts) {
-      if (part.length === 0) continue
-      this.parts.push(part)
-      this.size += part.length
+  push(pieces: readonly TailPiece[]): void {
+    for (const piece of pieces) {
+      if (piece.rawBytes === 0) continue
+      this.pieces.push(piece)
+      this.size += piece.rawBytes
     }
-    while (this.parts.length > 1 && this.size - this.parts[0].length >= this.keepBytes) this.size -= this.parts.shift()!.length
+    while (this.pieces.length > 1 && this.size - this.pieces[0].rawBytes >= this.keepBytes) this.size -= this.pieces.shift()!.rawBytes
   }
 
   clear(): void {
-    this.parts = []
+    this.pieces = []
     this.size = 0
   }
 
   /** Up to `count` complete-or-partial last lines, without the first (possibly cut) one. */
   lines(count: number): string[] {
-    const all = Buffer.concat(this.parts, this.size)
+    const all = Buffer.concat(this.pieces.map((p) => decodeSegment(p.codec, p.data)))
     const bytes = all.subarray(Math.max(0, all.length - this.keepBytes))
-    // Kept pieces are views of received buffers: copy the small tail, so they are not pinned.
-    this.parts = bytes.length > 0 ? [Buffer.from(bytes)] : []
-    this.size = bytes.length
+    // Kept pieces are views of received segments: keep a copy of the small tail instead.
+    const tail = Buffer.from(bytes)
+    this.pieces = tail.length > 0 ? [{codec: CODEC_RAW, data: tail, rawBytes: tail.length}] : []
+    this.size = tail.length
     const lines = bytes.toString('utf8').split('\n')
     if (lines.at(-1) === '') lines.pop()
     // The first line may start mid-line unless we hold everything since the start.

@@ -1,7 +1,8 @@
 import {EventEmitter} from 'node:events'
 import {Worker} from 'node:worker_threads'
 import type {Logger} from '../../lib/logger.js'
-import {Redactor, SEGMENT_MAX_BYTES, SegmentCompressor, type StoredSegment} from '../../protocols/ci/log-codec.js'
+import {Redactor, SEGMENT_MAX_BYTES, SegmentCompressor, sharedConcat, type StoredSegment} from '../../protocols/ci/log-codec.js'
+import type {SegmentFrame} from '../../protocols/ci/worker-protocol.js'
 import type {ArtifactChunkRow, ArtifactRow} from './db/artifacts.js'
 import type {DbLocation} from './db/connect.js'
 import type {SegmentRow} from './db/segments.js'
@@ -15,7 +16,7 @@ export interface LogWriterOptions {
   flushMs: number
   /** A partial line (no '\n' yet) waits at most this long before it is stored anyway. */
   partialLineMs: number
-  /** Configured secret values, replaced by *** in stored output. */
+  /** Configured secret values, replaced by *** in the text the master writes into logs. */
   secrets: string[]
 }
 
@@ -59,10 +60,11 @@ function threadUrl(): URL {
 const key = (build: number, step: number) => `${build}:${step}`
 
 /**
- * Step output on its way to disk. On the main thread, each log's assembler cuts and compresses
- * segments (a 1 MiB segment as soon as it is there, the rest every flushMs); one batch at a time
- * goes to the writer thread, which commits it in one transaction. When a batch is durable the
- * workers are acked up to what it held and its segments go to live followers, from memory.
+ * Step output on its way to disk. On the main thread, each log's assembler numbers the segments
+ * workers made (and cuts and compresses the text the master writes itself, every flushMs); one
+ * batch at a time goes to the writer thread, which commits it in one transaction. When a batch
+ * is durable the workers are acked up to what it held and its segments go to live followers,
+ * from memory.
  */
 export class LogWriter extends EventEmitter<LogWriterEvents> {
   private readonly logs = new Map<string, OpenLog>()
@@ -129,6 +131,20 @@ export class LogWriter extends EventEmitter<LogWriterEvents> {
     }
   }
 
+  /**
+   * A worker's segment, committed at once unless a commit is running (then with the next: group
+   * commit). Returns what it stored: nothing when the log is not open or past its cap. Throws
+   * when a segment crossing the cap cannot be decompressed.
+   */
+  writeSegment(segment: SegmentFrame): StoredSegment[] {
+    const log = this.logs.get(key(segment.build, segment.step))
+    if (!log) return []
+    // The fragments it arrived in are views of socket reads: one copy, to shared memory.
+    const stored = this.stored(log, () => log.assembler.adopt({...segment, data: sharedConcat(segment.data)}, Date.now()))
+    this.flush(false)
+    return stored
+  }
+
   /** Resolves with the log's totals once everything written to it is durable. */
   finish(build: number, step: number): Promise<LogTotals> {
     const log = this.logs.get(key(build, step))
@@ -168,9 +184,16 @@ export class LogWriter extends EventEmitter<LogWriterEvents> {
   }
 
   private cut(log: OpenLog, final: boolean): void {
+    this.stored(log, () => log.assembler.cut(Date.now(), final))
+  }
+
+  /** Segments the assembler made, ready for the next batch; says when the log just hit its cap. */
+  private stored(log: OpenLog, make: () => StoredSegment[]): StoredSegment[] {
     const wasTruncated = log.assembler.truncated
-    for (const segment of log.assembler.cut(Date.now(), final)) log.ready.push(segment)
+    const segments = make()
+    log.ready.push(...segments)
     if (!wasTruncated && log.assembler.truncated) this.emit('truncated', log.build, log.step)
+    return segments
   }
 
   /**

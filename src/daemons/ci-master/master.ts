@@ -76,11 +76,23 @@ export async function startMaster(ctx: DaemonContext, config: MasterConfig): Pro
         timeoutMs: config.heartbeat_timeout,
         windowBytes: config.log_window,
         flushMs: config.log_flush_interval,
+        compressionLevel: config.log_compression_level,
       },
       log,
     )
     cleanup.unshift(() => hub.close())
-    const coordinator = new BuildCoordinator(name, store, db.logs, db.notifier, hub, writer, builders, stepEnvironment(secrets), log)
+    const coordinator = new BuildCoordinator(
+      name,
+      store,
+      db.logs,
+      db.notifier,
+      hub,
+      writer,
+      builders,
+      stepEnvironment(secrets),
+      builderSecrets(secrets),
+      log,
+    )
     const schedulers = new Schedulers(config.schedulers, store, coordinator, ctx.baseDir, log)
     const logService = new LogService(store, db.logs, coordinator)
     const api = new CiApi({
@@ -200,6 +212,20 @@ function stepEnvironment(secrets: Record<string, string>) {
       for (const [key, value] of Object.entries(source)) env[key] = typeof value === 'string' ? value : secrets[value.secret]
     }
     return env
+  }
+}
+
+/**
+ * The secret values a builder's steps get in their env: the worker running its builds replaces
+ * them by *** in their output (it has them anyway; it never gets secrets its builds do not use).
+ */
+function builderSecrets(secrets: Record<string, string>) {
+  return (builder: BuilderConfig): string[] => {
+    const used = new Set<string>()
+    for (const source of [builder.env, ...builder.steps.map((step) => step.env)]) {
+      for (const value of Object.values(source)) if (typeof value !== 'string' && secrets[value.secret]) used.add(secrets[value.secret])
+    }
+    return [...used]
   }
 }
 

@@ -10,7 +10,8 @@ import {
   type MasterMessage,
   PROTOCOL_VERSION,
   parseMessage,
-  parseOutputFrame,
+  parseSegmentFrame,
+  type SegmentFrame,
   WORKER_PATH,
   type WorkerMessage,
   workerMessage,
@@ -71,8 +72,8 @@ export class WorkerConnection {
 interface HubEvents {
   ready: [WorkerConnection]
   message: [WorkerConnection, WorkerMessage]
-  /** A step's output, as the pieces it arrived in. */
-  output: [WorkerConnection, number, number, Buffer[]]
+  /** A segment of a step's output, its bytes as the pieces they arrived in. */
+  segment: [WorkerConnection, SegmentFrame]
   disconnected: [WorkerConnection, string]
 }
 
@@ -82,9 +83,11 @@ export interface HubOptions {
   timeoutMs: number
   windowBytes: number
   flushMs: number
+  /** zstd level the workers compress output with. */
+  compressionLevel: number
 }
 
-// A worker's output frame holds at most 1 MiB; leave room for the header and JSON messages.
+// A worker's output segment holds at most 1 MiB; leave room for the header and JSON messages.
 const MAX_FRAME = 4 * 1024 * 1024
 
 /**
@@ -188,15 +191,16 @@ export class WorkerHub extends EventEmitter<HubEvents> {
       timeoutMs: this.options.timeoutMs,
       windowBytes: this.options.windowBytes,
       flushMs: this.options.flushMs,
+      compressionLevel: this.options.compressionLevel,
     })
     // Binary (output) messages as their fragments, uncopied (see OUTPUT_FRAGMENT_BYTES).
     ws.binaryType = 'fragments'
     ws.on('message', (data: Buffer | Buffer[], isBinary) => {
       connection.lastSeen = Date.now()
       if (isBinary) {
-        const frame = parseOutputFrame(data)
-        if (!frame) return this.protocolError(connection, 'malformed output frame')
-        this.emit('output', connection, frame.build, frame.step, frame.data)
+        const frame = parseSegmentFrame(data)
+        if (!frame) return this.protocolError(connection, 'malformed output segment')
+        this.emit('segment', connection, frame)
         return
       }
       const parsed = parseMessage(workerMessage, (data as Buffer).toString('utf8'))

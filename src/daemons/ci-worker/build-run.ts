@@ -2,19 +2,20 @@ import {mkdirSync} from 'node:fs'
 import {resolve, sep} from 'node:path'
 import {errorMessage} from '../../lib/errors.js'
 import type {Logger} from '../../lib/logger.js'
+import {Redactor} from '../../protocols/ci/log-codec.js'
 import type {BuildSpec, StepResult, StepSpec, WorkerMessage} from '../../protocols/ci/worker-protocol.js'
 import {type FoundArtifact, findArtifacts, MAX_ARTIFACTS_PER_BUILD} from './artifacts.js'
 import {checkedOutRevision, gitCommand} from './git-step.js'
 import {type StepEnd, StepProcess} from './step-process.js'
-import type {FramePool} from './step-output.js'
 import type {Workspace} from './workspaces.js'
 
 /** How a build run talks back to its master. */
 export interface BuildChannel {
   send(message: WorkerMessage): void
-  /** Sends a frame from `pool` holding `size` bytes of output (and gives it back to the pool). */
-  sendOutput(build: number, step: number, frame: Buffer, size: number): void
-  pool: FramePool
+  /** Sends a batch of a step's output (used before this returns) as log segments, redacted. */
+  sendOutput(build: number, step: number, batch: Buffer, redactor: Redactor): void
+  /** Output is batched up to this many bytes. */
+  chunkBytes: number
   /** Uploads a step's artifact to the master; resolves with its SHA-256 once stored. */
   upload(step: number, artifact: FoundArtifact): Promise<{sha256: string}>
   /** The master's window of unacknowledged output per step. */
@@ -46,6 +47,8 @@ export class BuildRun {
   private stopped: {result: StepResult; message: string} | undefined
   private artifactBytes = 0
   private artifactCount = 0
+  /** The build's secrets, replaced by *** in its output before it leaves the worker. */
+  private readonly redactor: Redactor
   readonly done: Promise<void>
 
   constructor(
@@ -55,6 +58,7 @@ export class BuildRun {
     private readonly options: BuildRunOptions,
     private readonly log: Logger,
   ) {
+    this.redactor = new Redactor(spec.redact)
     this.done = this.run().catch((error) => {
       this.log.error(`build ${spec.id} failed on the worker`, {error: errorMessage(error)})
       this.channel.send({t: 'build-end', build: spec.id, result: 'exception', message: `worker error: ${errorMessage(error)}`})
@@ -149,11 +153,12 @@ export class BuildRun {
       onSpawn: this.options.onSpawn,
       onExit: this.options.onExit,
       output: {
-        pool: this.channel.pool,
+        chunkBytes: this.channel.chunkBytes,
         intervalMs: this.channel.chunkIntervalMs,
         windowBytes: this.channel.windowBytes,
         partialLineMs: PARTIAL_LINE_MS,
-        send: (frame, size) => this.channel.sendOutput(this.spec.id, index, frame, size),
+        holdBackBytes: Math.max(0, this.redactor.longest - 1),
+        send: (batch) => this.channel.sendOutput(this.spec.id, index, batch, this.redactor),
       },
     })
     this.current = {index, process}

@@ -18,9 +18,14 @@ export const workerConfig = z
     work_dir: z.string().optional(),
     /** Keep each build's dir after it ends (default: removed). */
     keep_build_dirs: z.boolean().default(false),
-    /** Output is sent to the master in frames of about this size, or after chunk_interval. */
-    chunk_bytes: size({min: '4KiB', max: '512KiB'}).prefault('256KiB'),
-    chunk_interval: duration().prefault('50ms'),
+    /**
+     * Output is sent to the master in segments of about this size (compressed), or after
+     * chunk_interval: a segment is stored as it is, so larger ones compress better (and cost the
+     * worker less CPU). The master commits a segment as it arrives, so 100ms of batching here
+     * keeps follow latency where 50ms plus the master's 100ms commit tick had it.
+     */
+    chunk_bytes: size({min: '4KiB', max: '1MiB'}).prefault('1MiB'),
+    chunk_interval: duration().prefault('100ms'),
     reconnect_min: duration().prefault('500ms'),
     reconnect_max: duration().prefault('15s'),
     /** After SIGTERM on timeout or cancel, how long a step's processes get before SIGKILL. */

@@ -1,32 +1,8 @@
 const NEWLINE = 0x0a
 
-/**
- * Buffers output frames are built in, reused once sent: a worker streaming at full speed
- * would otherwise allocate a fresh buffer per frame, and the garbage collector's full passes
- * (triggered by that much external memory) cost as much as everything else it does.
- */
-export class FramePool {
-  private readonly free: Buffer[] = []
-
-  /** Frames of `headerBytes` (filled in by whoever sends them) plus `dataBytes` of output. */
-  constructor(
-    readonly headerBytes: number,
-    readonly dataBytes: number,
-    private readonly keep = 16,
-  ) {}
-
-  take(): Buffer {
-    return this.free.pop() ?? Buffer.allocUnsafe(this.headerBytes + this.dataBytes)
-  }
-
-  give(frame: Buffer): void {
-    if (this.free.length < this.keep && frame.length === this.headerBytes + this.dataBytes) this.free.push(frame)
-  }
-}
-
 export interface StepOutputOptions {
-  /** Send a frame once this many bytes are batched (the pool's frames hold this many)... */
-  pool: FramePool
+  /** Send a batch once this many bytes are there... */
+  chunkBytes: number
   /** ...or this long after the first byte of a batch arrived. */
   intervalMs: number
   /** Unacknowledged bytes allowed in flight; past it the pipes are paused (backpressure). */
@@ -34,22 +10,25 @@ export interface StepOutputOptions {
   /** A pipe's unfinished line waits this long for its newline before it is sent anyway. */
   partialLineMs: number
   /**
-   * A frame from the pool: the pool's headerBytes left free, then `size` bytes of output. The
-   * receiver gives it back to the pool once it is done with it.
+   * A batch that ends inside a line keeps its last bytes (up to this many) for the next one, so
+   * that no secret is split between two batches: the longest secret's length minus one.
    */
-  send(frame: Buffer, size: number): void
+  holdBackBytes: number
+  /** A batch of output: a view of a buffer reused as soon as this returns. */
+  send(batch: Buffer): void
   pause(): void
   resume(): void
 }
 
 /**
  * A step's output on its way to the master. Lines from stdout and stderr are interleaved whole
- * (each pipe keeps its unfinished line back for a moment), batched into large frames, and
+ * (each pipe keeps its unfinished line back for a moment), batched into large batches, and
  * limited by a window of unacknowledged bytes: when the master is slow to make output durable,
  * the pipes are paused, the step blocks on write, and memory stays bounded on both sides.
  */
 export class StepOutput {
-  private frame: Buffer | undefined
+  /** Reused from batch to batch while the step runs. */
+  private batch: Buffer | undefined
   private batchSize = 0
   private batchTimer: NodeJS.Timeout | undefined
   private readonly carry: [Buffer[], Buffer[]] = [[], []]
@@ -72,8 +51,8 @@ export class StepOutput {
     const nl = data.lastIndexOf(NEWLINE)
     if (nl === -1) {
       this.carry[pipe].push(data)
-      // A line longer than a frame goes out in pieces rather than piling up here.
-      if (this.carry[pipe].reduce((n, b) => n + b.length, 0) >= this.options.pool.dataBytes) this.releaseCarry(pipe)
+      // A line longer than a batch goes out in pieces rather than piling up here.
+      if (this.carry[pipe].reduce((n, b) => n + b.length, 0) >= this.options.chunkBytes) this.releaseCarry(pipe)
       else this.carryTimer[pipe] ??= setTimeout(() => this.releaseCarry(pipe), this.options.partialLineMs)
       return
     }
@@ -99,7 +78,7 @@ export class StepOutput {
   drop(): void {
     this.dropping = true
     this.dropped += this.batchSize + this.carry[0].concat(this.carry[1]).reduce((n, b) => n + b.length, 0)
-    this.releaseFrame()
+    this.releaseBatch()
     this.carry[0] = []
     this.carry[1] = []
     this.clearTimers()
@@ -113,8 +92,9 @@ export class StepOutput {
   end(): void {
     this.releaseCarry(0)
     this.releaseCarry(1)
-    this.flush()
+    this.flush(true)
     this.clearTimers()
+    this.releaseBatch()
   }
 
   /** A line from the worker itself (about artifacts, say), sent at once. */
@@ -126,7 +106,7 @@ export class StepOutput {
   /** Stops timers without sending (the connection is gone). */
   discard(): void {
     this.clearTimers()
-    this.releaseFrame()
+    this.releaseBatch()
     this.carry[0] = []
     this.carry[1] = []
   }
@@ -146,13 +126,13 @@ export class StepOutput {
 
   private add(data: Buffer): void {
     if (this.dropping || data.length === 0) return
-    const {pool} = this.options
+    const {chunkBytes} = this.options
     for (let offset = 0; offset < data.length;) {
-      this.frame ??= pool.take()
-      const n = data.copy(this.frame, pool.headerBytes + this.batchSize, offset)
+      this.batch ??= Buffer.allocUnsafe(chunkBytes)
+      const n = data.copy(this.batch, this.batchSize, offset)
       this.batchSize += n
       offset += n
-      if (this.batchSize === pool.dataBytes) this.flush()
+      if (this.batchSize === chunkBytes) this.flush()
     }
     if (this.batchSize > 0) this.batchTimer ??= setTimeout(() => this.flush(), this.options.intervalMs)
     if (!this.paused && this.inFlight() > this.options.windowBytes) {
@@ -161,21 +141,24 @@ export class StepOutput {
     }
   }
 
-  private flush(): void {
+  /** Sends the batch; unless final, a line it ends inside keeps its last holdBackBytes back. */
+  private flush(final = false): void {
     clearTimeout(this.batchTimer)
     this.batchTimer = undefined
-    if (this.batchSize === 0 || !this.frame) return
-    const frame = this.frame
-    const size = this.batchSize
-    this.frame = undefined
-    this.batchSize = 0
-    this.sent += size
-    this.options.send(frame, size)
+    const batch = this.batch
+    if (this.batchSize === 0 || !batch) return
+    let end = this.batchSize
+    const holdBack = Math.min(this.options.holdBackBytes, this.options.chunkBytes >> 1)
+    if (!final && holdBack > 0 && batch[end - 1] !== NEWLINE) end = Math.max(batch.lastIndexOf(NEWLINE, end - 1) + 1, end - holdBack)
+    if (end === 0) return
+    this.sent += end
+    this.options.send(batch.subarray(0, end))
+    batch.copy(batch, 0, end, this.batchSize)
+    this.batchSize -= end
   }
 
-  private releaseFrame(): void {
-    if (this.frame) this.options.pool.give(this.frame)
-    this.frame = undefined
+  private releaseBatch(): void {
+    this.batch = undefined
     this.batchSize = 0
   }
 

@@ -8,18 +8,15 @@ import {
   HEADER_WORKER,
   type MasterMessage,
   masterMessage,
-  OUTPUT_FRAGMENT_BYTES,
-  OUTPUT_HEADER_BYTES,
   PROTOCOL_VERSION,
   parseMessage,
   WORKER_PATH,
   type WorkerMessage,
-  writeOutputHeader,
 } from '../../protocols/ci/worker-protocol.js'
 import {uploadArtifact} from './artifacts.js'
 import {type BuildChannel, BuildRun, type BuildRunOptions} from './build-run.js'
 import type {ReconnectStatus, WorkerStatus} from './status.js'
-import {FramePool} from './step-output.js'
+import {SegmentSender} from './segment-sender.js'
 import {type Workspace, Workspaces} from './workspaces.js'
 
 /** How to reach masters, plus how each build runs (BuildRunOptions). */
@@ -29,7 +26,7 @@ export interface CiWorkerOptions extends BuildRunOptions {
   secret(): string
   masters: string[]
   slots: number
-  /** Output frames hold this many bytes. */
+  /** Output is sent in segments of about this many bytes. */
   chunkBytes: number
   reconnectMinMs: number
   reconnectMaxMs: number
@@ -87,7 +84,8 @@ export class CiWorker {
   private lastFromMaster = 0
   private connectedAt = 0
   private readonly workspaces: Workspaces
-  private readonly frames: FramePool
+  /** Made at the welcome, with the master's compression level. */
+  private segments: SegmentSender | undefined
   private windowBytes = 8 * 1024 * 1024
   private masterFlushMs = Number.POSITIVE_INFINITY
 
@@ -96,7 +94,6 @@ export class CiWorker {
     private readonly log: Logger,
   ) {
     this.workspaces = new Workspaces(options.workDir, options.keepBuildDir)
-    this.frames = new FramePool(OUTPUT_HEADER_BYTES, options.chunkBytes)
   }
 
   start(): void {
@@ -206,7 +203,9 @@ export class CiWorker {
         this.state = 'connected'
         this.masterName = message.master
         this.windowBytes = message.windowBytes
-        this.masterFlushMs = message.flushMs ?? Number.POSITIVE_INFINITY
+        this.masterFlushMs = message.flushMs
+        if (this.segments?.level !== message.compressionLevel)
+          this.segments = new SegmentSender(message.compressionLevel, this.options.chunkBytes)
         this.lastError = null
         this.log.info(`connected to master ${message.master}`, {url: this.options.masters[this.masterIndex]})
         // The master pings every heartbeatMs (ws answers with a pong); silence means it is gone.
@@ -250,18 +249,10 @@ export class CiWorker {
       send: (message) => {
         if (this.socket === socket) this.sendJson(message)
       },
-      pool: this.frames,
-      sendOutput: (build, step, frame, size) => {
-        if (this.socket !== socket || socket?.readyState !== WebSocket.OPEN) return this.frames.give(frame)
-        writeOutputHeader(frame, build, step)
-        // In fragments (see OUTPUT_FRAGMENT_BYTES); the frame goes back to the pool once the
-        // last is written out, not before.
-        const message = frame.subarray(0, OUTPUT_HEADER_BYTES + size)
-        for (let at = 0; at < message.length; at += OUTPUT_FRAGMENT_BYTES) {
-          const end = Math.min(message.length, at + OUTPUT_FRAGMENT_BYTES)
-          const fin = end === message.length
-          socket.send(message.subarray(at, end), {binary: true, fin}, fin ? () => this.frames.give(frame) : undefined)
-        }
+      chunkBytes: this.options.chunkBytes,
+      sendOutput: (build, step, batch, redactor) => {
+        if (this.socket !== socket || socket?.readyState !== WebSocket.OPEN || !this.segments) return
+        this.segments.send(socket, build, step, batch, redactor)
       },
       // To the master that gave the build, which alone accepts its artifacts.
       upload: (step, artifact) =>

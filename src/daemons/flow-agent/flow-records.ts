@@ -43,9 +43,12 @@ export class FlowRecords {
     const records = new FlowRecords(count)
     let r = 0
     for (const reply of bodies) {
-      // A copy at an aligned offset, read as 32-bit words (OpenFlow pads every part to 8 bytes).
-      const body = Buffer.alloc((reply.length + 3) & ~3)
-      reply.copy(body)
+      // Read as 32-bit words (OpenFlow pads every part to 8 bytes): copied only when not at an aligned offset.
+      let body = reply
+      if (reply.byteOffset % 4 !== 0 || reply.length % 4 !== 0) {
+        body = Buffer.alloc((reply.length + 3) & ~3)
+        reply.copy(body)
+      }
       const words = new Int32Array(body.buffer, body.byteOffset, body.length / 4)
       for (let at = 0; at + STATS_HEADER <= body.length && r < count; r++) {
         const length = body.readUInt16BE(at)
@@ -83,18 +86,35 @@ export class RecordIndex {
   /**
    * Pairs the lines of a dump found exactly right (slice by slice, as DesiredFlows holds them
    * after learnDump) with the records of a digest taken before it and found equal after it.
-   * Undefined if any pair disagrees on cookie, table or priority.
+   * The digest reads each table in `slices` slices of the cookie's low bits, at least as many
+   * as the dump has (so each of its slices lies within one of the dump's): the lines of one
+   * (table, slice) come in the same order in both. Undefined if any pair disagrees on cookie,
+   * table or priority.
    */
-  static pair(desired: DesiredFlows, records: FlowRecords, slices: number): RecordIndex | undefined {
+  static pair(desired: DesiredFlows, records: FlowRecords, slices: Map<number, number>): RecordIndex | undefined {
     if (records.size !== desired.size) return undefined
-    const hashes = new Uint32Array(desired.size * 4)
-    const next = Array.from({length: slices}, (_, s) => desired.sliceStart(s))
-    const ends = Array.from({length: slices}, (_, s) => (s + 1 < slices ? desired.sliceStart(s + 1) : desired.size))
+    const key = (table: number, cookieLow: number) => {
+      const n = slices.get(table)
+      return n === undefined ? -1 : table * 0x1_0000_0000 + ((cookieLow & (n - 1)) >>> 0)
+    }
     const lines = desired.lines
+    const flows: Flow[] = []
+    // Per (table, slice): its lines in order, and how many are paired so far.
+    const queues = new Map<number, {lines: number[]; paired: number}>()
+    for (let i = 0; i < lines.length; i++) {
+      const flow = parseDumpedFlow(lines[i])
+      if (!flow) return undefined
+      flows.push(flow)
+      const k = key(flow.table, parseInt(flow.cookie.slice(-8), 16))
+      let queue = queues.get(k)
+      if (!queue) queues.set(k, (queue = {lines: [], paired: 0}))
+      queue.lines.push(i)
+    }
+    const hashes = new Uint32Array(desired.size * 4)
     for (let r = 0; r < records.size; r++) {
-      const slice = records.cookies[2 * r + 1] & (slices - 1)
-      const i = next[slice]++
-      if (i >= ends[slice] || !sameHead(lines[i], records, r)) return undefined
+      const queue = queues.get(key(records.tables[r], records.cookies[2 * r + 1]))
+      const i = queue?.lines[queue.paired++]
+      if (i === undefined || !sameHead(flows[i], records, r)) return undefined
       hashes.set(records.hashes.subarray(4 * r, 4 * r + 4), 4 * i)
     }
     return new RecordIndex(hashes)
@@ -178,15 +198,9 @@ export function staleInGroup(desired: DesiredFlows, table: number, cookie: strin
   return dumped.filter((flow) => flow.table === table && flow.cookie === cookie && !places.has(dumpIdentity(flow)))
 }
 
-/** Whether a dump line's cookie, table and priority are the record's. */
-function sameHead(line: string, records: FlowRecords, r: number): boolean {
-  const flow = parseDumpedFlow(line)
-  return (
-    flow !== undefined &&
-    flow.cookie === records.cookieText(r) &&
-    flow.table === records.tables[r] &&
-    flow.priority === records.priorities[r]
-  )
+/** Whether a flow's cookie, table and priority are the record's. */
+function sameHead(flow: Flow, records: FlowRecords, r: number): boolean {
+  return flow.cookie === records.cookieText(r) && flow.table === records.tables[r] && flow.priority === records.priorities[r]
 }
 
 /**

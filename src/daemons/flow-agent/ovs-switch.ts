@@ -20,11 +20,14 @@ export interface OvsSwitchOptions {
   timeoutMs?: number
   /** How many dumps to run at once (each reads a slice of the cookie space). */
   dumpParallelism?: number
+  /** About how many flows the native digest reads per request (see openflow.ts). */
+  digestSliceFlows?: number
 }
 
 export class OvsSwitch {
   private readonly timeoutMs: number
   private readonly parallelism: number
+  private readonly digestSliceFlows: number | undefined
 
   constructor(
     readonly address: string,
@@ -32,6 +35,7 @@ export class OvsSwitch {
   ) {
     this.timeoutMs = options.timeoutMs ?? 60_000
     this.parallelism = options.dumpParallelism ?? 2
+    this.digestSliceFlows = options.digestSliceFlows
   }
 
   /**
@@ -76,9 +80,12 @@ export class OvsSwitch {
     return this.ofctl(['--no-stats', '--no-names', 'dump-flows', this.address, `table=${table},cookie=${cookie}/-1`])
   }
 
-  /** The native digest of the flows whose cookie matches `cookie/mask`, with their records (see openflow.ts). */
+  /**
+   * The native digest of the flows whose cookie matches `cookie/mask`, with their records (see
+   * openflow.ts), read in at least as many cookie slices as a dump (so its records pair with a dump's lines).
+   */
   flowsDigest(cookie: bigint, mask: bigint): Promise<FlowsDigest> {
-    return flowsDigest(this.address, cookie, mask, this.timeoutMs)
+    return flowsDigest(this.address, cookie, mask, this.timeoutMs, {minSlices: this.dumpSlices, sliceFlows: this.digestSliceFlows})
   }
 
   /**

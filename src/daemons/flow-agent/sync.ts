@@ -126,9 +126,9 @@ async function readRecords(sw: OvsSwitch, desired: DesiredFlows, digest: FlowsDi
 
 /** The desired flows' records from a digest of a switch found exactly right (undefined if they do not pair). */
 function pairRecords(desired: DesiredFlows, digest: FlowsDigest, slices: number): RecordIndex | undefined {
-  if (desired.knownDump?.length !== slices) return undefined
+  if (desired.knownDump?.length !== slices || [...digest.slices.values()].some((n) => n < slices)) return undefined
   try {
-    return RecordIndex.pair(desired, FlowRecords.fromReplies(digest.replies, digest.flows), slices)
+    return RecordIndex.pair(desired, FlowRecords.fromReplies(digest.replies, digest.flows), digest.slices)
   } catch {
     return undefined
   }

@@ -41,30 +41,51 @@ export function countNewlines(buf: Uint8Array, start = 0, end = buf.length): num
 /**
  * Compresses segments with one reused context and one reused output buffer (zstd-napi's
  * Compressor allocates a fresh bound-sized buffer per call above 128 KiB: a megabyte of
- * garbage per segment). The result is always a copy of its own, since callers reuse the input,
- * in shared memory: the master's writer thread stores the very bytes its followers are sent,
- * with no copy to cross the thread boundary.
+ * garbage per segment). On the worker, encodeInto() compresses straight into the frame that
+ * is sent. On the master, encode()'s result is always a copy of its own, since callers reuse
+ * the input, in shared memory: the writer thread stores the very bytes its followers are
+ * sent, with no copy to cross the thread boundary.
  */
 export class SegmentCompressor {
   private readonly cctx = new binding.CCtx()
   private readonly scratch = Buffer.allocUnsafe(binding.compressBound(SEGMENT_MAX_BYTES))
 
-  constructor(level: number) {
+  constructor(readonly level: number) {
     this.cctx.setParameter(binding.CParameter.compressionLevel, level)
   }
 
   encode(raw: Buffer): {codec: Codec; data: Buffer} {
+    const {codec, size} = this.encodeInto(raw, this.scratch)
+    return {codec, data: sharedCopy(codec === CODEC_ZSTD ? this.scratch.subarray(0, size) : raw)}
+  }
+
+  /**
+   * Compresses `raw` into `out` (at least segmentBound(raw.length) bytes), or copies it there
+   * when compression does not shrink it; returns the codec and the bytes written.
+   */
+  encodeInto(raw: Buffer, out: Buffer): {codec: Codec; size: number} {
     if (raw.length > SEGMENT_MAX_BYTES) throw new Error(`segment of ${raw.length} bytes is over ${SEGMENT_MAX_BYTES}`)
-    const size = this.cctx.compress2(this.scratch, raw)
-    return size < raw.length
-      ? {codec: CODEC_ZSTD, data: sharedCopy(this.scratch.subarray(0, size))}
-      : {codec: CODEC_RAW, data: sharedCopy(raw)}
+    const size = this.cctx.compress2(out, raw)
+    if (size < raw.length) return {codec: CODEC_ZSTD, size}
+    raw.copy(out)
+    return {codec: CODEC_RAW, size: raw.length}
   }
 }
 
+/** Room encodeInto() needs for a segment of `rawBytes`. */
+export function segmentBound(rawBytes: number): number {
+  return binding.compressBound(rawBytes)
+}
+
 function sharedCopy(bytes: Buffer): Buffer {
-  const copy = Buffer.from(new SharedArrayBuffer(bytes.length))
-  bytes.copy(copy)
+  return sharedConcat([bytes])
+}
+
+/** The bytes of `parts` joined in shared memory, which crosses to a worker thread uncopied. */
+export function sharedConcat(parts: readonly Buffer[]): Buffer {
+  const copy = Buffer.from(new SharedArrayBuffer(parts.reduce((n, part) => n + part.length, 0)))
+  let at = 0
+  for (const part of parts) at += part.copy(copy, at)
   return copy
 }
 

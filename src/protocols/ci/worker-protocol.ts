@@ -1,13 +1,16 @@
 import {z} from 'zod'
+import {CODEC_RAW, CODEC_ZSTD, type Codec, SEGMENT_MAX_BYTES, segmentBound} from './log-codec.js'
 
 /**
  * The master-worker protocol over one WebSocket. Control messages are JSON text frames with a
- * `t` tag; step output travels in binary frames (OUTPUT_HEADER_BYTES of header, then the raw
- * bytes), so the hot path never touches JSON. The worker authenticates in the upgrade request
+ * `t` tag; step output travels in binary frames holding log segments the worker cut, redacted
+ * and compressed (SEGMENT_HEADER_BYTES of header, then the segment as stored), so the hot path
+ * never touches JSON and the master stores and forwards output without compressing it. The worker authenticates in the upgrade request
  * (headers below), before any frame is exchanged. Heartbeats are WebSocket pings from the
  * master (answered by the worker's pongs): no message parsing for them on either side.
  */
-export const PROTOCOL_VERSION = 2
+/** 3: output as compressed segments (2 sent raw bytes the master compressed). */
+export const PROTOCOL_VERSION = 3
 export const WORKER_PATH = '/worker'
 export const HEADER_WORKER = 'x-tend-worker'
 export const HEADER_SECRET = 'x-tend-worker-secret'
@@ -53,6 +56,8 @@ export const buildSpec = z.object({
   persistent: z.boolean(),
   /** Artifacts the build may upload, all steps together. */
   artifactsMaxBytes: z.number().int().min(0),
+  /** Secret values the build's steps get, replaced by *** in their output by the worker. */
+  redact: z.array(z.string().min(1)),
 })
 export type BuildSpec = z.infer<typeof buildSpec>
 
@@ -64,7 +69,9 @@ export const masterMessage = z.discriminatedUnion('t', [
     timeoutMs: z.number().int().positive(),
     windowBytes: z.number().int().positive(),
     /** The master's group commit interval: a worker sends output at least this often. */
-    flushMs: z.number().int().positive().optional(),
+    flushMs: z.number().int().positive(),
+    /** zstd level the worker compresses output segments with. */
+    compressionLevel: z.number().int().min(-7).max(22),
   }),
   z.object({t: z.literal('start'), build: buildSpec}),
   z.object({t: z.literal('cancel'), build: id, reason: z.string()}),
@@ -114,42 +121,77 @@ export function parseMessage<T>(schema: z.ZodType<T>, text: string): {ok: true; 
   return {ok: true, message: result.data}
 }
 
-/** Binary output frame: kind (1 byte), step (2), build id (8), then the bytes. */
-const OUTPUT_KIND = 1
-export const OUTPUT_HEADER_BYTES = 11
+/**
+ * Binary output frame: kind (1 byte), step (2), build id (8), input bytes (4: the step's
+ * output this segment covers, before redaction, in which the master acks), raw bytes (4),
+ * newlines (4), codec (1), flags (1: bit 0, the segment ends with a newline), then the
+ * segment's bytes as stored.
+ */
+const SEGMENT_KIND = 2
+export const SEGMENT_HEADER_BYTES = 25
+const ENDS_WITH_NEWLINE = 1
 
-export function outputHeader(build: number, step: number): Buffer {
-  const header = Buffer.allocUnsafe(OUTPUT_HEADER_BYTES)
-  writeOutputHeader(header, build, step)
-  return header
+export interface SegmentFrame {
+  build: number
+  step: number
+  input: number
+  rawBytes: number
+  newlines: number
+  codec: Codec
+  endsWithNewline: boolean
+  /** The stored bytes, as the fragments they arrived in. */
+  data: Buffer[]
 }
 
-/** Writes the header into the first OUTPUT_HEADER_BYTES of a frame the output is already in. */
-export function writeOutputHeader(frame: Buffer, build: number, step: number): void {
-  frame.writeUInt8(OUTPUT_KIND, 0)
-  frame.writeUInt16BE(step, 1)
-  frame.writeBigUInt64BE(BigInt(build), 3)
+export function writeSegmentHeader(frame: Buffer, s: Omit<SegmentFrame, 'data'>): void {
+  frame.writeUInt8(SEGMENT_KIND, 0)
+  frame.writeUInt16BE(s.step, 1)
+  frame.writeBigUInt64BE(BigInt(s.build), 3)
+  frame.writeUInt32BE(s.input, 11)
+  frame.writeUInt32BE(s.rawBytes, 15)
+  frame.writeUInt32BE(s.newlines, 19)
+  frame.writeUInt8(s.codec, 23)
+  frame.writeUInt8(s.endsWithNewline ? ENDS_WITH_NEWLINE : 0, 24)
 }
 
 /**
  * An output message travels as WebSocket fragments of at most this many bytes (the header in the
  * first). The master takes the fragments as they are (ws `binaryType: 'fragments'`): a fragment
- * inside one socket read is a view of it, where a whole 256 KiB message spanning several reads
- * was copied into a fresh buffer by ws: 128 MiB of garbage per benchmark run.
+ * inside one socket read is a view of it, where a whole message spanning several reads was
+ * copied into a fresh buffer by ws.
  */
 export const OUTPUT_FRAGMENT_BYTES = 16 * 1024
 
-/** An output message, whole or as its fragments; the data is the fragments' bytes after the header. */
-export function parseOutputFrame(message: Buffer | Buffer[]): {build: number; step: number; data: Buffer[]} | undefined {
+/**
+ * A segment message, whole or as its fragments; undefined when malformed: a bad header, a
+ * segment larger than SEGMENT_MAX_BYTES, an unknown codec, a raw one whose size differs, more
+ * newlines than bytes, or compressed bytes that cannot hold the raw size.
+ */
+export function parseSegmentFrame(message: Buffer | Buffer[]): SegmentFrame | undefined {
   let parts = Array.isArray(message) ? message : [message]
   // A sender may cut its first fragment inside the header (ours never does).
-  if (parts.length > 1 && parts[0].length < OUTPUT_HEADER_BYTES) parts = [Buffer.concat(parts)]
+  if (parts.length > 1 && parts[0].length < SEGMENT_HEADER_BYTES) parts = [Buffer.concat(parts)]
   const first = parts[0]
-  if (!first || first.length < OUTPUT_HEADER_BYTES || first[0] !== OUTPUT_KIND) return undefined
+  if (!first || first.length < SEGMENT_HEADER_BYTES || first[0] !== SEGMENT_KIND) return undefined
   const build = Number(first.readBigUInt64BE(3))
   if (!Number.isSafeInteger(build) || build <= 0) return undefined
-  const data = [first.subarray(OUTPUT_HEADER_BYTES), ...parts.slice(1)].filter((part) => part.length > 0)
-  return {build, step: first.readUInt16BE(1), data}
+  const rawBytes = first.readUInt32BE(15)
+  const newlines = first.readUInt32BE(19)
+  const codec = first.readUInt8(23)
+  const data = [first.subarray(SEGMENT_HEADER_BYTES), ...parts.slice(1)].filter((part) => part.length > 0)
+  const size = data.reduce((n, part) => n + part.length, 0)
+  if (rawBytes === 0 || rawBytes > SEGMENT_MAX_BYTES || newlines > rawBytes) return undefined
+  if (codec === CODEC_RAW ? size !== rawBytes : codec !== CODEC_ZSTD || size === 0 || size > segmentBound(rawBytes)) return undefined
+  return {
+    build,
+    step: first.readUInt16BE(1),
+    input: first.readUInt32BE(11),
+    rawBytes,
+    newlines,
+    codec: codec as Codec,
+    endsWithNewline: (first.readUInt8(24) & ENDS_WITH_NEWLINE) !== 0,
+    data,
+  }
 }
 
 /**

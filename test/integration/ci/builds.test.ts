@@ -3,6 +3,7 @@ import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {WebSocket} from 'ws'
 import type {BuildDetail, WorkerInfo} from '../../../src/cli/ci/ci-client.js'
 import type {Build} from '../../../src/protocols/ci/builds.js'
 import type CiBuilders from '../../../src/commands/ci/builders.js'
@@ -282,6 +283,19 @@ describe('limits and errors', () => {
         expect(status.healthy).toBe(false)
         expect(status.details.lastError).toContain('401 unknown worker or wrong secret')
       }
+      // A worker speaking another protocol version (one that sent raw output) is told so.
+      const older = await new Promise<{status?: number; body: string}>((resolve) => {
+        const headers = {'x-tend-worker': 'w1', 'x-tend-worker-secret': secretOf('w1'), 'x-tend-protocol': '2'}
+        const socket = new WebSocket(new URL('/worker', master.ws), {headers})
+        socket.on('unexpected-response', (_req, res) => {
+          let body = ''
+          res.on('data', (chunk: Buffer) => (body += chunk.toString()))
+          res.on('end', () => resolve({status: res.statusCode, body}))
+        })
+        socket.on('open', () => resolve({body: 'accepted'}))
+        socket.on('error', () => undefined)
+      })
+      expect(older).toEqual({status: 400, body: 'unsupported protocol 2, this master speaks 3'})
       const listed = await master.get<WorkerInfo[]>('/api/workers')
       expect(listed.map((w) => w.name).sort()).toEqual(['w1', 'w2'])
       expect(listed.every((w) => w.connected)).toBe(true)

@@ -73,7 +73,9 @@ describe('native flow digest', () => {
   })
 
   it("reads a drifted switch's difference from the digest's records, as a dump would, and only the stale flows' table and cookie as text", async () => {
-    const sw = new OvsSwitch(lab.address)
+    // Slices of ~256 flows: table 30's 3,000 flows come in 16 requests, paired with two dump slices.
+    const sw = new OvsSwitch(lab.address, {digestSliceFlows: 256})
+    expect((await sw.flowsDigest(COOKIE, MASK)).slices.get(30)).toBe(16)
     const desired = DesiredFlows.fromFlows(parseDump((await dumpOwnFlows(sw, 0x7e4d)).join('')))
     // A first read finds the switch right by a dump: it learns the dump's order, the digest and the records.
     expect((await syncBridge(sw, 'br0', desired, 0x7e4d, {dryRun: true})).report).toMatchObject({read: 'dump', flowMods: 0})

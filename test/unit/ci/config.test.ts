@@ -54,7 +54,7 @@ describe('CI config', () => {
     expect(workerConfig.safeParse({secret: 'x', masters: ['http://nope']}).success).toBe(false)
     expect(workerConfig.parse({secret: {file: 's'}, masters: ['ws://127.0.0.1:8410']})).toMatchObject({
       max_builds: 1,
-      chunk_bytes: 256 * 1024,
+      chunk_bytes: 1024 * 1024,
     })
   })
 })

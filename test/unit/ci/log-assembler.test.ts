@@ -64,4 +64,22 @@ describe('LogAssembler', () => {
     expect(log.consumed).toBe(38)
     expect(log.totals()).toMatchObject({truncated: true, dropped: 16})
   })
+
+  it("adopts workers' segments as they are, numbering their lines, and cuts the one crossing the cap", () => {
+    const log = assembler({maxBytes: 30})
+    const segment = (raw: string, input = raw.length) => {
+      const {codec, data} = compressor.encode(Buffer.from(raw))
+      return {input, rawBytes: raw.length, newlines: raw.split('\n').length - 1, codec, endsWithNewline: raw.endsWith('\n'), data}
+    }
+    const first = segment('one\ntwo\n', 12)
+    expect(log.adopt(first, 0)).toEqual([{seq: 0, firstLine: 1, newlines: 2, rawBytes: 8, codec: first.codec, data: first.data}])
+    expect(log.adopt(segment('three\nfo'), 0)[0]).toMatchObject({seq: 1, firstLine: 3, newlines: 1})
+    // Past 30 bytes: cut on the last line end that fits, the marker after it, the rest dropped.
+    const crossing = log.adopt(segment('ur\n0123456789\n0123456789\n'), 0)
+    expect(text(crossing)).toMatch(/^ur\n0123456789\n\[tend\] log truncated/)
+    expect(log.truncated).toBe(true)
+    expect(log.adopt(segment('more\n'), 0)).toEqual([])
+    expect(log.consumed).toBe(12 + 8 + 25 + 5)
+    expect(log.totals()).toMatchObject({lines: 6, truncated: true, dropped: 11 + 5})
+  })
 })

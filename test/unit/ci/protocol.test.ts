@@ -1,22 +1,43 @@
 import {describe, expect, it} from 'vitest'
-import {masterMessage, outputHeader, parseMessage, parseOutputFrame, workerMessage} from '../../../src/protocols/ci/worker-protocol.js'
+import {
+  masterMessage,
+  parseMessage,
+  parseSegmentFrame,
+  SEGMENT_HEADER_BYTES,
+  workerMessage,
+  writeSegmentHeader,
+} from '../../../src/protocols/ci/worker-protocol.js'
+import {CODEC_RAW, CODEC_ZSTD, SEGMENT_MAX_BYTES} from '../../../src/protocols/ci/log-codec.js'
 import {parsePushPayload} from '../../../src/daemons/ci-master/change-hook.js'
 import {hubSignatureValid, secretsEqual} from '../../../src/protocols/ci/secrets.js'
 import {createHmac} from 'node:crypto'
 
 describe('worker protocol', () => {
-  it('round-trips output frames and rejects malformed ones', () => {
-    const frame = Buffer.concat([outputHeader(123456789, 7), Buffer.from('hello\n')])
-    expect(parseOutputFrame(frame)).toEqual({build: 123456789, step: 7, data: [Buffer.from('hello\n')]})
+  it('round-trips segment frames and rejects malformed ones', () => {
+    const data = Buffer.from('hello\n')
+    const header = {build: 123456789, step: 7, input: 9, rawBytes: 6, newlines: 1, codec: CODEC_RAW, endsWithNewline: true} as const
+    const frame = Buffer.alloc(SEGMENT_HEADER_BYTES + data.length)
+    writeSegmentHeader(frame, header)
+    data.copy(frame, SEGMENT_HEADER_BYTES)
+    expect(parseSegmentFrame(frame)).toEqual({...header, data: [data]})
     // As fragments, however they are cut (even inside the header), the same bytes in order.
-    for (const cut of [3, 11, 14]) {
-      const parsed = parseOutputFrame([frame.subarray(0, cut), frame.subarray(cut)])
-      expect(parsed && {...parsed, data: Buffer.concat(parsed.data)}).toEqual({build: 123456789, step: 7, data: Buffer.from('hello\n')})
+    for (const cut of [3, 25, 28]) {
+      const parsed = parseSegmentFrame([frame.subarray(0, cut), frame.subarray(cut)])
+      expect(parsed && {...parsed, data: Buffer.concat(parsed.data)}).toEqual({...header, data})
     }
-    expect(parseOutputFrame(Buffer.from('short'))).toBeUndefined()
-    const zero = Buffer.concat([outputHeader(1, 0), Buffer.alloc(0)])
-    zero.writeBigUInt64BE(0n, 3)
-    expect(parseOutputFrame(zero)).toBeUndefined()
+    const bad = (change: (f: Buffer) => void) => {
+      const copy = Buffer.from(frame)
+      change(copy)
+      return parseSegmentFrame(copy)
+    }
+    expect(parseSegmentFrame(Buffer.from('short'))).toBeUndefined()
+    expect(bad((f) => f.writeBigUInt64BE(0n, 3))).toBeUndefined()
+    // A raw segment whose size differs, more newlines than bytes, an unknown codec.
+    expect(bad((f) => f.writeUInt32BE(7, 15))).toBeUndefined()
+    expect(bad((f) => f.writeUInt32BE(7, 19))).toBeUndefined()
+    expect(bad((f) => f.writeUInt8(9, 23))).toBeUndefined()
+    // A compressed one larger than SEGMENT_MAX_BYTES.
+    expect(bad((f) => (f.writeUInt8(CODEC_ZSTD, 23), f.writeUInt32BE(SEGMENT_MAX_BYTES + 1, 15)))).toBeUndefined()
   })
 
   it('validates JSON messages both ways', () => {

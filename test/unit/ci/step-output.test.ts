@@ -1,20 +1,19 @@
 import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest'
-import {FramePool, StepOutput} from '../../../src/daemons/ci-worker/step-output.js'
+import {StepOutput} from '../../../src/daemons/ci-worker/step-output.js'
 
-function harness(options: {chunkBytes?: number; windowBytes?: number} = {}) {
+function harness(options: {chunkBytes?: number; windowBytes?: number; holdBackBytes?: number} = {}) {
   const frames: string[] = []
   const events: string[] = []
-  const pool = new FramePool(3, options.chunkBytes ?? 16)
   const output = new StepOutput({
-    pool,
+    chunkBytes: options.chunkBytes ?? 16,
     intervalMs: 50,
     windowBytes: options.windowBytes ?? 1000,
     partialLineMs: 200,
-    send: (frame, size) => {
-      frames.push(frame.subarray(3, 3 + size).toString())
+    holdBackBytes: options.holdBackBytes ?? 0,
+    send: (batch) => {
+      frames.push(batch.toString())
       // Reused at once: what was sent must not change.
-      frame.fill(0x21)
-      pool.give(frame)
+      batch.fill(0x21)
     },
     pause: () => events.push('pause'),
     resume: () => events.push('resume'),
@@ -55,6 +54,21 @@ describe('StepOutput', () => {
     expect(frames).toEqual([])
     vi.advanceTimersByTime(51)
     expect(frames).toEqual(['Password: '])
+  })
+
+  it('keeps the end of a batch cut inside a line back, so no secret is split between two', () => {
+    const {output, frames} = harness({chunkBytes: 1000, holdBackBytes: 5})
+    output.push(0, Buffer.from('line\ntoken=hunt'))
+    vi.advanceTimersByTime(250)
+    // The partial line went after its 200 ms, less its last 5 bytes (the longest secret less one).
+    expect(frames).toEqual(['line\n', 'token'])
+    output.push(0, Buffer.from('er2\n'))
+    vi.advanceTimersByTime(50)
+    expect(frames).toEqual(['line\n', 'token', '=hunter2\n'])
+    output.push(0, Buffer.from('tail'))
+    output.end()
+    expect(frames.join('')).toBe('line\ntoken=hunter2\ntail')
+    expect(output.sent).toBe(23)
   })
 
   it('pauses the pipes past the window of unacked bytes and resumes when acked', () => {
