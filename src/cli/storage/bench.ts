@@ -1,6 +1,7 @@
 import {hash, randomBytes} from 'node:crypto'
 import {ExternalError} from '../../lib/errors.js'
 import {percentile} from '../../lib/rolling-stats.js'
+import {type HttpAnswer, HttpConnection} from '../../protocols/storage/http-connection.js'
 import {SwiftClient, type SwiftCredentials} from './swift-client.js'
 
 /**
@@ -58,39 +59,59 @@ export async function runBench(options: BenchOptions, progress: BenchProgress = 
     }
     const body = Buffer.alloc(options.objectSize, '0')
     const etag = hash('md5', body)
-    const names = Array.from({length: options.objects}, () => randomBytes(16).toString('hex'))
-    const where = (i: number) => containers[i % containers.length]
+    // Each object's path, made before the clock starts (as swift-bench names its objects up front).
+    const paths = Array.from(
+      {length: options.objects},
+      (_, i) => client.target(containers[i % containers.length], randomBytes(16).toString('hex')).path,
+    )
     const stored: number[] = []
     const phases: PhaseResult[] = []
+    const {host, port} = client.target()
+    // One kept-alive connection per worker, as swift-bench's connection pool.
+    const connections = Array.from({length: options.concurrency}, () => new HttpConnection(host, port, {timeoutMs: 30_000}))
+    let headers = ''
+    const authorize = () => (headers = `X-Auth-Token: ${client.authToken}\r\n`)
+    authorize()
+    /** A request on the worker's connection; an expired token is renewed once, as SwiftClient does. */
+    const send = async (worker: number, method: string, path: string, extra = '', payload?: Buffer): Promise<HttpAnswer> => {
+      const answer = await connections[worker].request(method, path, headers + extra, payload)
+      if (answer.status !== 401) return answer
+      await client.authenticate()
+      authorize()
+      return connections[worker].request(method, path, headers + extra, payload)
+    }
 
-    phases.push(
-      await phase('PUT', options.objects, options.concurrency, progress, async (i) => {
-        const res = await client.request('PUT', where(i), names[i], {body, headers: {'content-type': 'application/octet-stream'}})
-        if (res.status !== 201) return `PUT answered ${res.status}`
-        if (res.headers.etag !== etag) return `PUT ETag ${res.headers.etag} is not the body's ${etag}`
-        stored.push(i)
-        return undefined
-      }),
-    )
-    phases.push(
-      await phase('GET', stored.length === 0 ? 0 : options.gets, options.concurrency, progress, async () => {
-        const i = stored[Math.floor(Math.random() * stored.length)]
-        const res = await client.request('GET', where(i), names[i])
-        if (res.status !== 200) return `GET answered ${res.status}`
-        if (res.body.length !== body.length || hash('md5', res.body) !== etag) return 'GET body differs from what was stored'
-        return undefined
-      }),
-    )
-    if (options.delete) {
+    try {
       phases.push(
-        await phase('DELETE', stored.length, options.concurrency, progress, async (n) => {
-          const i = stored[n]
-          const res = await client.request('DELETE', where(i), names[i])
-          return res.status === 204 ? undefined : `DELETE answered ${res.status}`
+        await phase('PUT', options.objects, options.concurrency, progress, async (i, worker) => {
+          const res = await send(worker, 'PUT', paths[i], 'Content-Type: application/octet-stream\r\n', body)
+          if (res.status !== 201) return `PUT answered ${res.status}`
+          if (res.headers.etag !== etag) return `PUT ETag ${res.headers.etag} is not the body's ${etag}`
+          stored.push(i)
+          return undefined
         }),
       )
-      for (const container of containers) await client.request('DELETE', container)
+      phases.push(
+        await phase('GET', stored.length === 0 ? 0 : options.gets, options.concurrency, progress, async (_n, worker) => {
+          const i = stored[Math.floor(Math.random() * stored.length)]
+          const res = await send(worker, 'GET', paths[i])
+          if (res.status !== 200) return `GET answered ${res.status}`
+          if (res.body.length !== body.length || hash('md5', res.body) !== etag) return 'GET body differs from what was stored'
+          return res.headers.etag === etag ? undefined : `GET ETag ${res.headers.etag} is not the body's ${etag}`
+        }),
+      )
+      if (options.delete) {
+        phases.push(
+          await phase('DELETE', stored.length, options.concurrency, progress, async (n, worker) => {
+            const res = await send(worker, 'DELETE', paths[stored[n]])
+            return res.status === 204 ? undefined : `DELETE answered ${res.status}`
+          }),
+        )
+      }
+    } finally {
+      for (const connection of connections) connection.close()
     }
+    if (options.delete) for (const container of containers) await client.request('DELETE', container)
     const {key: _key, ...shown} = options
     return {options: shown, phases}
   } finally {
@@ -104,7 +125,7 @@ async function phase(
   count: number,
   concurrency: number,
   progress: BenchProgress,
-  op: (i: number) => Promise<string | undefined>,
+  op: (i: number, worker: number) => Promise<string | undefined>,
 ): Promise<PhaseResult> {
   const latencies: number[] = []
   const errors: string[] = []
@@ -115,13 +136,13 @@ async function phase(
   const started = performance.now()
   progress(verb, 0, count)
   await Promise.all(
-    Array.from({length: Math.min(concurrency, count)}, async () => {
+    Array.from({length: Math.min(concurrency, count)}, async (_, worker) => {
       while (next < count) {
         const i = next++
         const t = performance.now()
         let error: string | undefined
         try {
-          error = await op(i)
+          error = await op(i, worker)
         } catch (caught) {
           error = caught instanceof Error ? caught.message : String(caught)
         }

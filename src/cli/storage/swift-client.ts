@@ -38,6 +38,19 @@ export class SwiftClient {
     return this.storageUrl?.toString() ?? ''
   }
 
+  /** The token of the last authentication ('' before one). */
+  get authToken(): string {
+    return this.token
+  }
+
+  /** The storage URL's host, port and the path of a container or object, for clients of their own (the benchmark's). */
+  target(container?: string, object?: string): {host: string; port: number; path: string} {
+    if (!this.storageUrl) throw new Error('not authenticated')
+    if (this.storageUrl.protocol !== 'http:')
+      throw new UsageError(`only http storage URLs are supported here, not ${this.storageUrl.protocol}`)
+    return {host: this.storageUrl.hostname, port: Number(this.storageUrl.port || 80), path: this.path(container, object)}
+  }
+
   /** GET /auth/v1.0 with the user and key: a token and the account's storage URL. */
   async authenticate(): Promise<void> {
     let auth: URL

@@ -16,7 +16,7 @@ import {
   toContainerInfo,
   toObjectRow,
 } from './listing-rows.js'
-import {openListingDatabase} from './listing-schema.js'
+import {objectRowDigest, openListingDatabase, xorInto} from './listing-schema.js'
 import {ListingSync} from './listing-sync.js'
 
 /**
@@ -44,6 +44,12 @@ export class ListingDb {
   private readonly adHoc: StatementCache
   /** Containers whose counts changed since they were last reported to their account. */
   readonly dirtyContainers = new Set<number>()
+  /**
+   * Container row ids and objects hashes by `account/container`, as stored: rows are never
+   * deleted (a deletion is a timestamp), so an id, once read, holds, and the hash changes only
+   * through mergeObjects; most listing updates need nothing else.
+   */
+  private readonly containerStates = new Map<string, {id: number; hash: Buffer}>()
 
   constructor(
     path: string,
@@ -79,7 +85,10 @@ export class ListingDb {
       updateContainer: db.prepare(
         `UPDATE containers SET put_ts = @put_ts, delete_ts = @delete_ts, meta = @meta, seq = @seq WHERE id = @id`,
       ),
-      addCounts: db.prepare(`UPDATE containers SET object_count = object_count + ?, bytes_used = bytes_used + ? WHERE id = ?`),
+      addCounts: db.prepare(
+        `UPDATE containers SET object_count = object_count + ?, bytes_used = bytes_used + ?, objects_hash = ? WHERE id = ?`,
+      ),
+      containerHashes: db.prepare(`SELECT id, account, name, objects_hash FROM containers`),
       markReported: db.prepare(
         `UPDATE containers SET reported_count = ?, reported_bytes = ?, reported_put_ts = ?, reported_delete_ts = ? WHERE id = ?`,
       ),
@@ -119,7 +128,13 @@ export class ListingDb {
   }
 
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)()
+    try {
+      return this.db.transaction(fn)()
+    } catch (error) {
+      // A container inserted, or a hash changed, by the rolled-back transaction is undone.
+      this.containerStates.clear()
+      throw error
+    }
   }
 
   // ---- accounts -------------------------------------------------------------------------
@@ -203,6 +218,34 @@ export class ListingDb {
     return this.containerRecord(account, container)!
   }
 
+  /** The id and objects hash of the container's row, made (empty) if there is none yet. */
+  private containerState(account: string, container: string): {id: number; hash: Buffer} {
+    const key = `${account}/${container}`
+    let state = this.containerStates.get(key)
+    if (!state) {
+      const record = this.ensureContainer(account, container)
+      state = {id: record.id, hash: Buffer.from(record.objects_hash ?? Buffer.alloc(16))}
+      this.containerStates.set(key, state)
+    }
+    return state
+  }
+
+  /** Every container's objects hash (hex) by `account/container`, for a replica to compare with its own. */
+  containerHashes(): Record<string, string> {
+    const out: Record<string, string> = {}
+    for (const {key, hash} of this.containerHashList()) out[key] = hash
+    return out
+  }
+
+  /** The containers that have object rows, their ids and objects hashes (hex). */
+  containerHashList(): {key: string; id: number; hash: string}[] {
+    const out: {key: string; id: number; hash: string}[] = []
+    for (const row of this.stmts.containerHashes.all() as {id: number; account: string; name: string; objects_hash: Buffer | null}[])
+      if (row.objects_hash && row.objects_hash.some((b) => b !== 0))
+        out.push({key: `${row.account}/${row.name}`, id: row.id, hash: row.objects_hash.toString('hex')})
+    return out
+  }
+
   /** Creates, deletes (by timestamp) or updates the metadata of a container. */
   mergeContainer(account: string, container: string, change: {putTs?: number; deleteTs?: number; meta?: Metadata}): ContainerInfo {
     const record = this.ensureContainer(account, container)
@@ -245,13 +288,14 @@ export class ListingDb {
    */
   mergeObjects(rows: ObjectRow[], likelyKnown = false): number {
     let changed = 0
-    // Per container: its id, and how its counts move (written once per call, not per row).
-    const containers = new Map<string, {id: number; count: number; bytes: number}>()
+    // Per container: its id, how its counts move and its new hash (written once per call, not per row).
+    const containers = new Map<string, {id: number; count: number; bytes: number; hash: Buffer; changed: boolean}>()
     for (const row of rows) {
       const containerKey = `${row.account}/${row.container}`
       let container = containers.get(containerKey)
       if (!container) {
-        container = {id: this.ensureContainer(row.account, row.container).id, count: 0, bytes: 0}
+        const state = this.containerState(row.account, row.container)
+        container = {id: state.id, count: 0, bytes: 0, hash: Buffer.from(state.hash), changed: false}
         containers.set(containerKey, container)
       }
       const values = [container.id, row.name, row.ts, row.size, row.etag, row.contentType, row.deleted ? 1 : 0] as const
@@ -260,12 +304,17 @@ export class ListingDb {
         this.seq++
         container.count++
         container.bytes += row.size
+        container.changed = true
+        xorInto(container.hash, objectRowDigest(row.name, row.ts, false))
         changed++
         continue
       }
       const current = this.stmts.object.get(container.id, row.name) as Pick<ObjectRecord, 'ts' | 'size' | 'deleted'> | undefined
       if (current && current.ts >= row.ts) continue
       this.stmts.upsertObject.run(...values, this.nextSeq())
+      if (current) xorInto(container.hash, objectRowDigest(row.name, current.ts, current.deleted === 1))
+      xorInto(container.hash, objectRowDigest(row.name, row.ts, row.deleted))
+      container.changed = true
       if (current && !current.deleted) {
         container.count--
         container.bytes -= current.size
@@ -276,10 +325,11 @@ export class ListingDb {
       }
       changed++
     }
-    for (const {id, count, bytes} of containers.values()) {
-      if (count === 0 && bytes === 0) continue
-      this.stmts.addCounts.run(count, bytes, id)
-      this.dirtyContainers.add(id)
+    for (const [key, {id, count, bytes, hash, changed}] of containers) {
+      if (!changed) continue
+      this.stmts.addCounts.run(count, bytes, hash, id)
+      this.containerStates.set(key, {id, hash})
+      if (count !== 0 || bytes !== 0) this.dirtyContainers.add(id)
     }
     return changed
   }

@@ -84,6 +84,8 @@ export interface ContainerRecord {
   reported_put_ts: number
   reported_delete_ts: number
   seq: number
+  /** See objectRowDigest (listing-schema.ts); NULL for no rows. */
+  objects_hash: Buffer | null
 }
 
 export interface ObjectRecord {

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3'
-import {randomUUID} from 'node:crypto'
+import {hash, randomUUID} from 'node:crypto'
 
 /**
  * The tables of a device's listing database (one SQLite file for all its account and
@@ -19,7 +19,7 @@ CREATE TABLE IF NOT EXISTS containers (
   object_count INTEGER NOT NULL DEFAULT 0, bytes_used INTEGER NOT NULL DEFAULT 0,
   reported_count INTEGER NOT NULL DEFAULT -1, reported_bytes INTEGER NOT NULL DEFAULT -1,
   reported_put_ts INTEGER NOT NULL DEFAULT -1, reported_delete_ts INTEGER NOT NULL DEFAULT -1,
-  seq INTEGER NOT NULL, UNIQUE (account, name));
+  seq INTEGER NOT NULL, objects_hash BLOB, UNIQUE (account, name));
 CREATE INDEX IF NOT EXISTS containers_seq ON containers(seq);
 CREATE TABLE IF NOT EXISTS objects (
   cid INTEGER NOT NULL, name TEXT NOT NULL, ts INTEGER NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL,
@@ -44,6 +44,42 @@ export interface OpenedListingDatabase {
   lastSeq: number
 }
 
+/**
+ * A container's objects_hash: the XOR of objectRowDigest over its object rows, deleted ones
+ * included, so two replicas with the same rows have the same hash whatever order they came
+ * in (replication skips sending rows of containers whose hashes agree, as Swift's
+ * replicator does for databases whose hashes agree). NULL is the hash of no rows.
+ */
+export function objectRowDigest(name: string, ts: number, deleted: boolean): Buffer {
+  return hash('md5', `${name}\n${ts}\n${deleted ? 1 : 0}`, 'buffer')
+}
+
+export function xorInto(target: Buffer, digest: Buffer): void {
+  for (let i = 0; i < 16; i++) target[i] ^= digest[i]
+}
+
+/** Databases made before objects_hash: the column, filled once from the rows. */
+function addObjectsHash(db: Database.Database): void {
+  const columns = db.prepare(`PRAGMA table_info(containers)`).all() as {name: string}[]
+  if (columns.some((c) => c.name === 'objects_hash')) return
+  db.transaction(() => {
+    db.exec(`ALTER TABLE containers ADD COLUMN objects_hash BLOB`)
+    const hashes = new Map<number, Buffer>()
+    for (const row of db.prepare(`SELECT cid, name, ts, deleted FROM objects`).iterate() as Iterable<{
+      cid: number
+      name: string
+      ts: number
+      deleted: number
+    }>) {
+      let sum = hashes.get(row.cid)
+      if (!sum) hashes.set(row.cid, (sum = Buffer.alloc(16)))
+      xorInto(sum, objectRowDigest(row.name, row.ts, row.deleted === 1))
+    }
+    const set = db.prepare(`UPDATE containers SET objects_hash = ? WHERE id = ?`)
+    for (const [cid, sum] of hashes) set.run(sum, cid)
+  })()
+}
+
 export function openListingDatabase(path: string): OpenedListingDatabase {
   const db = new Database(path)
   db.pragma('journal_mode = WAL')
@@ -54,6 +90,7 @@ export function openListingDatabase(path: string): OpenedListingDatabase {
   // Checkpoints run in a worker (checkpointer.ts); this is only the backstop if it lags.
   db.pragma('wal_autocheckpoint = 20000')
   db.exec(SCHEMA)
+  addObjectsHash(db)
   const stored = db.prepare(`SELECT value FROM info WHERE key = 'id'`).get() as {value: string} | undefined
   const id = stored?.value ?? randomUUID()
   if (!stored) db.prepare(`INSERT INTO info (key, value) VALUES ('id', ?)`).run(id)

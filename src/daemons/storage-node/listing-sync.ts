@@ -21,6 +21,12 @@ export interface ChangedRows {
   maxSeq: number
 }
 
+/** Containers whose object rows a peer has as this database had them at change `upTo`. */
+export interface AgreedContainers {
+  ids: number[]
+  upTo: number
+}
+
 export class ListingSync {
   private readonly stmts
 
@@ -31,8 +37,10 @@ export class ListingSync {
       setSyncPoint: db.prepare(`INSERT INTO sync_points (remote, seq) VALUES (?, ?) ON CONFLICT(remote) DO UPDATE SET seq = excluded.seq`),
       accounts: db.prepare(`SELECT * FROM accounts WHERE seq > ? ORDER BY seq LIMIT ?`),
       containers: db.prepare(`SELECT * FROM containers WHERE seq > ? ORDER BY seq LIMIT ?`),
+      // Rows of the containers `skip` names (a JSON array of ids) are left out up to its seq.
       objects: db.prepare(
-        `SELECT o.*, c.account, c.name AS container, c.part FROM objects o JOIN containers c ON c.id = o.cid WHERE o.seq > ? ORDER BY o.seq LIMIT ?`,
+        `SELECT o.*, c.account, c.name AS container, c.part FROM objects o JOIN containers c ON c.id = o.cid
+        WHERE o.seq > ? AND (o.seq > ? OR o.cid NOT IN (SELECT value FROM json_each(?))) ORDER BY o.seq LIMIT ?`,
       ),
       accountContainers: db.prepare(`SELECT * FROM account_containers WHERE seq > ? ORDER BY seq LIMIT ?`),
     }
@@ -47,11 +55,18 @@ export class ListingSync {
     this.stmts.setSyncPoint.run(remote, seq)
   }
 
-  /** Rows changed after `since`, up to `limit` per table, oldest first. */
-  rowsSince(since: number, limit: number): ChangedRows {
+  /**
+   * Rows changed after `since`, up to `limit` per table, oldest first; but not the object rows
+   * of the containers `agreed` names that changed up to its seq (a peer has them already).
+   */
+  rowsSince(since: number, limit: number, agreed: AgreedContainers = {ids: [], upTo: 0}): ChangedRows {
     const accounts = this.stmts.accounts.all(since, limit) as AccountRecord[]
     const containers = this.stmts.containers.all(since, limit) as ContainerRecord[]
-    const objects = this.stmts.objects.all(since, limit) as (ObjectRecord & {account: string; container: string; part: number})[]
+    const objects = this.stmts.objects.all(since, agreed.upTo, JSON.stringify(agreed.ids), limit) as (ObjectRecord & {
+      account: string
+      container: string
+      part: number
+    })[]
     const accountContainers = this.stmts.accountContainers.all(since, limit) as AccountContainerRecord[]
     // Only rows up to the smallest "last seq" of a full table are complete: the next round
     // starts from there.
@@ -84,6 +99,17 @@ export class ListingSync {
       },
       maxSeq,
     }
+  }
+
+  /**
+   * The containers whose objects hash equals the one a peer reported (containerHashes), with
+   * this database's last change: hashes and seq are read at one instant, so a row changed
+   * later has a higher seq and is not covered.
+   */
+  agreedWith(theirs: Record<string, unknown>): AgreedContainers {
+    const ids: number[] = []
+    for (const {key, id, hash} of this.listing.containerHashList()) if (theirs[key] === hash) ids.push(id)
+    return {ids, upTo: this.listing.lastSeq}
   }
 
   /** Merges rows pushed by a replica, in one transaction. */

@@ -93,7 +93,8 @@ export function replicationRoutes(partitionCount: () => number): Record<string, 
       device.db.sync.mergeRows(batch)
       reply(res, 204)
     },
-    /** GET: which database this is (a replaced device has a new one) and how far it is. */
-    dbinfo: async (_req, res, device: LocalDevice) => replyJson(res, 200, {id: device.db.id, lastSeq: device.db.lastSeq}),
+    /** GET: which database this is (a replaced device has a new one), how far it is, and its containers' objects hashes. */
+    dbinfo: async (_req, res, device: LocalDevice) =>
+      replyJson(res, 200, {id: device.db.id, lastSeq: device.db.lastSeq, containers: device.db.containerHashes()}),
   }
 }

@@ -1,13 +1,17 @@
 import type {IncomingHttpHeaders} from 'node:http'
-import {type BackendClient, BackendError, type BackendResponse} from '../../protocols/storage/backend-client.js'
+import {BackendError, type BackendResponse} from '../../protocols/storage/backend-client.js'
 import {type BatchOp, decodeBatchResults, encodeBatchOp} from '../../protocols/storage/batch-codec.js'
+import {SECRET_HEADER} from '../../protocols/storage/cluster-secret.js'
+import {HttpConnection} from '../../protocols/storage/http-connection.js'
 import type {RingDevice} from '../../protocols/storage/ring.js'
 
 /**
  * Gathers the proxy's small-object operations per device and sends them as batches (see
  * batch-codec.ts): while `maxInFlight` batches to a device are out, new operations queue
  * and leave together in the next one. A failed batch fails each of its operations with the
- * same error, so callers fall back to handoffs exactly as for a single request.
+ * same error, so callers fall back to handoffs exactly as for a single request. Each batch in
+ * flight has a kept-alive connection of its own (http-connection.ts: a batch is one write and
+ * its answer parsed straight off the socket).
  */
 
 export interface BatchResponse extends BackendResponse {
@@ -25,7 +29,12 @@ interface Lane {
   device: RingDevice
   queue: Waiting[]
   inFlight: number
+  /** Up to maxInFlight, made as needed; the idle ones are those not busy. */
+  connections: HttpConnection[]
 }
+
+/** Closed by the proxy before a node's keep-alive (30 s) would, so a batch never meets a closing socket. */
+const IDLE_MS = 20_000
 
 export class BatchChannels {
   private readonly lanes = new Map<number, Lane>()
@@ -33,15 +42,19 @@ export class BatchChannels {
   private readonly frames = new WeakMap<BatchOp, Buffer>()
   readonly stats = {batches: 0, ops: 0}
 
-  constructor(
-    private readonly client: BackendClient,
-    private readonly options: {maxInFlight: number; maxOps: number; maxBytes: number},
-  ) {}
+  /** The header block of every batch request (after the request line). */
+  private readonly headers: string
+
+  constructor(private readonly options: {secret: string; timeoutMs: number; maxInFlight: number; maxOps: number; maxBytes: number}) {
+    this.headers = `Content-Type: application/octet-stream\r\n${SECRET_HEADER}: ${options.secret}\r\n`
+  }
 
   call(device: RingDevice, op: BatchOp): Promise<BatchResponse> {
     let lane = this.lanes.get(device.id)
     if (!lane || lane.device !== device) {
-      lane = {device, queue: [], inFlight: 0}
+      // The ring moved the device: its old lane's connections go once their batches are answered.
+      if (lane) for (const connection of lane.connections) if (!connection.busy) connection.close()
+      lane = {device, queue: [], inFlight: 0, connections: []}
       this.lanes.set(device.id, lane)
     }
     const target = lane
@@ -74,15 +87,14 @@ export class BatchChannels {
     lane.inFlight++
     this.stats.batches++
     this.stats.ops += batch.length
+    let connection = lane.connections.find((c) => !c.busy)
+    if (!connection) {
+      connection = new HttpConnection(lane.device.ip, lane.device.port, {timeoutMs: this.options.timeoutMs, idleMs: IDLE_MS})
+      lane.connections.push(connection)
+    }
     try {
       const body = Buffer.concat(batch.map((w) => w.frame))
-      const res = await this.client.send(
-        lane.device,
-        'POST',
-        `/${encodeURIComponent(lane.device.device)}/_batch`,
-        {'content-type': 'application/octet-stream'},
-        body,
-      )
+      const res = await connection.request('POST', `/${encodeURIComponent(lane.device.device)}/_batch`, this.headers, body)
       if (res.status !== 200) throw new BackendError(`batch answered ${res.status}`, `HTTP${res.status}`)
       const results = decodeBatchResults(res.body)
       if (results.length !== batch.length)
@@ -97,6 +109,11 @@ export class BatchChannels {
       lane.inFlight--
       if (lane.queue.length > 0) this.pump(lane)
     }
+  }
+
+  close(): void {
+    for (const lane of this.lanes.values()) for (const connection of lane.connections) connection.close()
+    this.lanes.clear()
   }
 }
 

@@ -39,7 +39,13 @@ export class Cluster {
     options: ClusterOptions,
   ) {
     this.client = new BackendClient(options.nodeTimeoutMs, options.clusterSecret)
-    this.batches = new BatchChannels(this.client, {maxInFlight: options.batchInFlight, maxOps: 256, maxBytes: 4 * 1024 * 1024})
+    this.batches = new BatchChannels({
+      secret: options.clusterSecret,
+      timeoutMs: options.nodeTimeoutMs,
+      maxInFlight: options.batchInFlight,
+      maxOps: 256,
+      maxBytes: 4 * 1024 * 1024,
+    })
     this.errorLimitMs = options.errorLimitMs
     this.postQuorumMs = options.postQuorumMs
   }
@@ -167,6 +173,7 @@ export class Cluster {
   }
 
   close(): void {
+    this.batches.close()
     this.client.close()
   }
 }
