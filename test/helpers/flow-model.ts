@@ -107,7 +107,13 @@ export function cloudModel(): CloudDoc {
       local: {vlan: 100},
     },
     security_groups: {
-      inside: {rules: [{direction: 'egress'}, {direction: 'ingress', protocol: 'tcp', ports: '22', remote_group: 'admin'}]},
+      inside: {
+        rules: [
+          {direction: 'egress'},
+          {direction: 'ingress', protocol: 'tcp', ports: '22', remote_group: 'admin'},
+          {direction: 'ingress', protocol: 'udp', ports: '5000-5003', remote_group: 'admin'},
+        ],
+      },
       admin: {
         rules: [
           {direction: 'egress', protocol: 'tcp', ports: '80-81', remote: '10.0.0.0/8'},

@@ -21,6 +21,7 @@
  * Every table ends in a priority-0 drop.
  */
 import {linkLocalOf} from './addresses.js'
+import {Conjunctions} from './conjunctions.js'
 import {type AddFlow, type FlowList, hex, match, pushVlan} from './flow-list.js'
 import {familiesOf, type NetworkModel, type PortModel} from './model.js'
 import {allowRemotes, groupMembers, groupRemotes, ruleMatches} from './rule-matches.js'
@@ -43,6 +44,8 @@ const ZONE = 'NXM_NX_REG6[0..15]'
 const RULES_STATE = 'ct_state=-rel-rpl+trk'
 /** Marks a connection in ct_mark as no longer admitted (Neutron's CT_MARK_INVALID): it is dropped from then on. */
 const CUT = `ct(commit,zone=${ZONE},exec(set_field:0x1->ct_mark))`
+/** The priority of remote-group conjunctions: below the plain rules (50), above the cut (40). */
+const CONJUNCTIVE = 45
 const TO_REG7 = 'output:NXM_NX_REG7[0..15]'
 const IPV6_MULTICAST = '33:33:00:00:00:00/ff:ff:00:00:00:00'
 const DHCPV6_SERVERS = '33:33:00:01:00:02'
@@ -67,7 +70,11 @@ export function compileIntegration(flows: FlowList, view: HostView): void {
     if (ofport !== undefined) local.push({name, port, ofport})
   }
   const stateful = local.some((p) => p.port.security_groups.length > 0)
-  const members = stateful ? groupMembers(model) : new Map<string, string[]>()
+  const groups: RemoteGroups = {
+    members: stateful ? groupMembers(model) : new Map<string, string[]>(),
+    conjunctions: new Conjunctions(),
+    addresses: flows.entry('remote group members'),
+  }
 
   for (const {name, port, ofport} of local) {
     const add = flows.entry(`port ${name}`)
@@ -79,7 +86,7 @@ export function compileIntegration(flows: FlowList, view: HostView): void {
     add(TABLES.ingress, 110, `arp,reg7=${hex(ofport)}`, `output:${ofport}`)
     if (port.security_groups.length) {
       add(TABLES.ingress, 100, `reg7=${hex(ofport)}`, `goto_table:${TABLES.ingressTracking}`)
-      groupRules(add, model, port, ofport, members)
+      groupRules(add, model, name, port, ofport, groups)
       continue
     }
     if (familiesOf(port).has(6)) {
@@ -92,6 +99,8 @@ export function compileIntegration(flows: FlowList, view: HostView): void {
         add(TABLES.ingress, 100, m, `output:${ofport}`, `allow.${index}`)
     })
   }
+
+  groups.conjunctions.flush()
 
   const byNetwork = new Map<string, typeof local>()
   for (const p of local) byNetwork.set(p.port.network, [...(byNetwork.get(p.port.network) ?? []), p])
@@ -129,26 +138,49 @@ function antiSpoofing(add: AddFlow, port: PortModel, ofport: number, next: numbe
   if (!port.dhcp_server) add(T, 105, `udp6,in_port=${ofport},tp_src=547`, 'drop')
 }
 
-/** A port's security group rules: new connections out of it (table 15) and into it (table 35). */
-function groupRules(add: AddFlow, model: NetworkModel, port: PortModel, ofport: number, members: Map<string, string[]>): void {
+/** What the ports' remote-group rules share: the groups' members, their conjunctions and address flows. */
+interface RemoteGroups {
+  members: Map<string, string[]>
+  conjunctions: Conjunctions
+  /** Adds a flow matching a member's address (owned by no one port: many rules share it). */
+  addresses: AddFlow
+}
+
+/**
+ * A port's security group rules: new connections out of it (table 15) and into it (table 35).
+ * A remote-group rule is a conjunction (priority 45, below the plain rules and above the cut):
+ * its protocol and port blocks on this port, times its members' addresses.
+ */
+function groupRules(add: AddFlow, model: NetworkModel, name: string, port: PortModel, ofport: number, groups: RemoteGroups): void {
   const commit = `ct(commit,zone=${ZONE})`
   for (const group of port.security_groups) {
     model.security_groups[group].rules.forEach((r, index) => {
       const ingress = r.direction === 'ingress'
-      const matches = ruleMatches({
-        // New connections and the later packets in their direction: a rule that goes takes its connections with it.
+      const table = ingress ? TABLES.ingressGroups : TABLES.egressGroups
+      const action = ingress ? `${commit},output:${ofport}` : `${commit},goto_table:${TABLES.forwarding}`
+      const detail = `security group ${group} rule ${index}`
+      // New connections and the later packets in their direction: a rule that goes takes its connections with it.
+      const rule = {
         head: RULES_STATE,
         port: ingress ? `reg7=${hex(ofport)}` : `in_port=${ofport}`,
         protocol: r.protocol,
         ports: r.ports,
-        remotes: groupRemotes(r, port, members),
-        remoteIs: ingress ? 'src' : 'dst',
-      })
-      const detail = `security group ${group} rule ${index}`
-      for (const m of matches) {
-        if (ingress) add(TABLES.ingressGroups, 50, m, `${commit},output:${ofport}`, detail)
-        else add(TABLES.egressGroups, 50, m, `${commit},goto_table:${TABLES.forwarding}`, detail)
+        remoteIs: ingress ? ('src' as const) : ('dst' as const),
       }
+      const remotes = groupRemotes(r, port, groups.members)
+      if (r.remote_group === undefined) {
+        for (const m of ruleMatches({...rule, remotes})) add(table, 50, m, action, detail)
+        return
+      }
+      if (!remotes.length) return
+      const id = groups.conjunctions.id(`${table} ${name} ${group} ${JSON.stringify(r)}`)
+      const families = [...new Set(remotes.map((remote) => remote.family))].map((family) => ({family}))
+      for (const m of ruleMatches({...rule, remotes: families})) groups.conjunctions.dimension(add, table, CONJUNCTIVE, m, id, 1, 2)
+      for (const m of ruleMatches({head: RULES_STATE, port: '', protocol: 'any', remotes, remoteIs: rule.remoteIs}))
+        groups.conjunctions.dimension(groups.addresses, table, CONJUNCTIVE, m, id, 2, 2)
+      // ct() needs the IP version in the match, so the conjunction acts once per version.
+      for (const {family} of families)
+        add(table, CONJUNCTIVE, match(`conj_id=${id}`, RULES_STATE, family === 4 ? 'ip' : 'ipv6'), action, detail)
     })
   }
 }

@@ -45,13 +45,26 @@ describe('the integration bridge with security groups', () => {
     )
   })
 
-  it("expands a remote group to its members' addresses on every host", () => {
+  it("admits a remote group's members on every host by conjunction: the rule's ports times the members' addresses", () => {
     const {lines, ofport} = compiled('c1')
     const d1 = ofport('br-int', 'tap-d1')
-    // inside admits tcp/22 from the group admin: c1's addresses (d1 has IPv4 only: IPv4 flows only).
-    expect(lines('br-int').filter((l) => l.startsWith('35/50') && l.includes(`reg7=0x${d1.toString(16)},`))).toEqual([
-      `35/50 ct_state=-rel-rpl+trk,tcp,reg7=0x${d1.toString(16)},nw_src=10.1.0.3,tp_dst=22 ct(commit,zone=NXM_NX_REG6[0..15]),output:${d1}`,
+    const reg7 = `reg7=0x${d1.toString(16)}`
+    const int = lines('br-int')
+    // inside admits tcp/22 and udp/5000-5003 from the group admin: c1's addresses (d1 has IPv4 only: IPv4 flows only).
+    const portSide = int.filter((l) => l.startsWith('35/45') && l.includes(`${reg7},`))
+    const tcp = /conjunction\((\d+),1\/2\)/.exec(portSide.find((l) => l.includes(',tcp,'))!)![1]
+    const udp = /conjunction\((\d+),1\/2\)/.exec(portSide.find((l) => l.includes(',udp,'))!)![1]
+    expect(portSide).toEqual([
+      `35/45 ct_state=-rel-rpl+trk,tcp,${reg7},tp_dst=22 conjunction(${tcp},1/2)`,
+      `35/45 ct_state=-rel-rpl+trk,udp,${reg7},tp_dst=0x1388/0xfffc conjunction(${udp},1/2)`,
     ])
+    // One flow per member address carries both rules' conjunctions; the conj_id flows act.
+    const both = [Number(tcp), Number(udp)].sort((a, b) => a - b)
+    expect(int).toContain(`35/45 ct_state=-rel-rpl+trk,ip,nw_src=10.1.0.3 conjunction(${both[0]},2/2),conjunction(${both[1]},2/2)`)
+    for (const id of [tcp, udp])
+      expect(int).toContain(`35/45 conj_id=${id},ct_state=-rel-rpl+trk,ip ct(commit,zone=NXM_NX_REG6[0..15]),output:${d1}`)
+    // The ids are the rules' own: the same model compiles to the same flows.
+    expect(compiled('c1').lines('br-int')).toEqual(int)
   })
 
   it('keeps IPv6 to the port’s own addresses (link-local included) and its neighbour advertisements to its own targets', () => {
