@@ -35,8 +35,12 @@ const OFPP_ANY = 0xffffffff
 const OFPG_ANY = 0xffffffff
 const OFPMT_OXM = 1
 
-/** About this many flows per flow-stats request: a few milliseconds of the switch's main thread. */
-export const SLICE_FLOWS = 4000
+/**
+ * About this many flows per flow-stats request: some 50 ms of the switch's main thread. Each
+ * slice walks its whole table, so smaller slices make the whole read slower (4,000 read the
+ * 100k-flow switch in 0.64-1.67 s, 16,000 in 0.51-0.55 s, quiet).
+ */
+export const SLICE_FLOWS = 16000
 
 export interface FlowsDigest {
   digest: string
