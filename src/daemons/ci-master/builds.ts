@@ -449,7 +449,7 @@ export class BuildCoordinator extends EventEmitter<CoordinatorEvents> {
   /** Output the master itself writes into a step's log (a trigger step's report). */
   private note(active: ActiveBuild, step: number, text: string): void {
     const line = Buffer.from(`${text}\n`)
-    this.writer.write(active.build.id, step, [line])
+    this.writer.write(active.build.id, step, line)
     this.book(active, step, line.length, [{codec: CODEC_RAW, data: line, rawBytes: line.length}])
   }
 

@@ -118,11 +118,10 @@ export class LogWriter extends EventEmitter<LogWriterEvents> {
     this.timer ??= setInterval(() => this.flush(), this.options.flushMs)
   }
 
-  write(build: number, step: number, parts: readonly Buffer[]): void {
+  write(build: number, step: number, data: Buffer): void {
     const log = this.logs.get(key(build, step))
     if (!log) return
-    const now = Date.now()
-    for (const part of parts) log.assembler.append(part, now)
+    log.assembler.append(data, Date.now())
     // Compress as soon as a whole segment is there, so the work spreads between commits, and
     // commit it at once if no commit is running (else it joins the next: group commit).
     if (log.assembler.waiting >= SEGMENT_MAX_BYTES) {
