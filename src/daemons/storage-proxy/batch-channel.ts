@@ -52,7 +52,8 @@ export class BatchChannels {
   call(device: RingDevice, op: BatchOp): Promise<BatchResponse> {
     let lane = this.lanes.get(device.id)
     if (!lane || lane.device !== device) {
-      // The ring moved the device: its old lane's connections go once their batches are answered.
+      // The ring moved the device: its old lane's idle connections close now; a busy one is left
+      // to its batch, and the node's keep-alive closes it after the answer.
       if (lane) for (const connection of lane.connections) if (!connection.busy) connection.close()
       lane = {device, queue: [], inFlight: 0, connections: []}
       this.lanes.set(device.id, lane)
