@@ -43,6 +43,7 @@ export class StepOutput {
 
   constructor(private readonly options: StepOutputOptions) {}
 
+  /** Output of a pipe; `data` may be a view of a buffer reused once this returns. */
   push(pipe: 0 | 1, data: Buffer): void {
     if (this.dropping) {
       this.dropped += data.length
@@ -50,7 +51,7 @@ export class StepOutput {
     }
     const nl = data.lastIndexOf(NEWLINE)
     if (nl === -1) {
-      this.carry[pipe].push(data)
+      this.carry[pipe].push(Buffer.from(data))
       // A line longer than a batch goes out in pieces rather than piling up here.
       if (this.carry[pipe].reduce((n, b) => n + b.length, 0) >= this.options.chunkBytes) this.releaseCarry(pipe)
       else this.carryTimer[pipe] ??= setTimeout(() => this.releaseCarry(pipe), this.options.partialLineMs)
@@ -60,7 +61,7 @@ export class StepOutput {
     if (nl === data.length - 1) this.add(data)
     else {
       this.add(data.subarray(0, nl + 1))
-      this.carry[pipe].push(data.subarray(nl + 1))
+      this.carry[pipe].push(Buffer.from(data.subarray(nl + 1)))
       this.carryTimer[pipe] = setTimeout(() => this.releaseCarry(pipe), this.options.partialLineMs)
     }
   }
