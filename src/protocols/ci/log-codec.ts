@@ -147,20 +147,46 @@ export function sliceLines(raw: Buffer, firstLine: number, from: number, to: num
  */
 export class Redactor {
   private readonly needles: Buffer[]
-  /** The longest secret: a cut inside a line must hold back this many bytes minus one. */
-  readonly longest: number
 
   constructor(secrets: readonly string[]) {
     const unique = [...new Set(secrets.filter((s) => s.length > 0))]
     // Longest first, so a secret containing another is replaced whole.
     this.needles = unique.map((s) => Buffer.from(s)).sort((a, b) => b.length - a.length)
-    this.longest = this.needles[0]?.length ?? 0
   }
 
   static readonly MASK = Buffer.from('***')
 
   get empty(): boolean {
     return this.needles.length === 0
+  }
+
+  /**
+   * How much of `buf`, output that more may follow, can be redacted and sent now without a secret
+   * split between what goes and what stays: all but the longest tail that could begin a secret
+   * (usually none, so a prompt goes out whole), and never a cut inside a secret that is there.
+   */
+  safeEnd(buf: Buffer): number {
+    let end = buf.length
+    for (const needle of this.needles) {
+      for (let at = Math.max(0, buf.length - needle.length + 1); at < end; at++) {
+        if (buf[at] === needle[0] && buf.compare(needle, 0, buf.length - at, at) === 0) {
+          end = at
+          break
+        }
+      }
+    }
+    // A cut moved back may fall inside a secret that is there whole: move it before that one.
+    for (let moved = end < buf.length; moved;) {
+      moved = false
+      for (const needle of this.needles) {
+        const at = buf.indexOf(needle, Math.max(0, end - needle.length + 1))
+        if (at !== -1 && at < end) {
+          end = at
+          moved = true
+        }
+      }
+    }
+    return end
   }
 
   redact(buf: Buffer): Buffer {
