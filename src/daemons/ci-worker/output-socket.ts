@@ -45,6 +45,9 @@ export async function outputSocket(onData: (data: Buffer) => void): Promise<Outp
     })
     try {
       const [[step]] = await Promise.all([accepted, once(reader, 'connect')])
+      // A read error ends the step's output as its end would (its exit decides the result),
+      // rather than taking the worker down.
+      reader.on('error', () => undefined)
       return {step, reader}
     } catch (error) {
       reader.destroy()
