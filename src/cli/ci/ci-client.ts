@@ -9,6 +9,7 @@ import {findInstance} from '../instances/discovery.js'
 import type {Artifact, Build, Step} from '../../protocols/ci/builds.js'
 import {LOG_STREAM_TYPE, type LogFrame, LogFrameParser, segmentText} from '../../protocols/ci/log-stream.js'
 import {artifactPath} from '../../protocols/ci/worker-protocol.js'
+import {SegmentDecoder} from '../../protocols/ci/log-codec.js'
 
 /** How a command reaches a master: a local instance (by name) or an API URL, and the token. */
 export interface MasterTarget {
@@ -54,6 +55,7 @@ export interface LogRequest {
 /** What a log stream delivers, in order: step headers, text, step ends, the build's end. */
 export interface LogSink {
   step(index: number, name: string): void | Promise<void>
+  /** `text` may be a view of a buffer reused once this returns (or its promise resolves). */
   text(step: number, text: Buffer): void | Promise<void>
   stepEnd(frame: Extract<LogFrame, {t: 'step-end'}>): void | Promise<void>
   end(frame: Extract<LogFrame, {t: 'end'}>): void | Promise<void>
@@ -154,12 +156,13 @@ export class CiClient {
     const from = request.from ?? 1
     const to = request.to ?? Number.POSITIVE_INFINITY
     const parser = new LogFrameParser()
+    const decoder = new SegmentDecoder()
     let ended = false
     try {
       for await (const chunk of res as AsyncIterable<Buffer>) {
         for (const {header, payload} of parser.push(chunk)) {
           if (header.t === 'step') await sink.step(header.step, header.name)
-          else if (header.t === 'seg') await sink.text(header.step, segmentText(header, payload, from, to))
+          else if (header.t === 'seg') await sink.text(header.step, segmentText(header, payload, from, to, decoder))
           else if (header.t === 'step-end') await sink.stepEnd(header)
           else if (header.t === 'end') {
             ended = true

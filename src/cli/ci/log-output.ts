@@ -1,12 +1,16 @@
-import {once} from 'node:events'
 import type {Writable} from 'node:stream'
 import type {LogSink} from './ci-client.js'
 import type {LogFrame} from '../../protocols/ci/log-stream.js'
 
 /** Where `tend ci log` puts what it reads. */
 
-async function write(out: Writable, data: Buffer | string): Promise<void> {
-  if (!out.write(data)) await once(out, 'drain')
+/**
+ * Resolves once `out` is done with `data` (so a reused buffer may be refilled), which also
+ * paces the reader to the stream. A failed write resolves too: the stream's 'error' handler
+ * (base-command) decides what a closed pipe means.
+ */
+function write(out: Writable, data: Buffer | string): Promise<void> {
+  return new Promise((resolve) => out.write(data, () => resolve()))
 }
 
 /**

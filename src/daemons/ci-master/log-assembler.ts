@@ -131,8 +131,8 @@ export class LogAssembler {
       end = buf.lastIndexOf(NEWLINE) + 1
       const partial = buf.length - end
       if (partial >= SEGMENT_MAX_BYTES || (partial > 0 && now - this.partialSince >= this.partialLineMs)) {
-        // Store the partial line too, but keep back enough that a secret cannot straddle the cut.
-        end = Math.max(end, buf.length - Math.max(0, this.redactor.longest - 1))
+        // Store the partial line too, but not a tail that could be the start of a secret.
+        end = Math.max(end, this.redactor.safeEnd(buf))
       }
     }
     if (end === 0) return []

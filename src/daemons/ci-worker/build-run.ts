@@ -157,7 +157,7 @@ export class BuildRun {
         intervalMs: this.channel.chunkIntervalMs,
         windowBytes: this.channel.windowBytes,
         partialLineMs: PARTIAL_LINE_MS,
-        holdBackBytes: Math.max(0, this.redactor.longest - 1),
+        safeEnd: this.redactor.empty ? undefined : (batch) => this.redactor.safeEnd(batch),
         send: (batch) => this.channel.sendOutput(this.spec.id, index, batch, this.redactor),
       },
     })

@@ -10,10 +10,10 @@ export interface StepOutputOptions {
   /** A pipe's unfinished line waits this long for its newline before it is sent anyway. */
   partialLineMs: number
   /**
-   * A batch that ends inside a line keeps its last bytes (up to this many) for the next one, so
-   * that no secret is split between two batches: the longest secret's length minus one.
+   * How much of a batch may go now without splitting a secret between two batches (the rest
+   * waits for more output, or the end); all of it when not given (no secrets).
    */
-  holdBackBytes: number
+  safeEnd?: (batch: Buffer) => number
   /** A batch of output: a view of a buffer reused as soon as this returns. */
   send(batch: Buffer): void
   pause(): void
@@ -43,6 +43,7 @@ export class StepOutput {
 
   constructor(private readonly options: StepOutputOptions) {}
 
+  /** Output of a pipe; `data` may be a view of a buffer reused once this returns. */
   push(pipe: 0 | 1, data: Buffer): void {
     if (this.dropping) {
       this.dropped += data.length
@@ -50,7 +51,7 @@ export class StepOutput {
     }
     const nl = data.lastIndexOf(NEWLINE)
     if (nl === -1) {
-      this.carry[pipe].push(data)
+      this.carry[pipe].push(Buffer.from(data))
       // A line longer than a batch goes out in pieces rather than piling up here.
       if (this.carry[pipe].reduce((n, b) => n + b.length, 0) >= this.options.chunkBytes) this.releaseCarry(pipe)
       else this.carryTimer[pipe] ??= setTimeout(() => this.releaseCarry(pipe), this.options.partialLineMs)
@@ -60,7 +61,7 @@ export class StepOutput {
     if (nl === data.length - 1) this.add(data)
     else {
       this.add(data.subarray(0, nl + 1))
-      this.carry[pipe].push(data.subarray(nl + 1))
+      this.carry[pipe].push(Buffer.from(data.subarray(nl + 1)))
       this.carryTimer[pipe] = setTimeout(() => this.releaseCarry(pipe), this.options.partialLineMs)
     }
   }
@@ -141,15 +142,15 @@ export class StepOutput {
     }
   }
 
-  /** Sends the batch; unless final, a line it ends inside keeps its last holdBackBytes back. */
+  /** Sends the batch; unless final, less a tail that could begin a secret (at most half a batch). */
   private flush(final = false): void {
     clearTimeout(this.batchTimer)
     this.batchTimer = undefined
     const batch = this.batch
     if (this.batchSize === 0 || !batch) return
     let end = this.batchSize
-    const holdBack = Math.min(this.options.holdBackBytes, this.options.chunkBytes >> 1)
-    if (!final && holdBack > 0 && batch[end - 1] !== NEWLINE) end = Math.max(batch.lastIndexOf(NEWLINE, end - 1) + 1, end - holdBack)
+    const {safeEnd, chunkBytes} = this.options
+    if (!final && safeEnd) end = Math.max(safeEnd(batch.subarray(0, end)), end - (chunkBytes >> 1))
     if (end === 0) return
     this.sent += end
     this.options.send(batch.subarray(0, end))

@@ -2,6 +2,8 @@ import {execa} from 'execa'
 import type {Readable} from 'node:stream'
 import {once} from 'node:events'
 import type {StepResult} from '../../protocols/ci/worker-protocol.js'
+import {errorMessage} from '../../lib/errors.js'
+import {type OutputSocket, outputSocket} from './output-socket.js'
 import {killLeftovers, killTree} from './process-tree.js'
 import {StepOutput, type StepOutputOptions} from './step-output.js'
 
@@ -79,28 +81,38 @@ export class StepProcess {
 
   private async run(pipes: Readable[]): Promise<StepEnd> {
     const {spec, cwd} = this.options
+    let outputs: OutputSocket[]
+    try {
+      outputs = await Promise.all(([0, 1] as const).map((pipe) => outputSocket((data) => this.output.push(pipe, data))))
+    } catch (error) {
+      return {
+        result: 'exception',
+        exitCode: null,
+        message: `could not run the step: cannot make its output sockets: ${errorMessage(error)}`,
+      }
+    }
     const child = execa('/bin/sh', ['-c', GATE, 'tend-step', spec.run], {
       cwd,
       env: {...baseEnvironment(), ...spec.env},
       extendEnv: false,
       detached: true,
       stdin: 'pipe',
-      stdout: 'pipe',
-      stderr: 'pipe',
+      stdout: outputs[0].step,
+      stderr: outputs[1].step,
       buffer: false,
       reject: false,
       stripFinalNewline: false,
     })
+    // The step has its own copies now; ours would keep its output open after it exits.
+    for (const {step} of outputs) step.destroy()
     const timer =
       spec.timeoutMs === undefined
         ? undefined
         : setTimeout(() => this.stop('timeout', `timed out after ${formatMs(spec.timeoutMs!)}`), spec.timeoutMs)
     const ended: Promise<unknown>[] = []
-    for (const [index, pipe] of [child.stdout, child.stderr].entries()) {
-      if (!pipe) continue
-      pipes.push(pipe)
-      pipe.on('data', (data: Buffer) => this.output.push(index as 0 | 1, data))
-      ended.push(once(pipe, 'end').catch(() => undefined))
+    for (const {reader} of outputs) {
+      pipes.push(reader)
+      ended.push(once(reader, 'end').catch(() => undefined))
     }
     if (child.pid !== undefined) {
       this.pid = child.pid

@@ -1,4 +1,4 @@
-import {decodeSegment, sliceLines} from './log-codec.js'
+import {decodeSegment, type SegmentDecoder, sliceLines} from './log-codec.js'
 
 /**
  * The framing of `GET /api/builds/:id/log` (content type LOG_STREAM_TYPE): the master sends
@@ -68,9 +68,18 @@ export class LogFrameParser {
   }
 }
 
-/** A segment frame's text limited to the lines [from, to] asked for. */
-export function segmentText(header: Extract<LogFrame, {t: 'seg'}>, payload: Buffer, from: number, to: number): Buffer {
-  const raw = decodeSegment(header.codec, payload)
+/**
+ * A segment frame's text limited to the lines [from, to] asked for; with a decoder, a view of its
+ * buffer (valid until its next use), else a buffer of its own.
+ */
+export function segmentText(
+  header: Extract<LogFrame, {t: 'seg'}>,
+  payload: Buffer,
+  from: number,
+  to: number,
+  decoder?: SegmentDecoder,
+): Buffer {
+  const raw = decoder ? decoder.decode(header.codec, payload, header.raw) : decodeSegment(header.codec, payload)
   if (raw.length !== header.raw) throw new Error(`log stream: segment decoded to ${raw.length} bytes, expected ${header.raw}`)
   const last = header.first + header.newlines
   if (from <= header.first && to >= last) return raw

@@ -42,11 +42,21 @@ describe('log codec', () => {
 
   it('redacts every occurrence of every secret, longest first', () => {
     const redactor = new Redactor(['abc', 'abcdef', ''])
-    expect(redactor.longest).toBe(6)
     expect(redactor.redact(Buffer.from('x abcdef y abc z abcabc')).toString()).toBe('x *** y *** z ******')
     const clean = Buffer.from('nothing here')
     expect(redactor.redact(clean)).toBe(clean)
     expect(new Redactor([]).empty).toBe(true)
+  })
+
+  it('says how much of unfinished output can go without splitting a secret', () => {
+    const redactor = new Redactor(['hunter2', 'abcd', 'cdXY'])
+    const safeEnd = (text: string) => redactor.safeEnd(Buffer.from(text))
+    expect(safeEnd('Password: ')).toBe(10)
+    expect(safeEnd('pw: hun')).toBe(4)
+    expect(safeEnd('pw hunter2')).toBe(10)
+    // 'cd' could begin cdXY, but cutting before it would split the abcd that is there whole.
+    expect(safeEnd('x abcd')).toBe(2)
+    expect(new Redactor([]).safeEnd(Buffer.from('abc'))).toBe(3)
   })
 
   it('writes a truncation marker on a line of its own', () => {

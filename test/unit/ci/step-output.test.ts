@@ -1,7 +1,9 @@
 import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest'
 import {StepOutput} from '../../../src/daemons/ci-worker/step-output.js'
+import {Redactor} from '../../../src/protocols/ci/log-codec.js'
 
-function harness(options: {chunkBytes?: number; windowBytes?: number; holdBackBytes?: number} = {}) {
+function harness(options: {chunkBytes?: number; windowBytes?: number; redactor?: Redactor} = {}) {
+  const {redactor} = options
   const frames: string[] = []
   const events: string[] = []
   const output = new StepOutput({
@@ -9,9 +11,10 @@ function harness(options: {chunkBytes?: number; windowBytes?: number; holdBackBy
     intervalMs: 50,
     windowBytes: options.windowBytes ?? 1000,
     partialLineMs: 200,
-    holdBackBytes: options.holdBackBytes ?? 0,
+    safeEnd: redactor && ((batch) => redactor.safeEnd(batch)),
     send: (batch) => {
-      frames.push(batch.toString())
+      // As the worker sends it: redacted.
+      frames.push((redactor ? redactor.redact(batch) : batch).toString())
       // Reused at once: what was sent must not change.
       batch.fill(0x21)
     },
@@ -56,19 +59,27 @@ describe('StepOutput', () => {
     expect(frames).toEqual(['Password: '])
   })
 
-  it('keeps the end of a batch cut inside a line back, so no secret is split between two', () => {
-    const {output, frames} = harness({chunkBytes: 1000, holdBackBytes: 5})
-    output.push(0, Buffer.from('line\ntoken=hunt'))
+  it('holds back only a tail that could begin a secret, so none is split between batches', () => {
+    const {output, frames} = harness({chunkBytes: 1000, redactor: new Redactor(['hunter2'])})
+    // A prompt that cannot begin the secret goes whole once its line has waited 200 ms.
+    output.push(0, Buffer.from('Password: '))
     vi.advanceTimersByTime(250)
-    // The partial line went after its 200 ms, less its last 5 bytes (the longest secret less one).
-    expect(frames).toEqual(['line\n', 'token'])
-    output.push(0, Buffer.from('er2\n'))
-    vi.advanceTimersByTime(50)
-    expect(frames).toEqual(['line\n', 'token', '=hunter2\n'])
-    output.push(0, Buffer.from('tail'))
+    expect(frames).toEqual(['Password: '])
+    // A tail that could waits for more output to show what it is...
+    output.push(0, Buffer.from('token=hunt'))
+    vi.advanceTimersByTime(250)
+    expect(frames).toEqual(['Password: ', 'token='])
+    output.push(0, Buffer.from('er2 done'))
+    vi.advanceTimersByTime(250)
+    expect(frames).toEqual(['Password: ', 'token=', '*** done'])
+    // ...and a secret whole at the end of a batch is not cut.
+    output.push(0, Buffer.from(' pw hunter2'))
+    vi.advanceTimersByTime(250)
+    expect(frames.at(-1)).toBe(' pw ***')
+    output.push(0, Buffer.from('\nhun'))
     output.end()
-    expect(frames.join('')).toBe('line\ntoken=hunter2\ntail')
-    expect(output.sent).toBe(23)
+    expect(frames.join('')).toBe('Password: token=*** done pw ***\nhun')
+    expect(output.sent).toBe(43)
   })
 
   it('pauses the pipes past the window of unacked bytes and resumes when acked', () => {
