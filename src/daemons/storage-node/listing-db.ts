@@ -95,9 +95,10 @@ export class ListingDb {
       object: db.prepare(`SELECT ts, size, deleted FROM objects WHERE cid = ? AND name = ?`),
       insertObject: db.prepare(`INSERT INTO objects (cid, name, ts, size, etag, content_type, deleted, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT(cid, name) DO NOTHING`),
-      upsertObject: db.prepare(`INSERT INTO objects (cid, name, ts, size, etag, content_type, deleted, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-        ON CONFLICT(cid, name) DO UPDATE SET ts = excluded.ts, size = excluded.size, etag = excluded.etag,
-        content_type = excluded.content_type, deleted = excluded.deleted, seq = excluded.seq`),
+      // A row known to be there (just read): an UPDATE, not an INSERT that first runs into it.
+      updateObject: db.prepare(
+        `UPDATE objects SET ts = ?, size = ?, etag = ?, content_type = ?, deleted = ?, seq = ? WHERE cid = ? AND name = ?`,
+      ),
       anyObject: db.prepare(`SELECT 1 FROM objects WHERE cid = ? AND deleted = 0 LIMIT 1`),
       accountContainer: db.prepare(`SELECT * FROM account_containers WHERE account = ? AND name = ?`),
       upsertAccountContainer:
@@ -311,7 +312,8 @@ export class ListingDb {
       }
       const current = this.stmts.object.get(container.id, row.name) as Pick<ObjectRecord, 'ts' | 'size' | 'deleted'> | undefined
       if (current && current.ts >= row.ts) continue
-      this.stmts.upsertObject.run(...values, this.nextSeq())
+      if (current) this.stmts.updateObject.run(...values.slice(2), this.nextSeq(), container.id, row.name)
+      else this.stmts.insertObject.run(...values, this.nextSeq())
       if (current) xorInto(container.hash, objectRowDigest(row.name, current.ts, current.deleted === 1))
       xorInto(container.hash, objectRowDigest(row.name, row.ts, row.deleted))
       container.changed = true

@@ -81,14 +81,26 @@ export class Cluster {
     this.limitedUntil.set(device.id, Date.now() + this.errorLimitMs)
   }
 
-  /** Devices to read a partition from: live primaries in a random order, then the others. */
-  readOrder(partition: number): RingDevice[] {
+  /**
+   * Devices to read a partition from: live primaries in a random order, then the others.
+   * Lazy: a read nearly always ends at the first primary, so the handoffs are worked out
+   * only when one is asked for.
+   */
+  *readOrder(partition: number): Generator<RingDevice, void, undefined> {
     const primaries = this.ring.primaries(partition)
     const start = Math.floor(Math.random() * primaries.length)
-    const rotated = [...primaries.slice(start), ...primaries.slice(0, start)]
+    const limited: RingDevice[] = []
+    for (let i = 0; i < primaries.length; i++) {
+      const device = primaries[(start + i) % primaries.length]
+      if (this.isLimited(device)) limited.push(device)
+      else yield device
+    }
     const handoffs = this.ring.handoffs(partition).slice(0, primaries.length)
-    const all = [...rotated, ...handoffs]
-    return [...all.filter((d) => !this.isLimited(d)), ...all.filter((d) => this.isLimited(d))]
+    for (const device of handoffs) {
+      if (this.isLimited(device)) limited.push(device)
+      else yield device
+    }
+    yield* limited
   }
 
   /**

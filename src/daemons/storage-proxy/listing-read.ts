@@ -29,7 +29,7 @@ export async function readContainerListing(
 ): Promise<ReadListing> {
   const {account, container, partition} = target
   const text = query.toString()
-  const order = ctx.cluster.readOrder(partition)
+  const order = [...ctx.cluster.readOrder(partition)]
   const results: NodeResult[] = []
   const answers: (NodeResult & {response: BackendResponse})[] = []
   let next = 0

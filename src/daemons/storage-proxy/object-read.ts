@@ -68,9 +68,12 @@ export async function fetchObject(
       continue
     }
     if (status >= 500) continue
-    const timestamp = parseSwiftTimestamp(String(answer.headers[H.timestamp] ?? '')) ?? 0
-    if (status < 300 && timestamp > 0 && timestamp < deletedAt) continue
-    if (timestamp > 0 && timestamp < writtenAt) continue
+    // Only a write or delete this proxy made lately can make an answer too old (most reads: none).
+    if (deletedAt > 0 || writtenAt > 0) {
+      const timestamp = parseSwiftTimestamp(String(answer.headers[H.timestamp] ?? '')) ?? 0
+      if (status < 300 && timestamp > 0 && timestamp < deletedAt) continue
+      if (timestamp > 0 && timestamp < writtenAt) continue
+    }
     if (!answer.direct || method === 'HEAD') return {status, headers: answer.headers, body: answer.body}
     // Too large for a batch: stream it from the same replica.
     try {

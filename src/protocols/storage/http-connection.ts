@@ -44,8 +44,12 @@ const MAX_HEAD = 64 * 1024
 export class HttpConnection {
   private socket: Socket | undefined
   private pending: Pending | undefined
+  /** Bytes not yet parsed: the head so far, or a chunked body's next chunks. */
   private input: Buffer = EMPTY
   private head: Head | undefined
+  /** A Content-Length body's reads, joined once when all of it is in (not at every read). */
+  private parts: Buffer[] = []
+  private partsLength = 0
   /** A chunked answer's body so far. */
   private chunks: Buffer[] = []
   /** When the connection last finished an answer: an idle one is closed before the peer's keep-alive ends it. */
@@ -122,6 +126,8 @@ export class HttpConnection {
     this.input = EMPTY
     this.head = undefined
     this.chunks = []
+    this.parts = []
+    this.partsLength = 0
     const pending = this.pending
     this.pending = undefined
     if (!pending) return
@@ -134,7 +140,10 @@ export class HttpConnection {
     const pending = this.pending
     if (!pending) return this.fail(new BackendError(`${this.host}:${this.port} sent bytes nobody asked for`, 'EPROTO'))
     pending.answered = true
-    this.input = this.input.length === 0 ? data : Buffer.concat([this.input, data])
+    if (this.head && !this.head.chunked) {
+      this.parts.push(data)
+      this.partsLength += data.length
+    } else this.input = this.input.length === 0 ? data : Buffer.concat([this.input, data])
     let answer: HttpAnswer | undefined
     try {
       answer = this.parse(pending)
@@ -163,20 +172,28 @@ export class HttpConnection {
       else if (!head.chunked && head.length < 0)
         throw protocolError(`answer ${head.status} has neither Content-Length nor chunked encoding`)
       this.head = head
+      if (!head.chunked && this.input.length > 0) {
+        // What came with the head starts the body; later reads are gathered in parts.
+        this.parts.push(this.input)
+        this.partsLength = this.input.length
+        this.input = EMPTY
+      }
     }
     const head = this.head
     let body: Buffer
     if (head.chunked) {
       if (!this.readChunks()) return undefined
+      if (this.input.length > 0) throw protocolError('bytes past the end of the answer')
       body = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks)
     } else {
-      if (this.input.length < head.length) return undefined
-      body = this.input.subarray(0, head.length)
-      this.input = this.input.subarray(head.length)
+      if (this.partsLength < head.length) return undefined
+      if (this.partsLength > head.length) throw protocolError('bytes past the end of the answer')
+      body = this.parts.length === 0 ? EMPTY : this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts, this.partsLength)
     }
-    if (this.input.length > 0) throw protocolError('bytes past the end of the answer')
     this.head = undefined
     this.chunks = []
+    this.parts = []
+    this.partsLength = 0
     this.input = EMPTY
     if (head.close) this.close()
     return {status: head.status, headers: head.headers, body}

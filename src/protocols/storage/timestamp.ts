@@ -39,8 +39,13 @@ export function ticksToSeconds(ticks: Ticks): number {
 
 /** HTTP date with second precision, as Last-Modified wants it. */
 export function ticksToHttpDate(ticks: Ticks): string {
-  return new Date(Math.ceil(ticks / TICKS_PER_SECOND) * 1000).toUTCString()
+  const seconds = Math.ceil(ticks / TICKS_PER_SECOND)
+  // Every write answers with its Last-Modified, and those of one second share the text.
+  if (seconds !== lastHttpDate.seconds) lastHttpDate = {seconds, text: new Date(seconds * 1000).toUTCString()}
+  return lastHttpDate.text
 }
+
+let lastHttpDate = {seconds: Number.NaN, text: ''}
 
 /** ISO 8601 with microseconds and no zone, as Swift's JSON listings show `last_modified`. */
 export function ticksToListingDate(ticks: Ticks): string {
