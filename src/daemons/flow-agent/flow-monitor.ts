@@ -8,7 +8,8 @@
  * and ignored; anything else (a desired flow deleted, a flow of ours changed, a foreign flow
  * added over one of ours) asks for a sync.
  */
-import {execa, type ResultPromise} from 'execa'
+import type {ChildProcess} from 'node:child_process'
+import {watchCommand} from './command.js'
 import type {DesiredFlows} from './desired-flows.js'
 import {type Flow, parseDumpedFlow} from './flow.js'
 import {FNV_BASIS, fnv1a} from './hash.js'
@@ -128,7 +129,7 @@ export function parseMonitorLine(line: string): MonitorEvent | undefined {
 }
 
 export class FlowMonitor {
-  private child: ResultPromise | undefined
+  private child: ChildProcess | undefined
   private buffer = ''
   private stopped = false
 
@@ -147,20 +148,19 @@ export class FlowMonitor {
     this.stopped = false
     // OpenFlow 1.4, as the flows are written: with OpenFlow 1.0 (ovs-ofctl's default) events
     // print set_field and goto_table as load and resubmit, and would match no desired flow.
-    const child = execa('ovs-ofctl', ['-O', 'OpenFlow14', `--unixctl=${this.unixctlPath}`, 'monitor', this.address, 'watch:!initial'], {
-      reject: false,
-      stdin: 'ignore',
-      buffer: false,
-    })
-    this.child = child
     // ovs-ofctl monitor prints what it receives on stderr (unbuffered, so events arrive at once).
-    child.stderr?.setEncoding('utf8')
-    child.stderr?.on('data', (chunk: string) => this.onData(chunk))
-    void child.then((result) => {
-      if (this.child !== child) return
-      this.child = undefined
-      if (!this.stopped) this.handlers.onClosed(`flow monitor exited (${result.exitCode ?? result.signal})`)
-    })
+    const child = watchCommand(
+      'ovs-ofctl',
+      ['-O', 'OpenFlow14', `--unixctl=${this.unixctlPath}`, 'monitor', this.address, 'watch:!initial'],
+      'stderr',
+      (chunk) => this.onData(chunk),
+      (how) => {
+        if (this.child !== child) return
+        this.child = undefined
+        if (!this.stopped) this.handlers.onClosed(`flow monitor exited (${how})`)
+      },
+    )
+    this.child = child
   }
 
   get running(): boolean {

@@ -3,10 +3,11 @@
  * Neutron agent does), so a VM's port plugged in, a tunnel created or a port renumbered gets
  * its flows at once instead of at the next interval.
  */
-import {execa, type ResultPromise} from 'execa'
+import type {ChildProcess} from 'node:child_process'
+import {watchCommand} from './command.js'
 
 export class InterfaceWatch {
-  private child: ResultPromise | undefined
+  private child: ChildProcess | undefined
   private stopped = false
 
   constructor(
@@ -20,33 +21,32 @@ export class InterfaceWatch {
 
   start(): void {
     this.stopped = false
-    const child = execa('ovsdb-client', ['monitor', this.dbAddress, 'Open_vSwitch', 'Interface', 'name,ofport', '--format=json'], {
-      reject: false,
-      stdin: 'ignore',
-      buffer: false,
-    })
-    this.child = child
     let initial = true
     let buffer = ''
-    child.stdout?.setEncoding('utf8')
-    child.stdout?.on('data', (chunk: string) => {
-      buffer += chunk
-      const end = buffer.lastIndexOf('\n')
-      if (end < 0) return
-      const lines = buffer.slice(0, end).split('\n').filter(Boolean)
-      buffer = buffer.slice(end + 1)
-      // The first update is the table as it is; every later one is a change.
-      if (initial) {
-        initial = false
-        lines.shift()
-      }
-      if (lines.length) this.handlers.changed()
-    })
-    void child.then((result) => {
-      if (this.child !== child) return
-      this.child = undefined
-      if (!this.stopped) this.handlers.closed(`interface monitor exited (${result.exitCode ?? result.signal})`)
-    })
+    const child = watchCommand(
+      'ovsdb-client',
+      ['monitor', this.dbAddress, 'Open_vSwitch', 'Interface', 'name,ofport', '--format=json'],
+      'stdout',
+      (chunk) => {
+        buffer += chunk
+        const end = buffer.lastIndexOf('\n')
+        if (end < 0) return
+        const lines = buffer.slice(0, end).split('\n').filter(Boolean)
+        buffer = buffer.slice(end + 1)
+        // The first update is the table as it is; every later one is a change.
+        if (initial) {
+          initial = false
+          lines.shift()
+        }
+        if (lines.length) this.handlers.changed()
+      },
+      (how) => {
+        if (this.child !== child) return
+        this.child = undefined
+        if (!this.stopped) this.handlers.closed(`interface monitor exited (${how})`)
+      },
+    )
+    this.child = child
   }
 
   stop(): void {

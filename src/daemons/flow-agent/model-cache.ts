@@ -63,25 +63,53 @@ export class CompiledModelCache {
   }
 
   /** The entry for `key`, or undefined if there is none, it is for another key, or it is damaged. */
-  read(key: string): CacheEntry | undefined {
-    let text: string
+  async read(key: string): Promise<CacheEntry | undefined> {
+    return this.open(key)?.entry()
+  }
+
+  /**
+   * The entry for `key` in two steps: its header names the bridges at once (a few ms), so the
+   * agent starts reading them from the switch while entry() checks the whole file and parses
+   * its flows (0.15-0.35 s of CPU at 100k flows), in steps that let the reads go on. Undefined
+   * if there is no entry for this key; entry() resolves undefined if the file turns out damaged.
+   */
+  open(key: string): {bridges: Array<{name: string; digestKnown: boolean}>; entry: () => Promise<CacheEntry | undefined>} | undefined {
+    let bytes: Buffer
     try {
-      text = readFileSync(this.path, 'utf8')
+      bytes = readFileSync(this.path)
     } catch {
       return undefined
     }
-    const checksumEnd = text.indexOf('\n')
-    const headerEnd = text.indexOf('\n', checksumEnd + 1)
+    const checksumEnd = bytes.indexOf(10)
+    const headerEnd = bytes.indexOf(10, checksumEnd + 1)
     if (checksumEnd !== 64 || headerEnd < 0) return undefined
-    if (checksum(text.slice(checksumEnd + 1)) !== text.slice(0, checksumEnd)) return undefined
+    let header: Header
+    let bridges: Array<{name: string; digestKnown: boolean}>
     try {
-      const header = JSON.parse(text.slice(checksumEnd + 1, headerEnd)) as Header
+      header = JSON.parse(bytes.toString('utf8', checksumEnd + 1, headerEnd)) as Header
       if (header.format !== FORMAT || header.key !== key) return undefined
-      return entryOf(header, text, headerEnd + 1)
+      bridges = header.bridges.map((b) => ({name: String(b.name), digestKnown: typeof b.digest === 'string'}))
     } catch {
-      // A header of another shape (the checksum only says the file is as written).
+      // A header of another shape, or a damaged one.
       return undefined
     }
+    const entry = async () => {
+      const hash = createHash('sha256')
+      for (let at = checksumEnd + 1; at < bytes.length; at += STEP_BYTES) {
+        hash.update(bytes.subarray(at, at + STEP_BYTES))
+        await turn()
+      }
+      if (hash.digest('hex') !== bytes.toString('latin1', 0, checksumEnd)) return undefined
+      const text = bytes.toString('utf8', headerEnd + 1)
+      await turn()
+      try {
+        return await entryOf(header, text, 0)
+      } catch {
+        // A header of another shape (the checksum only says the file is as written).
+        return undefined
+      }
+    }
+    return {bridges, entry}
   }
 
   /** Replaces the cache with one entry; a crash midway leaves a file the checksum rejects, or none. */
@@ -120,7 +148,7 @@ export class CompiledModelCache {
 }
 
 /** The entry a header describes, its parts read from `text` at `at`; undefined if they do not add up. */
-function entryOf(header: Header, text: string, at: number): CacheEntry | undefined {
+async function entryOf(header: Header, text: string, at: number): Promise<CacheEntry | undefined> {
   const bridges: CompiledBridge[] = []
   for (const b of header.bridges) {
     const parts = b.parts.map((length) => {
@@ -133,8 +161,17 @@ function entryOf(header: Header, text: string, at: number): CacheEntry | undefin
     flows.knownDigest = typeof b.digest === 'string' ? b.digest : undefined
     flows.knownRecords = b.dumpOrder && typeof b.records === 'string' ? RecordIndex.fromBase64(b.records, flows.size) : undefined
     bridges.push({name: b.name, interfaces: b.interfaces, signature: b.signature, unresolved: b.unresolved, flows})
+    await turn()
   }
   return at === text.length ? {bridges, infrastructure: header.infrastructure, note: header.note} : undefined
+}
+
+/** How much of the file is hashed between turns of the event loop (a few ms). */
+const STEP_BYTES = 1 << 21
+
+/** Lets the event loop run (the switch reads started meanwhile) between steps of a long parse. */
+function turn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve))
 }
 
 function checksum(text: string): string {

@@ -67,15 +67,20 @@ export class ModelStore {
     const key = this.key(input.text, input.hosts?.text)
     let doc: unknown
     const document = () => (doc ??= parseModelInput(input))
-    const entry = this.cache.read(key)
+    const cached = this.cache.open(key)
+    // The switch is read while the cache is checked and parsed (see CompiledModelCache.open).
+    const reading = cached && bridgesKnown?.(cached.bridges)
+    const entry = await cached?.entry()
     if (entry) {
-      await bridgesKnown?.(entry.bridges.map((b) => ({name: b.name, digestKnown: b.flows.knownDigest !== undefined})))
+      await reading
       const desired = DesiredState.fromCompiled(entry.bridges, entry.infrastructure, this.context(input.source), document)
       return {desired, fromCache: true, key, document, lastGoodStamp: entry.note}
     }
+    // A damaged cache: the model compiles, with the port numbers of the reads started for it.
     const bridges = (document() as {bridges?: unknown})?.bridges
-    const ports =
-      typeof bridges === 'object' && bridges !== null
+    const ports = reading
+      ? await reading
+      : typeof bridges === 'object' && bridges !== null
         ? await bridgesKnown?.(Object.keys(bridges).map((name) => ({name, digestKnown: false})))
         : undefined
     const desired = await DesiredState.fromDocument(document(), this.context(input.source), ports)

@@ -3,11 +3,11 @@
  * change goes in one atomic bundle). The address is what ovs-ofctl takes: a bridge name
  * (its default management socket), `unix:/path/br0.mgmt`, or `tcp:127.0.0.1:6653`.
  */
-import {execa} from 'execa'
 import {closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {FailureError, errorMessage} from '../../lib/errors.js'
+import {FailureError} from '../../lib/errors.js'
+import {execCommand} from './command.js'
 import {type FlowsDigest, flowsDigest} from './openflow.js'
 
 const OPENFLOW = 'OpenFlow14'
@@ -114,17 +114,9 @@ export class OvsSwitch {
   }
 
   private async ofctl(args: string[], outputFd?: number): Promise<string> {
-    const result = await execa('ovs-ofctl', ['-O', OPENFLOW, ...args], {
-      reject: false,
-      timeout: this.timeoutMs,
-      stdin: 'ignore',
-      // A file descriptor goes to the child as it is (execa's types only list 3-9).
-      stdout: (outputFd ?? 'pipe') as 'pipe',
-      maxBuffer: 1 << 30,
-      stripFinalNewline: false,
-    })
-    if (result.exitCode === 0) return String(result.stdout ?? '')
-    if ((result as {code?: string}).code === 'ENOENT' || /ENOENT/.test(String(result.message))) {
+    const result = await execCommand('ovs-ofctl', ['-O', OPENFLOW, ...args], {timeoutMs: this.timeoutMs, stdoutFd: outputFd})
+    if (result.exitCode === 0) return result.stdout
+    if (result.notFound) {
       throw new FailureError('ovs-ofctl is not installed', {hint: 'install Open vSwitch: apt-get install openvswitch-switch'})
     }
     const stderr = result.stderr.trim()
@@ -135,7 +127,7 @@ export class OvsSwitch {
       })
     }
     throw new FailureError(
-      `ovs-ofctl ${args.find((a) => !a.startsWith('-'))} on ${this.address} failed: ${firstLine(stderr) || errorMessage(result.message)}`,
+      `ovs-ofctl ${args.find((a) => !a.startsWith('-'))} on ${this.address} failed: ${firstLine(stderr) || result.error?.message || `exit ${result.exitCode ?? result.signal}`}`,
     )
   }
 }
@@ -164,14 +156,13 @@ export async function canonicalizeFlows(flows: Array<{match: string; actions: st
   const dir = mkdtempSync(join(tmpdir(), 'tend-flows-'))
   const file = join(dir, 'flows')
   writeFileSync(file, `${text}\n`)
-  const result = await execa('ovs-ofctl', ['-O', OPENFLOW, 'parse-flows', file], {reject: false, timeout: 30_000}).finally(() =>
+  const result = await execCommand('ovs-ofctl', ['-O', OPENFLOW, 'parse-flows', file]).finally(() =>
     rmSync(dir, {recursive: true, force: true}),
   )
   if (result.exitCode !== 0) {
     for (const f of flows) {
-      const one = await execa('ovs-ofctl', ['-O', OPENFLOW, 'parse-flow', `${f.match ? `${f.match},` : ''}actions=${f.actions}`], {
-        reject: false,
-        timeout: 10_000,
+      const one = await execCommand('ovs-ofctl', ['-O', OPENFLOW, 'parse-flow', `${f.match ? `${f.match},` : ''}actions=${f.actions}`], {
+        timeoutMs: 10_000,
       })
       if (one.exitCode !== 0) throw new FailureError(`flow "${f.match} actions=${f.actions}": ${firstLine(one.stderr)}`)
     }

@@ -8,11 +8,10 @@
  * The daemons are detached: they outlive the process that started them, so an agent that
  * crashes and restarts finds its switch still forwarding and adopts it.
  */
-import {execa} from 'execa'
 import {existsSync, mkdirSync, readFileSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {FailureError} from '../../lib/errors.js'
-import {runCommand} from './command.js'
+import {execCommand, runCommand} from './command.js'
 
 const SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema'
 
@@ -115,7 +114,7 @@ export class PrivateOvs {
   async stop(): Promise<void> {
     await stopDaemon(this.pid('ovs-vswitchd'), 'SIGTERM')
     await stopDaemon(this.pid('ovsdb-server'), 'SIGTERM')
-    if (this.ownsNetns) await execa('ip', ['netns', 'delete', this.netns], {reject: false})
+    if (this.ownsNetns) await execCommand('ip', ['netns', 'delete', this.netns])
   }
 
   private daemonArgs(daemon: string): string[] {

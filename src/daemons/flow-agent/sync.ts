@@ -85,7 +85,9 @@ const STALE_GROUPS = 8
  * the dump, equals the first (the flows did not change while they were dumped).
  */
 async function readSwitch(sw: OvsSwitch, desired: DesiredFlows, cookieTag: number, prefetched?: Prefetched): Promise<SwitchRead> {
-  const before = await (prefetched?.digest ?? ownFlowsDigest(sw, cookieTag))
+  // A read started at start-up that failed is taken again: the switch may have dropped a
+  // connection the agent was too busy to serve (compiling a model the cache did not have).
+  const before = (await prefetched?.digest) ?? (await ownFlowsDigest(sw, cookieTag))
   if (before !== undefined && before.digest === desired.knownDigest) {
     return {diff: {add: [], modify: [], replace: [], delete: []}, installed: desired.size, read: 'digest'}
   }

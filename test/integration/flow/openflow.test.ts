@@ -115,4 +115,13 @@ describe('native flow digest', () => {
     expect(['records', 'digest']).toContain(after.read)
     expect((await syncBridge(sw, 'br0', desired, 0x7e4d, {dryRun: true})).report.read).toBe('digest')
   })
+
+  it('takes the digest again when the one started ahead of the sync failed, and learns it', async () => {
+    const sw = new OvsSwitch(lab.address)
+    const desired = DesiredFlows.fromFlows(parseDump((await dumpOwnFlows(sw, 0x7e4d)).join('')))
+    // What a start-up read whose connection the switch dropped leaves (ownFlowsDigest's failure).
+    const failed = {digest: Promise.resolve(undefined), startedAt: performance.now()}
+    expect((await syncBridge(sw, 'br0', desired, 0x7e4d, {dryRun: true, prefetched: failed})).report.read).toBe('dump')
+    expect((await syncBridge(sw, 'br0', desired, 0x7e4d, {dryRun: true})).report.read).toBe('digest')
+  })
 })

@@ -36,14 +36,14 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, {recursive: true, force: true}))
 
 describe('compiled-model cache', () => {
-  it('gives back what was written: the lines, the known dump and the port numbers they depend on', () => {
+  it('gives back what was written: the lines, the known dump and the port numbers they depend on', async () => {
     const compiled = DesiredFlows.fromFlows(flows)
     const dumped = DesiredFlows.fromFlows(flows)
     const slices = dumpSlices(flows)
     dumped.learnDump(slices)
     dumped.knownDigest = 'abc123'
     cache.write(key, {bridges: [bridge('br0', compiled), bridge('br1', dumped)], infrastructure, note: 'n1'})
-    const entry = cache.read(key)!
+    const entry = (await cache.read(key))!
     expect(entry.note).toBe('n1')
     expect(entry.infrastructure).toEqual(infrastructure)
     expect(entry.bridges.map((b) => [b.name, b.interfaces, b.signature, b.unresolved])).toEqual([
@@ -60,16 +60,16 @@ describe('compiled-model cache', () => {
     expect(br1.sliceStart(1)).toBe(3)
   })
 
-  it('is keyed by the model bytes and what it is compiled with (cookie tag, host)', () => {
+  it('is keyed by the model bytes and what it is compiled with (cookie tag, host)', async () => {
     cache.write(key, {bridges: [bridge('br0', DesiredFlows.fromFlows(flows))], infrastructure, note: ''})
-    expect(cache.read(CompiledModelCache.key(Buffer.from('{"version":1 }'), '32333 h1'))).toBeUndefined()
-    expect(cache.read(CompiledModelCache.key(Buffer.from('{"version":1}'), '32334 h1'))).toBeUndefined()
-    expect(cache.read(CompiledModelCache.key(Buffer.from('{"version":1}'), '32333 h2'))).toBeUndefined()
-    expect(cache.read(CompiledModelCache.key(Buffer.from('{"version":1}'), '32333 h1'))).toBeDefined()
+    expect(await cache.read(CompiledModelCache.key(Buffer.from('{"version":1 }'), '32333 h1'))).toBeUndefined()
+    expect(await cache.read(CompiledModelCache.key(Buffer.from('{"version":1}'), '32334 h1'))).toBeUndefined()
+    expect(await cache.read(CompiledModelCache.key(Buffer.from('{"version":1}'), '32333 h2'))).toBeUndefined()
+    expect(await cache.read(CompiledModelCache.key(Buffer.from('{"version":1}'), '32333 h1'))).toBeDefined()
   })
 
-  it('treats a damaged file as no cache', () => {
-    expect(cache.read(key)).toBeUndefined()
+  it('treats a damaged file as no cache', async () => {
+    expect(await cache.read(key)).toBeUndefined()
     cache.write(key, {bridges: [bridge('br0', DesiredFlows.fromFlows(flows))], infrastructure, note: ''})
     const good = readFileSync(cache.path, 'utf8')
     const damaged = [
@@ -81,11 +81,11 @@ describe('compiled-model cache', () => {
     ]
     for (const text of damaged) {
       writeFileSync(cache.path, text)
-      expect(cache.read(key)).toBeUndefined()
+      expect(await cache.read(key)).toBeUndefined()
     }
     // A header of another shape that carries a right checksum is no entry either.
     const content = '{"format":"tend flow-agent compiled model 1","key":"KEY","note":"","bridges":[{"name":"br0"}]}\n'.replace('KEY', key)
     writeFileSync(cache.path, `${createHash('sha256').update(content).digest('hex')}\n${content}`)
-    expect(cache.read(key)).toBeUndefined()
+    expect(await cache.read(key)).toBeUndefined()
   })
 })
