@@ -1,7 +1,8 @@
-import {createWriteStream, existsSync, renameSync, rmSync} from 'node:fs'
+import {existsSync, renameSync, rmSync} from 'node:fs'
 import {basename, resolve} from 'node:path'
 import {finished} from 'node:stream/promises'
 import {UsageError} from '../../lib/errors.js'
+import {openOutputFile} from '../output-file.js'
 import type {CiClient} from './ci-client.js'
 
 export interface Downloaded {
@@ -31,7 +32,7 @@ export async function downloadArtifact(
   const file = resolve(options.output ?? basename(path))
   if (existsSync(file) && !options.force) throw new UsageError(`${file} exists`, {hint: 'pass --force to overwrite it, or -o another path'})
   const part = `${file}.part-${process.pid}`
-  const out = createWriteStream(part, {flags: 'wx', mode: 0o644})
+  const out = openOutputFile(part, {flags: 'wx', mode: 0o644, shownAs: file})
   try {
     const {size, sha256} = await client.downloadArtifact(build, path, out)
     out.end()

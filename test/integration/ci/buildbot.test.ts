@@ -215,6 +215,13 @@ describe('artifacts', () => {
     // Not found is exit 1, as every not-found (the exit-code table).
     expect(unknown.exitCode).toBe(1)
     expect(unknown.stderr).toContain(`build ${id} has no artifact app/out/a.log`)
+    // An output path that cannot be written is the user's to fix: one line, exit 2.
+    const nowhere = join(scratch, 'no', 'such', 'dir', 'a.txt')
+    const badOutput = await tend(['ci', 'artifact', 'get', String(id), 'app/out/a.txt', '-o', nowhere], {home})
+    expect({exitCode: badOutput.exitCode, stderr: badOutput.stderr}).toEqual({
+      exitCode: 2,
+      stderr: `Error: cannot write ${nowhere}: ENOENT`,
+    })
   })
 
   it('refuses files outside the build dir and artifacts over the size limit, failing the step', async () => {
