@@ -1,7 +1,7 @@
-import {existsSync, renameSync, rmSync} from 'node:fs'
-import {basename, resolve} from 'node:path'
+import {existsSync, renameSync, rmSync, statSync} from 'node:fs'
+import {basename, join, resolve} from 'node:path'
 import {finished} from 'node:stream/promises'
-import {UsageError} from '../../lib/errors.js'
+import {errorCode, errorMessage, UsageError} from '../../lib/errors.js'
 import {openOutputFile} from '../output-file.js'
 import type {CiClient} from './ci-client.js'
 
@@ -29,7 +29,9 @@ export async function downloadArtifact(
     const {size, sha256} = await client.downloadArtifact(build, path, process.stdout)
     return {build, path, file: null, size, sha256}
   }
-  const file = resolve(options.output ?? basename(path))
+  // Into a folder given with -o (as cp does), under the artifact's file name.
+  const target = resolve(options.output ?? '.')
+  const file = options.output === undefined || isDirectory(target) ? join(target, basename(path)) : target
   if (existsSync(file) && !options.force) throw new UsageError(`${file} exists`, {hint: 'pass --force to overwrite it, or -o another path'})
   const part = `${file}.part-${process.pid}`
   const out = openOutputFile(part, {flags: 'wx', mode: 0o644, shownAs: file})
@@ -37,7 +39,11 @@ export async function downloadArtifact(
     const {size, sha256} = await client.downloadArtifact(build, path, out)
     out.end()
     await finished(out)
-    renameSync(part, file)
+    try {
+      renameSync(part, file)
+    } catch (error) {
+      throw new UsageError(`cannot write ${file}: ${errorCode(error) ?? errorMessage(error)}`)
+    }
     return {build, path, file, size, sha256}
   } catch (error) {
     out.destroy()
@@ -45,3 +51,5 @@ export async function downloadArtifact(
     throw error
   }
 }
+
+const isDirectory = (path: string) => statSync(path, {throwIfNoEntry: false})?.isDirectory() ?? false
