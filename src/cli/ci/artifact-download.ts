@@ -3,6 +3,7 @@ import {basename, join, resolve} from 'node:path'
 import {finished} from 'node:stream/promises'
 import {errorCode, errorMessage, UsageError} from '../../lib/errors.js'
 import {openOutputFile} from '../output-file.js'
+import {relativePath} from '../../protocols/ci/names.js'
 import type {CiClient} from './ci-client.js'
 
 export interface Downloaded {
@@ -25,6 +26,10 @@ export async function downloadArtifact(
   path: string,
   options: {output?: string; force?: boolean},
 ): Promise<Downloaded> {
+  // Checked as the master checks it: `..` would otherwise be resolved away in the URL.
+  const valid = relativePath.safeParse(path)
+  if (!valid.success)
+    throw new UsageError(`artifact path ${JSON.stringify(path)}: ${valid.error.issues[0].message}`, {hint: 'see: tend ci artifacts BUILD'})
   if (options.output === '-') {
     const {size, sha256} = await client.downloadArtifact(build, path, process.stdout)
     return {build, path, file: null, size, sha256}

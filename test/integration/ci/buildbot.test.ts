@@ -215,6 +215,10 @@ describe('artifacts', () => {
     // Not found is exit 1, as every not-found (the exit-code table).
     expect(unknown.exitCode).toBe(1)
     expect(unknown.stderr).toContain(`build ${id} has no artifact app/out/a.log`)
+    // A path leaving the build dir is refused as the master would, not resolved away in the URL.
+    const escaping = await tend(['ci', 'artifact', 'get', String(id), '../../etc/passwd', '-o', '-'], {home})
+    expect(escaping.exitCode).toBe(2)
+    expect(escaping.stderr).toContain('artifact path "../../etc/passwd": expected a relative path inside the build dir')
     // -o naming a folder (with --force too) writes into it, under the artifact's file name.
     const folder = join(scratch, 'into')
     mkdirSync(folder)
