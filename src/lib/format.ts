@@ -58,7 +58,10 @@ export interface Column<Row> {
   max?: number
 }
 
-/** A plain fixed-width table (pm2's `ls` without the box). */
+/**
+ * A plain fixed-width table (pm2's `ls` without the box). With `width` (a terminal's), each line
+ * is cut to it, coloured or not, so a narrow terminal never wraps a row onto the next line.
+ */
 export function renderTable<Row>(columns: Column<Row>[], rows: Row[], options: {color?: boolean; width?: number} = {}): string {
   const cells = rows.map((row) => columns.map((c) => c.value(row)))
   const widths = columns.map((c, i) => Math.min(c.max ?? Infinity, Math.max(c.header.length, ...cells.map((r) => r[i].length))))
@@ -66,20 +69,32 @@ export function renderTable<Row>(columns: Column<Row>[], rows: Row[], options: {
     const cut = truncate(text, widths[i])
     return columns[i].align === 'right' ? cut.padStart(widths[i]) : cut.padEnd(widths[i])
   }
-  const lines = [
-    columns
-      .map((c, i) => paint(fit(c.header, i), 'bold', options.color ?? false))
-      .join('  ')
-      .trimEnd(),
-  ]
-  rows.forEach((row, r) => {
-    lines.push(
-      columns
-        .map((c, i) => paint(fit(cells[r][i], i), c.color?.(row), options.color ?? false))
-        .join('  ')
-        .trimEnd(),
-    )
-  })
-  const width = options.width
-  return lines.map((line) => (width && !options.color ? truncate(line, width) : line)).join('\n')
+  // Cells are cut to the room left on the line before they are painted: never inside a colour.
+  const line = (texts: string[], colors: Array<Color | undefined>) => {
+    let room = options.width || Infinity
+    const parts: string[] = []
+    for (const [i, text] of texts.entries()) {
+      const separator = i === 0 ? '' : '  '
+      if (room <= separator.length) break
+      room -= separator.length
+      const cell = fit(text, i)
+      // A cell whose padding alone does not fit is not cut: it ends the line.
+      const kept = cell.length <= room ? cell : truncate(cell.trimEnd(), room)
+      room -= kept.length
+      parts.push(separator + paint(kept, colors[i], options.color ?? false))
+    }
+    return parts.join('').trimEnd()
+  }
+  return [
+    line(
+      columns.map((c) => c.header),
+      columns.map(() => 'bold'),
+    ),
+    ...rows.map((row, r) =>
+      line(
+        cells[r],
+        columns.map((c) => c.color?.(row)),
+      ),
+    ),
+  ].join('\n')
 }

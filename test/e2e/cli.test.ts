@@ -21,6 +21,16 @@ describe('the CLI', () => {
       expect(String(result.stdout)).toMatch(new RegExp(`\\n\\s+${word}\\s`))
   })
 
+  it("reflows each command's description to the terminal's width instead of keeping its line breaks", async () => {
+    const result = await tend(['ci', 'log', '--help'], {home, env: {COLUMNS: '80'}})
+    const description = /\nDESCRIPTION\n([^]*?)\n\n[A-Z]/.exec(String(result.stdout))?.[1]
+    const paragraph = description?.split('\n\n')[1].split('\n') ?? []
+    // Lines filled up to the width (but the paragraph's last), not cut short where the source broke them.
+    expect(paragraph.length).toBeGreaterThan(1)
+    for (const line of paragraph.slice(0, -1)) expect(line.length, line).toBeGreaterThan(70)
+    expect(Math.max(...paragraph.map((l) => l.length))).toBeLessThanOrEqual(80)
+  })
+
   it('loads the http-probe plugin by default', async () => {
     expect(String((await tend(['plugins'], {home})).stdout)).toMatch(/@tend\/plugin-http-probe\s+0\.1\.0\s+bundled\s+tend:daemon-kinds/)
     const plugins = await tendJson<{plugins: Array<{name: string; source: string; extends: string[]}>}>(['plugins'], {home})

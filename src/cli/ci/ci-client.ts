@@ -3,7 +3,16 @@ import {once} from 'node:events'
 import {readFileSync} from 'node:fs'
 import type {Writable} from 'node:stream'
 import {get as httpGet, type IncomingMessage} from 'node:http'
-import {ExternalError, FailureError, NotFoundError, TendError, UsageError, errorCode, errorMessage} from '../../lib/errors.js'
+import {
+  ExternalError,
+  FailureError,
+  NotFoundError,
+  TendError,
+  UnavailableError,
+  UsageError,
+  errorCode,
+  errorMessage,
+} from '../../lib/errors.js'
 import type {MasterStatusDetails} from '../../daemons/ci-master/status.js'
 import {findInstance} from '../instances/discovery.js'
 import type {Artifact, Build, Step} from '../../protocols/ci/builds.js'
@@ -193,13 +202,7 @@ export class CiClient {
           this.fail(new Response(body.length > 0 ? body : null, {status: res.statusCode, statusText: res.statusMessage})).catch(reject)
         })
       })
-      req.on('error', (error) =>
-        reject(
-          new FailureError(`cannot reach the ci-master API at ${this.api}: ${errorCode(error) ?? errorMessage(error)}`, {
-            hint: 'see: tend ps',
-          }),
-        ),
-      )
+      req.on('error', (error) => reject(this.unreachable(error)))
     })
   }
 
@@ -232,11 +235,15 @@ export class CiClient {
     try {
       return await fetch(`${this.api}${path}`, init)
     } catch (error) {
-      const cause = (error as {cause?: unknown}).cause
-      throw new FailureError(`cannot reach the ci-master API at ${this.api}: ${errorCode(cause) ?? errorMessage(cause ?? error)}`, {
-        hint: 'see: tend ps',
-      })
+      throw this.unreachable((error as {cause?: unknown}).cause ?? error)
     }
+  }
+
+  /** The master did not answer at all (refused, reset, gone): a restart may bring it back. */
+  private unreachable(error: unknown): UnavailableError {
+    return new UnavailableError(`cannot reach the ci-master API at ${this.api}: ${errorCode(error) ?? errorMessage(error)}`, {
+      hint: 'see: tend ps',
+    })
   }
 
   private async fail(res: Response): Promise<never> {

@@ -35,7 +35,7 @@ export function streamSink(out: Writable, raw: boolean): LogSink & {endFrame?: E
       atLineStart = true
       await write(
         out,
-        `==> step ${frame.step} ${frame.result ?? 'unfinished'}: ${frame.lines} lines${frame.truncated ? ' (truncated at the log size cap)' : ''}\n`,
+        `==> step ${frame.step} ${frame.result ?? 'unfinished'}: ${frame.lines} ${frame.lines === 1 ? 'line' : 'lines'}${frame.truncated ? ' (truncated at the log size cap)' : ''}\n`,
       )
     },
     end: (frame) => {

@@ -52,3 +52,14 @@ export function parseTimeFlag(flag: string, value: string | undefined, now = Dat
   }
   return at
 }
+
+/** The window `--since`/`--until` give, read with one clock; an empty or reversed one is a usage error. */
+export function parseWindow(options: {since?: string; until?: string}, now = Date.now()): {since: number | null; until: number | null} {
+  const window = {since: parseTimeFlag('since', options.since, now), until: parseTimeFlag('until', options.until, now)}
+  if (window.since !== null && window.until !== null && window.until <= window.since) {
+    throw new UsageError(`--until ${options.until} is not after --since ${options.since}`, {
+      hint: '--until is exclusive: the window is [since, until)',
+    })
+  }
+  return window
+}

@@ -3,7 +3,7 @@
  * shape, grouped rows, CSV and a text table. The commands only parse flags and call these.
  */
 import {formatBytes, renderTable, type Column} from '../../lib/format.js'
-import {locateUsageDb, parseTimeFlag} from './locate.js'
+import {locateUsageDb, parseWindow} from './locate.js'
 import {jsonInteger, seedShape, type SeedReport, UsageReader, type TotalsResult, type UsageEvent, type UsageRow} from './reports.js'
 import type {Resolution} from '../../daemons/usage-collector/schema.js'
 
@@ -22,7 +22,7 @@ export interface Report extends TotalsResult {
 }
 
 export async function usageReport(home: string, options: ReportOptions): Promise<Report> {
-  const window = {since: parseTimeFlag('since', options.since), until: parseTimeFlag('until', options.until)}
+  const window = parseWindow(options)
   const db = await locateUsageDb(home, options)
   const reader = UsageReader.open(db)
   try {
@@ -96,10 +96,11 @@ export function reportTable(report: Report, options: {exact: boolean; color?: bo
 }
 
 export async function usageEvents(home: string, options: Omit<ReportOptions, 'by'>): Promise<UsageEvent[]> {
+  const window = parseWindow(options)
   const db = await locateUsageDb(home, options)
   const reader = UsageReader.open(db)
   try {
-    return reader.events({since: parseTimeFlag('since', options.since), until: parseTimeFlag('until', options.until)}, options.vm)
+    return reader.events(window, options.vm)
   } finally {
     reader.close()
   }

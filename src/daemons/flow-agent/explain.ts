@@ -131,6 +131,8 @@ export function readTrace(
   let bridge = ''
   let step: TraceStep | undefined
   let datapathActions = ''
+  // What OVS said of a step's action (`>> Nonexistent output port`): why it did nothing.
+  const problems = new Map<TraceStep, string>()
   for (const line of text.split('\n')) {
     const header = /^bridge\("([^"]+)"\)$/.exec(line)
     if (header) {
@@ -163,6 +165,11 @@ export function readTrace(
       outputs.push(`into a tunnel to ${tunnel[1]} (underlay via ${tunnel[2]})`)
       continue
     }
+    const problem = /^ {4,}>> (.+)$/.exec(line)
+    if (step && problem) {
+      problems.set(step, problem[1])
+      continue
+    }
     if (step && /^ {4,}\S/.test(line) && !line.trim().startsWith('->')) {
       const action = line.trim()
       step.actions.push(action)
@@ -180,7 +187,7 @@ export function readTrace(
     verdict: dropped ? 'dropped' : 'forwarded',
     steps,
     outputs: dropped ? [] : [...new Set(outputs)],
-    drop: dropped && last ? {bridge: last.bridge, table: last.table, name: last.name, reason: dropReason(last)} : null,
+    drop: dropped && last ? {bridge: last.bridge, table: last.table, name: last.name, reason: dropReason(last, problems.get(last))} : null,
     datapathActions,
     trace: text,
   }
@@ -192,8 +199,10 @@ function isPatch(view: HostView, name: string | undefined): boolean {
   return name !== undefined && patches.includes(name)
 }
 
-function dropReason(step: TraceStep): string {
+function dropReason(step: TraceStep, problem: string | undefined): string {
   if (step.priority === null) return 'no flow matched'
   if (step.priority === 0) return "nothing matched before the table's default drop"
+  // The flow sends it on, but the switch could not: a port the model names is not on the switch.
+  if (problem) return `the flow ${step.match} (priority ${step.priority}) does ${step.actions.join(',')}, but: ${problem.toLowerCase()}`
   return `the flow ${step.match} (priority ${step.priority}) drops it`
 }

@@ -9,20 +9,25 @@ export default function FlowAgentPanel({instance, width}: PanelProps) {
   if (!details) return <Text dimColor>no status yet</Text>
   const infra = details.infrastructure
   const tunnels = infra?.ports.filter((p) => p.type === 'vxlan' || p.type === 'geneve') ?? []
+  const facts = [
+    details.host ? ` · host ${details.host}` : '',
+    details.managedSwitch ? ' · managed switch' : '',
+    ` · checks every ${Math.round(details.intervalMs / 100) / 10} s`,
+  ].join('')
   return (
     <Box flexDirection="column" width={width}>
-      <Text>
-        model <Text bold>{details.model ?? 'none'}</Text>
-        {details.host ? <Text dimColor> · host {details.host}</Text> : null}
-        {details.managedSwitch ? <Text dimColor> · managed switch</Text> : null}
-        <Text dimColor> · checks every {Math.round(details.intervalMs / 100) / 10} s</Text>
+      <Text wrap="truncate-end">
+        model <Text bold>{fitPath(details.model ?? 'none', width - 'model '.length - facts.length)}</Text>
+        <Text dimColor>{facts}</Text>
       </Text>
       {details.modelError ? (
         <Text color="red" wrap="truncate-end">
           model error: {details.modelError} (last good model kept)
         </Text>
       ) : null}
-      <Text dimColor>{row(['bridge', 'state', 'desired', 'installed', 'drift found', 'repaired', 'last sync', 'took'])}</Text>
+      <Text dimColor wrap="truncate-end">
+        {row(['bridge', 'state', 'desired', 'installed', 'drift', 'repaired', 'last sync', 'took'])}
+      </Text>
       {details.bridges.map((b) => (
         <Text key={b.name} color={b.connected ? undefined : 'red'} wrap="truncate-end">
           {row([
@@ -58,8 +63,15 @@ export default function FlowAgentPanel({instance, width}: PanelProps) {
   )
 }
 
-const WIDTHS = [12, 12, 9, 10, 12, 9, 10, 8]
+// 76 columns in all: the panel's width in an 80-column terminal.
+const WIDTHS = [12, 12, 8, 10, 6, 9, 11, 8]
 
 function row(cells: string[]): string {
   return cells.map((cell, i) => cell.padEnd(WIDTHS[i])).join('')
+}
+
+/** A path cut at its start to `room` columns (at least its last 16), keeping the file name. */
+function fitPath(path: string, room: number): string {
+  const width = Math.max(16, room)
+  return path.length > width ? `…${path.slice(path.length - width + 1)}` : path
 }

@@ -13,13 +13,17 @@ export default function UsageCollectorPanel({instance, width}: PanelProps) {
   const sources = details?.sources ?? []
   const top = details?.top ?? []
   const nameWidth = Math.max(8, Math.min(32, width - 40))
+  // Columns as wide as their widest value, so a source's line fits an 80-column terminal.
+  const sourceWidth = Math.min(12, Math.max(0, ...sources.map((s) => s.name.length)))
+  const vnicsWidth = Math.max(0, ...sources.map((s) => String(s.vnics).length))
   return (
     <Box flexDirection="column" width={width}>
       {sources.map((s) => (
         <Box key={s.name} flexDirection="column">
-          <Text>
-            <Text bold>{s.name.padEnd(12).slice(0, 12)}</Text> <Text color={STATE_COLOR[s.state] ?? 'white'}>{s.state.padEnd(8)}</Text>
-            {` ${String(s.vnics).padStart(6)} vNICs  last poll ${ago(s.lastPoll?.startedAt)} (${s.lastPoll?.durationMs ?? '-'} ms)  overruns ${s.overruns}  resets ${s.resets}`}
+          <Text wrap="truncate-end">
+            <Text bold>{s.name.padEnd(sourceWidth).slice(0, sourceWidth)}</Text>{' '}
+            <Text color={STATE_COLOR[s.state] ?? 'white'}>{s.state.padEnd(7)}</Text>
+            {` ${String(s.vnics).padStart(vnicsWidth)} vNICs  last poll ${ago(s.lastPoll?.startedAt)} (${s.lastPoll?.durationMs ?? '-'} ms)  overruns ${s.overruns}  resets ${s.resets}`}
           </Text>
           {s.state === 'failing' && s.lastError ? <Text color="red" wrap="truncate-end">{`  ${s.lastError.message}`}</Text> : null}
         </Box>

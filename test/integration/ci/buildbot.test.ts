@@ -215,6 +215,23 @@ describe('artifacts', () => {
     // Not found is exit 1, as every not-found (the exit-code table).
     expect(unknown.exitCode).toBe(1)
     expect(unknown.stderr).toContain(`build ${id} has no artifact app/out/a.log`)
+    // A path leaving the build dir is refused as the master would, not resolved away in the URL.
+    const escaping = await tend(['ci', 'artifact', 'get', String(id), '../../etc/passwd', '-o', '-'], {home})
+    expect(escaping.exitCode).toBe(2)
+    expect(escaping.stderr).toContain('artifact path "../../etc/passwd": expected a relative path inside the build dir')
+    // -o naming a folder (with --force too) writes into it, under the artifact's file name.
+    const folder = join(scratch, 'into')
+    mkdirSync(folder)
+    const into = await tend(['ci', 'artifact', 'get', String(id), 'app/out/a.txt', '-o', folder, '--force'], {home})
+    expect(into.exitCode, into.stderr).toBe(0)
+    expect(readFileSync(join(folder, 'a.txt'), 'utf8')).toBe('hello')
+    // An output path that cannot be written is the user's to fix: one line, exit 2.
+    const nowhere = join(scratch, 'no', 'such', 'dir', 'a.txt')
+    const badOutput = await tend(['ci', 'artifact', 'get', String(id), 'app/out/a.txt', '-o', nowhere], {home})
+    expect({exitCode: badOutput.exitCode, stderr: badOutput.stderr}).toEqual({
+      exitCode: 2,
+      stderr: `Error: cannot write ${nowhere}: ENOENT`,
+    })
   })
 
   it('refuses files outside the build dir and artifacts over the size limit, failing the step', async () => {

@@ -165,6 +165,9 @@ describe('builds and logs', () => {
       const {build} = await startBuild('tagged', ['--wait'])
       expect(build.worker).toBe('w1')
     }
+    // The text log's step footer counts in English.
+    const last = (await master.get<Build[]>('/api/builds?builder=tagged'))[0]
+    expect((await tend(['ci', 'log', String(last.id)], {home})).stdout).toMatch(/^==> step 0 success: 1 line$/m)
   })
 })
 

@@ -1,12 +1,13 @@
 import {existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
+import {execa} from 'execa'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import type CiBuilds from '../../../src/commands/ci/builds.js'
 import type CiBuildShow from '../../../src/commands/ci/build/show.js'
 import type {BuildDetail} from '../../../src/cli/ci/ci-client.js'
 import type {Build} from '../../../src/protocols/ci/builds.js'
-import {type JsonOf, tend, tendJson} from '../../helpers/cli.js'
+import {binRun, cliEnv, type JsonOf, repoRoot, tend, tendJson} from '../../helpers/cli.js'
 import type {ForegroundDaemon} from '../../helpers/daemon.js'
 import {expectSteady, isAlive, makeTendHome, waitFor} from '../../helpers/tend-home.js'
 import {type Master, startMaster, startWorker, workerAccounts} from './cluster.js'
@@ -209,7 +210,14 @@ describe('failure semantics', () => {
       config: {reconnect_min: '200ms', reconnect_max: '1s', max_builds: 2},
     })
     running.push(w1)
-    const id = await start(master, 'long')
+    // A user waiting for the build (`--wait`) rides through the master's restart to its retry's result.
+    const waiter = execa(process.execPath, [binRun, 'ci', 'build', 'start', 'long', '--wait'], {
+      env: cliEnv(home),
+      extendEnv: false,
+      cwd: repoRoot,
+      reject: false,
+    })
+    const id = await waitFor(async () => (await master.get<Build[]>('/api/builds?builder=long'))[0]?.id, {what: 'the waited build'})
     // A step whose 80,000 lines are stored when the master dies: its count must survive.
     const chatty = await start(master, 'chatty')
     await waitFor(async () => (await tend(['ci', 'log', String(chatty), '--raw', '--from', '80000'], {home})).stdout === '80000', {
@@ -229,6 +237,12 @@ describe('failure semantics', () => {
     expect(lost.build.summary).toContain('restarted')
     const retry = await master.waitBuild(lost.build.retriedAs, 30_000)
     expect(retry.build).toMatchObject({result: 'success', worker: 'w1'})
+    const waited = await waiter
+    expect(waited.exitCode, waited.stderr).toBe(0)
+    expect(waited.stdout).toMatch(new RegExp(`^build ${retry.build.id}  long  success`))
+    expect(waited.stderr).toContain(`cannot reach the ci-master API at ${master.api}`)
+    expect(waited.stderr).toContain('the master answers again')
+    expect(waited.stderr).toContain(`retried as build ${retry.build.id}`)
     expect((await master.get<Build[]>('/api/builds?state=running')).length).toBe(0)
     const shown = await tendJson<JsonOf<typeof CiBuildShow>>(['ci', 'build', 'show', String(chatty)], {home})
     expect(shown.data.build.result).toBe('lost')

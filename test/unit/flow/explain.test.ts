@@ -110,6 +110,29 @@ describe('reading a trace', () => {
     expect(e.outputs).toEqual([])
   })
 
+  it('says why a flow that outputs the packet dropped it: the port is not on the switch', () => {
+    const trace = `bridge("br-int")
+----------------
+ 0. in_port=1, priority 100, cookie 0x7e4d0000c56deef7
+    set_field:0x65->reg6
+    goto_table:10
+30. tcp,reg7=0x2,nw_src=10.1.0.1,tp_dst=5432, priority 100, cookie 0x7e4d00008d6d0fe1
+    output:2
+     >> Nonexistent output port
+
+Final flow: unchanged
+Datapath actions: drop
+`
+    const e = readTrace(trace, view, names)
+    expect(e.steps[1].actions).toEqual(['output:2'])
+    expect(e.drop).toEqual({
+      bridge: 'br-int',
+      table: 30,
+      name: 'ingress',
+      reason: 'the flow tcp,reg7=0x2,nw_src=10.1.0.1,tp_dst=5432 (priority 100) does output:2, but: nonexistent output port',
+    })
+  })
+
   it('follows patch ports, and says where the packet left: into a tunnel, not the patch port', () => {
     const e = readTrace(TUNNELLED, view, names)
     expect(e.verdict).toBe('forwarded')

@@ -25,18 +25,23 @@ describe('flow-agent panel', () => {
     const {lastFrame} = render(
       <FlowAgentPanel
         instance={panelInstance('flow-agent', {
-          model: 'model.yaml',
+          model: '/work/wt/foundation/stacks/flow-model.yaml',
           modelError: null,
+          host: 'vm',
           managedSwitch: '/x',
           intervalMs: 10000,
           bridges: [bridge],
         })}
-        width={100}
+        width={76}
       />,
     )
     const frame = lastFrame()!
-    expect(frame).toMatch(/model model\.yaml · managed switch · checks every 10 s/)
-    expect(frame).toMatch(/br-tend\s+in sync\s+19\s+19\s+5\s+5\s+0s ago\s+42 ms/)
+    // 76 columns, as in an 80-column terminal: the header and each bridge on one line.
+    expect(frame.split('\n')).toEqual([
+      expect.stringMatching(/^model …\S*stacks\/flow-model\.yaml · host vm · managed switch · checks every 10 s$/),
+      expect.stringMatching(/^bridge\s+state\s+desired\s+installed\s+drift\s+repaired\s+last sync\s+took\s*$/),
+      expect.stringMatching(/^br-tend\s+in sync\s+19\s+19\s+5\s+5\s+0s ago\s+42 ms\s*$/),
+    ])
   })
 
   it("shows a multi-host agent's host, its tunnels and an OVSDB problem", () => {

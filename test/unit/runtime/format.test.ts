@@ -1,4 +1,5 @@
-import {describe, expect, it} from 'vitest'
+import {describe, expect, it, onTestFinished} from 'vitest'
+import {stripVTControlCharacters} from 'node:util'
 import {formatBytes, formatDuration, renderTable} from '../../../src/lib/format.js'
 
 describe('format', () => {
@@ -30,5 +31,34 @@ describe('format', () => {
       ],
     )
     expect(text.split('\n')).toEqual(['NAME      N  SUMMARY', 'a         5  short', 'longer  123  much to…'])
+  })
+
+  it("cuts each line to the terminal's width, coloured or not, so no row wraps", () => {
+    const columns = [
+      {header: 'NAME', value: (r: {n: string; s: string}) => r.n},
+      {header: 'STATE', value: (r: {n: string; s: string}) => r.s, color: () => 'green' as const},
+      {header: 'SUMMARY', value: () => 'connected to ci-master, 0/1 builds'},
+    ]
+    const rows = [
+      {n: 'ci-worker-1', s: 'running'},
+      {n: 'a-much-longer-name-than-fits', s: 'ok'},
+    ]
+    const expected = [
+      'NAME                          STATE    SUMMARY',
+      'ci-worker-1                   running  connec…',
+      'a-much-longer-name-than-fits  ok       connec…',
+    ]
+    // As in a terminal: styleText paints only for one (or with FORCE_COLOR).
+    const forced = process.env.FORCE_COLOR
+    process.env.FORCE_COLOR = '1'
+    onTestFinished(() => {
+      if (forced === undefined) delete process.env.FORCE_COLOR
+      else process.env.FORCE_COLOR = forced
+    })
+    for (const color of [false, true]) {
+      const lines = renderTable(columns, rows, {color, width: 46}).split('\n')
+      expect(lines.map((l) => stripVTControlCharacters(l))).toEqual(expected)
+      if (color) expect(lines[1]).toContain('\u001b[32mrunning')
+    }
   })
 })

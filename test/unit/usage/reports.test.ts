@@ -3,6 +3,8 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {UsageReader, seedShape} from '../../../src/cli/usage/reports.js'
+import {usageEvents, usageReport} from '../../../src/cli/usage/report-view.js'
+import {UsageError} from '../../../src/lib/errors.js'
 import {UsageStore} from '../../../src/daemons/usage-collector/store.js'
 import {sample, scriptedRunner} from './scripted.js'
 
@@ -108,5 +110,21 @@ describe('usage reports', () => {
     expect(read((r) => r.series().find((s) => s.vnicId === 'nic2')!.removedAt)).toBe(T0 + 2 * H)
     await poll(T0 + 3 * H, [sample('a', 'nic1', 3n), sample('a', 'nic2', 9n)])
     expect(read((r) => r.series().find((s) => s.vnicId === 'nic2'))).toMatchObject({removedAt: null, rxTotal: 8n})
+  })
+
+  it('refuses a window whose --until is not after its --since, instead of reporting zeros', async () => {
+    const db = join(dir, 'usage.db')
+    for (const window of [
+      {since: '2026-12-01', until: '2026-11-01'},
+      {since: '2026-11-01', until: '2026-11-01'},
+      {since: '1h', until: '2h'},
+    ]) {
+      const refused = new UsageError(`--until ${window.until} is not after --since ${window.since}`, {
+        hint: '--until is exclusive: the window is [since, until)',
+      })
+      await expect(usageReport(dir, {db, ...window})).rejects.toThrow(refused)
+      await expect(usageEvents(dir, {db, ...window})).rejects.toThrow(refused)
+    }
+    expect((await usageReport(dir, {db, since: '2h', until: '1h'})).rows).toEqual([])
   })
 })

@@ -7,7 +7,7 @@ import {formatBytes} from '../../../lib/format.js'
 
 export default class CiArtifactGet extends BaseCommand {
   static summary = "Download one of a build's artifacts"
-  static description = `Writes it to the current folder under its file name (or to --output; "-" for stdout),
+  static description = `Writes it to the current folder under its file name (or to --output, a file or a folder; "-" for stdout),
 checking its SHA-256 against the one the master stored. An existing file is kept unless --force.`
   static examples = [
     '<%= config.bin %> ci artifact get 42 dist/app.tar.gz',
@@ -20,7 +20,10 @@ checking its SHA-256 against the one the master stored. An existing file is kept
   }
   static flags = {
     ...masterFlags,
-    output: Flags.string({char: 'o', description: 'where to write it; - for stdout (default: its file name, here)'}),
+    output: Flags.string({
+      char: 'o',
+      description: 'where to write it: a file, a folder (under its file name), or - for stdout (default: its file name, here)',
+    }),
     force: Flags.boolean({char: 'f', description: 'overwrite an existing file'}),
   }
 
