@@ -6,12 +6,11 @@ import {Worker, isMainThread, parentPort, workerData} from 'node:worker_threads'
  * thread that calls it, and SQLite's automatic checkpoints run inside a COMMIT: copying
  * pages back and fsyncing the database there would stall every request of the node. A
  * second connection in a worker does it instead (PASSIVE: it never blocks the writer).
- * Once a second: a page changed by many commits meanwhile is copied back once, not each time.
  */
 export class Checkpointer {
   private readonly worker: Worker
 
-  constructor(path: string, intervalMs = 1000) {
+  constructor(path: string, intervalMs = 250) {
     this.worker = new Worker(new URL(import.meta.url), {workerData: {path, intervalMs}})
     this.worker.unref()
   }
