@@ -1,18 +1,20 @@
 /**
- * A diagnostic, not BENCH.md's workload: one storage node alone, fed batches of 4 KiB PUTs
- * straight on its batch endpoint (no proxy, no client HTTP), to see what a node costs per
- * object and how that depends on the batch size.
+ * A diagnostic, not BENCH.md's workload: one storage node alone, fed batches of 4 KiB PUTs,
+ * then GETs (batches of 8, as the proxy sends them) and DELETEs, straight on its batch
+ * endpoint (no proxy, no client HTTP), to see what a node costs per operation and how that
+ * depends on the batch size. Ends with a SUMMARY line of the node's CPU µs per operation.
  *
- *   node --import tsx bench/storage/node-only.ts [BATCH=16] [N=20000]
+ *   node --import tsx bench/storage/node-only.ts [BATCH=26] [N=20000]
  */
 import {hash} from 'node:crypto'
 import {readFileSync} from 'node:fs'
+import {loadavg} from 'node:os'
 import {Agent, request} from 'node:http'
 import {encodeBatchOp} from '../../src/protocols/storage/batch-codec.js'
 import {readRing} from '../../src/protocols/storage/ring.js'
 import {LocalCluster} from './cluster.js'
 
-const batchSize = Number(process.argv[2] ?? 16)
+const batchSize = Number(process.argv[2] ?? 26)
 const total = Number(process.argv[3] ?? 20_000)
 const cluster = await LocalCluster.start({
   nodes: 3,
@@ -31,9 +33,17 @@ try {
       req.on('error', reject)
       req.end(body)
     })
-  const containerPart = ring.partition('AUTH_test', 'c')
-  for (const device of ring.primaries(containerPart))
-    await send(device.port, 'PUT', `/d1/${containerPart}/AUTH_test/c`, {'x-timestamp': '1700000000.00000'})
+  // As the full bench: 20 containers, names in random order, 4 KiB bodies.
+  const containers = Array.from({length: 20}, (_, i) => `c${i}`)
+  for (const c of containers) {
+    const containerPart = ring.partition('AUTH_test', c)
+    for (const device of ring.primaries(containerPart))
+      await send(device.port, 'PUT', `/d1/${containerPart}/AUTH_test/${c}`, {'x-timestamp': '1700000000.00000'})
+  }
+  const names = Array.from({length: total}, (_, i) => ({
+    c: containers[i % containers.length],
+    o: `${hash('md5', String(i)).slice(0, 12)}/${i}`,
+  }))
 
   const cpu = () => {
     const fields = readFileSync(`/proc/${node.pid}/stat`, 'utf8').split(') ')[1].split(' ')
@@ -42,26 +52,41 @@ try {
   const body = Buffer.alloc(4096, 48)
   const etag = hash('md5', body)
   let timestamp = 1700000001_00000
-  let sent = 0
-  const cpuBefore = cpu()
-  const started = performance.now()
-  await Promise.all(
-    Array.from({length: 4}, async () => {
-      while (sent < total) {
-        const frames: Buffer[] = []
-        for (let i = 0; i < batchSize; i++) {
-          const o = `o${sent++}`
-          const h = {'x-timestamp': String(timestamp++ / 100000), 'content-type': 'application/octet-stream', 'x-backend-etag': etag}
-          frames.push(encodeBatchOp({m: 'PUT', p: ring.partition('AUTH_test', 'c', o), a: 'AUTH_test', c: 'c', o, h, body}))
+  /** Sends every object once in batches of `size` from 4 senders; prints the rate and the node's CPU per operation. */
+  const phase = async (method: 'PUT' | 'GET' | 'DELETE', size: number) => {
+    let sent = 0
+    const cpuBefore = cpu()
+    const started = performance.now()
+    await Promise.all(
+      Array.from({length: 4}, async () => {
+        while (sent < total) {
+          const frames: Buffer[] = []
+          for (let i = 0; i < size && sent < total; i++) {
+            const {c, o} = names[sent++]
+            const h: Record<string, string> = {'x-timestamp': String(timestamp++ / 100000)}
+            if (method === 'PUT') Object.assign(h, {'content-type': 'application/octet-stream', 'x-backend-etag': etag})
+            const p = ring.partition('AUTH_test', c, o)
+            frames.push(encodeBatchOp({m: method, p, a: 'AUTH_test', c, o, h, body: method === 'PUT' ? body : Buffer.alloc(0)}))
+          }
+          const payload = Buffer.concat(frames)
+          await send(node.port, 'POST', '/d1/_batch', {'content-length': payload.length}, payload)
         }
-        const payload = Buffer.concat(frames)
-        await send(node.port, 'POST', '/d1/_batch', {'content-length': payload.length}, payload)
-      }
-    }),
-  )
-  const seconds = (performance.now() - started) / 1000
+      }),
+    )
+    const seconds = (performance.now() - started) / 1000
+    const us = ((cpu() - cpuBefore) * 1e6) / total
+    console.log(
+      `${method} batches of ${size}: ${(total / seconds).toFixed(0)}/s on one node, ${us.toFixed(0)} µs of node CPU per ${method}`,
+    )
+    return us
+  }
+  const put = await phase('PUT', batchSize)
+  const get = await phase('GET', 8)
+  const del = await phase('DELETE', batchSize)
   console.log(
-    `batches of ${batchSize}: ${(total / seconds).toFixed(0)} PUT/s on one node, ${(((cpu() - cpuBefore) * 1e6) / total).toFixed(0)} µs of node CPU per PUT`,
+    `SUMMARY node-only put_us=${put.toFixed(0)} get_us=${get.toFixed(0)} delete_us=${del.toFixed(0)} (load ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')})`,
   )
 } finally {
   await cluster.stop()

@@ -5,7 +5,7 @@ import {readAll} from '../../protocols/storage/backend-client.js'
 import {type BatchOp, type BatchResult, decodeBatchOps, encodeBatchResults} from '../../protocols/storage/batch-codec.js'
 import {checkName} from '../../protocols/storage/constraints.js'
 import type {LocalDevice} from './local-devices.js'
-import type {NodeContext} from './node-context.js'
+import type {ListingChange, NodeContext} from './node-context.js'
 import {type ObjectTarget, type OpResult, deleteObject, getObject, postObject, putObject} from './object-ops.js'
 import {reply} from './reply.js'
 
@@ -29,20 +29,21 @@ export async function handleBatch(ctx: NodeContext, req: IncomingMessage, res: S
   } catch (error) {
     return reply(res, 400, {}, `Bad batch: ${String(error)}`)
   }
-  const results = await Promise.all(ops.map((op) => runOp(ctx, device, op)))
+  const started = performance.now()
+  // The listing changes of the batch's writes go out together once all are durable: one
+  // parcel per container replica rather than one per operation (the answer waits for all anyway).
+  const gathered: ListingChange[] = []
+  const results = await Promise.all(ops.map((op) => runOp(ctx, device, op, gathered)))
+  if (gathered.length > 0) await ctx.sendObjectUpdates(device, gathered)
+  // Each operation is answered when the batch is: that is the time it took.
+  const ms = performance.now() - started
+  for (let i = 0; i < ops.length; i++) ctx.recordOp(ops[i].m, results[i].s, ms)
   const body = encodeBatchResults(results)
   res.writeHead(200, {'content-type': 'application/octet-stream', 'content-length': body.length})
   res.end(body)
 }
 
-async function runOp(ctx: NodeContext, device: LocalDevice, op: BatchOp & {body: Buffer}): Promise<BatchResult> {
-  const started = performance.now()
-  const result = await runOpUntimed(ctx, device, op)
-  ctx.recordOp(op.m, result.s, performance.now() - started)
-  return result
-}
-
-async function runOpUntimed(ctx: NodeContext, device: LocalDevice, op: BatchOp & {body: Buffer}): Promise<BatchResult> {
+async function runOp(ctx: NodeContext, device: LocalDevice, op: BatchOp & {body: Buffer}, gathered: ListingChange[]): Promise<BatchResult> {
   const ring = ctx.ring()
   if (!Number.isInteger(op.p) || op.p < 0 || op.p >= ring.partitionCount) return {s: 400, h: {}}
   if (
@@ -60,15 +61,15 @@ async function runOpUntimed(ctx: NodeContext, device: LocalDevice, op: BatchOp &
       case 'PUT': {
         const given = headers[H.backendEtag]
         const md5 = typeof given === 'string' && /^[0-9a-f]{32}$/.test(given) ? given : hash('md5', op.body)
-        return toBatchResult(await putObject(ctx, target, headers, {kind: 'inline', data: op.body, size: op.body.length, md5}))
+        return toBatchResult(await putObject(ctx, target, headers, {kind: 'inline', data: op.body, size: op.body.length, md5}, {gathered}))
       }
       case 'GET':
       case 'HEAD':
         return toBatchResult(await getObject(ctx, target, headers, op.m === 'HEAD'))
       case 'DELETE':
-        return toBatchResult(await deleteObject(ctx, target, headers))
+        return toBatchResult(await deleteObject(ctx, target, headers, gathered))
       case 'POST':
-        return toBatchResult(await postObject(ctx, target, headers))
+        return toBatchResult(await postObject(ctx, target, headers, gathered))
       default:
         return {s: 405, h: {}}
     }

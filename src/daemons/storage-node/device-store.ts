@@ -148,11 +148,14 @@ export class DeviceStore {
     return this.index.get(key)
   }
 
-  /** Reads an object's record; undefined if it is not here. */
-  async read(key: Buffer): Promise<StoredObject | undefined> {
+  /** Reads an object's record; undefined if it is not here, 'corrupt' if asked to `check` its CRC and it fails. */
+  async read(key: Buffer): Promise<StoredObject | undefined>
+  async read(key: Buffer, check: true): Promise<StoredObject | 'corrupt' | undefined>
+  async read(key: Buffer, check = false): Promise<StoredObject | 'corrupt' | undefined> {
     const raw = await this.readRaw(key)
     if (!raw) return undefined
     const {entry, record, header} = raw
+    if (check && !recordChecksumOk(record)) return 'corrupt'
     const meta = decodeRecordMeta(record, header)
     const tombstone = (header.flags & FLAG_TOMBSTONE) !== 0
     if (header.flags & FLAG_EXTERNAL) return {entry, meta, tombstone, externalPath: this.externalPath(key, header.timestamp)}

@@ -11,7 +11,7 @@ import type {ContainerInfo} from './listing-rows.js'
 import {handleBatch} from './batch-api.js'
 import {handleAccount, handleContainer, handleRows, handleUpdates} from './listing-api.js'
 import {type LocalDevice, LocalDevices} from './local-devices.js'
-import type {NodeContext} from './node-context.js'
+import type {ListingChange, NodeContext} from './node-context.js'
 import {handleObject} from './object-api.js'
 import {FLAG_TOMBSTONE} from './record.js'
 import {replicationRoutes} from './replication-api.js'
@@ -171,14 +171,23 @@ export class StorageNode implements NodeContext {
     return handleAccount(this, req, res, device, account, query)
   }
 
-  /** Tells the container's replicas about an object change (see update-routing.ts for which). */
-  async sendObjectUpdate(
-    target: {device: LocalDevice; partition: number; account: string; container: string},
-    update: ObjectUpdate,
-  ): Promise<void> {
+  /**
+   * Tells the containers' replicas about object changes (see update-routing.ts for which): the
+   * changes for one target travel as one parcel, so a batch of PUTs costs one send per target.
+   */
+  async sendObjectUpdates(device: LocalDevice, changes: readonly ListingChange[]): Promise<void> {
     const ring = this.ring()
-    const containerPart = ring.containerPartition(target.account, target.container)
-    await this.sendPaired(target.device, ring.primaries(target.partition), ring.primaries(containerPart), {objects: [update]})
+    const byTarget = new Map<RingDevice, ObjectUpdate[]>()
+    for (const {partition, update} of changes) {
+      const mine = ring.primaries(partition)
+      const theirs = ring.primaries(ring.containerPartition(update.a, update.c))
+      for (const target of updateTargets(mine, theirs, this.localId(device, mine))) {
+        const objects = byTarget.get(target)
+        if (objects) objects.push(update)
+        else byTarget.set(target, [update])
+      }
+    }
+    await Promise.all([...byTarget].map(([target, objects]) => this.sendTo(target, {objects})))
   }
 
   /** Tells the account's replicas about a container's state. */
@@ -205,17 +214,21 @@ export class StorageNode implements NodeContext {
     theirs: readonly RingDevice[],
     update: {objects?: ObjectUpdate[]; containers?: ContainerReport[]},
   ): Promise<boolean> {
-    const me = mine.find((d) => this.localDevice(d) === device)?.id ?? -1
-    const targets = updateTargets(mine, theirs, me)
-    // An update to a device of this node cannot hang on the network: no timer needed.
-    const results = await Promise.all(
-      targets.map((t) =>
-        this.localDevice(t)
-          ? this.updates.send(t, update)
-          : withTimeout(this.updates.send(t, update), this.options.containerUpdateTimeoutMs),
-      ),
-    )
+    const results = await Promise.all(updateTargets(mine, theirs, this.localId(device, mine)).map((t) => this.sendTo(t, update)))
     return results.every(Boolean)
+  }
+
+  /** The ring id of a local device among some of the ring's devices (-1 if not among them). */
+  private localId(device: LocalDevice, among: readonly RingDevice[]): number {
+    for (const d of among) if (this.localDevice(d) === device) return d.id
+    return -1
+  }
+
+  private sendTo(target: RingDevice, update: {objects?: ObjectUpdate[]; containers?: ContainerReport[]}): Promise<boolean> {
+    // An update to a device of this node cannot hang on the network: no timer needed.
+    return this.localDevice(target)
+      ? this.updates.send(target, update)
+      : withTimeout(this.updates.send(target, update), this.options.containerUpdateTimeoutMs)
   }
 
   /**
@@ -241,10 +254,9 @@ export class StorageNode implements NodeContext {
     })
     if (!written.stored) return
     const [a, c, o] = name
-    await this.sendObjectUpdate(
-      {device, partition: entry.partition, account: a, container: c},
-      {a, c, o, ts: timestamp, size: 0, etag: '', ct: '', deleted: true},
-    )
+    await this.sendObjectUpdates(device, [
+      {partition: entry.partition, update: {a, c, o, ts: timestamp, size: 0, etag: '', ct: '', deleted: true}},
+    ])
   }
 
   /** Reports containers whose counts changed to their accounts (Swift's container updater). */

@@ -1,4 +1,4 @@
-import {hash, randomBytes} from 'node:crypto'
+import {randomBytes} from 'node:crypto'
 import {linkSync, renameSync, rmSync} from 'node:fs'
 import type {IncomingHttpHeaders} from 'node:http'
 import {dirname} from 'node:path'
@@ -9,7 +9,8 @@ import {parseSwiftTimestamp, ticksToHttpDate, ticksToMs, ticksToSwift} from '../
 import {type ReceivedBody, syncFile} from './body.js'
 import type {StoredObject} from './device-store.js'
 import type {LocalDevice} from './local-devices.js'
-import type {NodeContext} from './node-context.js'
+import type {ListingChange, NodeContext} from './node-context.js'
+import type {ObjectUpdate} from '../../protocols/storage/backend.js'
 import {FLAG_EXPIRES, FLAG_EXTERNAL, FLAG_TOMBSTONE, type RecordMeta} from './record.js'
 
 /**
@@ -61,6 +62,16 @@ function isExpired(meta: RecordMeta): boolean {
   return meta.deleteAt !== undefined && meta.deleteAt * 1000 <= Date.now()
 }
 
+/**
+ * Hands a change to the container listings: sent now (and awaited), or, given `gathered`,
+ * left there for the caller to send with the others of its batch.
+ */
+async function announce(ctx: NodeContext, t: ObjectTarget, update: ObjectUpdate, gathered: ListingChange[] | undefined): Promise<void> {
+  const change = {partition: t.partition, update}
+  if (gathered) gathered.push(change)
+  else await ctx.sendObjectUpdates(t.device, [change])
+}
+
 /** Whether a live, unexpired version is here (reads the record only if it may expire). */
 async function isLive(t: ObjectTarget, key: Buffer): Promise<boolean> {
   const entry = t.device.store.get(key)
@@ -108,13 +119,16 @@ function firstPresent(names: string | string[] | undefined, stored: Record<strin
   return undefined
 }
 
-/** Stores a received body as the object's new version; durable (and, unless a replica copy, listed) before it answers. */
+/**
+ * Stores a received body as the object's new version; durable (and, unless a replica copy,
+ * listed, or its listing change gathered) before it answers.
+ */
 export async function putObject(
   ctx: NodeContext,
   t: ObjectTarget,
   headers: IncomingHttpHeaders,
   body: ReceivedBody,
-  options: {listing?: boolean} = {},
+  options: {listing?: boolean; gathered?: ListingChange[]} = {},
 ): Promise<OpResult> {
   if (body.kind === 'failed') return result(body.reason === 'too-large' ? 413 : 499)
   const key = keyOf(ctx, t)
@@ -158,25 +172,25 @@ export async function putObject(
   })
   if (!written.stored) return result(409, {[H.backendTimestamp]: ticksToSwift(written.previous!.timestamp)})
   if (options.listing !== false)
-    await ctx.sendObjectUpdate(t, {
-      a: t.account,
-      c: t.container,
-      o: t.object,
-      ts: timestamp,
-      size: body.size,
-      ...listedAs(meta),
-      deleted: false,
-    })
+    await announce(
+      ctx,
+      t,
+      {a: t.account, c: t.container, o: t.object, ts: timestamp, size: body.size, ...listedAs(meta), deleted: false},
+      options.gathered,
+    )
   ctx.metrics.bytesIn(body.size)
   return result(201, {etag: body.md5, 'last-modified': ticksToHttpDate(timestamp), [H.backendTimestamp]: ticksToSwift(timestamp)})
 }
 
-/** Reads the object and checks its data against its ETag; a bad copy is quarantined here. */
+/**
+ * Reads the object and checks its record's CRC (far cheaper than an MD5 of the data; the auditor
+ * checks the ETag): a bad copy is quarantined here.
+ */
 async function readVerified(ctx: NodeContext, t: ObjectTarget, key: Buffer): Promise<StoredObject | undefined> {
-  const found = await t.device.store.read(key)
-  if (!found || found.tombstone || !found.data) return found
-  if (hash('md5', found.data) === found.meta.etag) return found
-  t.device.store.quarantine(key, found.entry)
+  const entry = t.device.store.get(key)
+  const found = await t.device.store.read(key, true)
+  if (found !== 'corrupt') return found
+  t.device.store.quarantine(key, entry)
   ctx.log.warn('object failed its checksum on read, quarantined', {
     device: t.device.name,
     object: `${t.account}/${t.container}/${t.object}`,
@@ -239,7 +253,13 @@ export async function getObject(ctx: NodeContext, t: ObjectTarget, request: Inco
   }
 }
 
-export async function deleteObject(ctx: NodeContext, t: ObjectTarget, headers: IncomingHttpHeaders): Promise<OpResult> {
+/** DELETE: a tombstone, durable and listed (or its listing change gathered) before it answers. */
+export async function deleteObject(
+  ctx: NodeContext,
+  t: ObjectTarget,
+  headers: IncomingHttpHeaders,
+  gathered?: ListingChange[],
+): Promise<OpResult> {
   const timestamp = timestampOf(headers)
   if (timestamp === undefined) return result(400)
   const key = keyOf(ctx, t)
@@ -263,12 +283,17 @@ export async function deleteObject(ctx: NodeContext, t: ObjectTarget, headers: I
     data: Buffer.alloc(0),
   })
   if (!written.stored) return result(409, {[H.backendTimestamp]: ticksToSwift(written.previous!.timestamp)})
-  await ctx.sendObjectUpdate(t, {a: t.account, c: t.container, o: t.object, ts: timestamp, size: 0, etag: '', ct: '', deleted: true})
+  await announce(ctx, t, {a: t.account, c: t.container, o: t.object, ts: timestamp, size: 0, etag: '', ct: '', deleted: true}, gathered)
   return result(wasLive ? 204 : 404, {[H.backendTimestamp]: ticksToSwift(timestamp)})
 }
 
 /** POST replaces the object's metadata (Swift's fast-POST): a new record with the same data. */
-export async function postObject(ctx: NodeContext, t: ObjectTarget, headers: IncomingHttpHeaders): Promise<OpResult> {
+export async function postObject(
+  ctx: NodeContext,
+  t: ObjectTarget,
+  headers: IncomingHttpHeaders,
+  gathered?: ListingChange[],
+): Promise<OpResult> {
   const timestamp = timestampOf(headers)
   if (timestamp === undefined) return result(400)
   const key = keyOf(ctx, t)
@@ -295,17 +320,13 @@ export async function postObject(ctx: NodeContext, t: ObjectTarget, headers: Inc
   if (!written.stored) return result(409)
   const listed = listedAs(meta)
   const before = listedAs(current.meta)
-  if (listed.ct !== before.ct || listed.etag !== before.etag) {
-    await ctx.sendObjectUpdate(t, {
-      a: t.account,
-      c: t.container,
-      o: t.object,
-      ts: timestamp,
-      size: meta.size ?? 0,
-      ...listed,
-      deleted: false,
-    })
-  }
+  if (listed.ct !== before.ct || listed.etag !== before.etag)
+    await announce(
+      ctx,
+      t,
+      {a: t.account, c: t.container, o: t.object, ts: timestamp, size: meta.size ?? 0, ...listed, deleted: false},
+      gathered,
+    )
   // As Swift's object server: the answer shows the system metadata (a symlink's target).
   const sysmeta: Record<string, string> = {}
   for (const [name, value] of Object.entries(stored)) if (name.startsWith('x-object-sysmeta-')) sysmeta[name] = value

@@ -10,8 +10,8 @@ import {crc32} from 'node:zlib'
  *   8  u32 total length        48 metadata (JSON), then the data
  *   12 u32 metadata length
  *
- * The CRC makes a torn tail after a crash detectable; the data's MD5 (the ETag, in the
- * metadata) is what the auditor checks for bit rot.
+ * The CRC makes a torn tail after a crash detectable, and bit rot found by a read; the data's
+ * MD5 (the ETag, in the metadata) is what the auditor checks.
  */
 
 export const RECORD_MAGIC = 0x52444e54 // "TNDR" little-endian
@@ -85,11 +85,12 @@ export function decodeRecordHeader(bytes: Buffer, at = 0): RecordHeader | undefi
 
 /** Whether a whole record (header, metadata and data) is intact. */
 export function recordChecksumOk(record: Buffer): boolean {
-  const stored = record.readUInt32LE(20)
-  const head = Buffer.from(record.subarray(0, HEADER_SIZE))
-  head.writeUInt32LE(0, 20)
-  return crc32(record.subarray(HEADER_SIZE), crc32(head)) === stored
+  // The CRC as encodeRecordHead took it: over the record with its own field zeroed.
+  const crc = crc32(record.subarray(24), crc32(CRC_FIELD_ZEROED, crc32(record.subarray(0, 20))))
+  return crc === record.readUInt32LE(20)
 }
+
+const CRC_FIELD_ZEROED = Buffer.alloc(4)
 
 export function decodeRecordMeta(record: Buffer, header: RecordHeader): RecordMeta {
   return JSON.parse(record.toString('utf8', HEADER_SIZE, HEADER_SIZE + header.metaLength)) as RecordMeta

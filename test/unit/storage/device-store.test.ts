@@ -1,5 +1,5 @@
 import {createHash} from 'node:crypto'
-import {appendFileSync, mkdtempSync, readdirSync, rmSync, statSync, truncateSync} from 'node:fs'
+import {appendFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
@@ -107,6 +107,22 @@ describe('DeviceStore', () => {
     const third = open(store.root)
     expect((await third.read(keyOf('c')))?.data?.toString()).toBe('third')
     await third.close()
+  })
+
+  it('tells a read that checks that a record no longer matches its CRC (bit rot)', async () => {
+    const store = open()
+    await put(store, 'a', 'first body', 1000)
+    await put(store, 'b', 'second body', 1001)
+    await store.close()
+    const volume = join(store.root, 'volumes', '00000001.vol')
+    const bytes = readFileSync(volume)
+    const at = bytes.indexOf('first body')
+    bytes[at] ^= 0x01
+    writeFileSync(volume, bytes)
+    const again = open(store.root)
+    expect(await again.read(keyOf('a'), true)).toBe('corrupt')
+    expect((await again.read(keyOf('b'), true)) as {data?: Buffer}).toMatchObject({data: Buffer.from('second body')})
+    await again.close()
   })
 
   it('compacts a sealed volume while keeping every live object', async () => {
