@@ -2,6 +2,7 @@ import type {IncomingHttpHeaders, OutgoingHttpHeaders} from 'node:http'
 import {Readable} from 'node:stream'
 import type {Logger} from '../../../lib/logger.js'
 import {checkName} from '../../../protocols/storage/constraints.js'
+import type {Verdict} from '../authorize.js'
 import type {SwiftRequest} from '../request.js'
 import {sendStatus} from '../respond.js'
 import {type Answer, CapturedResponse, HeadHook, SubrequestBody} from './exchange.js'
@@ -79,8 +80,8 @@ export interface Middleware {
   handle(r: SwiftRequest, stage: Stage): Promise<void>
 }
 
-/** Decides whether a request may go on: undefined if so, else the status to refuse it with. */
-export type Authorizer = (r: SwiftRequest) => Promise<number | undefined>
+/** Decides whether a request may go on: undefined if so, else the status to refuse it with (a promise of it when that takes reading ACLs). */
+export type Authorizer = (r: SwiftRequest) => Verdict
 
 export class Pipeline {
   /** The pipeline's entry: a client's request, parsed and authenticated. */
