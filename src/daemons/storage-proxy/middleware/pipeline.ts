@@ -64,10 +64,16 @@ export interface Stage {
   capture(r: SwiftRequest): Promise<Answer>
   /**
    * Runs `r` through the rest of the pipeline and lets its answer through to `r.res`, unless
-   * `claim` wants it when its head is written (a manifest, a symlink): then it resolves with
-   * that answer, the body still streaming. Undefined when the answer went through.
+   * `claim` wants it when its head is written (a manifest, a symlink): then `claimed` gets
+   * that answer, the body still streaming, and answers `r` itself. Settles once the answer
+   * went through, or once `claimed` is done. A callback rather than a returned answer: a
+   * plain read (the answer goes through) costs no promise and await of the middleware's own.
    */
-  intercept(r: SwiftRequest, claim: (status: number, headers: OutgoingHttpHeaders) => boolean): Promise<Answer | undefined>
+  intercept(
+    r: SwiftRequest,
+    claim: (status: number, headers: OutgoingHttpHeaders) => boolean,
+    claimed: (answer: Answer) => Promise<void>,
+  ): Promise<void>
 }
 
 export interface Middleware {
@@ -123,19 +129,20 @@ export class Pipeline {
       )
       return res.answer
     }
-    const intercept = (r: SwiftRequest, claim: (status: number, headers: OutgoingHttpHeaders) => boolean) =>
-      // Settles at a claimed head (the handler may be far from done: the body can be large),
-      // or, unclaimed, once the handler is done. One promise: this runs on every object read.
-      new Promise<Answer | undefined>((resolve, reject) => {
+    const intercept: Stage['intercept'] = (r, claim, claimed) =>
+      // Settles once the claimed answer is dealt with (the handler may be far from done: the
+      // body can be large), or, unclaimed, once the handler is done. One promise: this runs
+      // on every object read.
+      new Promise<void>((resolve, reject) => {
         let capture: CapturedResponse | undefined
         const res = new HeadHook(r.res, (status, headers) => {
           if (!claim(status, headers)) return undefined
           capture = new CapturedResponse(r.req)
-          void capture.answer.then(resolve)
+          capture.answer.then(claimed).then(resolve, reject)
           return capture
         })
         next({...r, res}).then(
-          () => capture || resolve(undefined),
+          () => capture || resolve(),
           (error) => {
             if (!capture) return reject(error)
             // Claimed: whoever reads the answer sees its body break off.
