@@ -162,7 +162,11 @@ async function tendBench(
 ): Promise<{result: BenchResult; cpu: Record<string, Record<string, number>>; opsPerBatch: Record<string, number>}> {
   const batches = new BatchSampler(cluster)
   const argv = ['storage', 'bench', '--auth', cluster.authUrl, ...benchFlags(options), '--json']
-  const child = execa(process.execPath, [binRun, ...argv], {env: {TEND_HOME: cluster.home}, reject: false, timeout: 6 * 3600_000})
+  const child = execa(process.execPath, [...(nodeFlags ?? []), binRun, ...argv], {
+    env: {TEND_HOME: cluster.home},
+    reject: false,
+    timeout: 6 * 3600_000,
+  })
   pids.set('client', child.pid!)
   const done = await child
   pids.delete('client')
