@@ -1,12 +1,5 @@
 import {randomBytes} from 'node:crypto'
-import {
-  type IncomingMessage,
-  type OutgoingHttpHeader,
-  type OutgoingHttpHeaders,
-  ServerResponse,
-  validateHeaderName,
-  validateHeaderValue,
-} from 'node:http'
+import {type IncomingMessage, type OutgoingHttpHeader, type OutgoingHttpHeaders, ServerResponse} from 'node:http'
 import type {RequestBody, ResponseWriter} from './middleware/exchange.js'
 
 /**
@@ -105,73 +98,29 @@ export function titleCase(name: string): string {
 const titledNames = new Map<string, string>()
 const MAX_TITLED_NAMES = 2000
 
-/**
- * The proxy's responses to clients: every header name goes out Title-Cased, as Swift's do.
- * Headers set before the head (X-Trans-Id on every answer) are kept here rather than in Node's
- * own table, so that writeHead hands Node one object of them all and Node takes its fast path,
- * instead of a setHeader (lower-casing, checking, a pair made) for each header of each answer.
- * Node still checks every name and value as it writes the head.
- */
+/** The proxy's responses to clients: every header name goes out Title-Cased, as Swift's do. */
 export class SwiftResponse<Request extends IncomingMessage = IncomingMessage> extends ServerResponse<Request> {
-  /** By Title-Cased name. */
-  private early: OutgoingHttpHeaders = {}
-
   constructor(req: Request) {
     super(req)
     // Like Swift's server: no Connection header (nor Keep-Alive) unless the client sent one
     // (then it is echoed) or the connection closes. HTTP/1.1 keeps the connection either way.
-    super.removeHeader('connection')
-    const connection = req.headers.connection
-    if (connection !== undefined && /^\s*keep-alive\s*$/i.test(connection)) this.early.Connection = 'keep-alive'
+    this.removeHeader('connection')
+    if (/^\s*keep-alive\s*$/i.test(req.headers.connection ?? '')) this.setHeader('connection', 'keep-alive')
   }
 
   override setHeader(name: string, value: number | string | readonly string[]): this {
-    if (this.headersSent) return super.setHeader(name, value)
-    validateHeaderName(name)
-    validateHeaderValue(name, value as string)
-    this.early[titleCase(name)] = value as string
-    return this
-  }
-
-  override getHeader(name: string): number | string | string[] | undefined {
-    return this.early[titleCase(name)]
-  }
-
-  override hasHeader(name: string): boolean {
-    return this.early[titleCase(name)] !== undefined
-  }
-
-  override removeHeader(name: string): void {
-    if (this.headersSent) return super.removeHeader(name)
-    delete this.early[titleCase(name)]
-  }
-
-  override getHeaderNames(): string[] {
-    return Object.keys(this.early).map((name) => name.toLowerCase())
-  }
-
-  override getHeaders(): OutgoingHttpHeaders {
-    const headers: OutgoingHttpHeaders = {}
-    for (const name in this.early) headers[name.toLowerCase()] = this.early[name]
-    return headers
+    return super.setHeader(titleCase(name), value)
   }
 
   override writeHead(statusCode: number, ...rest: unknown[]): this {
-    const given = rest.at(-1)
-    if (Array.isArray(given)) {
-      // Raw header pairs (nothing here sends them): Node merges them with headers set one by one.
-      for (const name in this.early) super.setHeader(name, this.early[name]!)
-      return super.writeHead(statusCode, ...(rest as [OutgoingHttpHeader[]]))
-    }
-    const headers: OutgoingHttpHeaders = {...this.early}
-    if (given && typeof given === 'object') {
-      for (const name in given as OutgoingHttpHeaders) {
-        const value = (given as OutgoingHttpHeaders)[name]
-        if (name && value !== undefined) headers[titleCase(name)] = value
-      }
+    // Node sets an object's headers one by one with setHeader anyway once any header was set
+    // (X-Trans-Id always is): done here, each name is re-cased once, with no copy made.
+    const headers = rest.at(-1)
+    if (headers && typeof headers === 'object' && !Array.isArray(headers)) {
+      for (const name in headers as OutgoingHttpHeaders) if (name) this.setHeader(name, (headers as OutgoingHttpHeaders)[name] as string)
       rest = rest.slice(0, -1)
     }
-    return super.writeHead(statusCode, ...(rest as [string | undefined]), headers)
+    return super.writeHead(statusCode, ...(rest as [OutgoingHttpHeader[] | undefined]))
   }
 }
 
