@@ -4,7 +4,9 @@
  * `tend storage bench` (BENCH.md's PUT / GET / DELETE phases, 4 KiB objects). What is left
  * is the proxy's own CPU per request (its HTTP, middlewares, auth, batch encoding), measured
  * in this process with process.cpuUsage(), so the other sessions' load blurs it far less
- * than a throughput figure.
+ * than a throughput figure. The proxy is the one built (dist/, after `npm run build`), as the
+ * daemon runs it: tsx's transform of src/ wraps every closure made in a naming helper, which
+ * on this path cost more than some of what is measured.
  *
  *   node --import tsx bench/storage/proxy-only.ts [--objects 20000] [--concurrency 64] [--cpu-prof DIR]
  */
@@ -17,13 +19,13 @@ import {parseArgs} from 'node:util'
 import {execa} from 'execa'
 import type {BenchResult} from '../../src/cli/storage/bench.js'
 import {addRingDevice, createRingFile, rebalanceRingFile} from '../../src/cli/storage/ring-service.js'
-import {MetricsRegistry} from '../../src/daemons/runtime/metrics.js'
-import {DEFAULT_RESELLER_PREFIXES} from '../../src/daemons/storage-proxy/auth.js'
-import {SwiftProxy} from '../../src/daemons/storage-proxy/proxy.js'
-import {Logger} from '../../src/lib/logger.js'
+import {MetricsRegistry} from '../../dist/daemons/runtime/metrics.js'
+import {DEFAULT_RESELLER_PREFIXES} from '../../dist/daemons/storage-proxy/auth.js'
+import {SwiftProxy} from '../../dist/daemons/storage-proxy/proxy.js'
+import {Logger} from '../../dist/lib/logger.js'
 import type {BackendResponse} from '../../src/protocols/storage/backend-client.js'
 import type {BatchOp} from '../../src/protocols/storage/batch-codec.js'
-import {type RingWatcher, readRing} from '../../src/protocols/storage/ring.js'
+import {type RingWatcher, readRing} from '../../dist/protocols/storage/ring.js'
 import {KEY, USER, binRun} from './cluster.js'
 
 const {values: args} = parseArgs({

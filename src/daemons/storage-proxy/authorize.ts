@@ -28,11 +28,10 @@ export type Decision = {allowed: true; owner: boolean} | {allowed: false; status
 const ALLOW: Decision = {allowed: true, owner: false}
 const OWNER: Decision = {allowed: true, owner: true}
 
-export function decide(ctx: ProxyContext, access: Access): Promise<Decision> {
+export function decide(ctx: ProxyContext, access: Access): Decision | Promise<Decision> {
   const groups = access.serviceGroups ? [...(access.identity?.groups ?? []), ...access.serviceGroups] : (access.identity?.groups ?? [])
-  // Owners and reseller admins (nearly every request) are decided without a promise of their own.
-  const byGroups = decideByGroups(ctx, access, groups)
-  return byGroups ? Promise.resolve(byGroups) : decideByAcls(ctx, access, groups)
+  // Owners and reseller admins (nearly every request) are decided at once, without a promise.
+  return decideByGroups(ctx, access, groups) ?? decideByAcls(ctx, access, groups)
 }
 
 /** What the groups alone decide: undefined when the ACLs have the say. */
@@ -80,25 +79,32 @@ async function decideByAcls(ctx: ProxyContext, access: Access, groups: readonly 
 
 /**
  * Authorizes a client's request; marks it as the owner's when it is (owners see and may set
- * ACLs and TempURL keys). Returns the status to deny it with, or undefined.
+ * ACLs and TempURL keys). Returns the status to deny it with, or undefined: at once when the
+ * identity alone decides, as a promise when the ACLs have to be read.
  */
-export function authorize(ctx: ProxyContext, r: SwiftRequest, tokenGiven: boolean): Promise<number | undefined> {
-  if (tokenGiven && !r.identity) return Promise.resolve(401)
-  let decision: Promise<Decision>
+export function authorize(ctx: ProxyContext, r: SwiftRequest, tokenGiven: boolean): Verdict {
+  if (tokenGiven && !r.identity) return 401
+  let decision: Decision | Promise<Decision>
   try {
     decision = decide(ctx, accessOf(ctx, r))
   } catch {
-    return Promise.resolve(503)
+    return 503
   }
+  if (!(decision instanceof Promise)) return settle(r, decision)
   return decision.then(
-    (decision) => {
-      if (!decision.allowed) return decision.status
-      r.owner = decision.owner
-      return undefined
-    },
+    (decision) => settle(r, decision),
     () => 503,
   )
 }
+
+function settle(r: SwiftRequest, decision: Decision): number | undefined {
+  if (!decision.allowed) return decision.status
+  r.owner = decision.owner
+  return undefined
+}
+
+/** The status to deny a request with, or undefined to let it go on (a promise when it takes reading ACLs). */
+export type Verdict = number | undefined | Promise<number | undefined>
 
 /** The access a request asks for (a copy's source and destination are subrequests of their own: middleware/copy.ts). */
 function accessOf(ctx: ProxyContext, r: SwiftRequest): Access {

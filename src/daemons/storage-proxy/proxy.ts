@@ -6,7 +6,7 @@ import type {RingWatcher} from '../../protocols/storage/ring.js'
 import {ServiceServer} from '../runtime/service-server.js'
 import {TimestampClock} from '../../protocols/storage/timestamp.js'
 import {type ResellerPrefix, TempAuth, type UserConfig} from './auth.js'
-import {authorize} from './authorize.js'
+import {type Verdict, authorize} from './authorize.js'
 import {Cluster} from './cluster.js'
 import {ContainerCache} from './container-cache.js'
 import {remapDomain, restoreLocations} from './domain-remap.js'
@@ -193,7 +193,7 @@ export class SwiftProxy {
   }
 
   /** 401 without a valid token, 403 for a valid one without rights; undefined if allowed. */
-  private authorize(r: SwiftRequest, gaveToken: boolean): Promise<number | undefined> {
+  private authorize(r: SwiftRequest, gaveToken: boolean): Verdict {
     return authorize(this.ctx, r, gaveToken)
   }
 

@@ -52,11 +52,16 @@ export function dynamicLargeObjects(log: (message: string) => void): Middleware 
   }
 }
 
-async function read(r: SwiftRequest, stage: Stage, log: (message: string) => void): Promise<void> {
+const claimManifest = (_status: number, headers: OutgoingHttpHeaders) => headers['x-object-manifest'] !== undefined
+
+function read(r: SwiftRequest, stage: Stage, log: (message: string) => void): Promise<void> {
   // A manifest's own body is not the object: read it whole, whatever the Range.
   if (r.req.headers.range !== undefined) addToList(r.req.headers, 'x-backend-ignore-range-if-metadata-present', 'x-object-manifest')
-  const manifest = await stage.intercept(r, (_status, headers) => headers['x-object-manifest'] !== undefined)
-  if (!manifest) return
+  return stage.intercept(r, claimManifest, (manifest) => readLarge(r, stage, log, manifest))
+}
+
+/** A read whose answer was a manifest: the concatenated segments instead. */
+async function readLarge(r: SwiftRequest, stage: Stage, log: (message: string) => void, manifest: Answer): Promise<void> {
   discard(manifest.body)
   const value = unquote(headerString(headerText(manifest.headers, 'x-object-manifest') ?? '')) ?? ''
   const slash = value.indexOf('/')

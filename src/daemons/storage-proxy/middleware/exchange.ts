@@ -43,7 +43,12 @@ export interface Answer {
 
 export function lowerHeaders(headers: OutgoingHttpHeaders | undefined): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {}
-  if (headers) for (const [name, value] of Object.entries(headers)) if (value !== undefined) out[name.toLowerCase()] = value
+  // for-in rather than Object.entries: no array of pairs made for every answer's head.
+  if (headers)
+    for (const name in headers) {
+      const value = headers[name]
+      if (value !== undefined) out[name.toLowerCase()] = value
+    }
   return out
 }
 
@@ -177,8 +182,11 @@ export class CapturedResponse extends EventEmitter implements ResponseWriter {
   }
 }
 
-/** Header objects a HeadHook made and passed down to its sink: no one else holds them. */
-const handedOn = new WeakSet<OutgoingHttpHeaders>()
+/**
+ * The header object a HeadHook is handing to its sink right now (writeHead runs down the
+ * hooks in one synchronous call): the next hook may take it over rather than copy it.
+ */
+let handing: OutgoingHttpHeaders | undefined
 /** A hook's pending headers until one is set (most hooks never see a setHeader). */
 const NO_HEADERS: OutgoingHttpHeaders = Object.freeze({})
 
@@ -209,10 +217,14 @@ export class HeadHook implements ResponseWriter {
     // A GET passes through several hooks (one per middleware that looks at answers): the
     // object the hook below made is handed on and reused, not copied again at each.
     const all =
-      headers !== undefined && handedOn.has(headers) && this.pending === NO_HEADERS ? headers : {...this.pending, ...lowerHeaders(headers)}
-    handedOn.add(all)
+      headers !== undefined && headers === handing && this.pending === NO_HEADERS ? headers : {...this.pending, ...lowerHeaders(headers)}
     this.sink = this.take(status, all) ?? this.target
-    this.sink.writeHead(status, all)
+    handing = all
+    try {
+      this.sink.writeHead(status, all)
+    } finally {
+      handing = undefined
+    }
     return this
   }
 

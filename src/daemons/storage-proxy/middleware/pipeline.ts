@@ -2,6 +2,7 @@ import type {IncomingHttpHeaders, OutgoingHttpHeaders} from 'node:http'
 import {Readable} from 'node:stream'
 import type {Logger} from '../../../lib/logger.js'
 import {checkName} from '../../../protocols/storage/constraints.js'
+import type {Verdict} from '../authorize.js'
 import type {SwiftRequest} from '../request.js'
 import {sendStatus} from '../respond.js'
 import {type Answer, CapturedResponse, HeadHook, SubrequestBody} from './exchange.js'
@@ -63,10 +64,16 @@ export interface Stage {
   capture(r: SwiftRequest): Promise<Answer>
   /**
    * Runs `r` through the rest of the pipeline and lets its answer through to `r.res`, unless
-   * `claim` wants it when its head is written (a manifest, a symlink): then it resolves with
-   * that answer, the body still streaming. Undefined when the answer went through.
+   * `claim` wants it when its head is written (a manifest, a symlink): then `claimed` gets
+   * that answer, the body still streaming, and answers `r` itself. Settles once the answer
+   * went through, or once `claimed` is done. A callback rather than a returned answer: a
+   * plain read (the answer goes through) costs no promise and await of the middleware's own.
    */
-  intercept(r: SwiftRequest, claim: (status: number, headers: OutgoingHttpHeaders) => boolean): Promise<Answer | undefined>
+  intercept(
+    r: SwiftRequest,
+    claim: (status: number, headers: OutgoingHttpHeaders) => boolean,
+    claimed: (answer: Answer) => Promise<void>,
+  ): Promise<void>
 }
 
 export interface Middleware {
@@ -79,8 +86,8 @@ export interface Middleware {
   handle(r: SwiftRequest, stage: Stage): Promise<void>
 }
 
-/** Decides whether a request may go on: undefined if so, else the status to refuse it with. */
-export type Authorizer = (r: SwiftRequest) => Promise<number | undefined>
+/** Decides whether a request may go on: undefined if so, else the status to refuse it with (a promise of it when that takes reading ACLs). */
+export type Authorizer = (r: SwiftRequest) => Verdict
 
 export class Pipeline {
   /** The pipeline's entry: a client's request, parsed and authenticated. */
@@ -122,19 +129,20 @@ export class Pipeline {
       )
       return res.answer
     }
-    const intercept = (r: SwiftRequest, claim: (status: number, headers: OutgoingHttpHeaders) => boolean) =>
-      // Settles at a claimed head (the handler may be far from done: the body can be large),
-      // or, unclaimed, once the handler is done. One promise: this runs on every object read.
-      new Promise<Answer | undefined>((resolve, reject) => {
+    const intercept: Stage['intercept'] = (r, claim, claimed) =>
+      // Settles once the claimed answer is dealt with (the handler may be far from done: the
+      // body can be large), or, unclaimed, once the handler is done. One promise: this runs
+      // on every object read.
+      new Promise<void>((resolve, reject) => {
         let capture: CapturedResponse | undefined
         const res = new HeadHook(r.res, (status, headers) => {
           if (!claim(status, headers)) return undefined
           capture = new CapturedResponse(r.req)
-          void capture.answer.then(resolve)
+          capture.answer.then(claimed).then(resolve, reject)
           return capture
         })
         next({...r, res}).then(
-          () => capture || resolve(undefined),
+          () => capture || resolve(),
           (error) => {
             if (!capture) return reject(error)
             // Claimed: whoever reads the answer sees its body break off.

@@ -146,14 +146,21 @@ async function* pieces(stage: Stage, r: SwiftRequest, entries: Entry[], first: n
   }
 }
 
-async function read(r: SwiftRequest, stage: Stage, log: (message: string) => void): Promise<void> {
+const claimManifest = (_status: number, answer: OutgoingHttpHeaders) => isManifest(answer)
+const claimWholeManifest = (status: number, answer: OutgoingHttpHeaders) => status === 200 && isManifest(answer)
+
+function read(r: SwiftRequest, stage: Stage, log: (message: string) => void): Promise<void> {
   const headers = r.req.headers
   // Conditions compare with the large object's ETag, and a manifest is read whole (the
   // Range is for its segments); only needed when the request has them.
   if (headers['if-match'] !== undefined || headers['if-none-match'] !== undefined) headers['x-backend-etag-is-at'] = SYSMETA_ETAG
   if (headers.range !== undefined) headers['x-backend-ignore-range-if-metadata-present'] = 'x-static-large-object'
-  let manifest = await stage.intercept(r, (_status, answer) => isManifest(answer))
-  if (!manifest) return
+  return stage.intercept(r, claimManifest, (manifest) => readLarge(r, stage, log, manifest))
+}
+
+/** A read whose answer was a manifest: the large object instead. */
+async function readLarge(r: SwiftRequest, stage: Stage, log: (message: string) => void, manifest: Answer): Promise<void> {
+  const headers = r.req.headers
   const sysEtag = headerText(manifest.headers, SYSMETA_ETAG)
   const sysSize = headerText(manifest.headers, SYSMETA_SIZE)
   const conditional =
@@ -205,9 +212,11 @@ async function read(r: SwiftRequest, stage: Stage, log: (message: string) => voi
 }
 
 /** `?multipart-manifest=get`: the manifest itself, as stored or (`format=raw`) as it was put. */
-async function readManifest(r: SwiftRequest, stage: Stage): Promise<void> {
-  const manifest = await stage.intercept(r, (status, answer) => status === 200 && isManifest(answer))
-  if (!manifest) return
+function readManifest(r: SwiftRequest, stage: Stage): Promise<void> {
+  return stage.intercept(r, claimWholeManifest, (manifest) => sendManifest(r, manifest))
+}
+
+async function sendManifest(r: SwiftRequest, manifest: Answer): Promise<void> {
   if (r.query.get('format') !== 'raw') {
     return sendAnswer(r.res, {...manifest, headers: {...manifest.headers, 'content-type': 'application/json; charset=utf-8'}}, r.head)
   }

@@ -26,8 +26,7 @@ export function proxyPipeline(
 ): Pipeline {
   const log = (message: string) => ctx.log.warn(message)
   // A TempURL's signature stands for authorization, within its account or container.
-  const authorize: Authorizer = (r) =>
-    r.env.tempUrl ? Promise.resolve(withinTempUrl(r, r.env.tempUrl) ? undefined : 401) : parts.authorize(r)
+  const authorize: Authorizer = (r) => (r.env.tempUrl ? (withinTempUrl(r, r.env.tempUrl) ? undefined : 401) : parts.authorize(r))
   return new Pipeline(
     [
       cors(ctx.containers),

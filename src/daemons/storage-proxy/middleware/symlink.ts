@@ -66,17 +66,23 @@ function readLink(r: SwiftRequest, stage: Stage): Promise<void> {
  * Reads through links: while the answer is a link, asks for its target (as the user),
  * checking a static link's ETag; the final answer carries Content-Location.
  */
-async function follow(r: SwiftRequest, stage: Stage): Promise<void> {
+function follow(r: SwiftRequest, stage: Stage): Promise<void> {
   if (r.req.headers.range !== undefined) {
     const current = headerText(r.req.headers, 'x-backend-ignore-range-if-metadata-present')
     r.req.headers['x-backend-ignore-range-if-metadata-present'] = current ? `${current},${SYS.target}` : SYS.target
   }
-  let answer = await stage.intercept(r, (_status, headers) => headers[SYS.target] !== undefined)
-  if (!answer) return
+  return stage.intercept(r, claimLink, (answer) => followLink(r, stage, answer))
+}
+
+const claimLink = (_status: number, headers: OutgoingHttpHeaders) => headers[SYS.target] !== undefined
+const claimLinkAnswered = (status: number, headers: OutgoingHttpHeaders) =>
+  status >= 200 && status < 300 && headers[SYS.target] !== undefined
+
+/** A read whose answer was a link: its target's answer instead. */
+async function followLink(r: SwiftRequest, stage: Stage, answer: Answer): Promise<void> {
   const outcome = await resolve(r, stage, answer, {method: r.method, headers: r.req.headers, followSoft: true})
-  answer = outcome.answer
   if ('conflict' in outcome) return sendAnswer(r.res, outcome.conflict, r.head)
-  return sendAnswer(r.res, answer, r.head)
+  return sendAnswer(r.res, outcome.answer, r.head)
 }
 
 /** Follows links from `answer` on; the final answer, or the 409 that stopped it. */
@@ -205,10 +211,13 @@ async function putLink(r: SwiftRequest, stage: Stage): Promise<void> {
 }
 
 /** A POST to a link changes the link, and answers 307 pointing at the target. */
-async function postTo(r: SwiftRequest, stage: Stage): Promise<void> {
+function postTo(r: SwiftRequest, stage: Stage): Promise<void> {
   if (r.req.headers['x-symlink-target'] !== undefined) return refuse(r, 400, 'A PUT request is required to set a symlink target')
-  const answer = await stage.intercept(r, (status, headers) => status >= 200 && status < 300 && headers[SYS.target] !== undefined)
-  if (!answer) return
+  return stage.intercept(r, claimLinkAnswered, (answer) => redirectPost(r, answer))
+}
+
+/** A POST that reached a link: 307 to its target. */
+function redirectPost(r: SwiftRequest, answer: Answer): Promise<void> {
   discard(answer.body)
   const location = `/v1/${headerText(answer.headers, SYS.account) ?? quote(r.account)}/${headerText(answer.headers, SYS.target)}`
   const headers: OutgoingHttpHeaders = {location}
