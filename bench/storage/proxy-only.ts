@@ -19,14 +19,23 @@ import {parseArgs} from 'node:util'
 import {execa} from 'execa'
 import type {BenchResult} from '../../src/cli/storage/bench.js'
 import {addRingDevice, createRingFile, rebalanceRingFile} from '../../src/cli/storage/ring-service.js'
-import {MetricsRegistry} from '../../dist/daemons/runtime/metrics.js'
-import {DEFAULT_RESELLER_PREFIXES} from '../../dist/daemons/storage-proxy/auth.js'
-import {SwiftProxy} from '../../dist/daemons/storage-proxy/proxy.js'
-import {Logger} from '../../dist/lib/logger.js'
+import type * as MetricsModule from '../../src/daemons/runtime/metrics.js'
+import type * as AuthModule from '../../src/daemons/storage-proxy/auth.js'
+import type * as ProxyModule from '../../src/daemons/storage-proxy/proxy.js'
+import type * as LoggerModule from '../../src/lib/logger.js'
 import type {BackendResponse} from '../../src/protocols/storage/backend-client.js'
 import type {BatchOp} from '../../src/protocols/storage/batch-codec.js'
-import {type RingWatcher, readRing} from '../../dist/protocols/storage/ring.js'
+import type * as RingModule from '../../src/protocols/storage/ring.js'
 import {KEY, USER, binRun} from './cluster.js'
+
+// The built modules, loaded at run time: typed by their sources, so that type-checking the
+// bench needs no dist/ (CI checks types before it builds).
+const built = (path: string): Promise<unknown> => import(new URL(`../../dist/${path}`, import.meta.url).href)
+const {MetricsRegistry} = (await built('daemons/runtime/metrics.js')) as typeof MetricsModule
+const {DEFAULT_RESELLER_PREFIXES} = (await built('daemons/storage-proxy/auth.js')) as typeof AuthModule
+const {SwiftProxy} = (await built('daemons/storage-proxy/proxy.js')) as typeof ProxyModule
+const {Logger} = (await built('lib/logger.js')) as typeof LoggerModule
+const {readRing} = (await built('protocols/storage/ring.js')) as typeof RingModule
 
 const {values: args} = parseArgs({
   options: {
@@ -44,7 +53,7 @@ rebalanceRingFile(ringFile)
 const secretFile = join(home, 'token-secret')
 writeFileSync(secretFile, randomBytes(32).toString('hex'))
 
-const watcher = {ring: readRing(ringFile), close: () => {}} as unknown as RingWatcher
+const watcher = {ring: readRing(ringFile), close: () => {}} as unknown as RingModule.RingWatcher
 const proxy = new SwiftProxy(
   watcher,
   {
