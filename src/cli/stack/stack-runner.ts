@@ -2,7 +2,8 @@ import type {Config} from '@oclif/core'
 import type {ListrTask} from 'listr2'
 import {errorMessage, FailureError} from '../../lib/errors.js'
 import {taskList} from '../tasks.js'
-import type {InstanceState} from '../../daemons/runtime/instance-view.js'
+import {controlGet} from '../../daemons/runtime/control-client.js'
+import type {InstanceState, InstanceStatusDoc} from '../../daemons/runtime/instance-view.js'
 import {lastLines} from '../../daemons/runtime/log-tail.js'
 import {StatePaths} from '../../daemons/runtime/paths.js'
 import {loadKinds} from '../kinds.js'
@@ -162,8 +163,12 @@ export async function waitHealthy(client: SupervisorClient, name: string, timeou
         `${record.reason ?? record.state}${record.state === 'backoff' ? ' (the supervisor keeps retrying per its restart policy)' : ''}`,
       )
     }
-    if (Date.now() > deadline)
-      throw new FailureError(`not healthy after ${Math.round(timeoutMs / 1000)} s (state ${record.state}, health ${record.health})`)
+    if (Date.now() > deadline) {
+      // The instance's own summary usually says why (e.g. a model file that is not there).
+      const live = await controlGet<InstanceStatusDoc>(client.paths.controlSocket(name), '/status', 1000)
+      const why = live?.summary ? `: ${live.summary}` : ''
+      throw new FailureError(`not healthy after ${Math.round(timeoutMs / 1000)} s (state ${record.state}, health ${record.health})${why}`)
+    }
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
 }
