@@ -4,7 +4,7 @@
  * saves an HTTP exchange, two socket writes and two process wake-ups, which is most of what
  * a 4 KiB PUT costs. Each operation: its JSON head as a frame (frames.ts), then `n` body bytes.
  */
-import {FrameReader} from './frames.js'
+import {FrameReader, frameSize, writeTextFrame} from './frames.js'
 
 export interface BatchOp {
   /** Method. */
@@ -40,13 +40,11 @@ function itemHead<T extends {body?: Buffer}>(item: T): {head: string; headBytes:
 function encodeItems<T extends {body?: Buffer}>(items: T[]): Buffer {
   const heads = items.map(itemHead)
   let size = 0
-  for (const h of heads) size += 4 + h.headBytes + (h.body?.length ?? 0)
+  for (const h of heads) size += frameSize(h.headBytes) + (h.body?.length ?? 0)
   const out = Buffer.allocUnsafe(size)
   let at = 0
   for (const h of heads) {
-    out.writeUInt32LE(h.headBytes, at)
-    at += 4
-    at += out.write(h.head, at, 'utf8')
+    at = writeTextFrame(out, at, h.head, h.headBytes)
     if (h.body) at += h.body.copy(out, at)
   }
   return out

@@ -4,14 +4,26 @@
  * checks every length against what arrived: the bytes come from the network.
  */
 
+/** The bytes a frame of `length` bytes takes, its length field included. */
+export const frameSize = (length: number): number => 4 + length
+
+/**
+ * Writes a frame of `text` (`bytes` long in UTF-8) at `at` in `out`, which the caller sized
+ * with frameSize: for a frame encoded straight into a larger buffer. Returns where it ends.
+ */
+export function writeTextFrame(out: Buffer, at: number, text: string, bytes: number): number {
+  out.writeUInt32LE(bytes, at)
+  return at + 4 + out.write(text, at + 4, 'utf8')
+}
+
 /** Frames, each after its length, in one buffer. */
 export function encodeFrames(frames: Buffer[]): Buffer {
-  const out = Buffer.allocUnsafe(frames.reduce((sum, frame) => sum + 4 + frame.length, 0))
+  const out = Buffer.allocUnsafe(frames.reduce((sum, frame) => sum + frameSize(frame.length), 0))
   let at = 0
   for (const frame of frames) {
     out.writeUInt32LE(frame.length, at)
     frame.copy(out, at + 4)
-    at += 4 + frame.length
+    at += frameSize(frame.length)
   }
   return out
 }
