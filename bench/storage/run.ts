@@ -43,6 +43,11 @@ const drivers = args.driver === 'both' ? ['tend', 'swift-bench'] : [args.driver!
 /** Node.js flags for the daemons, e.g. --cpu-prof to see where their time goes. */
 const nodeFlags = args['node-flags']?.split(' ').filter(Boolean)
 
+/** The sample taken closest to `t` (the samplers' way to match a phase's bounds). */
+function nearest<S extends {at: number}>(samples: S[], t: number): S {
+  return samples.reduce((best, s) => (Math.abs(s.at - t) < Math.abs(best.at - t) ? s : best))
+}
+
 /** CPU seconds of each process over time, sampled from /proc, to charge phases with CPU. */
 class CpuSampler {
   private readonly samples: {at: number; cpu: Map<string, number>}[] = []
@@ -70,9 +75,8 @@ class CpuSampler {
   /** CPU seconds each process used between two instants. */
   between(from: number, to: number): Record<string, number> {
     this.sample()
-    const at = (t: number) => this.samples.reduce((best, s) => (Math.abs(s.at - t) < Math.abs(best.at - t) ? s : best))
-    const a = at(from)
-    const b = at(to)
+    const a = nearest(this.samples, from)
+    const b = nearest(this.samples, to)
     const out: Record<string, number> = {}
     for (const [name, value] of b.cpu) out[name] = Math.round((value - (a.cpu.get(name) ?? value)) * 100) / 100
     return out
@@ -107,9 +111,8 @@ class BatchSampler {
   async between(from: number, to: number): Promise<number> {
     await this.sample()
     if (this.samples.length < 2) return 0
-    const at = (t: number) => this.samples.reduce((best, s) => (Math.abs(s.at - t) < Math.abs(best.at - t) ? s : best))
-    const a = at(from)
-    const b = at(to)
+    const a = nearest(this.samples, from)
+    const b = nearest(this.samples, to)
     return b.batches > a.batches ? (b.ops - a.ops) / (b.batches - a.batches) : 0
   }
 
