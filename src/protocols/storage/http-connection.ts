@@ -80,14 +80,20 @@ export class HttpConnection {
     }
   }
 
+  /** Closes the connection; a request still waiting for its answer fails now, not at its timeout. */
   close(): void {
+    if (this.pending) this.fail(new BackendError(`${this.host}:${this.port}: connection closed before the answer`, 'ECANCELED'))
+    else this.dropSocket()
+  }
+
+  private dropSocket(): void {
     this.socket?.destroy()
     this.socket = undefined
   }
 
   private once(method: string, path: string, headers: string, body: Buffer | undefined, timeoutMs: number): Promise<HttpAnswer> {
     if (this.pending) return Promise.reject(new Error('HttpConnection: a request is already in flight'))
-    if (this.socket && this.options.idleMs !== undefined && performance.now() - this.idleSince > this.options.idleMs) this.close()
+    if (this.socket && this.options.idleMs !== undefined && performance.now() - this.idleSince > this.options.idleMs) this.dropSocket()
     const socket = this.socket ?? this.open()
     const length = body ? `Content-Length: ${body.length}\r\n` : method === 'PUT' || method === 'POST' ? 'Content-Length: 0\r\n' : ''
     const text = `${method} ${path} HTTP/1.1\r\nHost: ${this.host}:${this.port}\r\n${headers}${length}\r\n`
@@ -195,7 +201,7 @@ export class HttpConnection {
     this.parts = []
     this.partsLength = 0
     this.input = EMPTY
-    if (head.close) this.close()
+    if (head.close) this.dropSocket()
     return {status: head.status, headers: head.headers, body}
   }
 
