@@ -3,11 +3,15 @@
  * then GETs (batches of 8, as the proxy sends them) and DELETEs, straight on its batch
  * endpoint (no proxy, no client HTTP), to see what a node costs per operation and how that
  * depends on the batch size. Ends with a SUMMARY line of the node's CPU µs per operation.
+ * With NODE_PROF=DIR the node writes a cpu profile there, and DIR/report.json lets
+ * profile-summary.ts cut it into the phases.
  *
  *   node --import tsx bench/storage/node-only.ts [BATCH=26] [N=20000]
+ *   NODE_PROF=/tmp/prof node --import tsx bench/storage/node-only.ts && \
+ *     node --import tsx bench/storage/profile-summary.ts /tmp/prof --daemon node1
  */
 import {hash} from 'node:crypto'
-import {readFileSync} from 'node:fs'
+import {readFileSync, writeFileSync} from 'node:fs'
 import {loadavg} from 'node:os'
 import {Agent, request} from 'node:http'
 import {encodeBatchOp} from '../../src/protocols/storage/batch-codec.js'
@@ -49,6 +53,9 @@ try {
     const fields = readFileSync(`/proc/${node.pid}/stat`, 'utf8').split(') ')[1].split(' ')
     return (Number(fields[11]) + Number(fields[12])) / 100
   }
+  // What profile-summary.ts reads: the node's pid, the clock its profile is stamped with, the phases.
+  const clock = {epochMs: Date.now(), monotonicUs: Number(process.hrtime.bigint() / 1000n)}
+  const phases: {verb: string; count: number; startedAt: number; endedAt: number}[] = []
   const body = Buffer.alloc(4096, 48)
   const etag = hash('md5', body)
   let timestamp = 1700000001_00000
@@ -56,6 +63,7 @@ try {
   const phase = async (method: 'PUT' | 'GET' | 'DELETE', size: number) => {
     let sent = 0
     const cpuBefore = cpu()
+    const startedAt = Date.now()
     const started = performance.now()
     await Promise.all(
       Array.from({length: 4}, async () => {
@@ -75,6 +83,7 @@ try {
     )
     const seconds = (performance.now() - started) / 1000
     const us = ((cpu() - cpuBefore) * 1e6) / total
+    phases.push({verb: method, count: total, startedAt, endedAt: Date.now()})
     console.log(
       `${method} batches of ${size}: ${(total / seconds).toFixed(0)}/s on one node, ${us.toFixed(0)} µs of node CPU per ${method}`,
     )
@@ -88,6 +97,8 @@ try {
       .map((l) => l.toFixed(2))
       .join(' ')})`,
   )
+  if (process.env.NODE_PROF)
+    writeFileSync(`${process.env.NODE_PROF}/report.json`, JSON.stringify({pids: {node1: node.pid}, clock, 'tend-c-node-only': {phases}}))
 } finally {
   await cluster.stop()
 }
