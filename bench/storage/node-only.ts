@@ -6,9 +6,12 @@
  * With NODE_PROF=DIR the node writes a cpu profile there, and DIR/report.json lets
  * profile-summary.ts cut it into the phases.
  *
- *   node --import tsx bench/storage/node-only.ts [BATCH=26] [N=20000]
+ *   node --import tsx bench/storage/node-only.ts [BATCH=26] [N=20000] [GET_ROUNDS=1]
  *   NODE_PROF=/tmp/prof node --import tsx bench/storage/node-only.ts && \
  *     node --import tsx bench/storage/profile-summary.ts /tmp/prof --daemon node1
+ *
+ * GET_ROUNDS > 1 reads every object that many times and reports the median round: steadier
+ * figures on a noisy machine, for comparing two builds.
  */
 import {hash} from 'node:crypto'
 import {readFileSync, writeFileSync} from 'node:fs'
@@ -20,6 +23,7 @@ import {LocalCluster} from './cluster.js'
 
 const batchSize = Number(process.argv[2] ?? 26)
 const total = Number(process.argv[3] ?? 20_000)
+const getRounds = Number(process.argv[4] ?? 1)
 const cluster = await LocalCluster.start({
   nodes: 3,
   execArgv: process.env.NODE_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.NODE_PROF}`] : [],
@@ -90,7 +94,9 @@ try {
     return us
   }
   const put = await phase('PUT', batchSize)
-  const get = await phase('GET', 8)
+  const gets: number[] = []
+  for (let round = 0; round < getRounds; round++) gets.push(await phase('GET', 8))
+  const get = gets.sort((a, b) => a - b)[Math.floor(gets.length / 2)]
   const del = await phase('DELETE', batchSize)
   console.log(
     `SUMMARY node-only put_us=${put.toFixed(0)} get_us=${get.toFixed(0)} delete_us=${del.toFixed(0)} (load ${loadavg()
