@@ -229,11 +229,15 @@ export async function getObject(ctx: NodeContext, t: ObjectTarget, request: Inco
   if (ranges === 'unsatisfiable') return result(416, {...headers, 'content-range': `bytes */${size}`})
   const piece = (start: number, end: number): BodySegment =>
     found.data ? found.data.subarray(start, end + 1) : {path: found.externalPath!, start, end}
-  if (!ranges) return {status: 200, headers: {...headers, 'content-length': size}, segments: head || size === 0 ? [] : [piece(0, size - 1)]}
+  if (!ranges) {
+    headers['content-length'] = size
+    return {status: 200, headers, segments: head || size === 0 ? [] : [piece(0, size - 1)]}
+  }
   if (ranges.length === 1) {
     const [r] = ranges
     headers['content-range'] = `bytes ${r.start}-${r.end}/${size}`
-    return {status: 206, headers: {...headers, 'content-length': r.end - r.start + 1}, segments: head ? [] : [piece(r.start, r.end)]}
+    headers['content-length'] = r.end - r.start + 1
+    return {status: 206, headers, segments: head ? [] : [piece(r.start, r.end)]}
   }
   const boundary = randomBytes(16).toString('hex')
   const segments: BodySegment[] = []

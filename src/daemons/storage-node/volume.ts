@@ -164,7 +164,7 @@ export class Volume {
   async read(offset: number, length: number, syncMax = 0): Promise<Buffer> {
     this.readers++
     try {
-      const buffer = Buffer.allocUnsafe(length)
+      const buffer = readBuffer(length)
       let done = length <= syncMax ? readSync(this.fd, buffer, 0, length, offset) : 0
       while (done < length) {
         const n = await new Promise<number>((resolve, reject) =>
@@ -199,6 +199,28 @@ export class Volume {
     unlinkSync(volumePath(dir, this.id))
     unlinkSync(indexPath(dir, this.id))
   }
+}
+
+/**
+ * Records up to 16 KiB are read into slices of a shared slab, as Buffer.allocUnsafe pools
+ * buffers under 4 KiB: one ArrayBuffer for dozens of GETs of 4 KiB objects rather than one
+ * each for the garbage collector to track and free. A slice lives as long as the answer it
+ * goes into; a slab is freed once none of its slices is left.
+ */
+const SLAB_BYTES = 256 * 1024
+const SLAB_MAX_READ = 16 * 1024
+let slab = Buffer.allocUnsafeSlow(SLAB_BYTES)
+let slabUsed = 0
+
+function readBuffer(length: number): Buffer {
+  if (length > SLAB_MAX_READ) return Buffer.allocUnsafe(length)
+  if (slabUsed + length > SLAB_BYTES) {
+    slab = Buffer.allocUnsafeSlow(SLAB_BYTES)
+    slabUsed = 0
+  }
+  const buffer = slab.subarray(slabUsed, slabUsed + length)
+  slabUsed = (slabUsed + length + 7) & ~7
+  return buffer
 }
 
 export function volumePath(dir: string, id: number): string {
