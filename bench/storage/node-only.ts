@@ -60,11 +60,23 @@ try {
   // What profile-summary.ts reads: the node's pid, the clock its profile is stamped with, the phases.
   const clock = {epochMs: Date.now(), monotonicUs: Number(process.hrtime.bigint() / 1000n)}
   const phases: {verb: string; count: number; startedAt: number; endedAt: number}[] = []
+  /**
+   * Waits (up to 10 s) until the node is idle, so that a phase is not charged with what the
+   * previous one left it to do (listing checkpoints, garbage).
+   */
+  const settle = async () => {
+    for (let tries = 0; tries < 20; tries++) {
+      const before = cpu()
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      if (cpu() - before < 0.02) return
+    }
+  }
   const body = Buffer.alloc(4096, 48)
   const etag = hash('md5', body)
   let timestamp = 1700000001_00000
   /** Sends every object once in batches of `size` from 4 senders; prints the rate and the node's CPU per operation. */
   const phase = async (method: 'PUT' | 'GET' | 'DELETE', size: number) => {
+    await settle()
     let sent = 0
     const cpuBefore = cpu()
     const startedAt = Date.now()
