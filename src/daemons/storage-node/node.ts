@@ -82,8 +82,8 @@ export class StorageNode implements NodeContext {
     return this.service.traffic
   }
 
-  recordOp(method: string, status: number, ms: number): void {
-    this.service.record(method, status, ms)
+  recordOps(method: string, status: number, ms: number, count: number): void {
+    this.service.record(method, status, ms, count)
   }
 
   ring(): Ring {
