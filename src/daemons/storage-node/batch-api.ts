@@ -35,16 +35,9 @@ export async function handleBatch(ctx: NodeContext, req: IncomingMessage, res: S
   const gathered: ListingChange[] = []
   const results = await Promise.all(ops.map((op) => runOp(ctx, device, op, gathered)))
   if (gathered.length > 0) await ctx.sendObjectUpdates(device, gathered)
-  // Each operation is answered when the batch is: that is the time it took. Runs of the same
-  // method and status (most of a batch) are counted at once.
+  // Each operation is answered when the batch is: that is the time it took.
   const ms = performance.now() - started
-  let run = 0
-  for (let i = 0; i < ops.length; i++) {
-    run++
-    if (i + 1 < ops.length && ops[i + 1].m === ops[i].m && results[i + 1].s === results[i].s) continue
-    ctx.recordOps(ops[i].m, results[i].s, ms, run)
-    run = 0
-  }
+  for (let i = 0; i < ops.length; i++) ctx.recordOp(ops[i].m, results[i].s, ms)
   const body = encodeBatchResults(results)
   res.writeHead(200, {'content-type': 'application/octet-stream', 'content-length': body.length})
   res.end(body)

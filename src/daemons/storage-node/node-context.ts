@@ -17,8 +17,8 @@ export interface NodeContext {
   inlineMaxBytes: number
   maxObjectBytes: number
   metrics: {bytesIn(n: number): void; bytesOut(n: number): void}
-  /** Counts object operations that arrived inside a batch (HTTP requests are counted as they come). */
-  recordOps(method: string, status: number, ms: number, count: number): void
+  /** Counts an object operation that arrived inside a batch (HTTP requests are counted as they come). */
+  recordOp(method: string, status: number, ms: number): void
   /**
    * Tells the containers' replicas about object changes on one device, each target's share in
    * one parcel; resolves when they have them or gave up.

@@ -85,8 +85,8 @@ export class StorageNode implements NodeContext {
     return this.service.traffic
   }
 
-  recordOps(method: string, status: number, ms: number, count: number): void {
-    this.service.record(method, status, ms, count)
+  recordOp(method: string, status: number, ms: number): void {
+    this.service.record(method, status, ms)
   }
 
   ring(): Ring {
