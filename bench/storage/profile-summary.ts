@@ -9,7 +9,8 @@
  *   node --import tsx bench/storage/profile-summary.ts /tmp/prof [--top 25] [--daemon proxy] [--callers NAME]
  *
  * --callers NAME also lists the call paths (four frames up) that spend the self time of
- * functions named NAME.
+ * functions named NAME. --inclusive also lists time by function including what it calls
+ * (each function counted once per sample), to see which of our steps costs what in total.
  */
 import {readFileSync, readdirSync} from 'node:fs'
 import {join} from 'node:path'
@@ -35,7 +36,12 @@ interface Phase {
 
 const {values: args, positionals} = parseArgs({
   allowPositionals: true,
-  options: {top: {type: 'string', default: '25'}, daemon: {type: 'string'}, callers: {type: 'string'}},
+  options: {
+    top: {type: 'string', default: '25'},
+    daemon: {type: 'string'},
+    callers: {type: 'string'},
+    inclusive: {type: 'boolean', default: false},
+  },
 })
 const dir = positionals[0]
 if (!dir) throw new Error('usage: profile-summary.ts DIR (holding report.json and the .cpuprofile files)')
@@ -87,6 +93,7 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'))) {
     const byFunction = new Map<string, number>()
     const byFile = new Map<string, number>()
     const byPath = new Map<string, number>()
+    const inclusive = new Map<string, number>()
     let busy = 0
     for (let i = 0; i + 1 < profile.samples.length; i++) {
       if (times[i] < from || times[i] >= to) continue
@@ -97,6 +104,11 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'))) {
       tally(byFunction, frameText(frame), us)
       if (frame.functionName === args.callers) tally(byPath, pathOf(profile.samples[i], 4), us)
       tally(byFile, frame.url ? place(frame.url) : frame.functionName, us)
+      if (args.inclusive) {
+        const seen = new Set<string>()
+        for (let at: number | undefined = profile.samples[i]; at !== undefined; at = parents.get(at)) seen.add(frameText(nodes.get(at)!.callFrame))
+        for (const key of seen) tally(inclusive, key, us)
+      }
     }
     const perThousand = (busy / 1000 / phase.count) * 1000
     console.log(`\n== ${name} ${phase.verb}: ${ms(busy)} ms busy for ${phase.count} requests = ${perThousand.toFixed(0)} ms CPU per 1,000`)
@@ -106,6 +118,10 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'))) {
     console.log('  self time by file:')
     for (const [key, us] of sorted(byFile, Math.max(15, top)))
       console.log(`  ${ms(us)} ms ${((us / busy) * 100).toFixed(1).padStart(5)}%  ${key}`)
+    if (args.inclusive) {
+      console.log('  time including callees by function:')
+      for (const [key, us] of sorted(inclusive)) console.log(`  ${ms(us)} ms ${((us / busy) * 100).toFixed(1).padStart(5)}%  ${key}`)
+    }
     if (args.callers) {
       console.log(`  call paths of ${args.callers}:`)
       for (const [key, us] of sorted(byPath, 12)) console.log(`  ${ms(us)} ms ${((us / busy) * 100).toFixed(1).padStart(5)}%  ${key}`)

@@ -5,10 +5,16 @@
 const WINDOW_SECONDS = 10
 const MAX_SAMPLES_PER_SECOND = 2000
 
+/** One verb's latencies of one second, kept in a typed array so a snapshot sorts them natively. */
+interface Samples {
+  values: Float64Array
+  length: number
+}
+
 interface Bucket {
   second: number
   counts: Map<string, number>
-  samples: Map<string, number[]>
+  samples: Map<string, Samples>
 }
 
 export interface VerbStats {
@@ -33,8 +39,8 @@ export class RollingStats {
     }
     bucket.counts.set(verb, (bucket.counts.get(verb) ?? 0) + 1)
     let samples = bucket.samples.get(verb)
-    if (!samples) bucket.samples.set(verb, (samples = []))
-    if (samples.length < MAX_SAMPLES_PER_SECOND) samples.push(latencyMs)
+    if (!samples) bucket.samples.set(verb, (samples = {values: new Float64Array(MAX_SAMPLES_PER_SECOND), length: 0}))
+    if (samples.length < MAX_SAMPLES_PER_SECOND) samples.values[samples.length++] = latencyMs
     this.totals.set(verb, (this.totals.get(verb) ?? 0) + 1)
   }
 
@@ -45,7 +51,7 @@ export class RollingStats {
     const out: Record<string, VerbStats> = {}
     for (const [verb, total] of this.totals) {
       const count = recent.reduce((sum, b) => sum + (b.counts.get(verb) ?? 0), 0)
-      const samples = recent.flatMap((b) => b.samples.get(verb) ?? []).sort((a, b) => a - b)
+      const samples = sortedSamples(recent, verb)
       out[verb] = {
         rate: Math.round((count / WINDOW_SECONDS) * 10) / 10,
         p50Ms: percentile(samples, 0.5),
@@ -57,7 +63,26 @@ export class RollingStats {
   }
 }
 
-export function percentile(sorted: number[], q: number): number | null {
+/**
+ * A verb's latencies over the buckets, in order. Up to 20,000 of them per snapshot, and a
+ * snapshot is taken for every /status: a typed array's native numeric sort is several times
+ * cheaper than Array#sort with a comparator.
+ */
+function sortedSamples(buckets: Bucket[], verb: string): Float64Array {
+  let length = 0
+  for (const b of buckets) length += b.samples.get(verb)?.length ?? 0
+  const out = new Float64Array(length)
+  let at = 0
+  for (const b of buckets) {
+    const samples = b.samples.get(verb)
+    if (!samples) continue
+    out.set(samples.values.subarray(0, samples.length), at)
+    at += samples.length
+  }
+  return out.sort()
+}
+
+export function percentile(sorted: ArrayLike<number>, q: number): number | null {
   if (sorted.length === 0) return null
   return Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] * 100) / 100
 }

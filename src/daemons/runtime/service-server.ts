@@ -2,6 +2,7 @@ import {type IncomingMessage, type Server, type ServerResponse, createServer} fr
 import type {AddressInfo} from 'node:net'
 import {listenTcp} from './listen.js'
 import type {MetricsRegistry} from './metrics.js'
+import {RequestMetrics} from './request-metrics.js'
 import {RollingStats} from '../../lib/rolling-stats.js'
 
 /**
@@ -13,8 +14,7 @@ export class ServiceServer {
   readonly recent = new RollingStats()
   private server: Server | undefined
   private readonly inFlight = new Set<ServerResponse>()
-  private readonly requests
-  private readonly latency
+  private readonly requests: RequestMetrics
   private readonly bytes
 
   constructor(
@@ -29,13 +29,7 @@ export class ServiceServer {
       setup?: (server: Server) => void
     },
   ) {
-    this.requests = metrics.counter(`${prefix}_requests_total`, 'Requests served, by method and status', ['method', 'status'])
-    this.latency = metrics.histogram(
-      `${prefix}_request_seconds`,
-      'Request latency, by method',
-      ['method'],
-      [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
-    )
+    this.requests = new RequestMetrics(metrics, prefix)
     this.bytes = metrics.counter(`${prefix}_bytes_total`, 'Object bytes received and sent', ['direction'])
   }
 
@@ -46,8 +40,7 @@ export class ServiceServer {
 
   /** Counts one operation (also those that arrive inside a batch). */
   record(method: string, status: number, ms: number): void {
-    this.requests.inc({method, status: String(status)})
-    this.latency.observe({method}, ms / 1000)
+    this.requests.record(method, status, ms / 1000)
     this.recent.record(method, ms)
   }
 

@@ -120,6 +120,6 @@ export class BatchChannels {
 
 function stringHeaders(headers: Record<string, string | number>): IncomingHttpHeaders {
   const out: IncomingHttpHeaders = {}
-  for (const [name, value] of Object.entries(headers)) out[name] = String(value)
+  for (const name in headers) out[name] = String(headers[name])
   return out
 }

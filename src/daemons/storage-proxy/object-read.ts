@@ -22,8 +22,10 @@ const RELAYED = new Set([
 
 function relayHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {}
-  for (const [name, value] of Object.entries(headers))
+  for (const name in headers) {
+    const value = headers[name]
     if (value !== undefined && (RELAYED.has(name) || isStoredObjectHeader(name))) out[name] = value
+  }
   return out
 }
 

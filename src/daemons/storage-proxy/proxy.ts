@@ -167,6 +167,7 @@ export class SwiftProxy {
     }
     const host = req.headers.host ?? this.address.replace(/^http:\/\//, '')
     const paths = remapped.paths
+    const token = headerValue(req.headers['x-auth-token']) ?? headerValue(req.headers['x-storage-token'])
     const r: SwiftRequest = {
       req,
       res: paths
@@ -182,12 +183,20 @@ export class SwiftProxy {
       container: parsed.container,
       object: parsed.object,
       query,
+      identity: this.ctx.auth.identify(token),
+      owner: false,
       baseUrl: `http://${host}`,
-      env: {},
+      // Every field set from the start: one object shape for all requests keeps the
+      // middlewares' property reads monomorphic.
+      env: {
+        source: undefined,
+        tokenGiven: token !== undefined,
+        preauthorized: undefined,
+        tempUrl: undefined,
+        symlinkHops: undefined,
+        reservedNames: undefined,
+      },
     }
-    const token = headerValue(req.headers['x-auth-token']) ?? headerValue(req.headers['x-storage-token'])
-    r.identity = this.ctx.auth.identify(token)
-    r.env.tokenGiven = token !== undefined
     // Middlewares, then authorization (middleware/stack.ts), then the controllers.
     return this.pipeline.handle(r)
   }

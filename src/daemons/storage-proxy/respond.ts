@@ -105,7 +105,8 @@ export class SwiftResponse<Request extends IncomingMessage = IncomingMessage> ex
     // Like Swift's server: no Connection header (nor Keep-Alive) unless the client sent one
     // (then it is echoed) or the connection closes. HTTP/1.1 keeps the connection either way.
     this.removeHeader('connection')
-    if (/^\s*keep-alive\s*$/i.test(req.headers.connection ?? '')) this.setHeader('connection', 'keep-alive')
+    const connection = req.headers.connection
+    if (connection !== undefined && /^\s*keep-alive\s*$/i.test(connection)) this.setHeader('connection', 'keep-alive')
   }
 
   override setHeader(name: string, value: number | string | readonly string[]): this {

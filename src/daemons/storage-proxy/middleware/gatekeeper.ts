@@ -13,7 +13,11 @@ function isReserved(name: string): boolean {
 }
 
 function stripReserved(headers: Record<string, unknown>): void {
-  for (const name of Object.keys(headers)) if (isReserved(name.toLowerCase())) delete headers[name]
+  for (const name in headers) {
+    // Only X- names can be reserved: the others (most of an answer's) need no lower-cased copy.
+    const first = name.charCodeAt(0)
+    if ((first === 0x78 || first === 0x58) && isReserved(name.toLowerCase())) delete headers[name]
+  }
 }
 
 export function gatekeeper(): Middleware {

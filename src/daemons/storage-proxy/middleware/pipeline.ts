@@ -194,6 +194,7 @@ function subrequestOf(parent: SwiftRequest, spec: SubrequestSpec): SwiftRequest 
     object: spec.object,
     query: new URLSearchParams(spec.query ?? {}),
     identity: parent.identity,
+    owner: false,
     baseUrl: parent.baseUrl,
     env: {
       source: spec.source,
