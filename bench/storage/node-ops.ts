@@ -3,20 +3,29 @@
  * objects of 4 KiB put through putObject into one device store, then read back in batches of 8
  * through getObject and encodeBatchResults, as the batch endpoint does. The CPU of one process
  * doing nothing else, so two builds compare within a few percent where node-only.ts swings by
- * tens on a shared machine. Prints the median and best of the rounds' CPU µs per GET.
+ * tens on a shared machine. Prints the median and best of the rounds' CPU µs per GET. Runs the
+ * built node (`npm run build` first).
  *
  *   node --import tsx bench/storage/node-ops.ts [ROUNDS=9]
  */
 import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {nullLogger} from '../../src/lib/logger.js'
-import {encodeBatchResults} from '../../src/protocols/storage/batch-codec.js'
+import type * as LoggerModule from '../../src/lib/logger.js'
+import type * as BatchCodecModule from '../../src/protocols/storage/batch-codec.js'
 import type {Ring} from '../../src/protocols/storage/ring.js'
-import {DeviceStore} from '../../src/daemons/storage-node/device-store.js'
+import type * as DeviceStoreModule from '../../src/daemons/storage-node/device-store.js'
 import type {LocalDevice} from '../../src/daemons/storage-node/local-devices.js'
 import type {NodeContext} from '../../src/daemons/storage-node/node-context.js'
-import {type ObjectTarget, getObject, putObject} from '../../src/daemons/storage-node/object-ops.js'
+import type * as ObjectOpsModule from '../../src/daemons/storage-node/object-ops.js'
+
+// The built modules (as proxy-only.ts loads them): tsx's wrappers would inflate the closures.
+const built = (path: string): Promise<unknown> => import(new URL(`../../dist/${path}`, import.meta.url).href)
+const {nullLogger} = (await built('lib/logger.js')) as typeof LoggerModule
+const {encodeBatchResults} = (await built('protocols/storage/batch-codec.js')) as typeof BatchCodecModule
+const {DeviceStore} = (await built('daemons/storage-node/device-store.js')) as typeof DeviceStoreModule
+const {getObject, putObject} = (await built('daemons/storage-node/object-ops.js')) as typeof ObjectOpsModule
+type ObjectTarget = ObjectOpsModule.ObjectTarget
 
 const rounds = Number(process.argv[2] ?? 9)
 const objects = 20_000
