@@ -106,7 +106,8 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'))) {
       tally(byFile, frame.url ? place(frame.url) : frame.functionName, us)
       if (args.inclusive) {
         const seen = new Set<string>()
-        for (let at: number | undefined = profile.samples[i]; at !== undefined; at = parents.get(at)) seen.add(frameText(nodes.get(at)!.callFrame))
+        for (let at: number | undefined = profile.samples[i]; at !== undefined; at = parents.get(at))
+          seen.add(frameText(nodes.get(at)!.callFrame))
         for (const key of seen) tally(inclusive, key, us)
       }
     }
