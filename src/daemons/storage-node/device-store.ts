@@ -59,6 +59,21 @@ export interface StoredObject {
   externalPath?: string
 }
 
+/** A record as read, with the index entry that pointed at it. */
+export interface RawRecord {
+  entry: IndexEntry
+  record: Buffer
+  header: RecordHeader
+}
+
+type MaybePromise<T> = T | Promise<T>
+
+function withHeader(entry: IndexEntry, record: Buffer): RawRecord {
+  const header = decodeRecordHeader(record)
+  if (!header) throw new Error(`volume ${entry.volume} offset ${entry.offset}: not a record`)
+  return {entry, record, header}
+}
+
 /** A record waiting for the next commit: its bytes and what the index needs to know. */
 interface Pending {
   parts: Buffer[]
@@ -148,11 +163,19 @@ export class DeviceStore {
     return this.index.get(key)
   }
 
-  /** Reads an object's record; undefined if it is not here, 'corrupt' if asked to `check` its CRC and it fails. */
-  async read(key: Buffer): Promise<StoredObject | undefined>
-  async read(key: Buffer, check: true): Promise<StoredObject | 'corrupt' | undefined>
-  async read(key: Buffer, check = false): Promise<StoredObject | 'corrupt' | undefined> {
-    const raw = await this.readRaw(key)
+  /**
+   * Reads an object's record; undefined if it is not here, 'corrupt' if asked to `check` its CRC
+   * and it fails. Without a promise when the record is small enough to read at once (most GETs):
+   * callers await it either way.
+   */
+  read(key: Buffer): MaybePromise<StoredObject | undefined>
+  read(key: Buffer, check: true): MaybePromise<StoredObject | 'corrupt' | undefined>
+  read(key: Buffer, check = false): MaybePromise<StoredObject | 'corrupt' | undefined> {
+    const raw = this.readRaw(key)
+    return raw instanceof Promise ? raw.then((r) => this.stored(key, r, check)) : this.stored(key, raw, check)
+  }
+
+  private stored(key: Buffer, raw: RawRecord | undefined, check: boolean): StoredObject | 'corrupt' | undefined {
     if (!raw) return undefined
     const {entry, record, header} = raw
     if (check && !recordChecksumOk(record)) return 'corrupt'
@@ -162,16 +185,14 @@ export class DeviceStore {
     return {entry, meta, tombstone, data: tombstone ? undefined : recordData(record, header)}
   }
 
-  /** The raw record of a key (for replication and the auditor) and its parsed header. */
-  async readRaw(key: Buffer): Promise<{entry: IndexEntry; record: Buffer; header: RecordHeader} | undefined> {
+  /** The raw record of a key (for replication and the auditor) and its parsed header; as read(), without a promise when small. */
+  readRaw(key: Buffer): MaybePromise<RawRecord | undefined> {
     const entry = this.index.get(key)
     if (!entry) return undefined
     const volume = this.volumes.get(entry.volume)
     if (!volume) return undefined
-    const record = await volume.read(entry.offset, entry.length, this.options.syncReadMaxBytes)
-    const header = decodeRecordHeader(record)
-    if (!header) throw new Error(`volume ${entry.volume} offset ${entry.offset}: not a record`)
-    return {entry, record, header}
+    const record = volume.read(entry.offset, entry.length, this.options.syncReadMaxBytes)
+    return record instanceof Promise ? record.then((r) => withHeader(entry, r)) : withHeader(entry, record)
   }
 
   externalPath(key: Uint8Array, timestamp: number): string {

@@ -55,6 +55,8 @@ export class StorageNode implements NodeContext {
   readonly maxObjectBytes: number
   readonly internalRoutes = new Map<string, InternalRoute>()
   readonly service: ServiceServer
+  /** The cluster secret's bytes, which every request is checked against. */
+  private readonly secret: Buffer
 
   constructor(
     ctx: DaemonContext,
@@ -70,6 +72,7 @@ export class StorageNode implements NodeContext {
       ctx.log,
     )
     this.client = new BackendClient(options.nodeTimeoutMs, options.clusterSecret)
+    this.secret = Buffer.from(options.clusterSecret)
     this.updates = new UpdateSender(this.client, (device) => this.localDevice(device), ctx.log)
     this.service = new ServiceServer(ctx.metrics, 'storage_node', {keepAliveMs: 30_000})
     this.internalRoutes.set('updates', (req, res, device) => handleUpdates(req, res, device))
@@ -132,7 +135,7 @@ export class StorageNode implements NodeContext {
     const path = q < 0 ? url : url.slice(0, q)
     const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1))
     if (path === '/healthcheck') return reply(res, 200, {}, 'OK')
-    if (!carriesSecret(req.headers[SECRET_HEADER], this.options.clusterSecret)) {
+    if (!carriesSecret(req.headers[SECRET_HEADER], this.secret)) {
       req.resume()
       return reply(res, 401, {}, 'This node answers only its cluster')
     }

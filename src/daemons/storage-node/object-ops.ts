@@ -7,7 +7,7 @@ import {evaluatePreconditions, parseRange} from '../../protocols/storage/http-se
 import {hashPath} from '../../protocols/storage/hash.js'
 import {parseSwiftTimestamp, ticksToHttpDate, ticksToMs, ticksToSwift} from '../../protocols/storage/timestamp.js'
 import {type ReceivedBody, syncFile} from './body.js'
-import type {StoredObject} from './device-store.js'
+import type {IndexEntry} from './index-table.js'
 import type {LocalDevice} from './local-devices.js'
 import type {ListingChange, NodeContext} from './node-context.js'
 import type {ObjectUpdate} from '../../protocols/storage/backend.js'
@@ -183,13 +183,10 @@ export async function putObject(
 }
 
 /**
- * Reads the object and checks its record's CRC (far cheaper than an MD5 of the data; the auditor
- * checks the ETag): a bad copy is quarantined here.
+ * A GET's read checks its record's CRC (far cheaper than an MD5 of the data; the auditor checks
+ * the ETag): a bad copy is quarantined here, and the object answered as not here.
  */
-async function readVerified(ctx: NodeContext, t: ObjectTarget, key: Buffer): Promise<StoredObject | undefined> {
-  const entry = t.device.store.get(key)
-  const found = await t.device.store.read(key, true)
-  if (found !== 'corrupt') return found
+function quarantineCorrupt(ctx: NodeContext, t: ObjectTarget, key: Buffer, entry: IndexEntry | undefined): undefined {
   t.device.store.quarantine(key, entry)
   ctx.log.warn('object failed its checksum on read, quarantined', {
     device: t.device.name,
@@ -200,7 +197,10 @@ async function readVerified(ctx: NodeContext, t: ObjectTarget, key: Buffer): Pro
 
 /** GET or HEAD, with Range and the conditional headers. */
 export async function getObject(ctx: NodeContext, t: ObjectTarget, request: IncomingHttpHeaders, head: boolean): Promise<OpResult> {
-  const found = await readVerified(ctx, t, keyOf(ctx, t))
+  const key = keyOf(ctx, t)
+  const entry = t.device.store.get(key)
+  const read = await t.device.store.read(key, true)
+  const found = read === 'corrupt' ? quarantineCorrupt(ctx, t, key, entry) : read
   if (!found || found.tombstone) return result(404, found ? {[H.backendDeleteTimestamp]: ticksToSwift(found.entry.timestamp)} : {})
   const meta = found.meta
   if (isExpired(meta)) return result(404, {[H.backendDeleteTimestamp]: ticksToSwift(meta.deleteAt! * 100_000)})
@@ -229,11 +229,15 @@ export async function getObject(ctx: NodeContext, t: ObjectTarget, request: Inco
   if (ranges === 'unsatisfiable') return result(416, {...headers, 'content-range': `bytes */${size}`})
   const piece = (start: number, end: number): BodySegment =>
     found.data ? found.data.subarray(start, end + 1) : {path: found.externalPath!, start, end}
-  if (!ranges) return {status: 200, headers: {...headers, 'content-length': size}, segments: head || size === 0 ? [] : [piece(0, size - 1)]}
+  if (!ranges) {
+    headers['content-length'] = size
+    return {status: 200, headers, segments: head || size === 0 ? [] : [piece(0, size - 1)]}
+  }
   if (ranges.length === 1) {
     const [r] = ranges
     headers['content-range'] = `bytes ${r.start}-${r.end}/${size}`
-    return {status: 206, headers: {...headers, 'content-length': r.end - r.start + 1}, segments: head ? [] : [piece(r.start, r.end)]}
+    headers['content-length'] = r.end - r.start + 1
+    return {status: 206, headers, segments: head ? [] : [piece(r.start, r.end)]}
   }
   const boundary = randomBytes(16).toString('hex')
   const segments: BodySegment[] = []

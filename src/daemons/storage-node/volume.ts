@@ -160,15 +160,22 @@ export class Volume {
       written += (await writeAsync(this.indexFd, bytes, written, bytes.length - written, position + written)).bytesWritten
   }
 
-  /** Reads a record; one synchronous pread when it is at most `syncMax` bytes. */
-  async read(offset: number, length: number, syncMax = 0): Promise<Buffer> {
+  /**
+   * Reads a record: at most `syncMax` bytes with one synchronous pread (a few µs from the page
+   * cache, no promise), the rest on the thread pool.
+   */
+  read(offset: number, length: number, syncMax = 0): Buffer | Promise<Buffer> {
+    const buffer = readBuffer(length)
+    const done = length <= syncMax ? readSync(this.fd, buffer, 0, length, offset) : 0
+    return done === length ? buffer : this.readRest(buffer, offset, done)
+  }
+
+  private async readRest(buffer: Buffer, offset: number, done: number): Promise<Buffer> {
     this.readers++
     try {
-      const buffer = Buffer.allocUnsafe(length)
-      let done = length <= syncMax ? readSync(this.fd, buffer, 0, length, offset) : 0
-      while (done < length) {
+      while (done < buffer.length) {
         const n = await new Promise<number>((resolve, reject) =>
-          read(this.fd, buffer, done, length - done, offset + done, (error, bytes) => (error ? reject(error) : resolve(bytes))),
+          read(this.fd, buffer, done, buffer.length - done, offset + done, (error, bytes) => (error ? reject(error) : resolve(bytes))),
         )
         if (n === 0) throw new Error(`volume ${this.id}: short read at ${offset + done}`)
         done += n
@@ -199,6 +206,28 @@ export class Volume {
     unlinkSync(volumePath(dir, this.id))
     unlinkSync(indexPath(dir, this.id))
   }
+}
+
+/**
+ * Records up to 16 KiB are read into slices of a shared slab, as Buffer.allocUnsafe pools
+ * buffers under 4 KiB: one ArrayBuffer for dozens of GETs of 4 KiB objects rather than one
+ * each for the garbage collector to track and free. A slice lives as long as the answer it
+ * goes into; a slab is freed once none of its slices is left.
+ */
+const SLAB_BYTES = 256 * 1024
+const SLAB_MAX_READ = 16 * 1024
+let slab = Buffer.allocUnsafeSlow(SLAB_BYTES)
+let slabUsed = 0
+
+function readBuffer(length: number): Buffer {
+  if (length > SLAB_MAX_READ) return Buffer.allocUnsafe(length)
+  if (slabUsed + length > SLAB_BYTES) {
+    slab = Buffer.allocUnsafeSlow(SLAB_BYTES)
+    slabUsed = 0
+  }
+  const buffer = slab.subarray(slabUsed, slabUsed + length)
+  slabUsed = (slabUsed + length + 7) & ~7
+  return buffer
 }
 
 export function volumePath(dir: string, id: number): string {

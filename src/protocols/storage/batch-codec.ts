@@ -29,23 +29,26 @@ export interface BatchResult {
   body?: Buffer
 }
 
-/** An item's head (its JSON, `n` the body's length) as a frame; the body follows it unframed. */
-function itemHead<T extends {body?: Buffer}>(item: T): {head: string; headBytes: number; body: Buffer | undefined} {
-  const {body, ...rest} = item
-  const head = JSON.stringify(Object.assign(rest, {n: body?.length ?? 0}))
-  return {head, headBytes: Buffer.byteLength(head), body: body?.length ? body : undefined}
-}
+/**
+ * Each item's head as its JSON (`n` the body's length): a literal of fixed shape per kind, which
+ * V8 stringifies on its fast path (no rest-copy of the item without its body).
+ */
+const opHead = (op: BatchOp): string => JSON.stringify({m: op.m, p: op.p, a: op.a, c: op.c, o: op.o, h: op.h, n: op.body?.length ?? 0})
+const resultHead = (r: BatchResult): string =>
+  JSON.stringify(r.direct ? {s: r.s, h: r.h, direct: true, n: 0} : {s: r.s, h: r.h, n: r.body?.length ?? 0})
 
-/** Items one after another in one buffer: each body is copied once, straight to its place. */
-function encodeItems<T extends {body?: Buffer}>(items: T[]): Buffer {
-  const heads = items.map(itemHead)
+/** Items one after another in one buffer, each head as a frame then its body: each body is copied once, straight to its place. */
+function encodeItems<T extends {body?: Buffer}>(items: T[], headOf: (item: T) => string): Buffer {
+  const heads = items.map(headOf)
+  const headBytes = heads.map((head) => Buffer.byteLength(head))
   let size = 0
-  for (const h of heads) size += frameSize(h.headBytes) + (h.body?.length ?? 0)
+  for (let i = 0; i < items.length; i++) size += frameSize(headBytes[i]) + (items[i].body?.length ?? 0)
   const out = Buffer.allocUnsafe(size)
   let at = 0
-  for (const h of heads) {
-    at = writeTextFrame(out, at, h.head, h.headBytes)
-    if (h.body) at += h.body.copy(out, at)
+  for (let i = 0; i < items.length; i++) {
+    at = writeTextFrame(out, at, heads[i], headBytes[i])
+    const body = items[i].body
+    if (body) at += body.copy(out, at)
   }
   return out
 }
@@ -62,7 +65,7 @@ function decodeItems<T>(bytes: Buffer): (T & {body: Buffer})[] {
 }
 
 /** One operation's frame: encoded once even when it goes to every replica. */
-export const encodeBatchOp = (op: BatchOp): Buffer => encodeItems([op])
+export const encodeBatchOp = (op: BatchOp): Buffer => encodeItems([op], opHead)
 export const decodeBatchOps = (bytes: Buffer): (BatchOp & {body: Buffer})[] => decodeItems<BatchOp>(bytes)
-export const encodeBatchResults = (results: BatchResult[]): Buffer => encodeItems(results)
+export const encodeBatchResults = (results: BatchResult[]): Buffer => encodeItems(results, resultHead)
 export const decodeBatchResults = (bytes: Buffer): (BatchResult & {body: Buffer})[] => decodeItems<BatchResult>(bytes)

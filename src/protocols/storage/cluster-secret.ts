@@ -43,10 +43,9 @@ function readSecret(path: string): string | undefined {
   return text
 }
 
-/** Whether a request carries the secret (compared in constant time). */
-export function carriesSecret(header: string | string[] | undefined, secret: string): boolean {
+/** Whether a request carries the secret, given as its bytes (compared in constant time). */
+export function carriesSecret(header: string | string[] | undefined, secret: Buffer): boolean {
   if (typeof header !== 'string') return false
   const given = Buffer.from(header)
-  const expected = Buffer.from(secret)
-  return given.length === expected.length && timingSafeEqual(given, expected)
+  return given.length === secret.length && timingSafeEqual(given, secret)
 }

@@ -40,12 +40,19 @@ export function ticksToSeconds(ticks: Ticks): number {
 /** HTTP date with second precision, as Last-Modified wants it. */
 export function ticksToHttpDate(ticks: Ticks): string {
   const seconds = Math.ceil(ticks / TICKS_PER_SECOND)
-  // Every write answers with its Last-Modified, and those of one second share the text.
-  if (seconds !== lastHttpDate.seconds) lastHttpDate = {seconds, text: new Date(seconds * 1000).toUTCString()}
-  return lastHttpDate.text
+  // Every write and read answers with its Last-Modified, and objects written in one second
+  // share the text: remembered for the last few thousand seconds seen.
+  let text = httpDates.get(seconds)
+  if (text === undefined) {
+    if (httpDates.size >= HTTP_DATES_KEPT) httpDates.clear()
+    text = new Date(seconds * 1000).toUTCString()
+    httpDates.set(seconds, text)
+  }
+  return text
 }
 
-let lastHttpDate = {seconds: Number.NaN, text: ''}
+const HTTP_DATES_KEPT = 4096
+const httpDates = new Map<number, string>()
 
 /** ISO 8601 with microseconds and no zone, as Swift's JSON listings show `last_modified`. */
 export function ticksToListingDate(ticks: Ticks): string {
