@@ -50,12 +50,18 @@ describe('BatchChannels', () => {
   let server: Server | undefined
   afterEach(() => server?.close())
 
-  it('sends the next batch at the end of the loop turn an answer came in, so work that answer started joins it', async () => {
+  /** Channels to a held node, with operation 'a' out in a first batch of its own. */
+  async function oneBatchOut() {
     const node = await batchNode()
     server = node.server
     const channels = new BatchChannels(options)
     const first = channels.call(node.device, op('a'))
     await node.received(1)
+    return {node, channels, first}
+  }
+
+  it('sends the next batch at the end of the loop turn an answer came in, so work that answer started joins it', async () => {
+    const {node, channels, first} = await oneBatchOut()
     // Queued while the first batch is out.
     const queued = [channels.call(node.device, op('b')), channels.call(node.device, op('c'))]
     // What the first answer's reader does at once (as a proxy answering one client and reading the next).
@@ -69,11 +75,7 @@ describe('BatchChannels', () => {
   })
 
   it('fails the batch out and the operations still queued when it is closed, without opening a connection', async () => {
-    const node = await batchNode()
-    server = node.server
-    const channels = new BatchChannels(options)
-    const first = channels.call(node.device, op('a'))
-    await node.received(1)
+    const {node, channels, first} = await oneBatchOut()
     const queued = channels.call(node.device, op('b'))
     channels.close()
     // The batch that was out fails at once, not at its timeout (5 s here).
