@@ -58,7 +58,7 @@ export class MetricsRegistry {
         help,
         type,
         aggregator: 'sum',
-        values: samples().map(({labels, value, suffix}) => ({labels, value, metricName: `${metricName}${suffix ?? ''}`})),
+        values: samples().map(({labels, value, suffix}) => ({labels, value, metricName: suffix && `${metricName}${suffix}`})),
       }),
     } as unknown as Parameters<Registry['registerMetric']>[0])
   }
