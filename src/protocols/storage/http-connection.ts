@@ -230,15 +230,19 @@ function protocolError(message: string): BackendError {
 }
 
 function parseHead(text: string): Head {
-  const lines = text.split('\r\n')
-  const match = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0])
-  if (!match) throw protocolError(`not an HTTP answer: ${JSON.stringify(lines[0].slice(0, 80))}`)
+  let lineEnd = text.indexOf('\r\n')
+  if (lineEnd < 0) lineEnd = text.length
+  const match = /^HTTP\/1\.[01] (\d{3})/.exec(text.slice(0, lineEnd))
+  if (!match) throw protocolError(`not an HTTP answer: ${JSON.stringify(text.slice(0, Math.min(lineEnd, 80)))}`)
   const head: Head = {status: Number(match[1]), headers: {}, length: -1, chunked: false, close: false}
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]
-    const colon = line.indexOf(':')
-    if (colon <= 0) throw protocolError(`bad header line: ${JSON.stringify(line.slice(0, 80))}`)
-    head.headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim()
+  // Line by line without splitting the head into an array first (this runs for every answer).
+  for (let start = lineEnd + 2; start < text.length; start = lineEnd + 2) {
+    lineEnd = text.indexOf('\r\n', start)
+    if (lineEnd < 0) lineEnd = text.length
+    const colon = text.indexOf(':', start)
+    if (colon <= start || colon > lineEnd)
+      throw protocolError(`bad header line: ${JSON.stringify(text.slice(start, Math.min(lineEnd, start + 80)))}`)
+    head.headers[lowerName(text.slice(start, colon))] = text.slice(colon + 1, lineEnd).trim()
   }
   const length = head.headers['content-length']
   if (length !== undefined) {
@@ -249,3 +253,16 @@ function parseHead(text: string): Head {
   head.close = head.headers.connection?.toLowerCase() === 'close'
   return head
 }
+
+/** Header names in lower case, remembered: peers send the same few dozen names over and over. */
+function lowerName(name: string): string {
+  let lower = lowerNames.get(name)
+  if (lower === undefined) {
+    lower = name.toLowerCase()
+    if (lowerNames.size < MAX_LOWER_NAMES) lowerNames.set(name, lower)
+  }
+  return lower
+}
+
+const lowerNames = new Map<string, string>()
+const MAX_LOWER_NAMES = 1000
