@@ -7,7 +7,7 @@ import {type ResultPromise, execa} from 'execa'
 import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {fileURLToPath} from 'node:url'
+import {fileURLToPath, pathToFileURL} from 'node:url'
 import {freePort, freePorts} from '../../test/helpers/ports.js'
 import {controlRequest} from '../../src/daemons/runtime/control-client.js'
 import type {StorageNodeDetails} from '../../src/daemons/storage-node/status.js'
@@ -17,6 +17,14 @@ import {SECRET_HEADER, defaultSecretPath, loadClusterSecret} from '../../src/pro
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url))
 export const binRun = join(repoRoot, 'bin', 'run.js')
+
+/**
+ * A module of the built tree (dist/, after `npm run build`), loaded at run time, for the
+ * diagnostics that run the code as the daemons do (tsx's wrappers inflate closures). Callers
+ * type it by its source module, so type-checking them needs no dist/ (CI checks types before
+ * it builds).
+ */
+export const loadBuilt = (path: string): Promise<unknown> => import(pathToFileURL(join(repoRoot, 'dist', path)).href)
 
 export interface ClusterOptions {
   nodes?: number

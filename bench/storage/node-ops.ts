@@ -18,13 +18,12 @@ import type * as DeviceStoreModule from '../../src/daemons/storage-node/device-s
 import type {LocalDevice} from '../../src/daemons/storage-node/local-devices.js'
 import type {NodeContext} from '../../src/daemons/storage-node/node-context.js'
 import type * as ObjectOpsModule from '../../src/daemons/storage-node/object-ops.js'
+import {loadBuilt} from './cluster.js'
 
-// The built modules (as proxy-only.ts loads them): tsx's wrappers would inflate the closures.
-const built = (path: string): Promise<unknown> => import(new URL(`../../dist/${path}`, import.meta.url).href)
-const {nullLogger} = (await built('lib/logger.js')) as typeof LoggerModule
-const {encodeBatchResults} = (await built('protocols/storage/batch-codec.js')) as typeof BatchCodecModule
-const {DeviceStore} = (await built('daemons/storage-node/device-store.js')) as typeof DeviceStoreModule
-const {getObject, putObject} = (await built('daemons/storage-node/object-ops.js')) as typeof ObjectOpsModule
+const {nullLogger} = (await loadBuilt('lib/logger.js')) as typeof LoggerModule
+const {encodeBatchResults} = (await loadBuilt('protocols/storage/batch-codec.js')) as typeof BatchCodecModule
+const {DeviceStore} = (await loadBuilt('daemons/storage-node/device-store.js')) as typeof DeviceStoreModule
+const {getObject, putObject} = (await loadBuilt('daemons/storage-node/object-ops.js')) as typeof ObjectOpsModule
 type ObjectTarget = ObjectOpsModule.ObjectTarget
 
 const rounds = Number(process.argv[2] ?? 9)

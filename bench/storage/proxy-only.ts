@@ -26,16 +26,13 @@ import type * as LoggerModule from '../../src/lib/logger.js'
 import type {BackendResponse} from '../../src/protocols/storage/backend-client.js'
 import type {BatchOp} from '../../src/protocols/storage/batch-codec.js'
 import type * as RingModule from '../../src/protocols/storage/ring.js'
-import {KEY, USER, binRun} from './cluster.js'
+import {KEY, USER, binRun, loadBuilt} from './cluster.js'
 
-// The built modules, loaded at run time: typed by their sources, so that type-checking the
-// bench needs no dist/ (CI checks types before it builds).
-const built = (path: string): Promise<unknown> => import(new URL(`../../dist/${path}`, import.meta.url).href)
-const {MetricsRegistry} = (await built('daemons/runtime/metrics.js')) as typeof MetricsModule
-const {DEFAULT_RESELLER_PREFIXES} = (await built('daemons/storage-proxy/auth.js')) as typeof AuthModule
-const {SwiftProxy} = (await built('daemons/storage-proxy/proxy.js')) as typeof ProxyModule
-const {Logger} = (await built('lib/logger.js')) as typeof LoggerModule
-const {readRing} = (await built('protocols/storage/ring.js')) as typeof RingModule
+const {MetricsRegistry} = (await loadBuilt('daemons/runtime/metrics.js')) as typeof MetricsModule
+const {DEFAULT_RESELLER_PREFIXES} = (await loadBuilt('daemons/storage-proxy/auth.js')) as typeof AuthModule
+const {SwiftProxy} = (await loadBuilt('daemons/storage-proxy/proxy.js')) as typeof ProxyModule
+const {Logger} = (await loadBuilt('lib/logger.js')) as typeof LoggerModule
+const {readRing} = (await loadBuilt('protocols/storage/ring.js')) as typeof RingModule
 
 const {values: args} = parseArgs({
   options: {
