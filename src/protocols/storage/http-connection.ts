@@ -242,7 +242,7 @@ function parseHead(text: string): Head {
     const colon = text.indexOf(':', start)
     if (colon <= start || colon > lineEnd)
       throw protocolError(`bad header line: ${JSON.stringify(text.slice(start, Math.min(lineEnd, start + 80)))}`)
-    head.headers[lowerName(text.slice(start, colon))] = text.slice(colon + 1, lineEnd).trim()
+    head.headers[text.slice(start, colon).toLowerCase()] = text.slice(colon + 1, lineEnd).trim()
   }
   const length = head.headers['content-length']
   if (length !== undefined) {
@@ -253,16 +253,3 @@ function parseHead(text: string): Head {
   head.close = head.headers.connection?.toLowerCase() === 'close'
   return head
 }
-
-/** Header names in lower case, remembered: peers send the same few dozen names over and over. */
-function lowerName(name: string): string {
-  let lower = lowerNames.get(name)
-  if (lower === undefined) {
-    lower = name.toLowerCase()
-    if (lowerNames.size < MAX_LOWER_NAMES) lowerNames.set(name, lower)
-  }
-  return lower
-}
-
-const lowerNames = new Map<string, string>()
-const MAX_LOWER_NAMES = 1000
