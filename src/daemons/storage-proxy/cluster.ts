@@ -203,3 +203,8 @@ export function statusesOf(results: NodeResult[]): number[] {
 export function countStatus(results: NodeResult[], match: (status: number) => boolean): number {
   return statusesOf(results).filter(match).length
 }
+
+/** Whether every primary of the partition answered with a status that `match`es (no handoff stood in). */
+export function everyPrimaryAnswered(primaries: readonly RingDevice[], results: NodeResult[], match: (status: number) => boolean): boolean {
+  return primaries.every((device) => results.some((r) => r.device.id === device.id && 'response' in r && match(r.response.status)))
+}

@@ -6,7 +6,7 @@ import type {BatchOp} from '../../protocols/storage/batch-codec.js'
 import {checkMetadata, constraints} from '../../protocols/storage/constraints.js'
 import {guessContentType} from '../../protocols/storage/content-types.js'
 import {ticksToSwift} from '../../protocols/storage/timestamp.js'
-import {type NodeResult, countStatus} from './cluster.js'
+import {type NodeResult, countStatus, everyPrimaryAnswered} from './cluster.js'
 import type {ProxyContext} from './proxy-context.js'
 import {OBJECT_METHODS, type SwiftRequest} from './request.js'
 import {sendNotAllowed, sendStatus} from './respond.js'
@@ -128,12 +128,31 @@ async function putObject(ctx: ProxyContext, r: SwiftRequest): Promise<void> {
   const status = putOutcome(ctx, results)
   const created = results.find((x) => 'response' in x && x.response.status === 201)
   const extra: OutgoingHttpHeaders = {}
-  if (status === 201) ctx.recent.note(account, container, object, timestamp, false)
+  if (status === 201) noteUnlessEveryPrimary(ctx, r, partition, results, (s) => s === 201, timestamp, false)
   if (status === 201 && created && 'response' in created) {
     extra.etag = created.response.headers.etag
     extra['last-modified'] = created.response.headers['last-modified']
   }
   sendStatus(r.res, status, extra)
+}
+
+/**
+ * Remembers a successful write for read-your-writes (RecentWrites) when some primary did not
+ * confirm it in time: a read may reach that one and get the version before. A write every
+ * primary took, as most are, leaves no replica behind, so reads skip the lookup.
+ */
+function noteUnlessEveryPrimary(
+  ctx: ProxyContext,
+  r: SwiftRequest,
+  partition: number,
+  results: NodeResult[],
+  confirmed: (status: number) => boolean,
+  timestamp: number,
+  deleted: boolean,
+): void {
+  if (everyPrimaryAnswered(ctx.cluster.ring.primaries(partition), results, confirmed)) return
+  const {account, container, object} = names(r)
+  ctx.recent.note(account, container, object, timestamp, deleted)
 }
 
 function putOutcome(ctx: ProxyContext, results: NodeResult[]): number {
@@ -175,7 +194,7 @@ async function deleteObject(ctx: ProxyContext, r: SwiftRequest): Promise<void> {
   const deleted = countStatus(results, (s) => s === 204)
   const missing = countStatus(results, (s) => s === 404)
   if (deleted + missing >= ctx.cluster.quorum) {
-    ctx.recent.note(account, container, object, timestamp, true)
+    noteUnlessEveryPrimary(ctx, r, partition, results, (s) => s === 204 || s === 404, timestamp, true)
     return sendStatus(r.res, deleted > 0 ? 204 : 404)
   }
   if (countStatus(results, (s) => s === 412) >= ctx.cluster.quorum)
@@ -197,7 +216,7 @@ async function postObject(ctx: ProxyContext, r: SwiftRequest): Promise<void> {
   const op: BatchOp = {m: 'POST', p: partition, a: account, c: container, o: object, h: stringHeaders(headers)}
   const results = await ctx.cluster.writeReplicas(partition, (device) => ctx.cluster.batch(device, op))
   if (countStatus(results, (s) => s === 202) >= ctx.cluster.quorum) {
-    ctx.recent.note(account, container, object, timestamp, false)
+    noteUnlessEveryPrimary(ctx, r, partition, results, (s) => s === 202, timestamp, false)
     // The system metadata the nodes show is for the middlewares (the gatekeeper keeps it from clients).
     const accepted = results.find((x) => 'response' in x && x.response.status === 202)
     const sysmeta: OutgoingHttpHeaders = {}

@@ -1,9 +1,11 @@
 /**
- * The objects this proxy wrote in the last seconds, and when: a write may be answered once
- * two of three replicas have it (the third had `post_quorum_timeout` to catch up and did
- * not), so the third may still hold the version before it. A read that gets an older version
- * than this proxy last wrote (or one it deleted) tries another replica, so a client reads
- * its own writes. Two generations of maps: each entry lives 10 to 20 s.
+ * The objects this proxy wrote in the last seconds that some primary did not confirm, and
+ * when: a write may be answered once two of three replicas have it (the third had
+ * `post_quorum_timeout` to catch up and did not), so the third may still hold the version
+ * before it. A read that gets an older version than this proxy last wrote (or one it
+ * deleted) tries another replica, so a client reads its own writes. Writes every primary
+ * confirmed are not noted: no replica holds an older version. Two generations of maps:
+ * each entry lives 10 to 20 s.
  */
 export class RecentWrites {
   private current = new Map<string, {ts: number; deleted: boolean}>()

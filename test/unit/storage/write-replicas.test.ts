@@ -3,7 +3,7 @@ import {nullLogger} from '../../../src/lib/logger.js'
 import type {BackendResponse} from '../../../src/protocols/storage/backend-client.js'
 import {Ring, type RingDevice} from '../../../src/protocols/storage/ring.js'
 import {addDevice, rebalance} from '../../../src/protocols/storage/ring-builder.js'
-import {Cluster, type NodeResult, countStatus} from '../../../src/daemons/storage-proxy/cluster.js'
+import {Cluster, type NodeResult, countStatus, everyPrimaryAnswered} from '../../../src/daemons/storage-proxy/cluster.js'
 
 /**
  * Cluster.writeReplicas: a write decided by a quorum still waits for the last replica, as
@@ -64,6 +64,8 @@ describe('writeReplicas', () => {
         .sort(),
     )
     expect(countStatus(results, (s) => s === 201)).toBe(3)
+    // Nothing for read-your-writes to remember: no replica is left behind.
+    expect(everyPrimaryAnswered(c.ring.primaries(0), results, (s) => s === 201)).toBe(true)
   })
 
   it('answers on the quorum once the grace is over when a replica hangs', async () => {
@@ -73,7 +75,19 @@ describe('writeReplicas', () => {
     const results = await c.writeReplicas(0, send, quorumOf201)
     expect(results).toHaveLength(2)
     expect(results.map((r) => r.device.id)).not.toContain(slow)
+    // The proxy must remember this write: a read may reach the replica that has not got it.
+    expect(everyPrimaryAnswered(c.ring.primaries(0), results, (s) => s === 201)).toBe(false)
     release()
+  })
+
+  it('counts a primary that answered with a failure as one that did not confirm', async () => {
+    const c = clusterWith(0)
+    const failing = c.ring.primaries(0)[1].id
+    const full: BackendResponse = {status: 507, headers: {}, body: Buffer.alloc(0)}
+    const results = await c.writeReplicas(0, (device) => Promise.resolve(device.id === failing ? full : created), quorumOf201)
+    expect(results).toHaveLength(3)
+    expect(everyPrimaryAnswered(c.ring.primaries(0), results, (s) => s === 201)).toBe(false)
+    expect(everyPrimaryAnswered(c.ring.primaries(0), results, (s) => s === 201 || s === 507)).toBe(true)
   })
 
   it('with no grace, answers as soon as the quorum decides', async () => {
