@@ -6,7 +6,7 @@ import type {BackendResponse} from '../../protocols/storage/backend-client.js'
 import {AclError, accountAclProblem, cleanAcl, formatAccountAcl} from './acl.js'
 import {type ListingEntry, readContainerListing} from './listing-read.js'
 import {type NodeResult, countStatus} from './cluster.js'
-import {listingFormat, listingParams, renderListing} from './listing-format.js'
+import {listingContentType, listingFormat, listingParams, renderListing} from './listing-format.js'
 import {showListingRows} from './middleware/listing-rows.js'
 import type {ProxyContext} from './proxy-context.js'
 import {CONTAINER_METHODS, type SwiftRequest} from './request.js'
@@ -131,10 +131,10 @@ async function readDatabase(ctx: ProxyContext, r: SwiftRequest, kind: 'container
   } else {
     return sendStatus(r.res, countStatus(results, (s) => s === 404) > 0 ? 404 : 503, {}, undefined, r.head)
   }
-  if (r.head) return sendStatus(r.res, 204, headers, undefined, true)
+  if (r.head) return sendStatus(r.res, 204, {...headers, 'content-type': listingContentType(format)}, undefined, true)
   const name = kind === 'container' ? r.container! : r.account
   const rendered = renderListing(items, format, kind, name)
-  if (rendered.status === 204) return sendStatus(r.res, 204, headers)
+  if (rendered.status === 204) return sendStatus(r.res, 204, {...headers, 'content-type': rendered.contentType})
   sendBody(r.res, rendered.status, rendered.body, {...headers, 'content-type': rendered.contentType})
 }
 

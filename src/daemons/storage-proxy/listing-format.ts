@@ -14,6 +14,11 @@ export function listingFormat(query: URLSearchParams, headers: IncomingHttpHeade
   return 'plain'
 }
 
+/** A listing's Content-Type, also on a HEAD and an empty (204) listing, as Swift's listing_formats sets it. */
+export function listingContentType(format: ListingFormat): string {
+  return format === 'json' ? 'application/json; charset=utf-8' : format === 'xml' ? 'application/xml; charset=utf-8' : 'text/plain; charset=utf-8'
+}
+
 /** The query to pass to a node, or the status and reason to refuse it with. */
 export function listingParams(query: URLSearchParams, maxLimit: number): {params: URLSearchParams} | {status: number; detail: string} {
   const params = new URLSearchParams()
@@ -48,10 +53,11 @@ export function renderListing(
   kind: 'container' | 'account',
   name: string,
 ): {status: number; body: string; contentType: string} {
-  if (format === 'json') return {status: 200, body: JSON.stringify(items), contentType: 'application/json; charset=utf-8'}
+  const contentType = listingContentType(format)
+  if (format === 'json') return {status: 200, body: JSON.stringify(items), contentType}
   if (format === 'plain') {
-    if (items.length === 0) return {status: 204, body: '', contentType: 'text/plain; charset=utf-8'}
-    return {status: 200, body: `${items.map((i) => i.name ?? i.subdir).join('\n')}\n`, contentType: 'text/plain; charset=utf-8'}
+    if (items.length === 0) return {status: 204, body: '', contentType}
+    return {status: 200, body: `${items.map((i) => i.name ?? i.subdir).join('\n')}\n`, contentType}
   }
   const entry = kind === 'container' ? 'object' : 'container'
   const rows = items.map((item) => {
@@ -61,7 +67,7 @@ export function renderListing(
   return {
     status: 200,
     body: `<?xml version="1.0" encoding="UTF-8"?>\n<${kind} name="${xml(name)}">${rows.join('')}</${kind}>`,
-    contentType: 'application/xml; charset=utf-8',
+    contentType,
   }
 }
 

@@ -81,6 +81,21 @@ describe('listings', () => {
     ])
   })
 
+  it("labels a listing's HEAD and an empty listing with the listing's Content-Type, as Swift does", async () => {
+    expect(await put('/typed')).toBe(201)
+    const type = async (p: string, method = 'HEAD', accept?: string) => {
+      const res = await call(url(p), method, h(accept ? {accept} : {}))
+      return `${res.status} ${res.headers['content-type']}`
+    }
+    expect(await type('/typed')).toBe('204 text/plain; charset=utf-8')
+    expect(await type('/typed?format=json')).toBe('204 application/json; charset=utf-8')
+    expect(await type('/typed', 'HEAD', 'application/xml')).toBe('204 application/xml; charset=utf-8')
+    expect(await type('')).toBe('204 text/plain; charset=utf-8')
+    expect(await type('?format=json')).toBe('204 application/json; charset=utf-8')
+    expect(await type('/typed', 'GET')).toBe('204 text/plain; charset=utf-8')
+    expect(await type('/typed?format=json', 'GET')).toBe('200 application/json; charset=utf-8')
+  })
+
   it('lists an object as soon as its PUT is answered, and not once its DELETE is', async () => {
     expect(await put('/ryw')).toBe(201)
     for (let i = 0; i < 60; i++) {
