@@ -16,7 +16,11 @@ export function listingFormat(query: URLSearchParams, headers: IncomingHttpHeade
 
 /** A listing's Content-Type, also on a HEAD and an empty (204) listing, as Swift's listing_formats sets it. */
 export function listingContentType(format: ListingFormat): string {
-  return format === 'json' ? 'application/json; charset=utf-8' : format === 'xml' ? 'application/xml; charset=utf-8' : 'text/plain; charset=utf-8'
+  return format === 'json'
+    ? 'application/json; charset=utf-8'
+    : format === 'xml'
+      ? 'application/xml; charset=utf-8'
+      : 'text/plain; charset=utf-8'
 }
 
 /** The query to pass to a node, or the status and reason to refuse it with. */
