@@ -1,3 +1,5 @@
+import {formatBytes, formatRate} from '../../lib/format.js'
+
 /**
  * Progress on stderr: a redrawn bar on a terminal, a plain line every tenth otherwise (so
  * logs of scripted runs stay readable). Silent when the output is JSON.
@@ -13,7 +15,8 @@ export class ProgressLine {
     private readonly tty = Boolean(process.stderr.isTTY),
   ) {}
 
-  update(label: string, done: number, total: number, unit = ''): void {
+  /** `bytes`: amounts and rate in KiB/MiB (an upload's), else plain counts (a bench's requests). */
+  update(label: string, done: number, total: number, bytes = false): void {
     if (!this.enabled) return
     if (label !== this.label) {
       if (this.tty && this.label) process.stderr.write('\n')
@@ -23,7 +26,9 @@ export class ProgressLine {
     }
     const fraction = total > 0 ? done / total : 1
     const rate = done / Math.max(0.001, (performance.now() - this.started) / 1000)
-    const text = `${label} ${done}/${total}${unit} ${rate.toFixed(0)}/s`
+    const text = bytes
+      ? `${label} ${formatBytes(done)} of ${formatBytes(total)} ${formatRate(rate)}`
+      : `${label} ${done}/${total} ${rate.toFixed(0)}/s`
     if (this.tty) {
       const now = performance.now()
       if (now - this.lastDraw < 100 && done < total) return

@@ -25,7 +25,7 @@ export default class StorageGet extends BaseCommand {
         args.container,
         args.object,
         flags.output ? {file: flags.output} : {stream: process.stdout},
-        (done, total) => progress.update('download', done, total ?? 0, ' B'),
+        (done, total) => progress.update('download', done, total ?? 0, true),
       )
       progress.done()
       if (flags.output) this.note(`${args.container}/${args.object} -> ${flags.output} (${result.bytes} bytes)`)

@@ -33,7 +33,7 @@ export default class StoragePut extends BaseCommand {
       const results = await putFiles(client, args.container, files, {
         name: flags.name,
         meta,
-        progress: (done, total) => progress.update('upload', done, total ?? 0, ' B'),
+        progress: (done, total) => progress.update('upload', done, total ?? 0, true),
       })
       progress.done()
       for (const r of results) this.log(`${r.container}/${r.object}  ${r.bytes} bytes  etag ${r.etag}`)
