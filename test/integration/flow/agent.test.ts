@@ -267,6 +267,12 @@ describe('flow-agent on a real Open vSwitch', () => {
   it('re-syncs after Open vSwitch restarts', async () => {
     await lab.ovs.killSwitch()
     await waitFor(async () => !bridgeStatus(await agentStatus()).connected, {what: 'agent notices the switch is gone'})
+    // Asked to sync now, the agent says it could not, rather than "done" with nothing done.
+    const sync = await tend(['flow', 'sync'], {home})
+    expect(sync.exitCode).toBe(1)
+    expect(String(sync.stderr)).toMatch(/^Error: flow: switch .* is unreachable/m)
+    const syncJson = await tendJson<JsonOf<typeof FlowSync>>(['flow', 'sync'], {home})
+    expect(syncJson.exitCode).toBe(1)
     await lab.ovs.startSwitch()
     const b = await waitFor(
       async () => {
