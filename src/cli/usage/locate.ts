@@ -92,5 +92,11 @@ export function parseWindow(options: {since?: string; until?: string}, now = Dat
       hint: '--until is exclusive: the window is [since, until)',
     })
   }
+  // Without --until the window ends now: one that starts later is as empty as a reversed one.
+  if (window.since !== null && window.until === null && window.since >= now) {
+    throw new UsageError(`--since ${options.since} is not before now`, {
+      hint: 'the window is [since, now) without --until: give a past time or a duration ago (24h, 7d)',
+    })
+  }
   return window
 }

@@ -1,6 +1,6 @@
 /** `--since`/`--until` of the usage reports: ISO times are UTC unless they say otherwise, whatever TZ the shell has. */
 import {afterEach, describe, expect, it} from 'vitest'
-import {parseTimeFlag} from '../../../src/cli/usage/locate.js'
+import {parseTimeFlag, parseWindow} from '../../../src/cli/usage/locate.js'
 import {UsageError} from '../../../src/lib/errors.js'
 
 const savedTz = process.env.TZ
@@ -37,5 +37,25 @@ describe('parseTimeFlag', () => {
     expect(parseTimeFlag('until', 'now', now)).toBe(now)
     expect(parseTimeFlag('since', '90m', now)).toBe(now - 90 * 60_000)
     expect(parseTimeFlag('since', '7d', now)).toBe(now - 7 * 86_400_000)
+  })
+})
+
+describe('parseWindow', () => {
+  const now = Date.UTC(2026, 11, 4, 12)
+
+  it('refuses a window that ends before it starts, --until given or not (then it ends now)', () => {
+    expect(() => parseWindow({since: '1h', until: '2h'}, now)).toThrow(/--until 2h is not after --since 1h/)
+    expect(() => parseWindow({since: '2030-01-01'}, now)).toThrow(UsageError)
+    expect(() => parseWindow({since: '2030-01-01'}, now)).toThrow(/--since 2030-01-01 is not before now/)
+    expect(() => parseWindow({since: 'now'}, now)).toThrow(/is not before now/)
+  })
+
+  it('takes a future --until, and open ends', () => {
+    expect(parseWindow({since: '2026-12-04', until: '2030-01-01'}, now)).toEqual({
+      since: Date.UTC(2026, 11, 4),
+      until: Date.UTC(2030, 0, 1),
+    })
+    expect(parseWindow({until: '2026-12-01'}, now)).toEqual({since: null, until: Date.UTC(2026, 11, 1)})
+    expect(parseWindow({}, now)).toEqual({since: null, until: null})
   })
 })
