@@ -24,11 +24,15 @@ export async function liveInstances(home: string, timeoutMs = 2000): Promise<Ins
  * only one there is. Commands expose this as `--instance NAME`.
  */
 export async function findInstance(home: string, kind: string, name?: string): Promise<InstanceStatusDoc> {
-  const all = (await liveInstances(home)).filter((doc) => doc.kind === kind)
+  const live = await liveInstances(home)
+  const all = live.filter((doc) => doc.kind === kind)
   if (name) {
     const found = all.find((doc) => doc.name === name)
-    if (!found) throw new NotFoundError(`no running ${kind} instance named ${name}`, {hint: 'see: tend ps'})
-    return found
+    if (found) return found
+    // The name of an instance of another kind (tend flow status -i usage) is a mix-up worth naming.
+    const other = live.find((doc) => doc.name === name)
+    const hint = all.length ? `${kind} instances running: ${all.map((d) => d.name).join(', ')}` : 'see: tend ps'
+    throw new NotFoundError(other ? `${name} is a ${other.kind}, not a ${kind}` : `no running ${kind} instance named ${name}`, {hint})
   }
   if (all.length === 0) throw new UnavailableError(`no ${kind} instance is running in ${home}`, {hint: 'start one with: tend up'})
   if (all.length > 1) {

@@ -25,7 +25,7 @@ import {OvsSwitch} from './ovs-switch.js'
 import type {ExplainRequest, Explanation, FlowAgentDetails, SyncReport} from './status.js'
 import {SwitchAccess} from './switch-access.js'
 import type {SyncOptions} from './sync.js'
-import {SyncScheduler} from './sync-scheduler.js'
+import {type SyncRound, SyncScheduler} from './sync-scheduler.js'
 
 /** How soon after changing a switch the agent reads it again. */
 const SETTLE_MS = 1000
@@ -104,12 +104,18 @@ export class FlowAgent {
   async pushModel(doc: unknown): Promise<SyncReport[]> {
     await this.model.push(doc)
     this.ensureBridges()
-    return this.requestSync('model pushed')
+    // The model is taken either way; a bridge that could not be synced is retried.
+    return (await this.scheduler.request('model pushed')).reports
   }
 
-  /** Runs a sync of every bridge after the one in progress (see SyncScheduler). */
-  requestSync(reason: string, options: SyncOptions = {}): Promise<SyncReport[]> {
-    return this.scheduler.request(reason, options)
+  /**
+   * Runs a sync of every bridge after the one in progress (see SyncScheduler) for someone who
+   * waits for it: a bridge that could not be brought in line fails the request.
+   */
+  async requestSync(reason: string, options: SyncOptions = {}): Promise<SyncReport[]> {
+    const round = await this.scheduler.request(reason, options)
+    if (round.failure !== undefined) throw round.failure
+    return round.reports
   }
 
   private openInfrastructure(): InfrastructureSync | undefined {
@@ -147,8 +153,8 @@ export class FlowAgent {
     }
   }
 
-  private async syncAll(reason: string, options: SyncOptions): Promise<SyncReport[]> {
-    if (this.stopped && !options.dryRun) return []
+  private async syncAll(reason: string, options: SyncOptions): Promise<SyncRound> {
+    if (this.stopped && !options.dryRun) return {reports: []}
     const desired = this.model.desired
     if (!desired) {
       throw new FailureError(this.model.error ?? 'no model yet', {
@@ -181,7 +187,7 @@ export class FlowAgent {
     this.model.keep()
     // Retry soon rather than at the next interval: the switch is probably restarting.
     if (unreachable) this.scheduler.after(Math.min(1000, this.config.interval), 'switch back?')
-    return reports
+    return {reports, failure: failure?.error}
   }
 
   /** One bridge's part of a sync: its flows brought in line, or removed when it left the model. */

@@ -1,8 +1,9 @@
 /**
  * One bridge the agent keeps: its switch connection, its flow monitor, and its status. A sync
  * of the bridge reads the switch, applies the difference (sync.ts) and books what it found:
- * drift is a change against the model the bridge was last brought in line with; installing a
- * new model, or refilling a switch that restarted empty, is not.
+ * drift is a change against the flows the bridge was last brought in line with; installing a
+ * new model, compiling it anew for an interface that came or went, or refilling a switch that
+ * restarted empty, is not.
  */
 import type {MetricsRegistry} from '../runtime/metrics.js'
 import {errorMessage} from '../../lib/errors.js'
@@ -61,8 +62,11 @@ export class BridgeKeeper {
   /** The desired flows monitor events are checked against (those of the last sync). */
   private checkedFlows: DesiredFlows | undefined
   private checker: EventChecker | undefined
-  /** The model this bridge was last brought in line with, while connected. */
-  private syncedWith: DesiredState | undefined
+  /**
+   * The flows this bridge was last brought in line with, while connected: the model as compiled
+   * with the port numbers of the time (an interface attached or detached compiles it anew).
+   */
+  private syncedFlows: DesiredFlows | undefined
 
   constructor(private readonly options: BridgeKeeperOptions) {
     const {name, address} = options
@@ -114,17 +118,20 @@ export class BridgeKeeper {
     // From here on this sync reads the switch: events from now on may be news to it.
     if (!options.dryRun) this.rereadPending = false
     const ports = known.ports ?? (desired.needsPortNumbers(name) ? await this.sw.portNumbers() : new Map<string, number>())
+    const compiledBefore = desired.current(name).flows
     const want = await desired.forBridge(name, (iface) => ports.get(iface))
     const wasConnected = this.status.connected
     const {report} = await syncBridge(this.sw, name, want.flows, this.options.cookieTag, {...options, prefetched: read})
     if (options.dryRun) return report
     const s = this.status
-    // The first sync of a restart is checked against the model the last run installed when
-    // that model came from the cache (unchanged since).
-    const sameModel = wasConnected ? this.syncedWith === desired : s.syncs === 0 && modelFromCache
+    // Drift is measured against the flows the switch was last brought in line with. The first
+    // sync of a restart is checked against what the last run installed when the model came from
+    // the cache (unchanged since) and its port numbers are still the same. Flows compiled anew
+    // because an interface came or went are the model's change, not the switch's.
+    const sameModel = wasConnected ? this.syncedFlows === want.flows : s.syncs === 0 && modelFromCache && compiledBefore === want.flows
     const changes = report.added + report.modified + report.replaced + report.deleted
     const drift = report.reset || !sameModel ? 0 : changes
-    this.syncedWith = desired
+    this.syncedFlows = want.flows
     s.connected = true
     s.error = null
     s.syncs++

@@ -10,7 +10,7 @@ import {compileModel, type OfportResolver} from './compile.js'
 import {DesiredFlows} from './desired-flows.js'
 import {type NetworkModel, validateModel} from './model.js'
 import {readModelFile} from './model-input.js'
-import {canonicalizeFlows} from './ovs-switch.js'
+import {canonicalizeFlows, InvalidFlowError} from './ovs-switch.js'
 import {hostView, type Infrastructure, infrastructureOf} from './topology.js'
 
 export interface BridgeDesired {
@@ -170,7 +170,10 @@ async function validModel(doc: unknown, source: string): Promise<ValidModel> {
   try {
     canonical = await canonicalizeFlows(raw)
   } catch (error) {
-    throw new UsageError(`${source}: ${errorMessage(error)}`)
+    // Name the entry, as validation does for the rest of the model.
+    const entries = Object.entries(model.bridges).flatMap(([name, br]) => br.flows.map((_, i) => `bridges.${name}.flows.${i}: `))
+    const at = error instanceof InvalidFlowError ? (entries[error.index] ?? '') : ''
+    throw new UsageError(`${source}: ${at}${errorMessage(error)}`)
   }
   return {model, canonicalRaw: new Map(raw.map((flow, i) => [`${flow.match} ${flow.actions}`, canonical[i]]))}
 }

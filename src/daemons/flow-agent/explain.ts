@@ -71,6 +71,9 @@ function packetOf(view: HostView, port: PortModel, ofport: number, request: Expl
   const own = port.ips.filter((ip) => familyOf(ip) === family)
   if (!own.length) throw new UsageError(`port ${request.port} has no IPv${family} address to send from`)
   const peer = view.members(port.network).find((m) => m.port.ips.includes(to.ip))
+  // The MAC goes into the trace's flow text as it is: anything but a MAC is the user's mistake, not the switch's.
+  if (request.mac !== undefined && !/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(request.mac))
+    throw new UsageError(`--mac ${request.mac}: expected a MAC address like 02:00:00:00:00:01`)
   const mac = request.mac ?? peer?.port.mac
   if (!mac) throw new UsageError(`${to.ip} is no port of network ${port.network} in the model: give its MAC with --mac`)
   const protocol = request.protocol ?? (to.port === undefined ? 'icmp' : 'tcp')

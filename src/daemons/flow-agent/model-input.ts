@@ -42,7 +42,15 @@ export function readModelFile(path: string, hostsFile?: string): unknown {
 
 /** A document: JSON (parsed natively: a generated 100k-flow model is megabytes) or YAML. */
 export function parseModelText(text: Buffer, path: string): unknown {
-  if (!path.endsWith('.json')) return parseYamlText(text.toString('utf8'), path)
+  const doc = path.endsWith('.json') ? parseJson(text, path) : parseYamlText(text.toString('utf8'), path)
+  // An empty file (or only comments): what an editor or a copy leaves for a moment, and what
+  // validation would call "expected object, received null".
+  if (doc === null || doc === undefined) throw new UsageError(`${path}: the file is empty`)
+  return doc
+}
+
+function parseJson(text: Buffer, path: string): unknown {
+  if (text.toString('utf8').trim() === '') return undefined
   try {
     return JSON.parse(text.toString('utf8'))
   } catch (error) {

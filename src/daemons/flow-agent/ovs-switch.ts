@@ -147,6 +147,16 @@ function firstLine(text: string): string {
  * encodes and decodes them exactly as a switch would. Used for raw flows written by hand,
  * so they compare equal to what the switch reports. Throws naming the first bad flow.
  */
+/** A raw flow ovs-ofctl cannot parse; `index` is its place in the list given. */
+export class InvalidFlowError extends FailureError {
+  constructor(
+    readonly index: number,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
 export async function canonicalizeFlows(flows: Array<{match: string; actions: string}>): Promise<Array<{match: string; actions: string}>> {
   if (flows.length === 0) return []
   const out: Array<{match: string; actions: string}> = []
@@ -160,11 +170,11 @@ export async function canonicalizeFlows(flows: Array<{match: string; actions: st
     rmSync(dir, {recursive: true, force: true}),
   )
   if (result.exitCode !== 0) {
-    for (const f of flows) {
+    for (const [index, f] of flows.entries()) {
       const one = await execCommand('ovs-ofctl', ['-O', OPENFLOW, 'parse-flow', `${f.match ? `${f.match},` : ''}actions=${f.actions}`], {
         timeoutMs: 10_000,
       })
-      if (one.exitCode !== 0) throw new FailureError(`flow "${f.match} actions=${f.actions}": ${firstLine(one.stderr)}`)
+      if (one.exitCode !== 0) throw new InvalidFlowError(index, `flow "${f.match} actions=${f.actions}": ${firstLine(one.stderr)}`)
     }
     throw new FailureError(`ovs-ofctl parse-flows failed: ${firstLine(result.stderr)}`)
   }

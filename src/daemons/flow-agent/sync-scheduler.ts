@@ -9,11 +9,17 @@ import type {Logger} from '../../lib/logger.js'
 import type {SyncReport} from './status.js'
 import type {SyncOptions} from './sync.js'
 
-export type SyncRun = (reason: string, options: SyncOptions) => Promise<SyncReport[]>
+/** What one sync did: the reports of the bridges it brought in line, and the first bridge's failure, if any. */
+export interface SyncRound {
+  reports: SyncReport[]
+  failure?: unknown
+}
+
+export type SyncRun = (reason: string, options: SyncOptions) => Promise<SyncRound>
 
 export class SyncScheduler {
   private queue: Promise<unknown> = Promise.resolve()
-  private pending: Promise<SyncReport[]> | undefined
+  private pending: Promise<SyncRound> | undefined
   private pendingReasons: string[] = []
   private pendingMore = 0
   private readonly timers = new Map<string, NodeJS.Timeout>()
@@ -32,7 +38,7 @@ export class SyncScheduler {
   ) {}
 
   /** Runs a sync after the one in progress; a plain sync joins one already waiting. */
-  request(reason: string, options: SyncOptions = {}): Promise<SyncReport[]> {
+  request(reason: string, options: SyncOptions = {}): Promise<SyncRound> {
     if (options.dryRun || options.resetFlows) return this.enqueue(() => this.run(reason, options))
     if (this.pendingReasons.length < 3) this.pendingReasons.push(reason)
     else this.pendingMore++

@@ -267,6 +267,12 @@ describe('flow-agent on a real Open vSwitch', () => {
   it('re-syncs after Open vSwitch restarts', async () => {
     await lab.ovs.killSwitch()
     await waitFor(async () => !bridgeStatus(await agentStatus()).connected, {what: 'agent notices the switch is gone'})
+    // Asked to sync now, the agent says it could not, rather than "done" with nothing done.
+    const sync = await tend(['flow', 'sync'], {home})
+    expect(sync.exitCode).toBe(1)
+    expect(String(sync.stderr)).toMatch(/^Error: flow: switch .* is unreachable/m)
+    const syncJson = await tendJson<JsonOf<typeof FlowSync>>(['flow', 'sync'], {home})
+    expect(syncJson.exitCode).toBe(1)
     await lab.ovs.startSwitch()
     const b = await waitFor(
       async () => {
@@ -278,5 +284,33 @@ describe('flow-agent on a real Open vSwitch', () => {
     expect(b.lastReport).toMatchObject({installed: 0, added: FLOWS})
     expect(await countFlows(OURS)).toBe(FLOWS)
     await waitFor(async () => (await lab.ping(h1, h2, {count: 1})).received === 1, {what: 'ping after OVS restart'})
+  })
+
+  it('programs a port once its interface is attached, and does not call that drift', async () => {
+    // A port named by an interface not on the switch yet: its flows wait.
+    const iface = `tf${lab.id}late`
+    const withLate = structuredClone(goodModel)
+    withLate.bridges.br0.ports!.late = {interface: iface, mac: '02:77:00:00:00:32', ips: ['10.77.0.50'], network: 'lab'}
+    writeFileSync(modelFile, JSON.stringify(withLate))
+    const waiting = await waitFor(
+      async () => {
+        const b = bridgeStatus(await agentStatus())
+        return b.missingInterfaces.includes(iface) && b.lastSyncReason !== null ? b : undefined
+      },
+      {what: 'the new model applied, its interface missing'},
+    )
+    await lab.ovs.vsctl(['add-port', lab.bridge, iface, '--', 'set', 'interface', iface, 'type=internal', 'ofport_request=50'])
+    const attached = await waitFor(
+      async () => {
+        const b = bridgeStatus(await agentStatus())
+        return b.missingInterfaces.length === 0 && b.desired > waiting.desired ? b : undefined
+      },
+      {what: 'the port programmed'},
+    )
+    expect(attached.lastReport!.added).toBeGreaterThan(0)
+    // The switch did not move away from the model: the model gained flows.
+    expect(attached.driftFound).toBe(waiting.driftFound)
+    expect(attached.driftRepaired).toBe(waiting.driftRepaired)
+    expect(await countFlows(OURS)).toBe(attached.desired)
   })
 })

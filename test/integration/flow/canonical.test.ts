@@ -7,6 +7,7 @@
 import {execa} from 'execa'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {compileModel} from '../../../src/daemons/flow-agent/compile.js'
+import {DesiredState} from '../../../src/daemons/flow-agent/desired.js'
 import {dumpLine, type Flow, flowKey, formatFlowMod} from '../../../src/daemons/flow-agent/flow.js'
 import {eventText} from '../../../src/daemons/flow-agent/flow-monitor.js'
 import {validateModel} from '../../../src/daemons/flow-agent/model.js'
@@ -71,6 +72,25 @@ describe('compiled flows are in OVS canonical form', () => {
         {match: 'ip,nw_dts=1.2.3.4', actions: 'drop'},
       ]),
     ).rejects.toThrow(/flow "ip,nw_dts=1\.2\.3\.4 actions=drop": .*nw_dts/)
+  })
+
+  it('a model with such a flow is refused naming its entry, as validation names others', async () => {
+    const doc = {
+      version: 1,
+      bridges: {
+        br0: {ports: {}, flows: [{table: 40, priority: 10, match: 'ip', actions: 'drop'}]},
+        br1: {
+          ports: {},
+          flows: [
+            {table: 40, priority: 10, match: 'ip', actions: 'drop'},
+            {table: 40, priority: 11, match: 'ip,nw_dst=192.0.2.0/33', actions: 'drop'},
+          ],
+        },
+      },
+    }
+    await expect(DesiredState.fromDocument(doc, {source: 'model.yaml', cookieTag: 0x7e4d})).rejects.toThrow(
+      /^model\.yaml: bridges\.br1\.flows\.1: flow "ip,nw_dst=192\.0\.2\.0\/33 actions=drop": .*prefix/,
+    )
   })
 })
 

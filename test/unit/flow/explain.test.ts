@@ -1,6 +1,7 @@
 /** Reading ofproto/trace's text (as OVS 3.1 prints it) and the destinations `tend flow explain` takes. */
 import {describe, expect, it} from 'vitest'
-import {parseDestination, readTrace} from '../../../src/daemons/flow-agent/explain.js'
+import {explainPacket, parseDestination, readTrace} from '../../../src/daemons/flow-agent/explain.js'
+import {UsageError} from '../../../src/lib/errors.js'
 import {validateModel} from '../../../src/daemons/flow-agent/model.js'
 import {hostView} from '../../../src/daemons/flow-agent/topology.js'
 import {cloudModel} from '../../helpers/flow-model.js'
@@ -156,5 +157,33 @@ describe('destinations', () => {
 
   it.each(['10.1.0.2:0', '10.1.0.2:70000', 'web:22', '10.1.0.0/24'])('refuses %s', (text) => {
     expect(() => parseDestination(text)).toThrow(/expected IP, IP:PORT or \[IPv6\]:PORT/)
+  })
+})
+
+describe('the packet explain builds', () => {
+  const model = validateModel(cloudModel(), 'cloud')
+  const traced: string[][] = []
+  const context = {
+    model,
+    host: 'c1',
+    portNumbers: async () => new Map([['tap-a1', 1]]),
+    appctl: async (args: string[]) => {
+      traced.push(args)
+      return ''
+    },
+  }
+
+  it('takes the destination MAC --mac gives', async () => {
+    traced.length = 0
+    await explainPacket(context, {port: 'a1', to: '10.1.0.99:22', mac: '02:00:00:00:0f:01'})
+    expect(traced[0][2]).toContain('dl_dst=02:00:00:00:0f:01,')
+  })
+
+  it.each(['zz', '02:00:00:00:0f', '02:00:00:00:0f:01,in_port=7', ''])('refuses --mac %j before tracing anything', async (mac) => {
+    traced.length = 0
+    const explained = explainPacket(context, {port: 'a1', to: '10.1.0.99:22', mac})
+    await expect(explained).rejects.toThrow(UsageError)
+    await expect(explained).rejects.toThrow(/^--mac .*: expected a MAC address like 02:00:00:00:00:01$/)
+    expect(traced).toEqual([])
   })
 })

@@ -2,6 +2,7 @@ import {describe, expect, it} from 'vitest'
 import {compileModel, portMasks} from '../../../src/daemons/flow-agent/compile.js'
 import {parseCidr, validateModel} from '../../../src/daemons/flow-agent/model.js'
 import type {ModelDoc} from '../../helpers/flow-model.js'
+import {parseModelText} from '../../../src/daemons/flow-agent/model-input.js'
 
 const base = (): ModelDoc => ({
   networks: {blue: {vlan: 100}},
@@ -109,5 +110,21 @@ describe('compiler', () => {
     const compiled = compileModel(validateModel(model, 'm'), {cookieTag: 0x7e4d, resolveOfport: () => undefined}).get('br0')!
     expect(compiled.unresolved).toEqual(['veth-a'])
     expect(compiled.flows.some((f) => f.match.includes('in_port=1'))).toBe(false)
+  })
+})
+
+describe('model files', () => {
+  it.each([
+    ['model.yaml', ''],
+    ['model.yaml', '# nothing yet\n'],
+    ['model.json', ''],
+    ['model.json', ' \n'],
+  ])('an empty %s (%j) says it is empty', (path, text) => {
+    expect(() => parseModelText(Buffer.from(text), path)).toThrow(`${path}: the file is empty`)
+  })
+
+  it('reads YAML and JSON', () => {
+    expect(parseModelText(Buffer.from('version: 1\n'), 'm.yaml')).toEqual({version: 1})
+    expect(parseModelText(Buffer.from('{"version": 1}'), 'm.json')).toEqual({version: 1})
   })
 })

@@ -4,6 +4,7 @@ import {nullLogger} from '../../../src/lib/logger.js'
 import {SourceError} from '../../../src/daemons/usage-collector/source-api.js'
 import {LibvirtReader, parseDomainList, parseDomiflist, parseDomifstat} from '../../../src/daemons/usage-collector/sources/libvirt.js'
 import {expand, interfaceMapper, localSource, parseProcNetDev} from '../../../src/daemons/usage-collector/sources/local.js'
+import {SourceTypes} from '../../../src/daemons/usage-collector/source-types.js'
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8')
 
@@ -32,6 +33,15 @@ describe('local source', () => {
   })
   it('rejects a bad pattern in the config', () => {
     expect(localSource.config.safeParse({map: [{match: '(', vm: 'x'}]}).success).toBe(false)
+  })
+  it('says which counter widths it takes', async () => {
+    const types = SourceTypes.fromExtensions([])
+    await expect(types.resolve({type: 'local', counter_bits: 16}, 'config of usage', 'sources.0')).rejects.toThrow(
+      'config of usage: sources.0.counter_bits: expected 32 or 64',
+    )
+    expect((await types.resolve({type: 'local', counter_bits: 32}, 'config of usage', 'sources.0')).config).toMatchObject({
+      counter_bits: 32,
+    })
   })
 })
 

@@ -44,7 +44,7 @@ const localConfig = z
     vm: z.string().min(1).optional(),
     map: z.array(mapping).default([]),
     /** 32 only for kernels whose counters are 32-bit: then a decrease is a wrap, not a reset. */
-    counter_bits: z.union([z.literal(32), z.literal(64)]).default(64),
+    counter_bits: z.union([z.literal(32), z.literal(64)], {error: 'expected 32 or 64'}).default(64),
   })
   .strict()
 
