@@ -1,4 +1,4 @@
-import {rmSync, writeFileSync} from 'node:fs'
+import {readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {errorMessage} from '../../../lib/errors.js'
 import {isProcessAlive, signalProcess} from '../../../lib/process.js'
 import {spawnDetached} from '../../../lib/spawn-detached.js'
@@ -225,12 +225,32 @@ export class ManagedInstance {
     clearTimeout(this.healthTimer)
     const report = pid === null ? undefined : takeExitReport(this.deps.paths, this.spec.name, pid)
     const message = spawnError ?? report?.message
+    if (pid !== null) this.removeRunFiles(pid)
     this.pid = null
     this.processStartedAt = null
     this.health = 'unknown'
     this.lastExit = {code, signal: signalName, at: new Date().toISOString(), message: message ?? null}
     for (const resolve of this.exitWaiters.splice(0)) resolve()
     this.dispatch({type: 'exit', code, signal: signalName, ranForMs, message})
+  }
+
+  /**
+   * A process killed by a signal (SIGKILL after a stop that hung, the OOM killer, kill -9) could
+   * not remove its pidfile and control socket: remove them for it, unless the pidfile names
+   * another process (a twin that holds the name now).
+   */
+  private removeRunFiles(pid: number): void {
+    const {paths} = this.deps
+    const pidFile = paths.pidFile(this.spec.name)
+    let owner: string
+    try {
+      owner = readFileSync(pidFile, 'utf8').trim()
+    } catch {
+      return
+    }
+    if (owner !== String(pid)) return
+    rmSync(paths.controlSocket(this.spec.name), {force: true})
+    rmSync(pidFile, {force: true})
   }
 
   private scheduleHealthCheck(delayMs: number): void {
