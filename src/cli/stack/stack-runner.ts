@@ -1,6 +1,6 @@
 import type {Config} from '@oclif/core'
 import type {ListrTask} from 'listr2'
-import {errorMessage, FailureError} from '../../lib/errors.js'
+import {errorMessage, FailureError, UsageError} from '../../lib/errors.js'
 import {taskList} from '../tasks.js'
 import {controlGet} from '../../daemons/runtime/control-client.js'
 import type {InstanceState, InstanceStatusDoc} from '../../daemons/runtime/instance-view.js'
@@ -42,6 +42,7 @@ const FAILED_STATES: ReadonlySet<InstanceState> = new Set(['backoff', 'exited', 
  */
 export async function upStack(stack: Stack, client: SupervisorClient, options: {timeoutMs: number; silent: boolean}): Promise<UpResult> {
   await client.ensureRunning()
+  refuseTakenNames(stack, await client.list())
   const removed = await removeOrphans(stack, client)
   const results = new Map<string, UpInstanceResult>(
     stack.instances.map((i) => [i.name, {name: i.name, kind: i.kind, action: 'not started', state: null, pid: null, error: null}]),
@@ -129,6 +130,29 @@ export async function downStack(stack: Stack | null, client: SupervisorClient): 
   if (supervisorStopped) await client.waitGone()
   const remaining = records.filter((r) => r.stack !== stack.name).map((r) => ({name: r.name, stack: r.stack}))
   return {stack: stack.name, stopped: ours.map((r) => r.name), supervisorStopped, remaining}
+}
+
+/**
+ * Instance names are one namespace per state home: a stack that names an instance of another
+ * stack is refused whole, before anything starts, rather than failing that instance (and its
+ * dependents, as 'did not become healthy') after starting the rest.
+ */
+function refuseTakenNames(stack: Stack, records: InstanceRecord[]): void {
+  const owners = new Map(records.map((r) => [r.name, r.stack]))
+  const taken = stack.instances.filter((i) => owners.has(i.name) && owners.get(i.name) !== stack.name)
+  if (taken.length === 0) return
+  const byOwner = new Map<string, string[]>()
+  for (const {name} of taken) {
+    const owner = owners.get(name) ?? null
+    const key = owner === null ? 'no stack (tend daemon start)' : `stack ${owner}`
+    byOwner.set(key, [...(byOwner.get(key) ?? []), name])
+  }
+  const clauses = [...byOwner].map(([owner, names]) =>
+    names.length === 1 ? `instance ${names[0]} already belongs to ${owner}` : `instances ${names.join(', ')} already belong to ${owner}`,
+  )
+  throw new UsageError(`${stack.file}: ${clauses.join('; ')}`, {
+    hint: `rename them in this file, or take them down where they belong (tend down -f ITS_FILE, tend daemon delete NAME)`,
+  })
 }
 
 async function removeOrphans(stack: Stack, client: SupervisorClient): Promise<string[]> {

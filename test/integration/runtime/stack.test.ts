@@ -163,6 +163,33 @@ describe('stacks under the supervisor', () => {
     expect((await ps(home)).instances.find((i) => i.name === 'b')).toMatchObject({state: 'running', health: 'healthy'})
     expect((await tend(['down', '-f', file], {home})).exitCode).toBe(0)
   })
+
+  it('refuses, before starting anything, a stack whose instance names another stack already has (exit 2, one clear line)', async () => {
+    const file = writeStack(home)
+    expect((await tend(['up', '-f', file], {home})).exitCode).toBe(0)
+    const before = await ps(home)
+    // Another stack, c first, then the same names a and b.
+    const other = mkdtempSync(join(home, 'other-'))
+    writeFileSync(
+      join(other, 'tend.yaml'),
+      readFileSync(file, 'utf8')
+        .replace('name: t', 'name: u')
+        .replace(
+          'instances:\n',
+          'instances:\n  c:\n    kind: http-probe\n    config:\n      targets: [{url: http://localhost/healthz, socket: "${TEND_HOME}/run/supervisor.sock"}]\n',
+        ),
+    )
+    const result = await tend(['up'], {home, cwd: other})
+    expect(result.exitCode).toBe(2)
+    expect(String(result.stderr)).toMatch(/^Error: \S*other-\w+\/tend\.yaml: instances a, b already belong to stack t$/m)
+    const json = await tendJson<{error: {code: string; message: string}}>(['up'], {home, cwd: other})
+    expect(json.exitCode).toBe(2)
+    expect(json.data.error.code).toBe('USAGE')
+    // Nothing started, nothing of t touched.
+    const after = await ps(home)
+    expect(after.instances.map((i) => [i.name, i.pid])).toEqual(before.instances.map((i) => [i.name, i.pid]))
+    expect((await tend(['down', '-f', file], {home})).exitCode).toBe(0)
+  })
 })
 
 describe('bad stack files start nothing', () => {
