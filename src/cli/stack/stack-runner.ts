@@ -30,8 +30,8 @@ export interface UpResult {
   skipped: Array<{name: string; reason: string}>
   /** Instances of this stack that are no longer in its file, stopped and removed. */
   removed: string[]
-  /** Each failure with its instance's last log lines. */
-  failures: Array<{name: string; error: string; log: string[]}>
+  /** Each failure with its instance's last log lines; `started` false when the supervisor refused to start it. */
+  failures: Array<{name: string; error: string; started: boolean; log: string[]}>
 }
 
 const FAILED_STATES: ReadonlySet<InstanceState> = new Set(['backoff', 'exited', 'fatal', 'stopped'])
@@ -49,6 +49,7 @@ export async function upStack(stack: Stack, client: SupervisorClient, options: {
   )
   const healthy = new Map<string, Promise<boolean>>()
   const settle = new Map<string, (ok: boolean) => void>()
+  const refused = new Set<string>()
   for (const instance of stack.instances) healthy.set(instance.name, new Promise((resolve) => settle.set(instance.name, resolve)))
 
   const tasks: ListrTask[] = stack.instances.map((instance) => ({
@@ -63,7 +64,12 @@ export async function upStack(stack: Stack, client: SupervisorClient, options: {
           throw new FailureError(result.error)
         }
         task.title = `${instance.name} (${instance.kind}): starting`
-        const started = await client.start(specOf(instance, stack))
+        const started = await client.start(specOf(instance, stack)).catch((error: unknown) => {
+          // The supervisor refused it (a twin outside it, shutting down): a failure of its own, not its dependencies'.
+          result.action = 'failed'
+          refused.add(instance.name)
+          throw error
+        })
         result.action = started.action
         const record = await waitHealthy(client, instance.name, options.timeoutMs)
         result.state = record.state
@@ -90,7 +96,13 @@ export async function upStack(stack: Stack, client: SupervisorClient, options: {
   const instances = [...results.values()]
   const failures = instances
     .filter((r) => r.error !== null && r.action !== 'not started')
-    .map((r) => ({name: r.name, error: r.error!, log: lastLines(client.paths.logFile(r.name), 10)}))
+    // The log of a refused one is its twin's, if anything: not this failure's.
+    .map((r) => ({
+      name: r.name,
+      error: r.error!,
+      started: !refused.has(r.name),
+      log: refused.has(r.name) ? [] : lastLines(client.paths.logFile(r.name), 10),
+    }))
   return {
     ok: instances.every((r) => r.error === null),
     stack: stack.name,

@@ -2,6 +2,7 @@ import {copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeF
 import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {tend, tendJson} from '../../helpers/cli.js'
+import {startForeground} from '../../helpers/daemon.js'
 import {isAlive, makeTendHome, waitFor} from '../../helpers/tend-home.js'
 
 /** Two probes, b after a; each probes the supervisor's own socket, so the stack needs nothing else. */
@@ -189,6 +190,31 @@ describe('stacks under the supervisor', () => {
     const after = await ps(home)
     expect(after.instances.map((i) => [i.name, i.pid])).toEqual(before.instances.map((i) => [i.name, i.pid]))
     expect((await tend(['down', '-f', file], {home})).exitCode).toBe(0)
+  })
+
+  it('says why the supervisor refused an instance (a twin runs outside it) and fails it, not its dependents', async () => {
+    const twin = await startForeground({
+      home,
+      kind: 'http-probe',
+      name: 'a',
+      config: {targets: [{url: 'http://localhost/healthz', socket: join(home, 'run', 'supervisor.sock'), interval: '200ms'}]},
+      ready: 'answering',
+    })
+    try {
+      const file = writeStack(home)
+      const result = await tend(['up', '-f', file], {home})
+      expect(result.exitCode).toBe(1)
+      expect(String(result.stderr)).toMatch(
+        new RegExp(`^Error: a was not started: instance a is already running outside the supervisor \\(pid ${twin.process.pid}\\)$`, 'm'),
+      )
+      // Not the twin's log, as if it were a's failure.
+      expect(String(result.stderr)).not.toContain('last log lines of a')
+      const json = await tendJson<{failures: Array<{name: string; started: boolean}>}>(['up', '-f', file], {home})
+      expect(json.exitCode).toBe(1)
+      expect(json.data.failures.map((f) => [f.name, f.started])).toEqual([['a', false]])
+    } finally {
+      await twin.stop()
+    }
   })
 })
 
