@@ -117,31 +117,34 @@ export async function upStack(stack: Stack, client: SupervisorClient, options: {
 export interface DownResult {
   stack: string | null
   stopped: string[]
+  /** Of those, the ones that did not stop in time and were killed. */
+  killed: string[]
   /** Whether the supervisor exited because it had nothing left to manage. */
   supervisorStopped: boolean
-  /** Instances of other stacks (or none) that still run. */
-  remaining: Array<{name: string; stack: string | null}>
+  /** Instances of other stacks (or none) the supervisor still manages, running or not. */
+  remaining: Array<{name: string; stack: string | null; state: InstanceState}>
 }
 
 /** Stops and removes a stack's instances, dependents first. With stack null, everything and the supervisor. */
 export async function downStack(stack: Stack | null, client: SupervisorClient): Promise<DownResult> {
-  if (!(await client.isRunning())) return {stack: stack?.name ?? null, stopped: [], supervisorStopped: false, remaining: []}
+  if (!(await client.isRunning())) return {stack: stack?.name ?? null, stopped: [], killed: [], supervisorStopped: false, remaining: []}
   const records = await client.list()
   if (stack === null) {
     await client.shutdown()
     await client.waitGone()
-    return {stack: null, stopped: records.map((r) => r.name), supervisorStopped: true, remaining: []}
+    return {stack: null, stopped: records.map((r) => r.name), killed: [], supervisorStopped: true, remaining: []}
   }
   const ours = records.filter((r) => r.stack === stack.name)
   const order = stack.instances.map((i) => i.name)
   // Reverse start order; instances no longer in the file go first.
   const rank = (name: string) => order.indexOf(name)
   ours.sort((a, b) => rank(b.name) - rank(a.name))
-  for (const record of ours) await client.delete(record.name)
+  const killed: string[] = []
+  for (const record of ours) if ((await client.delete(record.name)).killed) killed.push(record.name)
   const supervisorStopped = ours.length === records.length
   if (supervisorStopped) await client.waitGone()
-  const remaining = records.filter((r) => r.stack !== stack.name).map((r) => ({name: r.name, stack: r.stack}))
-  return {stack: stack.name, stopped: ours.map((r) => r.name), supervisorStopped, remaining}
+  const remaining = records.filter((r) => r.stack !== stack.name).map((r) => ({name: r.name, stack: r.stack, state: r.state}))
+  return {stack: stack.name, stopped: ours.map((r) => r.name), killed, supervisorStopped, remaining}
 }
 
 /**

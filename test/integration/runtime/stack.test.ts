@@ -216,6 +216,28 @@ describe('stacks under the supervisor', () => {
       await twin.stop()
     }
   })
+
+  it('down says which instance hung and was killed, and what it leaves to the supervisor, stopped or not', async () => {
+    const file = writeStack(home)
+    expect((await tend(['up', '-f', file], {home})).exitCode).toBe(0)
+    const extra = ['daemon', 'start', 'http-probe', '--name', 'x', '--set', 'targets.0.url=http://localhost/healthz']
+    expect((await tend([...extra, '--set', `targets.0.socket=${join(home, 'run', 'supervisor.sock')}`], {home})).exitCode).toBe(0)
+    expect((await tend(['daemon', 'stop', 'x'], {home})).exitCode).toBe(0)
+    // b hangs: it cannot answer its stop.
+    const b = (await ps(home)).instances.find((i) => i.name === 'b')!
+    process.kill(b.pid!, 'SIGSTOP')
+    const result = await tendJson<{stopped: string[]; killed: string[]; remaining: Array<{name: string; state: string}>}>(
+      ['down', '-f', file],
+      {home},
+    )
+    expect(result.exitCode).toBe(0)
+    expect(result.data).toMatchObject({stopped: ['b', 'a'], killed: ['b'], remaining: [{name: 'x', state: 'stopped'}]})
+    expect(JSON.stringify(result.data)).toContain('b did not stop within 10 s and was killed (SIGKILL)')
+    expect(isAlive(b.pid!)).toBe(false)
+    const text = await tend(['down', '-f', file], {home})
+    expect(String(text.stderr)).toMatch(/^still managed: x \(no stack, stopped\); /m)
+    expect((await tend(['down', '--all'], {home})).exitCode).toBe(0)
+  })
 })
 
 describe('bad stack files start nothing', () => {

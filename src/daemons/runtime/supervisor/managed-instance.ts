@@ -27,7 +27,8 @@ export interface InstanceRecord {
   reason: string | null
 }
 
-const STOP_TIMEOUT_MS = 10_000
+/** How long a stop waits for an instance to exit before it kills it. */
+export const STOP_TIMEOUT_MS = 10_000
 
 interface Deps {
   paths: StatePaths
@@ -105,14 +106,18 @@ export class ManagedInstance {
     this.start()
   }
 
-  /** Stops gracefully (POST /stop, else SIGTERM), then SIGKILLs the process group after a timeout. */
-  async stop(timeoutMs = STOP_TIMEOUT_MS, reason: StopReason = {restarting: false}): Promise<void> {
+  /**
+   * Stops gracefully (POST /stop, else SIGTERM), then SIGKILLs the process group after a timeout.
+   * Resolves true if it had to kill it.
+   */
+  async stop(timeoutMs = STOP_TIMEOUT_MS, reason: StopReason = {restarting: false}): Promise<boolean> {
     const pid = this.pid
     const exited = pid === null ? Promise.resolve() : this.waitForExit()
     this.stopReason = reason
     this.dispatch({type: 'stop'})
-    if (pid === null) return
-    if (!(await withTimeout(exited, timeoutMs))) {
+    if (pid === null) return false
+    const stopped = await withTimeout(exited, timeoutMs)
+    if (!stopped) {
       this.deps.log.warn(`${this.spec.name} did not stop in ${timeoutMs} ms, killing it`, {pid})
       signalProcess(-pid, 'SIGKILL')
       signalProcess(pid, 'SIGKILL')
@@ -120,6 +125,7 @@ export class ManagedInstance {
     }
     // Whatever the instance left in its process group goes with it.
     signalProcess(-pid, 'SIGKILL')
+    return !stopped
   }
 
   /** Cancels timers; the process, if any, keeps running (the supervisor itself is going away). */
