@@ -80,7 +80,8 @@ export async function upStack(stack: Stack, client: SupervisorClient, options: {
         if (result.action !== 'not started') result.action = 'failed'
         result.error ??= errorMessage(error)
         settle.get(instance.name)!(false)
-        task.title = `${instance.name} (${instance.kind}): ${result.error}`
+        // listr shows the error beside the title: the title itself must not repeat it.
+        task.title = `${instance.name} (${instance.kind})`
         throw error
       }
     },

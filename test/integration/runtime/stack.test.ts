@@ -137,6 +137,10 @@ describe('stacks under the supervisor', () => {
     expect(result.exitCode).toBe(1)
     expect(String(result.stderr)).toMatch(/broken did not become healthy: config error: cannot read ca_file \/nonexistent\/ca\.pem: ENOENT/)
     expect(String(result.stderr)).toContain('last log lines of broken')
+    // The task line says why once: listr adds the error to the title.
+    expect(String(result.stderr)).toMatch(
+      /^✖ broken \(http-probe\) \[FAILED: config error: cannot read ca_file \/nonexistent\/ca\.pem: ENOENT\]$/m,
+    )
     const broken = (await ps(home)).instances.find((i) => i.name === 'broken')!
     expect(broken).toMatchObject({state: 'fatal', restarts: 0, summary: 'config error: cannot read ca_file /nonexistent/ca.pem: ENOENT'})
     expect((await ps(home)).instances.filter((i) => i.name !== 'broken').every((i) => i.health === 'healthy')).toBe(true)
