@@ -166,6 +166,14 @@ describe('stacks under the supervisor', () => {
     const started = await tend(['daemon', 'start', 'b'], {home})
     expect(started.exitCode, String(started.stderr)).toBe(0)
     expect((await ps(home)).instances.find((i) => i.name === 'b')).toMatchObject({state: 'running', health: 'healthy'})
+
+    // Where no tend.yaml is, `tend restart` means the default stack: it says which stacks there are.
+    const nowhere = mkdtempSync(join(home, 'empty-'))
+    const restart = await tend(['restart'], {home, cwd: nowhere})
+    expect(restart.exitCode).toBe(1)
+    expect(String(restart.stderr).trim()).toBe(
+      'Error: no managed instance matches stack default\nHint: stacks here: t (tend restart --stack NAME, or -f FILE)',
+    )
     expect((await tend(['down', '-f', file], {home})).exitCode).toBe(0)
   })
 
