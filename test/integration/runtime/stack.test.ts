@@ -271,6 +271,8 @@ describe('bad stack files start nothing', () => {
       /instances\.x: Unrecognized key: "restrat"/,
     ],
     ['bad YAML', 'version: 1\ninstances:\n  x: [\n', /tend\.yaml:\d+:\d+: invalid YAML/],
+    ['nothing in it', '# to do\n', /tend\.yaml: the file is empty; a stack file has version: 1 and instances$/],
+    ['a list at the top', '- x: {kind: http-probe}\n', /tend\.yaml: expected version: 1 and instances at the top, not a list$/],
     [
       'dependency cycle',
       'version: 1\ninstances:\n  x: {kind: http-probe, depends_on: [y]}\n  y: {kind: http-probe, depends_on: [x]}\n',
