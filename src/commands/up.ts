@@ -28,7 +28,7 @@ last log lines. Running it again changes only what changed; instances removed fr
       silent: this.jsonEnabled(),
     })
     for (const failure of result.failures) {
-      this.note(`Error: ${failure.name} did not become healthy: ${failure.error}`)
+      this.note(`Error: ${failure.name} ${failure.started ? 'did not become healthy' : 'was not started'}: ${failure.error}`)
       if (failure.log.length > 0) this.note(`  last log lines of ${failure.name}:\n${failure.log.map((l) => `    ${l}`).join('\n')}`)
     }
     if (!result.ok) process.exitCode = 1

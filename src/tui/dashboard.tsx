@@ -234,7 +234,11 @@ export function Dashboard({source, intervalMs}: {source: DashboardSource; interv
             ) : !current ? (
               <Text dimColor>{all.length === 0 ? 'no instances: start some with tend up' : 'no instance matches the filter'}</Text>
             ) : mode.kind === 'panel' ? (
-              Panel === undefined ? (
+              // A kind's panel reads the live /status; an instance without one (fatal, exited,
+              // backing off) shows its record instead: state, why it stopped, its last exit.
+              !current.status ? (
+                <DetailsPanel instance={current} width={innerWidth} height={boxLines} />
+              ) : Panel === undefined ? (
                 <Text dimColor>loading the {current.kind} panel…</Text>
               ) : Panel ? (
                 <Panel instance={current} width={innerWidth} height={boxLines} />

@@ -20,7 +20,8 @@ export const instanceColumns: Column<InstanceView>[] = [
   {header: 'UPTIME', value: (v) => (v.pid === null ? '-' : formatDuration(v.uptimeSeconds)), align: 'right'},
   {header: '↺', value: (v) => String(v.restarts), align: 'right', color: (v) => (v.restarts > 0 ? 'yellow' : undefined)},
   {header: 'HEALTH', value: (v) => v.health, color: (v) => (v.health === 'healthy' ? 'green' : v.health === 'unhealthy' ? 'red' : 'gray')},
-  {header: 'SUMMARY', value: (v) => v.summary, max: 60},
+  // Uncapped: the last column, cut only to the terminal's width, so a pipe gets why a fatal one stopped.
+  {header: 'SUMMARY', value: (v) => v.summary},
 ]
 
 export function renderInstanceTable(views: InstanceView[], options: {color: boolean; width?: number}): string {

@@ -103,12 +103,17 @@ export class InstanceService {
     onRestarted: (record: InstanceRecord) => void = () => undefined,
   ): Promise<InstanceRecord[]> {
     const res = selection.patterns.map(globToRegExp)
-    const records = (await this.client.list()).filter(
-      (r) => (selection.stack !== undefined && r.stack === selection.stack) || res.some((re) => re.test(r.name)),
-    )
+    const all = await this.client.list()
+    const records = all.filter((r) => (selection.stack !== undefined && r.stack === selection.stack) || res.some((re) => re.test(r.name)))
     if (records.length === 0) {
       const what = [...selection.patterns, ...(selection.stack ? [`stack ${selection.stack}`] : [])].join(', ')
-      throw new NotFoundError(`no managed instance matches ${what}`, {hint: 'see: tend ps'})
+      // `tend restart` alone means the stack of ./tend.yaml or the default one: name the stacks there are.
+      const stacks = [...new Set(all.flatMap((r) => (r.stack === null ? [] : [r.stack])))]
+      const hint =
+        selection.stack !== undefined && stacks.length > 0
+          ? `stacks here: ${stacks.join(', ')} (tend restart --stack NAME, or -f FILE)`
+          : 'see: tend ps'
+      throw new NotFoundError(`no managed instance matches ${what}`, {hint})
     }
     const restarted: InstanceRecord[] = []
     for (const record of records) {

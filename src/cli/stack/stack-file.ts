@@ -87,6 +87,13 @@ export function resolveStackFile(flag: string | undefined, cwd = process.cwd()):
 export async function loadStack(file: string, registry: KindRegistry, env: NodeJS.ProcessEnv): Promise<Stack> {
   const where = file === DEFAULT_STACK_FILE ? 'default stack' : file
   const raw = interpolate(readYamlFile(file, 'stack file'), env, where, [])
+  // What zod would call 'expected object, received null': say it in the file's terms.
+  if (raw === null || raw === undefined) throw new ConfigError(`${where}: the file is empty; a stack file has version: 1 and instances`)
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ConfigError(
+      `${where}: expected version: 1 and instances at the top, not ${Array.isArray(raw) ? 'a list' : `a ${typeof raw}`}`,
+    )
+  }
   const parsed = stackSchema.safeParse(raw)
   if (!parsed.success) throw new ConfigError(`${where}: ${describeZodIssues(parsed.error)}`)
   const spec = parsed.data

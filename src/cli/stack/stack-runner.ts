@@ -1,6 +1,6 @@
 import type {Config} from '@oclif/core'
 import type {ListrTask} from 'listr2'
-import {errorMessage, FailureError} from '../../lib/errors.js'
+import {errorMessage, FailureError, UsageError} from '../../lib/errors.js'
 import {taskList} from '../tasks.js'
 import {controlGet} from '../../daemons/runtime/control-client.js'
 import type {InstanceState, InstanceStatusDoc} from '../../daemons/runtime/instance-view.js'
@@ -30,8 +30,8 @@ export interface UpResult {
   skipped: Array<{name: string; reason: string}>
   /** Instances of this stack that are no longer in its file, stopped and removed. */
   removed: string[]
-  /** Each failure with its instance's last log lines. */
-  failures: Array<{name: string; error: string; log: string[]}>
+  /** Each failure with its instance's last log lines; `started` false when the supervisor refused to start it. */
+  failures: Array<{name: string; error: string; started: boolean; log: string[]}>
 }
 
 const FAILED_STATES: ReadonlySet<InstanceState> = new Set(['backoff', 'exited', 'fatal', 'stopped'])
@@ -42,12 +42,14 @@ const FAILED_STATES: ReadonlySet<InstanceState> = new Set(['backoff', 'exited', 
  */
 export async function upStack(stack: Stack, client: SupervisorClient, options: {timeoutMs: number; silent: boolean}): Promise<UpResult> {
   await client.ensureRunning()
+  refuseTakenNames(stack, await client.list())
   const removed = await removeOrphans(stack, client)
   const results = new Map<string, UpInstanceResult>(
     stack.instances.map((i) => [i.name, {name: i.name, kind: i.kind, action: 'not started', state: null, pid: null, error: null}]),
   )
   const healthy = new Map<string, Promise<boolean>>()
   const settle = new Map<string, (ok: boolean) => void>()
+  const refused = new Set<string>()
   for (const instance of stack.instances) healthy.set(instance.name, new Promise((resolve) => settle.set(instance.name, resolve)))
 
   const tasks: ListrTask[] = stack.instances.map((instance) => ({
@@ -62,7 +64,12 @@ export async function upStack(stack: Stack, client: SupervisorClient, options: {
           throw new FailureError(result.error)
         }
         task.title = `${instance.name} (${instance.kind}): starting`
-        const started = await client.start(specOf(instance, stack))
+        const started = await client.start(specOf(instance, stack)).catch((error: unknown) => {
+          // The supervisor refused it (a twin outside it, shutting down): a failure of its own, not its dependencies'.
+          result.action = 'failed'
+          refused.add(instance.name)
+          throw error
+        })
         result.action = started.action
         const record = await waitHealthy(client, instance.name, options.timeoutMs)
         result.state = record.state
@@ -73,7 +80,8 @@ export async function upStack(stack: Stack, client: SupervisorClient, options: {
         if (result.action !== 'not started') result.action = 'failed'
         result.error ??= errorMessage(error)
         settle.get(instance.name)!(false)
-        task.title = `${instance.name} (${instance.kind}): ${result.error}`
+        // listr shows the error beside the title: the title itself must not repeat it.
+        task.title = `${instance.name} (${instance.kind})`
         throw error
       }
     },
@@ -89,7 +97,13 @@ export async function upStack(stack: Stack, client: SupervisorClient, options: {
   const instances = [...results.values()]
   const failures = instances
     .filter((r) => r.error !== null && r.action !== 'not started')
-    .map((r) => ({name: r.name, error: r.error!, log: lastLines(client.paths.logFile(r.name), 10)}))
+    // The log of a refused one is its twin's, if anything: not this failure's.
+    .map((r) => ({
+      name: r.name,
+      error: r.error!,
+      started: !refused.has(r.name),
+      log: refused.has(r.name) ? [] : lastLines(client.paths.logFile(r.name), 10),
+    }))
   return {
     ok: instances.every((r) => r.error === null),
     stack: stack.name,
@@ -104,31 +118,57 @@ export async function upStack(stack: Stack, client: SupervisorClient, options: {
 export interface DownResult {
   stack: string | null
   stopped: string[]
+  /** Of those, the ones that did not stop in time and were killed. */
+  killed: string[]
   /** Whether the supervisor exited because it had nothing left to manage. */
   supervisorStopped: boolean
-  /** Instances of other stacks (or none) that still run. */
-  remaining: Array<{name: string; stack: string | null}>
+  /** Instances of other stacks (or none) the supervisor still manages, running or not. */
+  remaining: Array<{name: string; stack: string | null; state: InstanceState}>
 }
 
 /** Stops and removes a stack's instances, dependents first. With stack null, everything and the supervisor. */
 export async function downStack(stack: Stack | null, client: SupervisorClient): Promise<DownResult> {
-  if (!(await client.isRunning())) return {stack: stack?.name ?? null, stopped: [], supervisorStopped: false, remaining: []}
+  if (!(await client.isRunning())) return {stack: stack?.name ?? null, stopped: [], killed: [], supervisorStopped: false, remaining: []}
   const records = await client.list()
   if (stack === null) {
     await client.shutdown()
     await client.waitGone()
-    return {stack: null, stopped: records.map((r) => r.name), supervisorStopped: true, remaining: []}
+    return {stack: null, stopped: records.map((r) => r.name), killed: [], supervisorStopped: true, remaining: []}
   }
   const ours = records.filter((r) => r.stack === stack.name)
   const order = stack.instances.map((i) => i.name)
   // Reverse start order; instances no longer in the file go first.
   const rank = (name: string) => order.indexOf(name)
   ours.sort((a, b) => rank(b.name) - rank(a.name))
-  for (const record of ours) await client.delete(record.name)
+  const killed: string[] = []
+  for (const record of ours) if ((await client.delete(record.name)).killed) killed.push(record.name)
   const supervisorStopped = ours.length === records.length
   if (supervisorStopped) await client.waitGone()
-  const remaining = records.filter((r) => r.stack !== stack.name).map((r) => ({name: r.name, stack: r.stack}))
-  return {stack: stack.name, stopped: ours.map((r) => r.name), supervisorStopped, remaining}
+  const remaining = records.filter((r) => r.stack !== stack.name).map((r) => ({name: r.name, stack: r.stack, state: r.state}))
+  return {stack: stack.name, stopped: ours.map((r) => r.name), killed, supervisorStopped, remaining}
+}
+
+/**
+ * Instance names are one namespace per state home: a stack that names an instance of another
+ * stack is refused whole, before anything starts, rather than failing that instance (and its
+ * dependents, as 'did not become healthy') after starting the rest.
+ */
+function refuseTakenNames(stack: Stack, records: InstanceRecord[]): void {
+  const owners = new Map(records.map((r) => [r.name, r.stack]))
+  const taken = stack.instances.filter((i) => owners.has(i.name) && owners.get(i.name) !== stack.name)
+  if (taken.length === 0) return
+  const byOwner = new Map<string, string[]>()
+  for (const {name} of taken) {
+    const owner = owners.get(name) ?? null
+    const key = owner === null ? 'no stack (tend daemon start)' : `stack ${owner}`
+    byOwner.set(key, [...(byOwner.get(key) ?? []), name])
+  }
+  const clauses = [...byOwner].map(([owner, names]) =>
+    names.length === 1 ? `instance ${names[0]} already belongs to ${owner}` : `instances ${names.join(', ')} already belong to ${owner}`,
+  )
+  throw new UsageError(`${stack.file}: ${clauses.join('; ')}`, {
+    hint: `rename them in this file, or take them down where they belong (tend down -f ITS_FILE, tend daemon delete NAME)`,
+  })
 }
 
 async function removeOrphans(stack: Stack, client: SupervisorClient): Promise<string[]> {

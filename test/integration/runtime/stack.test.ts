@@ -2,6 +2,7 @@ import {copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeF
 import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {tend, tendJson} from '../../helpers/cli.js'
+import {startForeground} from '../../helpers/daemon.js'
 import {isAlive, makeTendHome, waitFor} from '../../helpers/tend-home.js'
 
 /** Two probes, b after a; each probes the supervisor's own socket, so the stack needs nothing else. */
@@ -136,6 +137,10 @@ describe('stacks under the supervisor', () => {
     expect(result.exitCode).toBe(1)
     expect(String(result.stderr)).toMatch(/broken did not become healthy: config error: cannot read ca_file \/nonexistent\/ca\.pem: ENOENT/)
     expect(String(result.stderr)).toContain('last log lines of broken')
+    // The task line says why once: listr adds the error to the title.
+    expect(String(result.stderr)).toMatch(
+      /^✖ broken \(http-probe\) \[FAILED: config error: cannot read ca_file \/nonexistent\/ca\.pem: ENOENT\]$/m,
+    )
     const broken = (await ps(home)).instances.find((i) => i.name === 'broken')!
     expect(broken).toMatchObject({state: 'fatal', restarts: 0, summary: 'config error: cannot read ca_file /nonexistent/ca.pem: ENOENT'})
     expect((await ps(home)).instances.filter((i) => i.name !== 'broken').every((i) => i.health === 'healthy')).toBe(true)
@@ -161,7 +166,89 @@ describe('stacks under the supervisor', () => {
     const started = await tend(['daemon', 'start', 'b'], {home})
     expect(started.exitCode, String(started.stderr)).toBe(0)
     expect((await ps(home)).instances.find((i) => i.name === 'b')).toMatchObject({state: 'running', health: 'healthy'})
+
+    // Where no tend.yaml is, `tend restart` means the default stack: it says which stacks there are.
+    const nowhere = mkdtempSync(join(home, 'empty-'))
+    const restart = await tend(['restart'], {home, cwd: nowhere})
+    expect(restart.exitCode).toBe(1)
+    expect(String(restart.stderr).trim()).toBe(
+      'Error: no managed instance matches stack default\nHint: stacks here: t (tend restart --stack NAME, or -f FILE)',
+    )
     expect((await tend(['down', '-f', file], {home})).exitCode).toBe(0)
+  })
+
+  it('refuses, before starting anything, a stack whose instance names another stack already has (exit 2, one clear line)', async () => {
+    const file = writeStack(home)
+    expect((await tend(['up', '-f', file], {home})).exitCode).toBe(0)
+    const before = await ps(home)
+    // Another stack, c first, then the same names a and b.
+    const other = mkdtempSync(join(home, 'other-'))
+    writeFileSync(
+      join(other, 'tend.yaml'),
+      readFileSync(file, 'utf8')
+        .replace('name: t', 'name: u')
+        .replace(
+          'instances:\n',
+          'instances:\n  c:\n    kind: http-probe\n    config:\n      targets: [{url: http://localhost/healthz, socket: "${TEND_HOME}/run/supervisor.sock"}]\n',
+        ),
+    )
+    const result = await tend(['up'], {home, cwd: other})
+    expect(result.exitCode).toBe(2)
+    expect(String(result.stderr)).toMatch(/^Error: \S*other-\w+\/tend\.yaml: instances a, b already belong to stack t$/m)
+    const json = await tendJson<{error: {code: string; message: string}}>(['up'], {home, cwd: other})
+    expect(json.exitCode).toBe(2)
+    expect(json.data.error.code).toBe('USAGE')
+    // Nothing started, nothing of t touched.
+    const after = await ps(home)
+    expect(after.instances.map((i) => [i.name, i.pid])).toEqual(before.instances.map((i) => [i.name, i.pid]))
+    expect((await tend(['down', '-f', file], {home})).exitCode).toBe(0)
+  })
+
+  it('says why the supervisor refused an instance (a twin runs outside it) and fails it, not its dependents', async () => {
+    const twin = await startForeground({
+      home,
+      kind: 'http-probe',
+      name: 'a',
+      config: {targets: [{url: 'http://localhost/healthz', socket: join(home, 'run', 'supervisor.sock'), interval: '200ms'}]},
+      ready: 'answering',
+    })
+    try {
+      const file = writeStack(home)
+      const result = await tend(['up', '-f', file], {home})
+      expect(result.exitCode).toBe(1)
+      expect(String(result.stderr)).toMatch(
+        new RegExp(`^Error: a was not started: instance a is already running outside the supervisor \\(pid ${twin.process.pid}\\)$`, 'm'),
+      )
+      // Not the twin's log, as if it were a's failure.
+      expect(String(result.stderr)).not.toContain('last log lines of a')
+      const json = await tendJson<{failures: Array<{name: string; started: boolean}>}>(['up', '-f', file], {home})
+      expect(json.exitCode).toBe(1)
+      expect(json.data.failures.map((f) => [f.name, f.started])).toEqual([['a', false]])
+    } finally {
+      await twin.stop()
+    }
+  })
+
+  it('down says which instance hung and was killed, and what it leaves to the supervisor, stopped or not', async () => {
+    const file = writeStack(home)
+    expect((await tend(['up', '-f', file], {home})).exitCode).toBe(0)
+    const extra = ['daemon', 'start', 'http-probe', '--name', 'x', '--set', 'targets.0.url=http://localhost/healthz']
+    expect((await tend([...extra, '--set', `targets.0.socket=${join(home, 'run', 'supervisor.sock')}`], {home})).exitCode).toBe(0)
+    expect((await tend(['daemon', 'stop', 'x'], {home})).exitCode).toBe(0)
+    // b hangs: it cannot answer its stop.
+    const b = (await ps(home)).instances.find((i) => i.name === 'b')!
+    process.kill(b.pid!, 'SIGSTOP')
+    const result = await tendJson<{stopped: string[]; killed: string[]; remaining: Array<{name: string; state: string}>}>(
+      ['down', '-f', file],
+      {home},
+    )
+    expect(result.exitCode).toBe(0)
+    expect(result.data).toMatchObject({stopped: ['b', 'a'], killed: ['b'], remaining: [{name: 'x', state: 'stopped'}]})
+    expect(JSON.stringify(result.data)).toContain('b did not stop within 10 s and was killed (SIGKILL)')
+    expect(isAlive(b.pid!)).toBe(false)
+    const text = await tend(['down', '-f', file], {home})
+    expect(String(text.stderr)).toMatch(/^still managed: x \(no stack, stopped\); /m)
+    expect((await tend(['down', '--all'], {home})).exitCode).toBe(0)
   })
 })
 
@@ -184,6 +271,8 @@ describe('bad stack files start nothing', () => {
       /instances\.x: Unrecognized key: "restrat"/,
     ],
     ['bad YAML', 'version: 1\ninstances:\n  x: [\n', /tend\.yaml:\d+:\d+: invalid YAML/],
+    ['nothing in it', '# to do\n', /tend\.yaml: the file is empty; a stack file has version: 1 and instances$/],
+    ['a list at the top', '- x: {kind: http-probe}\n', /tend\.yaml: expected version: 1 and instances at the top, not a list$/],
     [
       'dependency cycle',
       'version: 1\ninstances:\n  x: {kind: http-probe, depends_on: [y]}\n  y: {kind: http-probe, depends_on: [x]}\n',

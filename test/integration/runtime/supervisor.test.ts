@@ -1,3 +1,4 @@
+import {existsSync} from 'node:fs'
 import {createServer, type Server} from 'node:net'
 import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
@@ -112,6 +113,11 @@ describe('the supervisor', () => {
       return found?.state === 'exited' ? found : undefined
     })
     expect(exited).toMatchObject({pid: null, restarts: 0, summary: 'killed by SIGKILL'})
+    // A killed process cannot remove its pidfile and socket: the supervisor does, so no stale
+    // pidfile names a pid the system may give to another process.
+    const paths = new StatePaths(home)
+    expect(existsSync(paths.pidFile('once'))).toBe(false)
+    expect(existsSync(paths.controlSocket('once'))).toBe(false)
 
     // Only a person starts a fatal instance again.
     const again = await tend(['daemon', 'start', 'flaky'], {home})

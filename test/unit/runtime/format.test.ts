@@ -1,6 +1,9 @@
 import {describe, expect, it, onTestFinished} from 'vitest'
 import {stripVTControlCharacters} from 'node:util'
 import {formatBytes, formatDuration, renderTable} from '../../../src/lib/format.js'
+import type {InstanceView} from '../../../src/daemons/runtime/instance-view.js'
+import {renderInstanceTable} from '../../../src/tui/ps-table.js'
+import {panelInstance} from '../../helpers/instance-view.js'
 
 describe('format', () => {
   it('formats durations the way an operator reads them', () => {
@@ -60,5 +63,25 @@ describe('format', () => {
       expect(lines.map((l) => stripVTControlCharacters(l))).toEqual(expected)
       if (color) expect(lines[1]).toContain('\u001b[32mrunning')
     }
+  })
+})
+
+describe('tend ps', () => {
+  const fatal: InstanceView = {
+    ...panelInstance('storage-proxy', {}, 'px'),
+    state: 'fatal',
+    pid: null,
+    health: 'unknown',
+    summary: 'config error: cannot listen on 127.0.0.1:20121: the address is in use (another process listens there)',
+    status: null,
+  }
+
+  it('shows the whole SUMMARY (why a fatal one stopped) in a pipe and in a terminal wide enough; cuts it only to fit', () => {
+    const row = (text: string) => text.split('\n')[1]
+    expect(row(renderInstanceTable([fatal], {color: false}))).toMatch(/another process listens there\)$/)
+    expect(row(renderInstanceTable([fatal], {color: false, width: 200}))).toMatch(/another process listens there\)$/)
+    const narrow = row(renderInstanceTable([fatal], {color: false, width: 100}))
+    expect(narrow).toHaveLength(100)
+    expect(narrow).toMatch(/config error: cannot listen.*…$/)
   })
 })

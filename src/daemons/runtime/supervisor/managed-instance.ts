@@ -1,4 +1,4 @@
-import {rmSync, writeFileSync} from 'node:fs'
+import {readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {errorMessage} from '../../../lib/errors.js'
 import {isProcessAlive, signalProcess} from '../../../lib/process.js'
 import {spawnDetached} from '../../../lib/spawn-detached.js'
@@ -27,7 +27,8 @@ export interface InstanceRecord {
   reason: string | null
 }
 
-const STOP_TIMEOUT_MS = 10_000
+/** How long a stop waits for an instance to exit before it kills it. */
+export const STOP_TIMEOUT_MS = 10_000
 
 interface Deps {
   paths: StatePaths
@@ -105,14 +106,18 @@ export class ManagedInstance {
     this.start()
   }
 
-  /** Stops gracefully (POST /stop, else SIGTERM), then SIGKILLs the process group after a timeout. */
-  async stop(timeoutMs = STOP_TIMEOUT_MS, reason: StopReason = {restarting: false}): Promise<void> {
+  /**
+   * Stops gracefully (POST /stop, else SIGTERM), then SIGKILLs the process group after a timeout.
+   * Resolves true if it had to kill it.
+   */
+  async stop(timeoutMs = STOP_TIMEOUT_MS, reason: StopReason = {restarting: false}): Promise<boolean> {
     const pid = this.pid
     const exited = pid === null ? Promise.resolve() : this.waitForExit()
     this.stopReason = reason
     this.dispatch({type: 'stop'})
-    if (pid === null) return
-    if (!(await withTimeout(exited, timeoutMs))) {
+    if (pid === null) return false
+    const stopped = await withTimeout(exited, timeoutMs)
+    if (!stopped) {
       this.deps.log.warn(`${this.spec.name} did not stop in ${timeoutMs} ms, killing it`, {pid})
       signalProcess(-pid, 'SIGKILL')
       signalProcess(pid, 'SIGKILL')
@@ -120,6 +125,7 @@ export class ManagedInstance {
     }
     // Whatever the instance left in its process group goes with it.
     signalProcess(-pid, 'SIGKILL')
+    return !stopped
   }
 
   /** Cancels timers; the process, if any, keeps running (the supervisor itself is going away). */
@@ -225,12 +231,32 @@ export class ManagedInstance {
     clearTimeout(this.healthTimer)
     const report = pid === null ? undefined : takeExitReport(this.deps.paths, this.spec.name, pid)
     const message = spawnError ?? report?.message
+    if (pid !== null) this.removeRunFiles(pid)
     this.pid = null
     this.processStartedAt = null
     this.health = 'unknown'
     this.lastExit = {code, signal: signalName, at: new Date().toISOString(), message: message ?? null}
     for (const resolve of this.exitWaiters.splice(0)) resolve()
     this.dispatch({type: 'exit', code, signal: signalName, ranForMs, message})
+  }
+
+  /**
+   * A process killed by a signal (SIGKILL after a stop that hung, the OOM killer, kill -9) could
+   * not remove its pidfile and control socket: remove them for it, unless the pidfile names
+   * another process (a twin that holds the name now).
+   */
+  private removeRunFiles(pid: number): void {
+    const {paths} = this.deps
+    const pidFile = paths.pidFile(this.spec.name)
+    let owner: string
+    try {
+      owner = readFileSync(pidFile, 'utf8').trim()
+    } catch {
+      return
+    }
+    if (owner !== String(pid)) return
+    rmSync(paths.controlSocket(this.spec.name), {force: true})
+    rmSync(pidFile, {force: true})
   }
 
   private scheduleHealthCheck(delayMs: number): void {

@@ -68,8 +68,10 @@ export class SupervisorClient {
     return this.call('POST', '/instances/restart', {name}, 30_000)
   }
 
-  async delete(name: string): Promise<void> {
-    await this.call('POST', '/instances/delete', {name}, 30_000)
+  /** Stops and forgets an instance; `killed` when it did not stop in time and was killed. */
+  async delete(name: string): Promise<{killed: boolean}> {
+    const answer = await this.call<{killed?: boolean}>('POST', '/instances/delete', {name}, 30_000)
+    return {killed: answer.killed === true}
   }
 
   async shutdown(): Promise<void> {

@@ -100,14 +100,14 @@ export class Supervisor {
         const {name} = parseOrThrow(nameBody, body, 'delete request')
         return this.perName.run(name, async () => {
           const instance = this.get(name)
-          await instance.stop()
+          const killed = await instance.stop()
           instance.detach()
           this.instances.delete(name)
           rmSync(this.paths.instanceSpecFile(name), {force: true})
           rmSync(this.paths.exitReportFile(name), {force: true})
           this.persist()
           this.exitSoonIfIdle(200)
-          return {deleted: name}
+          return {deleted: name, killed}
         })
       },
       'POST /shutdown': async () => {
@@ -122,7 +122,7 @@ export class Supervisor {
   }
 
   /** Stops or restarts an instance in its name's turn, then saves and answers its new record. */
-  private actOn(name: string, act: (instance: ManagedInstance) => Promise<void>) {
+  private actOn(name: string, act: (instance: ManagedInstance) => Promise<unknown>) {
     return this.perName.run(name, async () => {
       const instance = this.get(name)
       await act(instance)
