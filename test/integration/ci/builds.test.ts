@@ -59,11 +59,12 @@ beforeAll(async () => {
       },
       {
         name: 'slow',
-        // Waits for the test to attach its follower, then ticks for 1.5 s.
+        // Waits for the test to attach its follower, then ticks for 1.5 s. The files it leaves
+        // take the worker a while to remove between the step's end and the build's.
         steps: [
           {
             name: 'ticks',
-            run: `while [ ! -e ${scratch}/go-$TEND_BUILD_ID ]; do sleep 0.05; done; for i in $(seq 1 15); do echo "tick $i"; sleep 0.1; done`,
+            run: `mkdir junk && (cd junk && seq 1 20000 | xargs touch); while [ ! -e ${scratch}/go-$TEND_BUILD_ID ]; do sleep 0.05; done; for i in $(seq 1 15); do echo "tick $i"; sleep 0.1; done`,
           },
         ],
       },
@@ -155,6 +156,9 @@ describe('builds and logs', () => {
     const result = await follower
     expect(result.exitCode).toBe(0)
     expect(text).toBe(Array.from({length: 15}, (_, i) => `tick ${i + 1}\n`).join(''))
+    // Following from before the build ended, the result is still said at the end (it is stored
+    // just after the last step ends).
+    expect(result.stderr).toBe(`build ${build.id} success`)
     const detail = await master.get<BuildDetail>(`/api/builds/${build.id}`)
     // The first tick was shown while the build still ran, not all at the end.
     expect(firstAt).toBeLessThan((detail.build.finishedAt ?? 0) - 300)
