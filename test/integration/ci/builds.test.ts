@@ -184,10 +184,14 @@ describe('stopping builds', () => {
       return text.length === 2 ? text.map(Number) : undefined
     })
     expect(pids.every(isAlive)).toBe(true)
-    const stop = await tendJson<JsonOf<typeof CiBuildStop>>(['ci', 'build', 'stop', String(build.id)], {home})
+    const stop = await tendJson<JsonOf<typeof CiBuildStop>>(['ci', 'build', 'stop', String(build.id), '--reason', 'wrong branch'], {home})
     expect(stop.exitCode).toBe(0)
     const detail = await master.waitBuild(build.id)
     expect(detail.build.result).toBe('cancelled')
+    // The reason given, said once after the result.
+    expect((await tend(['ci', 'build', 'show', String(build.id)], {home})).stdout).toMatch(
+      /^build \d+ {2}tree {2}cancelled: wrong branch$/m,
+    )
     await waitFor(() => pids.every((pid) => !isAlive(pid)), {what: 'the step tree to be gone', timeoutMs: 10_000})
   })
 
@@ -207,9 +211,10 @@ describe('stopping builds', () => {
     await waitFor(async () => (await master.get<Build[]>('/api/builds?state=running')).length === 2)
     const {build} = await startBuild('env')
     expect((await master.get<BuildDetail>(`/api/builds/${build.id}`)).build.state).toBe('pending')
-    await tend(['ci', 'build', 'stop', String(build.id)], {home})
+    await tend(['ci', 'build', 'stop', String(build.id), '--reason', 'superseded'], {home})
     const detail = await master.get<BuildDetail>(`/api/builds/${build.id}`)
-    expect(detail.build).toMatchObject({state: 'finished', result: 'cancelled'})
+    // The reason is recorded for a queued build too.
+    expect(detail.build).toMatchObject({state: 'finished', result: 'cancelled', summary: 'superseded, before it started'})
     for (const b of busy) await tend(['ci', 'build', 'stop', String(b.id)], {home})
     for (const b of busy) expect((await master.waitBuild(b.id)).build.result).toBe('cancelled')
   })
