@@ -211,6 +211,9 @@ describe('stopping builds', () => {
     await waitFor(async () => (await master.get<Build[]>('/api/builds?state=running')).length === 2)
     const {build} = await startBuild('env')
     expect((await master.get<BuildDetail>(`/api/builds/${build.id}`)).build.state).toBe('pending')
+    // Its log is empty, and says why rather than print nothing.
+    const log = await tend(['ci', 'log', String(build.id)], {home})
+    expect(log).toMatchObject({exitCode: 0, stdout: '', stderr: `build ${build.id} is queued: no output yet (--follow waits for it)`})
     await tend(['ci', 'build', 'stop', String(build.id), '--reason', 'superseded'], {home})
     const detail = await master.get<BuildDetail>(`/api/builds/${build.id}`)
     // The reason is recorded for a queued build too.
