@@ -192,6 +192,9 @@ describe('stopping builds', () => {
     expect((await tend(['ci', 'build', 'show', String(build.id)], {home})).stdout).toMatch(
       /^build \d+ {2}tree {2}cancelled: wrong branch$/m,
     )
+    // Stopping a build that ended otherwise says it was over already, not just its result.
+    const done = (await startBuild('env', ['--wait'])).build
+    expect((await tend(['ci', 'build', 'stop', String(done.id)], {home})).stdout).toBe(`build ${done.id} had already finished: success`)
     await waitFor(() => pids.every((pid) => !isAlive(pid)), {what: 'the step tree to be gone', timeoutMs: 10_000})
   })
 
