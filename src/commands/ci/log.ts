@@ -39,6 +39,9 @@ step headers.`
     const sink = streamSink(process.stdout, flags.raw)
     await client.log(args.build, flags, sink)
     if (flags.follow && sink.endFrame && sink.endFrame.state === 'finished') this.note(`build ${args.build} ${sink.endFrame.result}`)
+    // A queued build has no output yet: say so rather than print nothing.
+    if (!flags.follow && sink.endFrame?.state === 'pending')
+      this.note(`build ${args.build} is queued: no output yet (--follow waits for it)`)
     return undefined
   }
 }

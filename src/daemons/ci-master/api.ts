@@ -289,6 +289,7 @@ export class CiApi {
   private async downloadArtifact(res: ServerResponse, id: number, encoded: string): Promise<void> {
     const path = artifactName(encoded)
     const artifact = await getArtifact(this.deps.logStore, id, path)
+    if (!artifact && !(await this.deps.store.getBuild(id))) throw new ApiError(404, `no build ${id}`, 'see: tend ci builds')
     if (!artifact) throw new ApiError(404, `build ${id} has no artifact ${path}`, 'see: tend ci artifacts ' + id)
     res.writeHead(200, {
       'content-type': 'application/octet-stream',

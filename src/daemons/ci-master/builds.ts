@@ -125,7 +125,7 @@ export class BuildCoordinator extends EventEmitter<CoordinatorEvents> {
 
   /** Stops a build wherever it runs; resolves with its state after the request. */
   async cancel(id: number, reason: string): Promise<Build | undefined> {
-    const build = await this.store.requestCancel(id)
+    const build = await this.store.requestCancel(id, reason)
     if (!build) return undefined
     if (build.state === 'finished' && build.result === 'cancelled' && build.startedAt === null) this.emit('ended', build)
     if (build.state === 'running') {

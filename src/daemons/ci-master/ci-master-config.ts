@@ -134,8 +134,18 @@ const cron = z.string().refine((expr) => {
   }
 }, 'not a valid cron expression (5 fields, or 6 with seconds first)')
 
+/** An IANA time zone, checked as the scheduler uses it: an unknown one would fail each tick. */
+const timezone = z.string().refine((tz) => {
+  try {
+    CronExpressionParser.parse('0 0 * * *', {currentDate: new Date(), tz}).next()
+    return true
+  } catch {
+    return false
+  }
+}, 'not a time zone: use an IANA name such as Europe/Paris or UTC')
+
 const scheduler = z.discriminatedUnion('type', [
-  z.object({type: z.literal('periodic'), name: ciName, builders: z.array(ciName).min(1), cron, timezone: z.string().optional()}).strict(),
+  z.object({type: z.literal('periodic'), name: ciName, builders: z.array(ciName).min(1), cron, timezone: timezone.optional()}).strict(),
   z
     .object({
       type: z.literal('git-poller'),
@@ -144,7 +154,8 @@ const scheduler = z.discriminatedUnion('type', [
       /** Anything `git ls-remote` accepts: a path, file://, https://, ssh. */
       repository: z.string().min(1),
       branch: z.string().min(1).default('main'),
-      interval: duration().prefault('60s'),
+      /** Each poll runs `git ls-remote`: 0 would run it back to back. */
+      interval: duration({min: '100ms'}).prefault('60s'),
     })
     .strict(),
   z

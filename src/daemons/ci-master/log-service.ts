@@ -1,7 +1,7 @@
 import type {ServerResponse} from 'node:http'
 import type {Sql} from './db/sql.js'
 import {readSegments, segmentForLine} from './db/segments.js'
-import type {Step} from '../../protocols/ci/builds.js'
+import type {Build, Step} from '../../protocols/ci/builds.js'
 import type {CiStore} from './db/store.js'
 import type {StoredSegment} from '../../protocols/ci/log-codec.js'
 import {encodeFrame, type LogFrame} from '../../protocols/ci/log-stream.js'
@@ -58,9 +58,35 @@ export class LogService {
       const done = await this.streamStep(query, step, out)
       if (!done) return
     }
-    const final = await this.store.getBuild(query.build)
+    const final =
+      query.follow && query.step === undefined ? await this.waitForEnd(query.build, out) : await this.store.getBuild(query.build)
+    if (final === false) return
     await out.write({t: 'end', state: final?.state ?? 'finished', result: final?.result ?? null})
     out.end()
+  }
+
+  /**
+   * A follower of the whole build has seen its last step end, but the build ends just after
+   * (its result stored once the worker says so): waits for that, so the end frame carries the
+   * result. False when the client went away.
+   */
+  private async waitForEnd(id: number, out: FrameWriter): Promise<Build | undefined | false> {
+    let wake: (() => void) | undefined
+    const onEnd = (build: number) => {
+      if (build === id) wake?.()
+    }
+    this.coordinator.on('build-finished', onEnd)
+    try {
+      for (;;) {
+        const build = await this.store.getBuild(id)
+        if (!build || build.state === 'finished') return build
+        const woke = await out.wait(this.coordinator.isLive(id) ? 5000 : REMOTE_POLL_MS, (resolve) => (wake = resolve))
+        wake = undefined
+        if (!woke) return false
+      }
+    } finally {
+      this.coordinator.off('build-finished', onEnd)
+    }
   }
 
   /** A pending build has no steps yet: with follow, wait for it to start. */

@@ -220,7 +220,7 @@ export class CiWorker {
         this.startBuild(message.build)
         break
       case 'cancel':
-        this.builds.get(message.build)?.stop('cancelled', `cancelled: ${message.reason}`)
+        this.builds.get(message.build)?.stop('cancelled', message.reason)
         break
       case 'ack':
         this.builds.get(message.build)?.ack(message.step, message.bytes)

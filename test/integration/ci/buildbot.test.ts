@@ -215,6 +215,10 @@ describe('artifacts', () => {
     // Not found is exit 1, as every not-found (the exit-code table).
     expect(unknown.exitCode).toBe(1)
     expect(unknown.stderr).toContain(`build ${id} has no artifact app/out/a.log`)
+    // A build that does not exist is said to be missing, not its artifact.
+    const noBuild = await tend(['ci', 'artifact', 'get', '9999', 'app/out/a.txt', '-o', '-'], {home})
+    expect(noBuild.exitCode).toBe(1)
+    expect(noBuild.stderr).toContain('Error: no build 9999')
     // A path leaving the build dir is refused as the master would, not resolved away in the URL.
     const escaping = await tend(['ci', 'artifact', 'get', String(id), '../../etc/passwd', '-o', '-'], {home})
     expect(escaping.exitCode).toBe(2)

@@ -59,11 +59,12 @@ beforeAll(async () => {
       },
       {
         name: 'slow',
-        // Waits for the test to attach its follower, then ticks for 1.5 s.
+        // Waits for the test to attach its follower, then ticks for 1.5 s. The files it leaves
+        // take the worker a while to remove between the step's end and the build's.
         steps: [
           {
             name: 'ticks',
-            run: `while [ ! -e ${scratch}/go-$TEND_BUILD_ID ]; do sleep 0.05; done; for i in $(seq 1 15); do echo "tick $i"; sleep 0.1; done`,
+            run: `mkdir junk && (cd junk && seq 1 20000 | xargs touch); while [ ! -e ${scratch}/go-$TEND_BUILD_ID ]; do sleep 0.05; done; for i in $(seq 1 15); do echo "tick $i"; sleep 0.1; done`,
           },
         ],
       },
@@ -155,6 +156,9 @@ describe('builds and logs', () => {
     const result = await follower
     expect(result.exitCode).toBe(0)
     expect(text).toBe(Array.from({length: 15}, (_, i) => `tick ${i + 1}\n`).join(''))
+    // Following from before the build ended, the result is still said at the end (it is stored
+    // just after the last step ends).
+    expect(result.stderr).toBe(`build ${build.id} success`)
     const detail = await master.get<BuildDetail>(`/api/builds/${build.id}`)
     // The first tick was shown while the build still ran, not all at the end.
     expect(firstAt).toBeLessThan((detail.build.finishedAt ?? 0) - 300)
@@ -180,10 +184,17 @@ describe('stopping builds', () => {
       return text.length === 2 ? text.map(Number) : undefined
     })
     expect(pids.every(isAlive)).toBe(true)
-    const stop = await tendJson<JsonOf<typeof CiBuildStop>>(['ci', 'build', 'stop', String(build.id)], {home})
+    const stop = await tendJson<JsonOf<typeof CiBuildStop>>(['ci', 'build', 'stop', String(build.id), '--reason', 'wrong branch'], {home})
     expect(stop.exitCode).toBe(0)
     const detail = await master.waitBuild(build.id)
     expect(detail.build.result).toBe('cancelled')
+    // The reason given, said once after the result.
+    expect((await tend(['ci', 'build', 'show', String(build.id)], {home})).stdout).toMatch(
+      /^build \d+ {2}tree {2}cancelled: wrong branch$/m,
+    )
+    // Stopping a build that ended otherwise says it was over already, not just its result.
+    const done = (await startBuild('env', ['--wait'])).build
+    expect((await tend(['ci', 'build', 'stop', String(done.id)], {home})).stdout).toBe(`build ${done.id} had already finished: success`)
     await waitFor(() => pids.every((pid) => !isAlive(pid)), {what: 'the step tree to be gone', timeoutMs: 10_000})
   })
 
@@ -203,9 +214,13 @@ describe('stopping builds', () => {
     await waitFor(async () => (await master.get<Build[]>('/api/builds?state=running')).length === 2)
     const {build} = await startBuild('env')
     expect((await master.get<BuildDetail>(`/api/builds/${build.id}`)).build.state).toBe('pending')
-    await tend(['ci', 'build', 'stop', String(build.id)], {home})
+    // Its log is empty, and says why rather than print nothing.
+    const log = await tend(['ci', 'log', String(build.id)], {home})
+    expect(log).toMatchObject({exitCode: 0, stdout: '', stderr: `build ${build.id} is queued: no output yet (--follow waits for it)`})
+    await tend(['ci', 'build', 'stop', String(build.id), '--reason', 'superseded'], {home})
     const detail = await master.get<BuildDetail>(`/api/builds/${build.id}`)
-    expect(detail.build).toMatchObject({state: 'finished', result: 'cancelled'})
+    // The reason is recorded for a queued build too.
+    expect(detail.build).toMatchObject({state: 'finished', result: 'cancelled', summary: 'superseded, before it started'})
     for (const b of busy) await tend(['ci', 'build', 'stop', String(b.id)], {home})
     for (const b of busy) expect((await master.waitBuild(b.id)).build.result).toBe('cancelled')
   })

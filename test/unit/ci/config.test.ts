@@ -42,6 +42,16 @@ describe('CI config', () => {
       'not a valid cron expression',
     )
     expect(errors({schedulers: [{name: 'p', type: 'periodic', cron: '* * * * *', builders: ['b']}]})).toContain('unknown builder b')
+    // A time zone or poll interval the scheduler cannot use is refused here, not when it first runs.
+    const b = {name: 'b', steps: [step]}
+    const periodic = {name: 'p', type: 'periodic', cron: '0 3 * * *', builders: ['b']}
+    expect(errors({builders: [b], schedulers: [{...periodic, timezone: 'Mars/Olympus'}]})).toContain(
+      'schedulers.0.timezone: not a time zone: use an IANA name such as Europe/Paris or UTC',
+    )
+    expect(errors({builders: [b], schedulers: [{...periodic, timezone: 'Europe/Paris'}]})).toBe('')
+    const poller = {name: 'p', type: 'git-poller', repository: '/srv/app.git', builders: ['b']}
+    expect(errors({builders: [b], schedulers: [{...poller, interval: '0s'}]})).toContain('schedulers.0.interval')
+    expect(errors({builders: [b], schedulers: [{...poller, interval: '300ms'}]})).toBe('')
     expect(errors({builders: [{name: 'b', steps: [{...step, workdir: '../escape'}]}]})).toContain('workdir must be a relative path')
     expect(errors({listen: 'everywhere'})).toContain('expected host:port')
     expect(errors({db: 'mysql://x'})).toContain('expected "sqlite", "sqlite:DIR" or a postgres:// URL')

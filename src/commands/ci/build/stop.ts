@@ -14,7 +14,13 @@ export default class CiBuildStop extends BaseCommand {
   async run(): Promise<Build> {
     const {args, flags} = await this.parse(CiBuildStop)
     const build = await (await CiClient.connect(this.home, flags)).stop(args.id, flags.reason)
-    this.log(build.state === 'running' ? `build ${build.id}: stopping` : `build ${build.id}: ${buildStatus(build)}`)
+    this.log(
+      build.state === 'running'
+        ? `build ${build.id}: stopping`
+        : build.result === 'cancelled'
+          ? `build ${build.id}: ${buildStatus(build)}`
+          : `build ${build.id} had already finished: ${buildStatus(build)}`,
+    )
     return build
   }
 }

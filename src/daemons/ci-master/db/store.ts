@@ -332,11 +332,11 @@ export class CiStore {
    * Stops a build: a pending one ends cancelled at once; a running one is flagged, and the
    * master running it (told via notify) cancels it on its worker.
    */
-  async requestCancel(id: number, now = Date.now()): Promise<Build | undefined> {
+  async requestCancel(id: number, reason?: string, now = Date.now()): Promise<Build | undefined> {
     return this.sql.transaction(async (tx) => {
       const cancelled = await tx.run(
-        `UPDATE builds SET state = 'finished', result = 'cancelled', summary = 'cancelled before it started', cancel_requested = 1, finished_at = ? WHERE id = ? AND state = 'pending'`,
-        [now, id],
+        `UPDATE builds SET state = 'finished', result = 'cancelled', summary = ?, cancel_requested = 1, finished_at = ? WHERE id = ? AND state = 'pending'`,
+        [reason ? `${reason}, before it started` : 'before it started', now, id],
       )
       if (cancelled === 0) await tx.run(`UPDATE builds SET cancel_requested = 1 WHERE id = ? AND state = 'running'`, [id])
       const row = await tx.get<BuildRow>('SELECT * FROM builds WHERE id = ?', [id])
