@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
 import {down, type DownResult} from '../cli/stack/stack-runner.js'
-import {STOP_TIMEOUT_MS} from '../daemons/runtime/supervisor/managed-instance.js'
+import {killedWarning} from '../cli/instances/instance-service.js'
 
 export default class Down extends BaseCommand {
   static summary = 'Stop the instances of a stack (dependents first) and remove them'
@@ -18,12 +18,7 @@ this state home, whatever stack started it.`
     const {flags} = await this.parse(Down)
     const result = await down({oclif: this.config, home: this.home, file: flags.file, all: flags.all})
     this.log(result.stopped.length > 0 ? `stopped ${result.stopped.join(', ')}` : `nothing of stack ${result.stack ?? '-'} to stop`)
-    if (result.killed.length > 0) {
-      const names = result.killed.join(', ')
-      this.warn(
-        `${names} did not stop within ${STOP_TIMEOUT_MS / 1000} s and ${result.killed.length === 1 ? 'was' : 'were'} killed (SIGKILL)`,
-      )
-    }
+    if (result.killed.length > 0) this.warn(killedWarning(result.killed))
     if (result.remaining.length > 0) {
       // Running or not: a fatal or stopped one is still the supervisor's, and keeps it alive.
       const others = result.remaining.map((r) => `${r.name} (${r.stack ?? 'no stack'}, ${r.state})`).join(', ')

@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
-import {InstanceService} from '../cli/instances/instance-service.js'
+import {InstanceService, killedWarning} from '../cli/instances/instance-service.js'
 import {stackName} from '../cli/stack/stack-runner.js'
 
 export default class Restart extends BaseCommand {
@@ -26,9 +26,10 @@ and no --stack, restarts the stack of the same file as tend up (-f, ./tend.yaml,
     const patterns = argv as string[]
     const stack =
       flags.stack ?? (patterns.length === 0 ? await stackName({oclif: this.config, home: this.home, file: flags.file}) : undefined)
-    const restarted = await new InstanceService(this.home).restartMatching({patterns, stack}, flags.timeout * 1000, (record) =>
-      this.log(`${record.name}: restarted, healthy, pid ${record.pid}`),
-    )
+    const restarted = await new InstanceService(this.home).restartMatching({patterns, stack}, flags.timeout * 1000, (record) => {
+      if (record.killed) this.warn(killedWarning([record.name]))
+      this.log(`${record.name}: restarted, healthy, pid ${record.pid}`)
+    })
     return {restarted}
   }
 }

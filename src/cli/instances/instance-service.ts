@@ -8,7 +8,7 @@ import {StatePaths, validateInstanceName} from '../../daemons/runtime/paths.js'
 import {loadKinds} from '../kinds.js'
 import {waitHealthy} from '../stack/stack-runner.js'
 import {SupervisorClient} from '../../daemons/runtime/supervisor/supervisor-client.js'
-import type {InstanceRecord} from '../../daemons/runtime/supervisor/managed-instance.js'
+import {type InstanceRecord, STOP_TIMEOUT_MS} from '../../daemons/runtime/supervisor/managed-instance.js'
 import type {RestartPolicy} from '../../daemons/runtime/supervisor/spec.js'
 import {listInstances} from './ps.js'
 
@@ -63,10 +63,10 @@ export class InstanceService {
   }
 
   /** Stops an instance, whether the supervisor manages it or it runs in a terminal. */
-  async stop(name: string): Promise<{name: string; managed: boolean}> {
+  async stop(name: string): Promise<{name: string; managed: boolean; killed: boolean}> {
     if (await this.isManaged(name)) {
-      await this.client.stop(name)
-      return {name, managed: true}
+      const {killed} = await this.client.stop(name)
+      return {name, managed: true, killed}
     }
     const socket = this.paths.controlSocket(name)
     const live = await controlGet<InstanceStatusDoc>(socket, '/status')
@@ -78,18 +78,19 @@ export class InstanceService {
       if (Date.now() > deadline) throw new FailureError(`${name} (pid ${live.pid}) did not stop within 15 s`)
       await new Promise((resolve) => setTimeout(resolve, 100))
     }
-    return {name, managed: false}
+    return {name, managed: false, killed: false}
   }
 
-  async restart(name: string, timeoutMs: number): Promise<InstanceRecord> {
+  /** Restarts a managed instance and waits until it is healthy; `killed` as for stop. */
+  async restart(name: string, timeoutMs: number): Promise<InstanceRecord & {killed: boolean}> {
     if (!(await this.isManaged(name))) {
       if (!(await controlGet(this.paths.controlSocket(name), '/status'))) throw notFound(name)
       throw new FailureError(`${name} is not managed by the supervisor, so nothing would start it again`, {
         hint: 'restart it where it runs, or start it with tend daemon start',
       })
     }
-    await this.client.restart(name)
-    return this.waitHealthy(name, timeoutMs)
+    const {killed} = await this.client.restart(name)
+    return {...(await this.waitHealthy(name, timeoutMs)), killed}
   }
 
   /**
@@ -100,8 +101,8 @@ export class InstanceService {
   async restartMatching(
     selection: {patterns: string[]; stack?: string},
     timeoutMs: number,
-    onRestarted: (record: InstanceRecord) => void = () => undefined,
-  ): Promise<InstanceRecord[]> {
+    onRestarted: (record: InstanceRecord & {killed: boolean}) => void = () => undefined,
+  ): Promise<(InstanceRecord & {killed: boolean})[]> {
     const res = selection.patterns.map(globToRegExp)
     const all = await this.client.list()
     const records = all.filter((r) => (selection.stack !== undefined && r.stack === selection.stack) || res.some((re) => re.test(r.name)))
@@ -115,7 +116,7 @@ export class InstanceService {
           : 'see: tend ps'
       throw new NotFoundError(`no managed instance matches ${what}`, {hint})
     }
-    const restarted: InstanceRecord[] = []
+    const restarted: (InstanceRecord & {killed: boolean})[] = []
     for (const record of records) {
       restarted.push(await this.restart(record.name, timeoutMs))
       onRestarted(restarted.at(-1)!)
@@ -152,6 +153,11 @@ export class InstanceService {
   private async isManaged(name: string): Promise<boolean> {
     return (await this.record(name)) !== undefined
   }
+}
+
+/** The warning for instances whose process did not stop in time and was killed. */
+export function killedWarning(names: string[]): string {
+  return `${names.join(', ')} did not stop within ${STOP_TIMEOUT_MS / 1000} s and ${names.length === 1 ? 'was' : 'were'} killed (SIGKILL)`
 }
 
 function notFound(name: string): NotFoundError {

@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
-import {InstanceService} from '../../cli/instances/instance-service.js'
+import {InstanceService, killedWarning} from '../../cli/instances/instance-service.js'
 
 export default class DaemonRestart extends BaseCommand {
   static summary = 'Restart a supervised instance and wait until it is healthy'
@@ -11,6 +11,7 @@ export default class DaemonRestart extends BaseCommand {
   async run() {
     const {args, flags} = await this.parse(DaemonRestart)
     const record = await new InstanceService(this.home).restart(args.name, flags.timeout * 1000)
+    if (record.killed) this.warn(killedWarning([args.name]))
     this.log(`${args.name}: restarted, healthy, pid ${record.pid}`)
     return record
   }

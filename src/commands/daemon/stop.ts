@@ -1,6 +1,6 @@
 import {Args} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
-import {InstanceService} from '../../cli/instances/instance-service.js'
+import {InstanceService, killedWarning} from '../../cli/instances/instance-service.js'
 
 export default class DaemonStop extends BaseCommand {
   static summary = 'Stop an instance gracefully (it stays listed as stopped until deleted)'
@@ -11,6 +11,7 @@ export default class DaemonStop extends BaseCommand {
     const {args} = await this.parse(DaemonStop)
     const result = await new InstanceService(this.home).stop(args.name)
     this.log(`${args.name}: stopped`)
+    if (result.killed) this.warn(killedWarning([args.name]))
     return result
   }
 }

@@ -250,6 +250,31 @@ describe('stacks under the supervisor', () => {
     expect(String(text.stderr)).toMatch(/^still managed: x \(no stack, stopped\); /m)
     expect((await tend(['down', '--all'], {home})).exitCode).toBe(0)
   })
+
+  it('daemon restart and daemon stop say when the instance hung and was killed', async () => {
+    const file = writeStack(home)
+    expect((await tend(['up', '-f', file], {home})).exitCode).toBe(0)
+    const hang = async (name: string) => {
+      const pid = (await ps(home)).instances.find((i) => i.name === name)!.pid!
+      process.kill(pid, 'SIGSTOP')
+      return pid
+    }
+    const old = await hang('b')
+    const restarted = await tend(['daemon', 'restart', 'b'], {home})
+    expect(restarted.exitCode).toBe(0)
+    expect(String(restarted.stderr)).toContain('b did not stop within 10 s and was killed (SIGKILL)')
+    expect(String(restarted.stdout)).toMatch(/^b: restarted, healthy, pid \d+$/m)
+    expect(isAlive(old)).toBe(false)
+    const hung = await hang('b')
+    const stopped = await tendJson<{killed: boolean}>(['daemon', 'stop', 'b'], {home})
+    expect(stopped.exitCode).toBe(0)
+    expect(stopped.data.killed).toBe(true)
+    expect(isAlive(hung)).toBe(false)
+    // One that stops when asked is not reported as killed.
+    const calm = await tend(['daemon', 'stop', 'a'], {home})
+    expect(String(calm.stderr)).not.toContain('killed')
+    expect((await tend(['down', '--all'], {home})).exitCode).toBe(0)
+  })
 })
 
 describe('bad stack files start nothing', () => {

@@ -100,10 +100,12 @@ export class ManagedInstance {
     this.dispatch({type: 'adopt'})
   }
 
-  async restart(): Promise<void> {
-    await this.stop(STOP_TIMEOUT_MS, {restarting: true})
+  /** Resolves true if the old process had to be killed (see stop). */
+  async restart(): Promise<boolean> {
+    const killed = await this.stop(STOP_TIMEOUT_MS, {restarting: true})
     this.restarts++
     this.start()
+    return killed
   }
 
   /**

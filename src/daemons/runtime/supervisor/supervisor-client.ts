@@ -60,12 +60,16 @@ export class SupervisorClient {
     return this.call('POST', '/instances/start', {name})
   }
 
-  async stop(name: string): Promise<InstanceRecord> {
-    return this.call('POST', '/instances/stop', {name}, 30_000)
+  /** Stops an instance; `killed` when it did not stop in time and was killed. */
+  async stop(name: string): Promise<InstanceRecord & {killed: boolean}> {
+    const record = await this.call<InstanceRecord & {killed?: boolean}>('POST', '/instances/stop', {name}, 30_000)
+    return {...record, killed: record.killed === true}
   }
 
-  async restart(name: string): Promise<InstanceRecord> {
-    return this.call('POST', '/instances/restart', {name}, 30_000)
+  /** Restarts an instance; `killed` when its old process did not stop in time and was killed. */
+  async restart(name: string): Promise<InstanceRecord & {killed: boolean}> {
+    const record = await this.call<InstanceRecord & {killed?: boolean}>('POST', '/instances/restart', {name}, 30_000)
+    return {...record, killed: record.killed === true}
   }
 
   /** Stops and forgets an instance; `killed` when it did not stop in time and was killed. */

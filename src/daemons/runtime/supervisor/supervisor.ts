@@ -121,13 +121,16 @@ export class Supervisor {
     return [...this.instances.values()].map((instance) => instance.record())
   }
 
-  /** Stops or restarts an instance in its name's turn, then saves and answers its new record. */
-  private actOn(name: string, act: (instance: ManagedInstance) => Promise<unknown>) {
+  /**
+   * Stops or restarts an instance in its name's turn, then saves and answers its new record, and
+   * whether its process did not stop in time and was killed.
+   */
+  private actOn(name: string, act: (instance: ManagedInstance) => Promise<boolean>) {
     return this.perName.run(name, async () => {
       const instance = this.get(name)
-      await act(instance)
+      const killed = await act(instance)
       this.persist()
-      return instance.record()
+      return {...instance.record(), killed}
     })
   }
 
