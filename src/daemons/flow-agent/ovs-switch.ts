@@ -141,12 +141,6 @@ function firstLine(text: string): string {
   )
 }
 
-/**
- * Rewrites flows as OVS prints them (e.g. `mod_vlan_vid:5` becomes
- * `push_vlan:0x8100,set_field:4101->vlan_vid`), by asking `ovs-ofctl parse-flows`, which
- * encodes and decodes them exactly as a switch would. Used for raw flows written by hand,
- * so they compare equal to what the switch reports. Throws naming the first bad flow.
- */
 /** A raw flow ovs-ofctl cannot parse; `index` is its place in the list given. */
 export class InvalidFlowError extends FailureError {
   constructor(
@@ -157,12 +151,21 @@ export class InvalidFlowError extends FailureError {
   }
 }
 
+/** A raw flow as ovs-ofctl's parse-flow(s) read it. */
+const flowText = (f: {match: string; actions: string}) => `${f.match ? `${f.match},` : ''}actions=${f.actions}`
+
+/**
+ * Rewrites flows as OVS prints them (e.g. `mod_vlan_vid:5` becomes
+ * `push_vlan:0x8100,set_field:4101->vlan_vid`), by asking `ovs-ofctl parse-flows`, which
+ * encodes and decodes them exactly as a switch would. Used for raw flows written by hand,
+ * so they compare equal to what the switch reports. Throws naming the first bad flow.
+ */
 export async function canonicalizeFlows(flows: Array<{match: string; actions: string}>): Promise<Array<{match: string; actions: string}>> {
   if (flows.length === 0) return []
   const out: Array<{match: string; actions: string}> = []
   // One call per flow would be slow; one call for all cannot say which flow was bad. Try all at
   // once and fall back to one at a time only to name the culprit.
-  const text = flows.map((f) => `${f.match ? `${f.match},` : ''}actions=${f.actions}`).join('\n')
+  const text = flows.map(flowText).join('\n')
   const dir = mkdtempSync(join(tmpdir(), 'tend-flows-'))
   const file = join(dir, 'flows')
   writeFileSync(file, `${text}\n`)
@@ -171,9 +174,7 @@ export async function canonicalizeFlows(flows: Array<{match: string; actions: st
   )
   if (result.exitCode !== 0) {
     for (const [index, f] of flows.entries()) {
-      const one = await execCommand('ovs-ofctl', ['-O', OPENFLOW, 'parse-flow', `${f.match ? `${f.match},` : ''}actions=${f.actions}`], {
-        timeoutMs: 10_000,
-      })
+      const one = await execCommand('ovs-ofctl', ['-O', OPENFLOW, 'parse-flow', flowText(f)], {timeoutMs: 10_000})
       if (one.exitCode !== 0) throw new InvalidFlowError(index, `flow "${f.match} actions=${f.actions}": ${firstLine(one.stderr)}`)
     }
     throw new FailureError(`ovs-ofctl parse-flows failed: ${firstLine(result.stderr)}`)
