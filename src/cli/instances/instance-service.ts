@@ -7,7 +7,7 @@ import type {InstanceStatusDoc, InstanceView} from '../../daemons/runtime/instan
 import {StatePaths, validateInstanceName} from '../../daemons/runtime/paths.js'
 import {loadKinds} from '../kinds.js'
 import {waitHealthy} from '../stack/stack-runner.js'
-import {SupervisorClient} from '../../daemons/runtime/supervisor/supervisor-client.js'
+import {type ActedRecord, SupervisorClient} from '../../daemons/runtime/supervisor/supervisor-client.js'
 import {type InstanceRecord, STOP_TIMEOUT_MS} from '../../daemons/runtime/supervisor/managed-instance.js'
 import type {RestartPolicy} from '../../daemons/runtime/supervisor/spec.js'
 import {listInstances} from './ps.js'
@@ -82,7 +82,7 @@ export class InstanceService {
   }
 
   /** Restarts a managed instance and waits until it is healthy; `killed` as for stop. */
-  async restart(name: string, timeoutMs: number): Promise<InstanceRecord & {killed: boolean}> {
+  async restart(name: string, timeoutMs: number): Promise<ActedRecord> {
     if (!(await this.isManaged(name))) {
       if (!(await controlGet(this.paths.controlSocket(name), '/status'))) throw notFound(name)
       throw new FailureError(`${name} is not managed by the supervisor, so nothing would start it again`, {
@@ -101,8 +101,8 @@ export class InstanceService {
   async restartMatching(
     selection: {patterns: string[]; stack?: string},
     timeoutMs: number,
-    onRestarted: (record: InstanceRecord & {killed: boolean}) => void = () => undefined,
-  ): Promise<(InstanceRecord & {killed: boolean})[]> {
+    onRestarted: (record: ActedRecord) => void = () => undefined,
+  ): Promise<ActedRecord[]> {
     const res = selection.patterns.map(globToRegExp)
     const all = await this.client.list()
     const records = all.filter((r) => (selection.stack !== undefined && r.stack === selection.stack) || res.some((re) => re.test(r.name)))
@@ -116,7 +116,7 @@ export class InstanceService {
           : 'see: tend ps'
       throw new NotFoundError(`no managed instance matches ${what}`, {hint})
     }
-    const restarted: (InstanceRecord & {killed: boolean})[] = []
+    const restarted: ActedRecord[] = []
     for (const record of records) {
       restarted.push(await this.restart(record.name, timeoutMs))
       onRestarted(restarted.at(-1)!)

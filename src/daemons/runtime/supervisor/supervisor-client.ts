@@ -6,6 +6,9 @@ import type {InstanceRecord} from './managed-instance.js'
 import type {InstanceSpec} from './spec.js'
 import type {StartAction} from './supervisor.js'
 
+/** An instance's record after a stop or restart; `killed` when its process did not stop in time and was killed. */
+export type ActedRecord = InstanceRecord & {killed: boolean}
+
 const START_TIMEOUT_MS = 15_000
 
 /** The CLI's side of the supervisor's control socket. */
@@ -60,15 +63,17 @@ export class SupervisorClient {
     return this.call('POST', '/instances/start', {name})
   }
 
-  /** Stops an instance; `killed` when it did not stop in time and was killed. */
-  async stop(name: string): Promise<InstanceRecord & {killed: boolean}> {
-    const record = await this.call<InstanceRecord & {killed?: boolean}>('POST', '/instances/stop', {name}, 30_000)
-    return {...record, killed: record.killed === true}
+  stop(name: string): Promise<ActedRecord> {
+    return this.act('stop', name)
   }
 
-  /** Restarts an instance; `killed` when its old process did not stop in time and was killed. */
-  async restart(name: string): Promise<InstanceRecord & {killed: boolean}> {
-    const record = await this.call<InstanceRecord & {killed?: boolean}>('POST', '/instances/restart', {name}, 30_000)
+  restart(name: string): Promise<ActedRecord> {
+    return this.act('restart', name)
+  }
+
+  /** A stop or restart answers the new record; a supervisor older than `killed` omits it. */
+  private async act(action: 'stop' | 'restart', name: string): Promise<ActedRecord> {
+    const record = await this.call<InstanceRecord & {killed?: boolean}>('POST', `/instances/${action}`, {name}, 30_000)
     return {...record, killed: record.killed === true}
   }
 
