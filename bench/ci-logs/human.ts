@@ -80,9 +80,7 @@ export async function humanRun(home: string, rates: HumanRate[], progress: (mess
       followers.push(follower)
       let pending = ''
       follower.stdout!.on('data', (chunk: Buffer) => {
-        // The wall clock, as the step's Time::HiRes::time() stamped the line: timeOrigin + now() runs on
-        // the monotonic clock from this process's start, and drifted 60-130 ms from it on a VM whose
-        // wall clock was being slewed (delays came out negative).
+        // The wall clock the step stamped the line with (see ingest.ts's follower).
         const now = Date.now()
         pending += chunk.toString('utf8')
         const lines = pending.split('\n')

@@ -126,9 +126,9 @@ export async function ingestRun(options: IngestOptions, progress: (message: stri
       followers.push(child)
       let line = 0
       child.stdout!.on('data', (chunk: Buffer) => {
-        // The wall clock, as the step's Time::HiRes::time() stamped the line: timeOrigin + now() runs on
-        // the monotonic clock from this process's start, and drifted 60-130 ms from it on a VM whose
-        // wall clock was being slewed (delays came out negative).
+        // The wall clock, as the step's Time::HiRes::time() stamped the line: timeOrigin + now() is the
+        // monotonic clock counted from this process's start, which drifted 60-130 ms from the wall
+        // clock within a CI run on this VM (delays came out negative).
         const now = Date.now()
         const v = verified[index]
         if (!v.bad) {
